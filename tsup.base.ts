@@ -1,0 +1,15 @@
+import type { Options } from 'tsup'
+
+/** Shared tsup settings: ESM, .d.ts, one entry per file listed, Node 22 target. */
+export function packageConfig (entry: string[] = ['src/index.ts']): Options {
+  return {
+    entry,
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node22',
+    splitting: false,
+    tsconfig: 'tsconfig.json'
+  }
+}
