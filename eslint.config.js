@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'bench/results/**'] },
+  { ignores: ['**/tsup.config.ts', 'tsup.base.ts', '**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

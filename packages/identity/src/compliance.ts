@@ -1,0 +1,71 @@
+import { describe, expect, it, beforeEach, afterEach } from 'vitest'
+import { generateIdentityKey, peerIdOf } from './keys.js'
+import type { KeyStore } from './keystore.js'
+
+export interface KeyStoreSuite {
+  setup(): Promise<KeyStore>
+  teardown(store: KeyStore): Promise<void>
+}
+
+/**
+ * The compliance suite every KeyStore implementation runs (file store in Node, IndexedDB in
+ * browsers). Call it inside a vitest file: `keyStoreTests('fileKeyStore', { setup, teardown })`.
+ */
+export function keyStoreTests (name: string, suite: KeyStoreSuite): void {
+  describe(`KeyStore compliance: ${name}`, () => {
+    let store: KeyStore
+
+    beforeEach(async () => { store = await suite.setup() })
+    afterEach(async () => { await suite.teardown(store) })
+
+    it('get() of a label never put resolves undefined', async () => {
+      expect(await store.get('nobody')).toBeUndefined()
+    })
+
+    it('put() then get() gives back a key with the same PeerId that signs the same', async () => {
+      const key = await generateIdentityKey()
+      await store.put('@alice.aura', key)
+      const back = await store.get('@alice.aura')
+      expect(back).toBeDefined()
+      expect(peerIdOf(back!).equals(peerIdOf(key))).toBe(true)
+      const msg = new TextEncoder().encode('hello')
+      expect(await key.publicKey.verify(msg, await back!.sign(msg))).toBe(true)
+    })
+
+    it('put() on an existing label replaces the key', async () => {
+      const a = await generateIdentityKey()
+      const b = await generateIdentityKey()
+      await store.put('default', a)
+      await store.put('default', b)
+      expect(peerIdOf((await store.get('default'))!).equals(peerIdOf(b))).toBe(true)
+    })
+
+    it('list() returns every label sorted; delete() removes one and says whether it was there', async () => {
+      await store.put('b-key', await generateIdentityKey())
+      await store.put('a-key', await generateIdentityKey())
+      expect(await store.list()).toEqual(['a-key', 'b-key'])
+      expect(await store.delete('a-key')).toBe(true)
+      expect(await store.delete('a-key')).toBe(false)
+      expect(await store.list()).toEqual(['b-key'])
+      expect(await store.get('a-key')).toBeUndefined()
+    })
+
+    it('put() and get() refuse a label with a path separator or nothing in it, naming it', async () => {
+      const key = await generateIdentityKey()
+      for (const label of ['../evil', 'a/b', '', '..', 'x'.repeat(65)]) {
+        await expect(store.put(label, key)).rejects.toThrow(TypeError)
+        await expect(store.get(label)).rejects.toThrow(/key label/)
+      }
+    })
+
+    it('put() refuses something that is not an Ed25519 private key', async () => {
+      await expect(store.put('bad', { type: 'RSA' } as never)).rejects.toThrow(/Ed25519/)
+    })
+
+    it('calls after close() reject with InvalidStateError', async () => {
+      await store.close()
+      await store.close()
+      await expect(store.get('x')).rejects.toThrow(expect.objectContaining({ name: 'InvalidStateError' }))
+    })
+  })
+}

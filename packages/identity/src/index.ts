@@ -1,0 +1,27 @@
+/**
+ * @packageDocumentation
+ *
+ * AuraIDs: human-readable names (`@bob.aura`) bound to Ed25519 keys by signed records.
+ *
+ * - Names: {@link validateAuraId}, {@link parseAuraId}, {@link auraIdSkeleton}.
+ * - Keys: {@link generateIdentityKey}, {@link peerIdOf}, export and import.
+ * - Records: {@link createRecord}, {@link verifyRecord}, {@link selectRecord}, unregister proofs.
+ * - Key stores: the {@link KeyStore} interface; `fileKeyStore` from `@auralink/identity/keystore`
+ *   in Node; the compliance suite from `@auralink/identity/compliance`.
+ *
+ * @example
+ * ```ts
+ * import { generateIdentityKey, createRecord, verifyRecord } from '@auralink/identity'
+ *
+ * const key = await generateIdentityKey()
+ * const record = await createRecord(key, { name: '@alice.aura' })
+ * const checked = await verifyRecord(record.bytes) // throws a typed error if forged or expired
+ * ```
+ */
+export * from './errors.js'
+export * from './constants.js'
+export { validateAuraId, parseAuraId, isAuraId, auraIdSkeleton } from './name.js'
+export * from './keys.js'
+export * from './record.js'
+export { checkKeyLabel } from './keystore.js'
+export type { KeyStore } from './keystore.js'

@@ -1,0 +1,30 @@
+import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
+
+/**
+ * Where a device keeps its identity keys. Keys never leave it except through an explicit
+ * export. Implementations: `fileKeyStore` (Node, `@auralink/identity/keystore`), an
+ * IndexedDB store for browsers (later). All run the same compliance suite
+ * (`@auralink/identity/compliance`).
+ */
+export interface KeyStore {
+  /** The key stored under `label`, or undefined. Throws CorruptKeyError when the entry is not a key. */
+  get(label: string, options?: AbortOptions): Promise<Ed25519PrivateKey | undefined>
+  /** Stores `key` under `label`, replacing any key there. */
+  put(label: string, key: Ed25519PrivateKey, options?: AbortOptions): Promise<void>
+  /** Removes the key under `label`; true when there was one. */
+  delete(label: string, options?: AbortOptions): Promise<boolean>
+  /** Every label, sorted. */
+  list(options?: AbortOptions): Promise<string[]>
+  /** Releases the store; later calls throw InvalidStateError. Idempotent. */
+  close(): Promise<void>
+}
+
+const LABEL = /^[A-Za-z0-9@._-]{1,64}$/
+
+/** Key labels: 1 to 64 of A-Z a-z 0-9 @ . _ -, and not "." or "..". AuraIDs are valid labels. */
+export function checkKeyLabel (label: string): string {
+  if (typeof label !== 'string' || !LABEL.test(label) || label === '.' || label === '..') {
+    throw new TypeError(`key label must be 1-64 of A-Z a-z 0-9 @ . _ -, got ${JSON.stringify(label)}`)
+  }
+  return label
+}
