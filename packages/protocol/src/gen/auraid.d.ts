@@ -183,7 +183,8 @@ export namespace auralink {
             DIRECTORY_ERROR_NOT_FOUND = 8,
             DIRECTORY_ERROR_RATE_LIMITED = 9,
             DIRECTORY_ERROR_CONFLICT = 10,
-            DIRECTORY_ERROR_INTERNAL = 11
+            DIRECTORY_ERROR_INTERNAL = 11,
+            DIRECTORY_ERROR_QUOTA_EXCEEDED = 12
         }
 
         interface IDirectoryResponse extends auralink.auraid.DirectoryResponse.$Properties {

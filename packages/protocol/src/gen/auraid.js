@@ -1281,6 +1281,7 @@ $root.auralink = (function() {
          * @property {number} DIRECTORY_ERROR_RATE_LIMITED=9 DIRECTORY_ERROR_RATE_LIMITED value
          * @property {number} DIRECTORY_ERROR_CONFLICT=10 DIRECTORY_ERROR_CONFLICT value
          * @property {number} DIRECTORY_ERROR_INTERNAL=11 DIRECTORY_ERROR_INTERNAL value
+         * @property {number} DIRECTORY_ERROR_QUOTA_EXCEEDED=12 DIRECTORY_ERROR_QUOTA_EXCEEDED value
          */
         auraid.DirectoryError = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -1296,6 +1297,7 @@ $root.auralink = (function() {
             values[valuesById[9] = "DIRECTORY_ERROR_RATE_LIMITED"] = 9;
             values[valuesById[10] = "DIRECTORY_ERROR_CONFLICT"] = 10;
             values[valuesById[11] = "DIRECTORY_ERROR_INTERNAL"] = 11;
+            values[valuesById[12] = "DIRECTORY_ERROR_QUOTA_EXCEEDED"] = 12;
             return values;
         })();
 
