@@ -1,0 +1,75 @@
+/** The AuraID is not registered (or its record expired) at any directory asked. Fails fast: no dial is tried. */
+export class AuraIdNotFoundError extends Error {
+  static override readonly name = 'AuraIdNotFoundError'
+  override readonly name = 'AuraIdNotFoundError'
+  readonly auraId: string
+
+  constructor (auraId: string, message = `${auraId} is not registered`) {
+    super(message)
+    this.auraId = auraId
+  }
+}
+
+/** The directory refused a request. `code` is the DirectoryError name, e.g. 'NAME_TAKEN'. */
+export class DirectoryRejectedError extends Error {
+  static override readonly name = 'DirectoryRejectedError'
+  override readonly name = 'DirectoryRejectedError'
+  readonly code: string
+
+  constructor (code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+/** No configured relay could be reached, so the directory and circuits are out of reach. */
+export class RelayUnreachableError extends Error {
+  static override readonly name = 'RelayUnreachableError'
+  override readonly name = 'RelayUnreachableError'
+
+  constructor (message = 'no relay could be reached', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** The peer holds no reservation on any relay we share: it is offline or attached elsewhere. */
+export class PeerOfflineError extends Error {
+  static override readonly name = 'PeerOfflineError'
+  override readonly name = 'PeerOfflineError'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Every direct dial attempt failed (and relayed fallback was not allowed, or failed too). */
+export class DialFailedError extends Error {
+  static override readonly name = 'DialFailedError'
+  override readonly name = 'DialFailedError'
+  readonly attempts: number
+
+  constructor (message: string, attempts: number, options?: { cause?: unknown }) {
+    super(message, options)
+    this.attempts = attempts
+  }
+}
+
+/** The authenticated PeerId of a connection is not the key the AuraID resolved to. */
+export class PeerIdMismatchError extends Error {
+  static override readonly name = 'PeerIdMismatchError'
+  override readonly name = 'PeerIdMismatchError'
+
+  constructor (message: string) {
+    super(message)
+  }
+}
+
+/** A call on a mesh node that is not started, or was stopped. */
+export class InvalidStateError extends Error {
+  static override readonly name = 'InvalidStateError'
+  override readonly name = 'InvalidStateError'
+
+  constructor (message = 'mesh node is not running') {
+    super(message)
+  }
+}

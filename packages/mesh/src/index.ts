@@ -1,0 +1,29 @@
+/**
+ * @packageDocumentation
+ *
+ * The AuraLink mesh node: a libp2p 3 node that keeps reservations on its relays, registers
+ * and resolves AuraIDs through their directories, and dials peers by name over a direct
+ * WebRTC connection (signalled through the relay), retrying the known first-try failures
+ * with backoff and falling back to a relayed connection only when asked, saying so.
+ *
+ * @example
+ * ```ts
+ * import { createMeshNode } from '@auralink/mesh'
+ *
+ * const node = await createMeshNode({ relays: ['/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3Koo...'] })
+ * await node.start()
+ * await node.waitForReservation()
+ * await node.register('@alice.aura')
+ * const conn = await node.dial('@bob.aura')
+ * console.log(conn.path) // 'direct'
+ * const stream = await conn.newStream('/my-app/chat/1.0.0')
+ * ```
+ */
+export { createMeshNode } from './mesh-node.js'
+export type {
+  MeshNode, MeshNodeInit, MeshConnection, MeshDialOptions, MeshNodeEvents, RegisterOptions, RelayInfo, ConnectionPath
+} from './mesh-node.js'
+export { directoryRequest, directoryErrorName } from './directory-client.js'
+export type { DirectoryRequestOptions } from './directory-client.js'
+export * from './errors.js'
+export * from './constants.js'

@@ -1,0 +1,444 @@
+import { DirectoryOp } from '@auralink/protocol'
+import { createRecord, createUnregister, selectRecord, validateAuraId, verifyRecord } from '@auralink/identity'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS } from './constants.js'
+import { directoryRequest } from './directory-client.js'
+import {
+  AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, InvalidStateError, PeerIdMismatchError,
+  PeerOfflineError, RelayUnreachableError
+} from './errors.js'
+import { RelayKeeper } from './relay-keeper.js'
+import type { RelayStatus } from './relay-keeper.js'
+import type { AuraIdRecord, Ed25519PrivateKey, Profile, Visibility } from '@auralink/identity'
+import type { AbortOptions, Connection, Libp2p, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface MeshNodeInit {
+  /** The identity key: its PeerId is this node's address. @default a new Ed25519 key */
+  privateKey?: Ed25519PrivateKey
+  /** Relay multiaddrs, each ending in /p2p/<relay peer id>. The node keeps connections and reservations on them. */
+  relays?: Array<string | Multiaddr>
+  /** ICE servers for WebRTC. Tests pass []; apps pass their own STUN/TURN. @default [] */
+  iceServers?: RTCIceServer[]
+  dial?: {
+    /** Retries of a failed direct dial. @default 3 */
+    retries?: number
+    /** Backoff before the first retry, doubled each time. @default 250 */
+    backoffMs?: number
+    /** One attempt's limit. @default 15000 */
+    timeoutMs?: number
+  }
+  /** How often lost relays are redialled. @default 2000 */
+  relayCheckIntervalMs?: number
+}
+
+export type ConnectionPath = 'direct' | 'relayed'
+
+/** A connection to a peer found by AuraID (or PeerId), saying which path it took. */
+export interface MeshConnection {
+  readonly connection: Connection
+  readonly remotePeer: PeerId
+  /** The AuraID dialled, when dialled by name. */
+  readonly auraId?: string
+  /** True for a WebRTC connection between the two peers; false for a circuit through a relay. */
+  readonly direct: boolean
+  readonly path: ConnectionPath
+  /** Dial attempts it took (1 = first try). */
+  readonly attempts: number
+  /** Why it is relayed, when it is. */
+  readonly fallbackReason?: string
+  newStream(protocol: string, options?: AbortOptions): Promise<Stream>
+  close(options?: AbortOptions): Promise<void>
+}
+
+export interface MeshDialOptions extends AbortOptions {
+  /** Fall back to a relayed connection (with the relay's data and time limits) when every direct try fails. @default false */
+  allowRelayed?: boolean
+}
+
+export interface RegisterOptions extends AbortOptions {
+  /** @default 'public' */
+  visibility?: Visibility
+  profile?: Profile
+  /** End of validity, ms since the epoch. @default now + 30 days */
+  validity?: number
+}
+
+export interface MeshNodeEvents {
+  'relay:reserved': CustomEvent<{ relay: PeerId }>
+  'relay:lost': CustomEvent<{ relay: PeerId }>
+  'dial:retry': CustomEvent<{ peer: PeerId, attempt: number, error: Error }>
+}
+
+export interface RelayInfo {
+  readonly peerId: PeerId
+  readonly addr: Multiaddr
+  readonly state: RelayStatus['state']
+  readonly failures: number
+  readonly lastError?: string
+}
+
+export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
+  readonly libp2p: Libp2p
+  readonly peerId: PeerId
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Resolves once a relay holds a reservation for us, so others can dial us. */
+  waitForReservation(options?: AbortOptions): Promise<void>
+  relays(): RelayInfo[]
+  /** Signs a record binding `name` to this node's key and registers it at every connected relay. */
+  register(name: string, options?: RegisterOptions): Promise<AuraIdRecord>
+  unregister(name: string, options?: AbortOptions): Promise<void>
+  /** The verified record of `name`; AuraIdNotFoundError when no directory knows it. */
+  resolve(name: string, options?: AbortOptions & { cache?: boolean }): Promise<AuraIdRecord>
+  /** Public records whose names start with `prefix`. */
+  search(prefix: string, options?: AbortOptions & { limit?: number }): Promise<AuraIdRecord[]>
+  /** Dials `@name.aura` (or a PeerId) through a relay's /p2p-circuit/webrtc and returns a direct connection. */
+  dial(target: string | PeerId, options?: MeshDialOptions): Promise<MeshConnection>
+  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+  unhandle(protocol: string): Promise<void>
+}
+
+/**
+ * Builds an AuraLink mesh node: a libp2p 3 node with WebSockets (to relays), WebRTC (to
+ * peers), circuit relay v2, Noise, yamux, identify and ping; it keeps reservations on its
+ * relays, registers and resolves AuraIDs through their directories, and dials peers by name.
+ */
+export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode> {
+  const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
+  const relays = init.relays ?? []
+  if (!Array.isArray(relays)) throw new TypeError(`relays must be an array of multiaddrs, got ${typeof relays}`)
+  const libp2p = await createLibp2p({
+    privateKey,
+    start: false,
+    addresses: {
+      // one reservation wanted per configured relay (at least one), and WebRTC listening
+      listen: [...Array.from({ length: Math.max(1, Math.min(relays.length, 2)) }, () => '/p2p-circuit'), '/webrtc']
+    },
+    transports: [
+      webSockets(),
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // relays on loopback and private addresses are normal for AuraLink deployments and tests
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: { identify: identify(), ping: ping() }
+  })
+  return new AuraMeshNode(libp2p, privateKey, init, relays)
+}
+
+interface CacheEntry { record: AuraIdRecord, expires: number }
+
+class AuraMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNode {
+  readonly libp2p: Libp2p
+  readonly peerId: PeerId
+  private readonly key: Ed25519PrivateKey
+  private readonly keeper: RelayKeeper
+  private readonly log = defaultLogger().forComponent('auralink:mesh')
+  private readonly dialLog = defaultLogger().forComponent('auralink:mesh:dial')
+  private readonly cache = new Map<string, CacheEntry>()
+  private readonly registered = new Map<string, AuraIdRecord>()
+  private readonly dialInit: Required<NonNullable<MeshNodeInit['dial']>>
+  private running = false
+
+  constructor (libp2p: Libp2p, key: Ed25519PrivateKey, init: MeshNodeInit, relays: Array<string | Multiaddr>) {
+    super()
+    this.libp2p = libp2p
+    this.key = key
+    this.peerId = libp2p.peerId
+    this.dialInit = {
+      retries: init.dial?.retries ?? DEFAULT_DIAL_RETRIES,
+      backoffMs: init.dial?.backoffMs ?? DEFAULT_DIAL_BACKOFF_MS,
+      timeoutMs: init.dial?.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+    }
+    if (!Number.isInteger(this.dialInit.retries) || this.dialInit.retries < 0) {
+      throw new RangeError(`dial.retries must be a whole number >= 0, got ${this.dialInit.retries}`)
+    }
+    this.keeper = new RelayKeeper(libp2p, {
+      relays,
+      ...(init.relayCheckIntervalMs !== undefined ? { checkIntervalMs: init.relayCheckIntervalMs } : {})
+    }, {
+      reserved: (r) => {
+        this.safeDispatchEvent('relay:reserved', { detail: { relay: r.peerId } })
+        void this.reregister(r.peerId)
+      },
+      lost: (r) => { this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } }) }
+    }, this.log)
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    await this.libp2p.start()
+    this.keeper.start()
+    this.running = true
+    this.log('started as %p', this.peerId)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.keeper.stop()
+    await this.libp2p.stop()
+    this.cache.clear()
+    this.log('stopped')
+  }
+
+  private assertRunning (): void {
+    if (!this.running) throw new InvalidStateError('mesh node is not started (call start() first) or was stopped')
+  }
+
+  async waitForReservation (options: AbortOptions = {}): Promise<void> {
+    this.assertRunning()
+    await this.keeper.waitForReservation(options.signal ?? AbortSignal.timeout(30_000))
+  }
+
+  relays (): RelayInfo[] {
+    return this.keeper.relays.map((r) => ({
+      peerId: r.peerId, addr: r.addr, state: r.state, failures: r.failures, ...(r.lastError !== undefined ? { lastError: r.lastError } : {})
+    }))
+  }
+
+  private connectedRelays (): PeerId[] {
+    const relays = this.keeper.connected().map((r) => r.peerId)
+    if (relays.length === 0) {
+      const why = this.keeper.relays.map((r) => `${r.addr.toString()}: ${r.lastError ?? r.state}`).join('; ')
+      throw new RelayUnreachableError(this.keeper.relays.length === 0
+        ? 'no relays configured (MeshNodeInit.relays is empty)'
+        : `no relay is reachable (${why})`)
+    }
+    return relays
+  }
+
+  async register (name: string, options: RegisterOptions = {}): Promise<AuraIdRecord> {
+    this.assertRunning()
+    validateAuraId(name)
+    const relays = this.connectedRelays()
+    // continue our own sequence: ask the directories what they hold for this name
+    let sequence = (this.registered.get(name)?.sequence ?? 0) + 1
+    try {
+      const held = await this.resolve(name, { ...options, cache: false })
+      if (held.peerId.equals(this.peerId)) sequence = Math.max(sequence, held.sequence + 1)
+    } catch (err) {
+      if ((err as Error).name !== 'AuraIdNotFoundError') throw err
+    }
+    const record = await createRecord(this.key, {
+      name, sequence, ...pick(options, ['visibility', 'profile', 'validity'])
+    })
+    const results = await Promise.allSettled(relays.map(async (relay) =>
+      directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_REGISTER, record: record.bytes }, options)))
+    const ok = results.filter((r) => r.status === 'fulfilled').length
+    if (ok === 0) {
+      const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      throw first?.reason instanceof Error ? first.reason : new RelayUnreachableError('registration failed at every relay')
+    }
+    this.registered.set(name, record)
+    this.cache.set(name, { record, expires: Date.now() + Math.min(record.ttl * 1000, MAX_RESOLVE_CACHE_MS) })
+    this.log('registered %s (sequence %d) at %d of %d relays', name, sequence, ok, relays.length)
+    return record
+  }
+
+  /** A relay came (back): send it our records again so a relay that lost its data learns them. */
+  private async reregister (relay: PeerId): Promise<void> {
+    for (const record of this.registered.values()) {
+      try {
+        await directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_REGISTER, record: record.bytes })
+      } catch (err) {
+        this.log('re-registering %s at %p failed: %s', record.name, relay, (err as Error).message)
+      }
+    }
+  }
+
+  async unregister (name: string, options: AbortOptions = {}): Promise<void> {
+    this.assertRunning()
+    validateAuraId(name)
+    const proof = await createUnregister(this.key, name, options)
+    const results = await Promise.allSettled(this.connectedRelays().map(async (relay) =>
+      directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_UNREGISTER, unregister: proof }, options)))
+    this.registered.delete(name)
+    this.cache.delete(name)
+    if (!results.some((r) => r.status === 'fulfilled')) {
+      const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      throw first?.reason instanceof Error ? first.reason : new RelayUnreachableError('unregister failed at every relay')
+    }
+  }
+
+  async resolve (name: string, options: AbortOptions & { cache?: boolean } = {}): Promise<AuraIdRecord> {
+    this.assertRunning()
+    validateAuraId(name)
+    const cached = this.cache.get(name)
+    if (options.cache !== false && cached !== undefined) {
+      if (cached.expires > Date.now() && cached.record.validity > Date.now()) return cached.record
+      this.cache.delete(name)
+    }
+    const relays = this.connectedRelays()
+    let best: AuraIdRecord | undefined
+    const failures: Error[] = []
+    await Promise.all(relays.map(async (relay) => {
+      try {
+        const res = await directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_RESOLVE, name }, options)
+        const bytes = res.records[0]
+        if (bytes === undefined) return
+        const record = await verifyRecord(bytes, options)
+        if (record.name !== name) {
+          throw new DirectoryRejectedError('BAD_RESPONSE', `relay ${relay.toString()} answered ${name} with a record for ${record.name}`)
+        }
+        if (best === undefined || selectRecord(best, record) === 1) best = record
+      } catch (err) {
+        failures.push(err as Error)
+      }
+    }))
+    if (best !== undefined) {
+      if (this.cache.size >= DEFAULT_RESOLVE_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string)
+      this.cache.set(name, { record: best, expires: Date.now() + Math.min(best.ttl * 1000, MAX_RESOLVE_CACHE_MS) })
+      return best
+    }
+    if (failures.every((e) => e instanceof DirectoryRejectedError && e.code === 'NOT_FOUND')) {
+      throw new AuraIdNotFoundError(name)
+    }
+    const other = failures.find((e) => !(e instanceof DirectoryRejectedError && e.code === 'NOT_FOUND'))
+    throw other ?? new AuraIdNotFoundError(name)
+  }
+
+  async search (prefix: string, options: AbortOptions & { limit?: number } = {}): Promise<AuraIdRecord[]> {
+    this.assertRunning()
+    if (typeof prefix !== 'string' || prefix === '') throw new TypeError(`search prefix must be a non-empty string, got ${JSON.stringify(prefix)}`)
+    const byName = new Map<string, AuraIdRecord>()
+    for (const relay of this.connectedRelays()) {
+      const res = await directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_SEARCH, prefix, limit: options.limit ?? 0 }, options)
+      for (const bytes of res.records) {
+        try {
+          const record = await verifyRecord(bytes, options)
+          const known = byName.get(record.name)
+          if (known === undefined || selectRecord(known, record) === 1) byName.set(record.name, record)
+        } catch (err) {
+          this.log('search: relay %p sent a record that does not verify: %s', relay, (err as Error).message)
+        }
+      }
+    }
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async dial (target: string | PeerId, options: MeshDialOptions = {}): Promise<MeshConnection> {
+    this.assertRunning()
+    let peer: PeerId
+    let auraId: string | undefined
+    if (typeof target === 'string') {
+      auraId = validateAuraId(target)
+      peer = (await this.resolve(auraId, options)).peerId
+    } else if (target != null && typeof target === 'object' && 'toMultihash' in target) {
+      peer = target
+    } else {
+      throw new TypeError(`dial target must be an AuraID or a PeerId, got ${JSON.stringify(target)}`)
+    }
+    if (peer.equals(this.peerId)) throw new TypeError(`dial target ${auraId ?? peer.toString()} is this node itself`)
+    const relays = this.connectedRelays()
+    const { retries, backoffMs, timeoutMs } = this.dialInit
+    const who = auraId ?? peer.toString()
+    let lastError: Error | undefined
+    let attempts = 0
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      let offline = 0
+      for (const relay of relays) {
+        options.signal?.throwIfAborted()
+        attempts++
+        const addr = this.keeper.relays.find((r) => r.peerId.equals(relay))!.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`)
+        const t0 = Date.now()
+        try {
+          const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+          const connection = await this.libp2p.dial(addr, { signal })
+          this.checkPeer(connection, peer, who)
+          if (connection.limits != null || !connection.direct) {
+            // an existing relayed connection was handed back: ask for a fresh direct one
+            lastError = new Error('got a limited connection for a WebRTC address')
+            continue
+          }
+          this.dialLog('direct connection to %s after %d attempt(s), %d ms', who, attempts, Date.now() - t0)
+          return wrap(connection, peer, auraId, 'direct', attempts)
+        } catch (err) {
+          if (err instanceof PeerIdMismatchError) throw err
+          options.signal?.throwIfAborted()
+          lastError = err as Error
+          if (/NO_RESERVATION/.test(lastError.message)) offline++
+          this.dialLog('attempt %d to %s via %p failed in %d ms: %s', attempts, who, relay, Date.now() - t0, lastError.message)
+          this.safeDispatchEvent('dial:retry', { detail: { peer, attempt: attempts, error: lastError } })
+        }
+      }
+      if (offline === relays.length) {
+        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${relays.length === 1 ? 'our relay' : `any of our ${relays.length} relays`}`, { cause: lastError })
+      }
+      if (attempt < retries) await sleep(backoffMs * 2 ** attempt, options.signal)
+    }
+    if (options.allowRelayed === true) {
+      for (const relay of relays) {
+        const addr = this.keeper.relays.find((r) => r.peerId.equals(relay))!.addr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`)
+        try {
+          const connection = await this.libp2p.dial(addr, options)
+          this.checkPeer(connection, peer, who)
+          const reason = `direct WebRTC dial failed ${attempts} times (last: ${lastError?.message ?? 'unknown'})`
+          this.log('falling back to a relayed connection to %s: %s', who, reason)
+          return wrap(connection, peer, auraId, 'relayed', attempts + 1, reason)
+        } catch (err) {
+          if (err instanceof PeerIdMismatchError) throw err
+          lastError = err as Error
+        }
+      }
+    }
+    throw new DialFailedError(`could not reach ${who} directly after ${attempts} attempts${options.allowRelayed === true ? ', nor through a relay' : ''}: ${lastError?.message ?? 'unknown error'}`, attempts, { cause: lastError })
+  }
+
+  private checkPeer (connection: Connection, expected: PeerId, who: string): void {
+    if (!connection.remotePeer.equals(expected)) {
+      void connection.close().catch(() => {})
+      throw new PeerIdMismatchError(`connection to ${who} authenticated as ${connection.remotePeer.toString()}, not the resolved ${expected.toString()}`)
+    }
+  }
+
+  async handle (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void> {
+    await this.libp2p.handle(protocol, handler, options)
+  }
+
+  async unhandle (protocol: string): Promise<void> {
+    await this.libp2p.unhandle(protocol)
+  }
+}
+
+function wrap (connection: Connection, peer: PeerId, auraId: string | undefined, path: ConnectionPath, attempts: number, fallbackReason?: string): MeshConnection {
+  return {
+    connection,
+    remotePeer: peer,
+    ...(auraId !== undefined ? { auraId } : {}),
+    direct: path === 'direct',
+    path,
+    attempts,
+    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
+    newStream: async (protocol, options) => connection.newStream(protocol, { ...options, runOnLimitedConnection: path === 'relayed' }),
+    close: async (options) => { await connection.close(options) }
+  }
+}
+
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(t); reject(signal?.reason as Error) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+function pick<T extends object, K extends keyof T> (obj: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {}
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k]
+  return out
+}
+

@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMeshNode } from '../src/index.js'
+import { startStockRelay } from './fixtures.js'
+import type { MeshNode } from '../src/index.js'
+import type { Libp2p } from '@libp2p/interface'
+
+// Runs in the network namespace of scripts/netns.sh: WebRTC needs a non-loopback interface.
+describe('MeshNode.dial (WebRTC through a relay, in the test network namespace)', () => {
+  const nodes: MeshNode[] = []
+  const relays: Libp2p[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+    await Promise.all(relays.splice(0).map(async (r) => r.stop()))
+  })
+
+  async function peers (n: number, init: Parameters<typeof createMeshNode>[0] = {}): Promise<MeshNode[]> {
+    const { relay, addr } = await startStockRelay()
+    relays.push(relay)
+    const out: MeshNode[] = []
+    for (let i = 0; i < n; i++) {
+      const node = await createMeshNode({ relays: [addr], relayCheckIntervalMs: 250, ...init })
+      nodes.push(node)
+      await node.start()
+      await node.waitForReservation({ signal: AbortSignal.timeout(15_000) })
+      out.push(node)
+    }
+    return out
+  }
+
+  it('dial(peerId) returns a direct WebRTC connection with no relay limits', async () => {
+    const [alice, bob] = await peers(2)
+    const conn = await alice!.dial(bob!.peerId)
+    expect(conn.path).toBe('direct')
+    expect(conn.direct).toBe(true)
+    expect(conn.connection.limits).toBeUndefined()
+    expect(conn.connection.remotePeer.equals(bob!.peerId)).toBe(true)
+    expect(conn.connection.remoteAddr.toString()).toContain('/webrtc')
+  })
+
+  it('dial() of a peer with no reservation rejects with PeerOfflineError', async () => {
+    const [alice, gone] = await peers(2)
+    const goneId = gone!.peerId
+    await gone!.stop()
+    await expect(alice!.dial(goneId)).rejects.toThrow(expect.objectContaining({ name: 'PeerOfflineError' }))
+  })
+
+  it('dial({ allowRelayed: true }) falls back to a relayed connection when direct dials fail, and says why', async () => {
+    // a 1 ms attempt limit makes every WebRTC dial fail
+    const [alice, bob] = await peers(2, { dial: { retries: 1, backoffMs: 10, timeoutMs: 1 } })
+    await expect(alice!.dial(bob!.peerId)).rejects.toThrow(expect.objectContaining({ name: 'DialFailedError', attempts: 2 }))
+    const conn = await alice!.dial(bob!.peerId, { allowRelayed: true })
+    expect(conn.path).toBe('relayed')
+    expect(conn.direct).toBe(false)
+    expect(conn.fallbackReason).toMatch(/direct WebRTC dial failed 2 times/)
+    expect(conn.connection.limits).toBeDefined()
+  })
+})

@@ -1,0 +1,64 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createMeshNode } from '../src/index.js'
+import { startStockRelay } from './fixtures.js'
+import type { MeshNode } from '../src/index.js'
+import type { Libp2p } from '@libp2p/interface'
+
+describe('createMeshNode', () => {
+  const nodes: MeshNode[] = []
+  const relays: Libp2p[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+    await Promise.all(relays.splice(0).map(async (r) => r.stop()))
+  })
+
+  it('createMeshNode({ relays }) refuses a relay address that is not a multiaddr, naming it', async () => {
+    await expect(createMeshNode({ relays: ['not-an-addr'] })).rejects.toThrow(/relays\[0\] is not a multiaddr: "not-an-addr"/)
+  })
+
+  it('createMeshNode({ relays }) refuses a relay address without /p2p/<peer id>', async () => {
+    await expect(createMeshNode({ relays: ['/ip4/127.0.0.1/tcp/4001/ws'] })).rejects.toThrow(/must end with \/p2p\/<relay peer id>/)
+  })
+
+  it('createMeshNode({ dial: { retries: -1 } }) throws RangeError naming dial.retries', async () => {
+    await expect(createMeshNode({ dial: { retries: -1 } })).rejects.toThrow(/dial\.retries/)
+  })
+
+  it('resolve() before start() rejects with InvalidStateError', async () => {
+    const node = await createMeshNode()
+    await expect(node.resolve('@bob.aura')).rejects.toThrow(expect.objectContaining({ name: 'InvalidStateError' }))
+  })
+
+  it('resolve() with no relays configured rejects with RelayUnreachableError saying so', async () => {
+    const node = await createMeshNode()
+    nodes.push(node)
+    await node.start()
+    await expect(node.resolve('@bob.aura')).rejects.toThrow(expect.objectContaining({ name: 'RelayUnreachableError', message: expect.stringMatching(/no relays configured/) }))
+  })
+
+  it('dial() of a bad AuraID rejects with InvalidAuraIdError before any network work', async () => {
+    const node = await createMeshNode()
+    nodes.push(node)
+    await node.start()
+    await expect(node.dial('@Bob.aura')).rejects.toThrow(expect.objectContaining({ name: 'InvalidAuraIdError', rule: 'charset' }))
+    await expect(node.dial(42 as never)).rejects.toThrow(TypeError)
+  })
+
+  it('relays() reports an unreachable relay as down with the dial error, and a reachable one as reserved', async () => {
+    const { relay, addr } = await startStockRelay()
+    relays.push(relay)
+    // a relay nobody runs: a closed port and a peer id of its own
+    const dead = `/ip4/127.0.0.1/tcp/1/ws/p2p/${peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()}`
+    const node = await createMeshNode({ relays: [addr, dead], relayCheckIntervalMs: 200 })
+    nodes.push(node)
+    await node.start()
+    await node.waitForReservation({ signal: AbortSignal.timeout(10_000) })
+    const states = node.relays()
+    expect(states[0]?.state).toBe('reserved')
+    await expect.poll(() => node.relays()[1]?.failures, { timeout: 5000 }).toBeGreaterThan(0)
+    expect(node.relays()[1]?.state).not.toBe('reserved')
+    expect(node.relays()[1]?.lastError).toBeTruthy()
+  })
+})
