@@ -1,0 +1,16 @@
+# Sourced by test.sh and demo.sh: installs what is missing on a fresh machine of this kind
+# (Debian packages, then npm dependencies with Node 24 from the npm registry) and puts the
+# repo's Node 24 first on PATH.
+missing=()
+command -v ip >/dev/null || missing+=(iproute2)
+command -v unshare >/dev/null || missing+=(util-linux)
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "setup: node $(node --version)"
