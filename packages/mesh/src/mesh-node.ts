@@ -1,9 +1,8 @@
-import { DirectoryOp } from '@auralink/protocol'
+import { DirectoryOp, SafeEventEmitter } from '@auralink/protocol'
 import { createRecord, createUnregister, selectRecord, validateAuraId, verifyRecord } from '@auralink/identity'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import { TypedEventEmitter } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
@@ -88,7 +87,7 @@ export interface RelayInfo {
   readonly lastError?: string
 }
 
-export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
+export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   readonly libp2p: Libp2p
   readonly peerId: PeerId
   start(): Promise<void>
@@ -141,7 +140,7 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
 
 interface CacheEntry { record: AuraIdRecord, expires: number }
 
-class AuraMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNode {
+class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode {
   readonly libp2p: Libp2p
   readonly peerId: PeerId
   private readonly key: Ed25519PrivateKey
@@ -176,6 +175,10 @@ class AuraMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNode
       },
       lost: (r) => { this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } }) }
     }, this.log)
+  }
+
+  protected override onListenerError (type: string, err: unknown): void {
+    this.log.error('a listener of %s threw: %s', type, (err as Error)?.message ?? String(err))
   }
 
   async start (): Promise<void> {
