@@ -1,20 +1,22 @@
 import { TypedEventEmitter } from '@libp2p/interface'
+import type { EventHandler } from 'main-event'
 
-type Listener = EventListenerOrEventListenerObject
+type AnyHandler = EventHandler<Event>
 
 /**
- * A TypedEventEmitter whose listeners cannot break it: a listener that throws is reported to
- * `onListenerError` (a debug log by default in subclasses) instead of escaping. In Node an
- * exception from an EventTarget listener becomes an uncaught exception and ends the process;
- * in a relay node one bad metrics hook must not take the service down.
+ * A TypedEventEmitter whose listeners cannot break it: a listener that throws (or an async one
+ * that rejects) is reported to `onListenerError` instead of escaping. In Node an exception from
+ * an EventTarget listener becomes an uncaught exception and ends the process; in a relay node
+ * one bad metrics hook must not take the service down.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the same constraint as TypedEventEmitter's
 export class SafeEventEmitter<EventMap extends Record<string, any>> extends TypedEventEmitter<EventMap> {
-  private readonly wrapped = new Map<string, WeakMap<Listener, EventListener>>()
+  private readonly wrapped = new Map<string, WeakMap<object, EventListener>>()
 
-  /** Called with every error a listener throws. */
+  /** Called with every error a listener throws. Subclasses log it. */
   protected onListenerError (_type: string, _err: unknown): void {}
 
-  override addEventListener<K extends keyof EventMap> (type: K, listener: ((evt: EventMap[K]) => void) | Listener | null, options?: boolean | AddEventListenerOptions): void {
+  override addEventListener<K extends keyof EventMap> (type: K, listener: EventHandler<EventMap[K]> | null, options?: boolean | AddEventListenerOptions): void {
     if (listener == null) return
     const key = String(type)
     let map = this.wrapped.get(key)
@@ -22,9 +24,9 @@ export class SafeEventEmitter<EventMap extends Record<string, any>> extends Type
       map = new WeakMap()
       this.wrapped.set(key, map)
     }
-    let safe = map.get(listener as Listener)
+    let safe = map.get(listener)
     if (safe === undefined) {
-      const l = listener as Listener
+      const l = listener as unknown as AnyHandler
       safe = (evt: Event) => {
         try {
           const r: unknown = typeof l === 'function' ? l.call(this, evt) : l.handleEvent(evt)
@@ -33,14 +35,14 @@ export class SafeEventEmitter<EventMap extends Record<string, any>> extends Type
           this.onListenerError(key, err)
         }
       }
-      map.set(l, safe)
+      map.set(listener, safe)
     }
-    super.addEventListener(type, safe as never, options)
+    super.addEventListener(type, safe as unknown as EventHandler<EventMap[K]>, options)
   }
 
-  override removeEventListener<K extends keyof EventMap> (type: K, listener?: ((evt: EventMap[K]) => void) | Listener | null, options?: boolean | EventListenerOptions): void {
+  override removeEventListener<K extends keyof EventMap> (type: K, listener?: EventHandler<EventMap[K]> | null, options?: boolean | EventListenerOptions): void {
     if (listener == null) return
-    const safe = this.wrapped.get(String(type))?.get(listener as Listener)
-    super.removeEventListener(type, (safe ?? listener) as never, options)
+    const safe = this.wrapped.get(String(type))?.get(listener)
+    super.removeEventListener(type, (safe ?? listener) as unknown as EventHandler<EventMap[K]>, options)
   }
 }
