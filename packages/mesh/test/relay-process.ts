@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
+
+const CLI = resolve(import.meta.dirname, '../../../relay-node/dist/cli.js')
+
+export interface RelayProcess {
+  readonly addr: string
+  readonly dataDir: string
+  readonly child: ChildProcess
+  output(): string
+  /** SIGTERM, then SIGKILL after 5 s; resolves with the exit code. */
+  stop(): Promise<number | null>
+}
+
+/**
+ * Starts a real `auralink-relay` process (the built CLI, on the Node running the tests) on free
+ * ports and resolves once it prints its listening address. `dataDir` reuses a folder (restarts).
+ */
+export async function startRelayProcess (options: { dataDir?: string, port?: number, args?: string[] } = {}): Promise<RelayProcess> {
+  const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'auralink-relay-'))
+  const child = spawn(process.execPath, [CLI, '--port', String(options.port ?? 0), '--http-port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout.on('data', (d) => { out += String(d) })
+  child.stderr.on('data', (d) => { out += String(d) })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
+  const addr = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`relay did not start within 20 s:\n${out}`)) }, 20_000)
+    const check = (): void => {
+      const m = /auralink-relay listening (\S+)/.exec(out)
+      if (m?.[1] != null) { clearTimeout(timer); resolve(m[1]) }
+    }
+    child.stdout.on('data', check)
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`relay exited with ${code} before listening:\n${out}`)) })
+  })
+  return {
+    addr,
+    dataDir,
+    child,
+    output: () => out,
+    async stop () {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    }
+  }
+}
+
+export async function removeDir (dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+}

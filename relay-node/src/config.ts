@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ConfigError } from './errors.js'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export interface RelayConfig {
+  /** Address the WebSocket listener binds. @default '127.0.0.1' */
+  host: string
+  /** libp2p WebSocket port; 0 picks a free one. @default 4001 */
+  port: number
+  /** HTTP port for /healthz and /metrics; 0 picks a free one. @default 4002 */
+  httpPort: number
+  /** Where the relay keeps its key and its LevelDB datastore. @default './.auralink/relay' */
+  dataDir: string
+  /** Most reservations held at once. @default 128 */
+  maxReservations: number
+  /** Reservation lifetime in seconds. @default 7200 */
+  reservationTtl: number
+  /** Bytes a relayed connection may carry each way before the relay closes it. @default 131072 */
+  relayDataLimit: number
+  /** Seconds a relayed connection may last. @default 120 */
+  relayDurationLimit: number
+  /** Directory requests per peer per minute. @default 120 */
+  directoryRateLimit: number
+  /** Directory writes (register, update, unregister) per peer per minute. @default 20 */
+  directoryWriteLimit: number
+  /** Names one key may hold. @default 5 */
+  directoryMaxNamesPerKey: number
+  /** @default 'info' */
+  logLevel: LogLevel
+  /** Extra multiaddrs to announce (a public address in front of a proxy). @default [] */
+  announce: string[]
+}
+
+export const DEFAULTS: RelayConfig = {
+  host: '127.0.0.1',
+  port: 4001,
+  httpPort: 4002,
+  dataDir: './.auralink/relay',
+  maxReservations: 128,
+  reservationTtl: 7200,
+  relayDataLimit: 131072,
+  relayDurationLimit: 120,
+  directoryRateLimit: 120,
+  directoryWriteLimit: 20,
+  directoryMaxNamesPerKey: 5,
+  logLevel: 'info',
+  announce: []
+}
+
+interface Field { flag: string, env: string, kind: 'string' | 'port' | 'count' | 'level' | 'addrs', help: string }
+
+/** Every setting: its flag, env var, kind and help line. The one table CLI, env and file share. */
+export const FIELDS: Record<keyof RelayConfig, Field> = {
+  host: { flag: 'host', env: 'AURALINK_RELAY_HOST', kind: 'string', help: 'address to listen on' },
+  port: { flag: 'port', env: 'AURALINK_RELAY_PORT', kind: 'port', help: 'libp2p WebSocket port (0: any free port)' },
+  httpPort: { flag: 'http-port', env: 'AURALINK_RELAY_HTTP_PORT', kind: 'port', help: 'HTTP port for /healthz and /metrics (0: any free port)' },
+  dataDir: { flag: 'data-dir', env: 'AURALINK_RELAY_DATA_DIR', kind: 'string', help: 'folder for the relay key and the name datastore' },
+  maxReservations: { flag: 'max-reservations', env: 'AURALINK_RELAY_MAX_RESERVATIONS', kind: 'count', help: 'most reservations held at once' },
+  reservationTtl: { flag: 'reservation-ttl', env: 'AURALINK_RELAY_RESERVATION_TTL', kind: 'count', help: 'reservation lifetime, seconds' },
+  relayDataLimit: { flag: 'relay-data-limit', env: 'AURALINK_RELAY_DATA_LIMIT', kind: 'count', help: 'bytes a relayed connection may carry each way' },
+  relayDurationLimit: { flag: 'relay-duration-limit', env: 'AURALINK_RELAY_DURATION_LIMIT', kind: 'count', help: 'seconds a relayed connection may last' },
+  directoryRateLimit: { flag: 'directory-rate-limit', env: 'AURALINK_RELAY_DIRECTORY_RATE_LIMIT', kind: 'count', help: 'directory requests per peer per minute' },
+  directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
+  directoryMaxNamesPerKey: { flag: 'directory-max-names-per-key', env: 'AURALINK_RELAY_DIRECTORY_MAX_NAMES', kind: 'count', help: 'names one key may hold' },
+  logLevel: { flag: 'log-level', env: 'AURALINK_RELAY_LOG_LEVEL', kind: 'level', help: LOG_LEVELS.join(' | ') },
+  announce: { flag: 'announce', env: 'AURALINK_RELAY_ANNOUNCE', kind: 'addrs', help: 'extra multiaddr to announce (repeatable; env: comma-separated)' }
+}
+
+export function usage (): string {
+  const lines = Object.entries(FIELDS).map(([key, f]) => {
+    const def = DEFAULTS[key as keyof RelayConfig]
+    return `  --${f.flag.padEnd(28)} ${f.help} (default: ${Array.isArray(def) ? 'none' : String(def)}; env ${f.env})`
+  })
+  return [
+    'usage: auralink-relay [options]',
+    '',
+    'Runs an AuraLink relay node: circuit relay v2, the AuraID directory, /healthz and /metrics.',
+    '',
+    ...lines,
+    `  --${'config <file.json>'.padEnd(28)} a JSON file with any of the settings above, camelCase (env AURALINK_RELAY_CONFIG)`,
+    `  --${'help'.padEnd(28)} this text`,
+    `  --${'version'.padEnd(28)} the version`,
+    '',
+    'Precedence: flags, then env vars, then the config file, then defaults.',
+    'Exit codes: 0 stopped cleanly, 1 runtime failure (e.g. a port in use), 2 bad configuration.'
+  ].join('\n')
+}
+
+function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
+  const f = FIELDS[key]
+  const bad = (why: string): never => { throw new ConfigError(`${source}: ${JSON.stringify(raw)} ${why}`) }
+  switch (f.kind) {
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') bad('is not a non-empty string')
+      return raw as string
+    case 'port': case 'count': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN
+      if (!Number.isSafeInteger(n) || n < 0) bad('is not a whole number >= 0')
+      if (f.kind === 'port' && n > 65535) bad('is not a port (0-65535)')
+      return n
+    }
+    case 'level':
+      if (!LOG_LEVELS.includes(raw as LogLevel)) bad(`is not a log level (${LOG_LEVELS.join(', ')})`)
+      return raw as LogLevel
+    case 'addrs': {
+      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : bad('is not a list of multiaddrs')
+      for (const a of list) {
+        try {
+          multiaddr(String(a))
+        } catch {
+          throw new ConfigError(`${source}: ${JSON.stringify(a)} is not a multiaddr`)
+        }
+      }
+      return list.map(String)
+    }
+  }
+}
+
+/** Builds the configuration from argv, env and an optional config file. Throws ConfigError. */
+export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): { config: RelayConfig, help: boolean, version: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {
+    config: { type: 'string' },
+    help: { type: 'boolean' },
+    version: { type: 'boolean' }
+  }
+  for (const f of Object.values(FIELDS)) options[f.flag] = { type: 'string', ...(f.kind === 'addrs' ? { multiple: true } : {}) }
+  let values: Record<string, string | boolean | string[] | undefined>
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values
+  } catch (err) {
+    throw new ConfigError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), { cause: err })
+  }
+  const config: Record<string, unknown> = { ...DEFAULTS }
+  const file = (values.config as string | undefined) ?? env.AURALINK_RELAY_CONFIG
+  if (file !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (err) {
+      throw new ConfigError(`--config ${file}: ${(err as Error).message}`, { cause: err })
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`--config ${file}: expected a JSON object`)
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!(k in FIELDS)) throw new ConfigError(`--config ${file}: unknown setting "${k}" (known: ${Object.keys(FIELDS).join(', ')})`)
+      config[k] = coerce(k as keyof RelayConfig, v, `${file}: ${k}`)
+    }
+  }
+  for (const [key, f] of Object.entries(FIELDS)) {
+    const v = env[f.env]
+    if (v !== undefined && v !== '') config[key] = coerce(key as keyof RelayConfig, v, f.env)
+  }
+  for (const [key, f] of Object.entries(FIELDS)) {
+    const v = values[f.flag]
+    if (v !== undefined) config[key] = coerce(key as keyof RelayConfig, v, `--${f.flag}`)
+  }
+  return { config: config as unknown as RelayConfig, help: values.help === true, version: values.version === true }
+}

@@ -1,0 +1,29 @@
+/** Bad flags, env vars or config file; the CLI prints the message and exits 2. */
+export class ConfigError extends Error {
+  static override readonly name = 'ConfigError'
+  override readonly name = 'ConfigError'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** The data dir cannot be created or written; the CLI exits 2. */
+export class DataDirError extends Error {
+  static override readonly name = 'DataDirError'
+  override readonly name = 'DataDirError'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A port the relay needs is taken; the CLI exits 1. */
+export class PortInUseError extends Error {
+  static override readonly name = 'PortInUseError'
+  override readonly name = 'PortInUseError'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Packs the relay node and the workspace packages it depends on and installs the tarballs into
+# an empty folder, as a user installs the published packages (--offline: from the npm cache
+# that `npm ci` filled, so it also runs inside the test namespace); then runs
+# `npx auralink-relay` there on free ports and checks /healthz. Needs `npm run build` first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=
+for ws in packages/protocol packages/identity signalling relay-node; do
+  npm pack -w "$ws" --pack-destination "$work" --silent >/dev/null
+done
+mkdir "$work/app"
+cd "$work/app"
+npm init -y >/dev/null
+# npm 11 runs install scripts only for approved packages: LevelDB's binding needs its own
+node -e 'const f="package.json",p=JSON.parse(require("fs").readFileSync(f));p.allowScripts={"classic-level":true};require("fs").writeFileSync(f,JSON.stringify(p))'
+npm install --offline --no-audit --no-fund --legacy-peer-deps "$work"/*.tgz >/dev/null
+npx auralink-relay --port 0 --http-port 0 --data-dir "$work/data" > "$work/out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  url=$(grep -o 'auralink-relay http [^ ]*' "$work/out" | awk '{print $3}' || true)
+  [ -n "$url" ] && break
+  sleep 0.2
+done
+if [ -z "${url:-}" ]; then echo "pack-smoke: relay did not start:"; cat "$work/out"; exit 1; fi
+node -e 'fetch(process.argv[1]).then(async (r) => { const b = await r.json(); if (r.status !== 200 || b.status !== "ok") { console.error(b); process.exit(1) } })' "$url/healthz"
+echo "pack-smoke: npx auralink-relay from packed tarballs serves $url/healthz"
