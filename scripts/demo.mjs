@@ -6,7 +6,7 @@
 import { runChatDemo } from '../examples/node-chat/scripted-demo.mjs'
 
 try {
-  const { path, setupMs } = await runChatDemo()
+  const { path, setupMs } = await runChatDemo({ relayArgs: ['--log-level', 'warn'] })
   console.log(`\ndemo: @alice.aura reached @bob.aura over a ${path} connection; call setup took ${setupMs} ms (one run, not a benchmark: see bench/connect.mjs)`)
   console.log('demo: to chat yourself, see examples/node-chat/README.md')
 } catch (err) {
