@@ -8,9 +8,12 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (rollup's,
+# node-datachannel's) out of the lock file, and `npm ci` then refuses it as out of sync.
+# `npm install` follows the same lock and installs the same versions.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund
+  echo "setup: npm install"
+  npm install --no-audit --no-fund
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "setup: node $(node --version)"
