@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+# npx runs the relay as its child: start it in a session of its own and end the whole group
+trap '[ -n "$pid" ] && kill -- -"$pid" 2>/dev/null; rm -rf "$work"' EXIT
 pid=
 for ws in packages/protocol packages/identity signalling relay-node; do
   npm pack -w "$ws" --pack-destination "$work" --silent >/dev/null
@@ -18,7 +19,7 @@ npm init -y >/dev/null
 # npm 11 runs install scripts only for approved packages: LevelDB's binding needs its own
 node -e 'const f="package.json",p=JSON.parse(require("fs").readFileSync(f));p.allowScripts={"classic-level":true};require("fs").writeFileSync(f,JSON.stringify(p))'
 npm install --offline --no-audit --no-fund --legacy-peer-deps "$work"/*.tgz >/dev/null
-npx auralink-relay --port 0 --http-port 0 --data-dir "$work/data" > "$work/out" 2>&1 &
+setsid npx auralink-relay --port 0 --http-port 0 --data-dir "$work/data" > "$work/out" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   url=$(grep -o 'auralink-relay http [^ ]*' "$work/out" | awk '{print $3}' || true)

@@ -4,7 +4,7 @@ import {
 } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_DIRECTORY_TIMEOUT_MS } from './constants.js'
-import { DirectoryRejectedError } from './errors.js'
+import { DirectoryRejectedError, DirectoryTimeoutError } from './errors.js'
 import type { DirectoryRequestFields, DirectoryResponseMessage } from '@auralink/protocol'
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 
@@ -29,7 +29,15 @@ export interface DirectoryRequestOptions extends AbortOptions {
 export async function directoryRequest (libp2p: Libp2p, relay: PeerId, request: DirectoryRequestFields, options: DirectoryRequestOptions = {}): Promise<DirectoryResponseMessage> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_DIRECTORY_TIMEOUT_MS)
   const signal = options.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout
-  const stream = await libp2p.dialProtocol(relay, DIRECTORY_PROTOCOL, { signal, runOnLimitedConnection: true })
+  let stream
+  try {
+    stream = await libp2p.dialProtocol(relay, DIRECTORY_PROTOCOL, { signal, runOnLimitedConnection: true })
+  } catch (err) {
+    if (timeout.aborted && options.signal?.aborted !== true) {
+      throw new DirectoryTimeoutError(`could not open a directory stream to relay ${relay.toString()} within ${options.timeoutMs ?? DEFAULT_DIRECTORY_TIMEOUT_MS} ms`, { cause: err })
+    }
+    throw err
+  }
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_DIRECTORY_RESPONSE_BYTES })
     await lp.write(encodeDirectoryRequest(request), { signal })
@@ -42,6 +50,9 @@ export async function directoryRequest (libp2p: Libp2p, relay: PeerId, request: 
     return response
   } catch (err) {
     if (stream.status === 'open') stream.abort(err as Error)
+    if (timeout.aborted && options.signal?.aborted !== true) {
+      throw new DirectoryTimeoutError(`directory ${opName(request.op)} at relay ${relay.toString()} got no answer within ${options.timeoutMs ?? DEFAULT_DIRECTORY_TIMEOUT_MS} ms`, { cause: err })
+    }
     throw err
   }
 }

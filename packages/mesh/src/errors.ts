@@ -22,6 +22,16 @@ export class DirectoryRejectedError extends Error {
   }
 }
 
+/** A directory request got no answer in time. */
+export class DirectoryTimeoutError extends Error {
+  static override readonly name = 'DirectoryTimeoutError'
+  override readonly name = 'DirectoryTimeoutError'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** No configured relay could be reached, so the directory and circuits are out of reach. */
 export class RelayUnreachableError extends Error {
   static override readonly name = 'RelayUnreachableError'

@@ -360,11 +360,14 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
         const t0 = Date.now()
         try {
           const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
-          const connection = await this.libp2p.dial(addr, { signal })
+          // libp2p hands back an existing connection to the peer when it has one; a connection
+          // stuck closing (a close that timed out) or a relayed one is no use: ask for a new one
+          const reusable = this.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
+          this.dropStale(peer)
+          const connection = await this.libp2p.dial(addr, { signal, force: !reusable })
           this.checkPeer(connection, peer, who)
-          if (connection.limits != null || !connection.direct) {
-            // an existing relayed connection was handed back: ask for a fresh direct one
-            lastError = new Error('got a limited connection for a WebRTC address')
+          if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
+            lastError = new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
             continue
           }
           this.dialLog('direct connection to %s after %d attempt(s), %d ms', who, attempts, Date.now() - t0)
@@ -399,6 +402,16 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       }
     }
     throw new DialFailedError(`could not reach ${who} directly after ${attempts} attempts${options.allowRelayed === true ? ', nor through a relay' : ''}: ${lastError?.message ?? 'unknown error'}`, attempts, { cause: lastError })
+  }
+
+  /** Aborts connections to `peer` that are neither open nor closed: they would be handed back by dial(). */
+  private dropStale (peer: PeerId): void {
+    for (const c of this.libp2p.getConnections(peer)) {
+      if (c.status !== 'open' && c.status !== 'closed') {
+        this.dialLog('aborting a %s connection to %p', c.status, peer)
+        c.abort(new Error(`connection stuck ${c.status}`))
+      }
+    }
   }
 
   private checkPeer (connection: Connection, expected: PeerId, who: string): void {
