@@ -28,7 +28,7 @@ describe('call by AuraID through a real relay node', () => {
     return node
   }
 
-  it('dial("@bob.aura") gives a direct connection that echoes 10 MB intact; names survive a relay restart', async () => {
+  it('dial("@bob.aura") gives a direct connection that echoes 10 MB intact; names and reservations survive a relay restart', async () => {
     const relay = await startRelayProcess()
     relays.push(relay)
     const alice = await peer(relay.addr)
@@ -83,6 +83,11 @@ describe('call by AuraID through a real relay node', () => {
     const bobRecord = await carol.resolve('@bob.aura')
     expect(bobRecord.peerId.equals(bob.peerId)).toBe(true)
     expect(bobRecord.visibility).toBe('unlisted')
+
+    // alice and bob got their reservations back by themselves, so carol reaches bob directly
+    await bob.waitForReservation({ signal: AbortSignal.timeout(15_000) })
+    const again2 = await carol.dial('@bob.aura')
+    expect(again2.path).toBe('direct')
   })
 
   it('dial() of an AuraID nobody registered fails fast with AuraIdNotFoundError', async () => {
