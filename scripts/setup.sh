@@ -1,12 +1,13 @@
 # Sourced by test.sh and demo.sh: installs what is missing on a fresh machine of this kind
 # (Debian packages, then npm dependencies with Node 24 from the npm registry) and puts the
-# repo's Node 24 first on PATH.
+# repo's Node 24 first on PATH. Callers may set EXTRA_DEBIAN="command:package ..." first.
 missing=()
-command -v ip >/dev/null || missing+=(iproute2)
-command -v unshare >/dev/null || missing+=(util-linux)
+for pair in ip:iproute2 unshare:util-linux ${EXTRA_DEBIAN:-}; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
+done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (rollup's,
 # node-datachannel's) out of the lock file, and `npm ci` then refuses it as out of sync.

@@ -4,7 +4,8 @@
 # integration) inside the network namespace of scripts/netns.sh. See docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
+# ffmpeg: the AIC quality metrics are checked against its ssim and psnr filters
+EXTRA_DEBIAN="ffmpeg:ffmpeg" source scripts/setup.sh
 npm run build
 npm run protos:check
 npm run lint

@@ -16,3 +16,4 @@
  */
 export * from './errors.js'
 export * from './rans.js'
+export * from './metrics.js'
