@@ -1,11 +1,12 @@
 #!/usr/bin/env node
+// The `auralink-relay` command. Exit codes: 0 stopped cleanly, 1 runtime failure (a port in
+// use, a second signal during shutdown), 2 bad configuration (flags, env, config file, data dir).
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 import { loadConfig, usage } from './config.js'
+import { RELAY_NAME } from './constants.js'
 import { createRelayNode } from './node.js'
 import type { RelayNode } from './node.js'
-
-const NAME = 'auralink-relay'
 
 function version (): string {
   try {
@@ -19,7 +20,8 @@ let parsed
 try {
   parsed = loadConfig(process.argv.slice(2))
 } catch (err) {
-  console.error(`${NAME}: ${(err as Error).message}\nsee ${NAME} --help`)
+  // one line: what was wrong, then where to look
+  console.error(`${RELAY_NAME}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')} (see ${RELAY_NAME} --help)`)
   process.exit(2)
 }
 if (parsed.help) {
@@ -31,23 +33,11 @@ if (parsed.version) {
   process.exit(0)
 }
 const { config } = parsed
-const log = pino({ name: NAME, level: config.logLevel })
+const log = pino({ name: RELAY_NAME, level: config.logLevel })
 
-let relay: RelayNode
-try {
-  relay = await createRelayNode(config, log)
-  await relay.start()
-} catch (err) {
-  const e = err as Error
-  const code = e.name === 'DataDirError' || e.name === 'ConfigError' ? 2 : 1
-  log.fatal({ err: e.name, reason: e.message }, 'could not start')
-  console.error(`${NAME}: ${e.message}`)
-  process.exit(code)
-}
-
-for (const addr of relay.multiaddrs) console.log(`${NAME} listening ${addr}`)
-console.log(`${NAME} http ${relay.httpUrl} (/healthz, /metrics)`)
-
+// Signals are handled from the first moment: one stops cleanly (after a start under way),
+// a second forces exit 1.
+let relay: RelayNode | undefined
 let signals = 0
 const shutdown = (signal: string): void => {
   if (++signals > 1) {
@@ -55,6 +45,7 @@ const shutdown = (signal: string): void => {
     process.exit(1)
   }
   log.info({ signal }, 'shutting down')
+  if (relay === undefined) process.exit(0)
   relay.stop().then(() => process.exit(0), (err: unknown) => {
     log.error({ reason: (err as Error).message }, 'shutdown failed')
     process.exit(1)
@@ -62,3 +53,19 @@ const shutdown = (signal: string): void => {
 }
 process.on('SIGINT', () => { shutdown('SIGINT') })
 process.on('SIGTERM', () => { shutdown('SIGTERM') })
+
+try {
+  relay = await createRelayNode({ ...config, logger: log })
+  await relay.start()
+} catch (err) {
+  const e = err as Error
+  const code = e.name === 'DataDirError' || e.name === 'ConfigError' ? 2 : 1
+  log.fatal({ err: e.name, reason: e.message }, 'could not start')
+  console.error(`${RELAY_NAME}: ${e.message}`)
+  process.exit(code)
+}
+
+if (signals === 0) {
+  for (const addr of relay.multiaddrs) console.log(`${RELAY_NAME} listening ${addr}`)
+  console.log(`${RELAY_NAME} http ${relay.httpUrl} (/healthz, /metrics)`)
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULTS } from './constants.js'
 import { ConfigError } from './errors.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -19,7 +20,7 @@ export interface RelayConfig {
   maxReservations: number
   /** Reservation lifetime in seconds. @default 7200 */
   reservationTtl: number
-  /** Bytes a relayed connection may carry each way before the relay closes it. @default 131072 */
+  /** Bytes a relayed connection may carry (both directions counted together) before the relay cuts it. @default 131072 */
   relayDataLimit: number
   /** Seconds a relayed connection may last. @default 120 */
   relayDurationLimit: number
@@ -35,21 +36,7 @@ export interface RelayConfig {
   announce: string[]
 }
 
-export const DEFAULTS: RelayConfig = {
-  host: '127.0.0.1',
-  port: 4001,
-  httpPort: 4002,
-  dataDir: './.auralink/relay',
-  maxReservations: 128,
-  reservationTtl: 7200,
-  relayDataLimit: 131072,
-  relayDurationLimit: 120,
-  directoryRateLimit: 120,
-  directoryWriteLimit: 20,
-  directoryMaxNamesPerKey: 5,
-  logLevel: 'info',
-  announce: []
-}
+export { DEFAULTS }
 
 interface Field { flag: string, env: string, kind: 'string' | 'port' | 'count' | 'level' | 'addrs', help: string }
 
@@ -61,7 +48,7 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   dataDir: { flag: 'data-dir', env: 'AURALINK_RELAY_DATA_DIR', kind: 'string', help: 'folder for the relay key and the name datastore' },
   maxReservations: { flag: 'max-reservations', env: 'AURALINK_RELAY_MAX_RESERVATIONS', kind: 'count', help: 'most reservations held at once' },
   reservationTtl: { flag: 'reservation-ttl', env: 'AURALINK_RELAY_RESERVATION_TTL', kind: 'count', help: 'reservation lifetime, seconds' },
-  relayDataLimit: { flag: 'relay-data-limit', env: 'AURALINK_RELAY_DATA_LIMIT', kind: 'count', help: 'bytes a relayed connection may carry each way' },
+  relayDataLimit: { flag: 'relay-data-limit', env: 'AURALINK_RELAY_DATA_LIMIT', kind: 'count', help: 'bytes a relayed connection may carry, both directions together' },
   relayDurationLimit: { flag: 'relay-duration-limit', env: 'AURALINK_RELAY_DURATION_LIMIT', kind: 'count', help: 'seconds a relayed connection may last' },
   directoryRateLimit: { flag: 'directory-rate-limit', env: 'AURALINK_RELAY_DIRECTORY_RATE_LIMIT', kind: 'count', help: 'directory requests per peer per minute' },
   directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
@@ -120,6 +107,24 @@ function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayCon
   }
 }
 
+/**
+ * Fills in the defaults for a programmatic `createRelayNode(init)` and checks every given field.
+ * Throws TypeError naming the field (`init.port`) and the bad value.
+ */
+export function resolveConfig (init: Partial<RelayConfig>): RelayConfig {
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [] }
+  for (const [key, value] of Object.entries(init)) {
+    if (value === undefined) continue
+    if (!(key in FIELDS)) throw new TypeError(`init.${key}: unknown setting (known: ${Object.keys(FIELDS).join(', ')})`)
+    try {
+      config[key] = coerce(key as keyof RelayConfig, value, `init.${key}`)
+    } catch (err) {
+      throw new TypeError((err as Error).message, { cause: err })
+    }
+  }
+  return config as unknown as RelayConfig
+}
+
 /** Builds the configuration from argv, env and an optional config file. Throws ConfigError. */
 export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): { config: RelayConfig, help: boolean, version: boolean } {
   const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {
@@ -134,7 +139,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new ConfigError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), { cause: err })
   }
-  const config: Record<string, unknown> = { ...DEFAULTS }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [] }
   const file = (values.config as string | undefined) ?? env.AURALINK_RELAY_CONFIG
   if (file !== undefined) {
     let parsed: unknown

@@ -27,3 +27,13 @@ export class PortInUseError extends Error {
     super(message, options)
   }
 }
+
+/** start() on a relay node that has been stopped: make a new one instead. */
+export class InvalidStateError extends Error {
+  static override readonly name = 'InvalidStateError'
+  override readonly name = 'InvalidStateError'
+
+  constructor (message = 'the relay node is stopped', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

@@ -26,7 +26,7 @@ export function createHttpServer (metrics: RelayMetrics, health: HealthSource): 
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n')
         }
       } catch (err) {
-        metrics.errors.inc({ kind: 'http' })
+        metrics.error('http')
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
         res.end(`internal error: ${(err as Error).message}\n`)
       }

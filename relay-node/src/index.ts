@@ -7,18 +7,19 @@
  *
  * @example
  * ```ts
- * import { createRelayNode, loadConfig } from '@auralink/relay-node'
- * import { pino } from 'pino'
+ * import { createRelayNode } from '@auralink/relay-node'
  *
- * const { config } = loadConfig(['--port', '0', '--data-dir', './relay'])
- * const relay = await createRelayNode(config, pino())
+ * const relay = await createRelayNode({ port: 0, httpPort: 0, dataDir: './relay' })
  * await relay.start()
- * console.log(relay.multiaddrs)
+ * console.log(relay.multiaddrs, relay.httpUrl)
+ * await relay.stop()
  * ```
  */
-export { createRelayNode } from './node.js'
-export type { RelayNode, RelayServices } from './node.js'
-export { loadConfig, usage, DEFAULTS, FIELDS } from './config.js'
+export { createRelayNode, relayServices } from './node.js'
+export type { RelayNode, RelayNodeInit, RelayServices } from './node.js'
+export { loadConfig, resolveConfig, usage, FIELDS } from './config.js'
 export type { RelayConfig, LogLevel } from './config.js'
+export { DEFAULTS, KEY_FILE, DATASTORE_DIR } from './constants.js'
 export { RelayMetrics } from './metrics.js'
+export type { RelayMetricsSources, ErrorKind } from './metrics.js'
 export * from './errors.js'

@@ -1,12 +1,24 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 
+/** Where the gauges read their values when Prometheus scrapes. */
 export interface RelayMetricsSources {
+  /** Circuit relay v2 reservations held now. */
   reservations(): number
+  /** Open libp2p connections. */
   connections(): number
+  /** AuraIDs the directory holds. */
   names(): Promise<number>
 }
 
-/** The relay's Prometheus metrics, in a registry of its own. */
+/** Kinds of fault counted in `auralink_errors_total{kind}`. */
+export type ErrorKind = 'directory_internal' | 'http' | 'relay' | (string & {})
+
+/**
+ * The relay's Prometheus metrics, in a registry of its own (so embedding the relay never
+ * touches prom-client's global registry): Node's process metrics, plus
+ * `auralink_relay_reservations`, `auralink_relay_connections`, `auralink_directory_names`,
+ * `auralink_directory_operations_total{op,outcome}` and `auralink_errors_total{kind}`.
+ */
 export class RelayMetrics {
   readonly registry = new Registry()
   readonly directoryOperations: Counter<'op' | 'outcome'>
@@ -45,5 +57,20 @@ export class RelayMetrics {
       labelNames: ['kind'],
       registers
     })
+  }
+
+  /** Counts one directory request: `op` (register, resolve, ...) and its outcome (`ok` or an error code). */
+  directoryOperation (op: string, outcome: string): void {
+    this.directoryOperations.inc({ op, outcome })
+  }
+
+  /** Counts one fault of the given kind. */
+  error (kind: ErrorKind): void {
+    this.errors.inc({ kind })
+  }
+
+  /** The metrics in Prometheus text format, as `GET /metrics` serves them. */
+  async text (): Promise<string> {
+    return this.registry.metrics()
   }
 }

@@ -11,39 +11,89 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
-import { DataDirError, PortInUseError } from './errors.js'
+import { pino } from 'pino'
+import { resolveConfig } from './config.js'
+import { DATASTORE_DIR, KEY_FILE, RELAY_NAME } from './constants.js'
+import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
 import type { RelayConfig } from './config.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { ServiceFactoryMap } from 'libp2p'
 import type { Server } from 'node:http'
 import type { Logger } from 'pino'
 
+/** The libp2p services a relay node runs; `relayServices()` builds them. */
 export type RelayServices = {
+  identify: Identify
+  ping: Ping
   relay: CircuitRelayService
   directory: AuraIdDirectory
-  identify: unknown
-  ping: unknown
+}
+
+/**
+ * Options for `createRelayNode()`: every setting of `RelayConfig` (each optional, defaults in
+ * `DEFAULTS`, documented on `RelayConfig`) plus the logger.
+ */
+export interface RelayNodeInit extends Partial<RelayConfig> {
+  /**
+   * Where lifecycle lines go (one JSON line per change, never one per packet).
+   * @default pino({ name: 'auralink-relay', level: init.logLevel }) on stdout
+   */
+  logger?: Logger
 }
 
 export interface RelayNode {
   readonly libp2p: Libp2p<RelayServices>
+  /** The LevelDB datastore under `<dataDir>/datastore`; libp2p and the directory share it. */
   readonly datastore: LevelDatastore
   readonly metrics: RelayMetrics
+  /** The HTTP server for /healthz and /metrics (listening once start() resolves). */
   readonly http: Server
-  readonly config: RelayConfig
+  /** The settings in force, defaults filled in; `dataDir` is absolute. */
+  readonly config: Readonly<RelayConfig>
   /** The libp2p multiaddrs, each ending in /p2p/<relay peer id>. */
   readonly multiaddrs: string[]
-  /** The HTTP base URL, e.g. http://127.0.0.1:4002 */
+  /** The HTTP base URL, e.g. http://127.0.0.1:4002 ('' before start()). */
   readonly httpUrl: string
+  /**
+   * Listens: HTTP first (503 on /healthz until libp2p is up), then libp2p.
+   * Idempotent; rejects with PortInUseError for a taken port, InvalidStateError after stop().
+   */
   start(): Promise<void>
   /** Stops HTTP, libp2p and the datastore. Idempotent. */
   stop(): Promise<void>
 }
 
-const KEY_FILE = 'relay.key'
+/**
+ * The libp2p `services` of a relay node, built in this one place: identify, ping, the circuit
+ * relay v2 server with the configured limits, and the AuraID directory on the shared datastore.
+ */
+export function relayServices (config: RelayConfig, datastore: LevelDatastore): ServiceFactoryMap<RelayServices> {
+  return {
+    identify: identify(),
+    ping: ping(),
+    relay: circuitRelayServer({
+      reservations: {
+        maxReservations: config.maxReservations,
+        reservationTtl: config.reservationTtl * 1000,
+        defaultDataLimit: BigInt(config.relayDataLimit),
+        defaultDurationLimit: config.relayDurationLimit * 1000
+      }
+    }),
+    // directory: wired in by the signalling integration (@auralink/signalling)
+    directory: auraIdDirectory({
+      datastore,
+      maxRequestsPerMinute: config.directoryRateLimit,
+      maxWritesPerMinute: config.directoryWriteLimit,
+      maxNamesPerKey: config.directoryMaxNamesPerKey
+    })
+  }
+}
 
 /** Loads the relay's identity key from the data dir, or makes and stores one (mode 0600). */
 async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
@@ -57,15 +107,33 @@ async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
   }
   const key = await generateKeyPair('Ed25519')
   const tmp = `${file}.${process.pid}.tmp`
-  const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600)
   try {
-    await fh.writeFile(privateKeyToProtobuf(key))
-    await fh.sync()
-  } finally {
-    await fh.close()
+    const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600)
+    try {
+      await fh.writeFile(privateKeyToProtobuf(key))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, file)
+  } catch (err) {
+    throw new DataDirError(`cannot write the relay key ${file}: ${osReason(err)}`, { cause: err })
   }
-  await rename(tmp, file)
   return key
+}
+
+/** The OS's reason in words, with its code: "a part of the path is a file (ENOTDIR)". */
+function osReason (err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code
+  const words: Record<string, string> = {
+    ENOTDIR: 'a part of the path is a file',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EEXIST: 'a file is in the way'
+  }
+  return code !== undefined && words[code] !== undefined ? `${words[code]} (${code})` : (err as Error).message
 }
 
 async function prepareDataDir (dir: string): Promise<void> {
@@ -73,9 +141,7 @@ async function prepareDataDir (dir: string): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     await access(dir, constants.W_OK)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'ENOTDIR' ? 'a part of the path is a file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (err as Error).message
-    throw new DataDirError(`cannot use data dir ${dir}: ${why}`, { cause: err })
+    throw new DataDirError(`cannot use data dir ${dir}: ${osReason(err)}`, { cause: err })
   }
 }
 
@@ -85,53 +151,50 @@ function inUse (err: unknown): boolean {
 }
 
 /**
- * Builds a relay node from a resolved configuration: a libp2p node (WebSockets, Noise, yamux,
- * identify, ping, circuit relay v2 server, the AuraID directory on LevelDB) and an HTTP server
- * for /healthz and /metrics. Nothing listens until start().
+ * Builds a relay node: a libp2p node (WebSockets, Noise, yamux, identify, ping, circuit relay
+ * v2 server, the AuraID directory) with a persistent key and LevelDB datastore under the data
+ * dir, and an HTTP server for /healthz and /metrics. Nothing listens until start().
+ * Rejects with TypeError for a bad setting (naming it and the value), with DataDirError when
+ * the data dir cannot be made, written or opened.
  */
-export async function createRelayNode (config: RelayConfig, log: Logger): Promise<RelayNode> {
+export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayNode> {
+  const { logger, ...settings } = init
+  const config = resolveConfig(settings)
+  const log = logger ?? pino({ name: RELAY_NAME, level: config.logLevel })
   const dataDir = resolve(config.dataDir)
+  config.dataDir = dataDir
   await prepareDataDir(dataDir)
   const privateKey = await loadOrCreateKey(dataDir)
-  const datastore = new LevelDatastore(join(dataDir, 'datastore'))
+  const datastore = new LevelDatastore(join(dataDir, DATASTORE_DIR))
   try {
     await datastore.open()
   } catch (err) {
-    throw new DataDirError(`cannot open the datastore in ${dataDir}: ${(err as Error).message}`, { cause: err })
+    // datastore-level drops LevelDB's reason; the usual one is the lock another process holds
+    const reason = (err as Error).message.replace(/^Error: /, '')
+    throw new DataDirError(`cannot open the datastore ${join(dataDir, DATASTORE_DIR)}: ${reason} (is another auralink-relay using this data dir?)`, { cause: err })
   }
 
-  const libp2p = await createLibp2p({
-    privateKey,
-    datastore,
-    start: false,
-    addresses: {
-      listen: [`/ip4/${config.host}/tcp/${config.port}/ws`],
-      announce: config.announce
-    },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    // peers and relays on loopback and private networks are normal for a relay
-    connectionGater: { denyDialMultiaddr: () => false },
-    services: {
-      identify: identify(),
-      ping: ping(),
-      relay: circuitRelayServer({
-        reservations: {
-          maxReservations: config.maxReservations,
-          reservationTtl: config.reservationTtl * 1000,
-          defaultDataLimit: BigInt(config.relayDataLimit),
-          defaultDurationLimit: config.relayDurationLimit * 1000
-        }
-      }),
-      directory: auraIdDirectory({
-        datastore,
-        maxRequestsPerMinute: config.directoryRateLimit,
-        maxWritesPerMinute: config.directoryWriteLimit,
-        maxNamesPerKey: config.directoryMaxNamesPerKey
-      })
-    }
-  }) as unknown as Libp2p<RelayServices>
+  let libp2p: Libp2p<RelayServices>
+  try {
+    libp2p = await createLibp2p({
+      privateKey,
+      datastore,
+      start: false,
+      addresses: {
+        listen: [`/ip4/${config.host}/tcp/${config.port}/ws`],
+        announce: config.announce
+      },
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      // peers and relays on loopback and private networks are normal for a relay
+      connectionGater: { denyDialMultiaddr: () => false },
+      services: relayServices(config, datastore)
+    })
+  } catch (err) {
+    await datastore.close().catch(() => {})
+    throw err
+  }
 
   let serving = false
   const startedAt = Date.now()
@@ -141,8 +204,8 @@ export async function createRelayNode (config: RelayConfig, log: Logger): Promis
     names: async () => libp2p.services.directory.size()
   })
   libp2p.services.directory.addEventListener('operation', ({ detail }) => {
-    metrics.directoryOperations.inc({ op: detail.op, outcome: detail.outcome })
-    if (detail.outcome === 'internal') metrics.errors.inc({ kind: 'directory_internal' })
+    metrics.directoryOperation(detail.op, detail.outcome)
+    if (detail.outcome === 'internal') metrics.error('directory_internal')
   })
   libp2p.services.relay.addEventListener('relay:reservation', ({ detail }) => {
     log.debug({ peer: detail.addr.toString() }, 'reservation made')
@@ -160,7 +223,36 @@ export async function createRelayNode (config: RelayConfig, log: Logger): Promis
   })
 
   let httpUrl = ''
+  let starting: Promise<void> | undefined
   let stopping: Promise<void> | undefined
+
+  const listen = async (): Promise<void> => {
+    log.info({ dataDir, peerId: libp2p.peerId.toString() }, 'starting')
+    try {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(config.httpPort, config.host, () => { http.off('error', reject); resolve() })
+      })
+    } catch (err) {
+      await datastore.close().catch(() => {})
+      if (inUse(err)) throw new PortInUseError(`HTTP port ${config.host}:${config.httpPort} is in use (another auralink-relay? choose one with --http-port)`, { cause: err })
+      throw err
+    }
+    const addr = http.address()
+    httpUrl = `http://${config.host}:${typeof addr === 'object' && addr !== null ? addr.port : config.httpPort}`
+    log.info({ http: httpUrl }, 'http listening')
+    try {
+      await libp2p.start()
+    } catch (err) {
+      await new Promise((resolve) => http.close(resolve))
+      try { await libp2p.stop() } catch {}
+      await datastore.close().catch(() => {})
+      if (inUse(err)) throw new PortInUseError(`port ${config.host}:${config.port} is in use (another auralink-relay? choose one with --port)`, { cause: err })
+      throw err
+    }
+    serving = true
+    log.info({ multiaddrs: node.multiaddrs, http: httpUrl }, 'listening')
+  }
 
   const node: RelayNode = {
     libp2p,
@@ -171,38 +263,25 @@ export async function createRelayNode (config: RelayConfig, log: Logger): Promis
     get multiaddrs () { return libp2p.getMultiaddrs().map(String) },
     get httpUrl () { return httpUrl },
     async start () {
-      log.info({ dataDir, peerId: libp2p.peerId.toString() }, 'starting')
-      try {
-        await new Promise<void>((resolve, reject) => {
-          http.once('error', reject)
-          http.listen(config.httpPort, config.host, () => { http.off('error', reject); resolve() })
-        })
-      } catch (err) {
-        await datastore.close().catch(() => {})
-        if (inUse(err)) throw new PortInUseError(`HTTP port ${config.host}:${config.httpPort} is in use (another auralink-relay? choose one with --http-port)`, { cause: err })
-        throw err
-      }
-      const addr = http.address()
-      httpUrl = `http://${config.host}:${typeof addr === 'object' && addr !== null ? addr.port : config.httpPort}`
-      try {
-        await libp2p.start()
-      } catch (err) {
-        await new Promise((resolve) => http.close(resolve))
-        await datastore.close().catch(() => {})
-        if (inUse(err)) throw new PortInUseError(`port ${config.host}:${config.port} is in use (another auralink-relay? choose one with --port)`, { cause: err })
-        throw err
-      }
-      serving = true
-      log.info({ multiaddrs: node.multiaddrs, http: httpUrl }, 'listening')
+      if (stopping !== undefined) throw new InvalidStateError('start() on a relay node that was stopped: create a new one')
+      starting ??= listen()
+      await starting
     },
     async stop () {
       stopping ??= (async () => {
+        // a start() under way finishes (or fails) first, so nothing is left listening
+        await starting?.catch(() => {})
         serving = false
         log.info('stopping')
-        http.closeAllConnections()
-        await new Promise((resolve) => http.close(resolve))
+        if (http.listening) {
+          http.closeAllConnections()
+          await new Promise((resolve) => http.close(resolve))
+        }
         await libp2p.stop()
-        await datastore.close()
+        await datastore.close().catch((err: unknown) => {
+          // a failed start() has closed it already
+          log.debug({ reason: (err as Error).message }, 'datastore close')
+        })
         log.info('stopped')
       })()
       await stopping

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -120,7 +120,19 @@ describe('auralink-relay CLI', () => {
     const bad = join(dir, 'a-file', 'relay')
     const r = start(['--port', '0', '--http-port', '0', '--data-dir', bad])
     expect(await exitWithin(r, 10_000)).toBe(2)
-    expect(r.out()).toContain(`cannot use data dir ${bad}`)
+    expect(r.out()).toContain(`cannot use data dir ${bad}: a part of the path is a file (ENOTDIR)`)
+    expect(r.out()).not.toMatch(/\n\s+at /) // no stack trace
+  })
+
+  it('a second relay on the same data dir exits 2 naming the datastore, and the first keeps serving', async () => {
+    const dir = await tmp()
+    const a = start(['--port', '0', '--http-port', '0', '--data-dir', dir])
+    const [, url] = await waitFor(a, /auralink-relay http (\S+)/)
+    const b = start(['--port', '0', '--http-port', '0', '--data-dir', dir])
+    expect(await exitWithin(b, 10_000)).toBe(2)
+    expect(b.out()).toContain(`cannot open the datastore ${join(dir, 'datastore')}`)
+    expect(b.out()).toContain('is another auralink-relay using this data dir?')
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
   })
 
   it('exits 1 naming host:port when a port is in use', async () => {
@@ -139,6 +151,34 @@ describe('auralink-relay CLI', () => {
     } finally {
       blocker.close()
     }
+  })
+
+  it('SIGINT stops it cleanly with exit 0 and the lifecycle lines in order', async () => {
+    const dir = await tmp()
+    const r = start(['--port', '0', '--http-port', '0', '--data-dir', dir])
+    await waitFor(r, /auralink-relay http /)
+    r.child.kill('SIGINT')
+    expect(await exitWithin(r, 5000)).toBe(0)
+    const msgs = r.out().split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg)
+    expect(msgs).toEqual(['starting', 'http listening', 'listening', 'shutting down', 'stopping', 'stopped'])
+  })
+
+  it('a second signal during shutdown forces exit 1', async () => {
+    const dir = await tmp()
+    const r = start(['--port', '0', '--http-port', '0', '--data-dir', dir])
+    await waitFor(r, /auralink-relay http /)
+    // two different signals, so the kernel cannot merge them into one
+    r.child.kill('SIGTERM')
+    r.child.kill('SIGINT')
+    expect(await exitWithin(r, 5000)).toBe(1)
+    expect(r.out()).toMatch(/"msg":"second signal: exiting now"/)
+  })
+
+  it('--version prints the package version and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string }
+    const r = start(['--version'])
+    expect(await exitWithin(r, 10_000)).toBe(0)
+    expect(r.out().trim()).toBe(version)
   })
 
   it('--help prints every flag with its env var and exits 0', async () => {

@@ -1,0 +1,132 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, DEFAULTS, FIELDS, loadConfig, usage } from '../src/index.js'
+
+describe('loadConfig', () => {
+  const dirs: string[] = []
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+  })
+  const configFile = async (content: unknown): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), 'auralink-config-'))
+    dirs.push(d)
+    const f = join(d, 'relay.json')
+    await writeFile(f, typeof content === 'string' ? content : JSON.stringify(content))
+    return f
+  }
+
+  it('loadConfig([]) with no env gives the defaults: 127.0.0.1, ports 4001/4002, ./.auralink/relay', () => {
+    const { config, help, version } = loadConfig([], {})
+    expect(config).toEqual(DEFAULTS)
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 4001, httpPort: 4002, dataDir: './.auralink/relay' })
+    expect(help).toBe(false)
+    expect(version).toBe(false)
+  })
+
+  it('loadConfig() reads every flag, and --announce repeats', () => {
+    const { config } = loadConfig([
+      '--host', '0.0.0.0', '--port', '0', '--http-port', '9000', '--data-dir', '/x',
+      '--max-reservations', '3', '--reservation-ttl', '60', '--relay-data-limit', '1024',
+      '--relay-duration-limit', '5', '--log-level', 'debug',
+      '--announce', '/dns4/relay.test/tcp/443/wss', '--announce', '/ip4/10.0.0.1/tcp/4001/ws'
+    ], {})
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 0,
+      httpPort: 9000,
+      dataDir: '/x',
+      maxReservations: 3,
+      reservationTtl: 60,
+      relayDataLimit: 1024,
+      relayDurationLimit: 5,
+      logLevel: 'debug',
+      announce: ['/dns4/relay.test/tcp/443/wss', '/ip4/10.0.0.1/tcp/4001/ws']
+    })
+  })
+
+  it('loadConfig() takes flags over env over the config file over defaults', async () => {
+    const file = await configFile({ port: 1, httpPort: 2, maxReservations: 3, reservationTtl: 4 })
+    const { config } = loadConfig(['--config', file, '--port', '10'], {
+      AURALINK_RELAY_PORT: '20',
+      AURALINK_RELAY_HTTP_PORT: '30'
+    })
+    expect(config.port).toBe(10) // flag
+    expect(config.httpPort).toBe(30) // env
+    expect(config.maxReservations).toBe(3) // file
+    expect(config.relayDurationLimit).toBe(DEFAULTS.relayDurationLimit) // default
+  })
+
+  it('loadConfig() reads the config file named by AURALINK_RELAY_CONFIG and comma-separated AURALINK_RELAY_ANNOUNCE', async () => {
+    const file = await configFile({ reservationTtl: 99 })
+    const { config } = loadConfig([], { AURALINK_RELAY_CONFIG: file, AURALINK_RELAY_ANNOUNCE: '/ip4/1.2.3.4/tcp/1/ws, /ip4/5.6.7.8/tcp/2/ws' })
+    expect(config.reservationTtl).toBe(99)
+    expect(config.announce).toEqual(['/ip4/1.2.3.4/tcp/1/ws', '/ip4/5.6.7.8/tcp/2/ws'])
+  })
+
+  it('every setting has a distinct flag and an AURALINK_RELAY_ env var, and usage() lists them all', () => {
+    const flags = Object.values(FIELDS).map((f) => f.flag)
+    const envs = Object.values(FIELDS).map((f) => f.env)
+    expect(new Set(flags).size).toBe(flags.length)
+    expect(new Set(envs).size).toBe(envs.length)
+    for (const env of envs) expect(env).toMatch(/^AURALINK_RELAY_[A-Z_]+$/)
+    const text = usage()
+    for (const f of Object.values(FIELDS)) {
+      expect(text).toContain(`--${f.flag}`)
+      expect(text).toContain(f.env)
+    }
+    expect(Object.keys(FIELDS).sort()).toEqual(Object.keys(DEFAULTS).sort())
+  })
+
+  it.each([
+    [['--port', 'abc'], '--port: "abc" is not a whole number'],
+    [['--port', '70000'], '--port: "70000" is not a port'],
+    [['--port=-1'], '--port: "-1" is not a whole number'],
+    [['--port', '-1'], "Option '--port' argument is ambiguous"],
+    [['--port', '1.5'], '--port: "1.5" is not a whole number'],
+    [['--http-port', ''], '--http-port: "" is not a whole number'],
+    [['--max-reservations', '1e3'], '--max-reservations: "1e3" is not a whole number'],
+    [['--reservation-ttl', '99999999999999999999'], '--reservation-ttl: "99999999999999999999" is not a whole number'],
+    [['--host', ''], '--host: "" is not a non-empty string'],
+    [['--log-level', 'LOUD'], '--log-level: "LOUD" is not a log level'],
+    [['--announce', '/nope/1'], '--announce: "/nope/1" is not a multiaddr'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--port'], "Option '--port <value>' argument missing"],
+    [['--help=yes'], "Option '--help' does not take an argument"]
+  ])('loadConfig(%j) throws ConfigError naming the flag and the value', (argv, message) => {
+    expect(() => loadConfig(argv, {})).toThrow(ConfigError)
+    expect(() => loadConfig(argv, {})).toThrow(message)
+  })
+
+  it.each([
+    [{ port: 'abc' }, 'port: "abc" is not a whole number'],
+    [{ port: -5 }, 'port: -5 is not a whole number'],
+    [{ logLevel: 3 }, 'logLevel: 3 is not a log level'],
+    [{ announce: 'not-an-addr' }, '"not-an-addr" is not a multiaddr'],
+    [{ colour: 'blue' }, 'unknown setting "colour"'],
+    [[1, 2], 'expected a JSON object'],
+    ['{ "port": ', 'relay.json']
+  ])('loadConfig(["--config", file]) with %j throws ConfigError naming the file and the key', async (content, message) => {
+    const file = await configFile(content)
+    expect(() => loadConfig(['--config', file], {})).toThrow(ConfigError)
+    expect(() => loadConfig(['--config', file], {})).toThrow(message)
+  })
+
+  it('loadConfig(["--config", missing]) throws ConfigError naming the path', () => {
+    expect(() => loadConfig(['--config', '/nonexistent/relay.json'], {})).toThrow(/--config \/nonexistent\/relay\.json: ENOENT/)
+  })
+
+  it('loadConfig() throws ConfigError naming the env var for a bad env value', () => {
+    expect(() => loadConfig([], { AURALINK_RELAY_MAX_RESERVATIONS: 'many' })).toThrow('AURALINK_RELAY_MAX_RESERVATIONS: "many" is not a whole number')
+  })
+
+  it('loadConfig() ignores empty env vars', () => {
+    expect(loadConfig([], { AURALINK_RELAY_PORT: '' }).config.port).toBe(DEFAULTS.port)
+  })
+
+  it('ConfigError has its name on the class and the instance', () => {
+    expect(ConfigError.name).toBe('ConfigError')
+    expect(new ConfigError('x').name).toBe('ConfigError')
+  })
+})
