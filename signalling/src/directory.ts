@@ -1,38 +1,41 @@
 import {
-  auraIdSkeleton, selectRecord, validateAuraId, verifyRecord, verifyUnregister
+  auraIdSkeleton, validateAuraId, verifyRecord, verifyUnregister
 } from '@auralink/identity'
 import {
-  decodeDirectoryRequest, decodeSignedUnregister, decodeUnregisterPayload, DIRECTORY_PROTOCOL, DirectoryError,
-  DirectoryOp, encodeDirectoryResponse, MAX_DIRECTORY_REQUEST_BYTES, MAX_SEARCH_RESULTS, SafeEventEmitter
+  decodeSignedUnregister, decodeUnregisterPayload, DIRECTORY_PROTOCOL, DirectoryError, DirectoryOp,
+  MAX_SEARCH_RESULTS, SafeEventEmitter
 } from '@auralink/protocol'
-import { lpStream } from '@libp2p/utils'
 import {
   DEFAULT_GRACE_PERIOD_MS, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_NAMES_PER_KEY, DEFAULT_MAX_REQUESTS_PER_MINUTE,
   DEFAULT_MAX_SEARCH_RESULTS, DEFAULT_MAX_WRITES_PER_MINUTE, DEFAULT_REQUEST_TIMEOUT_MS, RATE_LIMIT_IDLE_MS
 } from './constants.js'
+import { DirectoryRefusal, DirectoryStoppedError, RequestTimeoutError } from './errors.js'
+import { KeyedMutex } from './mutex.js'
 import { PeerRateLimiter } from './rate-limiter.js'
 import { DirectoryStore } from './store.js'
+import { serveStream } from './stream.js'
 import type { AuraIdRecord } from '@auralink/identity'
 import type { DirectoryRequestMessage, DirectoryResponseFields } from '@auralink/protocol'
 import type {
-  AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions
+  AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions,
+  TypedEventTarget
 } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
 export interface AuraIdDirectoryInit {
   /** Where names live. The host provides it: the relay node passes a LevelDB store. */
   datastore: Datastore
-  /** A name stays bound to its key until validity + this. @default 7 days */
+  /** A name stays bound to its key until its record's validity + this. @default 604_800_000 (7 days) */
   gracePeriodMs?: number
-  /** Requests per remote peer per minute. @default 120 */
+  /** Requests of any kind per remote PeerId per minute (token bucket); over it: RATE_LIMITED. @default 120 */
   maxRequestsPerMinute?: number
-  /** Register, update and unregister requests per remote peer per minute. @default 20 */
+  /** Register, update and unregister requests per remote PeerId per minute. @default 20 */
   maxWritesPerMinute?: number
-  /** Names one key may hold here. @default 5 */
+  /** Names one key may hold here; over it: QUOTA_EXCEEDED. @default 5 */
   maxNamesPerKey?: number
   /** Most search results, never above MAX_SEARCH_RESULTS (50). @default 20 */
   maxSearchResults?: number
-  /** A stream that sends no complete request within this is aborted. @default 10000 */
+  /** A stream that sends no complete request (or is not done) within this is aborted. @default 10_000 */
   requestTimeoutMs?: number
   /** Concurrent directory streams per connection. @default 64 */
   maxInboundStreams?: number
@@ -40,10 +43,11 @@ export interface AuraIdDirectoryInit {
   now?: () => number
 }
 
+/** What the directory takes from libp2p: the small subset of its components it uses. */
 export interface AuraIdDirectoryComponents {
   registrar: {
     handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string): Promise<void>
+    unhandle(protocol: string, options?: AbortOptions): Promise<void>
   }
   logger: ComponentLogger
 }
@@ -51,23 +55,34 @@ export interface AuraIdDirectoryComponents {
 export type DirectoryOperation = 'register' | 'update' | 'resolve' | 'search' | 'unregister' | 'invalid'
 
 export interface DirectoryOperationEvent {
+  /** The request's op; 'invalid' for an unknown op or a request that could not be decoded. */
   op: DirectoryOperation
-  /** 'ok' or the error code in lower case without its prefix: 'name_taken', 'rate_limited', ... */
+  /** 'ok', or the DirectoryError name without its prefix in lower case: 'name_taken', 'rate_limited', ... */
   outcome: string
+  /** The remote peer that sent the request. */
   peer?: PeerId
+  /** The name the request was about, once known (for REGISTER/UPDATE: once the record decoded). */
   name?: string
 }
 
 export interface AuraIdDirectoryEvents {
+  /** One per handled request, for metrics. */
   operation: CustomEvent<DirectoryOperationEvent>
 }
 
-export interface AuraIdDirectory extends Startable, SafeEventEmitter<AuraIdDirectoryEvents> {
-  /** Handles one decoded request from `from`. Never throws: a failure is a response with an error code. */
+export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirectoryEvents> {
+  /**
+   * Handles one decoded request as if it came from `from` (the stream handler calls this; tests
+   * and the relay may too). Never throws: failures are responses with an error code.
+   */
   handle(from: PeerId, request: DirectoryRequestMessage, options?: AbortOptions): Promise<DirectoryResponseFields>
-  /** The current valid record for `name` (any visibility), or undefined. */
+  /**
+   * The current valid record for a name (any visibility), or undefined.
+   *
+   * @throws InvalidAuraIdError when `name` is not a valid AuraID
+   */
   get(name: string, options?: AbortOptions): Promise<AuraIdRecord | undefined>
-  /** Number of names held. */
+  /** Number of names held (including ones whose record expired but that are not reclaimed yet). */
   size(options?: AbortOptions): Promise<number>
 }
 
@@ -83,34 +98,38 @@ export function auraIdDirectory (init: AuraIdDirectoryInit): (components: AuraId
       throw new RangeError(`auraIdDirectory: ${k} must be a number >= 0, got ${String(v)}`)
     }
   }
+  if (init.now !== undefined && typeof init.now !== 'function') {
+    throw new TypeError(`auraIdDirectory: now must be a function, got ${typeof init.now}`)
+  }
   return (components) => new Directory(init, components)
 }
 
-type Code = DirectoryError
+const E = DirectoryError
+const OUTCOMES = new Map<number, string>(Object.entries(DirectoryError).map(([k, v]) => [v as number, k.replace(/^DIRECTORY_ERROR_/, '').toLowerCase()]))
+const OPS = new Map<number, DirectoryOperation>([
+  [DirectoryOp.DIRECTORY_OP_REGISTER, 'register'],
+  [DirectoryOp.DIRECTORY_OP_UPDATE, 'update'],
+  [DirectoryOp.DIRECTORY_OP_RESOLVE, 'resolve'],
+  [DirectoryOp.DIRECTORY_OP_SEARCH, 'search'],
+  [DirectoryOp.DIRECTORY_OP_UNREGISTER, 'unregister']
+])
+/** @auralink/identity's typed errors and the response code each becomes. */
+const IDENTITY_ERRORS = new Map<string, DirectoryError>([
+  ['InvalidAuraIdError', E.DIRECTORY_ERROR_INVALID_NAME],
+  ['InvalidSignatureError', E.DIRECTORY_ERROR_INVALID_SIGNATURE],
+  ['RecordExpiredError', E.DIRECTORY_ERROR_EXPIRED],
+  ['RecordTooLargeError', E.DIRECTORY_ERROR_TOO_LARGE],
+  ['MalformedRecordError', E.DIRECTORY_ERROR_BAD_REQUEST],
+  ['InvalidRecordError', E.DIRECTORY_ERROR_BAD_REQUEST]
+])
+/** Search prefixes: "@" and then the start of a name, up to its ".aura". */
+const SEARCH_PREFIX = /^@[a-z0-9_-]{1,32}(\.(a(u(ra?)?)?)?)?$/
 
-class Refusal extends Error {
-  readonly code: Code
-  constructor (code: Code, message: string) {
-    super(message)
-    this.code = code
-  }
-}
+/** What one request is about, filled in as it is handled (for the operation event). */
+interface Context { name?: string }
 
-const CODE_NAMES = new Map<number, string>(Object.entries(DirectoryError).map(([k, v]) => [v as number, k.replace(/^DIRECTORY_ERROR_/, '').toLowerCase()]))
-const OPS: Record<number, DirectoryOperation> = {
-  [DirectoryOp.DIRECTORY_OP_REGISTER]: 'register',
-  [DirectoryOp.DIRECTORY_OP_UPDATE]: 'update',
-  [DirectoryOp.DIRECTORY_OP_RESOLVE]: 'resolve',
-  [DirectoryOp.DIRECTORY_OP_SEARCH]: 'search',
-  [DirectoryOp.DIRECTORY_OP_UNREGISTER]: 'unregister'
-}
-const IDENTITY_ERRORS: Record<string, Code> = {
-  InvalidAuraIdError: DirectoryError.DIRECTORY_ERROR_INVALID_NAME,
-  InvalidSignatureError: DirectoryError.DIRECTORY_ERROR_INVALID_SIGNATURE,
-  RecordExpiredError: DirectoryError.DIRECTORY_ERROR_EXPIRED,
-  RecordTooLargeError: DirectoryError.DIRECTORY_ERROR_TOO_LARGE,
-  MalformedRecordError: DirectoryError.DIRECTORY_ERROR_BAD_REQUEST,
-  InvalidRecordError: DirectoryError.DIRECTORY_ERROR_BAD_REQUEST
+function ok (records: Uint8Array[] = []): DirectoryResponseFields {
+  return { error: E.DIRECTORY_ERROR_NONE, message: '', records }
 }
 
 class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraIdDirectory {
@@ -124,8 +143,10 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private readonly timeoutMs: number
   private readonly maxInboundStreams: number
   private readonly requests: PeerRateLimiter
-  private readonly writes: PeerRateLimiter
-  private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly writeLimit: PeerRateLimiter
+  private readonly locks = new KeyedMutex()
+  /** One per stream being served: aborted (with the reason) on timeout or stop(). */
+  private readonly streams = new Set<AbortController>()
   private started = false
 
   constructor (init: AuraIdDirectoryInit, components: AuraIdDirectoryComponents) {
@@ -136,231 +157,233 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     this.now = init.now ?? Date.now
     this.grace = init.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS
     this.maxNamesPerKey = init.maxNamesPerKey ?? DEFAULT_MAX_NAMES_PER_KEY
-    this.maxSearch = Math.min(init.maxSearchResults ?? DEFAULT_MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
+    this.maxSearch = Math.min(Math.floor(init.maxSearchResults ?? DEFAULT_MAX_SEARCH_RESULTS), MAX_SEARCH_RESULTS)
     this.timeoutMs = init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.requests = new PeerRateLimiter(init.maxRequestsPerMinute ?? DEFAULT_MAX_REQUESTS_PER_MINUTE, RATE_LIMIT_IDLE_MS, this.now)
-    this.writes = new PeerRateLimiter(init.maxWritesPerMinute ?? DEFAULT_MAX_WRITES_PER_MINUTE, RATE_LIMIT_IDLE_MS, this.now)
+    this.writeLimit = new PeerRateLimiter(init.maxWritesPerMinute ?? DEFAULT_MAX_WRITES_PER_MINUTE, RATE_LIMIT_IDLE_MS, this.now)
   }
 
   readonly [Symbol.toStringTag] = '@auralink/signalling/directory'
 
   async start (): Promise<void> {
     if (this.started) return
-    await this.registrar.handle(DIRECTORY_PROTOCOL, (stream, connection) => { void this.onStream(stream, connection) }, {
-      maxInboundStreams: this.maxInboundStreams,
-      runOnLimitedConnection: true
-    })
     this.started = true
+    try {
+      await this.store.open()
+      await this.registrar.handle(DIRECTORY_PROTOCOL, (stream, connection) => { this.onStream(stream, connection) }, {
+        maxInboundStreams: this.maxInboundStreams,
+        runOnLimitedConnection: true
+      })
+    } catch (err) {
+      this.started = false
+      throw err
+    }
+    this.log('serving %s', DIRECTORY_PROTOCOL)
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    for (const controller of this.streams) controller.abort(new DirectoryStoppedError())
+    this.streams.clear()
     await this.registrar.unhandle(DIRECTORY_PROTOCOL)
+    this.log('stopped serving %s', DIRECTORY_PROTOCOL)
   }
 
-  private async onStream (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    const lp = lpStream(stream, { maxDataLength: MAX_DIRECTORY_REQUEST_BYTES })
-    let response: DirectoryResponseFields
-    try {
-      let bytes: Uint8Array
-      try {
-        bytes = (await lp.read({ signal })).subarray()
-      } catch (err) {
-        const name = (err as Error).name
-        if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
-          response = this.refused(connection.remotePeer, 'invalid', undefined,
-            new Refusal(DirectoryError.DIRECTORY_ERROR_TOO_LARGE, `request is over ${MAX_DIRECTORY_REQUEST_BYTES} bytes`))
-          await lp.write(encodeDirectoryResponse(response), { signal })
-          await stream.close({ signal })
-          return
-        }
-        throw err
-      }
-      let request: DirectoryRequestMessage
-      try {
-        request = decodeDirectoryRequest(bytes)
-      } catch (err) {
-        response = this.refused(connection.remotePeer, 'invalid', undefined, new Refusal(DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, (err as Error).message))
-        await lp.write(encodeDirectoryResponse(response), { signal })
-        await stream.close({ signal })
-        return
-      }
-      response = await this.handle(connection.remotePeer, request, { signal })
-      await lp.write(encodeDirectoryResponse(response), { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      this.log('directory stream from %p failed: %s', connection.remotePeer, (err as Error).message)
-      stream.abort(err as Error)
-    }
+  private onStream (stream: Stream, connection: Connection): void {
+    const controller = new AbortController()
+    const timer = setTimeout(() => {
+      controller.abort(new RequestTimeoutError(`no complete directory request within ${this.timeoutMs} ms`))
+    }, this.timeoutMs)
+    this.streams.add(controller)
+    void serveStream(stream, connection, {
+      handle: async (from, request, options) => this.handle(from, request, options),
+      refuse: (from, code, message) => {
+        this.requests.take(String(from)) // undecodable requests count against the sender's budget too
+        return this.respond('invalid', from, {}, { error: code, message, records: [] })
+      },
+      signal: controller.signal,
+      log: this.log
+    }).finally(() => {
+      clearTimeout(timer)
+      this.streams.delete(controller)
+    })
   }
 
   async handle (from: PeerId, request: DirectoryRequestMessage, options: AbortOptions = {}): Promise<DirectoryResponseFields> {
-    const op: DirectoryOperation = OPS[request?.op] ?? 'invalid'
-    const name = typeof request?.name === 'string' && request.name !== '' ? request.name : undefined
+    const op: DirectoryOperation = OPS.get(request?.op) ?? 'invalid'
+    const ctx: Context = {}
+    let response: DirectoryResponseFields
     try {
-      if (!this.requests.take(from.toString())) {
-        throw new Refusal(DirectoryError.DIRECTORY_ERROR_RATE_LIMITED, 'too many requests: slow down')
+      options.signal?.throwIfAborted()
+      if (!this.requests.take(String(from))) {
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_RATE_LIMITED, 'too many requests from this peer: slow down')
       }
-      const write = op === 'register' || op === 'update' || op === 'unregister'
-      if (write && !this.writes.take(from.toString())) {
-        throw new Refusal(DirectoryError.DIRECTORY_ERROR_RATE_LIMITED, 'too many registrations: slow down')
+      if ((op === 'register' || op === 'update' || op === 'unregister') && !this.writeLimit.take(String(from))) {
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_RATE_LIMITED, 'too many writes from this peer: slow down')
       }
-      let response: DirectoryResponseFields
       switch (op) {
-        case 'register': response = await this.register(request.record, false, options); break
-        case 'update': response = await this.register(request.record, true, options); break
-        case 'resolve': response = await this.resolve(request.name, options); break
+        case 'register': response = await this.register(request.record, 'register', ctx, options); break
+        case 'update': response = await this.register(request.record, 'update', ctx, options); break
+        case 'resolve': response = await this.resolve(request.name, ctx, options); break
         case 'search': response = await this.search(request.prefix, request.limit, options); break
-        case 'unregister': response = await this.unregister(request.unregister, options); break
-        default: throw new Refusal(DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, `unknown op ${String(request?.op)}`)
+        case 'unregister': response = await this.unregister(request.unregister, ctx, options); break
+        default: throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, `unknown op ${String(request?.op)}`)
       }
-      this.emit({ op, outcome: 'ok', peer: from, ...(name !== undefined ? { name } : {}) })
-      return response
     } catch (err) {
-      return this.refused(from, op, name, err)
+      response = this.failure(op, err)
     }
+    return this.respond(op, from, ctx, response)
   }
 
-  private refused (from: PeerId, op: DirectoryOperation, name: string | undefined, err: unknown): DirectoryResponseFields {
-    let code: Code = DirectoryError.DIRECTORY_ERROR_INTERNAL
-    let message = 'internal error'
-    if (err instanceof Refusal) {
-      code = err.code
-      message = err.message
-    } else if (err instanceof Error && IDENTITY_ERRORS[err.name] !== undefined) {
-      code = IDENTITY_ERRORS[err.name]!
-      message = err.message
-    } else {
-      this.log.error('directory %s failed: %s', op, (err as Error)?.stack ?? String(err))
+  /** Emits the operation event for `response` and returns it. */
+  private respond (op: DirectoryOperation, from: PeerId, ctx: Context, response: DirectoryResponseFields): DirectoryResponseFields {
+    const outcome = response.error === E.DIRECTORY_ERROR_NONE ? 'ok' : OUTCOMES.get(response.error ?? E.DIRECTORY_ERROR_INTERNAL) ?? 'internal'
+    try {
+      this.safeDispatchEvent('operation', { detail: { op, outcome, peer: from, ...(ctx.name !== undefined ? { name: ctx.name } : {}) } })
+    } catch (err) {
+      this.onListenerError('operation', err)
     }
-    this.emit({ op, outcome: CODE_NAMES.get(code) ?? 'internal', peer: from, ...(name !== undefined ? { name } : {}) })
-    return { error: code, message, records: [] }
+    return response
   }
 
-  private emit (detail: DirectoryOperationEvent): void {
-    this.safeDispatchEvent('operation', { detail })
+  /** The response for a failed request: refusals and identity errors keep their code, anything else is INTERNAL (and logged). */
+  private failure (op: DirectoryOperation, err: unknown): DirectoryResponseFields {
+    if (err instanceof DirectoryRefusal) return { error: err.code, message: err.message, records: [] }
+    const name = (err as Error)?.name
+    const code = typeof name === 'string' ? IDENTITY_ERRORS.get(name) : undefined
+    if (code !== undefined) {
+      const rule = (err as { rule?: unknown }).rule
+      const message = (err as Error).message + (code === E.DIRECTORY_ERROR_INVALID_NAME && typeof rule === 'string' ? ` (rule: ${rule})` : '')
+      return { error: code, message, records: [] }
+    }
+    this.log.error('directory %s failed: %s', op, (err as Error)?.stack ?? String(err))
+    return { error: E.DIRECTORY_ERROR_INTERNAL, message: 'internal error', records: [] }
   }
 
   protected override onListenerError (type: string, err: unknown): void {
     this.log.error('a listener of %s threw: %s', type, (err as Error)?.message ?? String(err))
   }
 
-  /** Runs `fn` after every earlier write to `name` has finished. */
-  private async serialised<T> (name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve()
-    const next = prev.then(fn, fn)
-    const tail = next.catch(() => {})
-    this.locks.set(name, tail)
-    try {
-      return await next
-    } finally {
-      if (this.locks.get(name) === tail) this.locks.delete(name)
-    }
+  /** True while `record` still binds its name: until its validity + the grace period. */
+  private binds (record: AuraIdRecord, now: number): boolean {
+    return record.validity + this.grace > now
   }
 
-  /** True while `record` still binds its name: until validity + grace. */
-  private binds (record: AuraIdRecord): boolean {
-    return record.validity + this.grace > this.now()
-  }
-
-  private async register (bytes: Uint8Array, updateOnly: boolean, options: AbortOptions): Promise<DirectoryResponseFields> {
+  /**
+   * REGISTER and UPDATE. Writes are serialised per look-alike skeleton (which covers the name
+   * and every name it could be confused with), then per key (for the names-per-key cap).
+   */
+  private async register (bytes: Uint8Array, mode: 'register' | 'update', ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
-      throw new Refusal(DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, 'request has no record')
+      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, 'the request has no record')
     }
     const record = await verifyRecord(bytes, { ...options, now: this.now() })
+    ctx.name = record.name
     const skeleton = auraIdSkeleton(record.name)
-    return this.serialised(record.name, async () => {
+    const key = record.peerId.toString()
+    return this.locks.run(`skeleton:${skeleton}`, async () => this.locks.run(`key:${key}`, async () => {
+      const now = this.now()
       const held = await this.store.get(record.name, options)
-      const heldBinds = held !== undefined && this.binds(held)
+      const heldBinds = held !== undefined && this.binds(held, now)
       if (heldBinds && !held.peerId.equals(record.peerId)) {
-        throw new Refusal(DirectoryError.DIRECTORY_ERROR_NAME_TAKEN,
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NAME_TAKEN,
           `${record.name} is held by another key until ${new Date(held.validity + this.grace).toISOString()}`)
       }
-      if (updateOnly && !heldBinds) {
-        throw new Refusal(DirectoryError.DIRECTORY_ERROR_NOT_FOUND, `${record.name} is not registered here: register it first`)
+      if (mode === 'update' && !heldBinds) {
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${record.name} is not registered here: register it first`)
       }
       if (heldBinds) {
-        if (equalBytes(held.bytes, record.bytes)) return { error: DirectoryError.DIRECTORY_ERROR_NONE, message: '', records: [held.bytes] }
-        if (record.sequence <= held.sequence || selectRecord(held, record) !== 1) {
-          throw new Refusal(DirectoryError.DIRECTORY_ERROR_STALE_SEQUENCE,
-            `${record.name} is held at sequence ${held.sequence}; a new record needs a higher one, got ${record.sequence}`)
+        if (equalBytes(held.bytes, record.bytes)) return ok([held.bytes])
+        if (record.sequence <= held.sequence) {
+          throw new DirectoryRefusal(E.DIRECTORY_ERROR_STALE_SEQUENCE,
+            `${record.name} is held at sequence ${held.sequence}: a new record needs a higher one, got ${record.sequence}`)
         }
       } else {
-        for (const other of await this.store.namesWithSkeleton(skeleton, options)) {
-          if (other === record.name) continue
-          const rival = await this.store.get(other, options)
-          if (rival !== undefined && this.binds(rival) && !rival.peerId.equals(record.peerId)) {
-            throw new Refusal(DirectoryError.DIRECTORY_ERROR_NAME_TAKEN, `${record.name} looks like ${other}, which another key holds`)
-          }
-        }
-        const owned = await this.store.namesOf(record.peerId.toString(), options)
-        let live = 0
-        for (const n of owned) {
-          if (n === record.name) continue
-          const r = await this.store.get(n, options)
-          if (r !== undefined && this.binds(r)) live++
-        }
-        if (live >= this.maxNamesPerKey) {
-          throw new Refusal(DirectoryError.DIRECTORY_ERROR_QUOTA_EXCEEDED, `this key already holds ${live} names, the most this directory allows`)
-        }
+        await this.checkLookAlikes(record, skeleton, now, options)
+        await this.checkQuota(record, now, options)
       }
-      await this.store.put(record, skeleton, held, held !== undefined ? auraIdSkeleton(held.name) : undefined)
+      await this.store.put(record, skeleton, held, options)
       this.log('%s %s (sequence %d, %s)', heldBinds ? 'updated' : 'registered', record.name, record.sequence, record.visibility)
-      return { error: DirectoryError.DIRECTORY_ERROR_NONE, message: '', records: [record.bytes] }
-    })
+      return ok([record.bytes])
+    }))
   }
 
-  private async resolve (name: string, options: AbortOptions): Promise<DirectoryResponseFields> {
+  private async checkLookAlikes (record: AuraIdRecord, skeleton: string, now: number, options: AbortOptions): Promise<void> {
+    for (const other of await this.store.namesWithSkeleton(skeleton, options)) {
+      if (other === record.name) continue
+      const rival = await this.store.get(other, options)
+      if (rival !== undefined && this.binds(rival, now) && !rival.peerId.equals(record.peerId)) {
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NAME_TAKEN, `${record.name} looks like ${other}, which another key holds`)
+      }
+    }
+  }
+
+  private async checkQuota (record: AuraIdRecord, now: number, options: AbortOptions): Promise<void> {
+    let live = 0
+    for (const name of await this.store.namesOf(record.peerId.toString(), options)) {
+      if (name === record.name) continue
+      const r = await this.store.get(name, options)
+      if (r !== undefined && r.peerId.equals(record.peerId) && this.binds(r, now)) live++
+    }
+    if (live >= this.maxNamesPerKey) {
+      throw new DirectoryRefusal(E.DIRECTORY_ERROR_QUOTA_EXCEEDED,
+        `this key already holds ${live} names here, the most this directory allows (${this.maxNamesPerKey})`)
+    }
+  }
+
+  private async resolve (name: string, ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     validateAuraId(name)
+    ctx.name = name
     const record = await this.get(name, options)
-    if (record === undefined) throw new Refusal(DirectoryError.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered`)
-    return { error: DirectoryError.DIRECTORY_ERROR_NONE, message: '', records: [record.bytes] }
+    if (record === undefined) throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here`)
+    return ok([record.bytes])
   }
 
   private async search (prefix: string, limit: number, options: AbortOptions): Promise<DirectoryResponseFields> {
-    const p = typeof prefix === 'string' ? (prefix.startsWith('@') ? prefix : `@${prefix}`) : ''
-    if (p.length < 2 || !/^@[a-z0-9_-]+$/.test(p)) {
-      throw new Refusal(DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, `search prefix must be 1 or more of a-z 0-9 - _, got ${JSON.stringify(prefix)}`)
+    const p = typeof prefix === 'string' && !prefix.startsWith('@') ? `@${prefix}` : prefix
+    if (typeof p !== 'string' || !SEARCH_PREFIX.test(p)) {
+      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST,
+        `a search prefix is the start of a name (a-z, 0-9, "-", "_", then optionally ".aura"), got ${JSON.stringify(prefix)}`)
     }
-    const max = limit > 0 ? Math.min(limit, this.maxSearch) : this.maxSearch
-    const records: Uint8Array[] = []
-    // scan a bounded number of entries: public ones are at most all of them
-    for await (const record of this.store.byPrefix(p, max * 20, options)) {
-      if (record.visibility !== 'public' || record.validity <= this.now()) continue
-      records.push(record.bytes)
-      if (records.length >= max) break
-    }
-    return { error: DirectoryError.DIRECTORY_ERROR_NONE, message: '', records }
+    const max = typeof limit === 'number' && limit > 0 ? Math.min(limit, this.maxSearch) : this.maxSearch
+    const records = await this.store.searchPublic(p, this.now(), max, options)
+    return ok(records.map((r) => r.bytes))
   }
 
-  private async unregister (bytes: Uint8Array, options: AbortOptions): Promise<DirectoryResponseFields> {
+  private async unregister (bytes: Uint8Array, ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
-      throw new Refusal(DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, 'request has no unregister proof')
+      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, 'the request has no unregister proof')
     }
-    let name: string
+    let claimed: string
     try {
-      name = validateAuraId(decodeUnregisterPayload(decodeSignedUnregister(bytes).payload).name)
+      claimed = decodeUnregisterPayload(decodeSignedUnregister(bytes).payload).name
     } catch (err) {
-      if ((err as Error).name === 'InvalidAuraIdError') throw err
-      throw new Refusal(DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, `unregister proof could not be decoded: ${(err as Error).message}`)
+      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, `the unregister proof could not be decoded: ${(err as Error).message}`, { cause: err })
     }
-    return this.serialised(name, async () => {
+    const name = validateAuraId(claimed)
+    ctx.name = name
+    const skeleton = auraIdSkeleton(name)
+    return this.locks.run(`skeleton:${skeleton}`, async () => {
       const held = await this.store.get(name, options)
-      if (held === undefined || !this.binds(held)) throw new Refusal(DirectoryError.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered`)
-      const proof = await verifyUnregister(bytes, held.publicKey, { ...options, now: this.now() })
-      if (proof.timestamp <= await this.store.lastUnregister(name, options)) {
-        throw new Refusal(DirectoryError.DIRECTORY_ERROR_EXPIRED, `unregister proof for ${name} was already used`)
+      if (held === undefined || !this.binds(held, this.now())) {
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here`)
       }
-      await this.store.delete(held, auraIdSkeleton(name), proof.timestamp)
+      const proof = await verifyUnregister(bytes, held.publicKey, { ...options, now: this.now() })
+      const last = await this.store.lastUnregister(name, options)
+      if (proof.timestamp <= last) {
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_EXPIRED,
+          `this unregister proof for ${name} is not newer than the last one accepted (${new Date(last).toISOString()}): a replay`)
+      }
+      await this.store.delete(held, skeleton, proof.timestamp, options)
       this.log('unregistered %s', name)
-      return { error: DirectoryError.DIRECTORY_ERROR_NONE, message: '', records: [] }
+      return ok()
     })
   }
 
   async get (name: string, options?: AbortOptions): Promise<AuraIdRecord | undefined> {
+    validateAuraId(name)
     const record = await this.store.get(name, options)
     return record !== undefined && record.validity > this.now() ? record : undefined
   }

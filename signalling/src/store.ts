@@ -6,16 +6,25 @@ import type { Datastore } from 'interface-datastore'
 
 /**
  * The directory's datastore layout (docs/directory.md):
+ *
  *   /auraid/name/<name>                 the signed record bytes as registered
- *   /auraid/key/<peerId>/<name>         empty: which names a key holds (the per-key cap)
+ *   /auraid/key/<peerId>/<name>         empty: the names a key holds (the per-key cap)
  *   /auraid/skeleton/<skeleton>/<name>  empty: names by look-alike skeleton
- *   /auraid/unregistered/<name>         the last accepted unregister timestamp (8 bytes, big-endian)
- * Names and skeletons use only [a-z0-9@._-], so they are safe key segments.
+ *   /auraid/public/<name>               the record's validity (uint64, big-endian): public records only (search)
+ *   /auraid/unregistered/<name>         the last accepted unregister timestamp (uint64, big-endian)
+ *   /auraid/meta/layout                 one byte: the layout version (2)
+ *
+ * Names (`@x.aura`), skeletons and PeerIds use only [a-zA-Z0-9@._-], so they are safe key
+ * segments. Every write touches its keys in one batch.
  */
 const NAME = '/auraid/name'
 const BY_KEY = '/auraid/key'
 const BY_SKELETON = '/auraid/skeleton'
+const PUBLIC = '/auraid/public'
 const UNREGISTERED = '/auraid/unregistered'
+const LAYOUT = new Key('/auraid/meta/layout')
+/** Version 1 had no /auraid/public index; opening a version 1 store builds it. */
+const LAYOUT_VERSION = 2
 
 export class DirectoryStore {
   private readonly ds: Datastore
@@ -26,6 +35,27 @@ export class DirectoryStore {
     this.log = log
   }
 
+  /**
+   * Brings an older layout up to date (today: builds the public index that layout 1 lacked).
+   * Cheap when the layout is current: one read.
+   */
+  async open (options?: AbortOptions): Promise<void> {
+    const version = await this.getBytes(LAYOUT, options)
+    if (version?.[0] === LAYOUT_VERSION) return
+    const batch = this.ds.batch()
+    let indexed = 0
+    for await (const { key, value } of this.ds.query({ prefix: `${NAME}/` }, options)) {
+      const record = await this.decode(key.baseNamespace(), value, options)
+      if (record?.visibility === 'public') {
+        batch.put(new Key(`${PUBLIC}/${record.name}`), u64(record.validity))
+        indexed++
+      }
+    }
+    batch.put(LAYOUT, Uint8Array.of(LAYOUT_VERSION))
+    await batch.commit(options)
+    this.log('directory store at layout %d (%d public records indexed)', LAYOUT_VERSION, indexed)
+  }
+
   /** The stored record for `name`, re-verified (expired ones included), or undefined. */
   async get (name: string, options?: AbortOptions): Promise<AuraIdRecord | undefined> {
     const bytes = await this.getBytes(new Key(`${NAME}/${name}`), options)
@@ -33,86 +63,101 @@ export class DirectoryStore {
     return this.decode(name, bytes, options)
   }
 
+  /** Verifies stored bytes again; anything that does not verify is logged and treated as absent. */
   private async decode (name: string, bytes: Uint8Array, options?: AbortOptions): Promise<AuraIdRecord | undefined> {
     try {
       const record = await verifyRecord(bytes, { ...options, allowExpired: true })
       if (record.name !== name) throw new Error(`stored under ${name} but names ${record.name}`)
       return record
     } catch (err) {
+      options?.signal?.throwIfAborted()
       this.log.error('stored record for %s does not verify, treating it as absent: %s', name, (err as Error).message)
       return undefined
     }
   }
 
-  async put (record: AuraIdRecord, skeleton: string, previous: AuraIdRecord | undefined, previousSkeleton: string | undefined): Promise<void> {
+  /** Stores `record`, replacing `previous` (the record held for the same name, if any). */
+  async put (record: AuraIdRecord, skeleton: string, previous: AuraIdRecord | undefined, options?: AbortOptions): Promise<void> {
     const batch = this.ds.batch()
     if (previous !== undefined && !previous.peerId.equals(record.peerId)) {
       batch.delete(new Key(`${BY_KEY}/${previous.peerId.toString()}/${previous.name}`))
     }
-    if (previousSkeleton !== undefined && previousSkeleton !== skeleton) {
-      batch.delete(new Key(`${BY_SKELETON}/${previousSkeleton}/${record.name}`))
-    }
     batch.put(new Key(`${NAME}/${record.name}`), record.bytes)
     batch.put(new Key(`${BY_KEY}/${record.peerId.toString()}/${record.name}`), new Uint8Array(0))
     batch.put(new Key(`${BY_SKELETON}/${skeleton}/${record.name}`), new Uint8Array(0))
-    await batch.commit()
+    if (record.visibility === 'public') {
+      batch.put(new Key(`${PUBLIC}/${record.name}`), u64(record.validity))
+    } else {
+      batch.delete(new Key(`${PUBLIC}/${record.name}`))
+    }
+    await batch.commit(options)
   }
 
-  async delete (record: AuraIdRecord, skeleton: string, unregisteredAt?: number): Promise<void> {
+  /** Deletes `record` and its index entries; with `unregisteredAt`, remembers that timestamp. */
+  async delete (record: AuraIdRecord, skeleton: string, unregisteredAt?: number, options?: AbortOptions): Promise<void> {
     const batch = this.ds.batch()
     batch.delete(new Key(`${NAME}/${record.name}`))
     batch.delete(new Key(`${BY_KEY}/${record.peerId.toString()}/${record.name}`))
     batch.delete(new Key(`${BY_SKELETON}/${skeleton}/${record.name}`))
-    if (unregisteredAt !== undefined) {
-      const ts = new Uint8Array(8)
-      new DataView(ts.buffer).setBigUint64(0, BigInt(unregisteredAt))
-      batch.put(new Key(`${UNREGISTERED}/${record.name}`), ts)
-    }
-    await batch.commit()
+    batch.delete(new Key(`${PUBLIC}/${record.name}`))
+    if (unregisteredAt !== undefined) batch.put(new Key(`${UNREGISTERED}/${record.name}`), u64(unregisteredAt))
+    await batch.commit(options)
   }
 
+  /** The timestamp of the last unregister proof accepted for `name`, or 0. */
   async lastUnregister (name: string, options?: AbortOptions): Promise<number> {
     const bytes = await this.getBytes(new Key(`${UNREGISTERED}/${name}`), options)
-    return bytes?.byteLength === 8 ? Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0)) : 0
+    return bytes === undefined ? 0 : readU64(bytes) ?? 0
   }
 
-  /** Names held by the key with this PeerId. */
+  /** Names indexed under the key with this PeerId (the caller checks each still belongs to it). */
   async namesOf (peerId: string, options?: AbortOptions): Promise<string[]> {
-    const names: string[] = []
-    for await (const key of this.ds.queryKeys({ prefix: `${BY_KEY}/${peerId}/` }, options)) {
-      names.push(key.baseNamespace())
-    }
-    return names
+    return this.names(`${BY_KEY}/${peerId}/`, options)
   }
 
-  /** Names sharing a look-alike skeleton. */
+  /** Names indexed under a look-alike skeleton. */
   async namesWithSkeleton (skeleton: string, options?: AbortOptions): Promise<string[]> {
-    const names: string[] = []
-    for await (const key of this.ds.queryKeys({ prefix: `${BY_SKELETON}/${skeleton}/` }, options)) {
-      names.push(key.baseNamespace())
-    }
-    return names
+    return this.names(`${BY_SKELETON}/${skeleton}/`, options)
   }
 
-  /** Records whose names start with `prefix`, in name order, verified; stops after `scan` entries. */
-  async * byPrefix (prefix: string, scan: number, options?: AbortOptions): AsyncGenerator<AuraIdRecord> {
-    let seen = 0
-    const entries: Array<{ name: string, value: Uint8Array }> = []
-    for await (const { key, value } of this.ds.query({ prefix: `${NAME}/${prefix}` }, options)) {
-      entries.push({ name: key.baseNamespace(), value })
-      if (++seen >= scan) break
+  /**
+   * Public records whose names start with `prefix` and whose validity ends after `now`, in
+   * name order, at most `max`. One prefix scan of the public index (8-byte values), keeping
+   * the first `2 * max` names by order; only those records are read and verified.
+   */
+  async searchPublic (prefix: string, now: number, max: number, options?: AbortOptions): Promise<AuraIdRecord[]> {
+    if (max <= 0) return []
+    const keep = max * 2
+    const best: string[] = []
+    for await (const { key, value } of this.ds.query({ prefix: `${PUBLIC}/${prefix}` }, options)) {
+      const validity = readU64(value)
+      if (validity === undefined || validity <= now) continue
+      const name = key.baseNamespace()
+      if (best.length >= keep && name >= best[best.length - 1]!) continue
+      best.splice(sortedIndex(best, name), 0, name)
+      if (best.length > keep) best.pop()
     }
-    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-    for (const { name, value } of entries) {
-      const record = await this.decode(name, value, options)
-      if (record !== undefined) yield record
+    const out: AuraIdRecord[] = []
+    for (const name of best) {
+      const record = await this.get(name, options)
+      if (record === undefined || record.visibility !== 'public' || record.validity <= now) continue
+      out.push(record)
+      if (out.length >= max) break
     }
+    return out
   }
 
+  /** Number of names stored (bound or not yet reclaimed). */
   async count (options?: AbortOptions): Promise<number> {
     let n = 0
     for await (const _ of this.ds.queryKeys({ prefix: `${NAME}/` }, options)) n++
     return n
+  }
+
+  private async names (prefix: string, options?: AbortOptions): Promise<string[]> {
+    const names: string[] = []
+    for await (const key of this.ds.queryKeys({ prefix }, options)) names.push(key.baseNamespace())
+    return names
   }
 
   private async getBytes (key: Key, options?: AbortOptions): Promise<Uint8Array | undefined> {
@@ -123,4 +168,27 @@ export class DirectoryStore {
       throw err
     }
   }
+}
+
+function u64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(Math.max(0, Math.trunc(n))))
+  return out
+}
+
+function readU64 (bytes: Uint8Array): number | undefined {
+  if (bytes.byteLength !== 8) return undefined
+  return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0))
+}
+
+/** Where `name` goes in the ascending array `sorted`. */
+function sortedIndex (sorted: string[], name: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]! < name) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
