@@ -6,6 +6,9 @@ export const RELAY_NAME = 'auralink-relay'
 /** File in the data dir that holds the relay's Ed25519 key (libp2p protobuf encoding, mode 0600). */
 export const KEY_FILE = 'relay.key'
 
+/** The key's label in the data dir's file key store: it is kept as `<label>.key`. */
+export const KEY_LABEL = 'relay'
+
 /** Folder in the data dir that holds the LevelDB datastore. */
 export const DATASTORE_DIR = 'datastore'
 

@@ -1,9 +1,10 @@
 import { constants } from 'node:fs'
-import { access, mkdir, open, readFile, rename } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { generateIdentityKey } from '@auralink/identity'
+import { fileKeyStore } from '@auralink/identity/keystore'
 import { auraIdDirectory } from '@auralink/signalling'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
@@ -13,7 +14,7 @@ import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { pino } from 'pino'
 import { resolveConfig } from './config.js'
-import { DATASTORE_DIR, KEY_FILE, RELAY_NAME } from './constants.js'
+import { DATASTORE_DIR, KEY_FILE, KEY_LABEL, RELAY_NAME } from './constants.js'
 import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
@@ -95,27 +96,24 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore): 
   }
 }
 
-/** Loads the relay's identity key from the data dir, or makes and stores one (mode 0600). */
+/**
+ * Loads the relay's identity key from the data dir, or makes and stores one: the same 0600,
+ * write-then-rename key file that @auralink/identity's file key store keeps for peers
+ * (`<dataDir>/relay.key`).
+ */
 async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
+  const keys = fileKeyStore({ dir: dataDir })
   const file = join(dataDir, KEY_FILE)
+  let key
   try {
-    return privateKeyFromProtobuf(await readFile(file))
+    key = await keys.get(KEY_LABEL)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new DataDirError(`cannot read the relay key ${file}: ${(err as Error).message}`, { cause: err })
-    }
+    throw new DataDirError(`cannot read the relay key ${file}: ${(err as Error).message}`, { cause: err })
   }
-  const key = await generateKeyPair('Ed25519')
-  const tmp = `${file}.${process.pid}.tmp`
+  if (key !== undefined) return key
+  key = await generateIdentityKey()
   try {
-    const fh = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600)
-    try {
-      await fh.writeFile(privateKeyToProtobuf(key))
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, file)
+    await keys.put(KEY_LABEL, key)
   } catch (err) {
     throw new DataDirError(`cannot write the relay key ${file}: ${osReason(err)}`, { cause: err })
   }
