@@ -1,0 +1,97 @@
+// Shared helpers for the benchmarks: start a real relay-node process, percentiles, results.
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir, cpus, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Benchmarks that use WebRTC must run inside scripts/netns.sh. */
+export function requireNetns (name) {
+  if (process.env.AURALINK_NETNS !== '1') {
+    console.error(`${name}: run it inside the test network namespace: scripts/netns.sh node bench/${name}.mjs (or npm run bench)`)
+    process.exit(2)
+  }
+}
+
+/** Starts `auralink-relay` on free ports with a fresh data dir; resolves with its multiaddr and a stop(). */
+export async function startRelay ({ dataDir = mkdtempSync(join(tmpdir(), 'auralink-bench-relay-')), args = [] } = {}) {
+  const child = spawn(process.execPath, [join(root, 'relay-node/dist/cli.js'), '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  let out = ''
+  const addr = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay did not start in 20 s:\n${out}`)), 20_000)
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /auralink-relay listening (\S+)/.exec(out)
+      if (m) { clearTimeout(timer); resolve(m[1]) }
+    })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`relay exited with ${code}:\n${out}`)) })
+  })
+  return {
+    addr,
+    dataDir,
+    child,
+    async stop () {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+  }
+}
+
+export function percentile (values, p) {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]
+}
+
+export function summary (values) {
+  return {
+    n: values.length,
+    p50: round(percentile(values, 50)),
+    p95: round(percentile(values, 95)),
+    min: round(Math.min(...values)),
+    max: round(Math.max(...values)),
+    mean: round(values.reduce((a, b) => a + b, 0) / values.length)
+  }
+}
+
+export const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d
+
+/** Writes bench/results/<name>.json with the machine it ran on. */
+export function writeResult (name, result) {
+  const dir = join(root, 'bench/results')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${name}.json`)
+  const doc = {
+    benchmark: name,
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
+    ...result
+  }
+  writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
+  console.log(`wrote ${file}`)
+  return doc
+}
+
+export function progress (label, i, n) {
+  if (process.stderr.isTTY) process.stderr.write(`\r${label} ${i}/${n}`)
+  else if (i === n || i % Math.max(1, Math.floor(n / 10)) === 0) process.stderr.write(`${label} ${i}/${n}\n`)
+  if (i === n && process.stderr.isTTY) process.stderr.write('\n')
+}
+
+/** Starts bench/peer.mjs (a mesh node registered as `name`) in its own process. */
+export function startPeer (relayAddr, name) {
+  const child = spawn(process.execPath, [join(root, 'bench/peer.mjs'), '--relay', relayAddr, '--name', name], { stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill(); reject(new Error('peer did not start in 30 s')) }, 30_000)
+    child.stdout.on('data', (d) => { if (String(d).startsWith('ready')) { clearTimeout(timer); resolve(child) } })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`peer exited with ${code}`)) })
+  })
+}

@@ -1,0 +1,11 @@
+// npm run bench: runs every benchmark in the test network namespace, one after another.
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { root } from './lib.mjs'
+
+const only = process.argv.slice(2)
+for (const name of ['connect', 'throughput']) {
+  if (only.length > 0 && !only.includes(name)) continue
+  console.log(`\n== bench/${name}`)
+  execFileSync(join(root, 'scripts/netns.sh'), [process.execPath, join(root, `bench/${name}.mjs`)], { stdio: 'inherit' })
+}
