@@ -109,4 +109,22 @@ describe('call by AuraID through a real relay node', () => {
     await expect(mallory.register('@a1ice.aura')).rejects.toThrow(expect.objectContaining({ code: 'NAME_TAKEN' }))
     expect((await mallory.resolve('@alice.aura', { cache: false })).peerId.equals(alice.peerId)).toBe(true)
   })
+
+  it('search() lists public names by prefix; unregister() releases a name so another key can take it', async () => {
+    const relay = await startRelayProcess()
+    relays.push(relay)
+    const alice = await peer(relay.addr)
+    const bob = await peer(relay.addr)
+    await alice.register('@alice.aura')
+    await alice.register('@alicia.aura', { visibility: 'unlisted' })
+    await bob.register('@albert.aura', { profile: { displayName: 'Albert' } })
+    const found = await bob.search('al')
+    expect(found.map((r) => r.name)).toEqual(['@albert.aura', '@alice.aura'])
+    expect(found[0]?.profile?.displayName).toBe('Albert')
+
+    await alice.unregister('@alice.aura')
+    await expect(bob.resolve('@alice.aura', { cache: false })).rejects.toThrow(expect.objectContaining({ name: 'AuraIdNotFoundError' }))
+    const taken = await bob.register('@alice.aura')
+    expect(taken.peerId.equals(bob.peerId)).toBe(true)
+  })
 })
