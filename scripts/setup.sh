@@ -1,9 +1,12 @@
 # Sourced by test.sh and demo.sh: installs what is missing on a fresh machine of this kind
 # (Debian packages, then npm dependencies with Node 24 from the npm registry) and puts the
-# repo's Node 24 first on PATH. Callers may set EXTRA_DEBIAN="command:package ..." first.
+# repo's Node 24 first on PATH. Callers may set EXTRA_DEBIAN="what:package ..." first, where
+# `what` is a command or an absolute path the package provides.
 missing=()
 for pair in ip:iproute2 unshare:util-linux ${EXTRA_DEBIAN:-}; do
-  command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
+  what="${pair%%:*}"
+  if [[ "$what" == /* ]]; then [ -e "$what" ] && continue; else command -v "$what" >/dev/null && continue; fi
+  missing+=("${pair##*:}")
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"

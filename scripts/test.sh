@@ -4,8 +4,11 @@
 # integration) inside the network namespace of scripts/netns.sh. See docs/testing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# ffmpeg: the AIC quality metrics are checked against its ssim and psnr filters
-EXTRA_DEBIAN="ffmpeg:ffmpeg" source scripts/setup.sh
+# ffmpeg: the AIC quality metrics are checked against its ssim and psnr filters;
+# opencv-doc, python3-skimage, python3-pil: the AIC data preparation's smoke run
+EXTRA_DEBIAN="ffmpeg:ffmpeg /usr/share/doc/opencv-doc/examples/data/vtest.avi:opencv-doc \
+  /usr/lib/python3/dist-packages/skimage/data/astronaut.png:python3-skimage \
+  /usr/lib/python3/dist-packages/PIL/Image.py:python3-pil" source scripts/setup.sh
 npm run build
 npm run protos:check
 npm run lint

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Prepares AIC's data from Debian packages on this machine (see sources.py for licences).
+
+Writes, under --out (default .auralink/aic-data):
+  stills/{train,val}/*.png     images downscaled 2x (the sources are full-size JPEGs)
+  pairs/<clip>/{ref,low}/*.png tool-1 training pairs: the reference frames, and the same frames
+                               sent through the real codec: VP8 (libvpx, realtime settings) at a
+                               reduced size and a low bitrate, decoded again
+  manifest.json                every file: source, package, licence, split, size
+and prints the data card table (docs/aic-data.md). Deterministic: fixed seed, sorted inputs.
+
+Run it with Debian's python3 (it needs python3-pil, python3-numpy, ffmpeg, opencv-doc,
+python3-skimage):  /usr/bin/python3 packages/aic/training/prepare_data.py [--smoke]
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sources  # noqa: E402
+
+SEED = "auralink-aic-v1"
+
+
+class Progress:
+    """One line of progress with an ETA, on stderr."""
+
+    def __init__(self, label, total):
+        self.label, self.total, self.done, self.t0 = label, max(total, 1), 0, time.time()
+
+    def step(self, what=""):
+        self.done += 1
+        elapsed = time.time() - self.t0
+        eta = elapsed / self.done * (self.total - self.done)
+        sys.stderr.write(f"\r{self.label} {self.done}/{self.total} ETA {eta:5.1f}s {what[:40]:<40}")
+        if self.done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def split_of(name, val_share):
+    """A stable split from the name: the same file lands in the same split on every machine."""
+    h = int(hashlib.sha256(f"{SEED}:{name}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "val" if h < val_share else "train"
+
+
+def need(path, package):
+    if not os.path.exists(path):
+        sys.exit(f"prepare_data: {path} is missing: install the Debian package {package}")
+
+
+def run(cmd):
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if res.returncode != 0:
+        sys.exit(f"prepare_data: {' '.join(cmd)} failed:\n{res.stderr[-2000:]}")
+
+
+def still_sources(smoke):
+    need(sources.OPENCV_DATA, "opencv-doc")
+    need(sources.SKIMAGE_DATA, "python3-skimage")
+    items = []
+    for f in sorted(os.listdir(sources.OPENCV_DATA)):
+        if f.lower().endswith((".jpg", ".png")) and f not in sources.OPENCV_IMAGE_EXCLUDE and "lena" not in f.lower():
+            items.append((os.path.join(sources.OPENCV_DATA, f), "opencv-doc", sources.OPENCV_LICENCE))
+    for f, licence in sorted(sources.SKIMAGE_IMAGES.items()):
+        items.append((os.path.join(sources.SKIMAGE_DATA, f), "python3-skimage", licence))
+    return items[:6] if smoke else items
+
+
+def prepare_stills(out, items, val_share, manifest):
+    bar = Progress("stills", len(items))
+    for path, package, licence in items:
+        name = os.path.basename(path)
+        img = Image.open(path)
+        img = img.convert("RGB")
+        w, h = img.size
+        small = img.resize((max(1, w // 2), max(1, h // 2)), Image.LANCZOS)
+        if min(small.size) < 64:
+            bar.step(f"skip {name} (too small)")
+            continue
+        split = split_of(name, val_share)
+        dest = os.path.join(out, "stills", split, f"{package}-{os.path.splitext(name)[0]}.png")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        small.save(dest, optimize=False)
+        manifest.append({"file": os.path.relpath(dest, out), "source": path, "package": package, "licence": licence,
+                         "split": split, "kind": "still", "size": list(small.size), "note": "downscaled 2x (Lanczos)"})
+        bar.step(name)
+
+
+def codec_pair(out, clip, src_args, vf, frames, kbps, scale, split, source, package, licence, manifest):
+    """Reference frames (the `vf` filter renders them at 640x360); the same frames through VP8 at
+    1/scale the size and `kbps`, decoded again."""
+    w, h = 640, 360
+    lw, lh = int(w / scale) // 2 * 2, int(h / scale) // 2 * 2
+    base = os.path.join(out, "pairs", clip)
+    ref_dir, low_dir = os.path.join(base, "ref"), os.path.join(base, "low")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(ref_dir)
+    os.makedirs(low_dir)
+    run(["ffmpeg", "-hide_banner", "-loglevel", "error", *src_args, "-vf", vf,
+         "-frames:v", str(frames), os.path.join(ref_dir, "%05d.png")])
+    with tempfile.TemporaryDirectory() as tmp:
+        webm = os.path.join(tmp, "low.webm")
+        run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-framerate", "30", "-i", os.path.join(ref_dir, "%05d.png"),
+             "-vf", f"scale={lw}:{lh}:flags=bicubic", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
+             "-b:v", f"{kbps}k", "-minrate", f"{kbps}k", "-maxrate", f"{kbps}k", "-g", "300", webm])
+        run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", webm, os.path.join(low_dir, "%05d.png")])
+        coded_bytes = os.path.getsize(webm)
+    n = len(os.listdir(ref_dir))
+    manifest.append({"file": os.path.relpath(base, out), "source": source, "package": package, "licence": licence,
+                     "split": split, "kind": "pair", "frames": n, "size": [w, h], "lowSize": [lw, lh], "codec": "VP8 (libvpx realtime, cpu-used 8)",
+                     "kbps": kbps, "codedBytes": coded_bytes, "scale": scale})
+
+
+def prepare_pairs(out, stills, smoke, manifest):
+    for video in sources.OPENCV_VIDEOS:
+        need(os.path.join(sources.OPENCV_DATA, video), "opencv-doc")
+    frames = 12 if smoke else 90
+    jobs = []
+    # 16:9 reference frames: scale down to cover 640x360, then crop the middle (never upscale)
+    fit = "scale=640:360:force_original_aspect_ratio=increase:flags=lanczos,crop=640:360"
+    for video, split in sorted(sources.OPENCV_VIDEOS.items())[: 1 if smoke else None]:
+        path = os.path.join(sources.OPENCV_DATA, video)
+        for kbps, scale in ([(150, 2.0)] if smoke else [(100, 2.0), (250, 2.0), (250, 1.5), (500, 1.5)]):
+            clip = f"{os.path.splitext(video)[0]}-{kbps}k-x{scale}"
+            jobs.append((clip, ["-i", path], fit, kbps, scale, split, path, "opencv-doc", sources.OPENCV_LICENCE))
+    # slow pans and zooms over stills (training split only: a val still must not leak into training)
+    for s in [s for s in stills if s["split"] == "train"][: 1 if smoke else 12]:
+        clip = f"pan-{os.path.splitext(os.path.basename(s['file']))[0]}"
+        zoom = f"zoompan=z='min(1+0.002*on,1.3)':x='iw/2-(iw/zoom/2)+on':y='ih/2-(ih/zoom/2)':d={frames}:s=640x360:fps=30"
+        jobs.append((clip, ["-loop", "1", "-i", os.path.join(out, s["file"])], zoom, 250, 2.0, "train",
+                     s["source"], s["package"], s["licence"]))
+    bar = Progress("pairs", len(jobs))
+    for clip, src_args, vf, kbps, scale, split, source, package, licence in jobs:
+        codec_pair(out, clip, src_args, vf, frames, kbps, scale, split, source, package, licence, manifest)
+        bar.step(clip)
+
+
+def data_card(manifest):
+    rows = {}
+    for m in manifest:
+        key = (m["package"], m["kind"], m["split"], m["licence"])
+        rows.setdefault(key, {"items": 0, "frames": 0})
+        rows[key]["items"] += 1
+        rows[key]["frames"] += m.get("frames", 1)
+    lines = ["| package | kind | split | items | images or frames | licence |", "|---|---|---|---|---|---|"]
+    for (package, kind, split, licence), c in sorted(rows.items()):
+        lines.append(f"| {package} | {kind} | {split} | {c['items']} | {c['frames']} | {licence} |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=".auralink/aic-data", help="output folder (default: .auralink/aic-data)")
+    ap.add_argument("--val-share", type=float, default=0.15, help="share of sources held out for validation")
+    ap.add_argument("--smoke", action="store_true", help="a few items only, for CI")
+    args = ap.parse_args()
+    if not 0 < args.val_share < 1:
+        sys.exit(f"prepare_data: --val-share must be between 0 and 1, got {args.val_share}")
+    if shutil.which("ffmpeg") is None:
+        sys.exit("prepare_data: ffmpeg is missing: install the Debian package ffmpeg")
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    manifest = []
+    prepare_stills(out, still_sources(args.smoke), args.val_share, manifest)
+    prepare_pairs(out, manifest[:], args.smoke, manifest)
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump({"seed": SEED, "smoke": args.smoke, "items": manifest}, f, indent=1)
+    print(data_card(manifest))
+    print(f"\nprepare_data: {len(manifest)} items in {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
