@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ffmpeg: the AIC quality metrics are checked against its ssim and psnr filters;
-# opencv-doc, python3-skimage, python3-pil: the AIC data preparation's smoke run
+# opencv-doc, python3-skimage, python3-pil, python3-torch, python3-onnx: the AIC training smoke run
+py=/usr/lib/python3/dist-packages
 EXTRA_DEBIAN="ffmpeg:ffmpeg /usr/share/doc/opencv-doc/examples/data/vtest.avi:opencv-doc \
-  /usr/lib/python3/dist-packages/skimage/data/astronaut.png:python3-skimage \
-  /usr/lib/python3/dist-packages/PIL/Image.py:python3-pil" source scripts/setup.sh
+  $py/skimage/data/astronaut.png:python3-skimage $py/PIL/Image.py:python3-pil \
+  $py/torch/__init__.py:python3-torch $py/onnx/__init__.py:python3-onnx" source scripts/setup.sh
 npm run build
 npm run protos:check
 npm run lint

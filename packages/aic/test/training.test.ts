@@ -5,12 +5,15 @@ import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const SCRIPT = resolve(import.meta.dirname, '../training/prepare_data.py')
+const TRAIN = resolve(import.meta.dirname, '../training/train_enhancer.py')
+const CONFIG = resolve(import.meta.dirname, '../training/configs/enhancer-x2.json')
 
 interface Item { file: string, package: string, licence: string, split: string, kind: string, frames?: number, size: number[], lowSize?: number[], source: string }
 
-// The data preparation's smoke run on the Debian packages it reads (opencv-doc, python3-skimage,
-// ffmpeg), with Debian's python3 as the issue asks.
-describe('packages/aic/training/prepare_data.py --smoke', () => {
+// The training pipeline's smoke run, with Debian's python3 as the issue asks: data preparation on
+// the Debian packages it reads (opencv-doc, python3-skimage, ffmpeg), then a few seconds of
+// training with python3-torch, a resumed run, and the ONNX export checked by python3-onnx.
+describe('packages/aic/training (smoke)', () => {
   const out = mkdtempSync(join(tmpdir(), 'auralink-aic-data-'))
   afterAll(() => { rmSync(out, { recursive: true, force: true }) })
 
@@ -36,6 +39,26 @@ describe('packages/aic/training/prepare_data.py --smoke', () => {
       expect(ref.length).toBe(pair.frames)
       expect(pair.lowSize![0]).toBeLessThan(pair.size[0]!)
     }
+  })
+
+  it('train_enhancer.py --smoke trains, resumes from its checkpoint, and exports a valid opset-17 ONNX model under 2 MB', () => {
+    const runs = join(out, 'runs')
+    const train = (extra: string[]): { steps: number, onnx: string, onnxBytes: number, valPsnr: number, valPsnrBicubic: number } => {
+      const res = spawnSync('/usr/bin/python3', [TRAIN, '--config', CONFIG, '--data', out, '--runs', runs, '--smoke', ...extra], { encoding: 'utf8', timeout: 120_000 })
+      expect(res.status, res.stderr).toBe(0)
+      return JSON.parse(res.stdout) as { steps: number, onnx: string, onnxBytes: number, valPsnr: number, valPsnrBicubic: number }
+    }
+    const first = train([])
+    expect(first.steps).toBeGreaterThan(0)
+    expect(Number.isFinite(first.valPsnr) && Number.isFinite(first.valPsnrBicubic)).toBe(true)
+    const second = train(['--resume'])
+    expect(second.steps).toBeGreaterThan(first.steps)
+    expect(second.onnxBytes).toBeLessThanOrEqual(2 * 1024 * 1024)
+    const check = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m); print(m.opset_import[0].version, [i.name for i in m.graph.input], [o.name for o in m.graph.output])', second.onnx], { encoding: 'utf8' })
+    expect(check.status, check.stderr).toBe(0)
+    expect(check.stdout.trim()).toBe("17 ['low'] ['restored']")
+    const log = readFileSync(join(runs, 'enhancer-x2', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step?: number, summary?: unknown })
+    expect(log.filter((l) => l.summary !== undefined)).toHaveLength(2)
   })
 
   it('refuses a bad --val-share, naming it', () => {

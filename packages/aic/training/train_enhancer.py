@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Trains tool 1 (the enhancement network) on prepare_data.py's VP8 pairs and exports ONNX.
+
+  /usr/bin/python3 packages/aic/training/train_enhancer.py --config packages/aic/training/configs/enhancer-x2.json
+  ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 20] [--resume] [--smoke]
+
+Reproducible: the config's seed fixes initialisation and patch sampling. Progress with ETA on
+stderr; one JSON line per log step in <runs>/<name>/log.jsonl; a checkpoint every 50 steps and
+at the end (<runs>/<name>/checkpoint.pt), which --resume continues from, so training can add up
+over many sessions. At the end: validation PSNR of the network next to plain bicubic on the
+held-out pairs, and an ONNX export (opset from the config) of at most 2 MB.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from enhancer import Enhancer, parameter_count  # noqa: E402
+
+MAX_ONNX_BYTES = 2 * 1024 * 1024
+
+
+def load_pairs(data, split, scale):
+    manifest = json.load(open(os.path.join(data, "manifest.json")))
+    pairs = []
+    for item in manifest["items"]:
+        if item["kind"] != "pair" or item["split"] != split or abs(item["scale"] - scale) > 1e-6:
+            continue
+        base = os.path.join(data, item["file"])
+        for f in sorted(os.listdir(os.path.join(base, "ref"))):
+            pairs.append((os.path.join(base, "low", f), os.path.join(base, "ref", f)))
+    return pairs
+
+
+def to_tensor(path):
+    return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0).permute(2, 0, 1)
+
+
+class Patches:
+    """Random aligned crops: a p x p patch of the low frame and the (p*scale) patch it restores."""
+
+    def __init__(self, pairs, scale, patch, rng):
+        self.pairs, self.scale, self.patch, self.rng = pairs, scale, patch, rng
+        self.cache = {}
+
+    def frame(self, i):
+        if i not in self.cache:
+            if len(self.cache) > 512:
+                self.cache.pop(next(iter(self.cache)))
+            low, ref = self.pairs[i]
+            self.cache[i] = (to_tensor(low), to_tensor(ref))
+        return self.cache[i]
+
+    def batch(self, n):
+        lows, refs = [], []
+        for _ in range(n):
+            low, ref = self.frame(self.rng.randrange(len(self.pairs)))
+            _, h, w = low.shape
+            # low frames are ref / scale rounded down to even sizes: stay inside both
+            h = min(h, ref.shape[1] // self.scale)
+            w = min(w, ref.shape[2] // self.scale)
+            y, x = self.rng.randrange(h - self.patch + 1), self.rng.randrange(w - self.patch + 1)
+            s, p = self.scale, self.patch
+            lows.append(low[:, y:y + p, x:x + p])
+            refs.append(ref[:, y * s:(y + p) * s, x * s:(x + p) * s])
+        return torch.stack(lows), torch.stack(refs)
+
+
+def psnr_of_mse(mse):
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def evaluate(model, pairs, scale, limit):
+    """PSNR (RGB, [0,1]) of the network and of bicubic upscaling over up to `limit` held-out
+    frames spread evenly over the pairs, from the mean squared error of all of them (a clip's
+    black frames then weigh as little as they should, instead of making one frame infinite)."""
+    if not pairs:
+        return float("nan"), float("nan")
+    picked = pairs[:: max(1, len(pairs) // limit)][:limit]
+    model.eval()
+    net, bic = 0.0, 0.0
+    with torch.no_grad():
+        for low_path, ref_path in picked:
+            low, ref = to_tensor(low_path)[None], to_tensor(ref_path)[None]
+            h, w = low.shape[2] * scale, low.shape[3] * scale
+            ref = ref[:, :, :h, :w]
+            net += F.mse_loss(model(low)[:, :, :h, :w], ref).item()
+            bicubic = torch.clamp(F.interpolate(low, scale_factor=scale, mode="bicubic", align_corners=False), 0, 1)
+            bic += F.mse_loss(bicubic, ref).item()
+    model.train()
+    return psnr_of_mse(net / len(picked)), psnr_of_mse(bic / len(picked))
+
+
+def export_onnx(model, path, opset):
+    model.eval()
+    dummy = torch.rand(1, 3, 180, 320)
+    torch.onnx.export(model, dummy, path, opset_version=opset, input_names=["low"], output_names=["restored"],
+                      dynamic_axes={"low": {2: "h", 3: "w"}, "restored": {2: "H", 3: "W"}})
+    size = os.path.getsize(path)
+    if size > MAX_ONNX_BYTES:
+        sys.exit(f"train_enhancer: {path} is {size} bytes, over the {MAX_ONNX_BYTES}-byte limit for shipped models")
+    return size
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--data", default=".auralink/aic-data")
+    ap.add_argument("--runs", default=".auralink/aic-runs")
+    ap.add_argument("--minutes", type=float, help="training time budget (default: the config's)")
+    ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    ap.add_argument("--smoke", action="store_true", help="a few steps on whatever data there is, for CI")
+    args = ap.parse_args()
+
+    cfg = json.load(open(args.config))
+    for key in ("name", "scale", "channels", "blocks", "patch", "batch", "lr", "seed", "minutes", "opset"):
+        if key not in cfg:
+            sys.exit(f"train_enhancer: {args.config} lacks \"{key}\"")
+    if args.smoke:
+        cfg.update(patch=24, batch=4, blocks=1, channels=8)
+    torch.manual_seed(cfg["seed"])
+    rng = random.Random(cfg["seed"])
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+    train = load_pairs(args.data, "train", cfg["scale"])
+    val = load_pairs(args.data, "val", cfg["scale"])
+    if not train:
+        sys.exit(f"train_enhancer: no training pairs at scale {cfg['scale']} in {args.data}: run prepare_data.py first")
+    run_dir = os.path.join(args.runs, cfg["name"])
+    os.makedirs(run_dir, exist_ok=True)
+    model = Enhancer(cfg["scale"], cfg["channels"], cfg["blocks"])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    step = 0
+    ckpt_path = os.path.join(run_dir, "checkpoint.pt")
+    if args.resume and os.path.exists(ckpt_path):
+        ckpt = torch.load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["opt"])
+        step = ckpt["step"]
+        rng.setstate(ckpt["rng"])
+        print(f"train_enhancer: resumed {cfg['name']} at step {step}", file=sys.stderr)
+
+    patches = Patches(train, cfg["scale"], cfg["patch"], rng)
+    budget = 3.0 if args.smoke else 60.0 * (args.minutes if args.minutes is not None else cfg["minutes"])
+    log = open(os.path.join(run_dir, "log.jsonl"), "a")
+    t0 = time.time()
+    last_log = 0.0
+    first = step
+    while time.time() - t0 < budget:
+        low, ref = patches.batch(cfg["batch"])
+        loss = F.l1_loss(model(low), ref)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        elapsed = time.time() - t0
+        if elapsed - last_log >= 1.0 or elapsed >= budget:
+            last_log = elapsed
+            sys.stderr.write(f"step {step} loss {loss.item():.4f} {elapsed:5.0f}s ETA {max(0, budget - elapsed):5.0f}s\n")
+            log.write(json.dumps({"step": step, "loss": loss.item(), "seconds": round(elapsed, 1)}) + "\n")
+        if step % 50 == 0:
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "config": cfg}, ckpt_path)
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "config": cfg}, ckpt_path)
+    net_psnr, bicubic_psnr = evaluate(model, val, cfg["scale"], 8 if args.smoke else 60)
+    onnx_path = os.path.join(run_dir, f"{cfg['name']}.onnx")
+    size = export_onnx(model, onnx_path, cfg["opset"])
+    summary = {"name": cfg["name"], "steps": step, "stepsThisRun": step - first, "seconds": round(time.time() - t0, 1),
+               "parameters": parameter_count(model), "valPsnr": round(net_psnr, 3), "valPsnrBicubic": round(bicubic_psnr, 3),
+               "valFrames": min(len(val), 8 if args.smoke else 60), "onnx": onnx_path, "onnxBytes": size, "smoke": args.smoke}
+    log.write(json.dumps({"summary": summary}) + "\n")
+    log.close()
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
