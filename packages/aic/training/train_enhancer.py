@@ -2,7 +2,7 @@
 """Trains tool 1 (the enhancement network) on prepare_data.py's VP8 pairs and exports ONNX.
 
   /usr/bin/python3 packages/aic/training/train_enhancer.py --config packages/aic/training/configs/enhancer-x2.json
-  ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 20] [--resume] [--smoke]
+  ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 20] [--resume | --resume-from FILE] [--smoke]
 
 Reproducible: the config's seed fixes initialisation and patch sampling. Progress with ETA on
 stderr; one JSON line per log step in <runs>/<name>/log.jsonl; a checkpoint every 50 steps and
@@ -100,6 +100,13 @@ def evaluate(model, pairs, scale, limit):
     return psnr_of_mse(net / len(picked)), psnr_of_mse(bic / len(picked))
 
 
+def save_checkpoint(path, model, opt, step, rng, cfg):
+    """Written to a temporary file and renamed: a run stopped mid-save keeps its last checkpoint."""
+    tmp = f"{path}.tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "config": cfg}, tmp)
+    os.replace(tmp, path)
+
+
 def export_onnx(model, path, opset):
     model.eval()
     dummy = torch.rand(1, 3, 180, 320)
@@ -118,6 +125,7 @@ def main():
     ap.add_argument("--runs", default=".auralink/aic-runs")
     ap.add_argument("--minutes", type=float, help="training time budget (default: the config's)")
     ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    ap.add_argument("--resume-from", metavar="PATH", help="continue from this checkpoint file (e.g. a committed one)")
     ap.add_argument("--smoke", action="store_true", help="a few steps on whatever data there is, for CI")
     args = ap.parse_args()
 
@@ -141,13 +149,21 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     step = 0
     ckpt_path = os.path.join(run_dir, "checkpoint.pt")
-    if args.resume and os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path)
+    source = args.resume_from or (ckpt_path if args.resume and os.path.exists(ckpt_path) else None)
+    if args.resume_from is not None and not os.path.exists(args.resume_from):
+        sys.exit(f"train_enhancer: --resume-from {args.resume_from}: no such file")
+    if source is not None:
+        ckpt = torch.load(source)
+        if ckpt.get("config", {}).get("name") != cfg["name"]:
+            sys.exit(f"train_enhancer: {source} is a checkpoint of {ckpt.get('config', {}).get('name')}, not {cfg['name']}")
+        shape = {k: ckpt["config"].get(k) for k in ("scale", "channels", "blocks")}
+        if shape != {k: cfg[k] for k in shape}:
+            sys.exit(f"train_enhancer: {source} has {shape}, the run wants {({k: cfg[k] for k in shape})} (a --smoke run and a full run differ)")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         step = ckpt["step"]
         rng.setstate(ckpt["rng"])
-        print(f"train_enhancer: resumed {cfg['name']} at step {step}", file=sys.stderr)
+        print(f"train_enhancer: resumed {cfg['name']} at step {step} from {source}", file=sys.stderr)
 
     patches = Patches(train, cfg["scale"], cfg["patch"], rng)
     budget = 3.0 if args.smoke else 60.0 * (args.minutes if args.minutes is not None else cfg["minutes"])
@@ -168,8 +184,8 @@ def main():
             sys.stderr.write(f"step {step} loss {loss.item():.4f} {elapsed:5.0f}s ETA {max(0, budget - elapsed):5.0f}s\n")
             log.write(json.dumps({"step": step, "loss": loss.item(), "seconds": round(elapsed, 1)}) + "\n")
         if step % 50 == 0:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "config": cfg}, ckpt_path)
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(), "config": cfg}, ckpt_path)
+            save_checkpoint(ckpt_path, model, opt, step, rng, cfg)
+    save_checkpoint(ckpt_path, model, opt, step, rng, cfg)
     net_psnr, bicubic_psnr = evaluate(model, val, cfg["scale"], 8 if args.smoke else 60)
     onnx_path = os.path.join(run_dir, f"{cfg['name']}.onnx")
     size = export_onnx(model, onnx_path, cfg["opset"])
