@@ -22,6 +22,15 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: false
         }
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.e2e.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false
+        }
       }
     ]
   }
