@@ -1,0 +1,41 @@
+import { playwright } from '@vitest/browser-playwright'
+import { defineConfig } from 'vitest/config'
+
+// The identity tests that need a browser (the IndexedDB key store), run in Debian's headless
+// Chromium through Playwright; nothing downloads a browser. From the repo root:
+//   npx vitest run --config packages/identity/vitest.browser.config.ts
+// Files are test/**/*.browser.spec.ts: the root config's unit project (Node) takes *.test.ts only.
+export default defineConfig({
+  root: import.meta.dirname,
+  // Pre-bundled before the first test loads: found later, Vite would reload the page mid-run.
+  optimizeDeps: {
+    include: ['idb', '@libp2p/crypto/keys', '@libp2p/peer-id', '@libp2p/interface', 'protobufjs/minimal.js']
+  },
+  test: {
+    name: 'identity-browser',
+    include: ['test/**/*.browser.spec.ts'],
+    testTimeout: 20_000,
+    browser: {
+      enabled: true,
+      headless: true,
+      screenshotFailures: false,
+      provider: playwright({
+        launchOptions: {
+          executablePath: '/usr/bin/chromium',
+          // The machine has no internet: Chromium's background connections would otherwise fail loudly.
+          args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync'
+          ]
+        }
+      }),
+      instances: [{ browser: 'chromium' }]
+    }
+  }
+})
