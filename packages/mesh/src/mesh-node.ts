@@ -11,12 +11,13 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS } from './constants.js'
+import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
 import {
   AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, InvalidStateError, PeerIdMismatchError,
   PeerOfflineError, RelayUnreachableError
 } from './errors.js'
-import { RelayKeeper } from './relay-keeper.js'
+import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import type { RelayStatus } from './relay-keeper.js'
 import type { AuraIdRecord, Ed25519PrivateKey, Profile, Visibility } from '@auralink/identity'
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
@@ -131,8 +132,9 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    // relays on loopback and private addresses are normal for AuraLink deployments and tests
-    connectionGater: { denyDialMultiaddr: () => false },
+    // plain ws:// to loopback, private and configured relays; libp2p's browser default refuses
+    // those (see dial-policy.ts)
+    connectionGater: meshConnectionGater(relays.map((r, i) => parseRelayAddr(r, i).peerId)),
     services: { identify: identify(), ping: ping() }
   })
   return new AuraMeshNode(libp2p, privateKey, init, relays)

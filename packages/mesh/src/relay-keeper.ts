@@ -48,19 +48,7 @@ export class RelayKeeper {
     this.log = log
     this.events = events
     this.interval = init.checkIntervalMs ?? DEFAULT_RELAY_CHECK_INTERVAL_MS
-    this.relays = init.relays.map((r, i) => {
-      let addr: Multiaddr
-      try {
-        addr = typeof r === 'string' ? multiaddr(r) : r
-      } catch (err) {
-        throw new TypeError(`relays[${i}] is not a multiaddr: ${JSON.stringify(String(r))}`, { cause: err })
-      }
-      const id = addr.getComponents().findLast((c) => c.name === 'p2p')?.value
-      if (id == null) {
-        throw new TypeError(`relays[${i}] must end with /p2p/<relay peer id>, got ${addr.toString()}`)
-      }
-      return { addr, peerId: peerIdFromString(id), state: 'down' as RelayState, failures: 0 }
-    })
+    this.relays = init.relays.map((r, i) => ({ ...parseRelayAddr(r, i), state: 'down' as RelayState, failures: 0 }))
   }
 
   start (): void {
@@ -140,6 +128,21 @@ export class RelayKeeper {
     this.refreshStates()
     if (this.running) this.timer = setTimeout(() => { void this.tick() }, this.interval)
   }
+}
+
+/** Parses `relays[index]` of MeshNodeInit: a multiaddr ending in /p2p/<relay peer id>; TypeError naming it otherwise. */
+export function parseRelayAddr (relay: string | Multiaddr, index: number): { addr: Multiaddr, peerId: PeerId } {
+  let addr: Multiaddr
+  try {
+    addr = typeof relay === 'string' ? multiaddr(relay) : relay
+  } catch (err) {
+    throw new TypeError(`relays[${index}] is not a multiaddr: ${JSON.stringify(String(relay))}`, { cause: err })
+  }
+  const id = addr.getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (id == null) {
+    throw new TypeError(`relays[${index}] must end with /p2p/<relay peer id>, got ${addr.toString()}`)
+  }
+  return { addr, peerId: peerIdFromString(id) }
 }
 
 /** A readable one-line reason, also for errors with an empty message (AggregateError from a refused dial). */

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMeshNode } from '../src/index.js'
-import { removeDir, startRelayProcess } from './relay-process.js'
+import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
 import type { MeshNode } from '../src/index.js'
-import type { RelayProcess } from './relay-process.js'
+import type { RelayProcess } from '../../../test-utils/relay-process.js'
 
 // The foundation's end-to-end case, in the test network namespace: a real relay-node process,
 // two mesh nodes register @alice.aura and @bob.aura, alice dials bob by name, the connection

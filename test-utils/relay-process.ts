@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 
-const CLI = resolve(import.meta.dirname, '../../../relay-node/dist/cli.js')
+// Shared by the integration tests (packages/mesh/test) and the e2e harness (e2e/harness/relay.ts):
+// one way to run a real relay-node process in tests. Needs relay-node built (relay-node/dist).
+const CLI = resolve(import.meta.dirname, '../relay-node/dist/cli.js')
 
 export interface RelayProcess {
   readonly addr: string
