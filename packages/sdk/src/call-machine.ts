@@ -1,0 +1,258 @@
+import { EndReason as WireEndReason } from '@auralink/protocol'
+import type { MediaRequestFields, SignalMessage, SignalMessageFields } from '@auralink/protocol'
+
+/** A call's public state. Incoming calls start 'ringing'; outgoing ones 'connecting'. */
+export type CallState = 'ringing' | 'connecting' | 'connected' | 'reconnecting' | 'ended'
+
+/** Why a call ended. 'hangup' is our own hangup(); 'remote-hangup' the other side's. */
+export type CallEndReason =
+  | 'hangup' | 'remote-hangup' | 'rejected' | 'busy' | 'timeout' | 'glare'
+  | 'peer-vanished' | 'connection-lost' | 'protocol-error' | 'media-failed' | 'error'
+
+export type CallRole = 'caller' | 'callee'
+
+export interface MediaRequest {
+  audio: boolean
+  video: boolean
+  data: boolean
+}
+
+/**
+ * A signal of the media session (simple-peer's `signal` payloads): an SDP offer or answer,
+ * one ICE candidate, or the non-initiator's request to renegotiate.
+ */
+export type MediaSignal =
+  | { type: 'offer' | 'answer', sdp: string }
+  | { type: 'candidate', candidate: { candidate: string, sdpMid?: string | null, sdpMLineIndex?: number | null, usernameFragment?: string | null } }
+  | { type: 'renegotiate', renegotiate: true }
+  | { type: 'transceiverRequest', transceiverRequest: { kind: string, init?: RTCRtpTransceiverInit } }
+
+/** What the call must do about a message it received. */
+export type Effect =
+  | { type: 'ignore', reason: string }
+  | { type: 'accepted', media: MediaRequest }
+  | { type: 'ended', reason: CallEndReason, message: string }
+  | { type: 'media-signal', signal: MediaSignal }
+  | { type: 'chat', text?: string, data?: Uint8Array }
+  | { type: 'reply', message: SignalMessageFields }
+  | { type: 'pong', nonce: number }
+
+const END_REASONS = new Map<number, CallEndReason>([
+  [WireEndReason.END_REASON_HANGUP, 'remote-hangup'],
+  [WireEndReason.END_REASON_REJECTED, 'rejected'],
+  [WireEndReason.END_REASON_BUSY, 'busy'],
+  [WireEndReason.END_REASON_TIMEOUT, 'timeout'],
+  [WireEndReason.END_REASON_PROTOCOL_ERROR, 'protocol-error'],
+  [WireEndReason.END_REASON_GLARE, 'glare']
+])
+
+/**
+ * The signalling state machine of one call, free of I/O so that it can be tested message by
+ * message: it decides what each received SignalMessage means in the current state (or why it is
+ * ignored), which messages a local action sends, and keeps offers and answers in order: the
+ * caller is the media initiator, so only it sends offers and only the callee answers them, one
+ * offer at a time; the callee asks for renegotiation with a Renegotiate message.
+ */
+export class CallMachine {
+  readonly role: CallRole
+  callId: string
+  private _state: CallState
+  private _accepted = false
+  private _endReason: CallEndReason | undefined
+  private offerOutstanding = false
+  /** True once both sides' media requests are known and one of them wants audio or video. */
+  private needsMedia = false
+  readonly requested: MediaRequest
+  private answered: MediaRequest | undefined
+
+  constructor (role: CallRole, callId: string, requested: MediaRequest) {
+    this.role = role
+    this.callId = callId
+    this.requested = requested
+    this._state = role === 'caller' ? 'connecting' : 'ringing'
+  }
+
+  get state (): CallState { return this._state }
+  get accepted (): boolean { return this._accepted }
+  get endReason (): CallEndReason | undefined { return this._endReason }
+  /** The media the callee accepted with, once it has. */
+  get answer (): MediaRequest | undefined { return this.answered }
+  /** Whether a media session (audio or video) belongs to this call once accepted. */
+  get media (): boolean { return this.needsMedia }
+
+  /** What a received message means. Never throws: anything out of place is ignored with a reason. */
+  receive (msg: SignalMessage): Effect {
+    if (msg.callId !== this.callId) return ignore(`message for call ${JSON.stringify(msg.callId)} on call ${this.callId}`)
+    if (this._state === 'ended') return ignore(`${msg.body ?? 'empty message'} after the call ended`)
+    switch (msg.body) {
+      case 'invite':
+        return ignore('a second invite on a call stream')
+      case 'accept': {
+        if (this.role !== 'caller') return ignore('accept sent to the callee')
+        if (this._accepted) return ignore('a second accept')
+        const media = toMedia(msg.accept?.media)
+        this.onAccepted(media)
+        return { type: 'accepted', media }
+      }
+      case 'end': {
+        const reason = END_REASONS.get(msg.end?.reason ?? 0) ?? 'remote-hangup'
+        this.end(reason)
+        return { type: 'ended', reason, message: (msg.end?.message ?? '').slice(0, 256) }
+      }
+      case 'description': {
+        const type = msg.description?.type
+        const sdp = msg.description?.sdp ?? ''
+        if (!this._accepted || !this.needsMedia) return ignore(`${type ?? 'description'} before the call was accepted with media`)
+        if (sdp === '') return ignore('a description without SDP')
+        if (type === 'offer') {
+          if (this.role !== 'callee') return ignore('an offer sent to the caller (only the caller offers)')
+          return { type: 'media-signal', signal: { type: 'offer', sdp } }
+        }
+        if (type === 'answer') {
+          if (this.role !== 'caller') return ignore('an answer sent to the callee')
+          if (!this.offerOutstanding) return ignore('an answer with no offer outstanding')
+          this.offerOutstanding = false
+          return { type: 'media-signal', signal: { type: 'answer', sdp } }
+        }
+        return ignore(`a description of unknown type ${JSON.stringify(type)}`)
+      }
+      case 'candidate': {
+        if (!this._accepted || !this.needsMedia) return ignore('an ICE candidate before the call was accepted with media')
+        const c = msg.candidate
+        if (c == null || typeof c.candidate !== 'string') return ignore('an empty ICE candidate')
+        return {
+          type: 'media-signal',
+          signal: { type: 'candidate', candidate: { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? 0, usernameFragment: c.usernameFragment === '' ? null : (c.usernameFragment ?? null) } }
+        }
+      }
+      case 'renegotiate': {
+        if (this.role !== 'caller') return ignore('renegotiate sent to the callee (only the caller offers)')
+        if (!this._accepted || !this.needsMedia) return ignore('renegotiate before the call was accepted with media')
+        const kind = msg.renegotiate?.transceiverKind ?? ''
+        if (kind === 'audio' || kind === 'video') return { type: 'media-signal', signal: { type: 'transceiverRequest', transceiverRequest: { kind } } }
+        if (kind !== '') return ignore(`a transceiver request of unknown kind ${JSON.stringify(kind)}`)
+        return { type: 'media-signal', signal: { type: 'renegotiate', renegotiate: true } }
+      }
+      case 'ping':
+        return { type: 'reply', message: { callId: this.callId, pong: { nonce: msg.ping?.nonce ?? 0 } } }
+      case 'pong':
+        return { type: 'pong', nonce: msg.pong?.nonce ?? 0 }
+      case 'chat': {
+        if (!this._accepted) return ignore('a chat message before the call was accepted')
+        const text = msg.chat?.text ?? ''
+        const data = msg.chat?.data
+        if (data != null && data.byteLength > 0) return { type: 'chat', data }
+        return { type: 'chat', text }
+      }
+      default:
+        return ignore('an empty message or one of a kind this version does not know')
+    }
+  }
+
+  /** The callee answers. Returns the Accept to send. */
+  accept (media: MediaRequest): SignalMessageFields {
+    if (this.role !== 'callee') throw new Error('only the callee accepts')
+    if (this._state !== 'ringing') throw new Error(`cannot accept a call that is ${this._state}`)
+    this.onAccepted(media)
+    return { callId: this.callId, accept: { media } }
+  }
+
+  /** The callee says no. Returns the End to send. */
+  reject (message: string): SignalMessageFields {
+    if (this._state !== 'ringing') throw new Error(`cannot reject a call that is ${this._state}`)
+    this.end('rejected')
+    return { callId: this.callId, end: { reason: WireEndReason.END_REASON_REJECTED, message } }
+  }
+
+  /** Our own hangup, or a local failure; returns the End to send (undefined when already ended). */
+  hangup (reason: CallEndReason = 'hangup', message = ''): SignalMessageFields | undefined {
+    if (this._state === 'ended') return undefined
+    this.end(reason)
+    const wire = reason === 'timeout'
+      ? WireEndReason.END_REASON_TIMEOUT
+      : reason === 'protocol-error' ? WireEndReason.END_REASON_PROTOCOL_ERROR : reason === 'glare' ? WireEndReason.END_REASON_GLARE : WireEndReason.END_REASON_HANGUP
+    return { callId: this.callId, end: { reason: wire, message } }
+  }
+
+  /** Ends the call without a message (the stream is gone). */
+  end (reason: CallEndReason): void {
+    if (this._state === 'ended') return
+    this._state = 'ended'
+    this._endReason = reason
+  }
+
+  /** A signal from our own media session, checked for order; throws when it may not be sent now. */
+  send (signal: MediaSignal): SignalMessageFields {
+    if (this._state === 'ended') throw new Error('the call has ended')
+    if (!this._accepted || !this.needsMedia) throw new Error(`a ${signal.type} signal before the call was accepted with media`)
+    switch (signal.type) {
+      case 'offer':
+        if (this.role !== 'caller') throw new Error('only the caller sends offers')
+        this.offerOutstanding = true
+        return { callId: this.callId, description: { type: 'offer', sdp: signal.sdp } }
+      case 'answer':
+        if (this.role !== 'callee') throw new Error('only the callee sends answers')
+        return { callId: this.callId, description: { type: 'answer', sdp: signal.sdp } }
+      case 'candidate':
+        return {
+          callId: this.callId,
+          candidate: {
+            candidate: signal.candidate.candidate,
+            sdpMid: signal.candidate.sdpMid ?? '',
+            sdpMLineIndex: signal.candidate.sdpMLineIndex ?? 0,
+            usernameFragment: signal.candidate.usernameFragment ?? ''
+          }
+        }
+      case 'renegotiate':
+        if (this.role !== 'callee') throw new Error('only the callee asks for renegotiation')
+        return { callId: this.callId, renegotiate: {} }
+      case 'transceiverRequest':
+        if (this.role !== 'callee') throw new Error('only the callee asks for transceivers')
+        return { callId: this.callId, renegotiate: { transceiverKind: signal.transceiverRequest.kind } }
+    }
+  }
+
+  /** The media session (or, for a data call, the acceptance) connected. */
+  connected (): boolean {
+    if (this._state !== 'connecting' && this._state !== 'reconnecting') return false
+    this._state = 'connected'
+    return true
+  }
+
+  /** Nothing heard from the peer for a while. */
+  quiet (): boolean {
+    if (this._state !== 'connected') return false
+    this._state = 'reconnecting'
+    return true
+  }
+
+  /** Heard from the peer again after being quiet. */
+  heard (): boolean {
+    if (this._state !== 'reconnecting') return false
+    this._state = 'connected'
+    return true
+  }
+
+  private onAccepted (media: MediaRequest): void {
+    this._accepted = true
+    this.answered = media
+    this.needsMedia = this.requested.audio || this.requested.video || media.audio || media.video
+    if (this._state === 'ringing') this._state = 'connecting'
+  }
+}
+
+/**
+ * Glare: both sides invited each other at the same time. Both compare the two call ids and keep
+ * the call whose id is greater, so both keep the same one. Returns true when `theirs` wins.
+ */
+export function theirsWins (mine: string, theirs: string): boolean {
+  return theirs > mine
+}
+
+function ignore (reason: string): Effect {
+  return { type: 'ignore', reason }
+}
+
+function toMedia (m: MediaRequestFields | null | undefined): MediaRequest {
+  return { audio: m?.audio === true, video: m?.video === true, data: m?.data === true }
+}

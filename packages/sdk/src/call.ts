@@ -1,0 +1,450 @@
+import { FILE_PROTOCOL, MAX_CHAT_BYTES, SafeEventEmitter } from '@auralink/protocol'
+import { CallMachine } from './call-machine.js'
+import { GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
+import { CallEndedError, InvalidStateError } from './errors.js'
+import { describeFile, FileTransfer, sendFileOn } from './file-transfer.js'
+import { MediaSession } from './media-session.js'
+import { collectStats } from './stats.js'
+import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
+import type { FileInput } from './file-transfer.js'
+import type { SignalChannel } from './signal-channel.js'
+import type { CallStats } from './stats.js'
+import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
+import type { MeshConnection } from '@auralink/mesh'
+import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
+
+export interface CallStateChange {
+  state: CallState
+  /** Set when state is 'ended'. */
+  reason?: CallEndReason
+  /** The other side's words (reject(reason)) or what went wrong, when state is 'ended'. */
+  message?: string
+}
+
+export interface CallEvents {
+  state: CustomEvent<CallStateChange>
+  /** A remote audio or video track arrived. */
+  track: CustomEvent<{ track: MediaStreamTrack, stream: MediaStream }>
+  /** A chat message from the other side. */
+  message: CustomEvent<{ text?: string, data?: Uint8Array }>
+  /** A file is arriving; listen to its `progress`, await its `done`. */
+  file: CustomEvent<{ transfer: FileTransfer }>
+}
+
+/** Media to send: flags, and for audio or video the stream to send (the client gets one from getUserMedia when absent). */
+export interface CallMediaOptions {
+  audio?: boolean
+  video?: boolean
+  /** Messages and files. @default true */
+  data?: boolean
+  /** The local stream to send. */
+  stream?: MediaStream
+}
+
+/** @internal what a Call needs from the client that made it */
+export interface CallComponents {
+  log: Logger
+  iceServers: RTCIceServer[]
+  heartbeat: { intervalMs: number, reconnectingAfterMs: number, vanishedAfterMs: number }
+  ringTimeoutMs: number
+  /** Gets the local stream for accept() (getUserMedia in browsers). */
+  getMedia(media: MediaRequest, signal?: AbortSignal): Promise<MediaStream | undefined>
+  /** The call ended: the client forgets it. */
+  forget(call: Call): void
+}
+
+/**
+ * One call with one peer: state, remote tracks, messages and files, stats. Made by
+ * `client.call()` (outgoing) or handed to the `incoming` listener (ringing, until `accept()` or
+ * `reject()`).
+ */
+export class Call extends SafeEventEmitter<CallEvents> {
+  /** The other side's AuraID, when known (always for outgoing calls; for incoming ones when it proved its name). */
+  readonly remoteAuraId: string | undefined
+  readonly remotePeer: PeerId
+  readonly direction: 'outgoing' | 'incoming'
+  /** What the caller asked for. */
+  readonly requested: MediaRequest
+  /** The local stream sent on this call, if any. */
+  localStream: MediaStream | undefined
+  /** The remote stream, once a track arrived. */
+  remoteStream: MediaStream | undefined
+
+  private machine: CallMachine
+  private channel: SignalChannel
+  private conn: MeshConnection
+  private media: MediaSession | undefined
+  private readonly c: CallComponents
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined
+  private lastHeard = Date.now()
+  private pingNonce = 0
+  private readonly pings = new Map<number, number>()
+  private rttMs: number | undefined
+  private endInfo: CallStateChange | undefined
+  private readonly transfers = new Set<FileTransfer>()
+  private readonly onConnClose: () => void
+  private fileSeq = 0
+  private glareWait: ReturnType<typeof setTimeout> | undefined
+
+  /** @internal */
+  constructor (init: {
+    role: CallRole, callId: string, requested: MediaRequest, channel: SignalChannel, conn: MeshConnection,
+    remoteAuraId?: string, localStream?: MediaStream
+  }, components: CallComponents) {
+    super()
+    this.c = components
+    this.direction = init.role === 'caller' ? 'outgoing' : 'incoming'
+    this.requested = init.requested
+    this.remoteAuraId = init.remoteAuraId
+    this.remotePeer = init.conn.remotePeer
+    this.localStream = init.localStream
+    this.machine = new CallMachine(init.role, init.callId, init.requested)
+    this.channel = init.channel
+    this.conn = init.conn
+    this.onConnClose = () => { this.fail('connection-lost', 'the connection to the peer closed') }
+    this.attach(init.channel, init.conn)
+    if (init.role === 'caller') {
+      this.later(() => {
+        if (!this.machine.accepted && this.state !== 'ended') this.hangupWith('timeout', `${this.who} did not answer within ${Math.round(components.ringTimeoutMs / 1000)} s`)
+      }, components.ringTimeoutMs)
+    }
+    this.startHeartbeat()
+  }
+
+  protected override onListenerError (type: string, err: unknown): void {
+    this.c.log.error('a %s listener threw: %s', type, (err as Error)?.message ?? String(err))
+  }
+
+  get id (): string { return this.machine.callId }
+  /** @internal an outgoing call not answered yet, or one that lost a glare tie-break and waits for the winner's invite */
+  get awaitingAnswer (): boolean {
+    return this.direction === 'outgoing' && !this.machine.accepted && (this.machine.state === 'connecting' || this.glareWait !== undefined)
+  }
+
+  /** True once the callee accepted. */
+  get accepted (): boolean { return this.machine.accepted }
+  get state (): CallState { return this.machine.state }
+  /** Why the call ended, once it has. */
+  get ended (): CallStateChange | undefined { return this.endInfo }
+  /** Which path the call's connection took: 'direct' (WebRTC between the peers) or 'relayed'. */
+  get path (): 'direct' | 'relayed' { return this.conn.path }
+  private get who (): string { return this.remoteAuraId ?? this.remotePeer.toString() }
+
+  /** Resolves once the call is connected; rejects with CallEndedError if it ends first. */
+  async whenConnected (options: AbortOptions = {}): Promise<void> {
+    if (this.state === 'connected') return
+    if (this.endInfo !== undefined) throw this.endedError()
+    await new Promise<void>((resolve, reject) => {
+      const onState = (evt: CustomEvent<CallStateChange>): void => {
+        if (evt.detail.state === 'connected') { done(); resolve() }
+        if (evt.detail.state === 'ended') { done(); reject(this.endedError()) }
+      }
+      const onAbort = (): void => { done(); reject(options.signal?.reason as Error) }
+      const done = (): void => {
+        this.removeEventListener('state', onState)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      this.addEventListener('state', onState)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** Resolves with why the call ended, once it has. */
+  async whenEnded (): Promise<CallStateChange> {
+    if (this.endInfo !== undefined) return this.endInfo
+    return new Promise((resolve) => {
+      const onState = (evt: CustomEvent<CallStateChange>): void => {
+        if (evt.detail.state === 'ended') { this.removeEventListener('state', onState); resolve(evt.detail) }
+      }
+      this.addEventListener('state', onState)
+    })
+  }
+
+  /**
+   * Answers a ringing incoming call. Audio and video default to what the caller asked for; the
+   * stream comes from `media.stream` or, in browsers, getUserMedia (MediaAccessDeniedError when refused).
+   */
+  async accept (media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<void> {
+    if (this.direction !== 'incoming') throw new InvalidStateError('accept() is for incoming calls')
+    if (this.state !== 'ringing') throw new InvalidStateError(`cannot accept a call that is ${this.state}`)
+    const wanted: MediaRequest = {
+      audio: media.audio ?? this.requested.audio,
+      video: media.video ?? this.requested.video,
+      data: media.data ?? true
+    }
+    let stream = media.stream
+    if (stream === undefined && (wanted.audio || wanted.video)) {
+      try {
+        stream = await this.c.getMedia(wanted, options.signal)
+      } catch (err) {
+        // the caller hears that we could not take the call with the media it wanted
+        this.hangupWith('media-failed', (err as Error).message)
+        throw err
+      }
+    }
+    if (this.state !== 'ringing') throw new InvalidStateError(`cannot accept a call that is ${this.state}`)
+    this.localStream = stream
+    await this.channel.send(this.machine.accept(wanted))
+    this.afterAccepted()
+  }
+
+  /** Declines a ringing incoming call; the caller's call ends with reason 'rejected' and this text. */
+  async reject (reason = ''): Promise<void> {
+    if (this.direction !== 'incoming') throw new InvalidStateError('reject() is for incoming calls')
+    if (typeof reason !== 'string') throw new TypeError(`reject(reason): reason must be a string, got ${typeof reason}`)
+    const msg = this.machine.reject(reason.slice(0, MAX_REASON_CHARS))
+    await this.channel.send(msg).catch(() => {})
+    this.finish({ state: 'ended', reason: 'rejected', message: reason })
+  }
+
+  /** Ends the call; the other side's ends with 'remote-hangup'. Idempotent. */
+  async hangup (): Promise<void> {
+    this.hangupWith('hangup', '')
+    await this.channel.close()
+  }
+
+  /** Sends a chat message (text, or bytes), at most 64 KiB. */
+  async send (message: string | Uint8Array): Promise<void> {
+    this.assertLive('send()')
+    let chat: { text?: string, data?: Uint8Array }
+    if (typeof message === 'string') {
+      if (new TextEncoder().encode(message).byteLength > MAX_CHAT_BYTES) throw new RangeError(`send(message): message is over ${MAX_CHAT_BYTES} bytes; use sendFile()`)
+      chat = { text: message }
+    } else if (message instanceof Uint8Array) {
+      if (message.byteLength > MAX_CHAT_BYTES) throw new RangeError(`send(message): message is ${message.byteLength} bytes, over ${MAX_CHAT_BYTES}; use sendFile()`)
+      chat = { data: message }
+    } else {
+      throw new TypeError(`send(message): message must be a string or a Uint8Array, got ${message === null ? 'null' : typeof message}`)
+    }
+    await this.channel.send({ callId: this.id, chat })
+  }
+
+  /** Sends a file on its own stream. The returned transfer emits `progress`; its `done` resolves once the receiver confirmed the checksum. */
+  sendFile (file: FileInput, options: AbortOptions = {}): FileTransfer {
+    this.assertLive('sendFile()')
+    const { name, size, mimeType } = describeFile(file)
+    const transfer = new FileTransfer({ id: `${this.id.slice(0, 8)}-${++this.fileSeq}`, direction: 'send', name: name.slice(0, MAX_REASON_CHARS), size, mimeType, log: this.c.log })
+    this.transfers.add(transfer)
+    const signal = options.signal ?? AbortSignal.timeout(24 * 3600_000)
+    void (async () => {
+      try {
+        const stream = await this.conn.newStream(FILE_PROTOCOL, { signal })
+        await sendFileOn(stream, this.id, file, transfer, signal)
+      } catch (err) {
+        transfer.fail(err as Error)
+      }
+    })()
+    void transfer.done.finally(() => this.transfers.delete(transfer)).catch(() => {})
+    return transfer
+  }
+
+  /** Adds a local track (screen share, a camera added later) and renegotiates. Media calls only. */
+  addTrack (track: MediaStreamTrack, stream: MediaStream): void {
+    this.assertLive('addTrack()')
+    if (this.media === undefined) throw new InvalidStateError('addTrack(): this call has no media session (it was made or accepted without audio and video)')
+    this.media.addTrack(track, stream)
+  }
+
+  /** Removes a local track and renegotiates. */
+  removeTrack (track: MediaStreamTrack, stream: MediaStream): void {
+    this.assertLive('removeTrack()')
+    if (this.media === undefined) throw new InvalidStateError('removeTrack(): this call has no media session')
+    this.media.removeTrack(track, stream)
+  }
+
+  /** The call's figures now: path, RTT, bitrates, losses, codecs. */
+  async stats (): Promise<CallStats> {
+    return collectStats({
+      path: this.conn.path,
+      pc: this.media?.pc,
+      rttMs: this.rttMs,
+      bytesIn: this.channel.bytesIn,
+      bytesOut: this.channel.bytesOut
+    }, this)
+  }
+
+  // ---- internals ----
+
+  /** @internal a message from the call stream */
+  private onMessage (msg: SignalMessage): void {
+    this.lastHeard = Date.now()
+    if (this.machine.heard()) this.emitState()
+    const effect: Effect = this.machine.receive(msg)
+    switch (effect.type) {
+      case 'ignore':
+        this.c.log('call %s: ignoring a message: %s', this.id, effect.reason)
+        return
+      case 'accepted':
+        this.afterAccepted()
+        return
+      case 'ended':
+        if (effect.reason === 'glare' && this.direction === 'outgoing' && this.glareWait === undefined) {
+          // the other side's invite won the tie-break and is on its way: wait for it (adopt())
+          this.c.log('call %s lost a glare tie-break; waiting for the winner\'s invite', this.id)
+          this.glareWait = setTimeout(() => { this.finish({ state: 'ended', reason: 'glare', message: 'both sides called at once and the other call never arrived' }) }, GLARE_WAIT_MS)
+          return
+        }
+        this.finish({ state: 'ended', reason: effect.reason, ...(effect.message !== '' ? { message: effect.message } : {}) })
+        return
+      case 'media-signal':
+        this.media?.signal(effect.signal)
+        return
+      case 'chat':
+        this.safeDispatchEvent('message', { detail: effect.data !== undefined ? { data: effect.data } : { text: effect.text ?? '' } })
+        return
+      case 'reply':
+        void this.channel.send(effect.message).catch(() => {})
+        return
+      case 'pong': {
+        const sent = this.pings.get(effect.nonce)
+        if (sent !== undefined) { this.rttMs = Date.now() - sent; this.pings.delete(effect.nonce) }
+      }
+    }
+  }
+
+  private afterAccepted (): void {
+    if (this.machine.media) {
+      try {
+        this.media = new MediaSession({
+          initiator: this.machine.role === 'caller',
+          iceServers: this.c.iceServers,
+          ...(this.localStream !== undefined ? { stream: this.localStream } : {}),
+          log: this.c.log
+        }, {
+          signal: (s: MediaSignal) => {
+            let msg: SignalMessageFields
+            try {
+              msg = this.machine.send(s)
+            } catch (err) {
+              this.c.log('call %s: not sending a %s signal: %s', this.id, s.type, (err as Error).message)
+              return
+            }
+            void this.channel.send(msg).catch(() => {})
+          },
+          connected: () => { if (this.machine.connected()) this.emitState() },
+          track: (track, stream) => {
+            this.remoteStream = stream
+            this.safeDispatchEvent('track', { detail: { track, stream } })
+          },
+          failed: (err) => { this.fail('media-failed', err.message) },
+          interrupted: (down) => {
+            if (down ? this.machine.quiet() : this.machine.heard()) this.emitState()
+          }
+        })
+      } catch (err) {
+        this.fail('media-failed', (err as Error).message)
+      }
+    } else if (this.machine.connected()) {
+      this.emitState()
+    }
+  }
+
+  private attach (channel: SignalChannel, conn: MeshConnection): void {
+    channel.start({
+      message: (msg) => { if (channel === this.channel) this.onMessage(msg) },
+      closed: (err) => {
+        if (channel !== this.channel || this.glareWait !== undefined) return
+        this.fail(err === undefined ? 'remote-hangup' : 'connection-lost', err === undefined ? `${this.who} closed the call` : err.message)
+      }
+    })
+    conn.connection.addEventListener('close', this.onConnClose, { once: true })
+  }
+
+  /**
+   * @internal Glare: this outgoing call is carried on by the winner's incoming call: same Call
+   * object, the winner's id, stream and connection; we accept it at once.
+   */
+  async adopt (callId: string, channel: SignalChannel, conn: MeshConnection): Promise<void> {
+    const old = this.channel
+    clearTimeout(this.glareWait)
+    this.glareWait = undefined
+    this.conn.connection.removeEventListener('close', this.onConnClose)
+    this.machine = new CallMachine('callee', callId, this.requested)
+    this.channel = channel
+    this.conn = conn
+    this.attach(channel, conn)
+    void old.close().catch(() => {})
+    this.c.log('call %s: glare with %s, carried on as its call', callId, this.who)
+    await this.channel.send(this.machine.accept(this.requested))
+    this.afterAccepted()
+  }
+
+  private startHeartbeat (): void {
+    const { intervalMs, reconnectingAfterMs, vanishedAfterMs } = this.c.heartbeat
+    this.heartbeatTimer = setInterval(() => {
+      if (this.state === 'ended') return
+      const nonce = ++this.pingNonce >>> 0
+      this.pings.set(nonce, Date.now())
+      if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value as number)
+      void this.channel.send({ callId: this.id, ping: { nonce } }).catch(() => {})
+      const silent = Date.now() - this.lastHeard
+      if (silent >= vanishedAfterMs) {
+        this.fail('peer-vanished', `nothing heard from ${this.who} for ${Math.round(silent / 1000)} s`)
+      } else if (silent >= reconnectingAfterMs && this.machine.quiet()) {
+        this.emitState()
+      }
+    }, intervalMs)
+  }
+
+  private hangupWith (reason: CallEndReason, message: string): void {
+    const msg = this.machine.hangup(reason, message)
+    if (msg !== undefined) void this.channel.send(msg).catch(() => {}).finally(() => { void this.channel.close() })
+    this.finish({ state: 'ended', reason, ...(message !== '' ? { message } : {}) })
+  }
+
+  /** Ends the call for a local reason and tells the other side when the stream still works. */
+  private fail (reason: CallEndReason, message: string): void {
+    // a call that lost a glare tie-break waits for the winner's invite, whatever its old stream does
+    if (this.endInfo !== undefined || this.glareWait !== undefined) return
+    this.hangupWith(reason, message)
+  }
+
+  private finish (change: CallStateChange): void {
+    if (this.endInfo !== undefined) return
+    this.machine.end(change.reason ?? 'error')
+    this.endInfo = change
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    clearInterval(this.heartbeatTimer)
+    clearTimeout(this.glareWait)
+    this.media?.stop()
+    this.conn.connection.removeEventListener('close', this.onConnClose)
+    if (!this.channel.closed) void this.channel.close()
+    for (const t of this.transfers) t.fail(new CallEndedError(change.reason ?? 'error', `the call ended (${change.reason ?? 'error'}) before ${t.name} was through`))
+    this.c.forget(this)
+    this.c.log('call %s with %s ended: %s %s', this.id, this.who, change.reason, change.message ?? '')
+    this.safeDispatchEvent('state', { detail: change })
+  }
+
+  private emitState (): void {
+    this.safeDispatchEvent('state', { detail: { state: this.state } })
+  }
+
+  private later (fn: () => void, ms: number): void {
+    const t = setTimeout(() => { this.timers.delete(t); fn() }, ms)
+    this.timers.add(t)
+  }
+
+  private assertLive (what: string): void {
+    if (this.state === 'ended') throw new InvalidStateError(`${what}: the call has ended (${this.endInfo?.reason ?? 'ended'})`)
+    if (!this.machine.accepted) throw new InvalidStateError(`${what}: the call has not been accepted yet`)
+  }
+
+  private endedError (): CallEndedError {
+    const info = this.endInfo
+    return new CallEndedError(info?.reason ?? 'error', `the call with ${this.who} ended: ${info?.reason ?? 'error'}${info?.message !== undefined ? ` (${info.message})` : ''}`)
+  }
+
+  /** @internal the client delivers incoming file streams here */
+  announceFile (transfer: FileTransfer): boolean {
+    if (this.state === 'ended' || !this.machine.accepted) return false
+    this.transfers.add(transfer)
+    void transfer.done.finally(() => this.transfers.delete(transfer)).catch(() => {})
+    this.safeDispatchEvent('file', { detail: { transfer } })
+    return true
+  }
+
+  /** @internal */
+  emitInitialState (): void { this.emitState() }
+}

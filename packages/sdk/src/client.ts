@@ -1,0 +1,344 @@
+import { FILE_PROTOCOL, SafeEventEmitter, SIGNAL_PROTOCOL } from '@auralink/protocol'
+import { generateIdentityKey, validateAuraId } from '@auralink/identity'
+import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
+import { defaultLogger } from '@libp2p/logger'
+import { Call } from './call.js'
+import { theirsWins } from './call-machine.js'
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_FILE_BYTES, DEFAULT_RECONNECTING_AFTER_MS,
+  DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
+} from './constants.js'
+import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
+import { receiveFileOn } from './file-transfer.js'
+import { SignalChannel } from './signal-channel.js'
+import type { CallComponents, CallMediaOptions } from './call.js'
+import type { MediaRequest } from './call-machine.js'
+import type { AuraIdRecord, Ed25519PrivateKey, KeyStore } from '@auralink/identity'
+import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+
+export interface AuraLinkInit {
+  /** Relay multiaddrs (`/ip4/.../tcp/4001/ws/p2p/12D3Koo...`). At least one is needed to be reachable. */
+  relays: string[]
+  /** The identity key. @default the key under `keyLabel` in `keyStore`, or a new one (saved there when a store is given) */
+  identity?: Ed25519PrivateKey
+  /** Where the identity key lives between sessions (`fileKeyStore` in Node, `idbKeyStore` in browsers). */
+  keyStore?: KeyStore
+  /** @default 'auralink-identity' */
+  keyLabel?: string
+  /** STUN/TURN servers for WebRTC. @default [] (host candidates only: same network or loopback) */
+  iceServers?: RTCIceServer[]
+  /** How long an outgoing call rings before it ends with 'timeout'. @default 30000 */
+  ringTimeoutMs?: number
+  /** Keepalive on every call: a ping each `intervalMs`; quiet for `reconnectingAfterMs`: 'reconnecting'; for `vanishedAfterMs`: ended ('peer-vanished'). @default 2000 / 4500 / 8000 */
+  heartbeat?: { intervalMs?: number, reconnectingAfterMs?: number, vanishedAfterMs?: number }
+  /** The largest incoming file accepted (held in memory until complete). @default 512 MiB */
+  maxFileBytes?: number
+  /** How long create() waits for a relay reservation before it fails with RelayUnreachableError. @default 15000 */
+  connectTimeoutMs?: number
+  /** Dial retries and timeouts of the mesh. */
+  dial?: MeshNodeInit['dial']
+  /** Gets local media; defaults to navigator.mediaDevices.getUserMedia where it exists. */
+  getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
+}
+
+export interface AuraLinkEvents {
+  /** A call is ringing: call `accept()` or `reject()` on it. */
+  incoming: CustomEvent<{ call: Call }>
+  /** A relay reservation was lost or regained. */
+  'relay:lost': CustomEvent<{ relay: PeerId }>
+  'relay:reserved': CustomEvent<{ relay: PeerId }>
+}
+
+/**
+ * The AuraLink client: an identity, a mesh node attached to relays, and calls by AuraID.
+ * Make one with `AuraLink.create()`.
+ */
+export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
+  readonly mesh: MeshNode
+  private readonly log = defaultLogger().forComponent('auralink:sdk')
+  private readonly active = new Map<string, Call>()
+  /** Outgoing calls between resolve and the invite being sent, by PeerId: glare checks wait for them. */
+  private readonly dialing = new Map<string, Promise<unknown>>()
+  private readonly names = new Set<string>()
+  private readonly ownedStreams = new WeakSet<MediaStream>()
+  private readonly components: CallComponents
+  private readonly maxFileBytes: number
+  private readonly lifetime = new AbortController()
+  private stopped = false
+
+  /** Creates the client, starts its mesh node and waits until a relay holds a reservation for it. */
+  static async create (init: AuraLinkInit, options: AbortOptions = {}): Promise<AuraLink> {
+    if (init == null || typeof init !== 'object') throw new TypeError(`AuraLink.create(init): init must be an object, got ${init === null ? 'null' : typeof init}`)
+    if (!Array.isArray(init.relays) || init.relays.length === 0) {
+      throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay multiaddrs, got ${JSON.stringify(init.relays)}`)
+    }
+    const key = await loadKey(init, options)
+    const mesh = await createMeshNode({
+      privateKey: key,
+      relays: init.relays,
+      iceServers: init.iceServers ?? [],
+      ...(init.dial !== undefined ? { dial: init.dial } : {})
+    })
+    const client = new AuraLink(mesh, init)
+    await client.start(init.connectTimeoutMs ?? 15_000, options)
+    return client
+  }
+
+  private constructor (mesh: MeshNode, init: AuraLinkInit) {
+    super()
+    this.mesh = mesh
+    this.maxFileBytes = init.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
+    const getUserMedia = init.getUserMedia ?? defaultGetUserMedia()
+    this.components = {
+      log: this.log,
+      iceServers: init.iceServers ?? [],
+      ringTimeoutMs: init.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
+      heartbeat: {
+        intervalMs: init.heartbeat?.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+        reconnectingAfterMs: init.heartbeat?.reconnectingAfterMs ?? DEFAULT_RECONNECTING_AFTER_MS,
+        vanishedAfterMs: init.heartbeat?.vanishedAfterMs ?? DEFAULT_VANISHED_AFTER_MS
+      },
+      getMedia: async (media) => {
+        const stream = await acquire(getUserMedia, media)
+        if (stream !== undefined) this.ownedStreams.add(stream)
+        return stream
+      },
+      forget: (call) => {
+        this.active.delete(call.id)
+        if (call.localStream !== undefined && this.ownedStreams.has(call.localStream)) {
+          for (const t of call.localStream.getTracks()) t.stop()
+        }
+      }
+    }
+    mesh.addEventListener('relay:lost', (e) => { this.safeDispatchEvent('relay:lost', { detail: e.detail }) })
+    mesh.addEventListener('relay:reserved', (e) => { this.safeDispatchEvent('relay:reserved', { detail: e.detail }) })
+  }
+
+  protected override onListenerError (type: string, err: unknown): void {
+    this.log.error('a %s listener threw: %s', type, (err as Error)?.message ?? String(err))
+  }
+
+  private async start (timeoutMs: number, options: AbortOptions): Promise<void> {
+    await this.mesh.start()
+    try {
+      await this.mesh.handle(SIGNAL_PROTOCOL, (stream, connection) => { void this.onSignalStream(stream, connection) })
+      await this.mesh.handle(FILE_PROTOCOL, (stream, connection) => { void this.onFileStream(stream, connection) })
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+      try {
+        await this.mesh.waitForReservation({ signal })
+      } catch (err) {
+        options.signal?.throwIfAborted()
+        const why = this.mesh.relays().map((r) => `${r.addr.toString()}: ${r.lastError ?? r.state}`).join('; ')
+        throw new RelayUnreachableError(`no relay gave a reservation within ${timeoutMs} ms (${why})`, { cause: err })
+      }
+    } catch (err) {
+      await this.mesh.stop()
+      throw err
+    }
+  }
+
+  /** This client's libp2p PeerId (its address in the mesh). */
+  get peerId (): PeerId { return this.mesh.peerId }
+
+  /** Relays with their state. */
+  relays (): RelayInfo[] { return this.mesh.relays() }
+
+  /** Calls in progress (ringing, connecting, connected, reconnecting). */
+  calls (): Call[] { return [...this.active.values()] }
+
+  /** Binds `name` (`@alice.aura`) to this client's key at its relays' directories. NAME_TAKEN when another key holds it. */
+  async register (name: string, options: RegisterOptions = {}): Promise<AuraIdRecord> {
+    this.assertRunning()
+    const record = await this.mesh.register(name, options)
+    this.names.add(record.name)
+    return record
+  }
+
+  /** The verified record of `name`; AuraIdNotFoundError when no directory knows it. */
+  async resolve (name: string, options: AbortOptions = {}): Promise<AuraIdRecord> {
+    this.assertRunning()
+    return this.mesh.resolve(name, options)
+  }
+
+  /**
+   * Calls `target` (`@bob.aura`). Resolves once the invite is delivered (the callee's device is
+   * ringing) with a Call in state 'connecting'; `call.whenConnected()` waits for the answer.
+   * Rejects fast when the name is unknown (AuraIdNotFoundError), the callee is offline
+   * (PeerOfflineError), no relay is reachable (RelayUnreachableError) or media is refused
+   * (MediaAccessDeniedError).
+   */
+  async call (target: string, media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<Call> {
+    this.assertRunning()
+    const name = validateAuraId(target)
+    const requested = checkMedia(media, 'call')
+    let stream = media.stream
+    if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, options.signal)
+    let peerKey: string | undefined
+    try {
+      const record = await this.mesh.resolve(name, options)
+      peerKey = record.peerId.toString()
+      const placing = this.place(name, record.peerId, requested, stream, options)
+      this.dialing.set(peerKey, placing)
+      return await placing
+    } catch (err) {
+      if (stream !== undefined && this.ownedStreams.has(stream)) for (const t of stream.getTracks()) t.stop()
+      throw err
+    } finally {
+      if (peerKey !== undefined) this.dialing.delete(peerKey)
+    }
+  }
+
+  private async place (name: string, peer: PeerId, requested: MediaRequest, stream: MediaStream | undefined, options: AbortOptions): Promise<Call> {
+    const conn = await this.mesh.dial(peer, options)
+    const s = await conn.newStream(SIGNAL_PROTOCOL, options)
+    const channel = new SignalChannel(s, this.log)
+    const callId = randomId()
+    await channel.send({ callId, invite: { from: [...this.names][0] ?? '', to: name, media: requested } })
+    const call = new Call({ role: 'caller', callId, requested, channel, conn, remoteAuraId: name, ...(stream !== undefined ? { localStream: stream } : {}) }, this.components)
+    this.active.set(callId, call)
+    this.log('calling %s (call %s)', name, callId)
+    return call
+  }
+
+  /** Ends every call and stops the mesh node. Idempotent. */
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.lifetime.abort(new InvalidStateError('the client stopped'))
+    await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
+    await this.mesh.stop()
+  }
+
+  private assertRunning (): void {
+    if (this.stopped) throw new InvalidStateError('the AuraLink client was stopped')
+  }
+
+  private async onSignalStream (stream: Stream, connection: Connection): Promise<void> {
+    const channel = new SignalChannel(stream, this.log)
+    const from = connection.remotePeer
+    let invite
+    try {
+      const msg = await channel.readOne(AbortSignal.any([AbortSignal.timeout(5000), this.lifetime.signal]))
+      if (msg.body !== 'invite' || msg.invite == null) throw new Error(`the first message was ${msg.body ?? 'empty'}, not an invite`)
+      if (!/^[0-9a-f]{32}$/.test(msg.callId)) throw new Error(`call id ${JSON.stringify(msg.callId.slice(0, 40))} is not 32 hex digits`)
+      if (this.active.has(msg.callId)) throw new Error(`call id ${msg.callId} is in use`)
+      invite = { callId: msg.callId, from: msg.invite.from ?? '', media: msg.invite.media }
+    } catch (err) {
+      this.log('refusing a call stream from %p: %s', from, (err as Error).message)
+      channel.abort(err as Error)
+      return
+    }
+    const conn = wrapConnection(connection)
+    // a claimed AuraID is believed only when its record names the key this connection authenticated
+    let remoteAuraId: string | undefined
+    if (invite.from !== '') {
+      try {
+        const record = await this.mesh.resolve(invite.from)
+        if (record.peerId.equals(from)) remoteAuraId = record.name
+        else this.log('caller %p claims %s, which belongs to %p: shown as unnamed', from, invite.from, record.peerId)
+      } catch (err) {
+        this.log('caller %p claims %s, which does not resolve (%s): shown as unnamed', from, invite.from, (err as Error).message)
+      }
+    }
+    const requested = checkMedia(invite.media ?? {}, 'invite')
+    // glare: we are calling the same peer and it has not answered yet (wait for our own invite to go out first)
+    await this.dialing.get(from.toString())?.catch(() => {})
+    const mine = this.calls().find((c) => c.remotePeer.equals(from) && c.awaitingAnswer)
+    if (mine !== undefined) {
+      if (theirsWins(mine.id, invite.callId)) {
+        this.active.delete(mine.id)
+        this.active.set(invite.callId, mine)
+        await mine.adopt(invite.callId, channel, conn)
+      } else {
+        this.log('glare with %p: our call %s wins over %s', from, mine.id, invite.callId)
+        await channel.send({ callId: invite.callId, end: { reason: 6 } }).catch(() => {})
+        await channel.close()
+      }
+      return
+    }
+    const call = new Call({ role: 'callee', callId: invite.callId, requested, channel, conn, ...(remoteAuraId !== undefined ? { remoteAuraId } : {}) }, this.components)
+    this.active.set(invite.callId, call)
+    this.log('incoming call %s from %s', invite.callId, remoteAuraId ?? from.toString())
+    this.safeDispatchEvent('incoming', { detail: { call } })
+  }
+
+  private async onFileStream (stream: Stream, connection: Connection): Promise<void> {
+    await receiveFileOn(stream, {
+      maxBytes: this.maxFileBytes,
+      log: this.log,
+      signal: this.lifetime.signal,
+      announce: (callId, transfer) => {
+        const call = this.active.get(callId)
+        if (call === undefined || !call.remotePeer.equals(connection.remotePeer)) return false
+        return call.announceFile(transfer)
+      }
+    })
+  }
+}
+
+async function loadKey (init: AuraLinkInit, options: AbortOptions): Promise<Ed25519PrivateKey> {
+  if (init.identity !== undefined) {
+    if (init.identity?.type !== 'Ed25519') throw new TypeError('AuraLink.create(init): init.identity must be an Ed25519 private key')
+    return init.identity
+  }
+  if (init.keyStore === undefined) return generateIdentityKey()
+  const label = init.keyLabel ?? DEFAULT_KEY_LABEL
+  const stored = await init.keyStore.get(label, options)
+  if (stored !== undefined) return stored
+  const key = await generateIdentityKey()
+  await init.keyStore.put(label, key, options)
+  return key
+}
+
+function checkMedia (m: CallMediaOptions | { audio?: boolean | null, video?: boolean | null, data?: boolean | null }, what: string): MediaRequest {
+  if (m == null || typeof m !== 'object') throw new TypeError(`${what}: media must be an object like { audio: true, video: true }, got ${m === null ? 'null' : typeof m}`)
+  for (const k of ['audio', 'video', 'data'] as const) {
+    const v = m[k]
+    if (v != null && typeof v !== 'boolean') throw new TypeError(`${what}: media.${k} must be a boolean, got ${JSON.stringify(v)}`)
+  }
+  return { audio: m.audio === true, video: m.video === true, data: m.data !== false }
+}
+
+function defaultGetUserMedia (): ((c: MediaStreamConstraints) => Promise<MediaStream>) | undefined {
+  const md = (globalThis as { navigator?: { mediaDevices?: MediaDevices } }).navigator?.mediaDevices
+  return md?.getUserMedia != null ? md.getUserMedia.bind(md) : undefined
+}
+
+async function acquire (getUserMedia: ((c: MediaStreamConstraints) => Promise<MediaStream>) | undefined, media: MediaRequest): Promise<MediaStream | undefined> {
+  if (!media.audio && !media.video) return undefined
+  if (getUserMedia === undefined) {
+    throw new MediaUnsupportedError('audio/video asked for, but there is no getUserMedia here: pass media.stream, or make a data-only call ({ audio: false, video: false })')
+  }
+  try {
+    return await getUserMedia({ audio: media.audio, video: media.video })
+  } catch (err) {
+    const name = (err as Error)?.name
+    const what = [media.audio ? 'microphone' : '', media.video ? 'camera' : ''].filter(Boolean).join(' and ')
+    if (name === 'NotAllowedError' || name === 'SecurityError') throw new MediaAccessDeniedError(`access to the ${what} was denied`, { cause: err })
+    if (name === 'NotFoundError' || name === 'OverconstrainedError') throw new MediaAccessDeniedError(`no ${what} found`, { cause: err })
+    if (name === 'NotReadableError') throw new MediaAccessDeniedError(`the ${what} is in use by another program or failed`, { cause: err })
+    throw err
+  }
+}
+
+function wrapConnection (connection: Connection): MeshConnection {
+  const relayed = connection.limits != null || !connection.direct
+  return {
+    connection,
+    remotePeer: connection.remotePeer,
+    direct: !relayed,
+    path: relayed ? 'relayed' : 'direct',
+    attempts: 0,
+    newStream: async (protocol, options) => connection.newStream(protocol, { ...options, runOnLimitedConnection: relayed }),
+    close: async (options) => { await connection.close(options) }
+  }
+}
+
+function randomId (): string {
+  const b = new Uint8Array(16)
+  globalThis.crypto.getRandomValues(b)
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+}
+
+

@@ -1,0 +1,18 @@
+/** How long a call rings before the caller gives up (END_REASON_TIMEOUT). */
+export const DEFAULT_RING_TIMEOUT_MS = 30_000
+/** Each side sends a Ping this often on the call stream. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
+/** Nothing heard for this long: the call is 'reconnecting'. */
+export const DEFAULT_RECONNECTING_AFTER_MS = 4_500
+/** Nothing heard for this long: the peer vanished, the call ends (the issue asks for under 10 s). */
+export const DEFAULT_VANISHED_AFTER_MS = 8_000
+/** Bytes per file chunk on a file stream. */
+export const FILE_CHUNK_BYTES = 64 * 1024
+/** The largest file a receiver accepts by default (it holds the file in memory until done). */
+export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+/** How long a peer that lost a glare tie-break waits for the winner's invite. */
+export const GLARE_WAIT_MS = 10_000
+/** The key store label of the client's identity key, when a key store is given. */
+export const DEFAULT_KEY_LABEL = 'auralink-identity'
+/** reject(reason) texts and file names are cut to this many characters. */
+export const MAX_REASON_CHARS = 256

@@ -1,0 +1,107 @@
+/** A call's figures at one moment. Bitrates are averages since the previous stats() call. */
+export interface CallStats {
+  /**
+   * How media and data travel: 'direct' (peer to peer), 'relayed' (through an AuraLink relay's
+   * circuit) or 'turn' (the media through a TURN server the app configured).
+   */
+  path: 'direct' | 'relayed' | 'turn'
+  /** Round-trip time in ms: ICE's for media calls, the call stream's ping for data calls. */
+  rttMs?: number
+  /** Bits per second received and sent since the previous stats() (media, or the call stream for data calls). */
+  bitrateIn: number
+  bitrateOut: number
+  bytesReceived: number
+  bytesSent: number
+  /** Media packets lost, as the receiver counted them (inbound-rtp). */
+  packetsLost: number
+  /** Codecs in use, e.g. { audio: 'audio/opus', video: 'video/VP8' }. */
+  codecs: { audio?: string, video?: string }
+  /** The local and remote ICE candidate types of the media path (host, srflx, prflx, relay). */
+  candidates?: { local: string, remote: string }
+  /** Video frames decoded so far and the last frame size, when receiving video. */
+  video?: { framesDecoded: number, width?: number, height?: number, framesPerSecond?: number }
+  timestamp: number
+}
+
+interface Inputs {
+  path: 'direct' | 'relayed'
+  pc: RTCPeerConnection | undefined
+  rttMs: number | undefined
+  bytesIn: number
+  bytesOut: number
+}
+
+const previous = new WeakMap<object, { t: number, inBytes: number, outBytes: number }>()
+
+/** Reads an RTCPeerConnection's stats (when the call has media) into CallStats. */
+export async function collectStats (inp: Inputs, key: object = inp): Promise<CallStats> {
+  const now = Date.now()
+  let bytesReceived = inp.bytesIn
+  let bytesSent = inp.bytesOut
+  let rttMs = inp.rttMs
+  let packetsLost = 0
+  let path: CallStats['path'] = inp.path
+  const codecs: CallStats['codecs'] = {}
+  let candidates: CallStats['candidates']
+  let video: CallStats['video']
+  if (inp.pc !== undefined && inp.pc.connectionState !== 'closed') {
+    const report = await inp.pc.getStats()
+    const byId = new Map<string, Record<string, unknown>>()
+    report.forEach((s: Record<string, unknown>) => { byId.set(s.id as string, s) })
+    bytesReceived = 0
+    bytesSent = 0
+    for (const s of byId.values()) {
+      if (s.type === 'transport') {
+        bytesReceived += num(s.bytesReceived)
+        bytesSent += num(s.bytesSent)
+        const pair = byId.get(s.selectedCandidatePairId as string)
+        if (pair !== undefined) {
+          if (typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000
+          const local = byId.get(pair.localCandidateId as string)
+          const remote = byId.get(pair.remoteCandidateId as string)
+          if (local !== undefined && remote !== undefined) {
+            candidates = { local: String(local.candidateType), remote: String(remote.candidateType) }
+            if (local.candidateType === 'relay' || remote.candidateType === 'relay') path = 'turn'
+          }
+        }
+      }
+      if (s.type === 'inbound-rtp') {
+        packetsLost += num(s.packetsLost)
+        const codec = byId.get(s.codecId as string)
+        if (codec !== undefined && (s.kind === 'audio' || s.kind === 'video')) codecs[s.kind] = String(codec.mimeType)
+        if (s.kind === 'video') {
+          video = {
+            framesDecoded: num(s.framesDecoded),
+            ...(typeof s.frameWidth === 'number' ? { width: s.frameWidth } : {}),
+            ...(typeof s.frameHeight === 'number' ? { height: s.frameHeight } : {}),
+            ...(typeof s.framesPerSecond === 'number' ? { framesPerSecond: s.framesPerSecond } : {})
+          }
+        }
+      }
+      if (s.type === 'outbound-rtp') {
+        const codec = byId.get(s.codecId as string)
+        if (codec !== undefined && (s.kind === 'audio' || s.kind === 'video') && codecs[s.kind] === undefined) codecs[s.kind] = String(codec.mimeType)
+      }
+    }
+  }
+  const prev = previous.get(key)
+  previous.set(key, { t: now, inBytes: bytesReceived, outBytes: bytesSent })
+  const dt = prev !== undefined ? (now - prev.t) / 1000 : 0
+  return {
+    path,
+    ...(rttMs !== undefined ? { rttMs } : {}),
+    bitrateIn: dt > 0 ? Math.max(0, (bytesReceived - prev!.inBytes) * 8 / dt) : 0,
+    bitrateOut: dt > 0 ? Math.max(0, (bytesSent - prev!.outBytes) * 8 / dt) : 0,
+    bytesReceived,
+    bytesSent,
+    packetsLost,
+    codecs,
+    ...(candidates !== undefined ? { candidates } : {}),
+    ...(video !== undefined ? { video } : {}),
+    timestamp: now
+  }
+}
+
+function num (v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0
+}

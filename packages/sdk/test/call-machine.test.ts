@@ -1,0 +1,142 @@
+import { decodeSignalMessage, encodeSignalMessage, EndReason } from '@auralink/protocol'
+import { describe, expect, it } from 'vitest'
+import { CallMachine, theirsWins } from '../src/call-machine.js'
+import type { SignalMessageFields } from '@auralink/protocol'
+
+const ID = '0123456789abcdef0123456789abcdef'
+const AV = { audio: true, video: true, data: true }
+const DATA = { audio: false, video: false, data: true }
+
+/** Round-trips through the wire encoding, as a received message would. */
+function wire (m: SignalMessageFields): ReturnType<typeof decodeSignalMessage> {
+  return decodeSignalMessage(encodeSignalMessage(m))
+}
+
+function acceptedPair (media = AV): { caller: CallMachine, callee: CallMachine } {
+  const caller = new CallMachine('caller', ID, media)
+  const callee = new CallMachine('callee', ID, media)
+  const accept = callee.accept(media)
+  expect(caller.receive(wire(accept))).toEqual({ type: 'accepted', media })
+  return { caller, callee }
+}
+
+describe('CallMachine', () => {
+  it('starts "connecting" for the caller and "ringing" for the callee; accept() moves the callee to "connecting"', () => {
+    const caller = new CallMachine('caller', ID, AV)
+    const callee = new CallMachine('callee', ID, AV)
+    expect(caller.state).toBe('connecting')
+    expect(callee.state).toBe('ringing')
+    callee.accept(AV)
+    expect(callee.state).toBe('connecting')
+    expect(callee.media).toBe(true)
+    expect(() => callee.accept(AV)).toThrow(/connecting/)
+  })
+
+  it('connected() / quiet() / heard(): connecting -> connected -> reconnecting -> connected', () => {
+    const { caller } = acceptedPair()
+    expect(caller.connected()).toBe(true)
+    expect(caller.state).toBe('connected')
+    expect(caller.heard()).toBe(false)
+    expect(caller.quiet()).toBe(true)
+    expect(caller.state).toBe('reconnecting')
+    expect(caller.heard()).toBe(true)
+    expect(caller.state).toBe('connected')
+  })
+
+  it('offers go caller -> callee and answers back, one offer outstanding at a time', () => {
+    const { caller, callee } = acceptedPair()
+    const offer = caller.send({ type: 'offer', sdp: 'v=0 offer' })
+    expect(callee.receive(wire(offer))).toEqual({ type: 'media-signal', signal: { type: 'offer', sdp: 'v=0 offer' } })
+    const answer = callee.send({ type: 'answer', sdp: 'v=0 answer' })
+    expect(caller.receive(wire(answer))).toEqual({ type: 'media-signal', signal: { type: 'answer', sdp: 'v=0 answer' } })
+    // a second answer has no offer to answer
+    expect(caller.receive(wire(answer))).toEqual({ type: 'ignore', reason: 'an answer with no offer outstanding' })
+  })
+
+  it('refuses offers and answers in the wrong direction, both when sending and when receiving', () => {
+    const { caller, callee } = acceptedPair()
+    expect(() => callee.send({ type: 'offer', sdp: 'x' })).toThrow(/only the caller sends offers/)
+    expect(() => caller.send({ type: 'answer', sdp: 'x' })).toThrow(/only the callee sends answers/)
+    expect(caller.receive(wire({ callId: ID, description: { type: 'offer', sdp: 'x' } }))).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/offer sent to the caller/) })
+    expect(callee.receive(wire({ callId: ID, description: { type: 'answer', sdp: 'x' } }))).toMatchObject({ type: 'ignore', reason: 'an answer sent to the callee' })
+    expect(callee.receive(wire({ callId: ID, description: { type: 'pranswer', sdp: 'x' } }))).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/unknown type/) })
+    expect(callee.receive(wire({ callId: ID, description: { type: 'offer', sdp: '' } }))).toMatchObject({ type: 'ignore', reason: 'a description without SDP' })
+  })
+
+  it('ignores SDP, candidates and chat that arrive before the call is accepted', () => {
+    const callee = new CallMachine('callee', ID, AV)
+    expect(callee.receive(wire({ callId: ID, description: { type: 'offer', sdp: 'x' } })).type).toBe('ignore')
+    expect(callee.receive(wire({ callId: ID, candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host' } })).type).toBe('ignore')
+    expect(callee.receive(wire({ callId: ID, chat: { text: 'early' } })).type).toBe('ignore')
+    expect(() => callee.send({ type: 'candidate', candidate: { candidate: 'c' } })).toThrow(/before the call was accepted/)
+  })
+
+  it('a data-only call has no media session: SDP is ignored even after accept', () => {
+    const { caller, callee } = acceptedPair(DATA)
+    expect(caller.media).toBe(false)
+    expect(callee.receive(wire({ callId: ID, description: { type: 'offer', sdp: 'x' } })).type).toBe('ignore')
+  })
+
+  it('carries ICE candidates both ways with their fields', () => {
+    const { caller, callee } = acceptedPair()
+    const c = { candidate: 'candidate:1 1 udp 2122260223 10.213.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 1, usernameFragment: 'abcd' }
+    expect(callee.receive(wire(caller.send({ type: 'candidate', candidate: c })))).toEqual({ type: 'media-signal', signal: { type: 'candidate', candidate: c } })
+    expect(caller.receive(wire(callee.send({ type: 'candidate', candidate: { candidate: 'x', sdpMid: null, sdpMLineIndex: null } })))).toEqual({
+      type: 'media-signal', signal: { type: 'candidate', candidate: { candidate: 'x', sdpMid: '', sdpMLineIndex: 0, usernameFragment: null } }
+    })
+  })
+
+  it('renegotiation: the callee asks, the caller offers again', () => {
+    const { caller, callee } = acceptedPair()
+    expect(caller.receive(wire(callee.send({ type: 'renegotiate', renegotiate: true })))).toEqual({ type: 'media-signal', signal: { type: 'renegotiate', renegotiate: true } })
+    expect(caller.receive(wire(callee.send({ type: 'transceiverRequest', transceiverRequest: { kind: 'video' } })))).toEqual({
+      type: 'media-signal', signal: { type: 'transceiverRequest', transceiverRequest: { kind: 'video' } }
+    })
+    expect(caller.receive(wire({ callId: ID, renegotiate: { transceiverKind: 'hologram' } })).type).toBe('ignore')
+    expect(callee.receive(wire({ callId: ID, renegotiate: {} }))).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/only the caller offers/) })
+    expect(() => caller.send({ type: 'renegotiate', renegotiate: true })).toThrow(/only the callee/)
+    // after renegotiating, the caller's new offer is answered as before
+    const offer = caller.send({ type: 'offer', sdp: 'v=0 second offer' })
+    expect(callee.receive(wire(offer)).type).toBe('media-signal')
+    expect(caller.receive(wire(callee.send({ type: 'answer', sdp: 'v=0 second answer' }))).type).toBe('media-signal')
+  })
+
+  it('stray messages are ignored with a reason: another call id, a second invite, a second accept, an empty message, anything after the end', () => {
+    const { caller, callee } = acceptedPair()
+    expect(caller.receive(wire({ callId: 'f'.repeat(32), chat: { text: 'x' } }))).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/message for call/) })
+    expect(callee.receive(wire({ callId: ID, invite: { from: '@eve.aura' } }))).toEqual({ type: 'ignore', reason: 'a second invite on a call stream' })
+    expect(caller.receive(wire({ callId: ID, accept: { media: AV } }))).toEqual({ type: 'ignore', reason: 'a second accept' })
+    expect(callee.receive(wire({ callId: ID, accept: { media: AV } }))).toEqual({ type: 'ignore', reason: 'accept sent to the callee' })
+    expect(caller.receive(wire({ callId: ID }))).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/empty message/) })
+    expect(caller.receive(wire({ callId: ID, end: { reason: EndReason.END_REASON_HANGUP } }))).toEqual({ type: 'ended', reason: 'remote-hangup', message: '' })
+    expect(caller.state).toBe('ended')
+    expect(caller.receive(wire({ callId: ID, chat: { text: 'late' } }))).toMatchObject({ type: 'ignore', reason: 'chat after the call ended' })
+  })
+
+  it('end reasons map from the wire: rejected with its text, busy, timeout, glare; unknown codes read as a hangup', () => {
+    for (const [code, reason] of [[EndReason.END_REASON_REJECTED, 'rejected'], [EndReason.END_REASON_BUSY, 'busy'], [EndReason.END_REASON_TIMEOUT, 'timeout'], [EndReason.END_REASON_GLARE, 'glare'], [99, 'remote-hangup']] as const) {
+      const caller = new CallMachine('caller', ID, AV)
+      expect(caller.receive(wire({ callId: ID, end: { reason: code as EndReason, message: 'why' } }))).toEqual({ type: 'ended', reason, message: 'why' })
+      expect(caller.endReason).toBe(reason)
+    }
+    const callee = new CallMachine('callee', ID, AV)
+    expect(callee.reject('not now')).toEqual({ callId: ID, end: { reason: EndReason.END_REASON_REJECTED, message: 'not now' } })
+    expect(callee.hangup()).toBeUndefined()
+  })
+
+  it('ping is answered with a pong carrying the same nonce', () => {
+    const { caller } = acceptedPair()
+    expect(caller.receive(wire({ callId: ID, ping: { nonce: 7 } }))).toEqual({ type: 'reply', message: { callId: ID, pong: { nonce: 7 } } })
+    expect(caller.receive(wire({ callId: ID, pong: { nonce: 7 } }))).toEqual({ type: 'pong', nonce: 7 })
+  })
+})
+
+describe('theirsWins (glare)', () => {
+  it('picks the same call on both sides: exactly one of the two calls wins', () => {
+    const a = 'a'.repeat(32)
+    const b = 'b'.repeat(32)
+    expect(theirsWins(a, b)).toBe(true)
+    expect(theirsWins(b, a)).toBe(false)
+    expect(theirsWins(a, b)).not.toBe(theirsWins(b, a))
+  })
+})
