@@ -16,3 +16,5 @@ npm run protos:check
 npm run lint
 npm run typecheck
 scripts/netns.sh vitest run
+# browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
+vitest run --config packages/identity/vitest.browser.config.ts

@@ -60,6 +60,10 @@ export function keyStoreTests (name: string, suite: KeyStoreSuite): void {
 
     it('put() refuses something that is not an Ed25519 private key', async () => {
       await expect(store.put('bad', { type: 'RSA' } as never)).rejects.toThrow(/Ed25519/)
+      // an Ed25519 public key has the same `type`: it must not be stored as if it were private
+      const key = await generateIdentityKey()
+      await expect(store.put('bad', key.publicKey as never)).rejects.toThrow(/public key/)
+      expect(await store.get('bad')).toBeUndefined()
     })
 
     it('calls after close() reject with InvalidStateError', async () => {

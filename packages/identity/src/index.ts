@@ -6,8 +6,8 @@
  * - Names: {@link validateAuraId}, {@link parseAuraId}, {@link auraIdSkeleton}.
  * - Keys: {@link generateIdentityKey}, {@link peerIdOf}, export and import.
  * - Records: {@link createRecord}, {@link verifyRecord}, {@link selectRecord}, unregister proofs.
- * - Key stores: the {@link KeyStore} interface; `fileKeyStore` from `@auralink/identity/keystore`
- *   in Node; the compliance suite from `@auralink/identity/compliance`.
+ * - Key stores: the {@link KeyStore} interface; `@auralink/identity/keystore` gives `fileKeyStore`
+ *   in Node and `idbKeyStore` in browsers; the compliance suite from `@auralink/identity/compliance`.
  *
  * @example
  * ```ts
@@ -23,5 +23,5 @@ export * from './constants.js'
 export { validateAuraId, parseAuraId, isAuraId, auraIdSkeleton } from './name.js'
 export * from './keys.js'
 export * from './record.js'
-export { checkKeyLabel } from './keystore.js'
+export { checkKeyLabel, checkPrivateKey } from './keystore.js'
 export type { KeyStore } from './keystore.js'

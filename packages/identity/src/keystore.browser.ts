@@ -1,7 +1,7 @@
 import { openDB } from 'idb'
 import { CorruptKeyError, InvalidStateError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
-import { checkKeyLabel } from './keystore.js'
+import { checkKeyLabel, checkPrivateKey } from './keystore.js'
 import type { KeyStore } from './keystore.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase, IDBPObjectStore } from 'idb'
@@ -110,11 +110,7 @@ export function idbKeyStore (init?: IdbKeyStoreInit): KeyStore {
 
     async put (label: string, key: Ed25519PrivateKey, options?: AbortOptions): Promise<void> {
       checkKeyLabel(label)
-      // A public key has the same type; peerIdOf() tells them apart the same way.
-      if (key?.type !== 'Ed25519' || !('publicKey' in key)) {
-        const got = key?.type === 'Ed25519' ? 'an Ed25519 public key' : key?.type ?? typeof key
-        throw new TypeError(`put("${label}"): key must be an Ed25519 private key, got ${got}`)
-      }
+      checkPrivateKey(label, key)
       const bytes = exportPrivateKey(key)
       await inTransaction('readwrite', options, async (store) => { await store.put(bytes, label) })
     },

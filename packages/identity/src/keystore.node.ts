@@ -3,7 +3,7 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promi
 import { join } from 'node:path'
 import { CorruptKeyError, InvalidStateError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
-import { checkKeyLabel } from './keystore.js'
+import { checkKeyLabel, checkPrivateKey } from './keystore.js'
 import type { KeyStore } from './keystore.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 
@@ -56,9 +56,7 @@ export function fileKeyStore (init: FileKeyStoreInit): KeyStore {
 
     async put (label: string, key: Ed25519PrivateKey, options?: AbortOptions): Promise<void> {
       const file = pathOf(label)
-      if (key?.type !== 'Ed25519') {
-        throw new TypeError(`put("${label}"): key must be an Ed25519 private key, got ${key?.type ?? typeof key}`)
-      }
+      checkPrivateKey(label, key)
       await open_()
       options?.signal?.throwIfAborted()
       const tmp = `${file}.${process.pid}.${Date.now()}.tmp`

@@ -2,8 +2,8 @@ import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 
 /**
  * Where a device keeps its identity keys. Keys never leave it except through an explicit
- * export. Implementations: `fileKeyStore` (Node, `@auralink/identity/keystore`), an
- * IndexedDB store for browsers (later). All run the same compliance suite
+ * export. Implementations, both from `@auralink/identity/keystore` (the `exports` conditions
+ * pick one): `fileKeyStore` in Node, `idbKeyStore` (IndexedDB) in browsers. All run the same compliance suite
  * (`@auralink/identity/compliance`).
  */
 export interface KeyStore {
@@ -27,4 +27,13 @@ export function checkKeyLabel (label: string): string {
     throw new TypeError(`key label must be 1-64 of A-Z a-z 0-9 @ . _ -, got ${JSON.stringify(label)}`)
   }
   return label
+}
+
+/** Throws a TypeError naming `label` unless `key` is an Ed25519 private key (a public key has the same `type`). */
+export function checkPrivateKey (label: string, key: unknown): void {
+  const k = key as { type?: unknown } | null | undefined
+  if (k?.type !== 'Ed25519' || !('publicKey' in k)) {
+    const got = k?.type === 'Ed25519' ? 'an Ed25519 public key' : String(k?.type ?? (key === null ? 'null' : typeof key))
+    throw new TypeError(`put("${label}"): key must be an Ed25519 private key, got ${got}`)
+  }
 }
