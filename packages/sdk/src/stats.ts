@@ -18,8 +18,10 @@ export interface CallStats {
   codecs: { audio?: string, video?: string }
   /** The local and remote ICE candidate types of the media path (host, srflx, prflx, relay). */
   candidates?: { local: string, remote: string }
-  /** Video frames decoded so far and the last frame size, when receiving video. */
-  video?: { framesDecoded: number, width?: number, height?: number, framesPerSecond?: number }
+  /** Received video: bytes, frames decoded so far, the last frame size. */
+  video?: { bytesReceived: number, framesDecoded: number, width?: number, height?: number, framesPerSecond?: number }
+  /** Received audio: bytes and packets. */
+  audio?: { bytesReceived: number, packetsReceived: number }
   timestamp: number
 }
 
@@ -44,6 +46,7 @@ export async function collectStats (inp: Inputs, key: object = inp): Promise<Cal
   const codecs: CallStats['codecs'] = {}
   let candidates: CallStats['candidates']
   let video: CallStats['video']
+  let audio: CallStats['audio']
   if (inp.pc !== undefined && inp.pc.connectionState !== 'closed') {
     const report = await inp.pc.getStats()
     const byId = new Map<string, Record<string, unknown>>()
@@ -71,12 +74,16 @@ export async function collectStats (inp: Inputs, key: object = inp): Promise<Cal
         if (codec !== undefined && (s.kind === 'audio' || s.kind === 'video')) codecs[s.kind] = String(codec.mimeType)
         if (s.kind === 'video') {
           video = {
+            bytesReceived: num(s.bytesReceived),
             framesDecoded: num(s.framesDecoded),
             ...(typeof s.frameWidth === 'number' ? { width: s.frameWidth } : {}),
             ...(typeof s.frameHeight === 'number' ? { height: s.frameHeight } : {}),
             ...(typeof s.framesPerSecond === 'number' ? { framesPerSecond: s.framesPerSecond } : {})
           }
         }
+      }
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+        audio = { bytesReceived: num(s.bytesReceived), packetsReceived: num(s.packetsReceived) }
       }
       if (s.type === 'outbound-rtp') {
         const codec = byId.get(s.codecId as string)
@@ -98,6 +105,7 @@ export async function collectStats (inp: Inputs, key: object = inp): Promise<Cal
     codecs,
     ...(candidates !== undefined ? { candidates } : {}),
     ...(video !== undefined ? { video } : {}),
+    ...(audio !== undefined ? { audio } : {}),
     timestamp: now
   }
 }
