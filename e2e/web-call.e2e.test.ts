@@ -1,0 +1,226 @@
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser } from './harness/browser.js'
+import { startRelay } from './harness/relay.js'
+import type { E2eBrowser } from './harness/browser.js'
+import type { E2eRelay } from './harness/relay.js'
+import type { ChildProcess } from 'node:child_process'
+import type { Page } from 'playwright-core'
+
+// examples/web-call as a person uses it, in real Chromium (fake camera and microphone) in the
+// test network namespace: the app built with its own vite.config.ts, served by its own
+// server.mjs, against a real relay-node process. Everything happens through the page's UI:
+// fields, buttons, the file input; what is checked is what the page shows.
+// `bash scripts/demo.sh --check` runs this file.
+
+const APP_DIR = resolve(import.meta.dirname, '../examples/web-call')
+const ARTIFACTS = resolve(import.meta.dirname, 'artifacts')
+
+/** Builds the app into `outDir` with its vite.config.ts (what `npm run build` does, elsewhere). */
+async function buildApp (outDir: string): Promise<void> {
+  await build({
+    root: APP_DIR,
+    configFile: join(APP_DIR, 'vite.config.ts'),
+    logLevel: 'warn',
+    clearScreen: false,
+    build: { outDir, emptyOutDir: true }
+  })
+}
+
+/** Runs server.mjs on a free port; resolves with the URL it prints. */
+async function startServer (dir: string, relay: string): Promise<{ url: string, child: ChildProcess, stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(APP_DIR, 'server.mjs'), '--port', '0', '--dir', dir, '--relay', relay], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d) => { out += String(d) })
+  child.stderr.on('data', (d) => { out += String(d) })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`server.mjs did not start within 10 s:\n${out}`)) }, 10_000)
+    child.stdout.on('data', () => {
+      const m = /open (http:\/\/\S+)/.exec(out)
+      if (m?.[1] != null) { clearTimeout(timer); resolve(m[1]) }
+    })
+    void exited.then(() => { clearTimeout(timer); reject(new Error(`server.mjs exited before listening:\n${out}`)) })
+  })
+  return {
+    url,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
+describe('examples/web-call: two Chromium pages call each other through the app\'s UI', () => {
+  let relay: E2eRelay | undefined
+  let server: Awaited<ReturnType<typeof startServer>> | undefined
+  let browser: E2eBrowser | undefined
+  let buildDir: string | undefined
+
+  beforeAll(async () => {
+    buildDir = await mkdtemp(join(tmpdir(), 'auralink-web-call-'))
+    const started = await Promise.allSettled([
+      startRelay().then((r) => { relay = r }),
+      buildApp(buildDir),
+      launchBrowser().then((b) => { browser = b })
+    ])
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    server = await startServer(buildDir, relay!.addr)
+  })
+
+  afterAll(async () => {
+    const closed = await Promise.allSettled([browser?.close(), server?.stop(), relay?.stop()])
+    if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
+    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  })
+
+  /**
+   * Waits for `selector` on the page; fails at once with the page's error line when the app
+   * shows one instead (so a failure says "AuraIdNotFoundError: ..." rather than "timeout").
+   */
+  async function waitFor (page: Page, selector: string, timeoutMs: number): Promise<void> {
+    await page.waitForFunction((sel) => document.querySelector(sel) !== null || !document.getElementById('error')!.hidden, selector, { timeout: timeoutMs, polling: 100 })
+    const error = await page.locator('#error').textContent()
+    if (await page.locator(selector).count() === 0) throw new Error(`waiting for ${selector}, the page showed: ${error ?? ''}`)
+  }
+
+  async function text (page: Page, selector: string): Promise<string> {
+    return (await page.locator(selector).textContent()) ?? ''
+  }
+
+  /** A new page (its own browser context and IndexedDB) with the app open and `name` registered. */
+  async function user (label: string, name: string): Promise<Page> {
+    const page = await browser!.newPage(label, { viewport: { width: 1280, height: 800 } })
+    await page.goto(server!.url, { timeout: 15_000 })
+    // the relay field comes from server.mjs's /config.json
+    await expect.poll(async () => page.inputValue('#relay'), { timeout: 5_000 }).toBe(relay!.addr)
+    await register(page, name)
+    return page
+  }
+
+  async function register (page: Page, name: string): Promise<string> {
+    await page.fill('#aura-id', name)
+    await page.click('#register')
+    await waitFor(page, `#registered[data-name="${name}"]`, 30_000)
+    expect(await text(page, '#me')).toBe(name)
+    return (await page.locator('#registered').getAttribute('data-peer-id')) ?? ''
+  }
+
+  async function frames (page: Page, id: string): Promise<number> {
+    return page.evaluate((i) => (document.getElementById(i) as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames, id)
+  }
+
+  async function framesAdvance (page: Page, id: string): Promise<void> {
+    const before = await frames(page, id)
+    await expect.poll(async () => frames(page, id), { timeout: 10_000, message: `${id} frames advancing` }).toBeGreaterThan(before + 10)
+  }
+
+  it('register, call @bob-web.aura, Accept: both see and hear each other, chat, a 256 KiB file with a full progress bar and a download link, stats say "direct", Hang up ends both', async () => {
+    const alice = await user('alice', '@alice-web.aura')
+    const bob = await user('bob', '@bob-web.aura')
+
+    await alice.fill('#callee', '@bob-web.aura')
+    await alice.click('#call')
+    await waitFor(bob, '#incoming:not([hidden])', 15_000)
+    expect(await text(bob, '#incoming-from')).toBe('@alice-web.aura')
+    await bob.click('#accept')
+    await waitFor(alice, '#call-state[data-state="connected"]', 30_000)
+    await waitFor(bob, '#call-state[data-state="connected"]', 10_000)
+    expect(await text(alice, '#call-state')).toContain('@bob-web.aura')
+    expect(await text(bob, '#call-state')).toContain('@alice-web.aura')
+
+    // both see the other (remote frames advance) and themselves, and play the other's sound
+    for (const page of [alice, bob]) {
+      await expect.poll(async () => page.evaluate(() => {
+        const v = document.getElementById('remote-video') as HTMLVideoElement
+        const s = v.srcObject as MediaStream | null
+        return { audio: s?.getAudioTracks().filter((t) => t.readyState === 'live').length ?? 0, video: s?.getVideoTracks().length ?? 0, muted: v.muted }
+      }), { timeout: 10_000 }).toEqual({ audio: 1, video: 1, muted: false })
+      await framesAdvance(page, 'remote-video')
+      await framesAdvance(page, 'local-video')
+    }
+
+    // chat both ways
+    await alice.fill('#chat-input', 'hello bob')
+    await alice.press('#chat-input', 'Enter')
+    await waitFor(bob, '#chat-log li.theirs', 5_000)
+    expect(await text(bob, '#chat-log li.theirs')).toContain('hello bob')
+    await bob.fill('#chat-input', 'hi alice, I can see you')
+    await bob.click('#chat-send')
+    await waitFor(alice, '#chat-log li.theirs', 5_000)
+    expect(await text(alice, '#chat-log li.theirs')).toContain('hi alice, I can see you')
+    expect(await text(alice, '#chat-log li.mine')).toContain('hello bob')
+
+    // a 256 KiB file: progress bars full on both sides, a download link with the same bytes on bob's
+    const data = randomBytes(256 * 1024)
+    await alice.setInputFiles('#file-input', { name: 'notes.bin', mimeType: 'application/octet-stream', buffer: data })
+    const received = '#transfers li[data-direction="receive"][data-status="done"]'
+    await waitFor(bob, `${received} a.download`, 15_000)
+    await waitFor(alice, '#transfers li[data-direction="send"][data-status="done"]', 5_000)
+    for (const [page, dir] of [[alice, 'send'], [bob, 'receive']] as const) {
+      const bar = await page.locator(`#transfers li[data-direction="${dir}"] progress`).evaluate((p: HTMLProgressElement) => ({ value: p.value, max: p.max }))
+      expect(bar).toEqual({ value: data.byteLength, max: data.byteLength })
+    }
+    expect(await bob.locator(`${received} a.download`).getAttribute('download')).toBe('notes.bin')
+    const downloaded = await bob.locator(`${received} a.download`).evaluate(async (a: HTMLAnchorElement) => {
+      const bytes = await (await fetch(a.href)).arrayBuffer()
+      return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('')
+    })
+    expect(downloaded).toBe(createHash('sha256').update(data).digest('hex'))
+
+    // the stats panel: a direct path, an RTT, media flowing both ways, the codecs
+    for (const page of [alice, bob]) {
+      await waitFor(page, '#stats-path[data-path="direct"]', 10_000)
+      await expect.poll(async () => text(page, '#stats-rtt'), { timeout: 5_000 }).toMatch(/^\d+(\.\d)? ms$/)
+      await expect.poll(async () => parseFloat(await text(page, '#stats-in')), { timeout: 5_000 }).toBeGreaterThan(10)
+      await expect.poll(async () => parseFloat(await text(page, '#stats-out')), { timeout: 5_000 }).toBeGreaterThan(10)
+      expect(await text(page, '#stats-codecs')).toMatch(/(VP8|VP9|H264|AV1).*opus/i)
+      expect(await text(page, '#stats-lost')).toMatch(/^\d+$/)
+    }
+
+    // screenshots with both videos playing
+    await mkdir(ARTIFACTS, { recursive: true })
+    for (const [page, who] of [[alice, 'alice'], [bob, 'bob']] as const) {
+      await framesAdvance(page, 'remote-video')
+      await framesAdvance(page, 'local-video')
+      await page.screenshot({ path: join(ARTIFACTS, `web-call-${who}.png`) })
+    }
+
+    // Hang up ends both
+    await alice.click('#hangup')
+    await waitFor(alice, '#call-state[data-state="ended"][data-reason="hangup"]', 5_000)
+    await waitFor(bob, '#call-state[data-state="ended"][data-reason="remote-hangup"]', 10_000)
+    expect(await text(bob, '#call-state')).toMatch(/^ended: remote-hangup/)
+    // what was received stays downloadable after the call
+    expect(await bob.locator(`${received} a.download`).count()).toBe(1)
+    expect(await alice.isEnabled('#call')).toBe(true)
+    await Promise.all([alice.context().close(), bob.context().close()])
+  })
+
+  it('calling an unknown AuraID shows "AuraIdNotFoundError: ..."; after a reload the same AuraID registers again with the key kept in IndexedDB', async () => {
+    const carol = await user('carol', '@carol-web.aura')
+    const peerId = await carol.locator('#registered').getAttribute('data-peer-id')
+    expect(peerId).toMatch(/^12D3Koo/)
+
+    await carol.fill('#callee', '@nobody-web.aura')
+    await carol.click('#call')
+    await expect.poll(async () => carol.locator('#error').isVisible(), { timeout: 10_000 }).toBe(true)
+    expect(await text(carol, '#error')).toBe('AuraIdNotFoundError: @nobody-web.aura is not registered')
+
+    await carol.reload()
+    expect(await carol.inputValue('#aura-id')).toBe('@carol-web.aura')
+    await expect.poll(async () => carol.inputValue('#relay'), { timeout: 5_000 }).toBe(relay!.addr)
+    // a new key would get NAME_TAKEN from the directory: the same key comes back from IndexedDB
+    expect(await register(carol, '@carol-web.aura')).toBe(peerId)
+    await carol.context().close()
+  })
+})

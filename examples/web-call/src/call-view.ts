@@ -1,0 +1,154 @@
+// One call on screen: its state line, the two videos, chat, files, stats and the Hang up button.
+import { action, byId, onSubmit, showError } from './dom.js'
+import { watchStats } from './stats-panel.js'
+import { clearTransfers, showTransfer } from './transfers.js'
+import type { Call, CallStateChange } from '@auralink/sdk'
+
+const el = {
+  state: byId('call-state', HTMLSpanElement),
+  remote: byId('remote-video', HTMLVideoElement),
+  remoteLabel: byId('remote-label', HTMLSpanElement),
+  local: byId('local-video', HTMLVideoElement),
+  localTile: byId('local-tile', HTMLDivElement),
+  placeholder: byId('remote-placeholder', HTMLParagraphElement),
+  unmute: byId('unmute', HTMLButtonElement),
+  hangup: byId('hangup', HTMLButtonElement),
+  chatLog: byId('chat-log', HTMLUListElement),
+  chatForm: byId('chat-form', HTMLFormElement),
+  chatInput: byId('chat-input', HTMLInputElement),
+  chatSend: byId('chat-send', HTMLButtonElement),
+  fileInput: byId('file-input', HTMLInputElement)
+}
+
+const STATE_TEXT: Record<string, string> = {
+  ringing: 'ringing…',
+  connecting: 'connecting…',
+  connected: 'connected',
+  reconnecting: 'reconnecting…'
+}
+
+let current: Call | undefined
+let stopStats: (() => void) | undefined
+
+/** The call on screen, if one is not over. */
+export function activeCall (): Call | undefined {
+  return current !== undefined && current.state !== 'ended' ? current : undefined
+}
+
+function who (call: Call): string {
+  return call.remoteAuraId ?? `${call.remotePeer.toString().slice(0, 12)}…`
+}
+
+function setState (change: CallStateChange, call: Call): void {
+  el.state.dataset.state = change.state
+  if (change.state === 'ended') {
+    const reason = change.reason ?? 'error'
+    el.state.dataset.reason = reason
+    el.state.textContent = `ended: ${reason}${change.message !== undefined && change.message !== '' ? ` (${change.message})` : ''}`
+    return
+  }
+  delete el.state.dataset.reason
+  el.state.textContent = `${STATE_TEXT[change.state] ?? change.state} · ${who(call)}`
+}
+
+function addChatLine (from: string, text: string, mine: boolean): void {
+  const li = document.createElement('li')
+  li.className = mine ? 'mine' : 'theirs'
+  const name = document.createElement('span')
+  name.className = 'from'
+  name.textContent = from
+  li.append(name, document.createTextNode(text))
+  el.chatLog.append(li)
+  el.chatLog.scrollTop = el.chatLog.scrollHeight
+}
+
+/** Plays the remote stream with sound; where the browser's autoplay policy refuses, muted plus an Unmute button. */
+function playRemote (stream: MediaStream): void {
+  if (el.remote.srcObject === stream) return
+  el.remote.srcObject = stream
+  el.remote.muted = false
+  el.placeholder.hidden = true
+  el.remoteLabel.hidden = false
+  el.remote.play().catch(() => {
+    el.remote.muted = true
+    el.unmute.hidden = false
+    void el.remote.play().catch((err: unknown) => { showError(err, 'playing the remote video') })
+  })
+}
+
+function setLive (live: boolean): void {
+  el.hangup.disabled = !live
+  el.chatInput.disabled = !live
+  el.chatSend.disabled = !live
+  el.fileInput.disabled = !live
+}
+
+function resetMedia (): void {
+  el.remote.srcObject = null
+  el.local.srcObject = null
+  el.localTile.hidden = true
+  el.placeholder.hidden = false
+  el.remoteLabel.hidden = true
+  el.unmute.hidden = true
+}
+
+/** Puts `call` on screen (outgoing after client.call(), incoming once accepted) until it ends. */
+export function showCall (call: Call, onEnded: () => void): void {
+  current = call
+  el.chatLog.replaceChildren()
+  clearTransfers()
+  resetMedia()
+  el.placeholder.textContent = `Waiting for ${who(call)}…`
+  el.remoteLabel.textContent = who(call)
+  if (call.localStream !== undefined) {
+    el.local.srcObject = call.localStream
+    el.localTile.hidden = false
+  }
+  if (call.remoteStream !== undefined) playRemote(call.remoteStream)
+  setState({ state: call.state }, call)
+  setLive(call.state !== 'ended')
+
+  call.addEventListener('state', (e) => {
+    setState(e.detail, call)
+    if (e.detail.state === 'connected') stopStats ??= watchStats(call)
+    if (e.detail.state !== 'ended') return
+    stopStats?.()
+    stopStats = undefined
+    setLive(false)
+    resetMedia()
+    el.placeholder.textContent = 'Call ended'
+    onEnded()
+  })
+  call.addEventListener('track', (e) => { playRemote(e.detail.stream) })
+  call.addEventListener('message', (e) => {
+    addChatLine(who(call), e.detail.text ?? `<${e.detail.data?.byteLength ?? 0} bytes>`, false)
+  })
+  call.addEventListener('file', (e) => { showTransfer(e.detail.transfer, who(call)) })
+  if (call.state === 'connected') stopStats ??= watchStats(call)
+}
+
+// controls that act on the call on screen
+
+onSubmit(el.chatForm, async () => {
+  const call = activeCall()
+  const text = el.chatInput.value.trim()
+  if (call === undefined || text === '') return
+  await call.send(text)
+  addChatLine('me', text, true)
+  el.chatInput.value = ''
+}, 'sending the message')
+
+el.fileInput.addEventListener('change', action(() => {
+  const call = activeCall()
+  const file = el.fileInput.files?.[0]
+  el.fileInput.value = ''
+  if (call === undefined || file === undefined) return
+  showTransfer(call.sendFile(file), who(call))
+}, 'sending the file'))
+
+el.hangup.addEventListener('click', action(async () => { await activeCall()?.hangup() }, 'hanging up'))
+
+el.unmute.addEventListener('click', () => {
+  el.remote.muted = false
+  el.unmute.hidden = true
+})

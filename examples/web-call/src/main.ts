@@ -1,0 +1,150 @@
+// The web call app: register an AuraID at a relay, call someone by AuraID or answer their call.
+//
+// The identity key stays in this browser's IndexedDB (idbKeyStore), one key per AuraID, so a
+// reload (or a second visit) registers the same name with the same key again. One key per name,
+// not one per browser: two windows of one browser share IndexedDB, and @alice.aura and
+// @bob.aura in two windows must be two peers.
+import { validateAuraId } from '@auralink/identity'
+import { idbKeyStore } from '@auralink/identity/keystore'
+import { AuraLink } from '@auralink/sdk'
+import { activeCall, showCall } from './call-view.js'
+import { action, byId, onSubmit, showError } from './dom.js'
+import type { Call } from '@auralink/sdk'
+
+const el = {
+  me: byId('me', HTMLSpanElement),
+  registerForm: byId('register-form', HTMLFormElement),
+  relay: byId('relay', HTMLInputElement),
+  auraId: byId('aura-id', HTMLInputElement),
+  register: byId('register', HTMLButtonElement),
+  registered: byId('registered', HTMLParagraphElement),
+  callForm: byId('call-form', HTMLFormElement),
+  callee: byId('callee', HTMLInputElement),
+  call: byId('call', HTMLButtonElement),
+  incoming: byId('incoming', HTMLDivElement),
+  incomingFrom: byId('incoming-from', HTMLElement),
+  accept: byId('accept', HTMLButtonElement),
+  reject: byId('reject', HTMLButtonElement)
+}
+
+/** This tab's last AuraID (sessionStorage: per tab, kept across reloads). */
+const NAME_KEY = 'auralink-web-call:aura-id'
+const keyStore = idbKeyStore({ dbName: 'auralink-web-call' })
+
+let client: AuraLink | undefined
+let ringing: Call | undefined
+
+/** Fills the relay field from /config.json (written by server.mjs from its --relay flags). */
+async function loadConfig (): Promise<void> {
+  const res = await fetch('./config.json', { cache: 'no-store' })
+  if (!res.ok) throw new Error(`GET /config.json: HTTP ${res.status}`)
+  const config = await res.json() as { relays?: unknown }
+  const relays = Array.isArray(config.relays) ? config.relays.filter((r): r is string => typeof r === 'string') : []
+  if (el.relay.value === '') el.relay.value = relays.join(', ')
+}
+
+function setCallControls (): void {
+  const busy = activeCall() !== undefined || ringing !== undefined
+  el.callee.disabled = client === undefined
+  el.call.disabled = client === undefined || busy
+}
+
+async function register (): Promise<void> {
+  const relays = el.relay.value.split(/[\s,]+/).filter((r) => r !== '')
+  if (relays.length === 0) throw new TypeError('relay: enter the multiaddr of a relay node (/ip4/.../ws/p2p/...)')
+  const name = validateAuraId(el.auraId.value.trim())
+  el.register.disabled = true
+  el.registered.textContent = `Connecting to the relay as ${name}…`
+  try {
+    activeCall()?.hangup().catch(() => {})
+    await client?.stop()
+    client = undefined
+    setCallControls()
+    const next = await AuraLink.create({ relays, keyStore, keyLabel: name })
+    try {
+      await next.register(name)
+    } catch (err) {
+      await next.stop()
+      throw err
+    }
+    client = next
+    client.addEventListener('incoming', (e) => { onIncoming(e.detail.call) })
+    sessionStorage.setItem(NAME_KEY, name)
+    el.me.textContent = name
+    el.me.classList.add('on')
+    el.registered.textContent = `Registered as ${name} (peer ${client.peerId.toString().slice(-8)}); others can call you now.`
+    el.registered.dataset.peerId = client.peerId.toString()
+    el.registered.dataset.name = name
+  } catch (err) {
+    el.registered.textContent = 'Not registered.'
+    el.me.textContent = 'not registered'
+    el.me.classList.remove('on')
+    throw err
+  } finally {
+    el.register.disabled = false
+    setCallControls()
+  }
+}
+
+async function call (): Promise<void> {
+  if (client === undefined) throw new TypeError('register an AuraID first')
+  const target = validateAuraId(el.callee.value.trim())
+  el.call.disabled = true
+  try {
+    const c = await client.call(target, { audio: true, video: true })
+    showCall(c, setCallControls)
+  } finally {
+    setCallControls()
+  }
+}
+
+function onIncoming (c: Call): void {
+  if (activeCall() !== undefined || ringing !== undefined) {
+    void c.reject('busy on another call')
+    return
+  }
+  ringing = c
+  el.incomingFrom.textContent = c.remoteAuraId ?? `an unnamed peer (${c.remotePeer.toString().slice(-8)})`
+  el.incoming.hidden = false
+  setCallControls()
+  // the caller hung up (or the ring timed out) before we answered
+  c.addEventListener('state', (e) => {
+    if (e.detail.state === 'ended' && ringing === c) endRinging()
+  })
+}
+
+function endRinging (): void {
+  ringing = undefined
+  el.incoming.hidden = true
+  setCallControls()
+}
+
+el.accept.addEventListener('click', action(async () => {
+  const c = ringing
+  if (c === undefined) return
+  endRinging()
+  el.call.disabled = true
+  try {
+    await c.accept({ audio: true, video: true })
+    showCall(c, setCallControls)
+  } finally {
+    setCallControls()
+  }
+}, 'accepting the call'))
+
+el.reject.addEventListener('click', action(async () => {
+  const c = ringing
+  endRinging()
+  await c?.reject('declined')
+}, 'rejecting the call'))
+
+onSubmit(el.registerForm, register)
+onSubmit(el.callForm, call)
+
+// errors nobody caught still reach the screen
+window.addEventListener('unhandledrejection', (e) => { showError(e.reason) })
+window.addEventListener('error', (e) => { showError(e.error ?? e.message) })
+window.addEventListener('pagehide', () => { void client?.stop() })
+
+el.auraId.value = sessionStorage.getItem(NAME_KEY) ?? ''
+loadConfig().catch((err: unknown) => { showError(err, 'loading the relay address') })
