@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run demo: a real relay node and two chat clients (@alice.aura, @bob.aura); alice calls
+// npm run demo:chat: a real relay node and two chat clients (@alice.aura, @bob.aura); alice calls
 // bob by AuraID and they talk over a direct WebRTC connection. Runs inside the network
 // namespace of scripts/netns.sh, so it works on machines whose only interface is loopback and
 // sends nothing off the machine.

@@ -121,8 +121,11 @@ server.listen(port, args.host, () => {
   console.log(`web-call: open http://${args.host}:${actual}  (relays: ${relays.length > 0 ? relays.join(', ') : 'none: enter one in the app'})`)
 })
 
+// one signal stops cleanly (open connections are dropped); a second exits at once
+let signals = 0
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (++signals > 1) process.exit(1)
     server.close(() => { process.exit(0) })
     server.closeAllConnections()
   })
