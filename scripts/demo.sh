@@ -39,6 +39,9 @@ relay_http_port="${AURALINK_RELAY_HTTP_PORT:-4002}"
 data_dir=.auralink/demo-relay
 relay_log=.auralink/demo-relay.log
 web_log=.auralink/demo-web.log
+# a fresh relay each run: names registered in an earlier run (perhaps by another browser, whose
+# key this one does not have) would otherwise refuse @alice.aura with NAME_TAKEN
+rm -rf "$data_dir"
 mkdir -p "$data_dir"
 : > "$relay_log"
 : > "$web_log"
