@@ -38,7 +38,9 @@ export async function startRelay ({ dataDir = mkdtempSync(join(tmpdir(), 'aurali
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
+      let timer
+      await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(resolve, 5000) })])
+      clearTimeout(timer)
       if (child.exitCode === null) child.kill('SIGKILL')
     }
   }

@@ -1,0 +1,211 @@
+// The SDK test page: one AuraLink client per page, driven from Node through
+// page.evaluate(() => window.sdkPage.xxx(...)). Everything it reports is plain data, so it
+// crosses the page boundary intact (errors as { name, message }).
+import { AuraLink } from '@auralink/sdk'
+import { rawChannel } from './rawdc.js'
+import type { RawChannel } from './rawdc.js'
+import type { Call, CallStats, FileTransfer } from '@auralink/sdk'
+
+export interface PageError { name: string, message: string, ms: number }
+export interface StateRecord { state: string, reason?: string, message?: string, at: number }
+export interface FileRecord { name: string, size: number, sha256: string, progressEvents: number, lastProgress: number, error?: string }
+export interface SendResult { sha256: string, progressEvents: number, lastProgress: number, ms: number, error?: string }
+
+export interface SdkPage {
+  /** AuraLink.create with `relay`, then register(name). Returns the PeerId. */
+  start(relay: string, name: string): Promise<string>
+  /** What to do with the next incoming calls: accept with audio+video, or reject with a reason. */
+  answer(mode: 'accept' | 'reject', reason?: string): void
+  /** client.call(name, media): null when the invite went out, else the error. */
+  call(name: string, media: { audio: boolean, video: boolean }): Promise<PageError | null>
+  /** Resolves when the current call reaches `state` (or already did); the error if it ends otherwise or time runs out. */
+  waitState(state: string, timeoutMs: number): Promise<StateRecord | PageError>
+  states(): StateRecord[]
+  /** Frames the remote <video> element has presented (getVideoPlaybackQuality). */
+  videoFrames(): number
+  /** Whether the remote stream has a live audio track and a live video track. */
+  remoteTracks(): { audio: number, video: number }
+  stats(): Promise<CallStats>
+  send(text: string): Promise<void>
+  messages(): string[]
+  /** Sends `size` random bytes as a file; resolves when the receiver confirmed the checksum. */
+  sendFile(size: number): Promise<SendResult>
+  files(): FileRecord[]
+  hangup(): Promise<void>
+  stop(): Promise<void>
+  /** For bench/call-setup: call(name) with audio and video; ms from the call to the first remote video frame presented. */
+  timedCall(name: string, timeoutMs: number): Promise<{ ms: number, invitedMs: number, connectedMs: number } | PageError>
+  /** For bench/browser-throughput: a data-only call; resolves when connected. */
+  dataCall(name: string): Promise<PageError | null>
+  /** sendFile of `size` random bytes; ms from sendFile() until the receiver confirmed the checksum. */
+  timedSendFile(size: number): Promise<{ ms: number } | PageError>
+  /** A raw RTCDataChannel to the other page (the baseline). */
+  raw: RawChannel
+}
+
+export interface SdkPageWindow { sdkPage: SdkPage }
+
+let client: AuraLink | undefined
+let call: Call | undefined
+let answerMode: { mode: 'accept' | 'reject', reason: string, media: { audio: boolean, video: boolean } } = { mode: 'accept', reason: '', media: { audio: true, video: true } }
+const stateLog: StateRecord[] = []
+const received: string[] = []
+const files: FileRecord[] = []
+const video = document.getElementById('remote') as HTMLVideoElement
+let firstFrameAt: number | undefined
+
+function errorOf (err: unknown, t0: number): PageError {
+  const e = err as Error
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(err), ms: Math.round(performance.now() - t0) }
+}
+
+function hex (b: ArrayBuffer): string {
+  return Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('')
+}
+
+function current (): Call {
+  if (call === undefined) throw new Error('no call yet')
+  return call
+}
+
+function follow (c: Call): void {
+  call = c
+  stateLog.length = 0
+  stateLog.push({ state: c.state, at: performance.now() })
+  c.addEventListener('state', (e) => {
+    stateLog.push({ ...e.detail, at: performance.now() })
+  })
+  c.addEventListener('track', (e) => {
+    if (video.srcObject !== e.detail.stream) {
+      video.srcObject = e.detail.stream
+      void video.play().catch(() => {})
+      // the first frame of this stream presented: bench/call-setup's end point
+      video.requestVideoFrameCallback(() => { firstFrameAt = performance.now() })
+    }
+  })
+  c.addEventListener('message', (e) => { received.push(e.detail.text ?? `<${e.detail.data?.byteLength ?? 0} bytes>`) })
+  c.addEventListener('file', (e) => { void receive(e.detail.transfer) })
+}
+
+async function receive (t: FileTransfer): Promise<void> {
+  const rec: FileRecord = { name: t.name, size: t.size, sha256: '', progressEvents: 0, lastProgress: 0 }
+  files.push(rec)
+  t.addEventListener('progress', (e) => { rec.progressEvents++; rec.lastProgress = e.detail.bytes })
+  try {
+    const file = await t.done
+    // hash what arrived independently of the SDK's own check
+    rec.sha256 = hex(await crypto.subtle.digest('SHA-256', await file!.blob.arrayBuffer()))
+  } catch (err) {
+    rec.error = (err as Error).message
+  }
+}
+
+const sdkPage: SdkPage = {
+  async start (relay, name) {
+    client = await AuraLink.create({ relays: [relay], iceServers: [] })
+    await client.register(name)
+    client.addEventListener('incoming', (e) => {
+      const c = e.detail.call
+      follow(c)
+      if (answerMode.mode === 'reject') void c.reject(answerMode.reason)
+      else void c.accept(c.requested.audio || c.requested.video ? answerMode.media : { audio: false, video: false })
+    })
+    return client.peerId.toString()
+  },
+  answer (mode, reason = '') { answerMode = { ...answerMode, mode, reason } },
+  async call (name, media) {
+    const t0 = performance.now()
+    try {
+      follow(await client!.call(name, { ...media, data: true }))
+      return null
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  async waitState (state, timeoutMs) {
+    const t0 = performance.now()
+    const c = current()
+    const seen = (): StateRecord | undefined => stateLog.find((s) => s.state === state)
+    while (performance.now() - t0 < timeoutMs) {
+      const s = seen()
+      if (s !== undefined) return s
+      if (c.state === 'ended') return errorOf(new Error(`the call ended (${c.ended?.reason ?? '?'} ${c.ended?.message ?? ''}) before it was ${state}`), t0)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    return errorOf(new Error(`the call was not ${state} within ${timeoutMs} ms (it is ${c.state})`), t0)
+  },
+  states: () => stateLog.slice(),
+  videoFrames: () => video.getVideoPlaybackQuality().totalVideoFrames,
+  remoteTracks () {
+    const s = video.srcObject as MediaStream | null
+    const live = (kind: string): number => s?.getTracks().filter((t) => t.kind === kind && t.readyState === 'live').length ?? 0
+    return { audio: live('audio'), video: live('video') }
+  },
+  stats: async () => current().stats(),
+  async send (text) { await current().send(text) },
+  messages: () => received.slice(),
+  async sendFile (size) {
+    const t0 = performance.now()
+    const data = new Uint8Array(size)
+    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(size, i + 65536)))
+    const sha256 = hex(await crypto.subtle.digest('SHA-256', data))
+    const t = current().sendFile(new File([data], 'e2e.bin', { type: 'application/octet-stream' }))
+    let progressEvents = 0
+    let lastProgress = 0
+    t.addEventListener('progress', (e) => { progressEvents++; lastProgress = e.detail.bytes })
+    try {
+      await t.done
+      return { sha256, progressEvents, lastProgress, ms: Math.round(performance.now() - t0) }
+    } catch (err) {
+      return { sha256, progressEvents, lastProgress, ms: Math.round(performance.now() - t0), error: (err as Error).message }
+    }
+  },
+  files: () => files.map((f) => ({ ...f })),
+  async hangup () { await current().hangup() },
+  async stop () { await client?.stop() },
+  async timedCall (name, timeoutMs) {
+    const t0 = performance.now()
+    try {
+      firstFrameAt = undefined
+      video.srcObject = null
+      const c = await client!.call(name, { audio: true, video: true, data: true })
+      const invitedMs = performance.now() - t0
+      follow(c)
+      while (firstFrameAt === undefined) {
+        if (c.state === 'ended') throw new Error(`call ended: ${c.ended?.reason ?? '?'} ${c.ended?.message ?? ''}`)
+        if (performance.now() - t0 > timeoutMs) throw new Error(`no remote frame within ${timeoutMs} ms (call ${c.state})`)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      const connected = stateLog.find((r) => r.state === 'connected')
+      return { ms: firstFrameAt - t0, invitedMs, connectedMs: connected !== undefined ? connected.at - t0 : NaN }
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  async dataCall (name) {
+    const t0 = performance.now()
+    try {
+      const c = await client!.call(name, { audio: false, video: false, data: true })
+      follow(c)
+      await c.whenConnected({ signal: AbortSignal.timeout(20_000) })
+      return null
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  async timedSendFile (size) {
+    const data = new Uint8Array(size)
+    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(size, i + 65536)))
+    const file = new File([data], 'bench.bin')
+    const t0 = performance.now()
+    try {
+      await current().sendFile(file).done
+      return { ms: performance.now() - t0 }
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  raw: rawChannel()
+}
+
+;(window as unknown as SdkPageWindow).sdkPage = sdkPage

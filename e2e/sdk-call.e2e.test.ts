@@ -1,0 +1,166 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser } from './harness/browser.js'
+import { startRelay } from './harness/relay.js'
+import { servePages } from './harness/server.js'
+import type { E2eBrowser } from './harness/browser.js'
+import type { E2eRelay } from './harness/relay.js'
+import type { PageServer } from './harness/server.js'
+import type { PageError, SdkPageWindow, StateRecord } from './pages/sdk.js'
+import type { Page } from 'playwright-core'
+
+// @auralink/sdk in real Chromium, in the test network namespace, against a real relay-node
+// process: two pages (a browser context each, fake camera and microphone) call each other by
+// AuraID with audio and video, chat, send a 5 MB file, hang up, reject, call someone unknown,
+// and vanish mid-call.
+describe('@auralink/sdk calls between two Chromium pages through a real relay node', () => {
+  let relay: E2eRelay | undefined
+  let server: PageServer | undefined
+  let browser: E2eBrowser | undefined
+  let pages: Page[] = []
+  let n = 0
+
+  type Sdk = SdkPageWindow['sdkPage']
+  async function run<T> (page: Page, fn: (sdk: Sdk, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
+    return page.evaluate(async ([src, a]) => {
+      const f = new Function(`return (${src})`)() as (sdk: Sdk, arg: unknown) => T
+      return f((window as unknown as SdkPageWindow).sdkPage, a)
+    }, [fn.toString(), arg] as const)
+  }
+
+  /** A page with a started client registered as @<label>-<n>.aura. */
+  async function user (label: string): Promise<{ page: Page, name: string }> {
+    const page = await browser!.newPage(label)
+    pages.push(page)
+    await page.goto(server!.url('sdk'), { timeout: 15_000 })
+    await page.waitForFunction(() => 'sdkPage' in window, undefined, { timeout: 10_000 })
+    const name = `@${label}-${++n}.aura`
+    await run(page, async (sdk, a) => sdk.start((a as string[])[0]!, (a as string[])[1]!), [relay!.addr, name])
+    return { page, name }
+  }
+
+  async function waitState (page: Page, state: string, timeoutMs: number): Promise<StateRecord> {
+    const r = await run(page, async (sdk, a) => sdk.waitState((a as [string, number])[0], (a as [string, number])[1]), [state, timeoutMs])
+    if ('name' in r) throw new Error(`${(r as PageError).name}: ${(r as PageError).message}`)
+    return r
+  }
+
+  async function until (what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+
+  beforeAll(async () => {
+    const started = await Promise.allSettled([
+      startRelay().then((r) => { relay = r }),
+      servePages(['sdk']).then((s) => { server = s }),
+      launchBrowser().then((b) => { browser = b })
+    ])
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  })
+
+  afterEach(async () => {
+    for (const page of pages) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        run(page, async (sdk) => sdk.stop()).catch(() => {}),
+        new Promise((resolve) => { timer = setTimeout(resolve, 5_000) })
+      ])
+      clearTimeout(timer)
+      await page.context().close().catch(() => {})
+    }
+    pages = []
+  })
+
+  afterAll(async () => {
+    const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop()])
+    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  })
+
+  it('call("@bob.aura", { audio, video }): both connect, both see video frames advance and audio bytes grow; chat both ways; a 5 MB file arrives with progress and a matching SHA-256; hangup() ends both', async () => {
+    const alice = await user('alice')
+    const bob = await user('bob')
+    expect(await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true }), bob.name)).toBeNull()
+    await waitState(alice.page, 'connected', 30_000)
+    await waitState(bob.page, 'connected', 10_000)
+
+    // video decoding and audio flowing on both sides
+    for (const { page } of [alice, bob]) {
+      await until('a remote audio and video track', async () => {
+        const t = await run(page, (sdk) => sdk.remoteTracks())
+        return t.audio === 1 && t.video === 1
+      }, 10_000)
+      const frames0 = await run(page, (sdk) => sdk.videoFrames())
+      const stats0 = await run(page, async (sdk) => sdk.stats())
+      await until('video frames advancing', async () => (await run(page, (sdk) => sdk.videoFrames())) > frames0 + 10, 10_000)
+      await until('audio bytes growing', async () => {
+        const s = await run(page, async (sdk) => sdk.stats())
+        return (s.audio?.bytesReceived ?? 0) > (stats0.audio?.bytesReceived ?? 0) + 1000
+      }, 10_000)
+      const stats = await run(page, async (sdk) => sdk.stats())
+      expect(stats.path).toBe('direct')
+      expect(stats.codecs.video).toMatch(/^video\//)
+      expect(stats.codecs.audio).toMatch(/^audio\//)
+      expect(stats.video?.framesDecoded).toBeGreaterThan(0)
+      expect(stats.rttMs).toBeGreaterThanOrEqual(0)
+    }
+
+    // chat both ways
+    await run(alice.page, async (sdk) => sdk.send('hello bob'))
+    await run(bob.page, async (sdk) => sdk.send('hello alice'))
+    await until('bob got the message', async () => (await run(bob.page, (sdk) => sdk.messages())).includes('hello bob'), 5_000)
+    await until('alice got the message', async () => (await run(alice.page, (sdk) => sdk.messages())).includes('hello alice'), 5_000)
+
+    // a 5 MB file with progress and a checksum checked on arrival
+    const size = 5 * 1024 * 1024
+    const sent = await run(alice.page, async (sdk, a) => sdk.sendFile(a as number), size)
+    expect(sent.error).toBeUndefined()
+    expect(sent.lastProgress).toBe(size)
+    expect(sent.progressEvents).toBeGreaterThan(10)
+    await until('bob has the file', async () => (await run(bob.page, (sdk) => sdk.files())).some((f) => f.sha256 !== '' || f.error !== undefined), 10_000)
+    const [file] = await run(bob.page, (sdk) => sdk.files())
+    expect(file?.error).toBeUndefined()
+    expect(file?.size).toBe(size)
+    expect(file?.sha256).toBe(sent.sha256)
+    expect(file?.lastProgress).toBe(size)
+    expect(file?.progressEvents).toBeGreaterThan(10)
+
+    // hangup ends both
+    await run(alice.page, async (sdk) => sdk.hangup())
+    expect((await waitState(alice.page, 'ended', 5_000)).reason).toBe('hangup')
+    expect((await waitState(bob.page, 'ended', 5_000)).reason).toBe('remote-hangup')
+  })
+
+  it('call("@nobody.aura") fails with AuraIdNotFoundError within 5 s', async () => {
+    const alice = await user('alice')
+    const err = await run(alice.page, async (sdk) => sdk.call('@nobody-at-all.aura', { audio: true, video: true }))
+    expect(err?.name).toBe('AuraIdNotFoundError')
+    expect(err?.ms).toBeLessThan(5_000)
+  })
+
+  it('reject("in a meeting"): the caller sees "rejected" with the reason', async () => {
+    const alice = await user('alice')
+    const bob = await user('bob')
+    await run(bob.page, (sdk) => { sdk.answer('reject', 'in a meeting') })
+    expect(await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true }), bob.name)).toBeNull()
+    const ended = await waitState(alice.page, 'ended', 10_000)
+    expect(ended.reason).toBe('rejected')
+    expect(ended.message).toBe('in a meeting')
+  })
+
+  it('closing bob\'s page mid-call ends alice\'s call with a reason within 10 s', async () => {
+    const alice = await user('alice')
+    const bob = await user('bob')
+    expect(await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true }), bob.name)).toBeNull()
+    await waitState(alice.page, 'connected', 30_000)
+    await bob.page.close()
+    const t0 = Date.now()
+    const ended = await waitState(alice.page, 'ended', 10_000)
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    expect(['peer-vanished', 'connection-lost', 'media-failed', 'remote-hangup']).toContain(ended.reason)
+  })
+})
