@@ -129,10 +129,33 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
     expect(file?.lastProgress).toBe(size)
     expect(file?.progressEvents).toBeGreaterThan(10)
 
+    // the callee adds a track (as a screen share does): renegotiation, and the caller gets it
+    const shared = await run(bob.page, (sdk) => sdk.addCanvasTrack())
+    await until('alice receives bob\'s added track', async () =>
+      (await run(alice.page, (sdk) => sdk.remoteTrackLog())).some((t) => t.stream === shared && t.kind === 'video' && t.state === 'live'), 15_000)
+    expect((await run(alice.page, (sdk) => sdk.states())).map((s) => s.state)).not.toContain('ended')
+
     // hangup ends both
     await run(alice.page, async (sdk) => sdk.hangup())
     expect((await waitState(alice.page, 'ended', 5_000)).reason).toBe('hangup')
     expect((await waitState(bob.page, 'ended', 5_000)).reason).toBe('remote-hangup')
+  })
+
+  it('call() with the camera and microphone denied (Chromium told to refuse them) fails with MediaAccessDeniedError, before any dial', async () => {
+    // a browser of its own: its fake permission UI denies every media request
+    const denying = await launchBrowser({ args: ['--use-fake-ui-for-media-stream=deny'] })
+    try {
+      const page = await denying.newPage('denied')
+      await page.goto(server!.url('sdk'), { timeout: 15_000 })
+      await page.waitForFunction(() => 'sdkPage' in window, undefined, { timeout: 10_000 })
+      await run(page, async (sdk, a) => sdk.start(a as string, '@denied-e2e.aura'), relay!.addr)
+      const err = await run(page, async (sdk) => sdk.call('@whoever-e2e.aura', { audio: true, video: true }))
+      expect(err?.name).toBe('MediaAccessDeniedError')
+      expect(err?.message).toMatch(/microphone and camera was denied/)
+      await run(page, async (sdk) => sdk.stop())
+    } finally {
+      await denying.close()
+    }
   })
 
   it('call("@nobody.aura") fails with AuraIdNotFoundError within 5 s', async () => {

@@ -39,6 +39,10 @@ export interface SdkPage {
   dataCall(name: string): Promise<PageError | null>
   /** sendFile of `size` random bytes; ms from sendFile() until the receiver confirmed the checksum. */
   timedSendFile(size: number): Promise<{ ms: number } | PageError>
+  /** Adds a canvas track (as a screen share would) to the current call: renegotiation. */
+  addCanvasTrack(): string
+  /** Every remote track received on the current call, in order. */
+  remoteTrackLog(): Array<{ kind: string, stream: string, state: string }>
   /** A raw RTCDataChannel to the other page (the baseline). */
   raw: RawChannel
 }
@@ -50,6 +54,7 @@ let call: Call | undefined
 let answerMode: { mode: 'accept' | 'reject', reason: string, media: { audio: boolean, video: boolean } } = { mode: 'accept', reason: '', media: { audio: true, video: true } }
 const stateLog: StateRecord[] = []
 const received: string[] = []
+const remoteTracks: Array<{ track: MediaStreamTrack, stream: MediaStream }> = []
 const files: FileRecord[] = []
 const video = document.getElementById('remote') as HTMLVideoElement
 let firstFrameAt: number | undefined
@@ -71,11 +76,13 @@ function current (): Call {
 function follow (c: Call): void {
   call = c
   stateLog.length = 0
+  remoteTracks.length = 0
   stateLog.push({ state: c.state, at: performance.now() })
   c.addEventListener('state', (e) => {
     stateLog.push({ ...e.detail, at: performance.now() })
   })
   c.addEventListener('track', (e) => {
+    remoteTracks.push(e.detail)
     if (video.srcObject !== e.detail.stream) {
       video.srcObject = e.detail.stream
       void video.play().catch(() => {})
@@ -205,6 +212,22 @@ const sdkPage: SdkPage = {
       return errorOf(err, t0)
     }
   },
+  addCanvasTrack () {
+    const canvas = document.createElement('canvas')
+    canvas.width = 320
+    canvas.height = 180
+    const g = canvas.getContext('2d')!
+    let n = 0
+    setInterval(() => {
+      g.fillStyle = `hsl(${(n++ * 7) % 360} 70% 50%)`
+      g.fillRect(0, 0, canvas.width, canvas.height)
+    }, 50)
+    const stream = canvas.captureStream(20)
+    const track = stream.getVideoTracks()[0]!
+    current().addTrack(track, stream)
+    return stream.id
+  },
+  remoteTrackLog: () => remoteTracks.map((t) => ({ kind: t.track.kind, stream: t.stream.id, state: t.track.readyState })),
   raw: rawChannel()
 }
 

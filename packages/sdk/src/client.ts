@@ -178,7 +178,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     try {
       const record = await this.mesh.resolve(name, options)
       peerKey = record.peerId.toString()
-      const placing = this.place(name, record.peerId, requested, stream, options)
+      const placing = this.place(name, requested, stream, options)
       this.dialing.set(peerKey, placing)
       return await placing
     } catch (err) {
@@ -189,8 +189,9 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     }
   }
 
-  private async place (name: string, peer: PeerId, requested: MediaRequest, stream: MediaStream | undefined, options: AbortOptions): Promise<Call> {
-    const conn = await this.mesh.dial(peer, options)
+  private async place (name: string, requested: MediaRequest, stream: MediaStream | undefined, options: AbortOptions): Promise<Call> {
+    // by name (the record is cached by the resolve just made), so that errors name it
+    const conn = await this.mesh.dial(name, options)
     const s = await conn.newStream(SIGNAL_PROTOCOL, options)
     const channel = new SignalChannel(s, this.log)
     const callId = randomId()

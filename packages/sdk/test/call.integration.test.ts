@@ -112,6 +112,25 @@ describe('AuraLink data calls in Node through a real relay node', () => {
     await expect(alice.client.call('not a name')).rejects.toMatchObject({ name: 'InvalidAuraIdError' })
   })
 
+  it('call() to a registered AuraID whose device is offline rejects with PeerOfflineError, without waiting for a dial timeout', async () => {
+    const alice = await client('alice')
+    const bob = await client('bob')
+    await bob.client.stop() // its record stays in the directory; its reservation is gone
+    const t0 = Date.now()
+    const err = await alice.client.call(bob.name).catch((e: Error) => e)
+    expect((err as Error).name).toBe('PeerOfflineError')
+    expect((err as Error).message).toContain(bob.name)
+    expect(Date.now() - t0).toBeLessThan(10_000)
+  })
+
+  it('AuraLink.create() with no reachable relay rejects with RelayUnreachableError naming the relay', async () => {
+    const dead = relay.addr.replace(/\/tcp\/\d+\//, '/tcp/9/') // the discard port: nothing listens
+    const err = await AuraLink.create({ relays: [dead], connectTimeoutMs: 2000 }).catch((e: Error) => e)
+    expect((err as Error).name).toBe('RelayUnreachableError')
+    expect((err as Error).message).toContain('/tcp/9/')
+    await expect(AuraLink.create({ relays: [] })).rejects.toThrow(/init.relays must be a non-empty array/)
+  })
+
   it('reject("busy now"): the caller\'s call ends with reason "rejected" and the text', async () => {
     const alice = await client('alice')
     const bob = await client('bob')
