@@ -29,3 +29,39 @@ if (t) {
   console.log(`| raw RTCDataChannel (node-datachannel), same processes | ${t.rawDataChannel} | ${t.all.rawDataChannel.join(', ')} |`)
   console.log(`\nRatio AuraLink / raw: **${t.ratio}**.`)
 }
+
+const cs = load('call-setup')
+if (cs) {
+  console.log(`\n### bench/call-setup (${cs.date}, ${cs.calls} calls each, interleaved, Chromium)\n`)
+  console.log('| ms from `call()` to the first remote video frame | p50 | p95 | min | max | n |\n|---|---|---|---|---|---|')
+  console.log(row('AuraLink `client.call(\'@bob.aura\', { audio, video })`', cs.auralink))
+  console.log(row('PeerJS `peer.call(id, stream)` (its own server on 127.0.0.1)', cs.peerjs))
+  console.log(`\nRatio AuraLink / PeerJS: p50 **${cs.ratio.p50}**, p95 ${cs.ratio.p95}. Failed calls: AuraLink ${cs.auralink.failures}, PeerJS ${cs.peerjs.failures}.`)
+  if (cs.auralink.phases?.length > 0) {
+    const first = cs.auralink.phases[0]
+    console.log(`AuraLink's first call (a new WebRTC connection to bob): invite sent after ${first.invited} ms, connected at ${first.connected} ms, first frame at ${first.firstFrame} ms; later calls reuse the connection (invite sent after p50 ${cs.auralink.invited.p50} ms).`)
+  }
+}
+const bt = load('browser-throughput')
+if (bt) {
+  console.log(`\n### bench/browser-throughput (${bt.date}, ${(bt.bytes / 2 ** 20).toFixed(1)} MiB per transfer, ${bt.runs} runs each, interleaved, Chromium)\n`)
+  console.log('| MiB/s, start to receiver\'s acknowledgement | p50 | min | max | runs |\n|---|---|---|---|---|')
+  const labels = {
+    auralink: 'AuraLink `call.sendFile()` (SHA-256 checked)',
+    stream: 'AuraLink: a plain libp2p stream on the same connection',
+    raw: 'raw RTCDataChannel between the same pages',
+    peerjs: 'PeerJS reliable binary DataConnection'
+  }
+  for (const [k, label] of Object.entries(labels)) {
+    const s = bt[k]
+    if (s?.samples) console.log(`| ${label} | ${s.p50} | ${s.min} | ${s.max} | ${s.samples.join(', ')} |`)
+  }
+  console.log(`\nRatios of medians: ${Object.entries(bt.ratio).map(([k, v]) => `${k} **${v}**`).join(', ')}.`)
+}
+const bs = load('bundle-size')
+if (bs) {
+  console.log(`\n### bench/bundle-size (${bs.date}; ${bs.bundler})\n`)
+  console.log('| entry | minified | min + gzip | min + brotli |\n|---|---|---|---|')
+  const k = (n) => `${(n / 1024).toFixed(1)} KiB`
+  for (const s of bs.sizes) console.log(`| \`${s.package}\`: ${s.entry} | ${k(s.minified)} | ${k(s.gzip)} | ${k(s.brotli)} |`)
+}
