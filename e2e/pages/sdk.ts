@@ -5,6 +5,7 @@ import { AuraLink } from '@auralink/sdk'
 import { rawChannel } from './rawdc.js'
 import type { RawChannel } from './rawdc.js'
 import type { Call, CallStats, FileTransfer } from '@auralink/sdk'
+import type { Stream } from '@libp2p/interface'
 
 export interface PageError { name: string, message: string, ms: number }
 export interface StateRecord { state: string, reason?: string, message?: string, at: number }
@@ -45,6 +46,8 @@ export interface SdkPage {
   remoteTrackLog(): Array<{ kind: string, stream: string, state: string }>
   /** A raw RTCDataChannel to the other page (the baseline). */
   raw: RawChannel
+  /** For bench/browser-throughput: `size` bytes pushed on a plain libp2p stream of the call's connection (no file protocol, no hashing); ms until the receiver acknowledged them. */
+  timedStreamPush(size: number): Promise<{ ms: number } | PageError>
 }
 
 export interface SdkPageWindow { sdkPage: SdkPage }
@@ -107,10 +110,36 @@ async function receive (t: FileTransfer): Promise<void> {
   }
 }
 
+/** bench/browser-throughput's plain stream: an 8-byte size, then that many bytes; the receiver answers one byte. */
+const PUSH_PROTOCOL = '/auralink-bench/push/1.0.0'
+
+function receivePush (stream: Stream): void {
+  let expected = -1
+  let got = 0
+  let head = new Uint8Array(0)
+  stream.addEventListener('message', (e) => {
+    let data = e.data.subarray()
+    if (expected < 0) {
+      const joined = new Uint8Array(head.byteLength + data.byteLength)
+      joined.set(head)
+      joined.set(data, head.byteLength)
+      if (joined.byteLength < 8) { head = joined; return }
+      expected = Number(new DataView(joined.buffer, joined.byteOffset, 8).getBigUint64(0))
+      data = joined.subarray(8)
+    }
+    got += data.byteLength
+    if (got === expected) {
+      stream.send(new Uint8Array([1]))
+      void stream.close().catch(() => {})
+    }
+  })
+}
+
 const sdkPage: SdkPage = {
   async start (relay, name) {
     client = await AuraLink.create({ relays: [relay], iceServers: [] })
     await client.register(name)
+    await client.mesh.handle(PUSH_PROTOCOL, (stream) => { receivePush(stream) })
     client.addEventListener('incoming', (e) => {
       const c = e.detail.call
       follow(c)
@@ -226,6 +255,33 @@ const sdkPage: SdkPage = {
     const track = stream.getVideoTracks()[0]!
     current().addTrack(track, stream)
     return stream.id
+  },
+  async timedStreamPush (size) {
+    const chunk = new Uint8Array(64 * 1024)
+    crypto.getRandomValues(chunk)
+    const header = new Uint8Array(8)
+    new DataView(header.buffer).setBigUint64(0, BigInt(size))
+    const t0 = performance.now()
+    try {
+      const remote = current().remotePeer
+      const conn = client!.mesh.libp2p.getConnections(remote).find((c) => c.status === 'open' && c.direct && c.limits == null)
+      if (conn === undefined) throw new Error('no direct connection to the other page')
+      const stream = await conn.newStream(PUSH_PROTOCOL)
+      const acked = new Promise<void>((resolve, reject) => {
+        stream.addEventListener('message', () => { resolve() }, { once: true })
+        stream.addEventListener('close', (e) => { reject(e.error ?? new Error('stream closed before the acknowledgement')) }, { once: true })
+      })
+      stream.send(header)
+      for (let sent = 0; sent < size; sent += chunk.byteLength) {
+        if (!stream.send(sent + chunk.byteLength <= size ? chunk : chunk.subarray(0, size - sent))) await stream.onDrain()
+      }
+      await acked
+      const ms = performance.now() - t0
+      void stream.close().catch(() => {})
+      return { ms }
+    } catch (err) {
+      return errorOf(err, t0)
+    }
   },
   remoteTrackLog: () => remoteTracks.map((t) => ({ kind: t.track.kind, stream: t.stream.id, state: t.track.readyState })),
   raw: rawChannel()

@@ -10,7 +10,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
-import { DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS } from './constants.js'
+import { DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS } from './constants.js'
 import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
 import {
@@ -127,7 +127,8 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }),
+      // 64 KiB data-channel messages instead of libp2p's 16 KiB (see constants.ts)
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] }, dataChannel: { maxMessageSize: DATA_CHANNEL_MESSAGE_BYTES } }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

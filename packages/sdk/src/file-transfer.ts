@@ -4,7 +4,7 @@ import {
 import { SafeEventEmitter } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { FILE_CHUNK_BYTES, MAX_REASON_CHARS } from './constants.js'
+import { FILE_CHUNK_BYTES, FILE_READ_BYTES, IN_MEMORY_FILE_BYTES, MAX_REASON_CHARS } from './constants.js'
 import { FileTransferError } from './errors.js'
 import type { Logger, Stream } from '@libp2p/interface'
 
@@ -80,14 +80,28 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
 /** The bytes of a file to send: a Blob (File) or bytes with a name. */
 export type FileInput = Blob | { name: string, data: Uint8Array, type?: string }
 
-async function * chunksOf (input: FileInput): AsyncGenerator<Uint8Array> {
-  if (input instanceof Blob) {
-    for (let at = 0; at < input.size; at += FILE_CHUNK_BYTES) {
-      yield new Uint8Array(await input.slice(at, at + FILE_CHUNK_BYTES).arrayBuffer())
-    }
-  } else {
-    for (let at = 0; at < input.data.byteLength; at += FILE_CHUNK_BYTES) yield input.data.subarray(at, at + FILE_CHUNK_BYTES)
+/** WebCrypto's digest, where there is one (Node; browsers in secure contexts only): about ten times noble's speed, but not incremental. */
+function subtleCrypto (): SubtleCrypto | undefined {
+  return globalThis.crypto?.subtle
+}
+
+/** SHA-256 of bytes in memory, in one call. */
+async function digestOf (bytes: Uint8Array): Promise<Uint8Array> {
+  const subtle = subtleCrypto()
+  if (subtle !== undefined && bytes.buffer instanceof ArrayBuffer) return new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
+  return sha256(bytes)
+}
+
+/** Pieces of FILE_CHUNK_BYTES from a Blob read FILE_READ_BYTES at a time (each Blob read is a round trip in browsers). */
+async function * blobChunks (blob: Blob): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < blob.size; at += FILE_READ_BYTES) {
+    const part = new Uint8Array(await blob.slice(at, at + FILE_READ_BYTES).arrayBuffer())
+    for (let i = 0; i < part.byteLength; i += FILE_CHUNK_BYTES) yield part.subarray(i, i + FILE_CHUNK_BYTES)
   }
+}
+
+function * byteChunks (data: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < data.byteLength; at += FILE_CHUNK_BYTES) yield data.subarray(at, at + FILE_CHUNK_BYTES)
 }
 
 /** Name, size and type of an input, checked. */
@@ -102,24 +116,33 @@ export function describeFile (input: FileInput): { name: string, size: number, m
   return { name: input.name, size: input.data.byteLength, mimeType: input.type ?? '' }
 }
 
-/** Hashes the input (a first pass over it: the header carries the hash before the bytes). */
-async function hashOf (input: FileInput): Promise<Uint8Array> {
+/**
+ * The input's SHA-256 (the header carries it before the bytes) and its bytes in chunks. Bytes,
+ * and Blobs up to IN_MEMORY_FILE_BYTES, are read once and hashed in one call; a larger Blob is
+ * read twice, FILE_READ_BYTES at a time, and hashed with noble on the first pass.
+ */
+async function prepare (input: FileInput): Promise<{ digest: Uint8Array, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }> {
+  if (!(input instanceof Blob)) return { digest: await digestOf(input.data), chunks: byteChunks(input.data) }
+  if (input.size <= IN_MEMORY_FILE_BYTES) {
+    const data = new Uint8Array(await input.arrayBuffer())
+    return { digest: await digestOf(data), chunks: byteChunks(data) }
+  }
   const h = sha256.create()
-  for await (const chunk of chunksOf(input)) h.update(chunk)
-  return h.digest()
+  for await (const chunk of blobChunks(input)) h.update(chunk)
+  return { digest: h.digest(), chunks: blobChunks(input) }
 }
 
 /** Sends `input` on `stream` (already opened for FILE_PROTOCOL); settles `transfer`. */
 export async function sendFileOn (stream: Stream, callId: string, input: FileInput, transfer: FileTransfer, signal: AbortSignal): Promise<void> {
   try {
     const lp = lpStream(stream, { maxDataLength: FILE_CHUNK_BYTES + 16 })
-    const digest = await hashOf(input)
+    const { digest, chunks } = await prepare(input)
     await lp.write(encodeFileHeader({
       callId,
       offer: { fileId: transfer.id, name: transfer.name, size: transfer.size, mimeType: transfer.mimeType, sha256: digest }
     }), { signal })
     let sent = 0
-    for await (const chunk of chunksOf(input)) {
+    for await (const chunk of chunks) {
       await lp.write(chunk, { signal })
       sent += chunk.byteLength
       transfer.progress(sent)
@@ -169,26 +192,34 @@ export async function receiveFileOn (stream: Stream, init: ReceiveFileInit): Pro
       log
     })
     if (!init.announce(header.callId, transfer)) { await refuse('no such call'); transfer.fail(new FileTransferError('refused: no such call')); return }
+    // up to IN_MEMORY_FILE_BYTES, with WebCrypto: one buffer, hashed once at the end; else kept in
+    // chunks and hashed with noble as they come
+    const whole = size <= IN_MEMORY_FILE_BYTES && subtleCrypto() !== undefined ? new Uint8Array(size) : undefined
     const h = sha256.create()
     const parts: Uint8Array[] = []
     let got = 0
     transfer.progress(0)
     while (got < size) {
-      const chunk = (await lp.read({ signal })).subarray()
-      got += chunk.byteLength
-      if (got > size) { await refuse(`more bytes than the announced ${size}`); throw new FileTransferError(`${transfer.name}: the sender sent more than the ${size} bytes it announced`) }
-      h.update(chunk)
-      parts.push(chunk)
+      const chunk = await lp.read({ signal })
+      if (got + chunk.byteLength > size) { await refuse(`more bytes than the announced ${size}`); throw new FileTransferError(`${transfer.name}: the sender sent more than the ${size} bytes it announced`) }
+      if (whole !== undefined) {
+        for (const buf of chunk) { whole.set(buf, got); got += buf.byteLength }
+      } else {
+        const bytes = chunk.subarray()
+        h.update(bytes)
+        parts.push(bytes)
+        got += bytes.byteLength
+      }
       transfer.progress(got)
     }
-    const digest = h.digest()
+    const digest = whole !== undefined ? await digestOf(whole) : h.digest()
     if (!equal(digest, expected)) {
       await refuse('checksum mismatch')
       throw new FileTransferError(`${transfer.name}: SHA-256 of the received bytes does not match the sender's`)
     }
     await lp.write(encodeFileResult({ ok: true }), { signal })
     await stream.close({ signal }).catch(() => {})
-    transfer.finish({ name: transfer.name, mimeType: transfer.mimeType, size, blob: new Blob(parts as BlobPart[], { type: transfer.mimeType }), sha256: hex(digest) })
+    transfer.finish({ name: transfer.name, mimeType: transfer.mimeType, size, blob: new Blob(whole !== undefined ? [whole] : parts as BlobPart[], { type: transfer.mimeType }), sha256: hex(digest) })
   } catch (err) {
     stream.abort(err as Error)
     transfer?.fail(err instanceof FileTransferError ? err : new FileTransferError(`receiving ${transfer.name} failed: ${(err as Error).message}`, { cause: err }))
