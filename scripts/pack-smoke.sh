@@ -3,6 +3,10 @@
 # an empty folder, as a user installs the published packages (--offline: from the npm cache
 # that `npm ci` filled, so it also runs inside the test namespace); then runs
 # `npx auralink-relay` there on free ports and checks /healthz. Needs `npm run build` first.
+#   --warm-cache: only resolve the install (npm install --dry-run, network allowed) so that the
+#   npm cache holds the registry metadata of every dependency. `npm install` from a lock file
+#   fetches tarballs only, and an --offline install of tarballs needs the metadata too:
+#   scripts/test.sh runs this before it enters the network namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -18,6 +22,11 @@ cd "$work/app"
 npm init -y >/dev/null
 # npm 11 runs install scripts only for approved packages: LevelDB's binding needs its own
 node -e 'const f="package.json",p=JSON.parse(require("fs").readFileSync(f));p.allowScripts={"classic-level":true};require("fs").writeFileSync(f,JSON.stringify(p))'
+if [ "${1:-}" = "--warm-cache" ]; then
+  npm install --prefer-offline --dry-run --no-audit --no-fund --legacy-peer-deps "$work"/*.tgz >/dev/null
+  echo "pack-smoke: npm cache warmed for the offline install"
+  exit 0
+fi
 npm install --offline --no-audit --no-fund --legacy-peer-deps "$work"/*.tgz >/dev/null
 setsid npx auralink-relay --port 0 --http-port 0 --data-dir "$work/data" > "$work/out" 2>&1 &
 pid=$!

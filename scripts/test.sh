@@ -15,6 +15,8 @@ npm run build
 npm run protos:check
 npm run lint
 npm run typecheck
+# the packed-tarball test installs offline inside the namespace: fetch the registry metadata now
+bash scripts/pack-smoke.sh --warm-cache
 scripts/netns.sh vitest run
 # browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
 vitest run --config packages/identity/vitest.browser.config.ts
