@@ -3,7 +3,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/tsup.config.ts', 'tsup.base.ts', '**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'protos/wrapper.js', 'bench/results/**'] },
+  { ignores: ['**/tsup.config.ts', 'tsup.base.ts', '**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'protos/wrapper.js', 'bench/results/**', '.auralink/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
