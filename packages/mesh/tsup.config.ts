@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup'
 import { packageConfig } from '../../tsup.base.ts'
 
-export default defineConfig(packageConfig())
+// the Node-only score store is its own entry: `@auralink/mesh/reputation-store` (exports, node condition)
+export default defineConfig(packageConfig(['src/index.ts', 'src/reputation/store.node.ts']))

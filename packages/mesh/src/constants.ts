@@ -24,3 +24,49 @@ export const MAX_RESOLVE_CACHE_MS = 5 * 60 * 1000
  * spent about 10% less CPU per byte). Node to Node (bench/throughput) did not change beyond noise.
  */
 export const DATA_CHANNEL_MESSAGE_BYTES = 64 * 1024
+
+// Relay reputation (src/reputation/, docs/reputation.md).
+/** The default weights of a relay score's parts (see docs/reputation.md). */
+export const DEFAULT_RELAY_SCORE_WEIGHTS = Object.freeze({
+  latency: -0.40, bandwidth: 0.25, reputation: 0.15, hops: -0.10, aicSupport: 0.05, uptime: 0.05
+})
+/** Every reputation counter halves in this time. */
+export const DEFAULT_REPUTATION_HALF_LIFE_MS = 60 * 60 * 1000
+/** Counters are multiplied by the decay factor once per interval (applied lazily, on read and write). */
+export const DEFAULT_REPUTATION_DECAY_INTERVAL_MS = 1_000
+/** A counter decayed below this goes to zero (gossipsub's DecayToZero). */
+export const DEFAULT_REPUTATION_DECAY_TO_ZERO = 0.01
+/** The smoothed RTT that makes the latency part 1. */
+export const DEFAULT_REPUTATION_REFERENCE_RTT_MS = 500
+/** RTT samples above this count as this (a timeout does not dominate the average). */
+export const MAX_REPUTATION_RTT_MS = 2_000
+/** The RTT assumed of a relay not yet measured. */
+export const DEFAULT_REPUTATION_PRIOR_RTT_MS = 250
+/** The throughput (bytes/s, 10 Mbit/s) that makes the bandwidth part 1; samples above it count as it. */
+export const DEFAULT_REPUTATION_REFERENCE_THROUGHPUT = 1_250_000
+/** The throughput assumed of a relay not yet measured. */
+export const DEFAULT_REPUTATION_PRIOR_THROUGHPUT = 625_000
+/** EWMA factor of a new RTT or throughput sample. */
+export const DEFAULT_REPUTATION_SMOOTHING = 0.25
+/** Pseudo-samples of the prior blended into the latency and bandwidth parts. */
+export const DEFAULT_REPUTATION_PRIOR_WEIGHT = 1
+/** Reputation lost per protocol violation, squared: min(max, penalty * violations^2). */
+export const DEFAULT_REPUTATION_VIOLATION_PENALTY = 0.25
+/** Most reputation lost to protocol violations. */
+export const MAX_REPUTATION_VIOLATION_PENALTY = 4
+/** Reports from other peers older than this are refused, and forgotten when they reach it. */
+export const DEFAULT_REPUTATION_REPORT_TTL_MS = 60 * 60 * 1000
+/** Reports dated further ahead of our clock than this are refused. */
+export const DEFAULT_REPUTATION_REPORT_MAX_SKEW_MS = 60_000
+/** Most weight reports from others get in the reputation part; our own data keeps the rest. */
+export const DEFAULT_REPUTATION_REPORT_MIX = 0.25
+/** Reports kept per relay. */
+export const DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY = 64
+/** EigenTrust damping towards the seed (pre-trusted peers and own experience). */
+export const DEFAULT_REPUTATION_TRUST_DAMPING = 0.15
+/** Share of the trust seed given to pre-trusted peers when we also have own experience with reporters. */
+export const DEFAULT_REPUTATION_PRE_TRUSTED_SHARE = 0.5
+/** Most relays, and most reporters, a scorer keeps. */
+export const DEFAULT_REPUTATION_MAX_RELAYS = 1_024
+/** The version of the reputation snapshot format written by `toJSON()`. */
+export const REPUTATION_SNAPSHOT_VERSION = 1

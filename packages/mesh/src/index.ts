@@ -25,5 +25,12 @@ export type {
 } from './mesh-node.js'
 export { directoryRequest, directoryErrorName } from './directory-client.js'
 export type { DirectoryRequestOptions } from './directory-client.js'
+export { relayScorer } from './reputation/scorer.js'
+export type {
+  PeerRef, RankedRelay, RelayFacts, RelayReport, RelayScore, RelayScorer, RelayScorerComponents, RelayScorerInit,
+  RelaySnapshot, MeanSnapshot, ReputationSnapshot, ScoreParts, ScoreWeights
+} from './reputation/types.js'
+export { memoryScoreStore } from './reputation/store.js'
+export type { ScoreStore } from './reputation/store.js'
 export * from './errors.js'
 export * from './constants.js'
