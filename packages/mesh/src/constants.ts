@@ -70,3 +70,17 @@ export const DEFAULT_REPUTATION_PRE_TRUSTED_SHARE = 0.5
 export const DEFAULT_REPUTATION_MAX_RELAYS = 1_024
 /** The version of the reputation snapshot format written by `toJSON()`. */
 export const REPUTATION_SNAPSHOT_VERSION = 1
+
+// Reputation wiring in the mesh node (src/relay-reputation.ts, src/relay-keeper.ts).
+/** How often a mesh node with a `reputation.store` saves its scorer's snapshot (it also saves on stop()). */
+export const DEFAULT_REPUTATION_SAVE_INTERVAL_MS = 60_000
+/** Limit of one ping of a connected relay at a relay check; a ping that takes longer counts as the relay being down at that check. */
+export const DEFAULT_RELAY_PING_TIMEOUT_MS = 5_000
+/** Reservations a mesh node keeps (one '/p2p-circuit' listen address each), on its best-ranked relays. */
+export const DEFAULT_RELAY_RESERVATIONS = 2
+/**
+ * Head start of the best-ranked relays when several are redialled at once: the circuit relay
+ * transport reserves on relays in the order their connections come up, so the best ones are dialled
+ * this long before the rest (or until they connect or fail, whichever is sooner).
+ */
+export const RELAY_DIAL_HEAD_START_MS = 1_000

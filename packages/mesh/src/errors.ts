@@ -83,3 +83,28 @@ export class InvalidStateError extends Error {
     super(message)
   }
 }
+
+/**
+ * `start()` could not load the relay scores from `MeshNodeInit.reputation.store`: the store failed
+ * or holds a corrupt snapshot (`cause`, a TypeError naming the bad field, says which). The node is
+ * not started, and the store is left as it was: the app decides whether to start afresh (for
+ * example by saving an empty snapshot, or by leaving `store` out).
+ */
+export class ReputationLoadError extends Error {
+  static override readonly name = 'ReputationLoadError'
+  override readonly name = 'ReputationLoadError'
+
+  constructor (message = 'could not load the relay scores from the reputation store', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Saving the relay scores to `MeshNodeInit.reputation.store` failed (`cause` says why). */
+export class ReputationSaveError extends Error {
+  static override readonly name = 'ReputationSaveError'
+  override readonly name = 'ReputationSaveError'
+
+  constructor (message = 'could not save the relay scores to the reputation store', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

@@ -16,6 +16,7 @@
  * await node.register('@alice.aura')
  * const conn = await node.dial('@bob.aura')
  * console.log(conn.path) // 'direct'
+ * console.log(node.relays()[0]?.score.total) // the best relay's score (docs/reputation.md)
  * const stream = await conn.newStream('/my-app/chat/1.0.0')
  * ```
  */
@@ -23,6 +24,7 @@ export { createMeshNode } from './mesh-node.js'
 export type {
   MeshNode, MeshNodeInit, MeshConnection, MeshDialOptions, MeshNodeEvents, RegisterOptions, RelayInfo, ConnectionPath
 } from './mesh-node.js'
+export type { MeshReputationInit } from './relay-reputation.js'
 export { directoryRequest, directoryErrorName } from './directory-client.js'
 export type { DirectoryRequestOptions } from './directory-client.js'
 export { relayScorer } from './reputation/scorer.js'

@@ -10,7 +10,10 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
-import { DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS } from './constants.js'
+import {
+  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
+  DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS
+} from './constants.js'
 import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
 import {
@@ -18,101 +21,25 @@ import {
   PeerOfflineError, RelayUnreachableError
 } from './errors.js'
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
+import { pingRelay } from './relay-ping.js'
+import { RelayReputation } from './relay-reputation.js'
 import type { RelayStatus } from './relay-keeper.js'
-import type { AuraIdRecord, Ed25519PrivateKey, Profile, Visibility } from '@auralink/identity'
-import type { AbortOptions, Connection, Libp2p, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo } from './mesh-types.js'
+import type { RelayScorer } from './reputation/types.js'
+import type { AuraIdRecord, Ed25519PrivateKey } from '@auralink/identity'
+import type { AbortOptions, Connection, Libp2p, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export interface MeshNodeInit {
-  /** The identity key: its PeerId is this node's address. @default a new Ed25519 key */
-  privateKey?: Ed25519PrivateKey
-  /** Relay multiaddrs, each ending in /p2p/<relay peer id>. The node keeps connections and reservations on them. */
-  relays?: Array<string | Multiaddr>
-  /** ICE servers for WebRTC. Tests pass []; apps pass their own STUN/TURN. @default [] */
-  iceServers?: RTCIceServer[]
-  dial?: {
-    /** Retries of a failed direct dial. @default 3 */
-    retries?: number
-    /** Backoff before the first retry, doubled each time. @default 250 */
-    backoffMs?: number
-    /** One attempt's limit. @default 15000 */
-    timeoutMs?: number
-  }
-  /** How often lost relays are redialled. @default 2000 */
-  relayCheckIntervalMs?: number
-}
-
-export type ConnectionPath = 'direct' | 'relayed'
-
-/** A connection to a peer found by AuraID (or PeerId), saying which path it took. */
-export interface MeshConnection {
-  readonly connection: Connection
-  readonly remotePeer: PeerId
-  /** The AuraID dialled, when dialled by name. */
-  readonly auraId?: string
-  /** True for a WebRTC connection between the two peers; false for a circuit through a relay. */
-  readonly direct: boolean
-  readonly path: ConnectionPath
-  /** Dial attempts it took (1 = first try). */
-  readonly attempts: number
-  /** Why it is relayed, when it is. */
-  readonly fallbackReason?: string
-  newStream(protocol: string, options?: AbortOptions): Promise<Stream>
-  close(options?: AbortOptions): Promise<void>
-}
-
-export interface MeshDialOptions extends AbortOptions {
-  /** Fall back to a relayed connection (with the relay's data and time limits) when every direct try fails. @default false */
-  allowRelayed?: boolean
-}
-
-export interface RegisterOptions extends AbortOptions {
-  /** @default 'public' */
-  visibility?: Visibility
-  profile?: Profile
-  /** End of validity, ms since the epoch. @default now + 30 days */
-  validity?: number
-}
-
-export interface MeshNodeEvents {
-  'relay:reserved': CustomEvent<{ relay: PeerId }>
-  'relay:lost': CustomEvent<{ relay: PeerId }>
-  'dial:retry': CustomEvent<{ peer: PeerId, attempt: number, error: Error }>
-}
-
-export interface RelayInfo {
-  readonly peerId: PeerId
-  readonly addr: Multiaddr
-  readonly state: RelayStatus['state']
-  readonly failures: number
-  readonly lastError?: string
-}
-
-export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
-  readonly libp2p: Libp2p
-  readonly peerId: PeerId
-  start(): Promise<void>
-  stop(): Promise<void>
-  /** Resolves once a relay holds a reservation for us, so others can dial us. */
-  waitForReservation(options?: AbortOptions): Promise<void>
-  relays(): RelayInfo[]
-  /** Signs a record binding `name` to this node's key and registers it at every connected relay. */
-  register(name: string, options?: RegisterOptions): Promise<AuraIdRecord>
-  unregister(name: string, options?: AbortOptions): Promise<void>
-  /** The verified record of `name`; AuraIdNotFoundError when no directory knows it. */
-  resolve(name: string, options?: AbortOptions & { cache?: boolean }): Promise<AuraIdRecord>
-  /** Public records whose names start with `prefix`. */
-  search(prefix: string, options?: AbortOptions & { limit?: number }): Promise<AuraIdRecord[]>
-  /** Dials `@name.aura` (or a PeerId) through a relay's /p2p-circuit/webrtc and returns a direct connection. */
-  dial(target: string | PeerId, options?: MeshDialOptions): Promise<MeshConnection>
-  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-  unhandle(protocol: string): Promise<void>
-}
+export type {
+  ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo
+} from './mesh-types.js'
 
 /**
  * Builds an AuraLink mesh node: a libp2p 3 node with WebSockets (to relays), WebRTC (to
  * peers), circuit relay v2, Noise, yamux, identify and ping; it keeps reservations on its
  * relays, registers and resolves AuraIDs through their directories, and dials peers by name.
+ * It scores its relays from its own checks, reservations and dials (`init.reputation`,
+ * docs/reputation.md) and tries the best first.
  */
 export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode> {
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
@@ -122,8 +49,11 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     privateKey,
     start: false,
     addresses: {
-      // one reservation wanted per configured relay (at least one), and WebRTC listening
-      listen: [...Array.from({ length: Math.max(1, Math.min(relays.length, 2)) }, () => '/p2p-circuit'), '/webrtc']
+      // one reservation wanted per configured relay, at least one and at most two, and WebRTC
+      // listening. Each '/p2p-circuit' is a slot the circuit relay transport fills with the first
+      // relay whose connection comes up (identify shows the hop protocol); the keeper dials the
+      // best-ranked relays first so the slots go to them (see relay-keeper.ts)
+      listen: [...Array.from({ length: Math.max(1, Math.min(relays.length, DEFAULT_RELAY_RESERVATIONS)) }, () => '/p2p-circuit'), '/webrtc']
     },
     transports: [
       webSockets(),
@@ -148,6 +78,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   readonly peerId: PeerId
   private readonly key: Ed25519PrivateKey
   private readonly keeper: RelayKeeper
+  private readonly reputation: RelayReputation
   private readonly log = defaultLogger().forComponent('auralink:mesh')
   private readonly dialLog = defaultLogger().forComponent('auralink:mesh:dial')
   private readonly cache = new Map<string, CacheEntry>()
@@ -168,8 +99,18 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     if (!Number.isInteger(this.dialInit.retries) || this.dialInit.retries < 0) {
       throw new RangeError(`dial.retries must be a whole number >= 0, got ${this.dialInit.retries}`)
     }
-    this.keeper = new RelayKeeper(libp2p, {
+    this.reputation = new RelayReputation(init.reputation, {
+      saveFailed: (error) => { this.safeDispatchEvent('reputation:save-failed', { detail: { error } }) }
+    }, defaultLogger().forComponent('auralink:mesh:reputation'))
+    this.keeper = new RelayKeeper({
+      libp2p,
+      scorer: this.reputation.scorer,
+      // the ping protocol of the node's ping service, with a client that closes its streams (relay-ping.ts)
+      ping: async (relay: PeerId, options: AbortOptions) => pingRelay(libp2p, relay, options),
+      log: this.log
+    }, {
       relays,
+      reservations: DEFAULT_RELAY_RESERVATIONS,
       ...(init.relayCheckIntervalMs !== undefined ? { checkIntervalMs: init.relayCheckIntervalMs } : {})
     }, {
       reserved: (r) => {
@@ -177,8 +118,10 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
         void this.reregister(r.peerId)
       },
       lost: (r) => { this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } }) }
-    }, this.log)
+    })
   }
+
+  get scorer (): RelayScorer { return this.reputation.scorer }
 
   protected override onListenerError (type: string, err: unknown): void {
     this.log.error('a listener of %s threw: %s', type, (err as Error)?.message ?? String(err))
@@ -186,8 +129,11 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
 
   async start (): Promise<void> {
     if (this.running) return
+    // before anything runs: a corrupt snapshot leaves the node stopped (ReputationLoadError)
+    await this.reputation.load()
     await this.libp2p.start()
     this.keeper.start()
+    this.reputation.start()
     this.running = true
     this.log('started as %p', this.peerId)
   }
@@ -196,9 +142,14 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     if (!this.running) return
     this.running = false
     this.keeper.stop()
-    await this.libp2p.stop()
-    this.cache.clear()
-    this.log('stopped')
+    try {
+      await this.libp2p.stop()
+    } finally {
+      this.cache.clear()
+      // last, so it holds everything measured; rejects (ReputationSaveError) once all is released
+      await this.reputation.stop()
+      this.log('stopped')
+    }
   }
 
   private assertRunning (): void {
@@ -211,13 +162,14 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   }
 
   relays (): RelayInfo[] {
-    return this.keeper.relays.map((r) => ({
-      peerId: r.peerId, addr: r.addr, state: r.state, failures: r.failures, ...(r.lastError !== undefined ? { lastError: r.lastError } : {})
+    return this.reputation.rank(this.keeper.relays).map(({ item: r, score }) => ({
+      peerId: r.peerId, addr: r.addr, state: r.state, failures: r.failures, ...(r.lastError !== undefined ? { lastError: r.lastError } : {}), score
     }))
   }
 
-  private connectedRelays (): PeerId[] {
-    const relays = this.keeper.connected().map((r) => r.peerId)
+  /** Connected relays, best score first: the order of dial routes. */
+  private connectedRelays (): RelayStatus[] {
+    const relays = this.keeper.connected()
     if (relays.length === 0) {
       const why = this.keeper.relays.map((r) => `${r.addr.toString()}: ${r.lastError ?? r.state}`).join('; ')
       throw new RelayUnreachableError(this.keeper.relays.length === 0
@@ -230,7 +182,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   async register (name: string, options: RegisterOptions = {}): Promise<AuraIdRecord> {
     this.assertRunning()
     validateAuraId(name)
-    const relays = this.connectedRelays()
+    const relays = this.connectedRelays().map((r) => r.peerId)
     // continue our own sequence: ask the directories what they hold for this name
     let sequence = (this.registered.get(name)?.sequence ?? 0) + 1
     try {
@@ -270,7 +222,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.assertRunning()
     validateAuraId(name)
     const proof = await createUnregister(this.key, name, options)
-    const results = await Promise.allSettled(this.connectedRelays().map(async (relay) =>
+    const results = await Promise.allSettled(this.connectedRelays().map(async ({ peerId: relay }) =>
       directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_UNREGISTER, unregister: proof }, options)))
     this.registered.delete(name)
     this.cache.delete(name)
@@ -288,7 +240,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       if (cached.expires > Date.now() && cached.record.validity > Date.now()) return cached.record
       this.cache.delete(name)
     }
-    const relays = this.connectedRelays()
+    const relays = this.connectedRelays().map((r) => r.peerId)
     let best: AuraIdRecord | undefined
     const failures: Error[] = []
     await Promise.all(relays.map(async (relay) => {
@@ -321,7 +273,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.assertRunning()
     if (typeof prefix !== 'string' || prefix === '') throw new TypeError(`search prefix must be a non-empty string, got ${JSON.stringify(prefix)}`)
     const byName = new Map<string, AuraIdRecord>()
-    for (const relay of this.connectedRelays()) {
+    for (const { peerId: relay } of this.connectedRelays()) {
       const res = await directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_SEARCH, prefix, limit: options.limit ?? 0 }, options)
       for (const bytes of res.records) {
         try {
@@ -349,17 +301,18 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       throw new TypeError(`dial target must be an AuraID or a PeerId, got ${JSON.stringify(target)}`)
     }
     if (peer.equals(this.peerId)) throw new TypeError(`dial target ${auraId ?? peer.toString()} is this node itself`)
-    const relays = this.connectedRelays()
     const { retries, backoffMs, timeoutMs } = this.dialInit
     const who = auraId ?? peer.toString()
     let lastError: Error | undefined
     let attempts = 0
     for (let attempt = 0; attempt <= retries; attempt++) {
+      // ranked again each round: a relay whose circuit just failed has dropped, the next goes first
+      const relays = this.connectedRelays()
       let offline = 0
-      for (const relay of relays) {
+      for (const { peerId: relay, addr: relayAddr } of relays) {
         options.signal?.throwIfAborted()
         attempts++
-        const addr = this.keeper.relays.find((r) => r.peerId.equals(relay))!.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`)
+        const addr = relayAddr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`)
         const t0 = Date.now()
         try {
           const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
@@ -371,8 +324,10 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
           this.checkPeer(connection, peer, who)
           if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
             lastError = new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
+            this.recordCircuit(relay, false, lastError)
             continue
           }
+          this.recordCircuit(relay, true)
           this.dialLog('direct connection to %s after %d attempt(s), %d ms', who, attempts, Date.now() - t0)
           return wrap(connection, peer, auraId, 'direct', attempts)
         } catch (err) {
@@ -380,6 +335,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
           options.signal?.throwIfAborted()
           lastError = err as Error
           if (/NO_RESERVATION/.test(lastError.message)) offline++
+          this.recordCircuit(relay, false, lastError)
           this.dialLog('attempt %d to %s via %p failed in %d ms: %s', attempts, who, relay, Date.now() - t0, lastError.message)
           this.safeDispatchEvent('dial:retry', { detail: { peer, attempt: attempts, error: lastError } })
         }
@@ -390,21 +346,34 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       if (attempt < retries) await sleep(backoffMs * 2 ** attempt, options.signal)
     }
     if (options.allowRelayed === true) {
-      for (const relay of relays) {
-        const addr = this.keeper.relays.find((r) => r.peerId.equals(relay))!.addr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`)
+      for (const { peerId: relay, addr: relayAddr } of this.connectedRelays()) {
+        const addr = relayAddr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`)
         try {
           const connection = await this.libp2p.dial(addr, options)
           this.checkPeer(connection, peer, who)
+          this.recordCircuit(relay, true)
           const reason = `direct WebRTC dial failed ${attempts} times (last: ${lastError?.message ?? 'unknown'})`
           this.log('falling back to a relayed connection to %s: %s', who, reason)
           return wrap(connection, peer, auraId, 'relayed', attempts + 1, reason)
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
+          options.signal?.throwIfAborted()
           lastError = err as Error
+          this.recordCircuit(relay, false, lastError)
         }
       }
     }
     throw new DialFailedError(`could not reach ${who} directly after ${attempts} attempts${options.allowRelayed === true ? ', nor through a relay' : ''}: ${lastError?.message ?? 'unknown error'}`, attempts, { cause: lastError })
+  }
+
+  /**
+   * A dial through `relay` worked or failed, for its score. A refusal because the peer holds no
+   * reservation there (NO_RESERVATION) says nothing of the relay and is not counted; a dial the
+   * caller aborted never gets here.
+   */
+  private recordCircuit (relay: PeerId, ok: boolean, error?: Error): void {
+    if (!ok && error !== undefined && /NO_RESERVATION/.test(error.message)) return
+    this.reputation.scorer.recordCircuit(relay, ok)
   }
 
   /** Aborts connections to `peer` that are neither open nor closed: they would be handed back by dial(). */

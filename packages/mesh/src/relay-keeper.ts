@@ -1,7 +1,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { DEFAULT_RELAY_CHECK_INTERVAL_MS, MAX_RELAY_BACKOFF_MS } from './constants.js'
-import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import {
+  DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
+  RELAY_DIAL_HEAD_START_MS
+} from './constants.js'
+import { rankByScore } from './relay-reputation.js'
+import type { RelayScorer } from './reputation/types.js'
+import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type RelayState = 'connecting' | 'connected' | 'reserved' | 'down'
@@ -19,6 +24,19 @@ export interface RelayKeeperInit {
   relays: Array<string | Multiaddr>
   /** @default 2000 */
   checkIntervalMs?: number
+  /** Limit of one ping at a check. @default 5000 */
+  pingTimeoutMs?: number
+  /** Reservations wanted: this many best-ranked relays get a head start when redialled. @default 2 */
+  reservations?: number
+}
+
+/** What the keeper needs from the node: the libp2p calls it makes, the scorer it feeds, and a ping. */
+export interface RelayKeeperComponents {
+  libp2p: Pick<Libp2p, 'dial' | 'getConnections' | 'getMultiaddrs' | 'addEventListener' | 'removeEventListener'>
+  scorer: RelayScorer
+  /** Resolves the RTT to a connected relay in ms (libp2p's ping service). Without it no RTT is sampled. */
+  ping?: (relay: PeerId, options: AbortOptions) => Promise<number>
+  log: Logger
 }
 
 export interface RelayKeeperEvents {
@@ -30,30 +48,48 @@ export interface RelayKeeperEvents {
  * Keeps this node connected to its configured relays: redials lost ones with exponential
  * backoff (2 s up to 30 s) and tracks which hold a reservation for us (seen as a
  * `/p2p/<relay>/p2p-circuit` address among our own). The circuit relay transport makes the
- * reservations themselves whenever a relay connection comes up.
+ * reservations themselves whenever a relay connection comes up, first come first served, so
+ * relays are redialled best-ranked first, the best `reservations` of them with a head start.
+ *
+ * It feeds the scorer at every check (each `checkIntervalMs`): a relay not connected counts as
+ * down (`recordUptime(false)`); a connected one is pinged, bounded by `pingTimeoutMs`, and counts
+ * as up with an RTT sample when the ping answers, as down when it fails or times out (a relay that
+ * does not speak ping counts as up, with no RTT). A reservation appearing counts as
+ * `recordReservation(true)`, one disappearing as `recordReservation(false)`.
  */
 export class RelayKeeper {
   readonly relays: RelayStatus[]
-  private readonly libp2p: Libp2p
+  private readonly libp2p: RelayKeeperComponents['libp2p']
+  private readonly scorer: RelayScorer
+  private readonly ping?: RelayKeeperComponents['ping']
   private readonly log: Logger
   private readonly interval: number
+  private readonly pingTimeoutMs: number
+  private readonly reservations: number
   private readonly events: RelayKeeperEvents
   private timer?: ReturnType<typeof setTimeout>
   private readonly nextTry = new Map<RelayStatus, number>()
+  private readonly pinging = new Set<RelayStatus>()
+  private stopper = new AbortController()
   private running = false
   private readonly onUpdate = (): void => { this.refreshStates() }
 
-  constructor (libp2p: Libp2p, init: RelayKeeperInit, events: RelayKeeperEvents, log: Logger) {
-    this.libp2p = libp2p
-    this.log = log
+  constructor (components: RelayKeeperComponents, init: RelayKeeperInit, events: RelayKeeperEvents) {
+    this.libp2p = components.libp2p
+    this.scorer = components.scorer
+    if (components.ping !== undefined) this.ping = components.ping
+    this.log = components.log
     this.events = events
     this.interval = init.checkIntervalMs ?? DEFAULT_RELAY_CHECK_INTERVAL_MS
+    this.pingTimeoutMs = init.pingTimeoutMs ?? DEFAULT_RELAY_PING_TIMEOUT_MS
+    this.reservations = init.reservations ?? DEFAULT_RELAY_RESERVATIONS
     this.relays = init.relays.map((r, i) => ({ ...parseRelayAddr(r, i), state: 'down' as RelayState, failures: 0 }))
   }
 
   start (): void {
     if (this.running) return
     this.running = true
+    this.stopper = new AbortController()
     this.libp2p.addEventListener('self:peer:update', this.onUpdate)
     this.libp2p.addEventListener('connection:close', this.onUpdate)
     void this.tick()
@@ -62,15 +98,19 @@ export class RelayKeeper {
   stop (): void {
     this.running = false
     clearTimeout(this.timer)
+    this.stopper.abort(new Error('relay keeper stopped'))
     this.libp2p.removeEventListener('self:peer:update', this.onUpdate)
     this.libp2p.removeEventListener('connection:close', this.onUpdate)
   }
 
-  /** Relays we have a live connection to, reserved ones first. */
+  /** Every configured relay, best score first. */
+  ranked (): RelayStatus[] {
+    return rankByScore(this.scorer, this.relays).map((r) => r.item)
+  }
+
+  /** Relays we have a live connection to, best score first. */
   connected (): RelayStatus[] {
-    return this.relays
-      .filter((r) => r.state === 'reserved' || r.state === 'connected')
-      .sort((a, b) => (a.state === 'reserved' ? 0 : 1) - (b.state === 'reserved' ? 0 : 1))
+    return this.ranked().filter((r) => r.state === 'reserved' || r.state === 'connected')
   }
 
   /** Resolves once at least one relay holds a reservation for us; rejects on abort. */
@@ -97,9 +137,11 @@ export class RelayKeeper {
       else if (relay.state !== 'connecting') relay.state = 'down'
       if (before !== 'reserved' && relay.state === 'reserved') {
         this.log('reservation held on relay %p', relay.peerId)
+        this.scorer.recordReservation(relay.peerId, true)
         this.events.reserved(relay)
       } else if (before === 'reserved' && relay.state !== 'reserved') {
         this.log('reservation lost on relay %p (%s)', relay.peerId, relay.state)
+        this.scorer.recordReservation(relay.peerId, false)
         this.events.lost(relay)
       }
     }
@@ -109,24 +151,78 @@ export class RelayKeeper {
     if (!this.running) return
     this.refreshStates()
     const now = Date.now()
-    await Promise.all(this.relays.filter((r) => r.state === 'down' && (this.nextTry.get(r) ?? 0) <= now).map(async (relay) => {
-      relay.state = 'connecting'
-      try {
-        await this.libp2p.dial(relay.addr, { signal: AbortSignal.timeout(10_000) })
-        relay.failures = 0
-        delete relay.lastError
-        relay.state = 'connected'
-      } catch (err) {
-        relay.failures++
-        relay.lastError = describeError(err)
-        relay.state = 'down'
-        const backoff = Math.min(MAX_RELAY_BACKOFF_MS, this.interval * 2 ** Math.min(relay.failures - 1, 10))
-        this.nextTry.set(relay, Date.now() + backoff)
-        this.log('relay %p unreachable (%s), next try in %d ms', relay.peerId, relay.lastError, backoff)
-      }
-    }))
+    const due = this.ranked().filter((r) => r.state === 'down' && (this.nextTry.get(r) ?? 0) <= now)
+    // the transport reserves on relays as their connections come up: the best go first
+    const first = due.slice(0, this.reservations).map(async (relay) => this.redial(relay))
+    if (due.length > this.reservations) await this.headStart(Promise.all(first))
+    await Promise.all([...first, ...due.slice(this.reservations).map(async (relay) => this.redial(relay))])
+    if (!this.running) return
     this.refreshStates()
-    if (this.running) this.timer = setTimeout(() => { void this.tick() }, this.interval)
+    this.check()
+    this.timer = setTimeout(() => { void this.tick() }, this.interval)
+  }
+
+  private async redial (relay: RelayStatus): Promise<void> {
+    relay.state = 'connecting'
+    try {
+      await this.libp2p.dial(relay.addr, { signal: AbortSignal.any([AbortSignal.timeout(10_000), this.stopper.signal]) })
+      relay.failures = 0
+      delete relay.lastError
+      relay.state = 'connected'
+    } catch (err) {
+      relay.failures++
+      relay.lastError = describeError(err)
+      relay.state = 'down'
+      const backoff = Math.min(MAX_RELAY_BACKOFF_MS, this.interval * 2 ** Math.min(relay.failures - 1, 10))
+      this.nextTry.set(relay, Date.now() + backoff)
+      if (this.running) this.log('relay %p unreachable (%s), next try in %d ms', relay.peerId, relay.lastError, backoff)
+    }
+  }
+
+  /** Resolves when `dials` settle, RELAY_DIAL_HEAD_START_MS pass or the keeper stops, whichever is first. */
+  private async headStart (dials: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const signal = this.stopper.signal
+    let onAbort = (): void => {}
+    await Promise.race([
+      dials,
+      new Promise<void>((resolve) => {
+        onAbort = resolve
+        timer = setTimeout(resolve, RELAY_DIAL_HEAD_START_MS)
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+    ])
+    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
+  }
+
+  /** One check of every relay: down when not connected; a connected one is pinged (not awaited: a slow ping delays no redial). */
+  private check (): void {
+    for (const relay of this.relays) {
+      if (relay.state !== 'connected' && relay.state !== 'reserved') {
+        this.scorer.recordUptime(relay.peerId, false)
+      } else if (this.ping === undefined) {
+        this.scorer.recordUptime(relay.peerId, true)
+      } else if (!this.pinging.has(relay)) {
+        this.pinging.add(relay)
+        void this.pingOnce(relay, this.ping).finally(() => { this.pinging.delete(relay) })
+      }
+    }
+  }
+
+  private async pingOnce (relay: RelayStatus, ping: NonNullable<RelayKeeperComponents['ping']>): Promise<void> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.pingTimeoutMs), this.stopper.signal])
+    try {
+      const ms = await ping(relay.peerId, { signal })
+      if (!this.running) return
+      this.scorer.recordRtt(relay.peerId, ms)
+      this.scorer.recordUptime(relay.peerId, true)
+    } catch (err) {
+      if (!this.running) return
+      const unsupported = (err as Error)?.name === 'UnsupportedProtocolError'
+      this.scorer.recordUptime(relay.peerId, unsupported)
+      if (!unsupported) this.log('ping of relay %p failed: %s', relay.peerId, describeError(err))
+    }
   }
 }
 

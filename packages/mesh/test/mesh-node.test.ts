@@ -3,7 +3,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMeshNode } from '../src/index.js'
 import { startStockRelay } from './fixtures.js'
-import type { MeshNode } from '../src/index.js'
+import type { MeshNode, RelayInfo } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 describe('createMeshNode', () => {
@@ -55,10 +55,12 @@ describe('createMeshNode', () => {
     nodes.push(node)
     await node.start()
     await node.waitForReservation({ signal: AbortSignal.timeout(10_000) })
-    const states = node.relays()
-    expect(states[0]?.state).toBe('reserved')
-    await expect.poll(() => node.relays()[1]?.failures, { timeout: 5000 }).toBeGreaterThan(0)
-    expect(node.relays()[1]?.state).not.toBe('reserved')
-    expect(node.relays()[1]?.lastError).toBeTruthy()
+    // relays() lists best score first: find each by address
+    const info = (a: string): RelayInfo | undefined => node.relays().find((r) => r.addr.toString() === a)
+    expect(info(addr)?.state).toBe('reserved')
+    await expect.poll(() => info(dead)?.failures, { timeout: 5000 }).toBeGreaterThan(0)
+    expect(info(dead)?.state).not.toBe('reserved')
+    expect(info(dead)?.lastError).toBeTruthy()
+    expect(node.relays().map((r) => r.addr.toString())).toEqual([addr, dead])
   })
 })

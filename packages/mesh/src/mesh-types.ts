@@ -1,0 +1,114 @@
+import type { ReputationSaveError } from './errors.js'
+import type { RelayStatus } from './relay-keeper.js'
+import type { MeshReputationInit } from './relay-reputation.js'
+import type { RelayScore, RelayScorer } from './reputation/types.js'
+import type { SafeEventEmitter } from '@auralink/protocol'
+import type { AuraIdRecord, Ed25519PrivateKey, Profile, Visibility } from '@auralink/identity'
+import type { AbortOptions, Connection, Libp2p, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+// The public types of a mesh node (createMeshNode in mesh-node.ts).
+
+export interface MeshNodeInit {
+  /** The identity key: its PeerId is this node's address. @default a new Ed25519 key */
+  privateKey?: Ed25519PrivateKey
+  /** Relay multiaddrs, each ending in /p2p/<relay peer id>. The node keeps connections and reservations on them. */
+  relays?: Array<string | Multiaddr>
+  /** ICE servers for WebRTC. Tests pass []; apps pass their own STUN/TURN. @default [] */
+  iceServers?: RTCIceServer[]
+  dial?: {
+    /** Retries of a failed direct dial. @default 3 */
+    retries?: number
+    /** Backoff before the first retry, doubled each time. @default 250 */
+    backoffMs?: number
+    /** One attempt's limit. @default 15000 */
+    timeoutMs?: number
+  }
+  /**
+   * How often relays are checked (each connected one pinged, for its score) and lost ones
+   * redialled. @default 2000
+   */
+  relayCheckIntervalMs?: number
+  /**
+   * Relay reputation: the scorer that ranks relays for reservations and dial routes, and where its
+   * scores are kept between runs. See docs/reputation.md.
+   * @default {} (a relayScorer() of the node's own, no store)
+   */
+  reputation?: MeshReputationInit
+}
+
+export type ConnectionPath = 'direct' | 'relayed'
+
+/** A connection to a peer found by AuraID (or PeerId), saying which path it took. */
+export interface MeshConnection {
+  readonly connection: Connection
+  readonly remotePeer: PeerId
+  /** The AuraID dialled, when dialled by name. */
+  readonly auraId?: string
+  /** True for a WebRTC connection between the two peers; false for a circuit through a relay. */
+  readonly direct: boolean
+  readonly path: ConnectionPath
+  /** Dial attempts it took (1 = first try). */
+  readonly attempts: number
+  /** Why it is relayed, when it is. */
+  readonly fallbackReason?: string
+  newStream(protocol: string, options?: AbortOptions): Promise<Stream>
+  close(options?: AbortOptions): Promise<void>
+}
+
+export interface MeshDialOptions extends AbortOptions {
+  /** Fall back to a relayed connection (with the relay's data and time limits) when every direct try fails. @default false */
+  allowRelayed?: boolean
+}
+
+export interface RegisterOptions extends AbortOptions {
+  /** @default 'public' */
+  visibility?: Visibility
+  profile?: Profile
+  /** End of validity, ms since the epoch. @default now + 30 days */
+  validity?: number
+}
+
+export interface MeshNodeEvents {
+  'relay:reserved': CustomEvent<{ relay: PeerId }>
+  'relay:lost': CustomEvent<{ relay: PeerId }>
+  'dial:retry': CustomEvent<{ peer: PeerId, attempt: number, error: Error }>
+  /** A periodic save to `reputation.store` failed; the node tries again at the next interval. */
+  'reputation:save-failed': CustomEvent<{ error: ReputationSaveError }>
+}
+
+export interface RelayInfo {
+  readonly peerId: PeerId
+  readonly addr: Multiaddr
+  readonly state: RelayStatus['state']
+  readonly failures: number
+  readonly lastError?: string
+  /** The relay's score from the node's scorer (`reputation.scorer`): `total`, higher is better, and its `parts`. */
+  readonly score: RelayScore
+}
+
+export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
+  readonly libp2p: Libp2p
+  readonly peerId: PeerId
+  /** The scorer that ranks this node's relays (`reputation.scorer`, or the node's own). */
+  readonly scorer: RelayScorer
+  /** Starts the node; with a `reputation.store`, first loads its scores (ReputationLoadError when that fails). */
+  start(): Promise<void>
+  /** Stops the node; with a `reputation.store`, saves its scores last (ReputationSaveError when that fails, once all is stopped). */
+  stop(): Promise<void>
+  /** Resolves once a relay holds a reservation for us, so others can dial us. */
+  waitForReservation(options?: AbortOptions): Promise<void>
+  /** The configured relays with their state and score, best score first. */
+  relays(): RelayInfo[]
+  /** Signs a record binding `name` to this node's key and registers it at every connected relay. */
+  register(name: string, options?: RegisterOptions): Promise<AuraIdRecord>
+  unregister(name: string, options?: AbortOptions): Promise<void>
+  /** The verified record of `name`; AuraIdNotFoundError when no directory knows it. */
+  resolve(name: string, options?: AbortOptions & { cache?: boolean }): Promise<AuraIdRecord>
+  /** Public records whose names start with `prefix`. */
+  search(prefix: string, options?: AbortOptions & { limit?: number }): Promise<AuraIdRecord[]>
+  /** Dials `@name.aura` (or a PeerId) through a relay's /p2p-circuit/webrtc and returns a direct connection. */
+  dial(target: string | PeerId, options?: MeshDialOptions): Promise<MeshConnection>
+  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+  unhandle(protocol: string): Promise<void>
+}
