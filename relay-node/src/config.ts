@@ -24,6 +24,18 @@ export interface RelayConfig {
   relayDataLimit: number
   /** Seconds a relayed connection may last. @default 120 */
   relayDurationLimit: number
+  /** Reservation requests (new or refresh) per peer per minute; over it: PERMISSION_DENIED. @default 10 */
+  reservationRateLimit: number
+  /** Relayed connections open at once with one peer as source or destination; over it: PERMISSION_DENIED. @default 16 */
+  maxCircuitsPerPeer: number
+  /** New relayed connections per source peer per minute; over it: PERMISSION_DENIED. @default 30 */
+  circuitRateLimit: number
+  /** Bytes for a relayed connection where neither end holds a name at this relay's directory (never more than relayDataLimit). @default 32768 */
+  relayDataLimitAnonymous: number
+  /** Seconds for a relayed connection where neither end holds a name here (never more than relayDurationLimit). @default 30 */
+  relayDurationLimitAnonymous: number
+  /** Relayed connections open at once (relay-wide) where neither end holds a name here; over it: PERMISSION_DENIED. @default 32 */
+  maxAnonymousCircuits: number
   /** Directory requests per peer per minute. @default 120 */
   directoryRateLimit: number
   /** Directory writes (register, update, unregister) per peer per minute. @default 20 */
@@ -50,6 +62,12 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   reservationTtl: { flag: 'reservation-ttl', env: 'AURALINK_RELAY_RESERVATION_TTL', kind: 'count', help: 'reservation lifetime, seconds' },
   relayDataLimit: { flag: 'relay-data-limit', env: 'AURALINK_RELAY_DATA_LIMIT', kind: 'count', help: 'bytes a relayed connection may carry, both directions together' },
   relayDurationLimit: { flag: 'relay-duration-limit', env: 'AURALINK_RELAY_DURATION_LIMIT', kind: 'count', help: 'seconds a relayed connection may last' },
+  reservationRateLimit: { flag: 'reservation-rate-limit', env: 'AURALINK_RELAY_RESERVATION_RATE_LIMIT', kind: 'count', help: 'reservation requests (new or refresh) per peer per minute' },
+  maxCircuitsPerPeer: { flag: 'max-circuits-per-peer', env: 'AURALINK_RELAY_MAX_CIRCUITS_PER_PEER', kind: 'count', help: 'relayed connections open at once with one peer as source or destination' },
+  circuitRateLimit: { flag: 'circuit-rate-limit', env: 'AURALINK_RELAY_CIRCUIT_RATE_LIMIT', kind: 'count', help: 'new relayed connections per source peer per minute' },
+  relayDataLimitAnonymous: { flag: 'relay-data-limit-anonymous', env: 'AURALINK_RELAY_DATA_LIMIT_ANONYMOUS', kind: 'count', help: 'bytes a relayed connection may carry when neither end holds a name here' },
+  relayDurationLimitAnonymous: { flag: 'relay-duration-limit-anonymous', env: 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS', kind: 'count', help: 'seconds a relayed connection may last when neither end holds a name here' },
+  maxAnonymousCircuits: { flag: 'max-anonymous-circuits', env: 'AURALINK_RELAY_MAX_ANONYMOUS_CIRCUITS', kind: 'count', help: 'relayed connections open at once where neither end holds a name here' },
   directoryRateLimit: { flag: 'directory-rate-limit', env: 'AURALINK_RELAY_DIRECTORY_RATE_LIMIT', kind: 'count', help: 'directory requests per peer per minute' },
   directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
   directoryMaxNamesPerKey: { flag: 'directory-max-names-per-key', env: 'AURALINK_RELAY_DIRECTORY_MAX_NAMES', kind: 'count', help: 'names one key may hold' },
@@ -60,7 +78,7 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
 export function usage (): string {
   const lines = Object.entries(FIELDS).map(([key, f]) => {
     const def = DEFAULTS[key as keyof RelayConfig]
-    return `  --${f.flag.padEnd(28)} ${f.help} (default: ${Array.isArray(def) ? 'none' : String(def)}; env ${f.env})`
+    return `  --${f.flag.padEnd(32)} ${f.help} (default: ${Array.isArray(def) ? 'none' : String(def)}; env ${f.env})`
   })
   return [
     'usage: auralink-relay [options]',
@@ -68,9 +86,9 @@ export function usage (): string {
     'Runs an AuraLink relay node: circuit relay v2, the AuraID directory, /healthz and /metrics.',
     '',
     ...lines,
-    `  --${'config <file.json>'.padEnd(28)} a JSON file with any of the settings above, camelCase (env AURALINK_RELAY_CONFIG)`,
-    `  --${'help'.padEnd(28)} this text`,
-    `  --${'version'.padEnd(28)} the version`,
+    `  --${'config <file.json>'.padEnd(32)} a JSON file with any of the settings above, camelCase (env AURALINK_RELAY_CONFIG)`,
+    `  --${'help'.padEnd(32)} this text`,
+    `  --${'version'.padEnd(32)} the version`,
     '',
     'Precedence: flags, then env vars, then the config file, then defaults.',
     'Exit codes: 0 stopped cleanly, 1 runtime failure (e.g. a port in use), 2 bad configuration.'

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { RelayLimit } from './relay-guard.js'
 
 /** Where the gauges read their values when Prometheus scrapes. */
 export interface RelayMetricsSources {
@@ -8,6 +9,8 @@ export interface RelayMetricsSources {
   connections(): number
   /** AuraIDs the directory holds. */
   names(): Promise<number>
+  /** Relayed connections open now: all, and those where neither end holds a name here. */
+  circuits?(): { total: number, anonymous: number }
 }
 
 /** Kinds of fault counted in `auralink_errors_total{kind}`. */
@@ -17,12 +20,14 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | (string & {})
  * The relay's Prometheus metrics, in a registry of its own (so embedding the relay never
  * touches prom-client's global registry): Node's process metrics, plus
  * `auralink_relay_reservations`, `auralink_relay_connections`, `auralink_directory_names`,
- * `auralink_directory_operations_total{op,outcome}` and `auralink_errors_total{kind}`.
+ * `auralink_relay_circuits{kind}`, `auralink_directory_operations_total{op,outcome}`,
+ * `auralink_relay_limit_hits_total{limit}` and `auralink_errors_total{kind}`.
  */
 export class RelayMetrics {
   readonly registry = new Registry()
   readonly directoryOperations: Counter<'op' | 'outcome'>
   readonly errors: Counter<'kind'>
+  readonly limitHits: Counter<'limit'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -45,6 +50,23 @@ export class RelayMetrics {
       registers,
       async collect () { this.set(await sources.names()) }
     })
+    new Gauge({
+      name: 'auralink_relay_circuits',
+      help: 'Relayed connections open now: kind="all", and kind="anonymous" (neither end holds a name here)',
+      labelNames: ['kind'],
+      registers,
+      collect () {
+        const c = sources.circuits?.() ?? { total: 0, anonymous: 0 }
+        this.set({ kind: 'all' }, c.total)
+        this.set({ kind: 'anonymous' }, c.anonymous)
+      }
+    })
+    this.limitHits = new Counter({
+      name: 'auralink_relay_limit_hits_total',
+      help: 'Requests refused by an abuse limit, by limit',
+      labelNames: ['limit'],
+      registers
+    })
     this.directoryOperations = new Counter({
       name: 'auralink_directory_operations_total',
       help: 'Directory requests by operation and outcome (ok or the error code)',
@@ -62,6 +84,11 @@ export class RelayMetrics {
   /** Counts one directory request: `op` (register, resolve, ...) and its outcome (`ok` or an error code). */
   directoryOperation (op: string, outcome: string): void {
     this.directoryOperations.inc({ op, outcome })
+  }
+
+  /** Counts one request refused by an abuse limit. */
+  limitHit (limit: RelayLimit): void {
+    this.limitHits.inc({ limit })
   }
 
   /** Counts one fault of the given kind. */

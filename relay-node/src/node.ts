@@ -18,7 +18,9 @@ import { DATASTORE_DIR, KEY_FILE, KEY_LABEL, RELAY_NAME } from './constants.js'
 import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
+import { relayGuard } from './relay-guard.js'
 import type { RelayConfig } from './config.js'
+import type { RelayGuard, RelayLimit } from './relay-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Identify } from '@libp2p/identify'
@@ -73,19 +75,27 @@ export interface RelayNode {
 /**
  * The libp2p `services` of a relay node, built in this one place: identify, ping, the circuit
  * relay v2 server with the configured limits, and the AuraID directory on the shared datastore.
+ * `guard` (the per-peer abuse limits) sees the relay server's hop streams; its `gater` goes in
+ * libp2p's `connectionGater`.
  */
-export function relayServices (config: RelayConfig, datastore: LevelDatastore): ServiceFactoryMap<RelayServices> {
+export function relayServices (config: RelayConfig, datastore: LevelDatastore, guard: RelayGuard = relayGuard(config)): ServiceFactoryMap<RelayServices> {
+  const relay = circuitRelayServer({
+    reservations: {
+      maxReservations: config.maxReservations,
+      reservationTtl: config.reservationTtl * 1000,
+      defaultDataLimit: BigInt(config.relayDataLimit),
+      defaultDurationLimit: config.relayDurationLimit * 1000
+    }
+  })
   return {
     identify: identify(),
     ping: ping(),
-    relay: circuitRelayServer({
-      reservations: {
-        maxReservations: config.maxReservations,
-        reservationTtl: config.reservationTtl * 1000,
-        defaultDataLimit: BigInt(config.relayDataLimit),
-        defaultDurationLimit: config.relayDurationLimit * 1000
-      }
-    }),
+    // the server is stock; only the registrar it registers its hop handler with is wrapped, so
+    // the guard's gater knows which hop stream (and so which circuit) it is asked about
+    relay: (components: Parameters<typeof relay>[0]) => {
+      const registrar = guard.wrapRegistrar(components.registrar)
+      return relay(new Proxy(components, { get: (target, prop) => prop === 'registrar' ? registrar : Reflect.get(target, prop) }))
+    },
     // directory: wired in by the signalling integration (@auralink/signalling)
     directory: auraIdDirectory({
       datastore,
@@ -172,7 +182,20 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     throw new DataDirError(`cannot open the datastore ${join(dataDir, DATASTORE_DIR)}: ${reason} (is another auralink-relay using this data dir?)`, { cause: err })
   }
 
-  let libp2p: Libp2p<RelayServices>
+  let libp2p: Libp2p<RelayServices> | undefined
+  const guard = relayGuard({ ...config, onLimit: (limit, peer) => { onLimit(limit, peer.toString()) } })
+  // the sources are read at scrape time, once libp2p exists
+  const metrics = new RelayMetrics({
+    reservations: () => libp2p?.services.relay.reservations.size ?? 0,
+    connections: () => libp2p?.getConnections().length ?? 0,
+    names: async () => libp2p?.services.directory.size() ?? 0,
+    circuits: () => guard.circuits()
+  })
+  // a refusal is a metric and a debug line, never an info line
+  const onLimit = (limit: RelayLimit, peer: string): void => {
+    metrics.limitHit(limit)
+    log.debug({ limit, peer }, 'limit hit')
+  }
   try {
     libp2p = await createLibp2p({
       privateKey,
@@ -186,8 +209,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // peers and relays on loopback and private networks are normal for a relay
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: relayServices(config, datastore)
+      connectionGater: { denyDialMultiaddr: () => false, ...guard.gater },
+      services: relayServices(config, datastore, guard)
     })
   } catch (err) {
     await datastore.close().catch(() => {})
@@ -196,14 +219,12 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
 
   let serving = false
   const startedAt = Date.now()
-  const metrics = new RelayMetrics({
-    reservations: () => libp2p.services.relay.reservations.size,
-    connections: () => libp2p.getConnections().length,
-    names: async () => libp2p.services.directory.size()
-  })
+  const { relay, directory } = libp2p.services
+  guard.attach({ reservations: relay.reservations, holdsName: async (peer) => directory.holdsName(peer) })
   libp2p.services.directory.addEventListener('operation', ({ detail }) => {
     metrics.directoryOperation(detail.op, detail.outcome)
     if (detail.outcome === 'internal') metrics.error('directory_internal')
+    if (detail.limit !== undefined) onLimit(`directory_${detail.limit}`, String(detail.peer))
   })
   libp2p.services.relay.addEventListener('relay:reservation', ({ detail }) => {
     log.debug({ peer: detail.addr.toString() }, 'reservation made')

@@ -121,6 +121,38 @@ describe('loadConfig', () => {
     expect(() => loadConfig([], { AURALINK_RELAY_MAX_RESERVATIONS: 'many' })).toThrow('AURALINK_RELAY_MAX_RESERVATIONS: "many" is not a whole number')
   })
 
+  describe.each([
+    ['reservationRateLimit', 'reservation-rate-limit', 'AURALINK_RELAY_RESERVATION_RATE_LIMIT', 10],
+    ['maxCircuitsPerPeer', 'max-circuits-per-peer', 'AURALINK_RELAY_MAX_CIRCUITS_PER_PEER', 16],
+    ['circuitRateLimit', 'circuit-rate-limit', 'AURALINK_RELAY_CIRCUIT_RATE_LIMIT', 30],
+    ['relayDataLimitAnonymous', 'relay-data-limit-anonymous', 'AURALINK_RELAY_DATA_LIMIT_ANONYMOUS', 32768],
+    ['relayDurationLimitAnonymous', 'relay-duration-limit-anonymous', 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS', 30],
+    ['maxAnonymousCircuits', 'max-anonymous-circuits', 'AURALINK_RELAY_MAX_ANONYMOUS_CIRCUITS', 32]
+  ] as const)('abuse limit %s (--%s, %s)', (key, flag, env, def) => {
+    it(`loadConfig([]) gives ${key} its default ${def}`, () => {
+      expect(loadConfig([], {}).config[key]).toBe(def)
+      expect(DEFAULTS[key]).toBe(def)
+      expect(FIELDS[key]).toMatchObject({ flag, env, kind: 'count' })
+    })
+    it(`loadConfig(["--${flag}", "7"]) sets ${key}, over ${env} and the config file`, async () => {
+      expect(loadConfig([`--${flag}`, '7'], {}).config[key]).toBe(7)
+      expect(loadConfig([], { [env]: '8' }).config[key]).toBe(8)
+      const file = await configFile({ [key]: 9 })
+      expect(loadConfig(['--config', file], {}).config[key]).toBe(9)
+      expect(loadConfig(['--config', file, `--${flag}`, '0'], { [env]: '8' }).config[key]).toBe(0)
+    })
+    it(`loadConfig() throws ConfigError naming --${flag}, ${env} or the config key and a bad value`, async () => {
+      for (const bad of ['many', '-1', '1.5', '']) {
+        expect(() => loadConfig([`--${flag}=${bad}`], {})).toThrow(ConfigError)
+        expect(() => loadConfig([`--${flag}=${bad}`], {})).toThrow(`--${flag}: ${JSON.stringify(bad)} is not a whole number`)
+      }
+      expect(() => loadConfig([], { [env]: 'lots' })).toThrow(`${env}: "lots" is not a whole number`)
+      const file = await configFile({ [key]: -3 })
+      expect(() => loadConfig(['--config', file], {})).toThrow(`${key}: -3 is not a whole number`)
+      expect(() => loadConfig(['--config', file], {})).toThrow(ConfigError)
+    })
+  })
+
   it('loadConfig() ignores empty env vars', () => {
     expect(loadConfig([], { AURALINK_RELAY_PORT: '' }).config.port).toBe(DEFAULTS.port)
   })

@@ -63,7 +63,16 @@ export interface DirectoryOperationEvent {
   peer?: PeerId
   /** The name the request was about, once known (for REGISTER/UPDATE: once the record decoded). */
   name?: string
+  /** Set when the request hit an abuse limit: which one. */
+  limit?: DirectoryLimit
 }
+
+/**
+ * The directory's abuse limits, as the operation event names them: `requests`
+ * (`maxRequestsPerMinute`, RATE_LIMITED), `writes` (`maxWritesPerMinute`, RATE_LIMITED),
+ * `names_per_key` (`maxNamesPerKey`, QUOTA_EXCEEDED).
+ */
+export type DirectoryLimit = 'requests' | 'writes' | 'names_per_key'
 
 export interface AuraIdDirectoryEvents {
   /** One per handled request, for metrics. */
@@ -84,6 +93,8 @@ export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirec
   get(name: string, options?: AbortOptions): Promise<AuraIdRecord | undefined>
   /** Number of names held (including ones whose record expired but that are not reclaimed yet). */
   size(options?: AbortOptions): Promise<number>
+  /** True when `peer` holds at least one name here whose record is still valid (any visibility). */
+  holdsName(peer: PeerId, options?: AbortOptions): Promise<boolean>
 }
 
 /**
@@ -126,7 +137,7 @@ const IDENTITY_ERRORS = new Map<string, DirectoryError>([
 const SEARCH_PREFIX = /^@[a-z0-9_-]{1,32}(\.(a(u(ra?)?)?)?)?$/
 
 /** What one request is about, filled in as it is handled (for the operation event). */
-interface Context { name?: string }
+interface Context { name?: string, limit?: DirectoryLimit }
 
 function ok (records: Uint8Array[] = []): DirectoryResponseFields {
   return { error: E.DIRECTORY_ERROR_NONE, message: '', records }
@@ -218,9 +229,11 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     try {
       options.signal?.throwIfAborted()
       if (!this.requests.take(String(from))) {
+        ctx.limit = 'requests'
         throw new DirectoryRefusal(E.DIRECTORY_ERROR_RATE_LIMITED, 'too many requests from this peer: slow down')
       }
       if ((op === 'register' || op === 'update' || op === 'unregister') && !this.writeLimit.take(String(from))) {
+        ctx.limit = 'writes'
         throw new DirectoryRefusal(E.DIRECTORY_ERROR_RATE_LIMITED, 'too many writes from this peer: slow down')
       }
       switch (op) {
@@ -241,7 +254,9 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private respond (op: DirectoryOperation, from: PeerId, ctx: Context, response: DirectoryResponseFields): DirectoryResponseFields {
     const outcome = response.error === E.DIRECTORY_ERROR_NONE ? 'ok' : OUTCOMES.get(response.error ?? E.DIRECTORY_ERROR_INTERNAL) ?? 'internal'
     try {
-      this.safeDispatchEvent('operation', { detail: { op, outcome, peer: from, ...(ctx.name !== undefined ? { name: ctx.name } : {}) } })
+      this.safeDispatchEvent('operation', {
+        detail: { op, outcome, peer: from, ...(ctx.name !== undefined ? { name: ctx.name } : {}), ...(ctx.limit !== undefined ? { limit: ctx.limit } : {}) }
+      })
     } catch (err) {
       this.onListenerError('operation', err)
     }
@@ -302,7 +317,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
         }
       } else {
         await this.checkLookAlikes(record, skeleton, now, options)
-        await this.checkQuota(record, now, options)
+        await this.checkQuota(record, now, ctx, options)
       }
       await this.store.put(record, skeleton, held, options)
       this.log('%s %s (sequence %d, %s)', heldBinds ? 'updated' : 'registered', record.name, record.sequence, record.visibility)
@@ -320,7 +335,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     }
   }
 
-  private async checkQuota (record: AuraIdRecord, now: number, options: AbortOptions): Promise<void> {
+  private async checkQuota (record: AuraIdRecord, now: number, ctx: Context, options: AbortOptions): Promise<void> {
     let live = 0
     for (const name of await this.store.namesOf(record.peerId.toString(), options)) {
       if (name === record.name) continue
@@ -328,6 +343,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       if (r !== undefined && r.peerId.equals(record.peerId) && this.binds(r, now)) live++
     }
     if (live >= this.maxNamesPerKey) {
+      ctx.limit = 'names_per_key'
       throw new DirectoryRefusal(E.DIRECTORY_ERROR_QUOTA_EXCEEDED,
         `this key already holds ${live} names here, the most this directory allows (${this.maxNamesPerKey})`)
     }
@@ -390,6 +406,15 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
 
   async size (options?: AbortOptions): Promise<number> {
     return this.store.count(options)
+  }
+
+  async holdsName (peer: PeerId, options?: AbortOptions): Promise<boolean> {
+    const now = this.now()
+    for (const name of await this.store.namesOf(peer.toString(), options)) {
+      const record = await this.store.get(name, options)
+      if (record !== undefined && record.peerId.equals(peer) && record.validity > now) return true
+    }
+    return false
   }
 }
 

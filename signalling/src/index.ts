@@ -20,6 +20,7 @@
  */
 export { auraIdDirectory } from './directory.js'
 export type {
-  AuraIdDirectory, AuraIdDirectoryInit, AuraIdDirectoryComponents, AuraIdDirectoryEvents, DirectoryOperation, DirectoryOperationEvent
+  AuraIdDirectory, AuraIdDirectoryInit, AuraIdDirectoryComponents, AuraIdDirectoryEvents, DirectoryLimit, DirectoryOperation, DirectoryOperationEvent
 } from './directory.js'
 export * from './constants.js'
+export { PeerRateLimiter } from './rate-limiter.js'
