@@ -16,8 +16,13 @@ export function requireNetns (name) {
 }
 
 /** Starts `auralink-relay` on free ports with a fresh data dir; resolves with its multiaddr and a stop(). */
+// Benchmarks dial through one relay far more often than a person would (bench/connect: 50 dials in
+// under a minute); they measure speed, not the relay's abuse limits, so those are lifted here
+// (the limits are tested in relay-node/test/abuse.integration.test.ts)
+const BENCH_LIMITS = ['--circuit-rate-limit', '1000000', '--reservation-rate-limit', '1000000']
+
 export async function startRelay ({ dataDir = mkdtempSync(join(tmpdir(), 'auralink-bench-relay-')), args = [] } = {}) {
-  const child = spawn(process.execPath, [join(root, 'relay-node/dist/cli.js'), '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...args], {
+  const child = spawn(process.execPath, [join(root, 'relay-node/dist/cli.js'), '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...BENCH_LIMITS, ...args], {
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let out = ''
