@@ -1,0 +1,51 @@
+import { auralink } from './gen/relay.js'
+import { safeDecode, toSafeNumber } from './codec.js'
+
+const pb = auralink.relay
+
+/** The gossipsub topic relays publish their signed adverts on. */
+export const RELAY_ADVERT_TOPIC = '/auralink/relay-adverts/1.0.0'
+/** Prefix of the bytes a relay advert's signature covers (then the encoded RelayAdvert). */
+export const RELAY_ADVERT_SIGNATURE_DOMAIN = 'auralink-relay-advert:'
+/** A signed advert is a key, a few addresses and a handful of fields: 4 KiB is plenty. */
+export const MAX_RELAY_ADVERT_BYTES = 4 * 1024
+/** Most addresses one advert may list. */
+export const MAX_RELAY_ADVERT_ADDRS = 16
+/** Longest region tag. */
+export const MAX_RELAY_REGION_LENGTH = 32
+
+export type RelayAdvertFields = auralink.relay.RelayAdvert.$Properties
+export type SignedRelayAdvertFields = auralink.relay.SignedRelayAdvert.$Properties
+
+/** A decoded advert, 64-bit times as numbers. */
+export interface RelayAdvertMessage {
+  publicKey: Uint8Array
+  addrs: Uint8Array[]
+  capacity: number
+  load: number
+  version: string
+  aicSupport: boolean
+  region: string
+  issuedAt: number
+  expiresAt: number
+}
+
+export const encodeRelayAdvert = (m: RelayAdvertFields): Uint8Array => pb.RelayAdvert.encode(m).finish()
+export function decodeRelayAdvert (b: Uint8Array): RelayAdvertMessage {
+  const m = safeDecode('RelayAdvert', pb.RelayAdvert, b, MAX_RELAY_ADVERT_BYTES)
+  return {
+    publicKey: m.publicKey,
+    addrs: m.addrs,
+    capacity: m.capacity,
+    load: m.load,
+    version: m.version,
+    aicSupport: m.aicSupport,
+    region: m.region,
+    issuedAt: toSafeNumber('RelayAdvert', 'issuedAt', m.issuedAt),
+    expiresAt: toSafeNumber('RelayAdvert', 'expiresAt', m.expiresAt)
+  }
+}
+
+export const encodeSignedRelayAdvert = (m: SignedRelayAdvertFields): Uint8Array => pb.SignedRelayAdvert.encode(m).finish()
+export const decodeSignedRelayAdvert = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
+  safeDecode('SignedRelayAdvert', pb.SignedRelayAdvert, b, MAX_RELAY_ADVERT_BYTES)
