@@ -65,3 +65,24 @@ if (bs) {
   const k = (n) => `${(n / 1024).toFixed(1)} KiB`
   for (const s of bs.sizes) console.log(`| \`${s.package}\`: ${s.entry} | ${k(s.minified)} | ${k(s.gzip)} | ${k(s.brotli)} |`)
 }
+const ae = load('aic-enhance')
+if (ae) {
+  console.log(`\n### bench/aic/enhance (${ae.date}${ae.quick ? ', --quick' : ''}; model ${ae.model.name} v${ae.model.version} on ${ae.runtime.runtime}/${ae.runtime.executionProvider})\n`)
+  console.log(`${ae.codec}; ${ae.metrics}.\n`)
+  console.log('| BD-rate against VP8 at full size (mean over the clips) | SSIM | PSNR |\n|---|---|---|')
+  for (const [res, b] of Object.entries(ae.bdRate)) {
+    const cell = (m, k) => (b[m][k] === null ? `n/a (${b[m][`${k}Error`]})` : `${b[m][k] > 0 ? '+' : ''}${b[m][k]}%`)
+    console.log(`| ${res}: VP8 at half size + bicubic | ${cell('ssim', 'bicubic')} | ${cell('psnr', 'bicubic')} |`)
+    console.log(`| ${res}: VP8 at half size + AIC | **${cell('ssim', 'aic')}** | **${cell('psnr', 'aic')}** |`)
+  }
+  console.log('\n| clip | BD-rate SSIM: bicubic, AIC | BD-rate PSNR: bicubic, AIC | targets left out (0 kbps) |\n|---|---|---|---|')
+  for (const c of ae.clips) console.log(`| ${c.name} | ${c.bdRate.ssim.bicubic}%, ${c.bdRate.ssim.aic}% | ${c.bdRate.psnr.bicubic}%, ${c.bdRate.psnr.aic}% | ${c.bdRate.excludedTargets.join(', ') || 'none'} |`)
+  console.log('\n| clip | target kbps | VP8 full: kbps, dB, SSIM | half + bicubic: kbps, dB, SSIM | half + AIC: dB, SSIM | frames dropped (full, half) |\n|---|---|---|---|---|---|')
+  for (const c of ae.clips) {
+    for (const p of c.points) {
+      console.log(`| ${c.name} | ${p.targetKbps} | ${p.vp8.kbps}, ${p.vp8.psnr}, ${p.vp8.ssim} | ${p.bicubic.kbps}, ${p.bicubic.psnr}, ${p.bicubic.ssim} | ${p.aic.psnr}, ${p.aic.ssim} | ${p.droppedFrames.full}, ${p.droppedFrames.half} |`)
+    }
+  }
+  console.log('\n| speed (onnxruntime-node, 320x180 in, 640x360 out) | p50 ms | p95 ms | load ms | RSS growth |\n|---|---|---|---|---|')
+  for (const [k, s] of Object.entries(ae.speed)) console.log(`| ${k.replace('threads', '')} thread(s) | ${s.msPer640x360Frame.p50} | ${s.msPer640x360Frame.p95} | ${s.loadMs} | ${s.rssGrowthMiB} MiB |`)
+}

@@ -15,6 +15,9 @@ fi
 # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (rollup's,
 # node-datachannel's) out of the lock file, and `npm ci` then refuses it as out of sync.
 # `npm install` follows the same lock and installs the same versions.
+# onnxruntime-node's install script fetches CUDA libraries from outside the npm registry (which
+# fails here); its CPU runtime ships in the package. package.json's allowScripts also leaves it out.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm install"
   npm install --no-audit --no-fund

@@ -1,4 +1,7 @@
 import { defineConfig } from 'tsup'
 import { packageConfig } from '../../tsup.base.ts'
 
-export default defineConfig(packageConfig())
+export default defineConfig({
+  ...packageConfig(['src/index.ts', 'src/index.node.ts']),
+  external: ['onnxruntime-node']
+})

@@ -37,3 +37,47 @@ export class StreamTooLargeError extends Error {
     super(message)
   }
 }
+
+/** A model file the package ships (or one the caller named) is not there. */
+export class ModelNotFoundError extends Error {
+  static override readonly name = 'ModelNotFoundError'
+  override readonly name = 'ModelNotFoundError'
+  readonly file: string
+
+  constructor (file: string, options?: ErrorOptions) {
+    super(`AIC model file not found: ${file}`, options)
+    this.file = file
+  }
+}
+
+/** A model file is there but unusable: its checksum differs from the manifest's, or ONNX Runtime refuses it. */
+export class ModelLoadError extends Error {
+  static override readonly name = 'ModelLoadError'
+  override readonly name = 'ModelLoadError'
+  readonly file: string
+
+  constructor (file: string, reason: string, options?: ErrorOptions) {
+    super(`AIC model file ${file} cannot be loaded: ${reason}`, options)
+    this.file = file
+  }
+}
+
+/** The ONNX Runtime that the chosen runtime needs is not installed or cannot start here. */
+export class RuntimeUnavailableError extends Error {
+  static override readonly name = 'RuntimeUnavailableError'
+  override readonly name = 'RuntimeUnavailableError'
+
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** A call on an enhancer or codec after close(). */
+export class InvalidStateError extends Error {
+  static override readonly name = 'InvalidStateError'
+  override readonly name = 'InvalidStateError'
+
+  constructor (message: string) {
+    super(message)
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * @packageDocumentation
+ *
+ * AIC in Node: everything of the browser entry, plus tool 1's enhancer on onnxruntime-node
+ * (an optional peer dependency) with the model this package ships.
+ *
+ * @example
+ * ```ts
+ * import { createEnhancer } from '@auralink/aic'
+ *
+ * const enhancer = await createEnhancer({ runtime: 'node', scale: 2 })
+ * const restored = await enhancer.enhance({ width: 320, height: 180, data: rgba }) // 640x360 RGBA
+ * console.log(enhancer.info.executionProvider) // 'cpu'
+ * await enhancer.close()
+ * ```
+ */
+export * from './index.js'
+export { createEnhancer } from './create-enhancer.node.js'
+export { readManifest, MODELS_DIR } from './model-files.node.js'

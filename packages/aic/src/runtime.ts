@@ -1,0 +1,21 @@
+/** What AIC needs of an ONNX Runtime: one session that runs one float tensor to another. */
+export interface InferenceSession {
+  /** The execution provider that runs the model: 'cpu' (onnxruntime-node), 'wasm', 'webgpu'. */
+  readonly executionProvider: string
+  /** Runs the model on one 1 x C x H x W tensor; returns the output tensor and its dimensions. */
+  run(input: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array, dims: readonly number[] }>
+  release(): Promise<void>
+}
+
+export interface SessionOptions {
+  /** Threads for one inference; undefined leaves it to the runtime. */
+  threads?: number
+  /** The model's input and output names. */
+  input: string
+  output: string
+  /** Names the model in errors. */
+  file: string
+}
+
+/** Makes a session from a model's bytes. One per runtime: onnxruntime-node, onnxruntime-web. */
+export type SessionFactory = (model: Uint8Array, options: SessionOptions) => Promise<InferenceSession>

@@ -1,0 +1,140 @@
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readShippedModel } from '../src/model-files.node.js'
+import { createEnhancer, frameToTensor, lumaOf, MODELS_DIR, psnr, readManifest, tensorToFrame } from '../src/index.node.js'
+import { heldOutFrames } from './video-fixture.js'
+import type { Enhancer, Frame } from '../src/index.node.js'
+
+const luma = (f: Frame): ReturnType<typeof lumaOf> => lumaOf({ ...f, channels: 4 })
+const REFERENCE = resolve(import.meta.dirname, '../training/reference_output.py')
+// the checkpoint that ship_model.py copied next to the shipped ONNX export
+const CHECKPOINT = resolve(import.meta.dirname, '../training/checkpoints/enhancer-x2.pt')
+
+// Real inference: the model this package ships, on onnxruntime-node, on frames of the held-out
+// clip sent through the real codec (ffmpeg's libvpx) at a quarter of the pixels, checked against
+// PyTorch running the checkpoint the model was exported from. How much the model restores is a
+// benchmark's question (bench/aic/enhance.mjs, docs/aic.md), not a test's.
+describe('createEnhancer({ runtime: "node", scale: 2 })', () => {
+  let enhancer: Enhancer
+  const tmp = mkdtempSync(join(tmpdir(), 'auralink-aic-enhancer-'))
+  beforeAll(async () => { enhancer = await createEnhancer({ runtime: 'node', scale: 2, threads: 2 }) })
+  afterAll(async () => {
+    await enhancer?.close()
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it('info says what runs: onnxruntime-node\'s CPU provider and the shipped enhancer-x2 model with its version and checksum', async () => {
+    const manifest = await readManifest()
+    const entry = manifest.models.find((m) => m.name === 'enhancer-x2')!
+    expect(enhancer.info).toMatchObject({ runtime: 'node', executionProvider: 'cpu', scale: 2, threads: 2, model: { name: 'enhancer-x2', version: entry.version, sha256: entry.sha256 } })
+    expect(enhancer.info.model.file).toBe(join(MODELS_DIR, 'enhancer-x2.onnx'))
+    expect(enhancer.info.loadMs).toBeGreaterThan(0)
+  })
+
+  it('enhance() of a held-out VP8 frame agrees with the PyTorch checkpoint it was exported from (Debian\'s torch), within 1 level per value', async () => {
+    const { low } = heldOutFrames(12, 200)
+    const frame = low[10]!
+    const input = join(tmp, 'low.rgba')
+    const output = join(tmp, 'restored.rgba')
+    writeFileSync(input, frame.data)
+    const res = spawnSync('/usr/bin/python3', [REFERENCE, '--checkpoint', CHECKPOINT, '--input', input, '--width', '320', '--height', '180', '--output', output], { encoding: 'utf8', timeout: 120_000 })
+    expect(res.status, res.stderr).toBe(0)
+    const expected = readFileSync(output)
+    const out = await enhancer.enhance(frame)
+    expect([out.width, out.height]).toEqual([640, 360])
+    expect(out.data.length).toBe(expected.length)
+    let off = 0
+    let maxDiff = 0
+    for (let i = 0; i < expected.length; i++) {
+      const d = Math.abs(out.data[i]! - expected[i]!)
+      if (d > 0) off++
+      if (d > maxDiff) maxDiff = d
+    }
+    // float sums differ between ONNX Runtime's kernels and PyTorch's in the last bits: a value that
+    // lands near a rounding edge may go either way, by one level
+    expect(maxDiff).toBeLessThanOrEqual(1)
+    expect(off / expected.length).toBeLessThan(0.01)
+  })
+
+  it('enhance() of held-out VP8 frames stays close to plain bicubic upscaling of them (the network adds a residual, not a new picture)', async () => {
+    const { low, bicubic } = heldOutFrames(20, 400)
+    for (const i of [5, 12, 19]) {
+      const out = await enhancer.enhance(low[i]!)
+      // the restoration changes detail, not the picture: far closer to bicubic than a frame of another scene
+      expect(psnr(luma(out), luma(bicubic[i]!))).toBeGreaterThan(30)
+    }
+  })
+
+  it('enhance() takes any frame size and keeps alpha at 255', async () => {
+    const data = new Uint8Array(37 * 23 * 4).map((_, i) => (i * 7) % 256)
+    const out = await enhancer.enhance({ width: 37, height: 23, data })
+    expect([out.width, out.height]).toEqual([74, 46])
+    for (let p = 3; p < out.data.length; p += 4) if (out.data[p] !== 255) throw new Error(`alpha ${out.data[p]} at ${p}`)
+  })
+
+  it('enhance() refuses a frame whose data does not match its size, naming it', async () => {
+    await expect(enhancer.enhance({ width: 10, height: 10, data: new Uint8Array(399) })).rejects.toThrow(/frame\.data has 399 bytes, expected 10 x 10 x 4 = 400 \(RGBA\)/)
+    await expect(enhancer.enhance({ width: 0, height: 10, data: new Uint8Array(0) })).rejects.toThrow(RangeError)
+    await expect(enhancer.enhance({ width: 2, height: 2, data: [1, 2, 3] as unknown as Uint8Array })).rejects.toThrow(/frame\.data must be a Uint8Array/)
+    await expect(enhancer.enhance(null as unknown as Frame)).rejects.toThrow(TypeError)
+  })
+
+  it('enhance() honours an aborted signal', async () => {
+    await expect(enhancer.enhance({ width: 8, height: 8, data: new Uint8Array(256) }, { signal: AbortSignal.abort() })).rejects.toThrow(/aborted/)
+  })
+
+  it('createEnhancer() refuses bad options, naming them', async () => {
+    await expect(createEnhancer({ scale: 3 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(2\), got 3/)
+    await expect(createEnhancer({ runtime: 'wasm' })).rejects.toThrow(/runtime 'wasm' does not run here/)
+    await expect(createEnhancer({ runtime: 'cuda' as 'node' })).rejects.toThrow(/runtime must be 'auto', 'webgpu', 'wasm' or 'node', got "cuda"/)
+    await expect(createEnhancer({ threads: 0 })).rejects.toThrow(/threads must be a whole number from 1 to 64, got 0/)
+    await expect(createEnhancer({ scale: Number.NaN })).rejects.toThrow(/scale must be a number > 1/)
+  })
+
+  it('createEnhancer({ modelPath }) names a missing file (ModelNotFoundError) and a corrupt one (ModelLoadError)', async () => {
+    const missing = join(tmp, 'nope.onnx')
+    await expect(createEnhancer({ modelPath: missing })).rejects.toMatchObject({ name: 'ModelNotFoundError', file: missing, message: expect.stringContaining(missing) })
+    const corrupt = join(tmp, 'corrupt.onnx')
+    writeFileSync(corrupt, readFileSync(join(MODELS_DIR, 'enhancer-x2.onnx')).subarray(0, 5000))
+    await expect(createEnhancer({ modelPath: corrupt })).rejects.toMatchObject({ name: 'ModelLoadError', file: corrupt, message: expect.stringContaining(corrupt) })
+  })
+
+  it('a shipped model file that is truncated or altered fails its manifest check with ModelLoadError naming the file', async () => {
+    const entry = (await readManifest()).models.find((m) => m.name === 'enhancer-x2')!
+    const dir = `${mkdtempSync(join(tmp, 'models-'))}/`
+    const bytes = readFileSync(join(MODELS_DIR, entry.file))
+    writeFileSync(join(dir, entry.file), bytes.subarray(0, bytes.length - 1))
+    await expect(readShippedModel(entry, dir)).rejects.toMatchObject({ name: 'ModelLoadError', message: expect.stringMatching(/enhancer-x2\.onnx cannot be loaded: .* bytes, the manifest says/) })
+    const altered = Buffer.from(bytes)
+    altered[altered.length - 10] = altered[altered.length - 10]! ^ 0xff
+    writeFileSync(join(dir, entry.file), altered)
+    await expect(readShippedModel(entry, dir)).rejects.toMatchObject({ name: 'ModelLoadError', message: expect.stringMatching(/SHA-256 [0-9a-f]{64} differs/) })
+    await expect(readShippedModel(entry, `${join(tmp, 'empty')}/`)).rejects.toMatchObject({ name: 'ModelNotFoundError' })
+    copyFileSync(join(MODELS_DIR, entry.file), join(dir, entry.file))
+    await expect(readShippedModel(entry, dir)).resolves.toMatchObject({ file: join(dir, entry.file) })
+  })
+
+  it('close() is idempotent and enhance() after it throws InvalidStateError', async () => {
+    const e = await createEnhancer()
+    await e.close()
+    await e.close()
+    await expect(e.enhance({ width: 4, height: 4, data: new Uint8Array(64) })).rejects.toMatchObject({ name: 'InvalidStateError' })
+  })
+})
+
+describe('frameToTensor / tensorToFrame', () => {
+  it('round-trip every byte value of RGB, and set alpha to 255', () => {
+    const data = new Uint8Array(256 * 4).map((_, i) => (i % 4 === 3 ? 7 : (i >> 2) & 255))
+    const back = tensorToFrame(frameToTensor({ width: 16, height: 16, data }), 16, 16)
+    for (let i = 0; i < data.length; i++) expect(back.data[i]).toBe(i % 4 === 3 ? 255 : data[i])
+  })
+
+  it('tensorToFrame clamps out-of-range values and refuses a tensor of the wrong length', () => {
+    const t = new Float32Array([-0.5, 1.5, 0.5])
+    expect(Array.from(tensorToFrame(t, 1, 1).data)).toEqual([0, 255, 128, 255])
+    expect(() => tensorToFrame(t, 2, 1)).toThrow(/tensor has 3 values, expected 3 x 2 x 1/)
+  })
+})
