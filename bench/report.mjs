@@ -76,7 +76,8 @@ if (ae) {
     console.log(`| ${res}: VP8 at half size + AIC | **${cell('ssim', 'aic')}** | **${cell('psnr', 'aic')}** |`)
   }
   console.log('\n| clip | BD-rate SSIM: bicubic, AIC | BD-rate PSNR: bicubic, AIC | targets left out (0 kbps) |\n|---|---|---|---|')
-  for (const c of ae.clips) console.log(`| ${c.name} | ${c.bdRate.ssim.bicubic}%, ${c.bdRate.ssim.aic}% | ${c.bdRate.psnr.bicubic}%, ${c.bdRate.psnr.aic}% | ${c.bdRate.excludedTargets.join(', ') || 'none'} |`)
+  const pct = (b, m, k) => (b[m][k] === null ? (/do not overlap/.test(b[m][`${k}Error`]) ? 'n/a (no shared quality range)' : 'n/a') : `${b[m][k] > 0 ? '+' : ''}${b[m][k]}%`)
+  for (const c of ae.clips) console.log(`| ${c.name} | ${pct(c.bdRate, 'ssim', 'bicubic')}, ${pct(c.bdRate, 'ssim', 'aic')} | ${pct(c.bdRate, 'psnr', 'bicubic')}, ${pct(c.bdRate, 'psnr', 'aic')} | ${c.bdRate.excludedTargets.join(', ') || 'none'} |`)
   console.log('\n| clip | target kbps | VP8 full: kbps, dB, SSIM | half + bicubic: kbps, dB, SSIM | half + AIC: dB, SSIM | frames dropped (full, half) |\n|---|---|---|---|---|---|')
   for (const c of ae.clips) {
     for (const p of c.points) {
