@@ -69,7 +69,8 @@ const encoder = new TextEncoder()
 const RECORD_DOMAIN = encoder.encode(RECORD_SIGNATURE_DOMAIN)
 const UNREGISTER_DOMAIN = encoder.encode(UNREGISTER_SIGNATURE_DOMAIN)
 
-function withDomain (domain: Uint8Array, payload: Uint8Array): Uint8Array {
+/** `domain` followed by `payload`: what a domain-separated signature covers. */
+export function withDomain (domain: Uint8Array, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(domain.length + payload.length)
   out.set(domain)
   out.set(payload, domain.length)

@@ -2,6 +2,7 @@ import {
   decodeRelayAdvert, decodeSignedRelayAdvert, encodeRelayAdvert, encodeSignedRelayAdvert, MAX_RELAY_ADVERT_ADDRS,
   MAX_RELAY_ADVERT_BYTES, MAX_RELAY_REGION_LENGTH, RELAY_ADVERT_SIGNATURE_DOMAIN
 } from '@auralink/protocol'
+import { withDomain } from '@auralink/identity'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -51,12 +52,7 @@ export interface RelayAdvert {
 const encoder = new TextEncoder()
 const DOMAIN = encoder.encode(RELAY_ADVERT_SIGNATURE_DOMAIN)
 
-function signedPart (payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(DOMAIN.length + payload.length)
-  out.set(DOMAIN)
-  out.set(payload, DOMAIN.length)
-  return out
-}
+const signedPart = (payload: Uint8Array): Uint8Array => withDomain(DOMAIN, payload)
 
 /** Field checks shared by create (TypeError/RangeError naming the argument) and verify (InvalidRelayAdvertError). */
 function fieldProblem (f: { addrs: Multiaddr[], capacity: number, load: number, version: string, region: string, issuedAt: number, expiresAt: number }, peerId: PeerId): string | undefined {
