@@ -14,6 +14,10 @@ export const MAX_RELAY_BACKOFF_MS = 30_000
 export const DEFAULT_RESOLVE_CACHE_SIZE = 1_000
 /** Upper bound on how long a resolved record is cached, whatever its ttl says. */
 export const MAX_RESOLVE_CACHE_MS = 5 * 60 * 1000
+/** How long the relay a dial to a peer last went through stays that peer's first route. */
+export const DEFAULT_ROUTE_CACHE_TTL_MS = 5 * 60 * 1000
+/** Most peers whose route is cached; the oldest entry goes first. */
+export const DEFAULT_ROUTE_CACHE_SIZE = 1_000
 /**
  * Largest data-channel message a WebRTC stream sends, libp2p's framing included. libp2p's
  * default is 16 KiB (go- and rust-libp2p peers accept no more); AuraLink's WebRTC peers are

@@ -12,7 +12,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import {
   DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
-  DEFAULT_RESOLVE_CACHE_SIZE, MAX_RESOLVE_CACHE_MS
+  DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
 } from './constants.js'
 import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
@@ -23,6 +23,7 @@ import {
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
 import { RelayReputation } from './relay-reputation.js'
+import { RouteCache } from './route-cache.js'
 import type { RelayStatus } from './relay-keeper.js'
 import type { ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo } from './mesh-types.js'
 import type { RelayScorer } from './reputation/types.js'
@@ -82,6 +83,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private readonly log = defaultLogger().forComponent('auralink:mesh')
   private readonly dialLog = defaultLogger().forComponent('auralink:mesh:dial')
   private readonly cache = new Map<string, CacheEntry>()
+  private readonly routes: RouteCache
   private readonly registered = new Map<string, AuraIdRecord>()
   private readonly dialInit: Required<NonNullable<MeshNodeInit['dial']>>
   private running = false
@@ -99,6 +101,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     if (!Number.isInteger(this.dialInit.retries) || this.dialInit.retries < 0) {
       throw new RangeError(`dial.retries must be a whole number >= 0, got ${this.dialInit.retries}`)
     }
+    this.routes = new RouteCache({ ttlMs: init.routeCacheTtlMs ?? DEFAULT_ROUTE_CACHE_TTL_MS, maxEntries: DEFAULT_ROUTE_CACHE_SIZE })
     this.reputation = new RelayReputation(init.reputation, {
       saveFailed: (error) => { this.safeDispatchEvent('reputation:save-failed', { detail: { error } }) }
     }, defaultLogger().forComponent('auralink:mesh:reputation'))
@@ -146,6 +149,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       await this.libp2p.stop()
     } finally {
       this.cache.clear()
+      this.routes.clear()
       // last, so it holds everything measured; rejects (ReputationSaveError) once all is released
       await this.reputation.stop()
       this.log('stopped')
@@ -306,8 +310,9 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     let lastError: Error | undefined
     let attempts = 0
     for (let attempt = 0; attempt <= retries; attempt++) {
-      // ranked again each round: a relay whose circuit just failed has dropped, the next goes first
-      const relays = this.connectedRelays()
+      // ranked again each round: a relay whose circuit just failed has dropped, the next goes
+      // first; the route that worked last time (the route cache) goes before them all
+      const relays = this.routes.order(peer, this.connectedRelays())
       let offline = 0
       for (const { peerId: relay, addr: relayAddr } of relays) {
         options.signal?.throwIfAborted()
@@ -320,24 +325,25 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
           // stuck closing (a close that timed out) or a relayed one is no use: ask for a new one
           const reusable = this.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
           this.dropStale(peer)
+          this.dropOtherCircuits(peer, relay)
           const connection = await this.libp2p.dial(addr, { signal, force: !reusable })
           this.checkPeer(connection, peer, who)
           if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
             lastError = new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
-            this.recordCircuit(relay, false, lastError)
+            this.recordCircuit(peer, relay, false, lastError)
             continue
           }
-          this.recordCircuit(relay, true)
-          this.dialLog('direct connection to %s after %d attempt(s), %d ms', who, attempts, Date.now() - t0)
-          return wrap(connection, peer, auraId, 'direct', attempts)
+          this.recordCircuit(peer, relay, true)
+          this.dialLog('direct connection to %s via %p after %d attempt(s), %d ms', who, relay, attempts, Date.now() - t0)
+          return wrap(connection, peer, auraId, relay, 'direct', attempts)
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
           lastError = err as Error
           if (/NO_RESERVATION/.test(lastError.message)) offline++
-          this.recordCircuit(relay, false, lastError)
+          this.recordCircuit(peer, relay, false, lastError)
           this.dialLog('attempt %d to %s via %p failed in %d ms: %s', attempts, who, relay, Date.now() - t0, lastError.message)
-          this.safeDispatchEvent('dial:retry', { detail: { peer, attempt: attempts, error: lastError } })
+          this.safeDispatchEvent('dial:retry', { detail: { peer, relay, attempt: attempts, error: lastError } })
         }
       }
       if (offline === relays.length) {
@@ -351,15 +357,15 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
         try {
           const connection = await this.libp2p.dial(addr, options)
           this.checkPeer(connection, peer, who)
-          this.recordCircuit(relay, true)
+          this.recordCircuit(peer, relay, true)
           const reason = `direct WebRTC dial failed ${attempts} times (last: ${lastError?.message ?? 'unknown'})`
           this.log('falling back to a relayed connection to %s: %s', who, reason)
-          return wrap(connection, peer, auraId, 'relayed', attempts + 1, reason)
+          return wrap(connection, peer, auraId, relay, 'relayed', attempts + 1, reason)
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
           lastError = err as Error
-          this.recordCircuit(relay, false, lastError)
+          this.recordCircuit(peer, relay, false, lastError)
         }
       }
     }
@@ -367,11 +373,13 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   }
 
   /**
-   * A dial through `relay` worked or failed, for its score. A refusal because the peer holds no
-   * reservation there (NO_RESERVATION) says nothing of the relay and is not counted; a dial the
-   * caller aborted never gets here.
+   * A dial to `peer` through `relay` worked or failed, for the relay's score and the route cache.
+   * A refusal because the peer holds no reservation there (NO_RESERVATION) says nothing of the
+   * relay and is not scored (but that route is forgotten); a dial the caller aborted never gets here.
    */
-  private recordCircuit (relay: PeerId, ok: boolean, error?: Error): void {
+  private recordCircuit (peer: PeerId, relay: PeerId, ok: boolean, error?: Error): void {
+    if (ok) this.routes.set(peer, relay)
+    else this.routes.failed(peer, relay)
     if (!ok && error !== undefined && /NO_RESERVATION/.test(error.message)) return
     this.reputation.scorer.recordCircuit(relay, ok)
   }
@@ -382,6 +390,24 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       if (c.status !== 'open' && c.status !== 'closed') {
         this.dialLog('aborting a %s connection to %p', c.status, peer)
         c.abort(new Error(`connection stuck ${c.status}`))
+      }
+    }
+  }
+
+  /**
+   * Closes idle relayed connections to `peer` through relays other than `relay` (left over from
+   * an earlier dial's signalling). libp2p's WebRTC transport signals over any relayed connection
+   * it already has to the peer, whatever relay the address names: without this a dial "through"
+   * one relay may be signalled through another, and the outcome scored against the wrong relay.
+   * A relayed connection with open streams (a relayed call) is left alone.
+   */
+  private dropOtherCircuits (peer: PeerId, relay: PeerId): void {
+    for (const c of this.libp2p.getConnections(peer)) {
+      if ((c.limits == null && c.direct) || c.streams.length > 0) continue
+      const via = circuitRelayOf(c)
+      if (via !== undefined && via !== relay.toString()) {
+        this.dialLog('closing a relayed connection to %p through %s before dialling through %p', peer, via, relay)
+        void c.close().catch(() => { c.abort(new Error('relayed connection did not close')) })
       }
     }
   }
@@ -402,12 +428,20 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   }
 }
 
-function wrap (connection: Connection, peer: PeerId, auraId: string | undefined, path: ConnectionPath, attempts: number, fallbackReason?: string): MeshConnection {
+/** The relay a relayed connection runs through: the PeerId before /p2p-circuit in its remote address. */
+function circuitRelayOf (connection: Connection): string | undefined {
+  const parts = connection.remoteAddr.toString().split('/p2p-circuit')
+  if (parts.length < 2) return undefined
+  return /\/p2p\/([^/]+)$/.exec(parts[0]!)?.[1]
+}
+
+function wrap (connection: Connection, peer: PeerId, auraId: string | undefined, relay: PeerId, path: ConnectionPath, attempts: number, fallbackReason?: string): MeshConnection {
   return {
     connection,
     remotePeer: peer,
     ...(auraId !== undefined ? { auraId } : {}),
     direct: path === 'direct',
+    relay,
     path,
     attempts,
     ...(fallbackReason !== undefined ? { fallbackReason } : {}),

@@ -30,6 +30,12 @@ export interface MeshNodeInit {
    */
   relayCheckIntervalMs?: number
   /**
+   * How long the relay that a dial to a peer went through stays the first route tried for that
+   * peer (then the ranking decides again); a failed dial through it drops it at once. 0 turns the
+   * route cache off. @default 300000 (5 minutes)
+   */
+  routeCacheTtlMs?: number
+  /**
    * Relay reputation: the scorer that ranks relays for reservations and dial routes, and where its
    * scores are kept between runs. See docs/reputation.md.
    * @default {} (a relayScorer() of the node's own, no store)
@@ -52,6 +58,11 @@ export interface MeshConnection {
   readonly attempts: number
   /** Why it is relayed, when it is. */
   readonly fallbackReason?: string
+  /**
+   * The relay the connection went through (its signalling when direct, all of it when relayed)
+   * when this node dialled it; undefined for a connection the other peer opened.
+   */
+  readonly relay?: PeerId
   newStream(protocol: string, options?: AbortOptions): Promise<Stream>
   close(options?: AbortOptions): Promise<void>
 }
@@ -72,7 +83,8 @@ export interface RegisterOptions extends AbortOptions {
 export interface MeshNodeEvents {
   'relay:reserved': CustomEvent<{ relay: PeerId }>
   'relay:lost': CustomEvent<{ relay: PeerId }>
-  'dial:retry': CustomEvent<{ peer: PeerId, attempt: number, error: Error }>
+  /** A direct dial attempt through `relay` failed; the dial goes on with the next route. */
+  'dial:retry': CustomEvent<{ peer: PeerId, relay: PeerId, attempt: number, error: Error }>
   /** A periodic save to `reputation.store` failed; the node tries again at the next interval. */
   'reputation:save-failed': CustomEvent<{ error: ReputationSaveError }>
 }
