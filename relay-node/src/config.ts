@@ -46,6 +46,17 @@ export interface RelayConfig {
   logLevel: LogLevel
   /** Extra multiaddrs to announce (a public address in front of a proxy). @default [] */
   announce: string[]
+  /**
+   * Multiaddrs of other relays (each ending in /p2p/<peer id>) to join the relay network through:
+   * dialled at start (up to 5 attempts each), then the DHT finds the rest. @default [] (none: this
+   * relay starts a network of its own, which others may bootstrap from)
+   */
+  bootstrap: string[]
+  /**
+   * Seconds between republish cycles of the directory's public and unlisted records to the DHT
+   * (each also checks the record still wins there); 0: never. @default 3600
+   */
+  dhtRepublishInterval: number
 }
 
 export { DEFAULTS }
@@ -72,7 +83,9 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
   directoryMaxNamesPerKey: { flag: 'directory-max-names-per-key', env: 'AURALINK_RELAY_DIRECTORY_MAX_NAMES', kind: 'count', help: 'names one key may hold' },
   logLevel: { flag: 'log-level', env: 'AURALINK_RELAY_LOG_LEVEL', kind: 'level', help: LOG_LEVELS.join(' | ') },
-  announce: { flag: 'announce', env: 'AURALINK_RELAY_ANNOUNCE', kind: 'addrs', help: 'extra multiaddr to announce (repeatable; env: comma-separated)' }
+  announce: { flag: 'announce', env: 'AURALINK_RELAY_ANNOUNCE', kind: 'addrs', help: 'extra multiaddr to announce (repeatable; env: comma-separated)' },
+  bootstrap: { flag: 'bootstrap', env: 'AURALINK_RELAY_BOOTSTRAP', kind: 'addrs', help: 'multiaddr of another relay to join the relay network through (repeatable; env: comma-separated)' },
+  dhtRepublishInterval: { flag: 'dht-republish-interval', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL', kind: 'count', help: 'seconds between republishing held names to the DHT (0: never)' }
 }
 
 export function usage (): string {
@@ -83,7 +96,7 @@ export function usage (): string {
   return [
     'usage: auralink-relay [options]',
     '',
-    'Runs an AuraLink relay node: circuit relay v2, the AuraID directory, /healthz and /metrics.',
+    'Runs an AuraLink relay node: circuit relay v2, the AuraID directory, the relays\' Kad-DHT, /healthz and /metrics.',
     '',
     ...lines,
     `  --${'config <file.json>'.padEnd(32)} a JSON file with any of the settings above, camelCase (env AURALINK_RELAY_CONFIG)`,
@@ -130,7 +143,7 @@ function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayCon
  * Throws TypeError naming the field (`init.port`) and the bad value.
  */
 export function resolveConfig (init: Partial<RelayConfig>): RelayConfig {
-  const config: Record<string, unknown> = { ...DEFAULTS, announce: [] }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [] }
   for (const [key, value] of Object.entries(init)) {
     if (value === undefined) continue
     if (!(key in FIELDS)) throw new TypeError(`init.${key}: unknown setting (known: ${Object.keys(FIELDS).join(', ')})`)
@@ -157,7 +170,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new ConfigError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), { cause: err })
   }
-  const config: Record<string, unknown> = { ...DEFAULTS, announce: [] }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [] }
   const file = (values.config as string | undefined) ?? env.AURALINK_RELAY_CONFIG
   if (file !== undefined) {
     let parsed: unknown

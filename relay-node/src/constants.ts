@@ -13,6 +13,21 @@ export const KEY_LABEL = 'relay'
 export const DATASTORE_DIR = 'datastore'
 
 /**
+ * The relays' own Kad-DHT protocol: a private DHT of AuraLink relays, never the public IPFS one
+ * (`/ipfs/kad/1.0.0`). AuraID records live in it under `/auraid/<name>`.
+ */
+export const DHT_PROTOCOL = '/auralink/kad/1.0.0'
+
+/** Each bootstrap relay is dialled up to this many times at start. */
+export const BOOTSTRAP_ATTEMPTS = 5
+/** The wait before the second attempt; it doubles for each next one (1, 2, 4, 8 s). */
+export const BOOTSTRAP_FIRST_RETRY_MS = 1000
+/** One bootstrap dial gives up after this. */
+export const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000
+/** The DHT walk after the bootstrap dials gives up after this. */
+export const BOOTSTRAP_WALK_TIMEOUT_MS = 30_000
+
+/**
  * Every setting's default: a relay on 127.0.0.1 that needs no configuration.
  * `RelayConfig` documents each field.
  */
@@ -35,5 +50,7 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   directoryWriteLimit: 20,
   directoryMaxNamesPerKey: 5,
   logLevel: 'info',
-  announce: []
+  announce: [],
+  bootstrap: [],
+  dhtRepublishInterval: 3600
 })

@@ -1,7 +1,8 @@
 /**
  * @packageDocumentation
  *
- * The AuraLink relay node: circuit relay v2, the AuraID directory on LevelDB, /healthz and
+ * The AuraLink relay node: circuit relay v2, the AuraID directory on LevelDB (its public and
+ * unlisted names also in the relays' Kad-DHT, joined through `bootstrap` relays), /healthz and
  * Prometheus /metrics. Most people run it as `npx auralink-relay`; this module lets a program
  * embed it.
  *
@@ -19,7 +20,7 @@ export { createRelayNode, relayServices } from './node.js'
 export type { RelayNode, RelayNodeInit, RelayServices } from './node.js'
 export { loadConfig, resolveConfig, usage, FIELDS } from './config.js'
 export type { RelayConfig, LogLevel } from './config.js'
-export { DEFAULTS, KEY_FILE, DATASTORE_DIR } from './constants.js'
+export { DEFAULTS, KEY_FILE, DATASTORE_DIR, DHT_PROTOCOL } from './constants.js'
 export { RelayMetrics } from './metrics.js'
 export { relayGuard } from './relay-guard.js'
 export type { RelayGuard, RelayGuardInit, RelayGuardComponents, RelayLimit, CircuitCounts } from './relay-guard.js'

@@ -11,6 +11,8 @@ export interface RelayMetricsSources {
   names(): Promise<number>
   /** Relayed connections open now: all, and those where neither end holds a name here. */
   circuits?(): { total: number, anonymous: number }
+  /** Relays in the DHT routing table now. */
+  dhtPeers?(): number
 }
 
 /** Kinds of fault counted in `auralink_errors_total{kind}`. */
@@ -21,13 +23,16 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | (string & {})
  * touches prom-client's global registry): Node's process metrics, plus
  * `auralink_relay_reservations`, `auralink_relay_connections`, `auralink_directory_names`,
  * `auralink_relay_circuits{kind}`, `auralink_directory_operations_total{op,outcome}`,
- * `auralink_relay_limit_hits_total{limit}` and `auralink_errors_total{kind}`.
+ * `auralink_relay_limit_hits_total{limit}`, `auralink_errors_total{kind}`, `auralink_dht_peers`,
+ * `auralink_dht_operations_total{op,outcome}` and `auralink_directory_conflicts_total`.
  */
 export class RelayMetrics {
   readonly registry = new Registry()
   readonly directoryOperations: Counter<'op' | 'outcome'>
   readonly errors: Counter<'kind'>
   readonly limitHits: Counter<'limit'>
+  readonly dhtOperations: Counter<'op' | 'outcome'>
+  readonly directoryConflicts: Counter
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -73,6 +78,23 @@ export class RelayMetrics {
       labelNames: ['op', 'outcome'],
       registers
     })
+    new Gauge({
+      name: 'auralink_dht_peers',
+      help: 'Relays in this relay\'s Kad-DHT routing table',
+      registers,
+      collect () { this.set(sources.dhtPeers?.() ?? 0) }
+    })
+    this.dhtOperations = new Counter({
+      name: 'auralink_dht_operations_total',
+      help: 'The directory\'s DHT operations: op="publish" (outcome ok, local, error) and op="lookup" (outcome ok, not_found, invalid, error)',
+      labelNames: ['op', 'outcome'],
+      registers
+    })
+    this.directoryConflicts = new Counter({
+      name: 'auralink_directory_conflicts_total',
+      help: 'Names released here because another key\'s record for them won in the relay network',
+      registers
+    })
     this.errors = new Counter({
       name: 'auralink_errors_total',
       help: 'Faults by kind: directory_internal, http, relay',
@@ -89,6 +111,16 @@ export class RelayMetrics {
   /** Counts one request refused by an abuse limit. */
   limitHit (limit: RelayLimit): void {
     this.limitHits.inc({ limit })
+  }
+
+  /** Counts one DHT operation of the directory: `publish` or `lookup`, and its outcome. */
+  dhtOperation (op: string, outcome: string): void {
+    this.dhtOperations.inc({ op, outcome })
+  }
+
+  /** Counts one name released here because another key's record won in the relay network. */
+  directoryConflict (): void {
+    this.directoryConflicts.inc()
   }
 
   /** Counts one fault of the given kind. */

@@ -3,9 +3,10 @@ import { access, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { generateIdentityKey } from '@auralink/identity'
 import { fileKeyStore } from '@auralink/identity/keystore'
-import { auraIdDirectory } from '@auralink/signalling'
+import { auraIdDhtSelector, auraIdDhtValidator, auraIdDirectory, AURAID_DHT_NAMESPACE, dhtNetwork } from '@auralink/signalling'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
@@ -13,8 +14,9 @@ import { yamux } from '@libp2p/yamux'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { pino } from 'pino'
+import { joinRelayNetwork } from './bootstrap.js'
 import { resolveConfig } from './config.js'
-import { DATASTORE_DIR, KEY_FILE, KEY_LABEL, RELAY_NAME } from './constants.js'
+import { DATASTORE_DIR, DHT_PROTOCOL, KEY_FILE, KEY_LABEL, RELAY_NAME } from './constants.js'
 import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
@@ -24,6 +26,7 @@ import type { RelayGuard, RelayLimit } from './relay-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Identify } from '@libp2p/identify'
+import type { KadDHT } from '@libp2p/kad-dht'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { ServiceFactoryMap } from 'libp2p'
@@ -35,6 +38,8 @@ export type RelayServices = {
   identify: Identify
   ping: Ping
   relay: CircuitRelayService
+  /** The relays' Kad-DHT (`/auralink/kad/1.0.0`), server mode: AuraID records under `/auraid/<name>`. */
+  dht: KadDHT
   directory: AuraIdDirectory
 }
 
@@ -74,7 +79,10 @@ export interface RelayNode {
 
 /**
  * The libp2p `services` of a relay node, built in this one place: identify, ping, the circuit
- * relay v2 server with the configured limits, and the AuraID directory on the shared datastore.
+ * relay v2 server with the configured limits, the relays' Kad-DHT in server mode (its own
+ * protocol, so never the public IPFS DHT; loopback and private addresses kept; the AuraID
+ * validator and selector for `/auraid/` keys), and the AuraID directory on the shared datastore,
+ * publishing to and looking up in that DHT.
  * `guard` (the per-peer abuse limits) sees the relay server's hop streams; its `gater` goes in
  * libp2p's `connectionGater`.
  */
@@ -96,13 +104,25 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       const registrar = guard.wrapRegistrar(components.registrar)
       return relay(new Proxy(components, { get: (target, prop) => prop === 'registrar' ? registrar : Reflect.get(target, prop) }))
     },
-    // directory: wired in by the signalling integration (@auralink/signalling)
-    directory: auraIdDirectory({
+    dht: kadDHT({
+      protocol: DHT_PROTOCOL,
+      clientMode: false,
+      // relays on loopback and private networks are normal (tests, LANs): keep every address
+      peerInfoMapper: passthroughMapper,
+      // a relay alone (the first of a network) answers at once instead of waiting for a peer
+      allowQueryWithZeroPeers: true,
+      validators: { [AURAID_DHT_NAMESPACE]: auraIdDhtValidator },
+      selectors: { [AURAID_DHT_NAMESPACE]: auraIdDhtSelector }
+    }),
+    // built after dht (services are made in this order), so components.dht is there
+    directory: (components: Parameters<ReturnType<typeof auraIdDirectory>>[0] & { dht: KadDHT }) => auraIdDirectory({
       datastore,
       maxRequestsPerMinute: config.directoryRateLimit,
       maxWritesPerMinute: config.directoryWriteLimit,
-      maxNamesPerKey: config.directoryMaxNamesPerKey
-    })
+      maxNamesPerKey: config.directoryMaxNamesPerKey,
+      network: dhtNetwork(components.dht),
+      republishIntervalMs: config.dhtRepublishInterval * 1000
+    })(components)
   }
 }
 
@@ -153,6 +173,11 @@ async function prepareDataDir (dir: string): Promise<void> {
   }
 }
 
+/** Relays in the DHT's routing table (kad-dht's single DHT exposes it; 0 when not there). */
+function routingTableSize (dht: KadDHT | undefined): number {
+  return (dht as { routingTable?: { size?: number } } | undefined)?.routingTable?.size ?? 0
+}
+
 function inUse (err: unknown): boolean {
   const e = err as NodeJS.ErrnoException & { errors?: unknown[] }
   return e?.code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(e?.message ?? '') || (Array.isArray(e?.errors) && e.errors.some(inUse))
@@ -189,7 +214,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     reservations: () => libp2p?.services.relay.reservations.size ?? 0,
     connections: () => libp2p?.getConnections().length ?? 0,
     names: async () => libp2p?.services.directory.size() ?? 0,
-    circuits: () => guard.circuits()
+    circuits: () => guard.circuits(),
+    dhtPeers: () => routingTableSize(libp2p?.services.dht)
   })
   // a refusal is a metric and a debug line, never an info line
   const onLimit = (limit: RelayLimit, peer: string): void => {
@@ -226,6 +252,14 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     if (detail.outcome === 'internal') metrics.error('directory_internal')
     if (detail.limit !== undefined) onLimit(`directory_${detail.limit}`, String(detail.peer))
   })
+  directory.addEventListener('network', ({ detail }) => {
+    metrics.dhtOperation(detail.op, detail.outcome)
+  })
+  directory.addEventListener('conflict', ({ detail }) => {
+    metrics.directoryConflict()
+    log.warn({ name: detail.name, loser: detail.loser.toString(), winner: detail.winner.toString(), during: detail.during },
+      'name released: another key\'s record won in the relay network')
+  })
   libp2p.services.relay.addEventListener('relay:reservation', ({ detail }) => {
     log.debug({ peer: detail.addr.toString() }, 'reservation made')
   })
@@ -237,13 +271,32 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       reservations: libp2p.services.relay.reservations.size,
       connections: libp2p.getConnections().length,
-      names: await libp2p.services.directory.size()
+      names: await libp2p.services.directory.size(),
+      dhtPeers: routingTableSize(libp2p.services.dht)
     })
   })
 
   let httpUrl = ''
   let starting: Promise<void> | undefined
   let stopping: Promise<void> | undefined
+  const joining = new AbortController()
+  let joined: Promise<void> | undefined
+
+  /** Dials the bootstrap relays in the background (bounded retries); one info line with the outcome. */
+  const joinNetwork = (): void => {
+    if (config.bootstrap.length === 0) return
+    joined = joinRelayNetwork({
+      peerId: libp2p.peerId,
+      dial: async (addr, options) => libp2p.dial(addr, options),
+      getClosestPeers: (key, options) => libp2p.services.dht.getClosestPeers(key, options)
+    }, config.bootstrap, { signal: joining.signal }).then((outcome) => {
+      const fields = { connected: outcome.connected, failed: outcome.failed, dhtPeers: routingTableSize(libp2p.services.dht), ...(outcome.walkError !== undefined ? { walkError: outcome.walkError } : {}) }
+      if (outcome.connected.length === 0) log.warn(fields, 'no bootstrap relay reachable')
+      else log.info(fields, 'joined the relay network')
+    }, (err: unknown) => {
+      if (!joining.signal.aborted) log.error({ reason: (err as Error).message }, 'joining the relay network failed')
+    })
+  }
 
   const listen = async (): Promise<void> => {
     log.info({ dataDir, peerId: libp2p.peerId.toString() }, 'starting')
@@ -271,6 +324,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     }
     serving = true
     log.info({ multiaddrs: node.multiaddrs, http: httpUrl }, 'listening')
+    joinNetwork()
   }
 
   const node: RelayNode = {
@@ -292,6 +346,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         await starting?.catch(() => {})
         serving = false
         log.info('stopping')
+        joining.abort(new InvalidStateError('the relay node is stopping'))
+        await joined
         if (http.listening) {
           http.closeAllConnections()
           await new Promise((resolve) => http.close(resolve))

@@ -14,3 +14,12 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_INBOUND_STREAMS = 64
 /** Rate-limit buckets of peers not seen for this long are dropped. */
 export const RATE_LIMIT_IDLE_MS = 10 * 60 * 1000
+/** A network (DHT) lookup gives up after this; the directory stream allows 10 s in all. */
+export const DEFAULT_NETWORK_LOOKUP_TIMEOUT_MS = 5_000
+/** A network (DHT) publish gives up after this. */
+export const DEFAULT_NETWORK_PUBLISH_TIMEOUT_MS = 15_000
+/**
+ * Held public and unlisted records are checked against the network and published again this
+ * often: 1 hour, well inside the 48 hours for which DHT nodes keep a record they were sent.
+ */
+export const DEFAULT_REPUBLISH_INTERVAL_MS = 60 * 60 * 1000

@@ -7,13 +7,17 @@ import {
 } from '@auralink/protocol'
 import {
   DEFAULT_GRACE_PERIOD_MS, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_NAMES_PER_KEY, DEFAULT_MAX_REQUESTS_PER_MINUTE,
-  DEFAULT_MAX_SEARCH_RESULTS, DEFAULT_MAX_WRITES_PER_MINUTE, DEFAULT_REQUEST_TIMEOUT_MS, RATE_LIMIT_IDLE_MS
+  DEFAULT_MAX_SEARCH_RESULTS, DEFAULT_MAX_WRITES_PER_MINUTE, DEFAULT_REPUBLISH_INTERVAL_MS, DEFAULT_REQUEST_TIMEOUT_MS,
+  RATE_LIMIT_IDLE_MS
 } from './constants.js'
 import { DirectoryRefusal, DirectoryStoppedError, RequestTimeoutError } from './errors.js'
 import { KeyedMutex } from './mutex.js'
+import { NetworkSync } from './network-sync.js'
 import { PeerRateLimiter } from './rate-limiter.js'
 import { DirectoryStore } from './store.js'
 import { serveStream } from './stream.js'
+import type { AuraIdNetwork } from './dht.js'
+import type { DirectoryConflictEvent, DirectoryNetworkEvent, RepublishResult } from './network-sync.js'
 import type { AuraIdRecord } from '@auralink/identity'
 import type { DirectoryRequestMessage, DirectoryResponseFields } from '@auralink/protocol'
 import type {
@@ -41,6 +45,20 @@ export interface AuraIdDirectoryInit {
   maxInboundStreams?: number
   /** The clock, for tests. @default Date.now */
   now?: () => number
+  /**
+   * The relay network beyond this directory (the relay node passes `dhtNetwork(kadDHT)`): public
+   * and unlisted records are published there after each write and on every republish; a
+   * RESOLVE for a name not held here is asked there; a REGISTER or UPDATE is refused with
+   * NAME_TAKEN when another key's valid record is there (docs/dht.md). Private records never
+   * leave this directory. @default none: names live in this directory only
+   */
+  network?: AuraIdNetwork
+  /**
+   * With `network`: how often held public and unlisted records are checked against the network
+   * and published again (DHT nodes keep a record 48 h after it was sent); 0: never on a timer.
+   * @default 3_600_000 (1 hour)
+   */
+  republishIntervalMs?: number
 }
 
 /** What the directory takes from libp2p: the small subset of its components it uses. */
@@ -77,6 +95,10 @@ export type DirectoryLimit = 'requests' | 'writes' | 'names_per_key'
 export interface AuraIdDirectoryEvents {
   /** One per handled request, for metrics. */
   operation: CustomEvent<DirectoryOperationEvent>
+  /** With `network`: one per lookup and per publish, for metrics. */
+  network: CustomEvent<DirectoryNetworkEvent>
+  /** With `network`: a name held here lost to another key's record in the network and was released here. */
+  conflict: CustomEvent<DirectoryConflictEvent>
 }
 
 export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirectoryEvents> {
@@ -95,6 +117,12 @@ export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirec
   size(options?: AbortOptions): Promise<number>
   /** True when `peer` holds at least one name here whose record is still valid (any visibility). */
   holdsName(peer: PeerId, options?: AbortOptions): Promise<boolean>
+  /**
+   * Runs one republish cycle now (the timer runs them every `republishIntervalMs`): each held
+   * public or unlisted record with validity left is checked against the network, released here
+   * if another key's record won there, else published again. Without `network`: all zeros.
+   */
+  republish(options?: AbortOptions): Promise<RepublishResult>
 }
 
 /**
@@ -103,7 +131,7 @@ export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirec
  */
 export function auraIdDirectory (init: AuraIdDirectoryInit): (components: AuraIdDirectoryComponents) => AuraIdDirectory {
   if (init?.datastore == null) throw new TypeError('auraIdDirectory: init.datastore is required')
-  for (const k of ['gracePeriodMs', 'maxRequestsPerMinute', 'maxWritesPerMinute', 'maxNamesPerKey', 'maxSearchResults', 'requestTimeoutMs', 'maxInboundStreams'] as const) {
+  for (const k of ['gracePeriodMs', 'maxRequestsPerMinute', 'maxWritesPerMinute', 'maxNamesPerKey', 'maxSearchResults', 'requestTimeoutMs', 'maxInboundStreams', 'republishIntervalMs'] as const) {
     const v = init[k]
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
       throw new RangeError(`auraIdDirectory: ${k} must be a number >= 0, got ${String(v)}`)
@@ -111,6 +139,9 @@ export function auraIdDirectory (init: AuraIdDirectoryInit): (components: AuraId
   }
   if (init.now !== undefined && typeof init.now !== 'function') {
     throw new TypeError(`auraIdDirectory: now must be a function, got ${typeof init.now}`)
+  }
+  if (init.network !== undefined && (typeof init.network?.lookup !== 'function' || typeof init.network?.publish !== 'function')) {
+    throw new TypeError('auraIdDirectory: network must have lookup() and publish() (dhtNetwork() makes one)')
   }
   return (components) => new Directory(init, components)
 }
@@ -158,6 +189,8 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private readonly locks = new KeyedMutex()
   /** One per stream being served: aborted (with the reason) on timeout or stop(). */
   private readonly streams = new Set<AbortController>()
+  /** With init.network: lookups, publishing and the republish timer. */
+  private readonly sync: NetworkSync | undefined
   private started = false
 
   constructor (init: AuraIdDirectoryInit, components: AuraIdDirectoryComponents) {
@@ -173,6 +206,26 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.requests = new PeerRateLimiter(init.maxRequestsPerMinute ?? DEFAULT_MAX_REQUESTS_PER_MINUTE, RATE_LIMIT_IDLE_MS, this.now)
     this.writeLimit = new PeerRateLimiter(init.maxWritesPerMinute ?? DEFAULT_MAX_WRITES_PER_MINUTE, RATE_LIMIT_IDLE_MS, this.now)
+    this.sync = init.network === undefined
+      ? undefined
+      : new NetworkSync({
+        network: init.network,
+        store: this.store,
+        locks: this.locks,
+        log: this.log,
+        now: this.now,
+        republishIntervalMs: init.republishIntervalMs ?? DEFAULT_REPUBLISH_INTERVAL_MS,
+        onNetwork: (detail) => { this.emit('network', detail) },
+        onConflict: (detail) => { this.emit('conflict', detail) }
+      })
+  }
+
+  private emit<K extends 'network' | 'conflict'> (type: K, detail: AuraIdDirectoryEvents[K]['detail']): void {
+    try {
+      this.safeDispatchEvent(type, { detail } as CustomEventInit<AuraIdDirectoryEvents[K]['detail']>)
+    } catch (err) {
+      this.onListenerError(type, err)
+    }
   }
 
   readonly [Symbol.toStringTag] = '@auralink/signalling/directory'
@@ -190,6 +243,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       this.started = false
       throw err
     }
+    this.sync?.start()
     this.log('serving %s', DIRECTORY_PROTOCOL)
   }
 
@@ -198,6 +252,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     this.started = false
     for (const controller of this.streams) controller.abort(new DirectoryStoppedError())
     this.streams.clear()
+    await this.sync?.stop()
     await this.registrar.unhandle(DIRECTORY_PROTOCOL)
     this.log('stopped serving %s', DIRECTORY_PROTOCOL)
   }
@@ -319,8 +374,10 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
         await this.checkLookAlikes(record, skeleton, now, options)
         await this.checkQuota(record, now, ctx, options)
       }
+      await this.sync?.checkWrite(record, heldBinds ? held : undefined, options)
       await this.store.put(record, skeleton, held, options)
       this.log('%s %s (sequence %d, %s)', heldBinds ? 'updated' : 'registered', record.name, record.sequence, record.visibility)
+      this.sync?.publishSoon(record)
       return ok([record.bytes])
     }))
   }
@@ -352,8 +409,10 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private async resolve (name: string, ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     validateAuraId(name)
     ctx.name = name
-    const record = await this.get(name, options)
-    if (record === undefined) throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here`)
+    const record = await this.get(name, options) ?? await this.sync?.lookup(name, options)
+    if (record === undefined) {
+      throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here${this.sync !== undefined ? ' nor in the relay network' : ''}`)
+    }
     return ok([record.bytes])
   }
 
@@ -402,6 +461,11 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     validateAuraId(name)
     const record = await this.store.get(name, options)
     return record !== undefined && record.validity > this.now() ? record : undefined
+  }
+
+  async republish (options?: AbortOptions): Promise<RepublishResult> {
+    if (this.sync === undefined) return { checked: 0, published: 0, released: 0 }
+    return this.sync.republish(options)
   }
 
   async size (options?: AbortOptions): Promise<number> {

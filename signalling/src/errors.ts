@@ -44,3 +44,33 @@ export class RequestTooLargeError extends Error {
     super(message, options)
   }
 }
+
+/** A DHT value under `/auraid/<name>` that is not a public or unlisted record for that very name (or a key of another shape). */
+export class InvalidDhtRecordError extends Error {
+  static override readonly name = 'InvalidDhtRecordError'
+  override readonly name = 'InvalidDhtRecordError'
+
+  constructor (message = 'the DHT value is not an AuraID record for its key', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A network (DHT) lookup failed or ran past its timeout. */
+export class NetworkLookupError extends Error {
+  static override readonly name = 'NetworkLookupError'
+  override readonly name = 'NetworkLookupError'
+
+  constructor (message = 'the network lookup failed', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** A network (DHT) publish failed or ran past its timeout. */
+export class NetworkPublishError extends Error {
+  static override readonly name = 'NetworkPublishError'
+  override readonly name = 'NetworkPublishError'
+
+  constructor (message = 'the network publish failed', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

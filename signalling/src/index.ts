@@ -4,7 +4,10 @@
  * The AuraID directory: a libp2p service on `/auralink/directory/1.0.0` that relay nodes
  * embed. First come, first served; a name stays bound to its key until its record's validity
  * plus a grace period; look-alikes of held names are refused; per-peer rate limits; every
- * bad request gets a response with an error code while everyone else is served.
+ * bad request gets a response with an error code while everyone else is served. With a
+ * `network` (`dhtNetwork()` over a libp2p Kad-DHT whose `auraid` validator and selector are
+ * `auraIdDhtValidator` and `auraIdDhtSelector`), public and unlisted names are published under
+ * `/auraid/<name>` and resolve across relay nodes (docs/dht.md).
  *
  * @example
  * ```ts
@@ -22,5 +25,11 @@ export { auraIdDirectory } from './directory.js'
 export type {
   AuraIdDirectory, AuraIdDirectoryInit, AuraIdDirectoryComponents, AuraIdDirectoryEvents, DirectoryLimit, DirectoryOperation, DirectoryOperationEvent
 } from './directory.js'
+export {
+  AURAID_DHT_NAMESPACE, auraIdDhtKey, auraIdDhtSelector, auraIdDhtValidator, compareAuraIdRecords, dhtNetwork, verifyDhtRecord
+} from './dht.js'
+export type { AuraIdDht, AuraIdNetwork, DhtNetworkInit } from './dht.js'
+export type { DirectoryConflictEvent, DirectoryNetworkEvent, RepublishResult } from './network-sync.js'
+export { InvalidDhtRecordError, NetworkLookupError, NetworkPublishError } from './errors.js'
 export * from './constants.js'
 export { PeerRateLimiter } from './rate-limiter.js'

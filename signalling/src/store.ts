@@ -12,6 +12,8 @@ import type { Datastore } from 'interface-datastore'
  *   /auraid/skeleton/<skeleton>/<name>  empty: names by look-alike skeleton
  *   /auraid/public/<name>               the record's validity (uint64, big-endian): public records only (search)
  *   /auraid/unregistered/<name>         the last accepted unregister timestamp (uint64, big-endian)
+ *   /auraid/withdrawn/<name>            the signed record last unregistered (so that copies of it
+ *                                       still in the DHT are not answered nor held against others)
  *   /auraid/meta/layout                 one byte: the layout version (2)
  *
  * Names (`@x.aura`), skeletons and PeerIds use only [a-zA-Z0-9@._-], so they are safe key
@@ -22,6 +24,7 @@ const BY_KEY = '/auraid/key'
 const BY_SKELETON = '/auraid/skeleton'
 const PUBLIC = '/auraid/public'
 const UNREGISTERED = '/auraid/unregistered'
+const WITHDRAWN = '/auraid/withdrawn'
 const LAYOUT = new Key('/auraid/meta/layout')
 /** Version 1 had no /auraid/public index; opening a version 1 store builds it. */
 const LAYOUT_VERSION = 2
@@ -93,14 +96,17 @@ export class DirectoryStore {
     await batch.commit(options)
   }
 
-  /** Deletes `record` and its index entries; with `unregisteredAt`, remembers that timestamp. */
+  /** Deletes `record` and its index entries; with `unregisteredAt`, remembers that timestamp and the record (withdrawn). */
   async delete (record: AuraIdRecord, skeleton: string, unregisteredAt?: number, options?: AbortOptions): Promise<void> {
     const batch = this.ds.batch()
     batch.delete(new Key(`${NAME}/${record.name}`))
     batch.delete(new Key(`${BY_KEY}/${record.peerId.toString()}/${record.name}`))
     batch.delete(new Key(`${BY_SKELETON}/${skeleton}/${record.name}`))
     batch.delete(new Key(`${PUBLIC}/${record.name}`))
-    if (unregisteredAt !== undefined) batch.put(new Key(`${UNREGISTERED}/${record.name}`), u64(unregisteredAt))
+    if (unregisteredAt !== undefined) {
+      batch.put(new Key(`${UNREGISTERED}/${record.name}`), u64(unregisteredAt))
+      batch.put(new Key(`${WITHDRAWN}/${record.name}`), record.bytes)
+    }
     await batch.commit(options)
   }
 
@@ -108,6 +114,17 @@ export class DirectoryStore {
   async lastUnregister (name: string, options?: AbortOptions): Promise<number> {
     const bytes = await this.getBytes(new Key(`${UNREGISTERED}/${name}`), options)
     return bytes === undefined ? 0 : readU64(bytes) ?? 0
+  }
+
+  /** The record last unregistered for `name` (re-verified, expired allowed), or undefined. */
+  async withdrawn (name: string, options?: AbortOptions): Promise<AuraIdRecord | undefined> {
+    const bytes = await this.getBytes(new Key(`${WITHDRAWN}/${name}`), options)
+    return bytes === undefined ? undefined : this.decode(name, bytes, options)
+  }
+
+  /** Every name stored (bound or not), in key order. */
+  async allNames (options?: AbortOptions): Promise<string[]> {
+    return this.names(`${NAME}/`, options)
   }
 
   /** Names indexed under the key with this PeerId (the caller checks each still belongs to it). */
