@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { MAX_RELAY_REGION_LENGTH } from '@auralink/protocol'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULTS } from './constants.js'
 import { ConfigError } from './errors.js'
@@ -57,11 +58,15 @@ export interface RelayConfig {
    * (each also checks the record still wins there); 0: never. @default 3600
    */
   dhtRepublishInterval: number
+  /** Seconds between this relay's signed adverts on the relays' gossipsub topic (each valid 10 minutes); 1 to 599. @default 60 */
+  advertInterval: number
+  /** A region tag put in this relay's adverts, e.g. 'eu-west'; at most 32 characters. @default '' (none) */
+  region: string
 }
 
 export { DEFAULTS }
 
-interface Field { flag: string, env: string, kind: 'string' | 'port' | 'count' | 'level' | 'addrs', help: string }
+interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'port' | 'count' | 'level' | 'addrs', help: string }
 
 /** Every setting: its flag, env var, kind and help line. The one table CLI, env and file share. */
 export const FIELDS: Record<keyof RelayConfig, Field> = {
@@ -85,6 +90,8 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   logLevel: { flag: 'log-level', env: 'AURALINK_RELAY_LOG_LEVEL', kind: 'level', help: LOG_LEVELS.join(' | ') },
   announce: { flag: 'announce', env: 'AURALINK_RELAY_ANNOUNCE', kind: 'addrs', help: 'extra multiaddr to announce (repeatable; env: comma-separated)' },
   bootstrap: { flag: 'bootstrap', env: 'AURALINK_RELAY_BOOTSTRAP', kind: 'addrs', help: 'multiaddr of another relay to join the relay network through (repeatable; env: comma-separated)' },
+  advertInterval: { flag: 'advert-interval', env: 'AURALINK_RELAY_ADVERT_INTERVAL', kind: 'count', help: 'seconds between this relay\'s adverts on gossipsub (1-599)' },
+  region: { flag: 'region', env: 'AURALINK_RELAY_REGION', kind: 'tag', help: 'region tag in this relay\'s adverts (at most 32 characters)' },
   dhtRepublishInterval: { flag: 'dht-republish-interval', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL', kind: 'count', help: 'seconds between republishing held names to the DHT (0: never)' }
 }
 
@@ -108,12 +115,29 @@ export function usage (): string {
   ].join('\n')
 }
 
+/** Bounds of single settings beyond their kind; the message says what is wrong. */
+const BOUNDS: Partial<Record<keyof RelayConfig, (v: never) => string | undefined>> = {
+  // an advert lives 10 minutes (DEFAULT_RELAY_ADVERT_TTL_MS): the next must come before it ends
+  advertInterval: (v: number) => v < 1 || v > 599 ? 'is not from 1 to 599 seconds' : undefined,
+  region: (v: string) => v.length > MAX_RELAY_REGION_LENGTH ? `is longer than ${MAX_RELAY_REGION_LENGTH} characters` : undefined
+}
+
 function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
+  const value = coerceKind(key, raw, source)
+  const why = BOUNDS[key]?.(value as never)
+  if (why !== undefined) throw new ConfigError(`${source}: ${JSON.stringify(raw)} ${why}`)
+  return value
+}
+
+function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
   const f = FIELDS[key]
   const bad = (why: string): never => { throw new ConfigError(`${source}: ${JSON.stringify(raw)} ${why}`) }
   switch (f.kind) {
     case 'string':
       if (typeof raw !== 'string' || raw === '') bad('is not a non-empty string')
+      return raw as string
+    case 'tag':
+      if (typeof raw !== 'string') bad('is not a string')
       return raw as string
     case 'port': case 'count': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN

@@ -52,5 +52,7 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   logLevel: 'info',
   announce: [],
   bootstrap: [],
-  dhtRepublishInterval: 3600
+  dhtRepublishInterval: 3600,
+  advertInterval: 60,
+  region: ''
 })

@@ -13,6 +13,8 @@ export interface RelayMetricsSources {
   circuits?(): { total: number, anonymous: number }
   /** Relays in the DHT routing table now. */
   dhtPeers?(): number
+  /** Other relays known from their adverts now. */
+  knownRelays?(): number
 }
 
 /** Kinds of fault counted in `auralink_errors_total{kind}`. */
@@ -24,7 +26,8 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | (string & {})
  * `auralink_relay_reservations`, `auralink_relay_connections`, `auralink_directory_names`,
  * `auralink_relay_circuits{kind}`, `auralink_directory_operations_total{op,outcome}`,
  * `auralink_relay_limit_hits_total{limit}`, `auralink_errors_total{kind}`, `auralink_dht_peers`,
- * `auralink_dht_operations_total{op,outcome}` and `auralink_directory_conflicts_total`.
+ * `auralink_dht_operations_total{op,outcome}`, `auralink_directory_conflicts_total`,
+ * `auralink_relay_adverts_total{result,reason}` and `auralink_known_relays`.
  */
 export class RelayMetrics {
   readonly registry = new Registry()
@@ -33,6 +36,7 @@ export class RelayMetrics {
   readonly limitHits: Counter<'limit'>
   readonly dhtOperations: Counter<'op' | 'outcome'>
   readonly directoryConflicts: Counter
+  readonly adverts: Counter<'result' | 'reason'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -95,6 +99,18 @@ export class RelayMetrics {
       help: 'Names released here because another key\'s record for them won in the relay network',
       registers
     })
+    this.adverts = new Counter({
+      name: 'auralink_relay_adverts_total',
+      help: 'Relay adverts received on gossipsub: result="accept" (reason stored or table_full), "reject" (oversized, malformed, fields, signature, expired, signer: counted against the sender), "ignore" (stale, older, self, internal)',
+      labelNames: ['result', 'reason'],
+      registers
+    })
+    new Gauge({
+      name: 'auralink_known_relays',
+      help: 'Other relays known from their adverts now',
+      registers,
+      collect () { this.set(sources.knownRelays?.() ?? 0) }
+    })
     this.errors = new Counter({
       name: 'auralink_errors_total',
       help: 'Faults by kind: directory_internal, http, relay',
@@ -121,6 +137,11 @@ export class RelayMetrics {
   /** Counts one name released here because another key's record won in the relay network. */
   directoryConflict (): void {
     this.directoryConflicts.inc()
+  }
+
+  /** Counts one relay advert received: its verdict and why. */
+  advert (result: string, reason: string): void {
+    this.adverts.inc({ result, reason })
   }
 
   /** Counts one fault of the given kind. */

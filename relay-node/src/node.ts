@@ -14,17 +14,21 @@ import { yamux } from '@libp2p/yamux'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { pino } from 'pino'
+import { relayAdverts } from './adverts.js'
 import { joinRelayNetwork } from './bootstrap.js'
 import { resolveConfig } from './config.js'
 import { DATASTORE_DIR, DHT_PROTOCOL, KEY_FILE, KEY_LABEL, RELAY_NAME } from './constants.js'
 import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
+import { relayGossipsub } from './relay-gossipsub.js'
 import { relayGuard } from './relay-guard.js'
 import type { RelayConfig } from './config.js'
+import type { RelayAdverts } from './adverts.js'
 import type { RelayGuard, RelayLimit } from './relay-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -41,6 +45,10 @@ export type RelayServices = {
   /** The relays' Kad-DHT (`/auralink/kad/1.0.0`), server mode: AuraID records under `/auraid/<name>`. */
   dht: KadDHT
   directory: AuraIdDirectory
+  /** The relays' gossipsub: one topic, relay adverts (`relayGossipsub()`); named `pubsub` because `adverts` reads it so. */
+  pubsub: GossipSub
+  /** This relay's signed adverts, published every `advertInterval`, and the table of relays known from theirs. */
+  adverts: RelayAdverts
 }
 
 /**
@@ -95,6 +103,7 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       defaultDurationLimit: config.relayDurationLimit * 1000
     }
   })
+  let server: CircuitRelayService | undefined
   return {
     identify: identify(),
     ping: ping(),
@@ -102,7 +111,8 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
     // the guard's gater knows which hop stream (and so which circuit) it is asked about
     relay: (components: Parameters<typeof relay>[0]) => {
       const registrar = guard.wrapRegistrar(components.registrar)
-      return relay(new Proxy(components, { get: (target, prop) => prop === 'registrar' ? registrar : Reflect.get(target, prop) }))
+      server = relay(new Proxy(components, { get: (target, prop) => prop === 'registrar' ? registrar : Reflect.get(target, prop) }))
+      return server
     },
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
@@ -122,7 +132,14 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       maxNamesPerKey: config.directoryMaxNamesPerKey,
       network: dhtNetwork(components.dht),
       republishIntervalMs: config.dhtRepublishInterval * 1000
-    })(components)
+    })(components),
+    pubsub: relayGossipsub(),
+    adverts: relayAdverts({
+      intervalMs: config.advertInterval * 1000,
+      region: config.region,
+      capacity: config.maxReservations,
+      load: () => server?.reservations.size ?? 0
+    })
   }
 }
 
@@ -215,7 +232,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     connections: () => libp2p?.getConnections().length ?? 0,
     names: async () => libp2p?.services.directory.size() ?? 0,
     circuits: () => guard.circuits(),
-    dhtPeers: () => routingTableSize(libp2p?.services.dht)
+    dhtPeers: () => routingTableSize(libp2p?.services.dht),
+    knownRelays: () => libp2p?.services.adverts.relays().length ?? 0
   })
   // a refusal is a metric and a debug line, never an info line
   const onLimit = (limit: RelayLimit, peer: string): void => {
@@ -259,6 +277,16 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     metrics.directoryConflict()
     log.warn({ name: detail.name, loser: detail.loser.toString(), winner: detail.winner.toString(), during: detail.during },
       'name released: another key\'s record won in the relay network')
+  })
+  libp2p.services.adverts.addEventListener('advert', ({ detail }) => {
+    metrics.advert(detail.result, detail.result === 'accept' ? (detail.stored ? 'stored' : 'table_full') : detail.reason)
+    if (detail.result === 'reject') log.debug({ peer: detail.from.toString(), reason: detail.reason }, 'relay advert rejected')
+  })
+  libp2p.services.adverts.addEventListener('relay', ({ detail }) => {
+    log.debug({ relay: detail.advert.peerId.toString(), change: detail.change }, 'relay advert')
+  })
+  libp2p.services.adverts.addEventListener('publish', ({ detail }) => {
+    if (detail.error !== undefined) metrics.error('advert_publish')
   })
   libp2p.services.relay.addEventListener('relay:reservation', ({ detail }) => {
     log.debug({ peer: detail.addr.toString() }, 'reservation made')

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, DEFAULTS, FIELDS, loadConfig, usage } from '../src/index.js'
+import { ConfigError, DEFAULTS, FIELDS, loadConfig, resolveConfig, usage } from '../src/index.js'
 
 describe('loadConfig', () => {
   const dirs: string[] = []
@@ -151,6 +151,16 @@ describe('loadConfig', () => {
       expect(() => loadConfig(['--config', file], {})).toThrow(`${key}: -3 is not a whole number`)
       expect(() => loadConfig(['--config', file], {})).toThrow(ConfigError)
     })
+  })
+
+  it('--advert-interval takes 1 to 599 seconds (an advert lives 600) and --region at most 32 characters, each error naming the flag', () => {
+    expect(loadConfig([], {}).config).toMatchObject({ advertInterval: 60, region: '' })
+    expect(loadConfig(['--advert-interval', '599', '--region', 'eu-west'], {}).config).toMatchObject({ advertInterval: 599, region: 'eu-west' })
+    expect(loadConfig([], { AURALINK_RELAY_REGION: 'x'.repeat(32) }).config.region).toHaveLength(32)
+    for (const bad of ['0', '600']) expect(() => loadConfig(['--advert-interval', bad], {})).toThrow(`--advert-interval: "${bad}" is not from 1 to 599 seconds`)
+    expect(() => loadConfig(['--region', 'x'.repeat(33)], {})).toThrow(/--region: "x{33}" is longer than 32 characters/)
+    expect(() => resolveConfig({ advertInterval: 0 })).toThrow(TypeError)
+    expect(resolveConfig({ region: '' }).region).toBe('')
   })
 
   it('loadConfig() ignores empty env vars', () => {

@@ -54,6 +54,15 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
         if (n !== 2) throw new Error(`auralink_dht_peers ${n}`)
       }, 20_000, 'every relay sees the other two in its DHT routing table')
     }
+    // and each knows the other two from their signed adverts on gossipsub
+    for (const relay of relays) {
+      await eventually(async () => {
+        const n = await metric(relay, /^auralink_known_relays (\d+)$/m)
+        if (n !== 2) throw new Error(`auralink_known_relays ${n}`)
+        const accepted = await metric(relay, /^auralink_relay_adverts_total\{result="accept",reason="stored"\} (\d+)$/m)
+        if (accepted < 2) throw new Error(`${accepted} adverts stored`)
+      }, 20_000, 'every relay knows the other two from their adverts')
+    }
     peers.push(...await Promise.all(home.map(async (r) => {
       const node = await createMeshNode({ relays: [relays[r]!.addr], relayCheckIntervalMs: 1000 })
       await node.start()
