@@ -57,7 +57,8 @@ describe('relay reputation with two real relay nodes, one killed', () => {
 
     for (const node of [alice, bob]) {
       await expect.poll(() => rankOf(node), { timeout: 10_000, interval: 100 }).toEqual([liveId, deadId])
-      expect(infoOf(node, deadId).state).toBe('down')
+      // the ranking may flip on a failed ping a moment before the keeper marks the relay down
+      await expect.poll(() => infoOf(node, deadId).state, { timeout: 5_000, interval: 100 }).toBe('down')
       expect(infoOf(node, deadId).score.total).toBeLessThan(infoOf(node, liveId).score.total)
       // each check since counts the dead relay down and the live one up
       await expect.poll(() => infoOf(node, liveId).score.parts.uptime - infoOf(node, deadId).score.parts.uptime, { timeout: 10_000, interval: 100 }).toBeGreaterThan(0)
@@ -73,5 +74,68 @@ describe('relay reputation with two real relay nodes, one killed', () => {
     expect(circuits[liveId]?.circuits.ok).toBeGreaterThan(0.9)
     expect(circuits[deadId]?.circuits).toEqual({ ok: 0, failed: 0 })
     expect(rankOf(alice)[0]).toBe(liveId)
+  })
+
+  it('killing the relay a call was set up through leaves the direct connection carrying data; within 30 s the peer holds its two reservations on the other relays, and a new dial succeeds', async () => {
+    const three = await Promise.all([0, 1, 2].map(async () => startRelayProcess()))
+    relays.push(...three)
+    const addrs = three.map((r) => r.addr)
+    const bob = await peer(addrs)
+    // three relays, two reservation slots
+    await expect.poll(() => bob.relays().filter((r) => r.state === 'reserved').length, { timeout: 20_000, interval: 100 }).toBe(2)
+    await bob.register('@bob.aura')
+    await bob.handle('/test/echo/1.0.0', async (stream) => {
+      for await (const chunk of stream) {
+        if (!stream.send(chunk)) await stream.onDrain()
+      }
+      await stream.close()
+    })
+    const alice = await peer(addrs)
+    await expect.poll(() => alice.relays().filter((r) => r.state === 'connected' || r.state === 'reserved').length, { timeout: 15_000, interval: 100 }).toBe(3)
+
+    const conn = await alice.dial('@bob.aura', { signal: AbortSignal.timeout(60_000) })
+    expect(conn.path).toBe('direct')
+    const viaId = conn.relay!.toString()
+    const via = three.find((r) => idOf(r) === viaId)!
+    const stream = await conn.newStream('/test/echo/1.0.0')
+    const echoes = stream[Symbol.asyncIterator]()
+    /** One round trip of `n` bytes over the call's stream; bounded at 5 s. */
+    const roundTrip = async (n: number): Promise<number> => {
+      const bytes = new Uint8Array(n).fill(n % 251)
+      stream.send(bytes)
+      let got = 0
+      const deadline = AbortSignal.timeout(5000)
+      while (got < n) {
+        const next = await Promise.race([echoes.next(), new Promise<never>((_resolve, reject) => deadline.addEventListener('abort', () => { reject(new Error(`echo of ${n} bytes: ${got} back within 5 s`)) }, { once: true }))])
+        if (next.done === true) throw new Error('the echo stream ended')
+        got += next.value.byteLength
+      }
+      return got
+    }
+    expect(await roundTrip(4096)).toBe(4096)
+
+    const exited = new Promise((resolve) => via.child.once('exit', resolve))
+    via.child.kill('SIGKILL')
+    await exited
+    // the call's connection is direct: it carries on without the relay, for the next 5 s and after
+    for (let i = 0; i < 10; i++) {
+      expect(await roundTrip(16 * 1024)).toBe(16 * 1024)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    expect(conn.connection.status).toBe('open')
+
+    // bob's reservations: two again, neither on the dead relay, within 30 s
+    await expect.poll(() => bob.relays().filter((r) => r.state === 'reserved').map((r) => r.peerId.toString()).sort(),
+      { timeout: 30_000, interval: 250 }).toEqual(three.filter((r) => r !== via).map(idOf).sort())
+    expect(infoOf(bob, viaId).state).toBe('down')
+
+    // a new peer dials bob through a live relay
+    const carol = await peer(addrs)
+    await expect.poll(() => carol.relays().filter((r) => r.state === 'connected' || r.state === 'reserved').length, { timeout: 15_000, interval: 100 }).toBe(2)
+    const again = await carol.dial('@bob.aura', { signal: AbortSignal.timeout(60_000) })
+    expect(again.path).toBe('direct')
+    expect(again.relay!.toString()).not.toBe(viaId)
+    expect(await roundTrip(1024)).toBe(1024)
+    await stream.close()
   })
 })
