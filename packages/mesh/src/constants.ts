@@ -18,6 +18,8 @@ export const MAX_RESOLVE_CACHE_MS = 5 * 60 * 1000
 export const DEFAULT_ROUTE_CACHE_TTL_MS = 5 * 60 * 1000
 /** Most peers whose route is cached; the oldest entry goes first. */
 export const DEFAULT_ROUTE_CACHE_SIZE = 1_000
+/** Least time between two batches of relay reports read from one peer; others are refused unread. */
+export const DEFAULT_REPORT_MIN_INTERVAL_MS = 10_000
 /**
  * Largest data-channel message a WebRTC stream sends, libp2p's framing included. libp2p's
  * default is 16 KiB (go- and rust-libp2p peers accept no more); AuraLink's WebRTC peers are

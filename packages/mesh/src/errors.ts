@@ -130,3 +130,18 @@ export class ExpiredRelayAdvertError extends Error {
     super(message)
   }
 }
+
+/**
+ * A relay report batch that cannot be trusted: malformed, badly signed, with fields out of bounds,
+ * too old or from the future, or signed by a peer other than the one that sent it (`reason`).
+ */
+export class InvalidRelayReportError extends Error {
+  static override readonly name = 'InvalidRelayReportError'
+  override readonly name = 'InvalidRelayReportError'
+  readonly reason: 'malformed' | 'signature' | 'fields' | 'time' | 'sender'
+
+  constructor (reason: InvalidRelayReportError['reason'], message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
+}

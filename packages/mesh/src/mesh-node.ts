@@ -23,9 +23,11 @@ import {
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
 import { RelayReputation } from './relay-reputation.js'
+import { ReportExchange } from './report-exchange.js'
 import { RouteCache } from './route-cache.js'
 import type { RelayStatus } from './relay-keeper.js'
 import type { ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo } from './mesh-types.js'
+import type { RelayReportEntry } from './relay-reports.js'
 import type { RelayScorer } from './reputation/types.js'
 import type { AuraIdRecord, Ed25519PrivateKey } from '@auralink/identity'
 import type { AbortOptions, Connection, Libp2p, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
@@ -84,6 +86,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private readonly dialLog = defaultLogger().forComponent('auralink:mesh:dial')
   private readonly cache = new Map<string, CacheEntry>()
   private readonly routes: RouteCache
+  private readonly reports: ReportExchange
   private readonly registered = new Map<string, AuraIdRecord>()
   private readonly dialInit: Required<NonNullable<MeshNodeInit['dial']>>
   private running = false
@@ -122,6 +125,14 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       },
       lost: (r) => { this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } }) }
     })
+    this.reports = new ReportExchange({
+      libp2p,
+      key,
+      scorer: this.reputation.scorer,
+      log: defaultLogger().forComponent('auralink:mesh:reports'),
+      relays: () => this.keeper.connected(),
+      received: (detail) => { this.safeDispatchEvent('reports:received', { detail }) }
+    })
   }
 
   get scorer (): RelayScorer { return this.reputation.scorer }
@@ -135,6 +146,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     // before anything runs: a corrupt snapshot leaves the node stopped (ReputationLoadError)
     await this.reputation.load()
     await this.libp2p.start()
+    await this.reports.start()
     this.keeper.start()
     this.reputation.start()
     this.running = true
@@ -146,6 +158,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.running = false
     this.keeper.stop()
     try {
+      await this.reports.stop()
       await this.libp2p.stop()
     } finally {
       this.cache.clear()
@@ -417,6 +430,13 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       void connection.close().catch(() => {})
       throw new PeerIdMismatchError(`connection to ${who} authenticated as ${connection.remotePeer.toString()}, not the resolved ${expected.toString()}`)
     }
+  }
+
+  async sendRelayReports (peer: PeerId, entries?: RelayReportEntry[], options: AbortOptions = {}): Promise<void> {
+    this.assertRunning()
+    const opinions = entries ?? this.reports.ownOpinions()
+    if (opinions.length === 0) throw new RangeError('no relay reports to send: this node has no data on any relay yet, and no entries were given')
+    await this.reports.send(peer, opinions, options)
   }
 
   async handle (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void> {

@@ -1,5 +1,7 @@
 import type { ReputationSaveError } from './errors.js'
 import type { RelayStatus } from './relay-keeper.js'
+import type { RelayReportEntry } from './relay-reports.js'
+import type { ReportsReceived } from './report-exchange.js'
 import type { MeshReputationInit } from './relay-reputation.js'
 import type { RelayScore, RelayScorer } from './reputation/types.js'
 import type { SafeEventEmitter } from '@auralink/protocol'
@@ -85,6 +87,11 @@ export interface MeshNodeEvents {
   'relay:lost': CustomEvent<{ relay: PeerId }>
   /** A direct dial attempt through `relay` failed; the dial goes on with the next route. */
   'dial:retry': CustomEvent<{ peer: PeerId, relay: PeerId, attempt: number, error: Error }>
+  /**
+   * Another peer sent a batch of signed relay reports (`/auralink/relay-reports/1.0.0`): how many
+   * the scorer kept (each weighted by the reporter's trust), or why the batch was refused.
+   */
+  'reports:received': CustomEvent<ReportsReceived>
   /** A periodic save to `reputation.store` failed; the node tries again at the next interval. */
   'reputation:save-failed': CustomEvent<{ error: ReputationSaveError }>
 }
@@ -121,6 +128,12 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   search(prefix: string, options?: AbortOptions & { limit?: number }): Promise<AuraIdRecord[]>
   /** Dials `@name.aura` (or a PeerId) through a relay's /p2p-circuit/webrtc and returns a direct connection. */
   dial(target: string | PeerId, options?: MeshDialOptions): Promise<MeshConnection>
+  /**
+   * Signs this node's opinions of relays (`entries`, or by default the reputation part of each
+   * relay it has data on) and sends them to `peer` (over a connection to it, else relayed through
+   * our relays). The receiver weighs them by its trust in us (docs/reputation.md).
+   */
+  sendRelayReports(peer: PeerId, entries?: RelayReportEntry[], options?: AbortOptions): Promise<void>
   handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
   unhandle(protocol: string): Promise<void>
 }

@@ -49,3 +49,35 @@ export function decodeRelayAdvert (b: Uint8Array): RelayAdvertMessage {
 export const encodeSignedRelayAdvert = (m: SignedRelayAdvertFields): Uint8Array => pb.SignedRelayAdvert.encode(m).finish()
 export const decodeSignedRelayAdvert = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
   safeDecode('SignedRelayAdvert', pb.SignedRelayAdvert, b, MAX_RELAY_ADVERT_BYTES)
+
+/** Peers send each other signed relay reports on this protocol: one message per stream. */
+export const RELAY_REPORTS_PROTOCOL = '/auralink/relay-reports/1.0.0'
+/** Prefix of the bytes a report batch's signature covers (then the encoded RelayReports). */
+export const RELAY_REPORTS_SIGNATURE_DOMAIN = 'auralink-relay-reports:'
+/** Most relays one batch may rate. */
+export const MAX_RELAY_REPORT_ENTRIES = 64
+/** A key, 64 entries of a PeerId and a number, a signature: 8 KiB is plenty. */
+export const MAX_RELAY_REPORTS_BYTES = 8 * 1024
+
+export type RelayReportsFields = auralink.relay.RelayReports.$Properties
+
+/** A decoded report batch, its time as a number. */
+export interface RelayReportsMessage {
+  publicKey: Uint8Array
+  entries: Array<{ relay: string, valueMilli: number }>
+  at: number
+}
+
+export const encodeRelayReports = (m: RelayReportsFields): Uint8Array => pb.RelayReports.encode(m).finish()
+export function decodeRelayReports (b: Uint8Array): RelayReportsMessage {
+  const m = safeDecode('RelayReports', pb.RelayReports, b, MAX_RELAY_REPORTS_BYTES)
+  return {
+    publicKey: m.publicKey,
+    entries: m.entries.map((e) => ({ relay: e.relay ?? '', valueMilli: e.valueMilli ?? 0 })),
+    at: toSafeNumber('RelayReports', 'at', m.at)
+  }
+}
+
+export const encodeSignedRelayReports = (m: auralink.relay.SignedRelayReports.$Properties): Uint8Array => pb.SignedRelayReports.encode(m).finish()
+export const decodeSignedRelayReports = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
+  safeDecode('SignedRelayReports', pb.SignedRelayReports, b, MAX_RELAY_REPORTS_BYTES)

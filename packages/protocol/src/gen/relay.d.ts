@@ -63,5 +63,73 @@ export namespace auralink {
             }
             type $Shape = auralink.relay.SignedRelayAdvert.$Properties;
         }
+
+        interface IRelayReportEntry extends auralink.relay.RelayReportEntry.$Properties {
+        }
+
+        class RelayReportEntry {
+            constructor(properties?: auralink.relay.RelayReportEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            relay: string;
+            valueMilli: number;
+            static encode(message: auralink.relay.RelayReportEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RelayReportEntry & auralink.relay.RelayReportEntry.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RelayReportEntry {
+            interface $Properties {
+                relay?: (string|null);
+                valueMilli?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.RelayReportEntry.$Properties;
+        }
+
+        interface IRelayReports extends auralink.relay.RelayReports.$Properties {
+        }
+
+        class RelayReports {
+            constructor(properties?: auralink.relay.RelayReports.$Properties);
+            $unknowns?: Uint8Array[];
+            publicKey: Uint8Array;
+            entries: auralink.relay.RelayReportEntry.$Properties[];
+            at: number;
+            static encode(message: auralink.relay.RelayReports.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RelayReports & auralink.relay.RelayReports.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RelayReports {
+            interface $Properties {
+                publicKey?: (Uint8Array|null);
+                entries?: (auralink.relay.RelayReportEntry.$Properties[]|null);
+                at?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.RelayReports.$Properties;
+        }
+
+        interface ISignedRelayReports extends auralink.relay.SignedRelayReports.$Properties {
+        }
+
+        class SignedRelayReports {
+            constructor(properties?: auralink.relay.SignedRelayReports.$Properties);
+            $unknowns?: Uint8Array[];
+            payload: Uint8Array;
+            signature: Uint8Array;
+            static encode(message: auralink.relay.SignedRelayReports.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.SignedRelayReports & auralink.relay.SignedRelayReports.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SignedRelayReports {
+            interface $Properties {
+                payload?: (Uint8Array|null);
+                signature?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.SignedRelayReports.$Properties;
+        }
     }
 }

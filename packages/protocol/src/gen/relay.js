@@ -511,6 +511,537 @@ $root.auralink = (function() {
             return SignedRelayAdvert;
         })();
 
+        relay.RelayReportEntry = (function() {
+
+            /**
+             * Properties of a RelayReportEntry.
+             * @typedef {Object} auralink.relay.RelayReportEntry.$Properties
+             * @property {string|null} [relay] RelayReportEntry relay
+             * @property {number|null} [valueMilli] RelayReportEntry valueMilli
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayReportEntry.
+             * @memberof auralink.relay
+             * @interface IRelayReportEntry
+             * @augments auralink.relay.RelayReportEntry.$Properties
+             * @deprecated Use auralink.relay.RelayReportEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayReportEntry.
+             * @typedef {auralink.relay.RelayReportEntry.$Properties} auralink.relay.RelayReportEntry.$Shape
+             */
+
+            /**
+             * Constructs a new RelayReportEntry.
+             * @memberof auralink.relay
+             * @classdesc Represents a RelayReportEntry.
+             * @constructor
+             * @param {auralink.relay.RelayReportEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RelayReportEntry = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayReportEntry relay.
+             * @member {string} relay
+             * @memberof auralink.relay.RelayReportEntry
+             * @instance
+             */
+            RelayReportEntry.prototype.relay = "";
+
+            /**
+             * RelayReportEntry valueMilli.
+             * @member {number} valueMilli
+             * @memberof auralink.relay.RelayReportEntry
+             * @instance
+             */
+            RelayReportEntry.prototype.valueMilli = 0;
+
+            /**
+             * Encodes the specified RelayReportEntry message. Does not implicitly {@link auralink.relay.RelayReportEntry.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.RelayReportEntry
+             * @static
+             * @param {auralink.relay.RelayReportEntry.$Properties} message RelayReportEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayReportEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.relay != null && $Object.hasOwnProperty.call(message, "relay") && message.relay !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.relay);
+                if (message.valueMilli != null && $Object.hasOwnProperty.call(message, "valueMilli") && message.valueMilli !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.valueMilli);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayReportEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.RelayReportEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.RelayReportEntry & auralink.relay.RelayReportEntry.$Shape} RelayReportEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayReportEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.RelayReportEntry();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.relay = value;
+                            else
+                                delete message.relay;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.valueMilli = value;
+                            else
+                                delete message.valueMilli;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RelayReportEntry
+             * @function getTypeUrl
+             * @memberof auralink.relay.RelayReportEntry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RelayReportEntry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.RelayReportEntry";
+            };
+
+            return RelayReportEntry;
+        })();
+
+        relay.RelayReports = (function() {
+
+            /**
+             * Properties of a RelayReports.
+             * @typedef {Object} auralink.relay.RelayReports.$Properties
+             * @property {Uint8Array|null} [publicKey] RelayReports publicKey
+             * @property {Array.<auralink.relay.RelayReportEntry.$Properties>|null} [entries] RelayReports entries
+             * @property {number|null} [at] RelayReports at
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayReports.
+             * @memberof auralink.relay
+             * @interface IRelayReports
+             * @augments auralink.relay.RelayReports.$Properties
+             * @deprecated Use auralink.relay.RelayReports.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayReports.
+             * @typedef {auralink.relay.RelayReports.$Properties} auralink.relay.RelayReports.$Shape
+             */
+
+            /**
+             * Constructs a new RelayReports.
+             * @memberof auralink.relay
+             * @classdesc Represents a RelayReports.
+             * @constructor
+             * @param {auralink.relay.RelayReports.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RelayReports = function (properties) {
+                this.entries = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayReports publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof auralink.relay.RelayReports
+             * @instance
+             */
+            RelayReports.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * RelayReports entries.
+             * @member {Array.<auralink.relay.RelayReportEntry.$Properties>} entries
+             * @memberof auralink.relay.RelayReports
+             * @instance
+             */
+            RelayReports.prototype.entries = $util.emptyArray;
+
+            /**
+             * RelayReports at.
+             * @member {number} at
+             * @memberof auralink.relay.RelayReports
+             * @instance
+             */
+            RelayReports.prototype.at = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified RelayReports message. Does not implicitly {@link auralink.relay.RelayReports.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.RelayReports
+             * @static
+             * @param {auralink.relay.RelayReports.$Properties} message RelayReports message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayReports.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.publicKey);
+                if (message.entries != null && message.entries.length)
+                    for (var i = 0; i < message.entries.length; ++i)
+                        $root.auralink.relay.RelayReportEntry.encode(message.entries[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.at != null && $Object.hasOwnProperty.call(message, "at") && (typeof message.at === "object" ? message.at.low || message.at.high : message.at !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.at);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayReports message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.RelayReports
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.RelayReports & auralink.relay.RelayReports.$Shape} RelayReports
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayReports.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.RelayReports();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.entries && message.entries.length))
+                                message.entries = [];
+                            message.entries.push($root.auralink.relay.RelayReportEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.at = value;
+                            else
+                                delete message.at;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RelayReports
+             * @function getTypeUrl
+             * @memberof auralink.relay.RelayReports
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RelayReports.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.RelayReports";
+            };
+
+            return RelayReports;
+        })();
+
+        relay.SignedRelayReports = (function() {
+
+            /**
+             * Properties of a SignedRelayReports.
+             * @typedef {Object} auralink.relay.SignedRelayReports.$Properties
+             * @property {Uint8Array|null} [payload] SignedRelayReports payload
+             * @property {Uint8Array|null} [signature] SignedRelayReports signature
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SignedRelayReports.
+             * @memberof auralink.relay
+             * @interface ISignedRelayReports
+             * @augments auralink.relay.SignedRelayReports.$Properties
+             * @deprecated Use auralink.relay.SignedRelayReports.$Properties instead.
+             */
+
+            /**
+             * Shape of a SignedRelayReports.
+             * @typedef {auralink.relay.SignedRelayReports.$Properties} auralink.relay.SignedRelayReports.$Shape
+             */
+
+            /**
+             * Constructs a new SignedRelayReports.
+             * @memberof auralink.relay
+             * @classdesc Represents a SignedRelayReports.
+             * @constructor
+             * @param {auralink.relay.SignedRelayReports.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SignedRelayReports = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SignedRelayReports payload.
+             * @member {Uint8Array} payload
+             * @memberof auralink.relay.SignedRelayReports
+             * @instance
+             */
+            SignedRelayReports.prototype.payload = $util.newBuffer([]);
+
+            /**
+             * SignedRelayReports signature.
+             * @member {Uint8Array} signature
+             * @memberof auralink.relay.SignedRelayReports
+             * @instance
+             */
+            SignedRelayReports.prototype.signature = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified SignedRelayReports message. Does not implicitly {@link auralink.relay.SignedRelayReports.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.SignedRelayReports
+             * @static
+             * @param {auralink.relay.SignedRelayReports.$Properties} message SignedRelayReports message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SignedRelayReports.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.payload);
+                if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signature);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SignedRelayReports message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.SignedRelayReports
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.SignedRelayReports & auralink.relay.SignedRelayReports.$Shape} SignedRelayReports
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SignedRelayReports.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.SignedRelayReports();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.payload = value;
+                            else
+                                delete message.payload;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signature = value;
+                            else
+                                delete message.signature;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SignedRelayReports
+             * @function getTypeUrl
+             * @memberof auralink.relay.SignedRelayReports
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SignedRelayReports.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.SignedRelayReports";
+            };
+
+            return SignedRelayReports;
+        })();
+
         return relay;
     })();
 
