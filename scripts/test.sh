@@ -20,3 +20,5 @@ bash scripts/pack-smoke.sh --warm-cache
 scripts/netns.sh vitest run
 # browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
 vitest run --config packages/identity/vitest.browser.config.ts
+# the IndexedDB relay score store
+vitest run --config packages/mesh/vitest.browser.config.ts

@@ -1,5 +1,5 @@
-import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
+import { chromiumBrowser } from '../../vitest.browser.base.ts'
 
 // The identity tests that need a browser (the IndexedDB key store), run in Debian's headless
 // Chromium through Playwright; nothing downloads a browser. From the repo root:
@@ -15,27 +15,6 @@ export default defineConfig({
     name: 'identity-browser',
     include: ['test/**/*.browser.spec.ts'],
     testTimeout: 20_000,
-    browser: {
-      enabled: true,
-      headless: true,
-      screenshotFailures: false,
-      provider: playwright({
-        launchOptions: {
-          executablePath: '/usr/bin/chromium',
-          // The machine has no internet: Chromium's background connections would otherwise fail loudly.
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync'
-          ]
-        }
-      }),
-      instances: [{ browser: 'chromium' }]
-    }
+    browser: chromiumBrowser()
   }
 })
