@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: start a real relay-node process, percentiles, results.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir, cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,6 +39,8 @@ export async function startRelay ({ dataDir = mkdtempSync(join(tmpdir(), 'aurali
     addr,
     dataDir,
     child,
+    /** The relay's /healthz and /metrics base URL, from its `auralink-relay http` line. */
+    get httpUrl () { return /auralink-relay http (\S+)/.exec(out)?.[1] },
     async stop () {
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -101,4 +103,32 @@ export function startPeer (relayAddr, name) {
     child.stdout.on('data', (d) => { if (String(d).startsWith('ready')) { clearTimeout(timer); resolve(child) } })
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`peer exited with ${code}`)) })
   })
+}
+
+/** A process's resident memory in bytes (VmRSS in /proc/<pid>/status; Linux). */
+export function procRssBytes (pid) {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Number(m[1]) * 1024
+}
+
+/** CPU seconds a process has used, user + system (utime + stime in /proc/<pid>/stat; Linux, 100 ticks/s). */
+export function procCpuSeconds (pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** The relay's Prometheus text from <httpUrl>/metrics, bounded at `timeoutMs`. */
+export async function fetchMetrics (httpUrl, timeoutMs = 5000) {
+  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(timeoutMs) })
+  if (!res.ok) throw new Error(`${httpUrl}/metrics answered ${res.status}`)
+  return res.text()
+}
+
+/** The value of one sample in Prometheus text (`name` with its labels as written, e.g. `x{op="a"}`); NaN when absent. */
+export function metricValue (text, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const m = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)
+  return m === null ? NaN : Number(m[1])
 }

@@ -2,7 +2,7 @@
 // shows, so the docs can be refreshed from a run: node bench/report.mjs
 import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { root } from './lib.mjs'
+import { root, round } from './lib.mjs'
 
 const load = (name) => {
   const file = join(root, 'bench/results', `${name}.json`)
@@ -86,4 +86,25 @@ if (ae) {
   }
   console.log('\n| speed (onnxruntime-node, 320x180 in, 640x360 out) | p50 ms | p95 ms | load ms | RSS growth |\n|---|---|---|---|---|')
   for (const [k, s] of Object.entries(ae.speed)) console.log(`| ${k.replace('threads', '')} thread(s) | ${s.msPer640x360Frame.p50} | ${s.msPer640x360Frame.p95} | ${s.loadMs} | ${s.rssGrowthMiB} MiB |`)
+}
+const ms = load('mesh-scale')
+if (ms) {
+  const s = (x) => (x ? `${x.p50} | ${x.p95} | ${x.max} | ${x.n}` : 'n/a | n/a | n/a | 0')
+  const pct = (r) => `${round(r * 100, 1)}%`
+  console.log(`\n### bench/mesh-scale (${ms.date}${ms.quick ? ', --quick' : ''}; ${ms.config.relays} relays, ${ms.peers.registered} of ${ms.config.peers} peers registered, ${ms.config.peerHosts} peer processes)\n`)
+  if (ms.note) console.log(`Note: ${ms.note}.\n`)
+  if (ms.load?.loadavg1During) console.log(`1-minute load average during the run: p50 ${ms.load.loadavg1During.p50}, p95 ${ms.load.loadavg1During.p95} (${ms.machine.cpus} cores).\n`)
+  console.log('| ms | p50 | p95 | max | n | success |\n|---|---|---|---|---|---|')
+  console.log(`| resolve a name registered at another relay (directory asks the DHT) | ${s(ms.resolve.otherRelay)} | ${pct(ms.resolve.otherRelay.successRate)} |`)
+  console.log(`| resolve a name registered at the same relay | ${s(ms.resolve.sameRelay)} | ${pct(ms.resolve.sameRelay.successRate)} |`)
+  console.log(`| WebRTC dial across relays, through the target's relay, to first echoed byte | ${s(ms.dial.otherRelayViaTargetsRelay.ms)} | ${pct(ms.dial.otherRelayViaTargetsRelay.successRate)} |`)
+  console.log(`| \`node.dial(name)\`, same relay, to first echoed byte | ${s(ms.dial.sameRelayMeshDial.ms)} | ${pct(ms.dial.sameRelayMeshDial.successRate)} |`)
+  console.log(`| \`node.dial(name)\`, peer on another relay | | | | ${ms.dial.otherRelayMeshDial.n} | ${pct(ms.dial.otherRelayMeshDial.successRate)} |`)
+  const m = ms.memory
+  console.log(`\nRelay RSS p50 ${m.relayRssBeforeMiB.p50} MiB before peers, ${m.relayRssAfterMiB.p50} MiB after; per reservation p50 ${m.perReservationKiB.p50} KiB RSS (${m.perReservationHeapKiB.p50} KiB V8 heap). Mesh peer in Node: ${m.perPeerInHostMiB} MiB RSS each (host process base included).`)
+  const c = ms.relayedCpu
+  console.log(c.cpuSecondsPerMiB !== undefined
+    ? `Relayed circuit: ${c.mib} MiB at ${c.mibPerSecond} MiB/s; relay CPU ${c.cpuSecondsPerMiB} s per MiB (${c.cpuSecondsPerMiBGross} gross).`
+    : `Relayed circuit: ${c.error}.`)
+  console.log(`Setup: relays ${ms.phases.relaysStartedSeconds} s, DHT settled at ${ms.phases.dhtSettledSeconds} s, peers ${ms.phases.peersSetUpSeconds} s; DHT peers per relay ${ms.relaysAfterPeers.dhtPeers.join(', ')}.`)
 }
