@@ -19,5 +19,8 @@ export const DEFAULT_RECORD_TTL_S = 300
 /** Profile fields are short, self-declared strings. */
 export const MAX_DISPLAY_NAME_LENGTH = 64
 export const MAX_AVATAR_LENGTH = 2048
+/** Most relay addresses a record may name, and the longest one. */
+export const MAX_RECORD_RELAYS = 4
+export const MAX_RECORD_RELAY_LENGTH = 256
 /** An unregister proof is accepted within this much of the verifier's clock. */
 export const UNREGISTER_MAX_SKEW_MS = 5 * 60 * 1000

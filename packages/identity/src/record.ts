@@ -6,7 +6,7 @@ import {
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import {
   DEFAULT_RECORD_TTL_S, DEFAULT_RECORD_VALIDITY_MS, MAX_AVATAR_LENGTH, MAX_DISPLAY_NAME_LENGTH,
-  MAX_RECORD_VALIDITY_MS, UNREGISTER_MAX_SKEW_MS
+  MAX_RECORD_RELAY_LENGTH, MAX_RECORD_RELAYS, MAX_RECORD_VALIDITY_MS, UNREGISTER_MAX_SKEW_MS
 } from './constants.js'
 import {
   InvalidRecordError, InvalidSignatureError, MalformedRecordError, RecordExpiredError, RecordTooLargeError
@@ -34,6 +34,11 @@ export interface AuraIdRecord {
   readonly ttl: number
   readonly visibility: Visibility
   readonly profile?: Profile
+  /**
+   * Relay multiaddrs (each ending in /p2p/<relay id>) the holder says it can be reached through:
+   * self-declared, like the profile. Empty when the record names none.
+   */
+  readonly relays: readonly string[]
   /** The signed record exactly as it travels (a SignedAuraIdRecord). */
   readonly bytes: Uint8Array
 }
@@ -49,6 +54,8 @@ export interface CreateRecordInit extends AbortOptions {
   /** @default 'public' */
   visibility?: Visibility
   profile?: Profile
+  /** Relay multiaddrs the holder can be reached through, at most 4 (MAX_RECORD_RELAYS). @default [] */
+  relays?: string[]
   /** The clock, for tests. @default Date.now() */
   now?: number
 }
@@ -96,7 +103,15 @@ function visibilityFromPb (v: number): Visibility {
   }
 }
 
-function checkFields (f: { sequence: number, validity: number, ttl: number, profile?: Profile }): void {
+function checkFields (f: { sequence: number, validity: number, ttl: number, profile?: Profile, relays: readonly string[] }): void {
+  if (!Array.isArray(f.relays) || f.relays.length > MAX_RECORD_RELAYS) {
+    throw new RangeError(`relays must be a list of at most ${MAX_RECORD_RELAYS} multiaddrs, got ${Array.isArray(f.relays) ? f.relays.length : typeof f.relays}`)
+  }
+  for (const [i, r] of f.relays.entries()) {
+    if (typeof r !== 'string' || !r.startsWith('/') || r.length > MAX_RECORD_RELAY_LENGTH || !r.includes('/p2p/')) {
+      throw new RangeError(`relays[${i}] must be a multiaddr of at most ${MAX_RECORD_RELAY_LENGTH} characters ending in /p2p/<relay id>, got ${JSON.stringify(String(r).slice(0, 80))}`)
+    }
+  }
   if (!Number.isSafeInteger(f.sequence) || f.sequence < 1) {
     throw new RangeError(`sequence must be a positive integer, got ${f.sequence}`)
   }
@@ -126,7 +141,8 @@ export async function createRecord (privateKey: Ed25519PrivateKey, init: CreateR
     sequence: init.sequence ?? 1,
     validity: init.validity ?? now + DEFAULT_RECORD_VALIDITY_MS,
     ttl: init.ttl ?? DEFAULT_RECORD_TTL_S,
-    profile: init.profile
+    profile: init.profile,
+    relays: init.relays ?? []
   }
   checkFields(fields)
   const visibility = init.visibility ?? 'public'
@@ -143,7 +159,8 @@ export async function createRecord (privateKey: Ed25519PrivateKey, init: CreateR
     validity: fields.validity,
     ttl: fields.ttl,
     visibility: VISIBILITY_TO_PB[visibility],
-    profile: fields.profile
+    profile: fields.profile,
+    relays: fields.relays
   })
   const signature = await privateKey.sign(withDomain(RECORD_DOMAIN, payload), init)
   const bytes = encodeSignedAuraIdRecord({ payload, signature })
@@ -159,6 +176,7 @@ export async function createRecord (privateKey: Ed25519PrivateKey, init: CreateR
     ttl: fields.ttl,
     visibility,
     ...(fields.profile !== undefined ? { profile: fields.profile } : {}),
+    relays: [...fields.relays],
     bytes
   }
 }
@@ -196,7 +214,7 @@ export async function verifyRecord (bytes: Uint8Array, options: VerifyRecordOpti
         ...(rec.profile.displayName != null && rec.profile.displayName !== '' ? { displayName: rec.profile.displayName } : {}),
         ...(rec.profile.avatar != null && rec.profile.avatar !== '' ? { avatar: rec.profile.avatar } : {})
       }
-  const fields = { sequence: rec.sequence, validity: rec.validity, ttl: rec.ttl, profile }
+  const fields = { sequence: rec.sequence, validity: rec.validity, ttl: rec.ttl, profile, relays: rec.relays ?? [] }
   try {
     checkFields(fields)
   } catch (err) {
@@ -222,6 +240,7 @@ export async function verifyRecord (bytes: Uint8Array, options: VerifyRecordOpti
     ttl: rec.ttl,
     visibility,
     ...(profile !== undefined && Object.keys(profile).length > 0 ? { profile } : {}),
+    relays: [...fields.relays],
     bytes
   }
 }

@@ -30,6 +30,21 @@ describe('AuraID records', () => {
     expect(back.validity).toBe(NOW + 30 * 86_400_000)
   })
 
+  it('a record carries the relays its holder names (at most 4 multiaddrs ending in /p2p/<id>), signed with the rest', async () => {
+    const key = await generateIdentityKey()
+    const relays = ['/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK', '/dns4/relay.example.org/tcp/443/tls/ws/p2p/12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X']
+    const rec = await createRecord(key, { name: '@alice.aura', relays, now: NOW })
+    expect((await verifyRecord(rec.bytes, { now: NOW })).relays).toEqual(relays)
+    expect((await verifyRecord((await createRecord(key, { name: '@alice.aura', now: NOW })).bytes, { now: NOW })).relays).toEqual([])
+    await expect(createRecord(key, { name: '@alice.aura', relays: [...relays, ...relays, relays[0]!], now: NOW })).rejects.toThrow(/relays must be a list of at most 4 multiaddrs, got 5/)
+    await expect(createRecord(key, { name: '@alice.aura', relays: ['/ip4/127.0.0.1/tcp/4001/ws'], now: NOW })).rejects.toThrow(/relays\[0\] must be a multiaddr .* ending in \/p2p\//)
+    await expect(createRecord(key, { name: '@alice.aura', relays: [`/p2p/${'x'.repeat(300)}`], now: NOW })).rejects.toThrow(RangeError)
+    // a signed record naming too many relays is refused on verify too
+    const payload = encodeAuraIdRecord({ name: '@alice.aura', publicKey: publicKeyToProtobuf(key.publicKey), sequence: 1, validity: NOW + 1000, ttl: 300, visibility: 0, relays: Array.from({ length: 5 }, () => relays[0]!) })
+    const signed = encodeSignedAuraIdRecord({ payload, signature: await key.sign(new Uint8Array([...new TextEncoder().encode('auralink-auraid-record:'), ...payload])) })
+    expect(await nameOfError(verifyRecord(signed, { now: NOW }))).toBe('InvalidRecordError')
+  })
+
   it('verifyRecord() refuses a forged signature with InvalidSignatureError', async () => {
     const key = await generateIdentityKey()
     const rec = await createRecord(key, { name: '@alice.aura', now: NOW })

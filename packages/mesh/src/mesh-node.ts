@@ -1,5 +1,5 @@
 import { DirectoryOp, SafeEventEmitter } from '@auralink/protocol'
-import { createRecord, createUnregister, selectRecord, validateAuraId, verifyRecord } from '@auralink/identity'
+import { createRecord, createUnregister, MAX_RECORD_RELAYS, selectRecord, validateAuraId, verifyRecord } from '@auralink/identity'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
@@ -20,6 +20,7 @@ import {
   AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, InvalidStateError, PeerIdMismatchError,
   PeerOfflineError, RelayUnreachableError
 } from './errors.js'
+import { circuitRelayOf, dialRoutes, sameSet } from './dial-routes.js'
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
 import { RelayReputation } from './relay-reputation.js'
@@ -86,6 +87,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private readonly dialLog = defaultLogger().forComponent('auralink:mesh:dial')
   private readonly cache = new Map<string, CacheEntry>()
   private readonly routes: RouteCache
+  private refreshing: Promise<void> = Promise.resolve()
   private readonly reports: ReportExchange
   private readonly registered = new Map<string, AuraIdRecord>()
   private readonly dialInit: Required<NonNullable<MeshNodeInit['dial']>>
@@ -121,9 +123,12 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     }, {
       reserved: (r) => {
         this.safeDispatchEvent('relay:reserved', { detail: { relay: r.peerId } })
-        void this.reregister(r.peerId)
+        void this.reregister(r.peerId).then(async () => this.refreshRelays())
       },
-      lost: (r) => { this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } }) }
+      lost: (r) => {
+        this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } })
+        void this.refreshRelays()
+      }
     })
     this.reports = new ReportExchange({
       libp2p,
@@ -209,7 +214,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       if ((err as Error).name !== 'AuraIdNotFoundError') throw err
     }
     const record = await createRecord(this.key, {
-      name, sequence, ...pick(options, ['visibility', 'profile', 'validity'])
+      name, sequence, relays: this.reachableThrough(), ...pick(options, ['visibility', 'profile', 'validity'])
     })
     const results = await Promise.allSettled(relays.map(async (relay) =>
       directoryRequest(this.libp2p, relay, { op: DirectoryOp.DIRECTORY_OP_REGISTER, record: record.bytes }, options)))
@@ -233,6 +238,33 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
         this.log('re-registering %s at %p failed: %s', record.name, relay, (err as Error).message)
       }
     }
+  }
+
+  /** The relays this node can be reached through now, for its records: those holding a reservation for it (else those connected), at most 4. */
+  private reachableThrough (): string[] {
+    const reserved = this.keeper.relays.filter((r) => r.state === 'reserved')
+    return (reserved.length > 0 ? reserved : this.keeper.connected()).slice(0, MAX_RECORD_RELAYS).map((r) => r.addr.toString())
+  }
+
+  /**
+   * Our reservations moved: records naming other relays are signed again (next sequence) and
+   * registered, so that diallers on other relays find where we are. One refresh at a time.
+   */
+  private async refreshRelays (): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (!this.running) return
+      const now = this.reachableThrough()
+      for (const record of [...this.registered.values()]) {
+        if (sameSet(record.relays, now)) continue
+        try {
+          await this.register(record.name, { visibility: record.visibility, validity: record.validity, ...(record.profile !== undefined ? { profile: record.profile } : {}) })
+        } catch (err) {
+          this.log('re-signing %s with our relays failed: %s', record.name, (err as Error).message)
+        }
+      }
+    }
+    this.refreshing = this.refreshing.then(run, run)
+    await this.refreshing
   }
 
   async unregister (name: string, options: AbortOptions = {}): Promise<void> {
@@ -309,9 +341,12 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.assertRunning()
     let peer: PeerId
     let auraId: string | undefined
+    let theirRelays: readonly string[] = []
     if (typeof target === 'string') {
       auraId = validateAuraId(target)
-      peer = (await this.resolve(auraId, options)).peerId
+      const record = await this.resolve(auraId, options)
+      peer = record.peerId
+      theirRelays = record.relays
     } else if (target != null && typeof target === 'object' && 'toMultihash' in target) {
       peer = target
     } else {
@@ -325,7 +360,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     for (let attempt = 0; attempt <= retries; attempt++) {
       // ranked again each round: a relay whose circuit just failed has dropped, the next goes
       // first; the route that worked last time (the route cache) goes before them all
-      const relays = this.routes.order(peer, this.connectedRelays())
+      const relays = this.dialRoutes(peer, theirRelays)
       let offline = 0
       for (const { peerId: relay, addr: relayAddr } of relays) {
         options.signal?.throwIfAborted()
@@ -334,6 +369,8 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
         const t0 = Date.now()
         try {
           const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+          // a relay of theirs that we are not attached to: connect to it first
+          if (this.libp2p.getConnections(relay).length === 0) await this.libp2p.dial(relayAddr, { signal })
           // libp2p hands back an existing connection to the peer when it has one; a connection
           // stuck closing (a close that timed out) or a relayed one is no use: ask for a new one
           const reusable = this.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
@@ -397,6 +434,11 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.reputation.scorer.recordCircuit(relay, ok)
   }
 
+  /** The routes of a direct dial to `peer` (see `dialRoutes` in dial-routes.ts). */
+  private dialRoutes (peer: PeerId, theirRelays: readonly string[]): Array<{ peerId: PeerId, addr: Multiaddr }> {
+    return dialRoutes(this.routes.order(peer, this.connectedRelays()), theirRelays, this.peerId)
+  }
+
   /** Aborts connections to `peer` that are neither open nor closed: they would be handed back by dial(). */
   private dropStale (peer: PeerId): void {
     for (const c of this.libp2p.getConnections(peer)) {
@@ -446,13 +488,6 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   async unhandle (protocol: string): Promise<void> {
     await this.libp2p.unhandle(protocol)
   }
-}
-
-/** The relay a relayed connection runs through: the PeerId before /p2p-circuit in its remote address. */
-function circuitRelayOf (connection: Connection): string | undefined {
-  const parts = connection.remoteAddr.toString().split('/p2p-circuit')
-  if (parts.length < 2) return undefined
-  return /\/p2p\/([^/]+)$/.exec(parts[0]!)?.[1]
 }
 
 function wrap (connection: Connection, peer: PeerId, auraId: string | undefined, relay: PeerId, path: ConnectionPath, attempts: number, fallbackReason?: string): MeshConnection {

@@ -47,6 +47,7 @@ export namespace auralink {
             ttl: number;
             visibility: auralink.auraid.Visibility;
             profile?: (auralink.auraid.Profile.$Properties|null);
+            relays: string[];
             static encode(message: auralink.auraid.AuraIdRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.auraid.AuraIdRecord & auralink.auraid.AuraIdRecord.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -61,6 +62,7 @@ export namespace auralink {
                 ttl?: (number|null);
                 visibility?: (auralink.auraid.Visibility|null);
                 profile?: (auralink.auraid.Profile.$Properties|null);
+                relays?: (string[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.auraid.AuraIdRecord.$Properties;

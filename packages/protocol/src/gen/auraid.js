@@ -228,6 +228,7 @@ $root.auralink = (function() {
              * @property {number|null} [ttl] AuraIdRecord ttl
              * @property {auralink.auraid.Visibility|null} [visibility] AuraIdRecord visibility
              * @property {auralink.auraid.Profile.$Properties|null} [profile] AuraIdRecord profile
+             * @property {Array.<string>|null} [relays] AuraIdRecord relays
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -253,6 +254,7 @@ $root.auralink = (function() {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             var AuraIdRecord = function (properties) {
+                this.relays = [];
                 if (properties)
                     for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -316,6 +318,14 @@ $root.auralink = (function() {
             AuraIdRecord.prototype.profile = null;
 
             /**
+             * AuraIdRecord relays.
+             * @member {Array.<string>} relays
+             * @memberof auralink.auraid.AuraIdRecord
+             * @instance
+             */
+            AuraIdRecord.prototype.relays = $util.emptyArray;
+
+            /**
              * Encodes the specified AuraIdRecord message. Does not implicitly {@link auralink.auraid.AuraIdRecord.verify|verify} messages.
              * @function encode
              * @memberof auralink.auraid.AuraIdRecord
@@ -345,6 +355,9 @@ $root.auralink = (function() {
                     writer.uint32(/* id 6, wireType 0 =*/48).int32(message.visibility);
                 if (message.profile != null && $Object.hasOwnProperty.call(message, "profile"))
                     $root.auralink.auraid.Profile.encode(message.profile, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.relays != null && message.relays.length)
+                    for (var i = 0; i < message.relays.length; ++i)
+                        writer.uint32(/* id 8, wireType 2 =*/66).string(message.relays[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -447,6 +460,14 @@ $root.auralink = (function() {
                             if (wireType !== 2)
                                 break;
                             message.profile = $root.auralink.auraid.Profile.decode(reader, reader.size(), $undefined, _depth + 1, message.profile);
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.relays && message.relays.length))
+                                message.relays = [];
+                            message.relays.push(reader.stringVerify());
                             continue;
                         }
                     }
