@@ -22,6 +22,7 @@ import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
 import { relayGossipsub } from './relay-gossipsub.js'
+import { relayList } from './relay-list.js'
 import { relayGuard } from './relay-guard.js'
 import type { RelayConfig } from './config.js'
 import type { RelayAdverts } from './adverts.js'
@@ -31,7 +32,7 @@ import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Server } from 'node:http'
@@ -49,6 +50,8 @@ export type RelayServices = {
   pubsub: GossipSub
   /** This relay's signed adverts, published every `advertInterval`, and the table of relays known from theirs. */
   adverts: RelayAdverts
+  /** `/auralink/relays/1.0.0`: our advert and those of the relays we know, for peers. */
+  relayList: Startable
 }
 
 /**
@@ -139,7 +142,9 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       region: config.region,
       capacity: config.maxReservations,
       load: () => server?.reservations.size ?? 0
-    })
+    }),
+    // built after adverts, so components.adverts is there
+    relayList: (components: Parameters<ReturnType<typeof relayList>>[0]) => relayList()(components)
   }
 }
 

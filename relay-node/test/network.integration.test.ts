@@ -79,6 +79,15 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
     expect(codes).toEqual(codes.map(() => 0))
   })
 
+  it('each peer hears of the two relays it is not attached to from its relay\'s relay list, adverts verified', async () => {
+    const ids = relays.map((r) => r.addr.split('/p2p/').pop()!)
+    for (const [i, p] of peers.entries()) {
+      const others = ids.filter((_, r) => r !== home[i]).sort()
+      await expect.poll(() => p.knownRelays().map((a) => a.peerId.toString()).sort(), { timeout: 15_000, interval: 250 }).toEqual(others)
+      expect(p.knownRelays().every((a) => a.addrs.length > 0 && a.expiresAt > Date.now())).toBe(true)
+    }
+  })
+
   it('names registered at any relay resolve from peers on any other; a private one only at its own relay', async () => {
     const names = ['@net-alpha.aura', '@net-amber.aura', '@net-birch.aura', '@net-brook.aura', '@net-cedar.aura', '@net-coral.aura']
     const visibility = ['public', 'unlisted', 'public', 'unlisted', 'public', 'private'] as const

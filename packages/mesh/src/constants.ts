@@ -20,6 +20,10 @@ export const DEFAULT_ROUTE_CACHE_TTL_MS = 5 * 60 * 1000
 export const DEFAULT_ROUTE_CACHE_SIZE = 1_000
 /** Least time between two batches of relay reports read from one peer; others are refused unread. */
 export const DEFAULT_REPORT_MIN_INTERVAL_MS = 10_000
+/** How often each connected relay is asked for its relay list (`/auralink/relays/1.0.0`). */
+export const DEFAULT_RELAY_LIST_INTERVAL_MS = 5 * 60 * 1000
+/** Most relays kept from relay lists; the oldest advert goes first. */
+export const DEFAULT_KNOWN_RELAYS = 1_024
 /**
  * Largest data-channel message a WebRTC stream sends, libp2p's framing included. libp2p's
  * default is 16 KiB (go- and rust-libp2p peers accept no more); AuraLink's WebRTC peers are

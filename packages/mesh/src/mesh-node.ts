@@ -12,7 +12,8 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import {
   DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
-  DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
+  DEFAULT_KNOWN_RELAYS, DEFAULT_RELAY_LIST_INTERVAL_MS, DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE,
+  DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
 } from './constants.js'
 import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
@@ -24,10 +25,12 @@ import { circuitRelayOf, dialRoutes, sameSet } from './dial-routes.js'
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
 import { RelayReputation } from './relay-reputation.js'
+import { fetchRelayList } from './relay-list-client.js'
 import { ReportExchange } from './report-exchange.js'
 import { RouteCache } from './route-cache.js'
 import type { RelayStatus } from './relay-keeper.js'
 import type { ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo } from './mesh-types.js'
+import type { RelayAdvert } from './relay-advert.js'
 import type { RelayReportEntry } from './relay-reports.js'
 import type { RelayScorer } from './reputation/types.js'
 import type { AuraIdRecord, Ed25519PrivateKey } from '@auralink/identity'
@@ -88,6 +91,9 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private readonly cache = new Map<string, CacheEntry>()
   private readonly routes: RouteCache
   private refreshing: Promise<void> = Promise.resolve()
+  private readonly known = new Map<string, RelayAdvert>()
+  private readonly listing = new Set<string>()
+  private listTimer: ReturnType<typeof setInterval> | undefined
   private readonly reports: ReportExchange
   private readonly registered = new Map<string, AuraIdRecord>()
   private readonly dialInit: Required<NonNullable<MeshNodeInit['dial']>>
@@ -124,6 +130,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       reserved: (r) => {
         this.safeDispatchEvent('relay:reserved', { detail: { relay: r.peerId } })
         void this.reregister(r.peerId).then(async () => this.refreshRelays())
+        void this.askRelayList(r.peerId)
       },
       lost: (r) => {
         this.safeDispatchEvent('relay:lost', { detail: { relay: r.peerId } })
@@ -153,6 +160,9 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     await this.libp2p.start()
     await this.reports.start()
     this.keeper.start()
+    this.listTimer = setInterval(() => {
+      for (const r of this.keeper.connected()) void this.askRelayList(r.peerId)
+    }, DEFAULT_RELAY_LIST_INTERVAL_MS)
     this.reputation.start()
     this.running = true
     this.log('started as %p', this.peerId)
@@ -162,12 +172,14 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     if (!this.running) return
     this.running = false
     this.keeper.stop()
+    clearInterval(this.listTimer)
     try {
       await this.reports.stop()
       await this.libp2p.stop()
     } finally {
       this.cache.clear()
       this.routes.clear()
+      this.known.clear()
       // last, so it holds everything measured; rejects (ReputationSaveError) once all is released
       await this.reputation.stop()
       this.log('stopped')
@@ -432,6 +444,41 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     else this.routes.failed(peer, relay)
     if (!ok && error !== undefined && /NO_RESERVATION/.test(error.message)) return
     this.reputation.scorer.recordCircuit(relay, ok)
+  }
+
+  knownRelays (): RelayAdvert[] {
+    const now = Date.now()
+    return [...this.known.values()].filter((a) => a.expiresAt > now).sort((a, b) => a.peerId.toString().localeCompare(b.peerId.toString()))
+  }
+
+  /**
+   * Asks a relay for its relay list: its own advert feeds its score's static parts (AIC support,
+   * one hop), the others join `knownRelays()`, and each advert that does not verify counts as a
+   * violation against the relay that passed it on. One request per relay at a time.
+   */
+  private async askRelayList (relay: PeerId): Promise<void> {
+    const id = relay.toString()
+    if (this.listing.has(id) || !this.running) return
+    this.listing.add(id)
+    try {
+      const list = await fetchRelayList(this.libp2p, relay)
+      const scorer = this.reputation.scorer
+      if (list.own !== undefined) scorer.setRelayInfo(relay, { hops: 1, aicSupport: list.own.aicSupport })
+      for (const err of list.invalid) scorer.recordViolation(relay, `relay list: ${err.message}`.slice(0, 200))
+      for (const advert of list.others) {
+        const key = advert.peerId.toString()
+        if ((this.known.get(key)?.issuedAt ?? -1) >= advert.issuedAt) continue
+        this.known.delete(key)
+        if (this.known.size >= DEFAULT_KNOWN_RELAYS) this.known.delete(this.known.keys().next().value as string)
+        this.known.set(key, advert)
+      }
+      this.log('relay list of %p: %d other relays, %d invalid adverts', relay, list.others.length, list.invalid.length)
+    } catch (err) {
+      // an older relay without the protocol, or one that went away: nothing learnt, nothing held against it
+      this.log('relay list of %p: %s', relay, (err as Error).message)
+    } finally {
+      this.listing.delete(id)
+    }
   }
 
   /** The routes of a direct dial to `peer` (see `dialRoutes` in dial-routes.ts). */

@@ -1,4 +1,5 @@
 import type { ReputationSaveError } from './errors.js'
+import type { RelayAdvert } from './relay-advert.js'
 import type { RelayStatus } from './relay-keeper.js'
 import type { RelayReportEntry } from './relay-reports.js'
 import type { ReportsReceived } from './report-exchange.js'
@@ -119,6 +120,12 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   waitForReservation(options?: AbortOptions): Promise<void>
   /** The configured relays with their state and score, best score first. */
   relays(): RelayInfo[]
+  /**
+   * Other relays this node has heard of: verified, unexpired adverts from its relays' relay lists
+   * (`/auralink/relays/1.0.0`, asked when a reservation is made and every 5 minutes), at most 1024.
+   * Not dialled by themselves: an app may pass their addresses as `relays` to a node it creates.
+   */
+  knownRelays(): RelayAdvert[]
   /** Signs a record binding `name` to this node's key and registers it at every connected relay. */
   register(name: string, options?: RegisterOptions): Promise<AuraIdRecord>
   unregister(name: string, options?: AbortOptions): Promise<void>

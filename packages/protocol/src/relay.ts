@@ -81,3 +81,11 @@ export function decodeRelayReports (b: Uint8Array): RelayReportsMessage {
 export const encodeSignedRelayReports = (m: auralink.relay.SignedRelayReports.$Properties): Uint8Array => pb.SignedRelayReports.encode(m).finish()
 export const decodeSignedRelayReports = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
   safeDecode('SignedRelayReports', pb.SignedRelayReports, b, MAX_RELAY_REPORTS_BYTES)
+
+/**
+ * A relay answers a stream on this protocol with its own signed advert and then those of the
+ * relays it knows from gossipsub, each length-prefixed, and closes: how peers learn of relays.
+ */
+export const RELAY_LIST_PROTOCOL = '/auralink/relays/1.0.0'
+/** Most adverts one answer carries, the relay's own included. */
+export const MAX_RELAY_LIST_ADVERTS = 65
