@@ -38,6 +38,12 @@ export interface AuraLinkInit {
   connectTimeoutMs?: number
   /** Dial retries and timeouts of the mesh. */
   dial?: MeshNodeInit['dial']
+  /**
+   * Relay reputation: the scorer and where its scores are kept between sessions (`fileScoreStore`
+   * in Node, `idbScoreStore` in browsers, from `@auralink/mesh/reputation-store`). docs/reputation.md.
+   * @default the mesh node's own scorer, no store
+   */
+  reputation?: MeshNodeInit['reputation']
   /** Gets local media; defaults to navigator.mediaDevices.getUserMedia where it exists. */
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
 }
@@ -78,7 +84,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       privateKey: key,
       relays: init.relays,
       iceServers: init.iceServers ?? [],
-      ...(init.dial !== undefined ? { dial: init.dial } : {})
+      ...(init.dial !== undefined ? { dial: init.dial } : {}),
+      ...(init.reputation !== undefined ? { reputation: init.reputation } : {})
     })
     const client = new AuraLink(mesh, init)
     await client.start(init.connectTimeoutMs ?? 15_000, options)

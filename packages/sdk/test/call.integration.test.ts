@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { memoryScoreStore } from '@auralink/mesh'
 import { AuraLink } from '../src/index.js'
 import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
 import type { Call, CallStateChange, FileTransfer } from '../src/index.js'
@@ -101,6 +102,20 @@ describe('AuraLink data calls in Node through a real relay node', () => {
     expect(alice.client.calls()).toHaveLength(0)
     expect(bob.client.calls()).toHaveLength(0)
     await expect(call.send('late')).rejects.toThrow(/ended/)
+  })
+
+  it('relays() lists the relay with its score and parts; scores given a store are saved at stop()', async () => {
+    const store = memoryScoreStore()
+    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [], reputation: { store } })
+    clients.push(c)
+    const id = relay.addr.split('/p2p/').pop()
+    await expect.poll(() => c.relays()[0]?.state, { timeout: 10_000, interval: 100 }).toBe('reserved')
+    const [info] = c.relays()
+    expect(info?.peerId.toString()).toBe(id)
+    expect(Object.keys(info!.score.parts).sort()).toEqual(['aicSupport', 'bandwidth', 'hops', 'latency', 'reputation', 'uptime'])
+    expect(Number.isFinite(info!.score.total)).toBe(true)
+    await c.stop()
+    expect(Object.keys((await store.load())!.relays)).toContain(id)
   })
 
   it('call("@nobody.aura") rejects with AuraIdNotFoundError, fast', async () => {
