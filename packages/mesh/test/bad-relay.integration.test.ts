@@ -9,8 +9,9 @@ import type { RelayProcess } from '../../../test-utils/relay-process.js'
 // In the test network namespace: a good and a bad relay, both real relay-node processes. The
 // bad one either accepts reservations and then cuts every circuit (its data limit is 64 bytes,
 // less than one WebRTC offer), or sits behind a proxy that delays each direction by 250 ms.
-// It also claims AIC support (+0.05) so that it starts ranked first and has to lose that place
-// from what the dialling peer measures.
+// It also claims AIC support (+0.05; set on the dialling peer's scorer, since relays advertise no
+// AIC today) so that it starts ranked first and has to lose that place from what the dialling
+// peer measures.
 describe('a bad relay loses its place within 5 dials', () => {
   const nodes: MeshNode[] = []
   const relays: RelayProcess[] = []
@@ -47,6 +48,9 @@ describe('a bad relay loses its place within 5 dials', () => {
     await expect.poll(() => bob.relays().map((r) => r.state), { timeout: 20_000, interval: 100 }).toEqual(['reserved', 'reserved'])
     await bob.register('@bob.aura')
     const alice = await peer([good, bad], aliceInit)
+    // each relay's own advert (its relay list, fetched once a reservation is made) sets its hops
+    // and AIC claim: wait for both, then make the bad relay's claim
+    await expect.poll(() => alice.relays().every((r) => alice.scorer.toJSON().relays[r.peerId.toString()]?.hops === 1), { timeout: 20_000, interval: 100 }).toBe(true)
     alice.scorer.setRelayInfo(alice.relays().find((r) => r.peerId.toString() === idOf(bad))!.peerId, { aicSupport: true })
     await expect.poll(() => alice.relays().every((r) => (alice.scorer.toJSON().relays[r.peerId.toString()]?.rtt?.weight ?? 0) >= 2), { timeout: 20_000, interval: 100 }).toBe(true)
     return { alice, bob }
