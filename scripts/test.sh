@@ -22,3 +22,5 @@ scripts/netns.sh vitest run
 vitest run --config packages/identity/vitest.browser.config.ts
 # the IndexedDB relay score store
 vitest run --config packages/mesh/vitest.browser.config.ts
+# AIC tool 1 in Debian's Chromium: onnxruntime-web WASM and WebGPU (SwiftShader) against onnxruntime-node
+vitest run --config packages/aic/vitest.browser.config.ts

@@ -6,7 +6,7 @@ import type { InferenceSession } from './runtime.js'
 export type Runtime = 'auto' | 'webgpu' | 'wasm' | 'node'
 
 export interface EnhancerInit {
-  /** Which ONNX Runtime runs the model. 'auto': onnxruntime-node in Node. @default 'auto' */
+  /** Which ONNX Runtime runs the model. 'auto': onnxruntime-node in Node; in browsers WebGPU on a hardware adapter, else WASM. @default 'auto' */
   runtime?: Runtime
   /** Output size over input size; one of the shipped enhancer scales. @default 2 */
   scale?: number
@@ -20,7 +20,7 @@ export interface EnhancerInit {
 export interface EnhancerInfo {
   /** The runtime that was chosen ('node', 'wasm', 'webgpu'). */
   runtime: Exclude<Runtime, 'auto'>
-  /** The execution provider that runs the model ('cpu' in onnxruntime-node). */
+  /** The execution provider that runs the model ('cpu' in onnxruntime-node; 'wasm' or 'webgpu' in onnxruntime-web). */
   executionProvider: string
   scale: number
   threads?: number

@@ -23,8 +23,8 @@ export class CorruptStreamError extends Error {
   static override readonly name = 'CorruptStreamError'
   override readonly name = 'CorruptStreamError'
 
-  constructor (message: string) {
-    super(message)
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
   }
 }
 
@@ -79,5 +79,19 @@ export class InvalidStateError extends Error {
 
   constructor (message: string) {
     super(message)
+  }
+}
+
+/** A bitstream names a model version other than the one this codec runs: decoding it would give wrong pixels or fail. */
+export class UnsupportedModelVersionError extends Error {
+  static override readonly name = 'UnsupportedModelVersionError'
+  override readonly name = 'UnsupportedModelVersionError'
+  readonly version: number
+  readonly expected: number
+
+  constructor (version: number, expected: number) {
+    super(`the bitstream was coded with model version ${version}; this codec runs version ${expected}`)
+    this.version = version
+    this.expected = expected
   }
 }

@@ -1,8 +1,9 @@
 /**
  * @packageDocumentation
  *
- * AIC in Node: everything of the browser entry, plus tool 1's enhancer on onnxruntime-node
- * (an optional peer dependency) with the model this package ships.
+ * AIC in Node: everything of the browser entry, plus tool 1's enhancer and tool 2's learned
+ * image codec (`createImageCodec`) on onnxruntime-node (an optional peer dependency) with the
+ * models this package ships.
  *
  * @example
  * ```ts
@@ -16,4 +17,5 @@
  */
 export * from './index.js'
 export { createEnhancer } from './create-enhancer.node.js'
+export { createImageCodec } from './create-image-codec.node.js'
 export { readManifest, MODELS_DIR } from './model-files.node.js'

@@ -2,10 +2,12 @@
  * @packageDocumentation
  *
  * AIC: AuraLink's on-device neural compression. This entry (browsers and Node) has the entropy
- * coder the learned image codec will use (rANS over integer CDF tables, 16-bit precision, in
- * TypeScript, so that Node, WASM and WebGPU builds decode identical bits), the quality metrics
- * (PSNR, SSIM, MS-SSIM), BD-rate, and the frame and model-manifest helpers. In Node the entry
- * also has `createEnhancer` (tool 1 on onnxruntime-node); the browser runtimes are not built yet.
+ * coder (rANS over integer CDF tables, 16-bit precision, in TypeScript, so that Node, WASM and
+ * WebGPU builds decode identical bits), the quality metrics (PSNR, SSIM, MS-SSIM), BD-rate, the
+ * frame and model-manifest helpers, tool 1's `createEnhancer` and tool 2's `createImageCodec`
+ * (the learned image codec): in browsers on onnxruntime-web (WebGPU where a hardware adapter
+ * exists, else WASM; the enhancer in a dedicated worker; ImageData, VideoFrame or RGBA frames
+ * in), in Node on onnxruntime-node (the "node" export condition).
  *
  * @example
  * ```ts
@@ -25,3 +27,17 @@ export type { Frame } from './frame.js'
 export { parseManifest, enhancerModel } from './models.js'
 export type { ModelEntry, ModelManifest } from './models.js'
 export type { Enhancer, EnhancerInit, EnhancerInfo, EnhanceOptions, Runtime } from './enhancer.js'
+export { parseImageStream, DEFAULT_MAX_SIDE, DEFAULT_MAX_BYTES } from './image-codec.js'
+export type { ImageCodec, ImageCodecInit, ImageCodecInfo, CodecCallOptions } from './image-codec.js'
+export { parseCodecTables } from './image-codec-tables.js'
+export type { CodecTables, IntConvLayer } from './image-codec-tables.js'
+export { hyperSynthesis } from './hyper-int.js'
+export { imageCodecModels } from './models.js'
+export type { ImageCodecRole } from './models.js'
+export { createEnhancer } from './create-enhancer.browser.js'
+export type { BrowserEnhancer, BrowserEnhancerInit, BrowserEnhancerInfo } from './create-enhancer.browser.js'
+export { createImageCodec } from './create-image-codec.browser.js'
+export type { BrowserImageCodec, BrowserImageCodecInit, BrowserImageCodecInfo } from './create-image-codec.browser.js'
+export { toFrame } from './frame.browser.js'
+export type { FrameSource } from './frame.browser.js'
+export type { WasmPaths, WebGpuAdapterInfo } from './runtime.web.js'

@@ -14,6 +14,8 @@ export interface ModelEntry {
   tool: 'enhance' | 'codec'
   /** Output size / input size, for enhancers. */
   scale?: number
+  /** Tool 2's files: 'analysis', 'hyper-analysis', 'synthesis' (ONNX) and 'tables' (the integer hyper-synthesis and CDF tables). */
+  role?: ImageCodecRole
   /** Increases with every retrained model; travels in AIC metadata (protos/aic.proto). */
   version: number
   /** SHA-256 of the file, hex: checked before a session is made. */
@@ -50,4 +52,25 @@ export function enhancerModel (manifest: ModelManifest, scale: number): ModelEnt
     throw new RangeError(`scale must be one of the shipped enhancer scales (${enhancers.map((m) => m.scale).join(', ') || 'none'}), got ${scale}`)
   }
   return found
+}
+
+/** The four files of tool 2, the learned image codec. */
+export type ImageCodecRole = 'analysis' | 'hyper-analysis' | 'synthesis' | 'tables'
+export const IMAGE_CODEC_ROLES: readonly ImageCodecRole[] = ['analysis', 'hyper-analysis', 'synthesis', 'tables']
+
+/**
+ * The image codec's four entries (tool 'codec'), which share one version: ModelLoadError naming
+ * `file` (the manifest) when one is missing or their versions differ.
+ */
+export function imageCodecModels (manifest: ModelManifest, file: string): Record<ImageCodecRole, ModelEntry> {
+  const codec = manifest.models.filter((m) => m.tool === 'codec')
+  const out: Partial<Record<ImageCodecRole, ModelEntry>> = {}
+  for (const role of IMAGE_CODEC_ROLES) {
+    const entry = codec.find((m) => m.role === role)
+    if (entry === undefined) throw new ModelLoadError(file, `no image-codec entry with role "${role}" (tool "codec")`)
+    out[role] = entry
+  }
+  const versions = new Set(Object.values(out).map((m) => m.version))
+  if (versions.size !== 1) throw new ModelLoadError(file, `the image-codec entries have different versions (${[...versions].join(', ')}); they ship together`)
+  return out as Record<ImageCodecRole, ModelEntry>
 }

@@ -3,10 +3,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { createImageCodec } from '../src/index.node.js'
 
 const SCRIPT = resolve(import.meta.dirname, '../training/prepare_data.py')
 const TRAIN = resolve(import.meta.dirname, '../training/train_enhancer.py')
 const CONFIG = resolve(import.meta.dirname, '../training/configs/enhancer-x2.json')
+const CODEC_TRAIN = resolve(import.meta.dirname, '../training/train_image_codec.py')
+const CODEC_CONFIG = resolve(import.meta.dirname, '../training/configs/image-codec.json')
+const CODEC_SHIP = resolve(import.meta.dirname, '../training/ship_image_codec.py')
 
 interface Item { file: string, package: string, licence: string, split: string, kind: string, frames?: number, size: number[], lowSize?: number[], source: string }
 
@@ -59,7 +63,50 @@ describe('packages/aic/training (smoke)', () => {
     expect(check.stdout.trim()).toBe("17 ['low'] ['restored']")
     const log = readFileSync(join(runs, 'enhancer-x2', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step?: number, summary?: unknown })
     expect(log.filter((l) => l.summary !== undefined)).toHaveLength(2)
-  })
+  }, 120_000) // two smoke runs of about 8 s each when the machine is idle; CI runs other test files beside it
+
+  it('train_image_codec.py --smoke trains tool 2 in under a minute, resumes, and exports what the TypeScript codec loads', async () => {
+    const runs = join(out, 'codec-runs')
+    const train = (extra: string[]): { steps: number, seconds: number, val: Array<{ level: number, bpp: number, psnr: number }>, bytes: Record<string, number>, intAgreement: number } => {
+      const res = spawnSync('/usr/bin/python3', [CODEC_TRAIN, '--config', CODEC_CONFIG, '--data', out, '--runs', runs, '--smoke', ...extra], { encoding: 'utf8', timeout: 90_000 })
+      expect(res.status, res.stderr).toBe(0)
+      expect(res.stderr).toMatch(/ETA/)
+      return JSON.parse(res.stdout) as ReturnType<typeof train>
+    }
+    const t0 = Date.now()
+    const first = train([])
+    expect(Date.now() - t0).toBeLessThan(60_000)
+    expect(first.steps).toBeGreaterThan(0)
+    expect(first.val.length).toBeGreaterThanOrEqual(4)
+    for (const v of first.val) expect(Number.isFinite(v.bpp) && Number.isFinite(v.psnr)).toBe(true)
+    // the integer hyper-synthesis that training simulates is the one exported
+    expect(first.intAgreement).toBeGreaterThan(0.999)
+    const second = train(['--resume'])
+    expect(second.steps).toBeGreaterThan(first.steps)
+    for (const size of Object.values(second.bytes)) expect(size).toBeLessThanOrEqual(2 * 1024 * 1024)
+    const run = join(runs, 'image-codec')
+    const check = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys\nfor f in sys.argv[1:]:\n m=onnx.load(f); onnx.checker.check_model(m); print(m.opset_import[0].version, m.graph.input[0].name, m.graph.output[0].name)',
+      ...['analysis', 'hyper-analysis', 'synthesis'].map((r) => join(run, `image-codec-${r}.onnx`))], { encoding: 'utf8' })
+    expect(check.status, check.stderr).toBe(0)
+    expect(check.stdout.trim().split('\n')).toEqual(['17 image y', '17 y z', '17 y_hat image'])
+    // ship it into a folder of its own and code a picture with it in TypeScript
+    const models = join(out, 'codec-models')
+    const ship = spawnSync('/usr/bin/python3', [CODEC_SHIP, '--run', run, '--models', models, '--checkpoints', join(out, 'codec-ckpt'), '--fixtures', join(out, 'codec-fixtures'), '--allow-smoke'], { encoding: 'utf8' })
+    expect(ship.status, ship.stderr).toBe(0)
+    const refused = spawnSync('/usr/bin/python3', [CODEC_SHIP, '--run', run, '--models', models], { encoding: 'utf8' })
+    expect(refused.stderr).toMatch(/only full runs ship/)
+    const codec = await createImageCodec({ runtime: 'node', modelDir: models, quality: 0 })
+    try {
+      const frame = { width: 80, height: 48, data: new Uint8Array(80 * 48 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 251)) }
+      const bytes = await codec.encode(frame)
+      const back = await codec.decode(bytes)
+      expect([back.width, back.height]).toEqual([80, 48])
+    } finally {
+      await codec.close()
+    }
+    const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { summary?: unknown })
+    expect(log.filter((l) => l.summary !== undefined)).toHaveLength(2)
+  }, 240_000)
 
   it('refuses a bad --val-share, naming it', () => {
     const res = spawnSync('/usr/bin/python3', [SCRIPT, '--val-share', '2', '--out', out], { encoding: 'utf8' })

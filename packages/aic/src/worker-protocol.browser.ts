@@ -1,0 +1,71 @@
+/**
+ * The messages between the browser enhancer (main thread) and its dedicated worker
+ * (enhancer-worker.browser.ts). Frames travel as RGBA bytes whose buffers are transferred,
+ * never copied, in both directions.
+ */
+import { InvalidStateError, ModelLoadError, ModelNotFoundError, RuntimeUnavailableError } from './errors.js'
+import type { WasmPaths, WebExecutionProvider } from './runtime.web.js'
+
+export interface OpenRequest {
+  type: 'open'
+  id: number
+  /** The model's bytes (the buffer is transferred). */
+  model: Uint8Array
+  executionProvider: WebExecutionProvider
+  threads?: number
+  wasmPaths?: WasmPaths
+  input: string
+  output: string
+  file: string
+  scale: number
+}
+
+export interface EnhanceRequest {
+  type: 'enhance'
+  id: number
+  width: number
+  height: number
+  /** RGBA bytes (the buffer is transferred). */
+  data: Uint8Array
+}
+
+export interface CloseRequest {
+  type: 'close'
+  id: number
+}
+
+export type WorkerRequest = OpenRequest | EnhanceRequest | CloseRequest
+
+export interface OpenResult { executionProvider: WebExecutionProvider, threads: number }
+export interface EnhanceResult { width: number, height: number, data: Uint8ClampedArray }
+
+/** An error as it crosses postMessage: structured cloning keeps neither the class nor `file`. */
+export interface WireError { name: string, message: string, file?: string }
+
+export type WorkerReply =
+  | { id: number, ok: true, value: OpenResult | EnhanceResult | null }
+  | { id: number, ok: false, error: WireError }
+
+export function toWire (err: unknown): WireError {
+  if (err instanceof Error) {
+    const file = (err as { file?: unknown }).file
+    return { name: err.name, message: err.message, ...(typeof file === 'string' ? { file } : {}) }
+  }
+  return { name: 'Error', message: String(err) }
+}
+
+/** The error again, as the class it was thrown as (those of errors.ts, TypeError, RangeError). */
+export function fromWire (wire: WireError): Error {
+  let err: Error
+  switch (wire.name) {
+    case 'ModelLoadError': err = new ModelLoadError(wire.file ?? '', ''); break
+    case 'ModelNotFoundError': err = new ModelNotFoundError(wire.file ?? ''); break
+    case 'RuntimeUnavailableError': err = new RuntimeUnavailableError(''); break
+    case 'InvalidStateError': err = new InvalidStateError(''); break
+    case 'TypeError': err = new TypeError(''); break
+    case 'RangeError': err = new RangeError(''); break
+    default: err = new Error(''); err.name = wire.name
+  }
+  err.message = wire.message
+  return err
+}
