@@ -69,3 +69,12 @@ export async function freePort (): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no TCP port')
   return address.port
 }
+
+/** Stops every node, then every relay process (removing its data folder); empties both lists. For afterEach. */
+export async function stopAll (nodes: Array<{ stop(): Promise<unknown> }>, relays: RelayProcess[]): Promise<void> {
+  await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+  for (const r of relays.splice(0)) {
+    await r.stop()
+    await removeDir(r.dataDir)
+  }
+}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMeshNode } from '../src/index.js'
-import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
+import { startRelayProcess, stopAll } from '../../../test-utils/relay-process.js'
 import type { MeshNode } from '../src/index.js'
 import type { RelayProcess } from '../../../test-utils/relay-process.js'
 
@@ -12,13 +12,7 @@ import type { RelayProcess } from '../../../test-utils/relay-process.js'
 describe('call by AuraID through a real relay node', () => {
   const nodes: MeshNode[] = []
   const relays: RelayProcess[] = []
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
-    for (const r of relays.splice(0)) {
-      await r.stop()
-      await removeDir(r.dataDir)
-    }
-  })
+  afterEach(async () => { await stopAll(nodes, relays) })
 
   async function peer (addr: string): Promise<MeshNode> {
     const node = await createMeshNode({ relays: [addr], relayCheckIntervalMs: 250 })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMeshNode } from '../src/index.js'
-import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
+import { startRelayProcess, stopAll } from '../../../test-utils/relay-process.js'
 import type { MeshNode } from '../src/index.js'
 import type { RelayProcess } from '../../../test-utils/relay-process.js'
 
@@ -10,13 +10,7 @@ import type { RelayProcess } from '../../../test-utils/relay-process.js'
 describe('dial by AuraID across relays', () => {
   const nodes: MeshNode[] = []
   const relays: RelayProcess[] = []
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
-    for (const r of relays.splice(0)) {
-      await r.stop()
-      await removeDir(r.dataDir)
-    }
-  })
+  afterEach(async () => { await stopAll(nodes, relays) })
 
   async function peer (addr: string): Promise<MeshNode> {
     const node = await createMeshNode({ relays: [addr] })

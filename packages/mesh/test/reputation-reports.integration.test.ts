@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMeshNode, relayScorer } from '../src/index.js'
-import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
+import { startRelayProcess, stopAll } from '../../../test-utils/relay-process.js'
 import type { MeshNode, MeshNodeInit, ReportsReceived } from '../src/index.js'
 import type { RelayProcess } from '../../../test-utils/relay-process.js'
 import type { PeerId } from '@libp2p/interface'
@@ -12,13 +12,7 @@ import type { PeerId } from '@libp2p/interface'
 describe('signed relay reports on the wire: collusion', () => {
   const nodes: MeshNode[] = []
   const relays: RelayProcess[] = []
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
-    for (const r of relays.splice(0)) {
-      await r.stop()
-      await removeDir(r.dataDir)
-    }
-  })
+  afterEach(async () => { await stopAll(nodes, relays) })
 
   async function peer (addrs: string[], init: MeshNodeInit = {}): Promise<MeshNode> {
     const node = await createMeshNode({ relays: addrs, relayCheckIntervalMs: 500, dial: { timeoutMs: 10_000 }, ...init })
