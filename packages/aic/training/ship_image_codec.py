@@ -21,19 +21,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from runlog import last_summary  # noqa: E402
 from export_image_codec import FILES, IO, MAX_ONNX_BYTES  # noqa: E402
-
-
-def last_summary(log_path):
-    summary = None
-    with open(log_path) as f:
-        for line in f:
-            entry = json.loads(line)
-            if "summary" in entry:
-                summary = entry["summary"]
-    if summary is None:
-        sys.exit(f"ship_image_codec: {log_path} has no summary line: the run did not finish")
-    return summary
 
 
 def main():
@@ -45,7 +34,7 @@ def main():
     ap.add_argument("--allow-smoke", action="store_true", help="ship a --smoke run (tests only, into other folders)")
     args = ap.parse_args()
 
-    summary = last_summary(os.path.join(args.run, "log.jsonl"))
+    summary = last_summary(os.path.join(args.run, "log.jsonl"), "ship_image_codec")
     if summary.get("smoke") and not args.allow_smoke:
         sys.exit("ship_image_codec: the run is a --smoke run; only full runs ship")
     import onnx

@@ -16,19 +16,10 @@ import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from runlog import last_summary  # noqa: E402
+
 MAX_ONNX_BYTES = 2 * 1024 * 1024
-
-
-def last_summary(log_path):
-    summary = None
-    with open(log_path) as f:
-        for line in f:
-            entry = json.loads(line)
-            if "summary" in entry:
-                summary = entry["summary"]
-    if summary is None:
-        sys.exit(f"ship_model: {log_path} has no summary line: the run did not finish")
-    return summary
 
 
 def main():
@@ -38,7 +29,7 @@ def main():
     ap.add_argument("--checkpoints", default=os.path.join(HERE, "checkpoints"))
     args = ap.parse_args()
 
-    summary = last_summary(os.path.join(args.run, "log.jsonl"))
+    summary = last_summary(os.path.join(args.run, "log.jsonl"), "ship_model")
     if summary.get("smoke"):
         sys.exit("ship_model: the run is a --smoke run; only full runs ship")
     name = summary["name"]
