@@ -3,7 +3,7 @@ import { RuntimeUnavailableError } from './errors.js'
 import { toFrame } from './frame.browser.js'
 import { fetchShippedModel, SHIPPED_MANIFEST, shippedModelUrl } from './model-files.browser.js'
 import { enhancerModel } from './models.js'
-import { webGpuAdapter, webSessionFactory } from './runtime.web.js'
+import { chooseWebRuntime, openOnChoice, webSessionFactory } from './runtime.web.js'
 import { EnhancerWorkerClient, openWorkerSession, startEnhancerWorker, WorkerEnhancer } from './worker-enhancer.browser.js'
 import type { Enhancer, EnhancerInfo, EnhancerInit, EnhanceOptions } from './enhancer.js'
 import type { FrameSource } from './frame.browser.js'
@@ -104,14 +104,8 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
   signal?.throwIfAborted()
   const worker = init.worker ?? typeof Worker === 'function'
 
-  let runtime: WebExecutionProvider = opts.runtime === 'webgpu' ? 'webgpu' : 'wasm'
-  let adapter: WebGpuAdapterInfo | undefined
-  const auto = (init.runtime ?? 'auto') === 'auto'
-  if (auto || runtime === 'webgpu') {
-    adapter = await webGpuAdapter()
-    if (auto) runtime = adapter !== undefined && !adapter.isFallbackAdapter ? 'webgpu' : 'wasm'
-    else if (adapter === undefined) throw new RuntimeUnavailableError('runtime "webgpu" needs a WebGPU adapter and this browser offers none (navigator.gpu is missing or requestAdapter() gave null); use runtime "wasm" or "auto"')
-  }
+  const choice = await chooseWebRuntime(init.runtime)
+  const adapter = choice.adapter
 
   let model: { bytes: Uint8Array, file: string }
   let meta: { name: string, version: number, sha256?: string }
@@ -145,21 +139,6 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
     }
   }
 
-  let enhancer: BrowserEnhancer
-  if (runtime === 'webgpu' && auto) {
-    // 'auto' saw an adapter; if WebGPU still cannot start (no device), WASM runs, and info says so
-    try {
-      enhancer = await open('webgpu', model.bytes.slice())
-    } catch (err) {
-      if ((err as Error).name !== 'RuntimeUnavailableError') throw err
-      enhancer = await open('wasm', model.bytes)
-    }
-  } else {
-    enhancer = await open(runtime, model.bytes)
-  }
-  if (signal?.aborted === true) {
-    await enhancer.close()
-    signal.throwIfAborted()
-  }
-  return enhancer
+  // a try that WASM may follow gets a copy of the bytes: they go to the worker (transferred)
+  return openOnChoice(choice, async (runtime, retryable) => open(runtime, retryable ? model.bytes.slice() : model.bytes), signal)
 }

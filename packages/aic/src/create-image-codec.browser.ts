@@ -1,9 +1,9 @@
-import { ModelLoadError, RuntimeUnavailableError } from './errors.js'
+import { ModelLoadError } from './errors.js'
 import { resolveImageCodecInit, SessionImageCodec } from './image-codec.js'
 import { parseCodecTables } from './image-codec-tables.js'
 import { fetchShippedModel, SHIPPED_MANIFEST, shippedModelUrl } from './model-files.browser.js'
 import { imageCodecModels } from './models.js'
-import { webGpuAdapter, webSessionFactory } from './runtime.web.js'
+import { chooseWebRuntime, openOnChoice, webSessionFactory } from './runtime.web.js'
 import type { CodecTables } from './image-codec-tables.js'
 import type { ImageCodec, ImageCodecInfo, ImageCodecInit } from './image-codec.js'
 import type { ModelEntry } from './models.js'
@@ -98,14 +98,8 @@ export async function createImageCodec (init: BrowserImageCodecInit = {}, option
   const signal = options.signal
   signal?.throwIfAborted()
 
-  let runtime: WebExecutionProvider = opts.runtime === 'webgpu' ? 'webgpu' : 'wasm'
-  let adapter: WebGpuAdapterInfo | undefined
-  const auto = (init.runtime ?? 'auto') === 'auto'
-  if (auto || runtime === 'webgpu') {
-    adapter = await webGpuAdapter()
-    if (auto) runtime = adapter !== undefined && !adapter.isFallbackAdapter ? 'webgpu' : 'wasm'
-    else if (adapter === undefined) throw new RuntimeUnavailableError('runtime "webgpu" needs a WebGPU adapter and this browser offers none (navigator.gpu is missing or requestAdapter() gave null); use runtime "wasm" or "auto"')
-  }
+  const choice = await chooseWebRuntime(init.runtime)
+  const adapter = choice.adapter
 
   const entries = imageCodecModels(SHIPPED_MANIFEST, 'models/manifest.json')
   const [tablesFile, ...modelFiles] = await Promise.all([entries.tables, ...ROLES.map((r) => entries[r])].map(async (e) => fetchShippedModel(e, fileUrl(e, init.modelBaseUrl), signal)))
@@ -148,21 +142,5 @@ export async function createImageCodec (init: BrowserImageCodecInit = {}, option
     return codec as SessionImageCodec & BrowserImageCodec
   }
 
-  let codec: BrowserImageCodec
-  if (runtime === 'webgpu' && auto) {
-    // 'auto' saw an adapter; if WebGPU still cannot start (no device), WASM runs, and info says so
-    try {
-      codec = await open('webgpu')
-    } catch (err) {
-      if ((err as Error).name !== 'RuntimeUnavailableError') throw err
-      codec = await open('wasm')
-    }
-  } else {
-    codec = await open(runtime)
-  }
-  if (signal?.aborted === true) {
-    await codec.close()
-    signal.throwIfAborted()
-  }
-  return codec
+  return openOnChoice(choice, async (runtime) => open(runtime), signal)
 }

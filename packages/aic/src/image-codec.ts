@@ -264,18 +264,8 @@ export class SessionImageCodec implements ImageCodec {
     const wp = ceilTo(s.width, 64)
     const h16 = hp / 16
     const w16 = wp / 16
-    const h64 = hp / 64
-    const w64 = wp / 64
-    const zCount = t.hyperLatent * h64 * w64
-    const zPlane = h64 * w64
-    const zIndex = new Uint16Array(zCount)
-    for (let i = 0; i < zCount; i++) zIndex[i] = Math.floor(i / zPlane)
-    const zSymbols = ransDecode(s.zBytes, zCount, zIndex, t.zCdfs, { maxSymbols: zCount })
-    const zHat = new Int32Array(zCount)
-    for (let i = 0; i < zCount; i++) zHat[i] = zSymbols[i]! - t.zmax
-    const index = hyperSynthesis({ data: zHat, channels: t.hyperLatent, height: h64, width: w64 }, t.layers)
-    const yCount = t.latent * h16 * w16
-    const ySymbols = ransDecode(s.yBytes, yCount, index, t.yCdfs, { maxSymbols: yCount })
+    const { index, ySymbols } = decodeSymbols(s, t)
+    const yCount = ySymbols.length
     options.signal?.throwIfAborted()
     const plane = h16 * w16
     const inv = t.invGains[s.quality]!
@@ -295,6 +285,27 @@ export class SessionImageCodec implements ImageCodec {
     this.sessions = undefined
     if (sessions !== undefined) await Promise.all([sessions.analysis.release(), sessions.hyperAnalysis.release(), sessions.synthesis.release()])
   }
+}
+
+/**
+ * The integer half of a decode, before any float step: z from its rANS stream, the integer
+ * hyper-synthesis of z_hat (the Gaussian table index of every y value), and the y symbols coded
+ * with those tables. Bit-identical in every runtime; the tests compare it across runtimes.
+ */
+export function decodeSymbols (s: ParsedStream, t: CodecTables): { index: Uint8Array, ySymbols: Uint32Array } {
+  const h64 = ceilTo(s.height, 64) / 64
+  const w64 = ceilTo(s.width, 64) / 64
+  const zPlane = h64 * w64
+  const zCount = t.hyperLatent * zPlane
+  const zIndex = new Uint16Array(zCount)
+  for (let i = 0; i < zCount; i++) zIndex[i] = Math.floor(i / zPlane)
+  const zSymbols = ransDecode(s.zBytes, zCount, zIndex, t.zCdfs, { maxSymbols: zCount })
+  const zHat = new Int32Array(zCount)
+  for (let i = 0; i < zCount; i++) zHat[i] = zSymbols[i]! - t.zmax
+  const index = hyperSynthesis({ data: zHat, channels: t.hyperLatent, height: h64, width: w64 }, t.layers)
+  const yCount = t.latent * zPlane * 16
+  const ySymbols = ransDecode(s.yBytes, yCount, index, t.yCdfs, { maxSymbols: yCount })
+  return { index, ySymbols }
 }
 
 /** Checks ImageCodecInit's fields (names the bad one); returns them resolved. */

@@ -157,3 +157,50 @@ export function webSessionFactory (init: WebRuntimeInit): (model: Uint8Array, op
     }
   }
 }
+
+/** The execution provider a browser tool starts on, as `chooseWebRuntime()` picked it. */
+export interface WebRuntimeChoice {
+  runtime: WebExecutionProvider
+  /** The caller asked for 'auto': a WebGPU that cannot start falls back to WASM. */
+  auto: boolean
+  /** The WebGPU adapter seen, when 'webgpu' or 'auto' looked for one. */
+  adapter?: WebGpuAdapterInfo
+}
+
+/**
+ * 'auto' (or nothing): WebGPU on a hardware adapter, else WASM (a software adapter such as
+ * SwiftShader is far slower than WASM); 'webgpu': RuntimeUnavailableError when there is no adapter;
+ * 'wasm': WASM.
+ */
+export async function chooseWebRuntime (requested: string | undefined): Promise<WebRuntimeChoice> {
+  const auto = (requested ?? 'auto') === 'auto'
+  if (!auto && requested !== 'webgpu') return { runtime: 'wasm', auto }
+  const adapter = await webGpuAdapter()
+  if (!auto && adapter === undefined) throw new RuntimeUnavailableError('runtime "webgpu" needs a WebGPU adapter and this browser offers none (navigator.gpu is missing or requestAdapter() gave null); use runtime "wasm" or "auto"')
+  const runtime = auto ? (adapter !== undefined && !adapter.isFallbackAdapter ? 'webgpu' : 'wasm') : 'webgpu'
+  return { runtime, auto, ...(adapter !== undefined ? { adapter } : {}) }
+}
+
+/**
+ * `open(choice.runtime)`; when 'auto' chose WebGPU and it cannot start (no device), `open('wasm')`
+ * instead (`retryable` says whether a WASM try may follow). Closes what it opened and rethrows when
+ * `signal` aborted meanwhile.
+ */
+export async function openOnChoice<T extends { close(): Promise<void> }> (choice: WebRuntimeChoice, open: (runtime: WebExecutionProvider, retryable: boolean) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  let opened: T
+  if (choice.runtime === 'webgpu' && choice.auto) {
+    try {
+      opened = await open('webgpu', true)
+    } catch (err) {
+      if ((err as Error).name !== 'RuntimeUnavailableError') throw err
+      opened = await open('wasm', false)
+    }
+  } else {
+    opened = await open(choice.runtime, false)
+  }
+  if (signal?.aborted === true) {
+    await opened.close()
+    signal.throwIfAborted()
+  }
+  return opened
+}

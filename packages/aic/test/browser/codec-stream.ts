@@ -1,26 +1,14 @@
-import { DEFAULT_MAX_BYTES, DEFAULT_MAX_SIDE, hyperSynthesis, parseImageStream, ransDecode } from '../../src/index.js'
+import { decodeSymbols, DEFAULT_MAX_BYTES, DEFAULT_MAX_SIDE, parseImageStream } from '../../src/image-codec.js'
 import type { CodecTables } from '../../src/index.js'
 
 /**
  * What a tool 2 bitstream says before any float step: the Gaussian table index of every y value
- * (the integer hyper-synthesis of z_hat) and the y symbols coded with them. Computed the same way
- * in Node (global-setup.ts) and in the page, so that the two can be compared value for value.
+ * (the integer hyper-synthesis of z_hat) and the y symbols coded with them, by the codec's own
+ * `decodeSymbols`. Computed in Node (global-setup.ts) and in the page, so that the two can be
+ * compared value for value.
  */
 export function streamIndices (bytes: Uint8Array, t: CodecTables): { index: Uint8Array, ySymbols: Uint32Array } {
-  const s = parseImageStream(bytes, { maxWidth: DEFAULT_MAX_SIDE, maxHeight: DEFAULT_MAX_SIDE, maxBytes: DEFAULT_MAX_BYTES })
-  const h64 = Math.ceil(s.height / 64)
-  const w64 = Math.ceil(s.width / 64)
-  const zPlane = h64 * w64
-  const zCount = t.hyperLatent * zPlane
-  const zIndex = new Uint16Array(zCount)
-  for (let i = 0; i < zCount; i++) zIndex[i] = Math.floor(i / zPlane)
-  const zSymbols = ransDecode(s.zBytes, zCount, zIndex, t.zCdfs, { maxSymbols: zCount })
-  const zHat = new Int32Array(zCount)
-  for (let i = 0; i < zCount; i++) zHat[i] = zSymbols[i]! - t.zmax
-  const index = hyperSynthesis({ data: zHat, channels: t.hyperLatent, height: h64, width: w64 }, t.layers)
-  const yCount = t.latent * zPlane * 16
-  const ySymbols = ransDecode(s.yBytes, yCount, index, t.yCdfs, { maxSymbols: yCount })
-  return { index, ySymbols }
+  return decodeSymbols(parseImageStream(bytes, { maxWidth: DEFAULT_MAX_SIDE, maxHeight: DEFAULT_MAX_SIDE, maxBytes: DEFAULT_MAX_BYTES }), t)
 }
 
 /** Bytes to base64 and back (the fixture travels as JSON through provide()/inject()). */
