@@ -1,4 +1,4 @@
-import { REPUTATION_SNAPSHOT_VERSION } from '../constants.js'
+import { DEFAULT_REPUTATION_MAX_RELAYS, DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY, REPUTATION_SNAPSHOT_VERSION } from '../constants.js'
 import { show } from './check.js'
 import { newRelayEntry } from './state.js'
 import type { Mean, PeerEntry, RelayEntry } from './state.js'
@@ -170,4 +170,30 @@ export function relayFromSnapshot (s: RelaySnapshot, tick: number): RelayEntry {
 
 export function peerFromSnapshot (s: { ok: number, failed: number }, tick: number): PeerEntry {
   return { tick, ok: s.ok, failed: s.failed }
+}
+
+/** The limits a store checks a loaded snapshot against: the scorer's defaults, or the store's own. */
+export function storeLimits (limits: Partial<SnapshotLimits> = {}): SnapshotLimits {
+  return {
+    maxRelays: limits.maxRelays ?? DEFAULT_REPUTATION_MAX_RELAYS,
+    maxReportsPerRelay: limits.maxReportsPerRelay ?? DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY
+  }
+}
+
+/**
+ * A snapshot as a store kept it (JSON text, or an already parsed value), checked: a TypeError
+ * naming `where` (the file, the IndexedDB entry) when it is not JSON or not a valid snapshot.
+ */
+export function parseStoredSnapshot (stored: unknown, where: string, limits: SnapshotLimits): ReputationSnapshot {
+  let value: unknown
+  try {
+    value = typeof stored === 'string' ? JSON.parse(stored) : stored
+  } catch (err) {
+    throw new TypeError(`${where} is not JSON: ${(err as Error).message}`, { cause: err })
+  }
+  try {
+    return parseSnapshot(value, limits)
+  } catch (err) {
+    throw new TypeError(`${where}: ${(err as Error).message}`, { cause: err })
+  }
 }

@@ -1,6 +1,5 @@
 import { openDB } from 'idb'
-import { DEFAULT_REPUTATION_MAX_RELAYS, DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY } from '../constants.js'
-import { parseSnapshot } from './snapshot.js'
+import { parseStoredSnapshot, storeLimits } from './snapshot.js'
 import type { SnapshotLimits } from './snapshot.js'
 import type { ScoreStore } from './store.js'
 import type { DBSchema } from 'idb'
@@ -37,10 +36,7 @@ export function idbScoreStore (init: IdbScoreStoreInit = {}): ScoreStore {
   if (typeof dbName !== 'string' || dbName === '') throw new TypeError(`dbName must be a non-empty string, got ${JSON.stringify(dbName)}`)
   if (typeof key !== 'string' || key === '') throw new TypeError(`key must be a non-empty string, got ${JSON.stringify(key)}`)
   if (typeof indexedDB === 'undefined') throw new TypeError('idbScoreStore needs IndexedDB (a browser or a worker); in Node use fileScoreStore')
-  const limits: SnapshotLimits = {
-    maxRelays: init.limits?.maxRelays ?? DEFAULT_REPUTATION_MAX_RELAYS,
-    maxReportsPerRelay: init.limits?.maxReportsPerRelay ?? DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY
-  }
+  const limits = storeLimits(init.limits)
   const where = `IndexedDB ${dbName}/${STORE}/${key}`
   const db = async (): Promise<Awaited<ReturnType<typeof openDB<ScoreSchema>>>> => openDB<ScoreSchema>(dbName, 1, {
     upgrade (d) { if (!d.objectStoreNames.contains(STORE)) d.createObjectStore(STORE) }
@@ -56,17 +52,7 @@ export function idbScoreStore (init: IdbScoreStoreInit = {}): ScoreStore {
         d.close()
       }
       if (held === undefined) return undefined
-      let value: unknown
-      try {
-        value = typeof held === 'string' ? JSON.parse(held) : held
-      } catch (err) {
-        throw new TypeError(`${where} is not JSON: ${(err as Error).message}`, { cause: err })
-      }
-      try {
-        return parseSnapshot(value, limits)
-      } catch (err) {
-        throw new TypeError(`${where}: ${(err as Error).message}`, { cause: err })
-      }
+      return parseStoredSnapshot(held, where, limits)
     },
     async save (snapshot, options) {
       options?.signal?.throwIfAborted()

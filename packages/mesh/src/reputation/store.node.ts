@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { DEFAULT_REPUTATION_MAX_RELAYS, DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY } from '../constants.js'
-import { parseSnapshot } from './snapshot.js'
+import { parseStoredSnapshot, storeLimits } from './snapshot.js'
 import type { SnapshotLimits } from './snapshot.js'
 import type { ScoreStore } from './store.js'
 
@@ -20,10 +19,7 @@ export interface FileScoreStoreInit {
  */
 export function fileScoreStore (path: string, init: FileScoreStoreInit = {}): ScoreStore {
   if (typeof path !== 'string' || path === '') throw new TypeError(`path must be a non-empty string, got ${JSON.stringify(path)}`)
-  const limits: SnapshotLimits = {
-    maxRelays: init.limits?.maxRelays ?? DEFAULT_REPUTATION_MAX_RELAYS,
-    maxReportsPerRelay: init.limits?.maxReportsPerRelay ?? DEFAULT_REPUTATION_MAX_REPORTS_PER_RELAY
-  }
+  const limits = storeLimits(init.limits)
   return {
     async load (options) {
       let text: string
@@ -33,17 +29,7 @@ export function fileScoreStore (path: string, init: FileScoreStoreInit = {}): Sc
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw err
       }
-      let value: unknown
-      try {
-        value = JSON.parse(text)
-      } catch (err) {
-        throw new TypeError(`${path} is not JSON: ${(err as Error).message}`, { cause: err })
-      }
-      try {
-        return parseSnapshot(value, limits)
-      } catch (err) {
-        throw new TypeError(`${path}: ${(err as Error).message}`, { cause: err })
-      }
+      return parseStoredSnapshot(text, path, limits)
     },
     async save (snapshot, options) {
       options?.signal?.throwIfAborted()
