@@ -548,7 +548,16 @@ function wrap (connection: Connection, peer: PeerId, auraId: string | undefined,
     attempts,
     ...(fallbackReason !== undefined ? { fallbackReason } : {}),
     newStream: async (protocol, options) => connection.newStream(protocol, { ...options, runOnLimitedConnection: path === 'relayed' }),
-    close: async (options) => { await connection.close(options) }
+    // a graceful close that does not finish in time (libp2p's close timeout, or the caller's
+    // signal) ends in an abort: the connection is gone either way; only the caller's abort rethrows
+    close: async (options) => {
+      try {
+        await connection.close(options)
+      } catch (err) {
+        connection.abort(err as Error)
+        if (options?.signal?.aborted === true) throw err
+      }
+    }
   }
 }
 

@@ -67,6 +67,7 @@ export interface MeshConnection {
    */
   readonly relay?: PeerId
   newStream(protocol: string, options?: AbortOptions): Promise<Stream>
+  /** Closes gracefully; a close that does not finish in time aborts the connection instead (rejecting only when `options.signal` aborted). */
   close(options?: AbortOptions): Promise<void>
 }
 
