@@ -56,6 +56,20 @@ export async function startRelayProcess (options: { dataDir?: string, port?: num
   }
 }
 
+/** The relay's HTTP base URL, from the line it prints at start. */
+export function relayHttpUrl (relay: RelayProcess): string {
+  const m = /auralink-relay http (\S+)/.exec(relay.output())
+  if (m?.[1] == null) throw new Error(`no http line in the relay's output:\n${relay.output()}`)
+  return m[1]
+}
+
+/** The first capture of `pattern` in the relay's /metrics text as a number; 0 when it does not match. */
+export async function relayMetric (relay: RelayProcess, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${relayHttpUrl(relay)}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+  const m = pattern.exec(text)
+  return m === null ? 0 : Number(m[1])
+}
+
 export async function removeDir (dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true })
 }

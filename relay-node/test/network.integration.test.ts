@@ -1,7 +1,7 @@
 import { createMeshNode } from '@auralink/mesh'
 import { compareAuraIdRecords } from '@auralink/signalling'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { removeDir, startRelayProcess } from '../../test-utils/relay-process.js'
+import { relayMetric as metric, removeDir, startRelayProcess } from '../../test-utils/relay-process.js'
 import type { RelayProcess } from '../../test-utils/relay-process.js'
 import type { MeshNode } from '@auralink/mesh'
 
@@ -23,18 +23,6 @@ async function eventually<T> (fn: () => Promise<T>, ms: number, what: string): P
     }
   }
   throw new Error(`${what}: not within ${ms} ms: ${(last as Error)?.message ?? String(last)}`, { cause: last })
-}
-
-function httpUrl (relay: RelayProcess): string {
-  const m = /auralink-relay http (\S+)/.exec(relay.output())
-  if (m?.[1] == null) throw new Error(`no http line in the relay's output:\n${relay.output()}`)
-  return m[1]
-}
-
-async function metric (relay: RelayProcess, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`${httpUrl(relay)}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
-  const m = pattern.exec(text)
-  return m === null ? 0 : Number(m[1])
 }
 
 describe('AuraIDs across three relay nodes through the Kad-DHT', () => {

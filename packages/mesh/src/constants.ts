@@ -88,6 +88,12 @@ export const DEFAULT_REPUTATION_SAVE_INTERVAL_MS = 60_000
 export const DEFAULT_RELAY_PING_TIMEOUT_MS = 5_000
 /** Reservations a mesh node keeps (one '/p2p-circuit' listen address each), on its best-ranked relays. */
 export const DEFAULT_RELAY_RESERVATIONS = 2
+/** Known relays (from relay lists) a mesh node takes on at most while fewer of its relays are up than it wants. */
+export const DEFAULT_ADOPTED_RELAYS = 2
+/** Failed redials in a row after which a known relay that was taken on is dropped again. */
+export const KNOWN_RELAY_MAX_FAILURES = 3
+/** How long a known relay dropped after failed redials is not taken on again. */
+export const KNOWN_RELAY_DROP_MS = 5 * 60_000
 /**
  * Head start of the best-ranked relays when several are redialled at once: the circuit relay
  * transport reserves on relays in the order their connections come up, so the best ones are dialled

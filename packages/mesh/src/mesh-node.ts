@@ -11,7 +11,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import {
-  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
+  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
   DEFAULT_KNOWN_RELAYS, DEFAULT_RELAY_LIST_INTERVAL_MS, DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE,
   DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
 } from './constants.js'
@@ -112,6 +112,10 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     if (!Number.isInteger(this.dialInit.retries) || this.dialInit.retries < 0) {
       throw new RangeError(`dial.retries must be a whole number >= 0, got ${this.dialInit.retries}`)
     }
+    const adopt = init.adoptKnownRelays ?? DEFAULT_ADOPTED_RELAYS
+    if (!Number.isInteger(adopt) || adopt < 0) {
+      throw new RangeError(`adoptKnownRelays must be a whole number >= 0, got ${adopt}`)
+    }
     this.routes = new RouteCache({ ttlMs: init.routeCacheTtlMs ?? DEFAULT_ROUTE_CACHE_TTL_MS, maxEntries: DEFAULT_ROUTE_CACHE_SIZE })
     this.reputation = new RelayReputation(init.reputation, {
       saveFailed: (error) => { this.safeDispatchEvent('reputation:save-failed', { detail: { error } }) }
@@ -121,10 +125,12 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       scorer: this.reputation.scorer,
       // the ping protocol of the node's ping service, with a client that closes its streams (relay-ping.ts)
       ping: async (relay: PeerId, options: AbortOptions) => pingRelay(libp2p, relay, options),
+      candidates: () => this.knownRelays().map((a) => ({ peerId: a.peerId, addrs: a.addrs })),
       log: this.log
     }, {
       relays,
       reservations: DEFAULT_RELAY_RESERVATIONS,
+      adopt,
       ...(init.relayCheckIntervalMs !== undefined ? { checkIntervalMs: init.relayCheckIntervalMs } : {})
     }, {
       reserved: (r) => {
@@ -197,7 +203,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
 
   relays (): RelayInfo[] {
     return this.reputation.rank(this.keeper.relays).map(({ item: r, score }) => ({
-      peerId: r.peerId, addr: r.addr, state: r.state, failures: r.failures, ...(r.lastError !== undefined ? { lastError: r.lastError } : {}), score
+      peerId: r.peerId, addr: r.addr, origin: r.origin, state: r.state, failures: r.failures, ...(r.lastError !== undefined ? { lastError: r.lastError } : {}), score
     }))
   }
 

@@ -44,6 +44,14 @@ export interface MeshNodeInit {
    * @default {} (a relayScorer() of the node's own, no store)
    */
   reputation?: MeshReputationInit
+  /**
+   * While fewer of its relays are up than it wants (as many as `relays` names, at most 2), the node
+   * takes on relays it has heard of (`knownRelays()`), best-ranked first, this many at most: a node
+   * whose only relay died moves its reservation to another relay of the network. A relay taken on
+   * stays until the node stops, or until three redials of it in a row fail. 0 keeps the node to
+   * `relays`. @default 2
+   */
+  adoptKnownRelays?: number
 }
 
 export type ConnectionPath = 'direct' | 'relayed'
@@ -101,6 +109,8 @@ export interface MeshNodeEvents {
 export interface RelayInfo {
   readonly peerId: PeerId
   readonly addr: Multiaddr
+  /** 'configured' (one of `relays`) or 'known' (taken on from a relay list: see `adoptKnownRelays`). */
+  readonly origin: RelayStatus['origin']
   readonly state: RelayStatus['state']
   readonly failures: number
   readonly lastError?: string
@@ -124,7 +134,7 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   /**
    * Other relays this node has heard of: verified, unexpired adverts from its relays' relay lists
    * (`/auralink/relays/1.0.0`, asked when a reservation is made and every 5 minutes), at most 1024.
-   * Not dialled by themselves: an app may pass their addresses as `relays` to a node it creates.
+   * The node takes some on when too few of its own relays are up (`adoptKnownRelays`).
    */
   knownRelays(): RelayAdvert[]
   /** Signs a record binding `name` to this node's key and registers it at every connected relay. */

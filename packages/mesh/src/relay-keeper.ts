@@ -2,7 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
-  RELAY_DIAL_HEAD_START_MS
+  KNOWN_RELAY_DROP_MS, KNOWN_RELAY_MAX_FAILURES, RELAY_DIAL_HEAD_START_MS
 } from './constants.js'
 import { rankByScore } from './relay-reputation.js'
 import type { RelayScorer } from './reputation/types.js'
@@ -13,7 +13,11 @@ export type RelayState = 'connecting' | 'connected' | 'reserved' | 'down'
 
 export interface RelayStatus {
   readonly addr: Multiaddr
+  /** Every address it is dialled on: `addr` alone for a configured relay, its advert's addresses for a known one. */
+  readonly addrs: Multiaddr[]
   readonly peerId: PeerId
+  /** 'configured': one of MeshNodeInit.relays; 'known': taken from a relay list while too few relays were up. */
+  readonly origin: 'configured' | 'known'
   state: RelayState
   /** Consecutive failed dials. */
   failures: number
@@ -28,6 +32,17 @@ export interface RelayKeeperInit {
   pingTimeoutMs?: number
   /** Reservations wanted: this many best-ranked relays get a head start when redialled. @default 2 */
   reservations?: number
+  /**
+   * Known relays (from `candidates`) the keeper may take on at once while fewer relays are up
+   * than it wants (the configured count, at most `reservations`). @default 0
+   */
+  adopt?: number
+}
+
+/** A relay the node has heard of and may take on: its PeerId and the addresses its advert names. */
+export interface RelayCandidate {
+  peerId: PeerId
+  addrs: Multiaddr[]
 }
 
 /** What the keeper needs from the node: the libp2p calls it makes, the scorer it feeds, and a ping. */
@@ -36,6 +51,8 @@ export interface RelayKeeperComponents {
   scorer: RelayScorer
   /** Resolves the RTT to a connected relay in ms (libp2p's ping service). Without it no RTT is sampled. */
   ping?: (relay: PeerId, options: AbortOptions) => Promise<number>
+  /** Relays heard of (verified adverts), for `adopt`. */
+  candidates?: () => RelayCandidate[]
   log: Logger
 }
 
@@ -56,6 +73,12 @@ export interface RelayKeeperEvents {
  * as up with an RTT sample when the ping answers, as down when it fails or times out (a relay that
  * does not speak ping counts as up, with no RTT). A reservation appearing counts as
  * `recordReservation(true)`, one disappearing as `recordReservation(false)`.
+ *
+ * With `adopt` > 0, a check that finds fewer relays up than wanted (as many as are configured, at
+ * most `reservations`) takes on the best-ranked `candidates` it does not hold yet, up to `adopt`
+ * of them: a node whose only relay died moves to a relay its relay had told it of. A known relay
+ * stays until the node stops, unless three redials in a row fail, which drops it (making room
+ * for another) and keeps it from being taken on again for 5 minutes.
  */
 export class RelayKeeper {
   readonly relays: RelayStatus[]
@@ -66,9 +89,13 @@ export class RelayKeeper {
   private readonly interval: number
   private readonly pingTimeoutMs: number
   private readonly reservations: number
+  private readonly adopt: number
+  private readonly candidates?: RelayKeeperComponents['candidates']
   private readonly events: RelayKeeperEvents
   private timer?: ReturnType<typeof setTimeout>
   private readonly nextTry = new Map<RelayStatus, number>()
+  /** Known relays dropped after failed dials, by PeerId: not taken on again before the time given. */
+  private readonly dropped = new Map<string, number>()
   private readonly pinging = new Set<RelayStatus>()
   private stopper = new AbortController()
   private running = false
@@ -78,12 +105,17 @@ export class RelayKeeper {
     this.libp2p = components.libp2p
     this.scorer = components.scorer
     if (components.ping !== undefined) this.ping = components.ping
+    if (components.candidates !== undefined) this.candidates = components.candidates
     this.log = components.log
     this.events = events
     this.interval = init.checkIntervalMs ?? DEFAULT_RELAY_CHECK_INTERVAL_MS
     this.pingTimeoutMs = init.pingTimeoutMs ?? DEFAULT_RELAY_PING_TIMEOUT_MS
     this.reservations = init.reservations ?? DEFAULT_RELAY_RESERVATIONS
-    this.relays = init.relays.map((r, i) => ({ ...parseRelayAddr(r, i), state: 'down' as RelayState, failures: 0 }))
+    this.adopt = init.adopt ?? 0
+    this.relays = init.relays.map((r, i) => {
+      const { addr, peerId } = parseRelayAddr(r, i)
+      return { addr, addrs: [addr], peerId, origin: 'configured' as const, state: 'down' as RelayState, failures: 0 }
+    })
   }
 
   start (): void {
@@ -103,7 +135,7 @@ export class RelayKeeper {
     this.libp2p.removeEventListener('connection:close', this.onUpdate)
   }
 
-  /** Every configured relay, best score first. */
+  /** Every relay held (configured, then any known ones taken on), best score first. */
   ranked (): RelayStatus[] {
     return rankByScore(this.scorer, this.relays).map((r) => r.item)
   }
@@ -150,6 +182,7 @@ export class RelayKeeper {
   private async tick (): Promise<void> {
     if (!this.running) return
     this.refreshStates()
+    this.adoptIfShort()
     const now = Date.now()
     const due = this.ranked().filter((r) => r.state === 'down' && (this.nextTry.get(r) ?? 0) <= now)
     // the transport reserves on relays as their connections come up: the best go first
@@ -165,7 +198,7 @@ export class RelayKeeper {
   private async redial (relay: RelayStatus): Promise<void> {
     relay.state = 'connecting'
     try {
-      await this.libp2p.dial(relay.addr, { signal: AbortSignal.any([AbortSignal.timeout(10_000), this.stopper.signal]) })
+      await this.libp2p.dial(relay.addrs, { signal: AbortSignal.any([AbortSignal.timeout(10_000), this.stopper.signal]) })
       relay.failures = 0
       delete relay.lastError
       relay.state = 'connected'
@@ -176,6 +209,36 @@ export class RelayKeeper {
       const backoff = Math.min(MAX_RELAY_BACKOFF_MS, this.interval * 2 ** Math.min(relay.failures - 1, 10))
       this.nextTry.set(relay, Date.now() + backoff)
       if (this.running) this.log('relay %p unreachable (%s), next try in %d ms', relay.peerId, relay.lastError, backoff)
+    }
+  }
+
+  /**
+   * Fewer relays up than wanted: drops known relays that failed three redials in a row, then takes
+   * on the best-ranked candidates not held yet, so that at most `adopt` known relays are held.
+   */
+  private adoptIfShort (): void {
+    if (this.adopt === 0 || this.candidates === undefined) return
+    const configured = this.relays.filter((r) => r.origin === 'configured').length
+    const wanted = Math.min(this.reservations, Math.max(configured, 1))
+    // a relay not dialled yet counts as up until its first dial fails
+    const up = this.relays.filter((r) => r.state !== 'down' || r.failures === 0).length
+    if (up >= wanted) return
+    for (const r of this.relays.filter((r) => r.origin === 'known' && r.state === 'down' && r.failures >= KNOWN_RELAY_MAX_FAILURES)) {
+      this.log('dropping known relay %p after %d failed dials (%s)', r.peerId, r.failures, r.lastError)
+      this.relays.splice(this.relays.indexOf(r), 1)
+      this.nextTry.delete(r)
+      this.dropped.set(r.peerId.toString(), Date.now() + KNOWN_RELAY_DROP_MS)
+    }
+    const now = Date.now()
+    for (const [id, until] of this.dropped) if (until <= now) this.dropped.delete(id)
+    const room = Math.min(wanted - up, this.adopt - this.relays.filter((r) => r.origin === 'known').length)
+    if (room <= 0) return
+    const held = new Set(this.relays.map((r) => r.peerId.toString()))
+    const fresh = this.candidates().filter((c) => !held.has(c.peerId.toString()) && !this.dropped.has(c.peerId.toString()))
+    for (const { item: { peerId, addrs: [addr, ...more] } } of rankByScore(this.scorer, fresh).slice(0, room)) {
+      if (addr === undefined) continue
+      this.log('%d of %d wanted relays up: taking on known relay %p', up, wanted, peerId)
+      this.relays.push({ addr, addrs: [addr, ...more], peerId, origin: 'known', state: 'down', failures: 0 })
     }
   }
 

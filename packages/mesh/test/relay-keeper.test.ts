@@ -1,6 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RelayKeeper } from '../src/relay-keeper.js'
@@ -56,7 +56,7 @@ describe('RelayKeeper and the relay scorer', () => {
   const keepers: RelayKeeper[] = []
   afterEach(() => { for (const k of keepers.splice(0)) k.stop() })
 
-  function keeper (components: { libp2p: RelayKeeperComponents['libp2p'], scorer: RelayScorer, ping?: RelayKeeperComponents['ping'] }, relays: string[], init: { pingTimeoutMs?: number, reservations?: number } = {}, events = { reserved: () => {}, lost: () => {} }): RelayKeeper {
+  function keeper (components: { libp2p: RelayKeeperComponents['libp2p'], scorer: RelayScorer, ping?: RelayKeeperComponents['ping'], candidates?: RelayKeeperComponents['candidates'] }, relays: string[], init: { pingTimeoutMs?: number, reservations?: number, adopt?: number } = {}, events = { reserved: () => {}, lost: () => {} }): RelayKeeper {
     const k = new RelayKeeper({ ...components, log: defaultLogger().forComponent('test:keeper') }, { relays: relays.map((r, i) => addrOf(r, 4001 + i)), checkIntervalMs: 20, ...init }, events)
     keepers.push(k)
     return k
@@ -164,5 +164,56 @@ describe('RelayKeeper and the relay scorer', () => {
     const [p, d] = [pings, fake.dials.length]
     await new Promise((resolve) => setTimeout(resolve, 150))
     expect([pings, fake.dials.length]).toEqual([p, d])
+  })
+
+  describe('known relays taken on while too few relays are up (adopt)', () => {
+    const candidate = (id: string, port: number): { peerId: PeerId, addrs: ReturnType<typeof multiaddr>[] } =>
+      ({ peerId: peerIdFromString(id), addrs: [multiaddr(addrOf(id, port))] })
+    const origins = (k: RelayKeeper): Record<string, string> =>
+      Object.fromEntries(k.relays.map((r) => [r.peerId.toString(), `${r.origin}:${r.state}`]))
+
+    it('the only configured relay down: the best-ranked known relay is taken on and connected, one only (one relay configured)', async () => {
+      const [own, good, better] = await relayIds(3) as [string, string, string]
+      const fake = fakeLibp2p(new Set([good, better]))
+      const scorer = relayScorer()
+      for (let i = 0; i < 5; i++) { scorer.recordRtt(better, 10); scorer.recordRtt(good, 200) }
+      const k = keeper({ libp2p: fake.libp2p, scorer, candidates: () => [candidate(good, 5001), candidate(better, 5002)] }, [own], { adopt: 2 })
+      k.start()
+      await expect.poll(() => origins(k), { timeout: 5000 }).toEqual({ [own]: 'configured:down', [better]: 'known:connected' })
+      // a few more checks: still one, and the other candidate never dialled
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(k.relays).toHaveLength(2)
+      expect(fake.dials.some((d) => d.relay === good)).toBe(false)
+    })
+
+    it('configured relays up: no known relay is taken on; adopt 0: none even when every relay is down', async () => {
+      const [a, b, c] = await relayIds(3) as [string, string, string]
+      const up = fakeLibp2p(new Set([a, b, c]))
+      const k1 = keeper({ libp2p: up.libp2p, scorer: relayScorer(), candidates: () => [candidate(c, 5001)] }, [a, b], { adopt: 2 })
+      k1.start()
+      await expect.poll(() => k1.connected().length, { timeout: 5000 }).toBe(2)
+      const down = fakeLibp2p(new Set([c]))
+      const k2 = keeper({ libp2p: down.libp2p, scorer: relayScorer(), candidates: () => [candidate(c, 5001)] }, [a], { adopt: 0 })
+      k2.start()
+      await expect.poll(() => down.dials.length, { timeout: 5000 }).toBeGreaterThanOrEqual(1)
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(k1.relays.map((r) => r.origin)).toEqual(['configured', 'configured'])
+      expect(k2.relays.map((r) => r.peerId.toString())).toEqual([a])
+      expect(up.dials.some((d) => d.relay === c)).toBe(false)
+    })
+
+    it('two configured, one down: one known relay fills the gap; a known relay that fails three redials is dropped and another taken on', async () => {
+      const [a, b, dead, live] = await relayIds(4) as [string, string, string, string]
+      const fake = fakeLibp2p(new Set([a, live]))
+      const scorer = relayScorer()
+      // the unreachable candidate ranks first, so it is taken on first
+      for (let i = 0; i < 5; i++) { scorer.recordRtt(dead, 5); scorer.recordRtt(live, 300) }
+      const k = keeper({ libp2p: fake.libp2p, scorer, candidates: () => [candidate(dead, 5001), candidate(live, 5002)] }, [a, b], { adopt: 1 })
+      k.start()
+      await expect.poll(() => fake.dials.filter((d) => d.relay === dead).length, { timeout: 5000 }).toBeGreaterThanOrEqual(1)
+      // backoff doubles from the 20 ms interval: three failures within a second or so
+      await expect.poll(() => origins(k), { timeout: 10_000, interval: 20 }).toEqual({ [a]: 'configured:connected', [b]: 'configured:down', [live]: 'known:connected' })
+      expect(fake.dials.filter((d) => d.relay === dead)).toHaveLength(3)
+    })
   })
 })
