@@ -43,6 +43,8 @@ export interface RelayConfig {
   directoryWriteLimit: number
   /** Names one key may hold. @default 5 */
   directoryMaxNamesPerKey: number
+  /** Throughput probes (`/auralink/relay-probe/1.0.0`) per peer per minute; past it the stream is reset. @default 6 */
+  probeRateLimit: number
   /** @default 'info' */
   logLevel: LogLevel
   /** Extra multiaddrs to announce (a public address in front of a proxy). @default [] */
@@ -86,6 +88,7 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   maxAnonymousCircuits: { flag: 'max-anonymous-circuits', env: 'AURALINK_RELAY_MAX_ANONYMOUS_CIRCUITS', kind: 'count', help: 'relayed connections open at once where neither end holds a name here' },
   directoryRateLimit: { flag: 'directory-rate-limit', env: 'AURALINK_RELAY_DIRECTORY_RATE_LIMIT', kind: 'count', help: 'directory requests per peer per minute' },
   directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
+  probeRateLimit: { flag: 'probe-rate-limit', env: 'AURALINK_RELAY_PROBE_RATE_LIMIT', kind: 'count', help: 'throughput probes per peer per minute' },
   directoryMaxNamesPerKey: { flag: 'directory-max-names-per-key', env: 'AURALINK_RELAY_DIRECTORY_MAX_NAMES', kind: 'count', help: 'names one key may hold' },
   logLevel: { flag: 'log-level', env: 'AURALINK_RELAY_LOG_LEVEL', kind: 'level', help: LOG_LEVELS.join(' | ') },
   announce: { flag: 'announce', env: 'AURALINK_RELAY_ANNOUNCE', kind: 'addrs', help: 'extra multiaddr to announce (repeatable; env: comma-separated)' },

@@ -49,6 +49,7 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   directoryRateLimit: 120,
   directoryWriteLimit: 20,
   directoryMaxNamesPerKey: 5,
+  probeRateLimit: 6,
   logLevel: 'info',
   announce: [],
   bootstrap: [],

@@ -23,6 +23,7 @@ import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
 import { relayGossipsub } from './relay-gossipsub.js'
 import { relayList } from './relay-list.js'
+import { relayProbe } from './relay-probe.js'
 import { relayGuard } from './relay-guard.js'
 import type { RelayConfig } from './config.js'
 import type { RelayAdverts } from './adverts.js'
@@ -32,7 +33,7 @@ import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { Libp2p, PrivateKey, Startable } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Server } from 'node:http'
@@ -52,6 +53,8 @@ export type RelayServices = {
   adverts: RelayAdverts
   /** `/auralink/relays/1.0.0`: our advert and those of the relays we know, for peers. */
   relayList: Startable
+  /** `/auralink/relay-probe/1.0.0`: the bytes a peer asks for, so it can measure its throughput through us. */
+  relayProbe: Startable
 }
 
 /**
@@ -95,9 +98,9 @@ export interface RelayNode {
  * validator and selector for `/auraid/` keys), and the AuraID directory on the shared datastore,
  * publishing to and looking up in that DHT.
  * `guard` (the per-peer abuse limits) sees the relay server's hop streams; its `gater` goes in
- * libp2p's `connectionGater`.
+ * libp2p's `connectionGater`. `onLimit` hears of the throughput probe's refusals.
  */
-export function relayServices (config: RelayConfig, datastore: LevelDatastore, guard: RelayGuard = relayGuard(config)): ServiceFactoryMap<RelayServices> {
+export function relayServices (config: RelayConfig, datastore: LevelDatastore, guard: RelayGuard = relayGuard(config), onLimit?: (limit: RelayLimit, peer: PeerId) => void): ServiceFactoryMap<RelayServices> {
   const relay = circuitRelayServer({
     reservations: {
       maxReservations: config.maxReservations,
@@ -144,7 +147,8 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       load: () => server?.reservations.size ?? 0
     }),
     // built after adverts, so components.adverts is there
-    relayList: (components: Parameters<ReturnType<typeof relayList>>[0]) => relayList()(components)
+    relayList: (components: Parameters<ReturnType<typeof relayList>>[0]) => relayList()(components),
+    relayProbe: relayProbe({ perMinute: config.probeRateLimit, onLimit: (peer) => onLimit?.('probe_rate', peer) })
   }
 }
 
@@ -259,7 +263,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       streamMuxers: [yamux()],
       // peers and relays on loopback and private networks are normal for a relay
       connectionGater: { denyDialMultiaddr: () => false, ...guard.gater },
-      services: relayServices(config, datastore, guard)
+      services: relayServices(config, datastore, guard, (limit, peer) => { onLimit(limit, peer.toString()) })
     })
   } catch (err) {
     await datastore.close().catch(() => {})

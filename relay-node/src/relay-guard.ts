@@ -10,11 +10,11 @@ const IDLE_MS = 10 * 60 * 1000
 /**
  * The abuse limits the relay counts in `auralink_relay_limit_hits_total{limit}`: the relay's
  * own (`reservation_rate`, `max_reservations`, `circuits_per_peer`, `circuit_rate`,
- * `anonymous_circuits`) and the directory's (`directory_requests`, `directory_writes`,
- * `directory_names_per_key`).
+ * `anonymous_circuits`), the directory's (`directory_requests`, `directory_writes`,
+ * `directory_names_per_key`) and the throughput probe's (`probe_rate`).
  */
 export type RelayLimit = 'reservation_rate' | 'max_reservations' | 'circuits_per_peer' | 'circuit_rate' | 'anonymous_circuits' |
-'directory_requests' | 'directory_writes' | 'directory_names_per_key'
+'directory_requests' | 'directory_writes' | 'directory_names_per_key' | 'probe_rate'
 
 export interface RelayGuardInit {
   /** Reservation requests per peer per minute. */

@@ -86,6 +86,12 @@ export const REPUTATION_SNAPSHOT_VERSION = 1
 export const DEFAULT_REPUTATION_SAVE_INTERVAL_MS = 60_000
 /** Limit of one ping of a connected relay at a relay check; a ping that takes longer counts as the relay being down at that check. */
 export const DEFAULT_RELAY_PING_TIMEOUT_MS = 5_000
+/** Bytes of one throughput probe of a relay (`/auralink/relay-probe/1.0.0`); 0 turns probing off. */
+export const DEFAULT_RELAY_PROBE_BYTES = 128 * 1024
+/** How often a mesh node probes each connected relay's throughput (the first time when it connects). */
+export const DEFAULT_RELAY_PROBE_INTERVAL_MS = 10 * 60_000
+/** Limit of one throughput probe; one that takes longer measures nothing. */
+export const DEFAULT_RELAY_PROBE_TIMEOUT_MS = 20_000
 /** Reservations a mesh node keeps (one '/p2p-circuit' listen address each), on its best-ranked relays. */
 export const DEFAULT_RELAY_RESERVATIONS = 2
 /** Known relays (from relay lists) a mesh node takes on at most while fewer of its relays are up than it wants. */

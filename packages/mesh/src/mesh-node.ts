@@ -1,4 +1,4 @@
-import { DirectoryOp, SafeEventEmitter } from '@auralink/protocol'
+import { DirectoryOp, MAX_RELAY_PROBE_BYTES, SafeEventEmitter } from '@auralink/protocol'
 import { createRecord, createUnregister, MAX_RECORD_RELAYS, selectRecord, validateAuraId, verifyRecord } from '@auralink/identity'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -11,7 +11,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import {
-  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
+  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_RELAY_PROBE_BYTES, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
   DEFAULT_KNOWN_RELAYS, DEFAULT_RELAY_LIST_INTERVAL_MS, DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE,
   DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
 } from './constants.js'
@@ -24,6 +24,7 @@ import {
 import { circuitRelayOf, dialRoutes, sameSet } from './dial-routes.js'
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
+import { probeRelay } from './relay-probe.js'
 import { RelayReputation } from './relay-reputation.js'
 import { fetchRelayList } from './relay-list-client.js'
 import { ReportExchange } from './report-exchange.js'
@@ -116,6 +117,14 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     if (!Number.isInteger(adopt) || adopt < 0) {
       throw new RangeError(`adoptKnownRelays must be a whole number >= 0, got ${adopt}`)
     }
+    const probeBytes = init.relayProbe?.bytes ?? DEFAULT_RELAY_PROBE_BYTES
+    if (!Number.isInteger(probeBytes) || probeBytes < 0 || probeBytes > MAX_RELAY_PROBE_BYTES) {
+      throw new RangeError(`relayProbe.bytes must be a whole number from 0 to ${MAX_RELAY_PROBE_BYTES}, got ${probeBytes}`)
+    }
+    const probeInterval = init.relayProbe?.intervalMs
+    if (probeInterval !== undefined && !(Number.isFinite(probeInterval) && probeInterval > 0)) {
+      throw new RangeError(`relayProbe.intervalMs must be a number > 0, got ${probeInterval}`)
+    }
     this.routes = new RouteCache({ ttlMs: init.routeCacheTtlMs ?? DEFAULT_ROUTE_CACHE_TTL_MS, maxEntries: DEFAULT_ROUTE_CACHE_SIZE })
     this.reputation = new RelayReputation(init.reputation, {
       saveFailed: (error) => { this.safeDispatchEvent('reputation:save-failed', { detail: { error } }) }
@@ -126,11 +135,13 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       // the ping protocol of the node's ping service, with a client that closes its streams (relay-ping.ts)
       ping: async (relay: PeerId, options: AbortOptions) => pingRelay(libp2p, relay, options),
       candidates: () => this.knownRelays().map((a) => ({ peerId: a.peerId, addrs: a.addrs })),
+      ...(probeBytes > 0 ? { probe: async (relay: PeerId, options: AbortOptions) => (await probeRelay(libp2p, relay, probeBytes, options)).bytesPerSecond } : {}),
       log: this.log
     }, {
       relays,
       reservations: DEFAULT_RELAY_RESERVATIONS,
       adopt,
+      ...(probeInterval !== undefined ? { probeIntervalMs: probeInterval } : {}),
       ...(init.relayCheckIntervalMs !== undefined ? { checkIntervalMs: init.relayCheckIntervalMs } : {})
     }, {
       reserved: (r) => {

@@ -52,6 +52,13 @@ export interface MeshNodeInit {
    * `relays`. @default 2
    */
   adoptKnownRelays?: number
+  /**
+   * Throughput probes of connected relays (`/auralink/relay-probe/1.0.0`: the relay sends `bytes`
+   * bytes, timed from the first to the last), for the score's bandwidth part: each relay when it
+   * connects, then every `intervalMs`. `bytes` 0 turns probing off.
+   * @default { bytes: 131072, intervalMs: 600000 }
+   */
+  relayProbe?: { bytes?: number, intervalMs?: number }
 }
 
 export type ConnectionPath = 'direct' | 'relayed'

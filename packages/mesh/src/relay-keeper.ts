@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
+  DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_PROBE_INTERVAL_MS, DEFAULT_RELAY_PROBE_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
   KNOWN_RELAY_DROP_MS, KNOWN_RELAY_MAX_FAILURES, RELAY_DIAL_HEAD_START_MS
 } from './constants.js'
 import { rankByScore } from './relay-reputation.js'
@@ -37,6 +37,10 @@ export interface RelayKeeperInit {
    * than it wants (the configured count, at most `reservations`). @default 0
    */
   adopt?: number
+  /** How often each connected relay's throughput is probed (the first time at the first check it is connected). @default 600000 */
+  probeIntervalMs?: number
+  /** Limit of one probe. @default 20000 */
+  probeTimeoutMs?: number
 }
 
 /** A relay the node has heard of and may take on: its PeerId and the addresses its advert names. */
@@ -53,6 +57,8 @@ export interface RelayKeeperComponents {
   ping?: (relay: PeerId, options: AbortOptions) => Promise<number>
   /** Relays heard of (verified adverts), for `adopt`. */
   candidates?: () => RelayCandidate[]
+  /** Measures the throughput to a connected relay in bytes per second (`probeRelay`). Without it no throughput is sampled. */
+  probe?: (relay: PeerId, options: AbortOptions) => Promise<number>
   log: Logger
 }
 
@@ -91,6 +97,12 @@ export class RelayKeeper {
   private readonly reservations: number
   private readonly adopt: number
   private readonly candidates?: RelayKeeperComponents['candidates']
+  private readonly probe?: RelayKeeperComponents['probe']
+  private readonly probeIntervalMs: number
+  private readonly probeTimeoutMs: number
+  /** When each relay was last probed (or a probe of it tried), by PeerId. */
+  private readonly probedAt = new Map<string, number>()
+  private readonly probing = new Set<RelayStatus>()
   private readonly events: RelayKeeperEvents
   private timer?: ReturnType<typeof setTimeout>
   private readonly nextTry = new Map<RelayStatus, number>()
@@ -106,12 +118,15 @@ export class RelayKeeper {
     this.scorer = components.scorer
     if (components.ping !== undefined) this.ping = components.ping
     if (components.candidates !== undefined) this.candidates = components.candidates
+    if (components.probe !== undefined) this.probe = components.probe
     this.log = components.log
     this.events = events
     this.interval = init.checkIntervalMs ?? DEFAULT_RELAY_CHECK_INTERVAL_MS
     this.pingTimeoutMs = init.pingTimeoutMs ?? DEFAULT_RELAY_PING_TIMEOUT_MS
     this.reservations = init.reservations ?? DEFAULT_RELAY_RESERVATIONS
     this.adopt = init.adopt ?? 0
+    this.probeIntervalMs = init.probeIntervalMs ?? DEFAULT_RELAY_PROBE_INTERVAL_MS
+    this.probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_RELAY_PROBE_TIMEOUT_MS
     this.relays = init.relays.map((r, i) => {
       const { addr, peerId } = parseRelayAddr(r, i)
       return { addr, addrs: [addr], peerId, origin: 'configured' as const, state: 'down' as RelayState, failures: 0 }
@@ -259,17 +274,42 @@ export class RelayKeeper {
     signal.removeEventListener('abort', onAbort)
   }
 
-  /** One check of every relay: down when not connected; a connected one is pinged (not awaited: a slow ping delays no redial). */
+  /**
+   * One check of every relay: down when not connected; a connected one is pinged, and probed when
+   * its probe is due (neither awaited: a slow one delays no redial). While a relay is probed it is
+   * not pinged (the probe's bytes would delay the pong) and nothing is recorded of it.
+   */
   private check (): void {
+    const now = Date.now()
     for (const relay of this.relays) {
       if (relay.state !== 'connected' && relay.state !== 'reserved') {
         this.scorer.recordUptime(relay.peerId, false)
-      } else if (this.ping === undefined) {
+        continue
+      }
+      if (this.probe !== undefined && !this.probing.has(relay) && (this.probedAt.get(relay.peerId.toString()) ?? -Infinity) + this.probeIntervalMs <= now) {
+        this.probing.add(relay)
+        this.probedAt.set(relay.peerId.toString(), now)
+        void this.probeOnce(relay, this.probe).finally(() => { this.probing.delete(relay) })
+      }
+      if (this.probing.has(relay)) continue
+      if (this.ping === undefined) {
         this.scorer.recordUptime(relay.peerId, true)
       } else if (!this.pinging.has(relay)) {
         this.pinging.add(relay)
         void this.pingOnce(relay, this.ping).finally(() => { this.pinging.delete(relay) })
       }
+    }
+  }
+
+  private async probeOnce (relay: RelayStatus, probe: NonNullable<RelayKeeperComponents['probe']>): Promise<void> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.probeTimeoutMs), this.stopper.signal])
+    try {
+      const bytesPerSecond = await probe(relay.peerId, { signal })
+      if (!this.running) return
+      this.scorer.recordThroughput(relay.peerId, bytesPerSecond)
+    } catch (err) {
+      // a relay without the protocol (an older one), or a failed probe: nothing learnt, tried again after the interval
+      if (this.running) this.log('throughput probe of relay %p failed: %s', relay.peerId, describeError(err))
     }
   }
 

@@ -89,3 +89,19 @@ export const decodeSignedRelayReports = (b: Uint8Array): { payload: Uint8Array, 
 export const RELAY_LIST_PROTOCOL = '/auralink/relays/1.0.0'
 /** Most adverts one answer carries, the relay's own included. */
 export const MAX_RELAY_LIST_ADVERTS = 65
+
+/**
+ * A peer sends one RelayProbeRequest on this protocol; the relay answers with that many bytes and
+ * closes: the peer measures its throughput through the relay (`relay-probe.ts` in the mesh).
+ */
+export const RELAY_PROBE_PROTOCOL = '/auralink/relay-probe/1.0.0'
+/** Most bytes one probe may ask for. */
+export const MAX_RELAY_PROBE_BYTES = 1024 * 1024
+/** A request is one small varint field. */
+export const MAX_RELAY_PROBE_REQUEST_BYTES = 16
+
+export const encodeRelayProbeRequest = (m: { bytes: number }): Uint8Array => pb.RelayProbeRequest.encode(m).finish()
+export function decodeRelayProbeRequest (b: Uint8Array): { bytes: number } {
+  const m = safeDecode('RelayProbeRequest', pb.RelayProbeRequest, b, MAX_RELAY_PROBE_REQUEST_BYTES)
+  return { bytes: m.bytes }
+}

@@ -131,5 +131,25 @@ export namespace auralink {
             }
             type $Shape = auralink.relay.SignedRelayReports.$Properties;
         }
+
+        interface IRelayProbeRequest extends auralink.relay.RelayProbeRequest.$Properties {
+        }
+
+        class RelayProbeRequest {
+            constructor(properties?: auralink.relay.RelayProbeRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            bytes: number;
+            static encode(message: auralink.relay.RelayProbeRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RelayProbeRequest & auralink.relay.RelayProbeRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RelayProbeRequest {
+            interface $Properties {
+                bytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.RelayProbeRequest.$Properties;
+        }
     }
 }

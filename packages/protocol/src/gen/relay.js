@@ -1042,6 +1042,156 @@ $root.auralink = (function() {
             return SignedRelayReports;
         })();
 
+        relay.RelayProbeRequest = (function() {
+
+            /**
+             * Properties of a RelayProbeRequest.
+             * @typedef {Object} auralink.relay.RelayProbeRequest.$Properties
+             * @property {number|null} [bytes] RelayProbeRequest bytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RelayProbeRequest.
+             * @memberof auralink.relay
+             * @interface IRelayProbeRequest
+             * @augments auralink.relay.RelayProbeRequest.$Properties
+             * @deprecated Use auralink.relay.RelayProbeRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RelayProbeRequest.
+             * @typedef {auralink.relay.RelayProbeRequest.$Properties} auralink.relay.RelayProbeRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RelayProbeRequest.
+             * @memberof auralink.relay
+             * @classdesc Represents a RelayProbeRequest.
+             * @constructor
+             * @param {auralink.relay.RelayProbeRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RelayProbeRequest = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RelayProbeRequest bytes.
+             * @member {number} bytes
+             * @memberof auralink.relay.RelayProbeRequest
+             * @instance
+             */
+            RelayProbeRequest.prototype.bytes = 0;
+
+            /**
+             * Encodes the specified RelayProbeRequest message. Does not implicitly {@link auralink.relay.RelayProbeRequest.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.RelayProbeRequest
+             * @static
+             * @param {auralink.relay.RelayProbeRequest.$Properties} message RelayProbeRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RelayProbeRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && message.bytes !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.bytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RelayProbeRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.RelayProbeRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.RelayProbeRequest & auralink.relay.RelayProbeRequest.$Shape} RelayProbeRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RelayProbeRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.RelayProbeRequest();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RelayProbeRequest
+             * @function getTypeUrl
+             * @memberof auralink.relay.RelayProbeRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RelayProbeRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.RelayProbeRequest";
+            };
+
+            return RelayProbeRequest;
+        })();
+
         return relay;
     })();
 
