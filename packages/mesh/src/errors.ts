@@ -52,7 +52,7 @@ export class PeerOfflineError extends Error {
   }
 }
 
-/** Every direct dial attempt failed (and relayed fallback was not allowed, or failed too). */
+/** Every dial attempt failed: direct, then relayed and TURN where allowed. The message says what was tried; `attempts` counts all. */
 export class DialFailedError extends Error {
   static override readonly name = 'DialFailedError'
   override readonly name = 'DialFailedError'

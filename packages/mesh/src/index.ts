@@ -4,7 +4,8 @@
  * The AuraLink mesh node: a libp2p 3 node that keeps reservations on its relays, registers
  * and resolves AuraIDs through their directories, and dials peers by name over a direct
  * WebRTC connection (signalled through the relay), retrying the known first-try failures
- * with backoff and falling back to a relayed connection only when asked, saying so.
+ * with backoff, then falling back to a relayed connection only when asked and last to WebRTC
+ * through TURN when TURN servers are configured, saying so (`conn.path`, `conn.fallbackReason`).
  *
  * @example
  * ```ts

@@ -17,11 +17,11 @@ import {
 } from './constants.js'
 import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
-import {
-  AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, InvalidStateError, PeerIdMismatchError,
-  PeerOfflineError, RelayUnreachableError
-} from './errors.js'
-import { circuitRelayOf, dialRoutes, sameSet } from './dial-routes.js'
+import { AuraIdNotFoundError, DirectoryRejectedError, InvalidStateError, RelayUnreachableError } from './errors.js'
+import { sameSet } from './dial-routes.js'
+import { IcePolicy } from './ice-policy.js'
+import { splitIceServers } from './ice-servers.js'
+import { MeshDialler } from './mesh-dialler.js'
 import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
 import { probeRelay } from './relay-probe.js'
@@ -29,13 +29,14 @@ import { RelayReputation } from './relay-reputation.js'
 import { fetchRelayList } from './relay-list-client.js'
 import { ReportExchange } from './report-exchange.js'
 import { RouteCache } from './route-cache.js'
+import type { MeshDiallerComponents } from './mesh-dialler.js'
 import type { RelayStatus } from './relay-keeper.js'
-import type { ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo } from './mesh-types.js'
+import type { MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo } from './mesh-types.js'
 import type { RelayAdvert } from './relay-advert.js'
 import type { RelayReportEntry } from './relay-reports.js'
 import type { RelayScorer } from './reputation/types.js'
 import type { AuraIdRecord, Ed25519PrivateKey } from '@auralink/identity'
-import type { AbortOptions, Connection, Libp2p, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type {
@@ -53,6 +54,8 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
   const relays = init.relays ?? []
   if (!Array.isArray(relays)) throw new TypeError(`relays must be an array of multiaddrs, got ${typeof relays}`)
+  const iceServers = splitIceServers(init.iceServers)
+  const ice = new IcePolicy(iceServers)
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -65,8 +68,10 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     },
     transports: [
       webSockets(),
-      // 64 KiB data-channel messages instead of libp2p's 16 KiB (see constants.ts)
-      webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] }, dataChannel: { maxMessageSize: DATA_CHANNEL_MESSAGE_BYTES } }),
+      // 64 KiB data-channel messages instead of libp2p's 16 KiB (see constants.ts); the ICE
+      // servers of each new peer connection: STUN only, TURN only during a dial's TURN phase
+      // (ice-policy.ts)
+      webRTC({ rtcConfiguration: ice.rtcConfiguration, dataChannel: { maxMessageSize: DATA_CHANNEL_MESSAGE_BYTES } }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],
@@ -76,7 +81,7 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     connectionGater: meshConnectionGater(relays.map((r, i) => parseRelayAddr(r, i).peerId)),
     services: { identify: identify(), ping: ping() }
   })
-  return new AuraMeshNode(libp2p, privateKey, init, relays)
+  return new AuraMeshNode(libp2p, privateKey, init, relays, { ice, iceServers })
 }
 
 interface CacheEntry { record: AuraIdRecord, expires: number }
@@ -88,7 +93,6 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private readonly keeper: RelayKeeper
   private readonly reputation: RelayReputation
   private readonly log = defaultLogger().forComponent('auralink:mesh')
-  private readonly dialLog = defaultLogger().forComponent('auralink:mesh:dial')
   private readonly cache = new Map<string, CacheEntry>()
   private readonly routes: RouteCache
   private refreshing: Promise<void> = Promise.resolve()
@@ -97,21 +101,21 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private listTimer: ReturnType<typeof setInterval> | undefined
   private readonly reports: ReportExchange
   private readonly registered = new Map<string, AuraIdRecord>()
-  private readonly dialInit: Required<NonNullable<MeshNodeInit['dial']>>
+  private readonly dialler: MeshDialler
   private running = false
 
-  constructor (libp2p: Libp2p, key: Ed25519PrivateKey, init: MeshNodeInit, relays: Array<string | Multiaddr>) {
+  constructor (libp2p: Libp2p, key: Ed25519PrivateKey, init: MeshNodeInit, relays: Array<string | Multiaddr>, ice: Pick<MeshDiallerComponents, 'ice' | 'iceServers'>) {
     super()
     this.libp2p = libp2p
     this.key = key
     this.peerId = libp2p.peerId
-    this.dialInit = {
+    const dialInit = {
       retries: init.dial?.retries ?? DEFAULT_DIAL_RETRIES,
       backoffMs: init.dial?.backoffMs ?? DEFAULT_DIAL_BACKOFF_MS,
       timeoutMs: init.dial?.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     }
-    if (!Number.isInteger(this.dialInit.retries) || this.dialInit.retries < 0) {
-      throw new RangeError(`dial.retries must be a whole number >= 0, got ${this.dialInit.retries}`)
+    if (!Number.isInteger(dialInit.retries) || dialInit.retries < 0) {
+      throw new RangeError(`dial.retries must be a whole number >= 0, got ${dialInit.retries}`)
     }
     const adopt = init.adoptKnownRelays ?? DEFAULT_ADOPTED_RELAYS
     if (!Number.isInteger(adopt) || adopt < 0) {
@@ -129,6 +133,15 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.reputation = new RelayReputation(init.reputation, {
       saveFailed: (error) => { this.safeDispatchEvent('reputation:save-failed', { detail: { error } }) }
     }, defaultLogger().forComponent('auralink:mesh:reputation'))
+    this.dialler = new MeshDialler({
+      libp2p,
+      scorer: this.reputation.scorer,
+      routes: this.routes,
+      ...ice,
+      connectedRelays: () => this.connectedRelays(),
+      retry: (detail) => { this.safeDispatchEvent('dial:retry', { detail }) },
+      log: defaultLogger().forComponent('auralink:mesh:dial')
+    }, dialInit)
     this.keeper = new RelayKeeper({
       libp2p,
       scorer: this.reputation.scorer,
@@ -382,85 +395,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       throw new TypeError(`dial target must be an AuraID or a PeerId, got ${JSON.stringify(target)}`)
     }
     if (peer.equals(this.peerId)) throw new TypeError(`dial target ${auraId ?? peer.toString()} is this node itself`)
-    const { retries, backoffMs, timeoutMs } = this.dialInit
-    const who = auraId ?? peer.toString()
-    let lastError: Error | undefined
-    let attempts = 0
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      // ranked again each round: a relay whose circuit just failed has dropped, the next goes
-      // first; the route that worked last time (the route cache) goes before them all
-      const relays = this.dialRoutes(peer, theirRelays)
-      let offline = 0
-      for (const { peerId: relay, addr: relayAddr } of relays) {
-        options.signal?.throwIfAborted()
-        attempts++
-        const addr = relayAddr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`)
-        const t0 = Date.now()
-        try {
-          const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
-          // a relay of theirs that we are not attached to: connect to it first
-          if (this.libp2p.getConnections(relay).length === 0) await this.libp2p.dial(relayAddr, { signal })
-          // libp2p hands back an existing connection to the peer when it has one; a connection
-          // stuck closing (a close that timed out) or a relayed one is no use: ask for a new one
-          const reusable = this.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
-          this.dropStale(peer)
-          this.dropOtherCircuits(peer, relay)
-          const connection = await this.libp2p.dial(addr, { signal, force: !reusable })
-          this.checkPeer(connection, peer, who)
-          if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
-            lastError = new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
-            this.recordCircuit(peer, relay, false, lastError)
-            continue
-          }
-          this.recordCircuit(peer, relay, true)
-          this.dialLog('direct connection to %s via %p after %d attempt(s), %d ms', who, relay, attempts, Date.now() - t0)
-          return wrap(connection, peer, auraId, relay, 'direct', attempts)
-        } catch (err) {
-          if (err instanceof PeerIdMismatchError) throw err
-          options.signal?.throwIfAborted()
-          lastError = err as Error
-          if (/NO_RESERVATION/.test(lastError.message)) offline++
-          this.recordCircuit(peer, relay, false, lastError)
-          this.dialLog('attempt %d to %s via %p failed in %d ms: %s', attempts, who, relay, Date.now() - t0, lastError.message)
-          this.safeDispatchEvent('dial:retry', { detail: { peer, relay, attempt: attempts, error: lastError } })
-        }
-      }
-      if (offline === relays.length) {
-        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${relays.length === 1 ? 'our relay' : `any of our ${relays.length} relays`}`, { cause: lastError })
-      }
-      if (attempt < retries) await sleep(backoffMs * 2 ** attempt, options.signal)
-    }
-    if (options.allowRelayed === true) {
-      for (const { peerId: relay, addr: relayAddr } of this.connectedRelays()) {
-        const addr = relayAddr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`)
-        try {
-          const connection = await this.libp2p.dial(addr, options)
-          this.checkPeer(connection, peer, who)
-          this.recordCircuit(peer, relay, true)
-          const reason = `direct WebRTC dial failed ${attempts} times (last: ${lastError?.message ?? 'unknown'})`
-          this.log('falling back to a relayed connection to %s: %s', who, reason)
-          return wrap(connection, peer, auraId, relay, 'relayed', attempts + 1, reason)
-        } catch (err) {
-          if (err instanceof PeerIdMismatchError) throw err
-          options.signal?.throwIfAborted()
-          lastError = err as Error
-          this.recordCircuit(peer, relay, false, lastError)
-        }
-      }
-    }
-    throw new DialFailedError(`could not reach ${who} directly after ${attempts} attempts${options.allowRelayed === true ? ', nor through a relay' : ''}: ${lastError?.message ?? 'unknown error'}`, attempts, { cause: lastError })
-  }
-
-  /**
-   * A dial to `peer` through `relay` worked or failed, for the relay's score and the route cache.
-   * A refusal because the peer holds no reservation there (NO_RESERVATION) says nothing of the
-   * relay and is not scored (but that route is forgotten); a dial the caller aborted never gets here.
-   */
-  private recordCircuit (peer: PeerId, relay: PeerId, ok: boolean, error?: Error): void {
-    if (ok) this.routes.set(peer, relay)
-    else this.routes.failed(peer, relay)
-    if (!ok && error !== undefined && /NO_RESERVATION/.test(error.message)) return
-    this.reputation.scorer.recordCircuit(relay, ok)
+    return this.dialler.dial(peer, auraId, theirRelays, options)
   }
 
   knownRelays (): RelayAdvert[] {
@@ -498,46 +433,6 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     }
   }
 
-  /** The routes of a direct dial to `peer` (see `dialRoutes` in dial-routes.ts). */
-  private dialRoutes (peer: PeerId, theirRelays: readonly string[]): Array<{ peerId: PeerId, addr: Multiaddr }> {
-    return dialRoutes(this.routes.order(peer, this.connectedRelays()), theirRelays, this.peerId)
-  }
-
-  /** Aborts connections to `peer` that are neither open nor closed: they would be handed back by dial(). */
-  private dropStale (peer: PeerId): void {
-    for (const c of this.libp2p.getConnections(peer)) {
-      if (c.status !== 'open' && c.status !== 'closed') {
-        this.dialLog('aborting a %s connection to %p', c.status, peer)
-        c.abort(new Error(`connection stuck ${c.status}`))
-      }
-    }
-  }
-
-  /**
-   * Closes idle relayed connections to `peer` through relays other than `relay` (left over from
-   * an earlier dial's signalling). libp2p's WebRTC transport signals over any relayed connection
-   * it already has to the peer, whatever relay the address names: without this a dial "through"
-   * one relay may be signalled through another, and the outcome scored against the wrong relay.
-   * A relayed connection with open streams (a relayed call) is left alone.
-   */
-  private dropOtherCircuits (peer: PeerId, relay: PeerId): void {
-    for (const c of this.libp2p.getConnections(peer)) {
-      if ((c.limits == null && c.direct) || c.streams.length > 0) continue
-      const via = circuitRelayOf(c)
-      if (via !== undefined && via !== relay.toString()) {
-        this.dialLog('closing a relayed connection to %p through %s before dialling through %p', peer, via, relay)
-        void c.close().catch(() => { c.abort(new Error('relayed connection did not close')) })
-      }
-    }
-  }
-
-  private checkPeer (connection: Connection, expected: PeerId, who: string): void {
-    if (!connection.remotePeer.equals(expected)) {
-      void connection.close().catch(() => {})
-      throw new PeerIdMismatchError(`connection to ${who} authenticated as ${connection.remotePeer.toString()}, not the resolved ${expected.toString()}`)
-    }
-  }
-
   async sendRelayReports (peer: PeerId, entries?: RelayReportEntry[], options: AbortOptions = {}): Promise<void> {
     this.assertRunning()
     const opinions = entries ?? this.reports.ownOpinions()
@@ -552,38 +447,6 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   async unhandle (protocol: string): Promise<void> {
     await this.libp2p.unhandle(protocol)
   }
-}
-
-function wrap (connection: Connection, peer: PeerId, auraId: string | undefined, relay: PeerId, path: ConnectionPath, attempts: number, fallbackReason?: string): MeshConnection {
-  return {
-    connection,
-    remotePeer: peer,
-    ...(auraId !== undefined ? { auraId } : {}),
-    direct: path === 'direct',
-    relay,
-    path,
-    attempts,
-    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
-    newStream: async (protocol, options) => connection.newStream(protocol, { ...options, runOnLimitedConnection: path === 'relayed' }),
-    // a graceful close that does not finish in time (libp2p's close timeout, or the caller's
-    // signal) ends in an abort: the connection is gone either way; only the caller's abort rethrows
-    close: async (options) => {
-      try {
-        await connection.close(options)
-      } catch (err) {
-        connection.abort(err as Error)
-        if (options?.signal?.aborted === true) throw err
-      }
-    }
-  }
-}
-
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal?.reason as Error) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 function pick<T extends object, K extends keyof T> (obj: T, keys: K[]): Partial<Pick<T, K>> {

@@ -17,14 +17,21 @@ export interface MeshNodeInit {
   privateKey?: Ed25519PrivateKey
   /** Relay multiaddrs, each ending in /p2p/<relay peer id>. The node keeps connections and reservations on them. */
   relays?: Array<string | Multiaddr>
-  /** ICE servers for WebRTC. Tests pass []; apps pass their own STUN/TURN. @default [] */
+  /**
+   * ICE servers for WebRTC: `stun:`/`stuns:` ones for direct connections, `turn:`/`turns:` ones
+   * (each with `username` and `credential`, else createMeshNode throws TypeError naming the
+   * entry) for a dial's last phase only (see `MeshDialOptions.allowTurn`). Direct attempts and
+   * inbound connections never use the TURN servers, except an inbound connection that starts while
+   * a TURN-phase dial of this node runs (the README's "Dial order", docs/ARCHITECTURE.md "Relay
+   * fallback"). Tests pass []; apps pass their own. @default []
+   */
   iceServers?: RTCIceServer[]
   dial?: {
     /** Retries of a failed direct dial. @default 3 */
     retries?: number
     /** Backoff before the first retry, doubled each time. @default 250 */
     backoffMs?: number
-    /** One attempt's limit. @default 15000 */
+    /** One attempt's limit (a direct, relayed or TURN attempt). @default 15000 */
     timeoutMs?: number
   }
   /**
@@ -61,7 +68,12 @@ export interface MeshNodeInit {
   relayProbe?: { bytes?: number, intervalMs?: number }
 }
 
-export type ConnectionPath = 'direct' | 'relayed'
+/**
+ * How a dialled connection runs: 'direct' (WebRTC between the peers, host or server-reflexive
+ * candidates), 'relayed' (a libp2p circuit through an AuraLink relay, with its data and time
+ * limits) or 'turn' (WebRTC whose packets all go through a TURN server of `iceServers`).
+ */
+export type ConnectionPath = 'direct' | 'relayed' | 'turn'
 
 /** A connection to a peer found by AuraID (or PeerId), saying which path it took. */
 export interface MeshConnection {
@@ -69,12 +81,12 @@ export interface MeshConnection {
   readonly remotePeer: PeerId
   /** The AuraID dialled, when dialled by name. */
   readonly auraId?: string
-  /** True for a WebRTC connection between the two peers; false for a circuit through a relay. */
+  /** True for a WebRTC connection straight between the two peers; false through a relay's circuit or a TURN server. */
   readonly direct: boolean
   readonly path: ConnectionPath
-  /** Dial attempts it took (1 = first try). */
+  /** Dial attempts it took, of every phase (1 = first try). */
   readonly attempts: number
-  /** Why it is relayed, when it is. */
+  /** Why it is not direct (what failed before), when it is not. */
   readonly fallbackReason?: string
   /**
    * The relay the connection went through (its signalling when direct, all of it when relayed)
@@ -89,6 +101,12 @@ export interface MeshConnection {
 export interface MeshDialOptions extends AbortOptions {
   /** Fall back to a relayed connection (with the relay's data and time limits) when every direct try fails. @default false */
   allowRelayed?: boolean
+  /**
+   * Last, when direct tries and the relayed fallback (if allowed) failed, try WebRTC through the
+   * TURN servers of `MeshNodeInit.iceServers` (`iceTransportPolicy: 'relay'`, one try per dial
+   * route): path 'turn'. No effect without TURN servers. @default true when TURN servers are configured
+   */
+  allowTurn?: boolean
 }
 
 export interface RegisterOptions extends AbortOptions {
@@ -151,7 +169,11 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   resolve(name: string, options?: AbortOptions & { cache?: boolean }): Promise<AuraIdRecord>
   /** Public records whose names start with `prefix`. */
   search(prefix: string, options?: AbortOptions & { limit?: number }): Promise<AuraIdRecord[]>
-  /** Dials `@name.aura` (or a PeerId) through a relay's /p2p-circuit/webrtc and returns a direct connection. */
+  /**
+   * Dials `@name.aura` (or a PeerId): direct WebRTC signalled through a relay's /p2p-circuit/webrtc
+   * (with retries), then a relayed connection when `allowRelayed`, then WebRTC through TURN when
+   * configured and `allowTurn` is not false. DialFailedError (saying what was tried) when all fail.
+   */
   dial(target: string | PeerId, options?: MeshDialOptions): Promise<MeshConnection>
   /**
    * Signs this node's opinions of relays (`entries`, or by default the reputation part of each

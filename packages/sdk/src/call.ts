@@ -10,7 +10,7 @@ import type { FileInput } from './file-transfer.js'
 import type { SignalChannel } from './signal-channel.js'
 import type { CallStats } from './stats.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
-import type { MeshConnection } from '@auralink/mesh'
+import type { ConnectionPath, MeshConnection } from '@auralink/mesh'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
 export interface CallStateChange {
@@ -127,8 +127,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
   get state (): CallState { return this.machine.state }
   /** Why the call ended, once it has. */
   get ended (): CallStateChange | undefined { return this.endInfo }
-  /** Which path the call's connection took: 'direct' (WebRTC between the peers) or 'relayed'. */
-  get path (): 'direct' | 'relayed' { return this.conn.path }
+  /** Which path the call's connection took: 'direct' (WebRTC between the peers), 'relayed' (a relay's circuit) or 'turn' (WebRTC through a TURN server). */
+  get path (): ConnectionPath { return this.conn.path }
   private get who (): string { return this.remoteAuraId ?? this.remotePeer.toString() }
 
   /** Resolves once the call is connected; rejects with CallEndedError if it ends first. */

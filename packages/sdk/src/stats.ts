@@ -26,7 +26,7 @@ export interface CallStats {
 }
 
 interface Inputs {
-  path: 'direct' | 'relayed'
+  path: CallStats['path']
   pc: RTCPeerConnection | undefined
   rttMs: number | undefined
   bytesIn: number

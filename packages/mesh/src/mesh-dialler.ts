@@ -1,0 +1,268 @@
+import { circuitRelayOf, dialRoutes } from './dial-routes.js'
+import { DialFailedError, PeerIdMismatchError, PeerOfflineError } from './errors.js'
+import { turnAllowed } from './ice-servers.js'
+import type { IcePhase, IcePolicy } from './ice-policy.js'
+import type { IceServerSets } from './ice-servers.js'
+import type { ConnectionPath, MeshConnection, MeshDialOptions } from './mesh-types.js'
+import type { RelayScorer } from './reputation/types.js'
+import type { RouteCache } from './route-cache.js'
+import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+// How a mesh node dials a peer it has resolved: direct WebRTC, then a relayed circuit, then TURN.
+
+export interface MeshDiallerComponents {
+  libp2p: Libp2p
+  scorer: RelayScorer
+  routes: RouteCache
+  ice: IcePolicy
+  iceServers: IceServerSets
+  /** Our connected relays, best first (throws RelayUnreachableError when there are none). */
+  connectedRelays(): Array<{ peerId: PeerId, addr: Multiaddr }>
+  /** A direct attempt failed and the dial goes on (the node's 'dial:retry' event). */
+  retry(detail: { peer: PeerId, relay: PeerId, attempt: number, error: Error }): void
+  log: Logger
+}
+
+export interface MeshDiallerInit {
+  retries: number
+  backoffMs: number
+  timeoutMs: number
+}
+
+interface Route { peerId: PeerId, addr: Multiaddr }
+
+/**
+ * Dials a peer in three phases, each tried only when the one before it failed:
+ * 1. direct WebRTC, signalled through each dial route (`dialRoutes`) in turn, `retries` more
+ *    rounds with backoff, using the STUN servers only: host and server-reflexive candidates;
+ * 2. a relayed circuit through each connected relay, when `allowRelayed`;
+ * 3. WebRTC through TURN, signalled through each dial route once, with the TURN servers only and
+ *    `iceTransportPolicy: 'relay'`, when TURN servers are configured and `allowTurn` is not false.
+ * So direct beats relayed beats TURN. See IcePolicy (ice-policy.ts) for how an attempt's ICE
+ * servers are chosen and what that cannot keep apart.
+ */
+export class MeshDialler {
+  private readonly c: MeshDiallerComponents
+  private readonly init: MeshDiallerInit
+  /** Connections made by the TURN phase: libp2p hands them back to later dials, which must not call them direct or relayed. */
+  private readonly viaTurn = new WeakSet<Connection>()
+
+  constructor (components: MeshDiallerComponents, init: MeshDiallerInit) {
+    this.c = components
+    this.init = init
+  }
+
+  async dial (peer: PeerId, auraId: string | undefined, theirRelays: readonly string[], options: MeshDialOptions): Promise<MeshConnection> {
+    const { retries, backoffMs } = this.init
+    const who = auraId ?? peer.toString()
+    let lastError: Error | undefined
+    let attempts = 0
+    for (let round = 0; round <= retries; round++) {
+      // ranked again each round: a relay whose circuit just failed has dropped, the next goes
+      // first; the route that worked last time (the route cache) goes before them all
+      const routes = this.routes(peer, theirRelays)
+      let offline = 0
+      for (const route of routes) {
+        options.signal?.throwIfAborted()
+        attempts++
+        const t0 = Date.now()
+        try {
+          const connection = await this.webrtc('direct', peer, route, who, options)
+          this.recordCircuit(peer, route.peerId, true)
+          this.c.log('direct connection to %s via %p after %d attempt(s), %d ms', who, route.peerId, attempts, Date.now() - t0)
+          // 'turn' only when libp2p handed back an existing connection of an earlier TURN phase
+          // (it prefers none of two open WebRTC connections to the same peer)
+          return wrap(connection, peer, auraId, route.peerId, this.pathOf(connection), attempts)
+        } catch (err) {
+          if (err instanceof PeerIdMismatchError) throw err
+          options.signal?.throwIfAborted()
+          lastError = err as Error
+          if (/NO_RESERVATION/.test(lastError.message)) offline++
+          this.recordCircuit(peer, route.peerId, false, lastError)
+          this.c.log('attempt %d to %s via %p failed in %d ms: %s', attempts, who, route.peerId, Date.now() - t0, lastError.message)
+          this.c.retry({ peer, relay: route.peerId, attempt: attempts, error: lastError })
+        }
+      }
+      if (offline === routes.length) {
+        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${routes.length === 1 ? 'our relay' : `any of our ${routes.length} relays`}`, { cause: lastError })
+      }
+      if (round < retries) await sleep(backoffMs * 2 ** round, options.signal)
+    }
+    const direct = `direct WebRTC dial failed ${attempts} time${attempts === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`
+    const tried = [direct]
+
+    if (options.allowRelayed === true) {
+      let failed = 0
+      for (const { peerId: relay, addr: relayAddr } of this.c.connectedRelays()) {
+        attempts++
+        try {
+          const connection = await this.c.libp2p.dial(relayAddr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`), options)
+          this.checkPeer(connection, peer, who)
+          this.recordCircuit(peer, relay, true)
+          // libp2p hands back an unlimited connection to the peer when it has one (made by a
+          // concurrent dial, or an earlier TURN phase): it is said for what it is
+          const path = this.pathOf(connection)
+          this.c.log('falling back to a relayed connection to %s (got %s): %s', who, path, direct)
+          return wrap(connection, peer, auraId, relay, path, attempts, direct)
+        } catch (err) {
+          if (err instanceof PeerIdMismatchError) throw err
+          options.signal?.throwIfAborted()
+          lastError = err as Error
+          failed++
+          this.recordCircuit(peer, relay, false, lastError)
+        }
+      }
+      tried.push(`relayed failed through ${failed} relay${failed === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`)
+    } else {
+      tried.push('relayed not allowed (allowRelayed is false)')
+    }
+
+    if (turnAllowed(options.allowTurn, this.c.iceServers)) {
+      const reason = tried.join('; ')
+      let failed = 0
+      for (const route of this.routes(peer, theirRelays)) {
+        options.signal?.throwIfAborted()
+        attempts++
+        const t0 = Date.now()
+        try {
+          const connection = await this.webrtc('turn', peer, route, who, options)
+          this.viaTurn.add(connection)
+          this.recordCircuit(peer, route.peerId, true)
+          this.c.log('connection to %s through TURN, signalled via %p, after %d attempt(s), %d ms: %s', who, route.peerId, attempts, Date.now() - t0, reason)
+          return wrap(connection, peer, auraId, route.peerId, 'turn', attempts, reason)
+        } catch (err) {
+          if (err instanceof PeerIdMismatchError) throw err
+          options.signal?.throwIfAborted()
+          lastError = err as Error
+          failed++
+          // not scored against the relay: its signalling was judged in the direct phase of this
+          // very dial, and a TURN attempt that fails says more of the TURN server than of it
+          this.c.log('TURN attempt %d to %s via %p failed in %d ms: %s', attempts, who, route.peerId, Date.now() - t0, lastError.message)
+        }
+      }
+      tried.push(`TURN failed ${failed} time${failed === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`)
+    } else {
+      tried.push(this.c.iceServers.turn.length === 0 ? 'TURN not configured (no turn: server in iceServers)' : 'TURN not allowed (allowTurn is false)')
+    }
+    throw new DialFailedError(`could not reach ${who}: ${tried.join('; ')}`, attempts, { cause: lastError })
+  }
+
+  /**
+   * One WebRTC attempt to `peer`, signalled through `route`, with the ICE servers of `phase`:
+   * the open, unlimited connection, or it throws.
+   */
+  private async webrtc (phase: IcePhase, peer: PeerId, route: Route, who: string, options: MeshDialOptions): Promise<Connection> {
+    const { libp2p } = this.c
+    return this.c.ice.run(phase, async () => {
+      // the attempt's time starts once it may run (IcePolicy), not while it waits its turn
+      const signal = AbortSignal.any([AbortSignal.timeout(this.init.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
+      // a relay of theirs that we are not attached to: connect to it first
+      if (libp2p.getConnections(route.peerId).length === 0) await libp2p.dial(route.addr, { signal })
+      // libp2p hands back an existing connection to the peer when it has one; a connection
+      // stuck closing (a close that timed out), a relayed one or one through TURN is no use to
+      // the direct phase: ask for a new one. The TURN phase always asks for a new one, so that
+      // what it returns went through TURN
+      const reusable = phase === 'direct' && libp2p.getConnections(peer).some((c) => this.pathOf(c) === 'direct' && c.status === 'open')
+      this.dropStale(peer)
+      this.dropOtherCircuits(peer, route.peerId)
+      const connection = await libp2p.dial(route.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`), { signal, force: !reusable })
+      this.checkPeer(connection, peer, who)
+      // a WebRTC connection through TURN is as `direct` (not a circuit) and unlimited as one without
+      if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
+        throw new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
+      }
+      return connection
+    }, options)
+  }
+
+  /**
+   * A dial to `peer` through `relay` worked or failed, for the relay's score and the route cache.
+   * A refusal because the peer holds no reservation there (NO_RESERVATION) says nothing of the
+   * relay and is not scored (but that route is forgotten); a dial the caller aborted never gets here.
+   */
+  private recordCircuit (peer: PeerId, relay: PeerId, ok: boolean, error?: Error): void {
+    if (ok) this.c.routes.set(peer, relay)
+    else this.c.routes.failed(peer, relay)
+    if (!ok && error !== undefined && /NO_RESERVATION/.test(error.message)) return
+    this.c.scorer.recordCircuit(relay, ok)
+  }
+
+  /** What a connection to a peer runs over. */
+  private pathOf (connection: Connection): ConnectionPath {
+    if (connection.limits != null || !connection.direct) return 'relayed'
+    return this.viaTurn.has(connection) ? 'turn' : 'direct'
+  }
+
+  /** The routes of a WebRTC dial to `peer` (see `dialRoutes` in dial-routes.ts). */
+  private routes (peer: PeerId, theirRelays: readonly string[]): Route[] {
+    return dialRoutes(this.c.routes.order(peer, this.c.connectedRelays()), theirRelays, this.c.libp2p.peerId)
+  }
+
+  /** Aborts connections to `peer` that are neither open nor closed: they would be handed back by dial(). */
+  private dropStale (peer: PeerId): void {
+    for (const c of this.c.libp2p.getConnections(peer)) {
+      if (c.status !== 'open' && c.status !== 'closed') {
+        this.c.log('aborting a %s connection to %p', c.status, peer)
+        c.abort(new Error(`connection stuck ${c.status}`))
+      }
+    }
+  }
+
+  /**
+   * Closes idle relayed connections to `peer` through relays other than `relay` (left over from
+   * an earlier dial's signalling). libp2p's WebRTC transport signals over any relayed connection
+   * it already has to the peer, whatever relay the address names: without this a dial "through"
+   * one relay may be signalled through another, and the outcome scored against the wrong relay.
+   * A relayed connection with open streams (a relayed call) is left alone.
+   */
+  private dropOtherCircuits (peer: PeerId, relay: PeerId): void {
+    for (const c of this.c.libp2p.getConnections(peer)) {
+      if ((c.limits == null && c.direct) || c.streams.length > 0) continue
+      const via = circuitRelayOf(c)
+      if (via !== undefined && via !== relay.toString()) {
+        this.c.log('closing a relayed connection to %p through %s before dialling through %p', peer, via, relay)
+        void c.close().catch(() => { c.abort(new Error('relayed connection did not close')) })
+      }
+    }
+  }
+
+  private checkPeer (connection: Connection, expected: PeerId, who: string): void {
+    if (!connection.remotePeer.equals(expected)) {
+      void connection.close().catch(() => {})
+      throw new PeerIdMismatchError(`connection to ${who} authenticated as ${connection.remotePeer.toString()}, not the resolved ${expected.toString()}`)
+    }
+  }
+}
+
+function wrap (connection: Connection, peer: PeerId, auraId: string | undefined, relay: PeerId, path: ConnectionPath, attempts: number, fallbackReason?: string): MeshConnection {
+  return {
+    connection,
+    remotePeer: peer,
+    ...(auraId !== undefined ? { auraId } : {}),
+    direct: path === 'direct',
+    relay,
+    path,
+    attempts,
+    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
+    newStream: async (protocol, options) => connection.newStream(protocol, { ...options, runOnLimitedConnection: path === 'relayed' }),
+    // a graceful close that does not finish in time (libp2p's close timeout, or the caller's
+    // signal) ends in an abort: the connection is gone either way; only the caller's abort rethrows
+    close: async (options) => {
+      try {
+        await connection.close(options)
+      } catch (err) {
+        connection.abort(err as Error)
+        if (options?.signal?.aborted === true) throw err
+      }
+    }
+  }
+}
+
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(t); reject(signal?.reason as Error) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
