@@ -132,6 +132,20 @@ describe('createImageCodec({ runtime: "node" }) (tool 2, shipped model)', () => 
     }), { numRuns: 60 })
   })
 
+  it('decode() of a stream that the version-1 model coded (round 1) throws UnsupportedModelVersionError naming both versions, once the model is re-shipped', async () => {
+    // test/fixtures/image-codec-v1-64x64.bin: a 64x64 picture at level 1, coded by round 1's model
+    // (version 1) before round 2 replaced it; every re-ship must refuse it, not decode garbage
+    const old = new Uint8Array(readFileSync(new URL('./fixtures/image-codec-v1-64x64.bin', import.meta.url)))
+    if (codec.info.model.version === 1) {
+      expect((await codec.decode(old)).width).toBe(64)
+      return
+    }
+    const err = await codec.decode(old).then(() => undefined, (e: unknown) => e as Error & { version: number, expected: number })
+    expect(err?.name).toBe('UnsupportedModelVersionError')
+    expect([err?.version, err?.expected]).toEqual([1, codec.info.model.version])
+    expect(err?.message).toMatch(new RegExp(`model version 1; this codec runs version ${codec.info.model.version}`))
+  })
+
   it('decode() refuses forged headers: oversized pictures, other model versions, levels the model lacks, bad header lengths (property)', async () => {
     const version = codec.info.model.version
     const forged = (fields: { modelVersion: number, quality: number, width: number, height: number, hyperBytes: number }, rest: Uint8Array): Uint8Array => {

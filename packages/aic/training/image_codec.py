@@ -39,6 +39,29 @@ def ste_round(x):
     return x + (torch.floor(x + 0.5) - x).detach()
 
 
+class _RestoringClamp(torch.autograd.Function):
+    """clamp(x, lo, hi) forward; backward passes the gradient inside the range, and outside it only
+    where a descent step moves x back towards the range. A plain clamp has no gradient outside:
+    a scale index whose pre-activation fell below 0 (the smallest scale) could then never be
+    raised again by the rate, however badly the scale under-predicts y (docs/aic.md, round 2)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        keep = ((x >= ctx.lo) & (x <= ctx.hi)) | ((x < ctx.lo) & (g < 0)) | ((x > ctx.hi) & (g > 0))
+        return g * keep, None, None
+
+
+def restoring_clamp(x, lo, hi):
+    return _RestoringClamp.apply(x, lo, hi)
+
+
 class SimpleGDN(nn.Module):
     """Simplified GDN (Johnston et al. 2019): x / (beta + gamma |x|), or x * (...) inverted."""
 
@@ -115,10 +138,11 @@ class IntLayer(nn.Module):
     with W_int = round(W' 2^s), W' the weight in integer units (W * s_out / s_in). Training sees
     exactly those roundings (straight-through)."""
 
-    def __init__(self, cin, cout, s_in, s_out, lo, hi, upsample):
+    def __init__(self, cin, cout, s_in, s_out, lo, hi, upsample, restoring=False):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, 3, padding=1)
         self.s_in, self.s_out, self.lo, self.hi, self.upsample = s_in, s_out, lo, hi, upsample
+        self.restoring = restoring
 
     def int_units(self):
         w = self.conv.weight * (self.s_out / self.s_in)
@@ -140,8 +164,11 @@ class IntLayer(nn.Module):
         wq = ste_round(w * k[:, None, None, None]) / k[:, None, None, None]
         bq = ste_round(b * k) / k
         out = F.conv2d(a, wq, bq, padding=1)
-        # a true clamp (no gradient outside lo..hi, as a ReLU), not a straight-through one,
-        # which would pass gradients where the forward no longer changes
+        # hidden layers: a true clamp (no gradient outside lo..hi, as a ReLU), not a
+        # straight-through one, which would pass gradients where the forward no longer changes.
+        # The index layer: a restoring clamp (gradients that lead back into range pass)
+        if self.restoring:
+            return restoring_clamp(ste_round(out), self.lo, self.hi)
         return ste_round(out).clamp(self.lo, self.hi)
 
 
@@ -153,7 +180,7 @@ class IntHyperSynthesis(nn.Module):
         self.layers = nn.ModuleList([
             IntLayer(cz, nh, 1.0, ACT_SCALE, 0, AMAX, False),
             IntLayer(nh, nh, ACT_SCALE, ACT_SCALE, 0, AMAX, True),
-            IntLayer(nh, m, ACT_SCALE, 1.0, 0, scales - 1, True),
+            IntLayer(nh, m, ACT_SCALE, 1.0, 0, scales - 1, True, restoring=True),
         ])
         # start in the middle of the scale table
         nn.init.constant_(self.layers[-1].conv.bias, scales / 2)
@@ -190,7 +217,35 @@ def phi(x):
 
 
 def gaussian_bits(y, sigma):
-    """-log2 P(round(y) = y) under a zero-mean Gaussian of scale sigma, integrated over the unit bin."""
+    """-log2 P(round(y) = y) under a zero-mean Gaussian of scale sigma, integrated over the unit bin,
+    computed in the log domain: log P = log Phi(a) + log(1 - Phi(b) / Phi(a)), a = (0.5 - |y|) / sigma,
+    b = (-0.5 - |y|) / sigma. Round 1 took the difference of the two Phi and floored it at 1e-9
+    (30 bits): past about 6 sigma the difference is 0 in float32, the floor bit, and the rate had
+    no gradient at all, neither on y nor on sigma, so a value that the hyperprior under-predicted
+    stayed under-predicted (docs/aic.md, round 2). Here every value has an exact, finite rate and
+    gradient (about |y| / sigma^2 bits per unit far out)."""
+    v = y.abs()
+    upper = torch.special.log_ndtr((0.5 - v) / sigma)
+    lower = torch.special.log_ndtr((-0.5 - v) / sigma)
+    return -(upper + torch.log(-torch.expm1(lower - upper))) / math.log(2)
+
+
+# the coder spends at most about 16 bits on a y symbol (every CDF entry has frequency >= 1 of 2^16)
+CODED_BITS_MAX = 16.0
+
+
+def training_rate(bits):
+    """The rate training minimises: the exact bits up to CODED_BITS_MAX, then a logarithmic tail
+    (16 + 16 log(1 + (b - 16) / 16): smooth, increasing, gradient 1 / (1 + (b - 16) / 16)). The coder
+    never spends more than about 16 bits on a symbol, so the exact bits of a badly under-predicted
+    value (hundreds of thousands at 300 sigma) would overstate it and swamp the step; the tail
+    keeps a gradient (unlike round 1's floor) that is bounded in effect."""
+    excess = F.relu(bits - CODED_BITS_MAX)
+    return bits - excess + CODED_BITS_MAX * torch.log1p(excess / CODED_BITS_MAX)
+
+
+def gaussian_bits_floored(y, sigma):
+    """Round 1's rate (kept for the tests and the round-2 diagnosis): zero gradient past the floor."""
     v = y.abs()
     p = phi((0.5 - v) / sigma) - phi((-0.5 - v) / sigma)
     return -torch.log2(p.clamp_min(1e-9))
@@ -213,6 +268,8 @@ class ImageCodec(nn.Module):
         start = 0.5 * torch.log(lam / lam[len(lam) // 2])
         self.log_gain = nn.Parameter(start[:, None].repeat(1, m).clone())
         self.log_inv_gain = nn.Parameter(-start[:, None].repeat(1, m).clone())
+        # diagnostics for train_image_codec.py --trace: when set, forward() fills self.stats
+        self.trace, self.stats = False, {}
         # factorised model of z: a pmf per channel over -zmax..zmax
         self.z_logits = nn.Parameter(-0.5 * torch.arange(-self.zmax, self.zmax + 1, dtype=torch.float32).abs()[None].repeat(cz, 1))
 
@@ -252,9 +309,21 @@ class ImageCodec(nn.Module):
             z_rate = z + torch.empty_like(z).uniform_(-0.5, 0.5)
         else:
             y_rate, z_rate = y_hat, z_hat
-        bits_y = gaussian_bits(y_rate, sigma).sum()
+        # training: the smooth tail; evaluation: what the coder spends, at most CODED_BITS_MAX a symbol
+        exact = gaussian_bits(y_rate, sigma)
+        bits_y = (training_rate(exact) if noise else exact.clamp_max(CODED_BITS_MAX)).sum()
         bits_z = self.z_bits(z_rate).sum() + (overflow if noise else 0.0)
         x_hat = self.g_s(y_hat * torch.exp(self.log_inv_gain[q])[None, :, None, None])
+        if self.trace:
+            with torch.no_grad():
+                self.stats = {"maxY": y_s.abs().max().item(), "maxZ": z.abs().max().item(),
+                              "zOut": (z.abs() > self.zmax).float().mean().item(),
+                              "tMin": int(t.min().item()), "tMax": int(t.max().item()),
+                              "tAt0": (t <= 0).float().mean().item(), "tAtTop": (t >= self.scales - 1).float().mean().item(),
+                              "yOverRadius": (y_hat.abs() > torch.clamp(torch.ceil(8 * sigma), min=16)).float().mean().item(),
+                              # where round 1's rate sat on its floor (no gradient)
+                              "bitsYFloor": (gaussian_bits_floored(y_rate, sigma) >= 29.8).float().mean().item(),
+                              "zOverflow": float(overflow)}
         return x_hat, bits_y, bits_z
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Copies a trained image codec (tool 2) into the package: its four files into
 packages/aic/models/ with their manifest.json entries (tool "codec", role, size, SHA-256, one
-shared version, what training recorded), the weights into training/checkpoints/image-codec.pt
-(weights, step and config: no optimiser state, to keep the committed file small;
-train_image_codec.py --resume-from continues from it with a fresh optimiser), and the integer
+shared version, what training recorded), the training state into training/checkpoints/image-codec.pt
+(weights in float32, Adam's moments in bfloat16 to keep the committed file small, the step, the
+RNG states, the lr scale and the config: train_image_codec.py --resume-from continues from it as
+from the run's own checkpoint, with the same schedule and crops), and the integer
 hyper-synthesis fixture into training/fixtures/ for the TypeScript tests.
 
   python packages/aic/training/ship_image_codec.py --run .auralink/aic-runs/image-codec
@@ -12,6 +13,7 @@ The version goes up by one whenever any of the four files changes; it travels in
 bitstream's ImageHeader.model_version, and a decoder refuses a stream of another version.
 """
 import argparse
+import copy
 import hashlib
 import inspect
 import json
@@ -83,7 +85,17 @@ def main():
         json.dump(manifest, f, indent=2)
         f.write("\n")
     os.makedirs(args.checkpoints, exist_ok=True)
-    torch.save({"model": ckpt["model"], "step": ckpt["step"], "config": ckpt["config"]}, os.path.join(args.checkpoints, "image-codec.pt"))
+    small = {k: ckpt[k] for k in ("model", "step", "config", "rng", "torch_rng", "lr_scale") if k in ckpt}
+    if "opt" in ckpt:
+        # Adam's moments in bfloat16 (float32's range, 8 bits of mantissa: enough for a running
+        # mean and variance); Optimizer.load_state_dict casts them back to the parameters' float32
+        opt = copy.deepcopy(ckpt["opt"])
+        for state in opt["state"].values():
+            for key in ("exp_avg", "exp_avg_sq"):
+                if key in state:
+                    state[key] = state[key].to(torch.bfloat16)
+        small["opt"] = opt
+    torch.save(small, os.path.join(args.checkpoints, "image-codec.pt"))
     os.makedirs(args.fixtures, exist_ok=True)
     shutil.copyfile(os.path.join(args.run, "hyper-fixture.json"), os.path.join(args.fixtures, "image-codec-hyper.json"))
     print(json.dumps({"version": version, "files": {e["file"]: e["bytes"] for e in entries}, "steps": ckpt["step"]}, indent=1))

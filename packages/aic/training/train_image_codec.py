@@ -4,6 +4,7 @@ and exports it for the TypeScript codec (export_image_codec.py).
 
   python packages/aic/training/train_image_codec.py --config packages/aic/training/configs/image-codec.json
   ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 50] [--resume | --resume-from FILE] [--smoke]
+      [--steps N] [--trace FILE]   (stop at step N; one JSON line per step: the loss parts, gradient norms, latent ranges)
 
 One model serves every quality level: each step trains one level (round robin over the config's
 lambdas) with the loss  bits / pixels + lambda * 255^2 * MSE  (RGB in [0, 1]). Reproducible: the
@@ -18,6 +19,7 @@ fixture.
 """
 import argparse
 import copy
+import fcntl
 import inspect
 import json
 import math
@@ -144,6 +146,8 @@ def main():
     ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     ap.add_argument("--resume-from", metavar="PATH", help="continue from this checkpoint file (e.g. a committed one)")
     ap.add_argument("--smoke", action="store_true", help="a few seconds on a tiny network, for CI")
+    ap.add_argument("--steps", type=int, help="stop at this step (the time budget still applies)")
+    ap.add_argument("--trace", metavar="PATH", help="one JSON line per step: the loss parts, gradient norms, latent ranges")
     args = ap.parse_args()
 
     cfg = json.load(open(args.config))
@@ -165,6 +169,13 @@ def main():
         sys.exit(f"train_image_codec: no training stills in {args.data}: run prepare_data.py first")
     run_dir = os.path.join(args.runs, cfg["name"])
     os.makedirs(run_dir, exist_ok=True)
+    # one run per folder: round 1 ran three at once in one folder, their log lines interleaved and
+    # each overwrote the others' checkpoint.pt (docs/aic.md). The lock goes with the process.
+    lock = open(os.path.join(run_dir, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(f"train_image_codec: another run is training in {run_dir}; give this one its own --runs folder")
     model = ImageCodec(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     step = 0
@@ -189,7 +200,8 @@ def main():
             rng.setstate(ckpt["rng"])
         if "torch_rng" in ckpt:
             torch.set_rng_state(ckpt["torch_rng"])
-        print(f"train_image_codec: resumed {cfg['name']} at step {step} from {source}", file=sys.stderr)
+        print(f"train_image_codec: resumed {cfg['name']} at step {step} from {source}"
+              f"{'' if 'opt' in ckpt else ' (weights only: a fresh optimiser)'}", file=sys.stderr)
 
     crops = Crops(train, cfg["patch"], rng)
     budget = 4.0 if args.smoke else 60.0 * (args.minutes if args.minutes is not None else cfg["minutes"])
@@ -199,12 +211,16 @@ def main():
     last_log = 0.0
     first = step
     avg = {}
-    # divergence guard: a step whose loss is not finite or over 20x its level's running mean is
-    # skipped; 8 skips in a row restore the state of 200 to 300 steps before (kept every 100 steps) at half the lr
+    # divergence guard: a step whose loss or gradient is not finite, or whose loss is over 20x its
+    # level's running mean, is skipped (and logged); 8 skips in a row restore the state of 200 to
+    # 300 steps before (kept every 100 steps) at half the lr, at most 4 times (round 1 went on halving
+    # to lr x1e-28 against a snapshot that was itself broken): then the run stops, keeping its checkpoints
     ema, skips, skipped, rollbacks = {}, 0, 0, 0
     lr_scale = ckpt.get("lr_scale", 1.0) if source is not None else 1.0
     good = None
-    while time.time() - t0 < budget:
+    trace = open(args.trace, "a") if args.trace else None
+    model.trace = trace is not None
+    while time.time() - t0 < budget and (args.steps is None or step < args.steps):
         for group in opt.param_groups:
             group["lr"] = learning_rate(cfg, step) * lr_scale
         q = step % len(lambdas)
@@ -216,14 +232,25 @@ def main():
         loss = bpp + lambdas[q] * 255 ** 2 * mse
         opt.zero_grad()
         value = loss.item()
+        row = None
+        if trace:
+            row = {"step": step, "q": q, "loss": round(value, 5), "bppY": round(bits_y.item() / pixels, 5), "bppZ": round(bits_z.item() / pixels, 5),
+                   "psnr": round(10 * math.log10(1 / max(mse.item(), 1e-10)), 3), "lr": opt.param_groups[0]["lr"], **model.stats}
         if not math.isfinite(value) or (q in ema and step - first > 100 and value > 20 * ema[q]):
+            if row:
+                trace.write(json.dumps(row | {"skipped": True}) + "\n")
             skips += 1
             skipped += 1
             if skips >= 8 and good:
+                if rollbacks >= 4:
+                    log.write(json.dumps({"stopped": step, "reason": "diverging after 4 rollbacks"}) + "\n")
+                    log.close()
+                    sys.exit(f"train_image_codec: still diverging at step {step} after 4 rollbacks; stopped (checkpoints kept)")
                 # the oldest of the last three snapshots: the newest may already be drifting
                 model.load_state_dict(good[0][0])
                 opt.load_state_dict(good[0][1])
                 step = good[0][2]
+                good = good[:1]
                 lr_scale *= 0.5
                 rollbacks += 1
                 skips = 0
@@ -233,7 +260,23 @@ def main():
         skips = 0
         ema[q] = value if q not in ema else 0.98 * ema[q] + 0.02 * value
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if row:
+            parts = {}
+            for name, p in model.named_parameters():
+                if p.grad is not None:
+                    parts[name.split(".")[0]] = parts.get(name.split(".")[0], 0.0) + p.grad.pow(2).sum().item()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if row:
+            row["gradNorm"] = round(norm.item(), 5)
+            row["grad"] = {k: round(math.sqrt(v), 5) for k, v in parts.items()}
+            trace.write(json.dumps(row) + "\n")
+            trace.flush()
+        if not math.isfinite(norm.item()):
+            # a NaN or inf gradient would corrupt every weight and Adam's moments: skip the step
+            opt.zero_grad()
+            skipped += 1
+            log.write(json.dumps({"skipped": step, "reason": "gradient not finite", "level": q}) + "\n")
+            continue
         opt.step()
         step += 1
         a = avg.setdefault(q, [0.0, 0.0, 0])
@@ -255,6 +298,15 @@ def main():
         if step % 100 == 0:
             good = (good or [])[-2:] + [(copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()), step)]
             save_checkpoint(ckpt_path, model, opt, step, rng, cfg, lr_scale)
+        if step % 500 == 0 and not args.smoke:
+            # held-out monitor (the 12 stills cut to 256x256, a few seconds): a slow divergence shows
+            # here first; and a snapshot on disk every 1,000 steps, so that one costs minutes, not the run
+            val_now = evaluate(model, val or train, 256)
+            log.write(json.dumps({"step": step, "val256": val_now}) + "\n")
+            log.flush()
+            sys.stderr.write(f"  held-out at step {step}: " + " ".join(f"q{v['level']} {v['bpp']:.3f}bpp/{v['psnr']:.2f}dB" for v in val_now) + "\n")
+            if step % 1000 == 0:
+                save_checkpoint(os.path.join(run_dir, f"checkpoint-step{step}.pt"), model, opt, step, rng, cfg, lr_scale)
     save_checkpoint(ckpt_path, model, opt, step, rng, cfg, lr_scale)
     # a smoke data set may hold no validation still: then it reports on training stills (and says so)
     val_paths = (val or train)[:2] if args.smoke else (val or train)
