@@ -65,7 +65,7 @@ if (bs) {
   const k = (n) => `${(n / 1024).toFixed(1)} KiB`
   for (const s of bs.sizes) console.log(`| \`${s.package}\`: ${s.entry} | ${k(s.minified)} | ${k(s.gzip)} | ${k(s.brotli)} |`)
 }
-const ae = load('aic-enhance')
+const ae = load(process.argv.includes('--aic-quick') ? 'aic-enhance-quick' : 'aic-enhance') // --aic-quick: bench/aic/enhance.mjs --quick's figures
 if (ae) {
   console.log(`\n### bench/aic/enhance (${ae.date}${ae.quick ? ', --quick' : ''}; model ${ae.model.name} v${ae.model.version} on ${ae.runtime.runtime}/${ae.runtime.executionProvider})\n`)
   console.log(`${ae.codec}; ${ae.metrics}.\n`)
@@ -74,18 +74,45 @@ if (ae) {
     const cell = (m, k) => (b[m][k] === null ? `n/a (${b[m][`${k}Error`]})` : `${b[m][k] > 0 ? '+' : ''}${b[m][k]}%`)
     console.log(`| ${res}: VP8 at half size + bicubic | ${cell('ssim', 'bicubic')} | ${cell('psnr', 'bicubic')} |`)
     console.log(`| ${res}: VP8 at half size + AIC | **${cell('ssim', 'aic')}** | **${cell('psnr', 'aic')}** |`)
+    if (b.ssim.aic1_5 !== undefined) {
+      console.log(`| ${res}: VP8 at 2/3 size + bicubic | ${cell('ssim', 'bicubic1_5')} | ${cell('psnr', 'bicubic1_5')} |`)
+      console.log(`| ${res}: VP8 at 2/3 size + AIC 1.5x | **${cell('ssim', 'aic1_5')}** | **${cell('psnr', 'aic1_5')}** |`)
+    }
+  }
+  if (ae.clips[0]?.bdRate.ssim.aic1_5 !== undefined) {
+    console.log('\n| what the network adds: BD-rate of AIC against bicubic from the same VP8 stream (mean over the clips) | SSIM | PSNR |\n|---|---|---|')
+    for (const [res, b] of Object.entries(ae.bdRate)) {
+      const cell = (m, k) => (b[m][k] === null ? `n/a (${b[m][`${k}Error`]})` : `${b[m][k] > 0 ? '+' : ''}${b[m][k]}%`)
+      console.log(`| ${res}: 2x (half size) | ${cell('ssim', 'aicVsBicubic')} | ${cell('psnr', 'aicVsBicubic')} |`)
+      console.log(`| ${res}: 1.5x (2/3 size) | ${cell('ssim', 'aic1_5VsBicubic')} | ${cell('psnr', 'aic1_5VsBicubic')} |`)
+    }
   }
   console.log('\n| clip | BD-rate SSIM: bicubic, AIC | BD-rate PSNR: bicubic, AIC | targets left out (0 kbps) |\n|---|---|---|---|')
   const pct = (b, m, k) => (b[m][k] === null ? (/do not overlap/.test(b[m][`${k}Error`]) ? 'n/a (no shared quality range)' : 'n/a') : `${b[m][k] > 0 ? '+' : ''}${b[m][k]}%`)
   for (const c of ae.clips) console.log(`| ${c.name} | ${pct(c.bdRate, 'ssim', 'bicubic')}, ${pct(c.bdRate, 'ssim', 'aic')} | ${pct(c.bdRate, 'psnr', 'bicubic')}, ${pct(c.bdRate, 'psnr', 'aic')} | ${c.bdRate.excludedTargets.join(', ') || 'none'} |`)
+  if (ae.clips[0]?.bdRate.ssim.aic1_5 !== undefined) {
+    console.log('\n| clip | 1.5x BD-rate SSIM: bicubic, AIC (against VP8 full) | 1.5x BD-rate PSNR: bicubic, AIC | AIC 1.5x against bicubic 1.5x: SSIM, PSNR |\n|---|---|---|---|')
+    for (const c of ae.clips) console.log(`| ${c.name} | ${pct(c.bdRate, 'ssim', 'bicubic1_5')}, ${pct(c.bdRate, 'ssim', 'aic1_5')} | ${pct(c.bdRate, 'psnr', 'bicubic1_5')}, ${pct(c.bdRate, 'psnr', 'aic1_5')} | ${pct(c.bdRate, 'ssim', 'aic1_5VsBicubic')}, ${pct(c.bdRate, 'psnr', 'aic1_5VsBicubic')} |`)
+  }
   console.log('\n| clip | target kbps | VP8 full: kbps, dB, SSIM | half + bicubic: kbps, dB, SSIM | half + AIC: dB, SSIM | frames dropped (full, half) |\n|---|---|---|---|---|---|')
   for (const c of ae.clips) {
     for (const p of c.points) {
       console.log(`| ${c.name} | ${p.targetKbps} | ${p.vp8.kbps}, ${p.vp8.psnr}, ${p.vp8.ssim} | ${p.bicubic.kbps}, ${p.bicubic.psnr}, ${p.bicubic.ssim} | ${p.aic.psnr}, ${p.aic.ssim} | ${p.droppedFrames.full}, ${p.droppedFrames.half} |`)
     }
   }
+  if (ae.clips[0]?.points[0]?.aic1_5 !== undefined) {
+    console.log('\n| clip | target kbps | 2/3 size + bicubic: kbps, dB, SSIM | 2/3 size + AIC 1.5x: dB, SSIM | frames dropped (2/3 size) |\n|---|---|---|---|---|')
+    for (const c of ae.clips) {
+      for (const p of c.points) console.log(`| ${c.name} | ${p.targetKbps} | ${p.bicubic1_5.kbps}, ${p.bicubic1_5.psnr}, ${p.bicubic1_5.ssim} | ${p.aic1_5.psnr}, ${p.aic1_5.ssim} | ${p.droppedFrames.x1_5} |`)
+    }
+  }
   console.log('\n| speed (onnxruntime-node, 320x180 in, 640x360 out) | p50 ms | p95 ms | load ms | RSS growth |\n|---|---|---|---|---|')
-  for (const [k, s] of Object.entries(ae.speed)) console.log(`| ${k.replace('threads', '')} thread(s) | ${s.msPer640x360Frame.p50} | ${s.msPer640x360Frame.p95} | ${s.loadMs} | ${s.rssGrowthMiB} MiB |`)
+  for (const [k, s] of Object.entries(ae.speed)) if (k.startsWith('threads')) console.log(`| ${k.replace('threads', '')} thread(s) | ${s.msPer640x360Frame.p50} | ${s.msPer640x360Frame.p95} | ${s.loadMs} | ${s.rssGrowthMiB} MiB |`)
+  if (ae.speed.scale1_5) {
+    const x = ae.speed.scale1_5
+    console.log(`\n| speed at 1.5x (onnxruntime-node, ${x.input.join('x')} in, ${x.output.join('x')} out) | p50 ms | p95 ms | load ms | RSS growth |\n|---|---|---|---|---|`)
+    for (const [k, s] of Object.entries(x)) if (k.startsWith('threads')) console.log(`| ${k.replace('threads', '')} thread(s) | ${s.msPer640x360Frame.p50} | ${s.msPer640x360Frame.p95} | ${s.loadMs} | ${s.rssGrowthMiB} MiB |`)
+  }
 }
 const ms = load('mesh-scale')
 if (ms) {

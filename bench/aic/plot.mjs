@@ -1,4 +1,4 @@
-// Draws bench/results/aic-enhance.json as SVG rate-quality plots for docs/aic.md:
+// Draws bench/results/aic-enhance.json as SVG rate-quality plots for docs/aic.md (with the 1.5x arms where it has them):
 // docs/img/aic-enhance-<res>-<metric>.svg, one line per method (mean over the clips of that
 // resolution at each target rate).   node bench/aic/plot.mjs
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -7,6 +7,8 @@ import { root } from '../lib.mjs'
 
 const result = JSON.parse(readFileSync(join(root, 'bench/results/aic-enhance.json'), 'utf8'))
 const METHODS = [['vp8', 'VP8 at full size', '#666'], ['bicubic', 'VP8 at half size + bicubic', '#1f77b4'], ['aic', 'VP8 at half size + AIC', '#d62728']]
+// the 1.5x arms, where the run measured them
+if (result.clips[0]?.points[0]?.aic1_5 !== undefined) METHODS.push(['bicubic1_5', 'VP8 at 2/3 size + bicubic', '#2ca02c'], ['aic1_5', 'VP8 at 2/3 size + AIC 1.5x', '#ff7f0e'])
 const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length
 const W = 760
 const H = 360

@@ -28,7 +28,7 @@ export interface BrowserEnhancerInit extends Omit<EnhancerInit, 'modelPath'> {
   /**
    * Where the shipped model for `scale` is served, for apps whose bundler does not copy it; it is
    * checked against the manifest's size and SHA-256 all the same.
-   * @default the package's `models/enhancer-x2.onnx`, resolved against this module (`new URL(…, import.meta.url)`: Vite, webpack 5 and Parcel copy it)
+   * @default the package's `models/enhancer-x2.onnx` (`enhancer-x1.5.onnx` at scale 1.5), resolved against this module (`new URL(…, import.meta.url)`: Vite, webpack 5 and Parcel copy it)
    */
   modelUrl?: string | URL
   /** A model of your own as bytes instead (input "low", output "restored"; no checksum); `scale` must say its scale. */

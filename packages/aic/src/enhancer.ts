@@ -8,7 +8,11 @@ export type Runtime = 'auto' | 'webgpu' | 'wasm' | 'node'
 export interface EnhancerInit {
   /** Which ONNX Runtime runs the model. 'auto': onnxruntime-node in Node; in browsers WebGPU on a hardware adapter, else WASM. @default 'auto' */
   runtime?: Runtime
-  /** Output size over input size; one of the shipped enhancer scales. @default 2 */
+  /**
+   * Output size over input size; one of the shipped enhancer scales: 2, or 1.5 (every 2x2 block of
+   * input pixels becomes 3x3, so frames at 1.5 must have an even width and height).
+   * @default 2
+   */
   scale?: number
   /** Threads for one frame. @default the runtime's own choice (onnxruntime-node: one per physical core) */
   threads?: number
@@ -42,6 +46,23 @@ export interface Enhancer {
   close(): Promise<void>
 }
 
+/**
+ * Input pixels per block side at `scale`: the smallest n for which n x scale is whole (1 at 2x,
+ * 2 at 1.5x, where a 2x2 block becomes 3x3); 0 when no n up to 8 gives whole output sizes.
+ */
+export function blockOf (scale: number): number {
+  for (let n = 1; n <= 8; n++) if (Math.abs(n * scale - Math.round(n * scale)) < 1e-9) return n
+  return 0
+}
+
+/** RangeError naming the frame's size when `scale` cannot restore it (at 1.5: an odd width or height). */
+export function checkFrameForScale (width: number, height: number, scale: number): void {
+  const n = blockOf(scale)
+  if (n > 1 && (width % n !== 0 || height % n !== 0)) {
+    throw new RangeError(`frame must have a width and height that are multiples of ${n} at scale ${scale} (each ${n}x${n} block becomes ${Math.round(n * scale)}x${Math.round(n * scale)}), got ${width}x${height}`)
+  }
+}
+
 /** The runtime-independent part: frame checks, tensor layout, the output's size. */
 export class SessionEnhancer implements Enhancer {
   readonly info: EnhancerInfo
@@ -56,14 +77,17 @@ export class SessionEnhancer implements Enhancer {
     const session = this.session
     if (session === undefined) throw new InvalidStateError('enhance() on a closed enhancer')
     checkFrame(frame, 'frame')
-    options.signal?.throwIfAborted()
     const { width, height } = frame
+    const scale = this.info.scale
+    checkFrameForScale(width, height, scale)
+    options.signal?.throwIfAborted()
     const out = await session.run(frameToTensor(frame), [1, 3, height, width])
     options.signal?.throwIfAborted()
     const [n, c, h, w] = out.dims
-    const scale = this.info.scale
-    if (n !== 1 || c !== 3 || h !== height * scale || w !== width * scale) {
-      throw new ModelLoadError(this.info.model.file, `output is ${out.dims.join('x')}, expected 1x3x${height * scale}x${width * scale} for a ${width}x${height} frame at scale ${scale}`)
+    const outH = Math.round(height * scale)
+    const outW = Math.round(width * scale)
+    if (n !== 1 || c !== 3 || h !== outH || w !== outW) {
+      throw new ModelLoadError(this.info.model.file, `output is ${out.dims.join('x')}, expected 1x3x${outH}x${outW} for a ${width}x${height} frame at scale ${scale}`)
     }
     return tensorToFrame(out.data, w, h)
   }
@@ -82,7 +106,7 @@ export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray
   const chosen = runtime === 'auto' ? runtimes[0]! : runtime
   if (!runtimes.includes(chosen)) throw new RangeError(`runtime '${runtime}' does not run here; this build of @auralink/aic offers ${runtimes.map((r) => `'${r}'`).join(', ')} (and 'auto')`)
   const scale = init.scale ?? 2
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 1) throw new RangeError(`scale must be a number > 1, got ${String(scale)}`)
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 1 || blockOf(scale) === 0) throw new RangeError(`scale must be a number > 1 that makes whole output sizes (the shipped ones: 2, 1.5), got ${String(scale)}`)
   if (init.threads !== undefined && (!Number.isInteger(init.threads) || init.threads < 1 || init.threads > 64)) throw new RangeError(`threads must be a whole number from 1 to 64, got ${String(init.threads)}`)
   if (init.modelPath !== undefined && (typeof init.modelPath !== 'string' || init.modelPath === '')) throw new TypeError(`modelPath must be a non-empty string, got ${String(init.modelPath)}`)
   return { runtime: chosen, scale, ...(init.threads !== undefined ? { threads: init.threads } : {}), ...(init.modelPath !== undefined ? { modelPath: init.modelPath } : {}) }

@@ -18,6 +18,7 @@ export const SHIPPED_MANIFEST: ModelManifest = parseManifest(manifestJson, 'mode
  */
 const SHIPPED_URLS: Record<string, () => URL> = {
   'enhancer-x2.onnx': () => new URL('../models/enhancer-x2.onnx', import.meta.url),
+  'enhancer-x1.5.onnx': () => new URL('../models/enhancer-x1.5.onnx', import.meta.url),
   // tool 2, the learned image codec: its three transforms and its integer tables
   'image-codec-analysis.onnx': () => new URL('../models/image-codec-analysis.onnx', import.meta.url),
   'image-codec-hyper-analysis.onnx': () => new URL('../models/image-codec-hyper-analysis.onnx', import.meta.url),

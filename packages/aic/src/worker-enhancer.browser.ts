@@ -4,6 +4,7 @@
  * ImageData and Frame, whose bytes stay the caller's; a VideoFrame's fresh copy as it is) and
  * gets the restored frame's bytes back; both buffers are transferred.
  */
+import { checkFrameForScale } from './enhancer.js'
 import { InvalidStateError, RuntimeUnavailableError } from './errors.js'
 import { toFrame } from './frame.browser.js'
 import { fromWire } from './worker-protocol.browser.js'
@@ -88,6 +89,8 @@ export class WorkerEnhancer implements BrowserEnhancer {
     options.signal?.throwIfAborted()
     const isVideo = typeof VideoFrame === 'function' && source instanceof VideoFrame
     const frame = await toFrame(source)
+    // checked here, not only in the worker: the error then comes before the bytes travel
+    checkFrameForScale(frame.width, frame.height, this.info.scale)
     const client = this.client
     if (client === undefined) throw new InvalidStateError('enhance() on a closed enhancer')
     options.signal?.throwIfAborted()

@@ -12,6 +12,29 @@ const luma = (f: Frame): ReturnType<typeof lumaOf> => lumaOf({ ...f, channels: 4
 const REFERENCE = resolve(import.meta.dirname, '../training/reference_output.py')
 // the checkpoint that ship_model.py copied next to the shipped ONNX export
 const CHECKPOINT = resolve(import.meta.dirname, '../training/checkpoints/enhancer-x2.pt')
+const CHECKPOINT_X1_5 = resolve(import.meta.dirname, '../training/checkpoints/enhancer-x1.5.pt')
+
+/** Runs reference_output.py (Debian's torch) on `frame` and compares: at most 1 level apart, under 1% of values off. */
+function expectAgreesWithPyTorch (out: Frame, frame: Frame, checkpoint: string, tmp: string): void {
+  const input = join(tmp, 'low.rgba')
+  const output = join(tmp, 'restored.rgba')
+  writeFileSync(input, frame.data)
+  const res = spawnSync('/usr/bin/python3', [REFERENCE, '--checkpoint', checkpoint, '--input', input, '--width', String(frame.width), '--height', String(frame.height), '--output', output], { encoding: 'utf8', timeout: 120_000 })
+  expect(res.status, res.stderr).toBe(0)
+  const expected = readFileSync(output)
+  expect(out.data.length).toBe(expected.length)
+  let off = 0
+  let maxDiff = 0
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(out.data[i]! - expected[i]!)
+    if (d > 0) off++
+    if (d > maxDiff) maxDiff = d
+  }
+  // float sums differ between ONNX Runtime's kernels and PyTorch's in the last bits: a value that
+  // lands near a rounding edge may go either way, by one level
+  expect(maxDiff).toBeLessThanOrEqual(1)
+  expect(off / expected.length).toBeLessThan(0.01)
+}
 
 // Real inference: the model this package ships, on onnxruntime-node, on frames of the held-out
 // clip sent through the real codec (ffmpeg's libvpx) at a quarter of the pixels, checked against
@@ -37,26 +60,9 @@ describe('createEnhancer({ runtime: "node", scale: 2 })', () => {
   it('enhance() of a held-out VP8 frame agrees with the PyTorch checkpoint it was exported from (Debian\'s torch), within 1 level per value', async () => {
     const { low } = heldOutFrames(12, 200)
     const frame = low[10]!
-    const input = join(tmp, 'low.rgba')
-    const output = join(tmp, 'restored.rgba')
-    writeFileSync(input, frame.data)
-    const res = spawnSync('/usr/bin/python3', [REFERENCE, '--checkpoint', CHECKPOINT, '--input', input, '--width', '320', '--height', '180', '--output', output], { encoding: 'utf8', timeout: 120_000 })
-    expect(res.status, res.stderr).toBe(0)
-    const expected = readFileSync(output)
     const out = await enhancer.enhance(frame)
     expect([out.width, out.height]).toEqual([640, 360])
-    expect(out.data.length).toBe(expected.length)
-    let off = 0
-    let maxDiff = 0
-    for (let i = 0; i < expected.length; i++) {
-      const d = Math.abs(out.data[i]! - expected[i]!)
-      if (d > 0) off++
-      if (d > maxDiff) maxDiff = d
-    }
-    // float sums differ between ONNX Runtime's kernels and PyTorch's in the last bits: a value that
-    // lands near a rounding edge may go either way, by one level
-    expect(maxDiff).toBeLessThanOrEqual(1)
-    expect(off / expected.length).toBeLessThan(0.01)
+    expectAgreesWithPyTorch(out, frame, CHECKPOINT, tmp)
   })
 
   it('enhance() of held-out VP8 frames stays close to plain bicubic upscaling of them (the network adds a residual, not a new picture)', async () => {
@@ -87,7 +93,10 @@ describe('createEnhancer({ runtime: "node", scale: 2 })', () => {
   })
 
   it('createEnhancer() refuses bad options, naming them', async () => {
-    await expect(createEnhancer({ scale: 3 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(2\), got 3/)
+    await expect(createEnhancer({ scale: 3 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(1\.5, 2\), got 3/)
+    await expect(createEnhancer({ scale: 1.25 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(1\.5, 2\), got 1\.25/)
+    await expect(createEnhancer({ scale: Math.PI })).rejects.toThrow(/scale must be a number > 1 that makes whole output sizes .*got 3\.14159/)
+    await expect(createEnhancer({ scale: 1 })).rejects.toThrow(RangeError)
     await expect(createEnhancer({ runtime: 'wasm' })).rejects.toThrow(/runtime 'wasm' does not run here/)
     await expect(createEnhancer({ runtime: 'cuda' as 'node' })).rejects.toThrow(/runtime must be 'auto', 'webgpu', 'wasm' or 'node', got "cuda"/)
     await expect(createEnhancer({ threads: 0 })).rejects.toThrow(/threads must be a whole number from 1 to 64, got 0/)
@@ -122,6 +131,48 @@ describe('createEnhancer({ runtime: "node", scale: 2 })', () => {
     await e.close()
     await e.close()
     await expect(e.enhance({ width: 4, height: 4, data: new Uint8Array(64) })).rejects.toMatchObject({ name: 'InvalidStateError' })
+  })
+})
+
+// Tool 1 at 1.5x: every 2x2 block of the input becomes 3x3 (the sender's scaleResolutionDownBy: 1.5).
+describe('createEnhancer({ runtime: "node", scale: 1.5 })', () => {
+  let enhancer: Enhancer
+  const tmp = mkdtempSync(join(tmpdir(), 'auralink-aic-enhancer-x1_5-'))
+  beforeAll(async () => { enhancer = await createEnhancer({ runtime: 'node', scale: 1.5, threads: 2 }) })
+  afterAll(async () => {
+    await enhancer?.close()
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it('info says what runs: the shipped enhancer-x1.5 model with its version and checksum, scale 1.5', async () => {
+    const entry = (await readManifest()).models.find((m) => m.name === 'enhancer-x1.5')!
+    expect(entry).toMatchObject({ tool: 'enhance', scale: 1.5, opset: 17 })
+    expect(enhancer.info).toMatchObject({ runtime: 'node', executionProvider: 'cpu', scale: 1.5, threads: 2, model: { name: 'enhancer-x1.5', version: entry.version, sha256: entry.sha256 } })
+    expect(enhancer.info.model.file).toBe(join(MODELS_DIR, 'enhancer-x1.5.onnx'))
+  })
+
+  it('enhance() of a held-out 426x240 VP8 frame gives 639x360 and agrees with the PyTorch checkpoint it was exported from, within 1 level per value', async () => {
+    const { low, bicubic } = heldOutFrames(12, 300, 1.5)
+    const frame = low[10]!
+    expect([frame.width, frame.height]).toEqual([426, 240])
+    const out = await enhancer.enhance(frame)
+    expect([out.width, out.height]).toEqual([639, 360])
+    expectAgreesWithPyTorch(out, frame, CHECKPOINT_X1_5, tmp)
+    // a residual over bicubic, not a new picture
+    expect(psnr(luma(out), luma(bicubic[10]!))).toBeGreaterThan(30)
+  })
+
+  it('enhance() takes any even frame size and keeps alpha at 255', async () => {
+    const data = new Uint8Array(38 * 22 * 4).map((_, i) => (i * 7) % 256)
+    const out = await enhancer.enhance({ width: 38, height: 22, data })
+    expect([out.width, out.height]).toEqual([57, 33])
+    for (let p = 3; p < out.data.length; p += 4) if (out.data[p] !== 255) throw new Error(`alpha ${out.data[p]} at ${p}`)
+  })
+
+  it('enhance() refuses a frame with an odd width or height, naming its size', async () => {
+    await expect(enhancer.enhance({ width: 37, height: 22, data: new Uint8Array(37 * 22 * 4) })).rejects.toThrow(/frame must have a width and height that are multiples of 2 at scale 1\.5 \(each 2x2 block becomes 3x3\), got 37x22/)
+    await expect(enhancer.enhance({ width: 38, height: 23, data: new Uint8Array(38 * 23 * 4) })).rejects.toThrow(/got 38x23/)
+    await expect(enhancer.enhance({ width: 1, height: 1, data: new Uint8Array(4) })).rejects.toThrow(RangeError)
   })
 })
 

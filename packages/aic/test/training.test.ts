@@ -8,11 +8,12 @@ import { createImageCodec } from '../src/index.node.js'
 const SCRIPT = resolve(import.meta.dirname, '../training/prepare_data.py')
 const TRAIN = resolve(import.meta.dirname, '../training/train_enhancer.py')
 const CONFIG = resolve(import.meta.dirname, '../training/configs/enhancer-x2.json')
+const CONFIG_X1_5 = resolve(import.meta.dirname, '../training/configs/enhancer-x1.5.json')
 const CODEC_TRAIN = resolve(import.meta.dirname, '../training/train_image_codec.py')
 const CODEC_CONFIG = resolve(import.meta.dirname, '../training/configs/image-codec.json')
 const CODEC_SHIP = resolve(import.meta.dirname, '../training/ship_image_codec.py')
 
-interface Item { file: string, package: string, licence: string, split: string, kind: string, frames?: number, size: number[], lowSize?: number[], source: string }
+interface Item { file: string, package: string, licence: string, split: string, kind: string, frames?: number, size: number[], lowSize?: number[], scale?: number, refCrop?: number[], source: string }
 
 // The training pipeline's smoke run, with Debian's python3 as the issue asks: data preparation on
 // the Debian packages it reads (opencv-doc, python3-skimage, ffmpeg), then a few seconds of
@@ -43,7 +44,15 @@ describe('packages/aic/training (smoke)', () => {
       expect(ref.length).toBe(pair.frames)
       expect(pair.lowSize![0]).toBeLessThan(pair.size[0]!)
     }
-  })
+    // 1.5x pairs too: 426x240, made from the reference's first 639 columns (exactly 1/1.5)
+    const x1_5 = pairs.filter((p) => p.scale === 1.5)
+    expect(x1_5.length).toBeGreaterThan(0)
+    for (const pair of x1_5) expect([pair.lowSize, pair.refCrop]).toEqual([[426, 240], [639, 360]])
+    // a second run keeps what matches instead of making it again
+    const again = spawnSync('/usr/bin/python3', [SCRIPT, '--smoke', '--out', out], { encoding: 'utf8', timeout: 120_000 })
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(/kept .*x1\.5/)
+  }, 240_000) // 4 smoke pairs (2x and 1.5x) in about 15 s when the machine is idle, the second run in a few
 
   it('train_enhancer.py --smoke trains, resumes from its checkpoint, and exports a valid opset-17 ONNX model under 2 MB', () => {
     const runs = join(out, 'runs')
@@ -63,9 +72,21 @@ describe('packages/aic/training (smoke)', () => {
     expect(check.stdout.trim()).toBe("17 ['low'] ['restored']")
     const log = readFileSync(join(runs, 'enhancer-x2', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step?: number, summary?: unknown })
     expect(log.filter((l) => l.summary !== undefined)).toHaveLength(2)
-  }, 120_000) // two smoke runs of about 8 s each when the machine is idle; CI runs other test files beside it
+    // the 1.5x network (stride-2 bicubic base, 9 phases, PixelShuffle(3)) on the 1.5x pairs, its
+    // head and body taken from the 2x run (--init-from)
+    const x1_5 = spawnSync('/usr/bin/python3', [TRAIN, '--config', CONFIG_X1_5, '--data', out, '--runs', runs, '--smoke', '--init-from', join(runs, 'enhancer-x2', 'checkpoint.pt')], { encoding: 'utf8', timeout: 120_000 })
+    expect(x1_5.status, x1_5.stderr).toBe(0)
+    expect(x1_5.stderr).toMatch(/tensors from .*checkpoint\.pt \(left as initialised: skip\.weight, tail\.bias, tail\.weight\)/)
+    const x1_5Summary = JSON.parse(x1_5.stdout) as { steps: number, onnx: string, valPsnr: number, valPsnrBicubic: number, valFrames: number }
+    expect(x1_5Summary.steps).toBeGreaterThan(0)
+    expect(x1_5Summary.valFrames).toBeGreaterThan(0)
+    expect(Number.isFinite(x1_5Summary.valPsnr) && Number.isFinite(x1_5Summary.valPsnrBicubic)).toBe(true)
+    const shape = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m); print(m.opset_import[0].version, sorted({n.op_type for n in m.graph.node} & {"DepthToSpace", "Resize"}))', x1_5Summary.onnx], { encoding: 'utf8' })
+    expect(shape.status, shape.stderr).toBe(0)
+    expect(shape.stdout.trim()).toBe("17 ['DepthToSpace']")
+  }, 300_000) // three smoke runs of about 8 s each when the machine is idle; CI runs other test files beside it
 
-  it('train_image_codec.py --smoke trains tool 2 in under a minute, resumes, and exports what the TypeScript codec loads', async () => {
+  it('train_image_codec.py --smoke trains tool 2 in under a minute, resumes (from its run and from the shipped checkpoint, optimiser included), and exports what the TypeScript codec loads', async () => {
     const runs = join(out, 'codec-runs')
     const train = (extra: string[]): { steps: number, seconds: number, val: Array<{ level: number, bpp: number, psnr: number }>, bytes: Record<string, number>, intAgreement: number } => {
       const res = spawnSync('/usr/bin/python3', [CODEC_TRAIN, '--config', CODEC_CONFIG, '--data', out, '--runs', runs, '--smoke', ...extra], { encoding: 'utf8', timeout: 90_000 })
@@ -95,6 +116,12 @@ describe('packages/aic/training (smoke)', () => {
     expect(ship.status, ship.stderr).toBe(0)
     const refused = spawnSync('/usr/bin/python3', [CODEC_SHIP, '--run', run, '--models', models], { encoding: 'utf8' })
     expect(refused.stderr).toMatch(/only full runs ship/)
+    // the shipped (committed) checkpoint resumes with its optimiser state, step and RNG, in a run folder of its own
+    const again = spawnSync('/usr/bin/python3', [CODEC_TRAIN, '--config', CODEC_CONFIG, '--data', out, '--runs', join(out, 'codec-runs-again'), '--smoke', '--resume-from', join(out, 'codec-ckpt', 'image-codec.pt')], { encoding: 'utf8', timeout: 90_000 })
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(new RegExp(`resumed image-codec at step ${second.steps} from`))
+    expect(again.stderr).not.toMatch(/fresh optimiser/)
+    expect((JSON.parse(again.stdout) as { steps: number }).steps).toBeGreaterThan(second.steps)
     const codec = await createImageCodec({ runtime: 'node', modelDir: models, quality: 0 })
     try {
       const frame = { width: 80, height: 48, data: new Uint8Array(80 * 48 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 251)) }
@@ -107,6 +134,28 @@ describe('packages/aic/training (smoke)', () => {
     const log = readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { summary?: unknown })
     expect(log.filter((l) => l.summary !== undefined)).toHaveLength(2)
   }, 240_000)
+
+  it('enhancer.py: before training, the 2x and 1.5x networks are torch\'s bicubic upscaling (float64, within 1e-6), and 1.5x refuses an odd input size, naming it', () => {
+    const code = [
+      'import sys, torch, torch.nn.functional as F',
+      `sys.path.insert(0, ${JSON.stringify(resolve(import.meta.dirname, '../training'))})`,
+      'from enhancer import Enhancer',
+      'torch.manual_seed(0)',
+      'for s, h, w in ((2, 18, 30), (1.5, 24, 40)):',
+      '    m = Enhancer(s, 8, 1, "bicubic-conv").double().eval()',
+      '    x = torch.rand(1, 3, h, w, dtype=torch.float64)',
+      '    with torch.no_grad():',
+      '        d = (m(x) - torch.clamp(F.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False), 0, 1)).abs().max().item()',
+      '    print(s, tuple(m(x).shape[2:]), d < 1e-6)',
+      'try:',
+      '    Enhancer(1.5, 8, 1, "bicubic-conv")(torch.rand(1, 3, 24, 41))',
+      'except ValueError as e:',
+      '    print(e)'
+    ].join('\n')
+    const res = spawnSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8', timeout: 110_000 })
+    expect(res.status, res.stderr).toBe(0)
+    expect(res.stdout.trim().split('\n')).toEqual(['2 (36, 60) True', '1.5 (36, 60) True', 'scale 1.5 needs an even input height and width, got 41x24'])
+  }, 120_000) // a few seconds; importing torch is most of it
 
   it('refuses a bad --val-share, naming it', () => {
     const res = spawnSync('/usr/bin/python3', [SCRIPT, '--val-share', '2', '--out', out], { encoding: 'utf8' })

@@ -24,12 +24,16 @@ function split (raw: Buffer, width: number, height: number): Frame[] {
 
 /**
  * `count` frames of the held-out clip at 640x360 (ref), the same frames sent through VP8
- * (libvpx realtime) at 320x180 and `kbps` and decoded (low), and those upscaled by ffmpeg's
- * bicubic scaler (what a receiver without AIC would show). cpu-used -8 (speed 8, held fixed)
- * makes the bytes the same on every run; a positive value lets libvpx's realtime mode adapt its
- * speed to the machine's load.
+ * (libvpx realtime) at 320x180 (scale 2) or 426x240 (scale 1.5: made from the reference's first
+ * 639 columns, so that it is exactly 1/1.5 of 639x360, as training's pairs are) and `kbps` and
+ * decoded (low), and those upscaled by ffmpeg's bicubic scaler to 640x360 or 639x360 (what a
+ * receiver without AIC would show). cpu-used -8 (speed 8, held fixed) makes the bytes the same
+ * on every run; a positive value lets libvpx's realtime mode adapt its speed to the machine's load.
  */
-export function heldOutFrames (count: number, kbps: number): { ref: Frame[], low: Frame[], bicubic: Frame[] } {
+export function heldOutFrames (count: number, kbps: number, scale: 2 | 1.5 = 2): { ref: Frame[], low: Frame[], bicubic: Frame[] } {
+  const [lw, lh] = scale === 2 ? [320, 180] : [426, 240]
+  const [ow, oh] = scale === 2 ? [640, 360] : [639, 360]
+  const down = scale === 2 ? 'scale=320:180:flags=bicubic' : 'crop=639:360:0:0,scale=426:240:flags=bicubic'
   const dir = mkdtempSync(join(tmpdir(), 'auralink-aic-fixture-'))
   try {
     const webm = join(dir, 'low.webm')
@@ -38,11 +42,11 @@ export function heldOutFrames (count: number, kbps: number): { ref: Frame[], low
     // decoding passes frames through one for one (no frame dropped or repeated by a rate change)
     ffmpeg(['-i', HELD_OUT_CLIP, '-vf', FIT, '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'rgba', refFile])
     const ref = split(readFileSync(refFile), 640, 360)
-    ffmpeg(['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', '640x360', '-r', '30', '-i', refFile, '-vf', 'scale=320:180:flags=bicubic',
+    ffmpeg(['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', '640x360', '-r', '30', '-i', refFile, '-vf', down,
       '-pix_fmt', 'yuv420p', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '-8', '-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, webm])
     const decode = ['-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-']
-    const low = split(ffmpeg(['-i', webm, ...decode]), 320, 180)
-    const bicubic = split(ffmpeg(['-i', webm, '-vf', 'scale=640:360:flags=bicubic', ...decode]), 640, 360)
+    const low = split(ffmpeg(['-i', webm, ...decode]), lw, lh)
+    const bicubic = split(ffmpeg(['-i', webm, '-vf', `scale=${ow}:${oh}:flags=bicubic`, ...decode]), ow, oh)
     return { ref, low, bicubic }
   } finally {
     rmSync(dir, { recursive: true, force: true })

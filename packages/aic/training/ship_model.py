@@ -4,6 +4,7 @@ in models/manifest.json (size, SHA-256, version, what training recorded), and th
 training/checkpoints/ so a later session can continue it (train_enhancer.py --resume-from).
 
   /usr/bin/python3 packages/aic/training/ship_model.py --run .auralink/aic-runs/enhancer-x2
+  /usr/bin/python3 packages/aic/training/ship_model.py --run .auralink/aic-runs/enhancer-x1.5
 
 The version goes up by one whenever the shipped bytes change; it travels in AIC metadata
 (protos/aic.proto), so a receiver knows which model restored a frame.
@@ -62,7 +63,7 @@ def main():
     entry = {
         "name": name, "file": f"{name}.onnx", "tool": "enhance", "scale": config["scale"], "version": version,
         "sha256": sha, "bytes": len(data), "input": inputs[0], "output": outputs[0], "opset": model.opset_import[0].version,
-        "training": {k: summary[k] for k in ("steps", "torch", "parameters", "valPsnr", "valPsnrBicubic", "valFrames") if k in summary}
+        "training": {k: summary[k] for k in ("steps", "torch", "parameters", "valPsnr", "valPsnrBicubic", "valFrames", "initFrom") if k in summary}
                     | {"config": config},
     }
     manifest["models"] = [m for m in manifest["models"] if m["name"] != name] + [entry]

@@ -3,6 +3,7 @@
 
   /usr/bin/python3 packages/aic/training/train_enhancer.py --config packages/aic/training/configs/enhancer-x2.json
   ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 20] [--resume | --resume-from FILE] [--smoke]
+  ... --config packages/aic/training/configs/enhancer-x1.5.json --init-from packages/aic/training/checkpoints/enhancer-x2.pt
 
 Reproducible: the config's seed fixes initialisation and patch sampling. Progress with ETA on
 stderr; one JSON line per log step in <runs>/<name>/log.jsonl; a checkpoint every 50 steps and
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from enhancer import Enhancer, parameter_count  # noqa: E402
+from enhancer import SCALES, Enhancer, parameter_count  # noqa: E402
 
 MAX_ONNX_BYTES = 2 * 1024 * 1024
 
@@ -53,10 +54,14 @@ def to_bytes(path):
 
 class Patches:
     """Random aligned crops: a p x p patch of the low frame and the (p*scale) patch it restores.
-    Every pair is decoded once, up front, and kept as bytes (a few GB for the full data set):
-    decoding PNGs per step would cost more than the training step itself."""
+    At 1.5x the patch starts on even pixels (p even), so it holds whole 2x2 blocks, each of which
+    restores a 3x3 block. Every pair is decoded once, up front, and kept as bytes (a few GB for
+    the full data set): decoding PNGs per step would cost more than the training step itself."""
 
     def __init__(self, pairs, scale, patch, rng):
+        self.out, self.inp = SCALES[scale]
+        if patch % self.inp:
+            raise ValueError(f"patch must be a multiple of {self.inp} at scale {scale}, got {patch}")
         self.scale, self.patch, self.rng = scale, patch, rng
         self.frames = []
         t0 = time.time()
@@ -71,13 +76,14 @@ class Patches:
         for _ in range(n):
             low, ref = self.frames[self.rng.randrange(len(self.frames))]
             _, h, w = low.shape
-            # low frames are ref / scale rounded down to even sizes: stay inside both
-            h = min(h, ref.shape[1] // self.scale)
-            w = min(w, ref.shape[2] // self.scale)
-            y, x = self.rng.randrange(h - self.patch + 1), self.rng.randrange(w - self.patch + 1)
-            s, p = self.scale, self.patch
-            lows.append(low[:, y:y + p, x:x + p])
-            refs.append(ref[:, y * s:(y + p) * s, x * s:(x + p) * s])
+            # low frames are ref / scale rounded down to even sizes: stay inside both; positions
+            # in blocks of `inp` low pixels (1 at 2x, 2 at 1.5x), which restore `out` pixels each
+            o, i, p = self.out, self.inp, self.patch
+            h = min(h, ref.shape[1] * i // o) // i
+            w = min(w, ref.shape[2] * i // o) // i
+            by, bx = self.rng.randrange(h - p // i + 1), self.rng.randrange(w - p // i + 1)
+            lows.append(low[:, by * i:by * i + p, bx * i:bx * i + p])
+            refs.append(ref[:, by * o:by * o + p * o // i, bx * o:bx * o + p * o // i])
         return torch.stack(lows).float() / 255.0, torch.stack(refs).float() / 255.0
 
 
@@ -142,7 +148,7 @@ def evaluate(model, pairs, scale, limit):
     with torch.no_grad():
         for low_path, ref_path in picked:
             low, ref = to_tensor(low_path)[None], to_tensor(ref_path)[None]
-            h, w = low.shape[2] * scale, low.shape[3] * scale
+            h, w = round(low.shape[2] * scale), round(low.shape[3] * scale)
             ref = ref[:, :, :h, :w]
             net += F.mse_loss(model(low)[:, :, :h, :w], ref).item()
             bicubic = torch.clamp(F.interpolate(low, scale_factor=scale, mode="bicubic", align_corners=False), 0, 1)
@@ -180,18 +186,29 @@ def main():
     ap.add_argument("--minutes", type=float, help="training time budget (default: the config's)")
     ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     ap.add_argument("--resume-from", metavar="PATH", help="continue from this checkpoint file (e.g. a committed one)")
+    ap.add_argument("--init-from", metavar="PATH",
+                    help="start a new run from another model's checkpoint: every weight whose name and shape match "
+                         "(e.g. the 2x model's head and body for the 1.5x one); a fresh optimiser, step 0")
+    ap.add_argument("--threads", type=int, help="torch threads (default: the config's \"threads\", else all cores)")
     ap.add_argument("--smoke", action="store_true", help="a few steps on whatever data there is, for CI")
     args = ap.parse_args()
+    if args.init_from and (args.resume or args.resume_from):
+        sys.exit("train_enhancer: --init-from starts a new run; it does not go with --resume or --resume-from")
 
     cfg = json.load(open(args.config))
     for key in ("name", "scale", "channels", "blocks", "patch", "batch", "lr", "seed", "minutes", "opset"):
         if key not in cfg:
             sys.exit(f"train_enhancer: {args.config} lacks \"{key}\"")
+    if cfg["scale"] not in SCALES:
+        sys.exit(f"train_enhancer: {args.config}: scale must be one of {sorted(SCALES)}, got {cfg['scale']}")
     if args.smoke:
         cfg.update(patch=24, batch=4, blocks=1, channels=8)
     torch.manual_seed(cfg["seed"])
     rng = random.Random(cfg["seed"])
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    threads = args.threads or cfg.get("threads") or os.cpu_count() or 1
+    if threads < 1:
+        sys.exit(f"train_enhancer: --threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
 
     train = load_pairs(args.data, "train", cfg["scale"])
     val = load_pairs(args.data, "val", cfg["scale"])
@@ -221,6 +238,17 @@ def main():
         step = ckpt["step"]
         rng.setstate(ckpt["rng"])
         print(f"train_enhancer: resumed {cfg['name']} at step {step} from {source}", file=sys.stderr)
+    elif args.init_from:
+        if not os.path.exists(args.init_from):
+            sys.exit(f"train_enhancer: --init-from {args.init_from}: no such file")
+        ckpt = torch.load(args.init_from, **({"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}))
+        own = model.state_dict()
+        taken = {k: v for k, v in ckpt["model"].items() if k in own and own[k].shape == v.shape}
+        if not taken:
+            sys.exit(f"train_enhancer: --init-from {args.init_from}: no weight matches this network by name and shape")
+        model.load_state_dict(taken, strict=False)
+        print(f"train_enhancer: {len(taken)} of {len(own)} tensors from {args.init_from} "
+              f"(left as initialised: {', '.join(sorted(set(own) - set(taken)))})", file=sys.stderr)
 
     patches = Patches(train, cfg["scale"], cfg["patch"], rng)
     budget = 3.0 if args.smoke else 60.0 * (args.minutes if args.minutes is not None else cfg["minutes"])
@@ -251,7 +279,8 @@ def main():
     size = export_onnx(model, onnx_path, cfg["opset"])
     summary = {"name": cfg["name"], "torch": torch.__version__, "steps": step, "stepsThisRun": step - first, "seconds": round(time.time() - t0, 1),
                "parameters": parameter_count(model), "valPsnr": round(net_psnr, 3), "valPsnrBicubic": round(bicubic_psnr, 3),
-               "valFrames": min(len(val), 8 if args.smoke else 60), "onnx": onnx_path, "onnxBytes": size, "smoke": args.smoke}
+               "valFrames": min(len(val), 8 if args.smoke else 60), "onnx": onnx_path, "onnxBytes": size, "smoke": args.smoke,
+               "threads": threads} | ({"initFrom": args.init_from} if args.init_from else {})
     log.write(json.dumps({"summary": summary}) + "\n")
     log.close()
     print(json.dumps(summary, indent=1))

@@ -11,10 +11,10 @@ const fixture = inject('aic')
 const low = fromB64(fixture.low)
 const nodeOut = fromB64(fixture.nodeOut)
 
-function agreesWithNode (out: Frame, what: string): void {
-  expect([out.width, out.height]).toEqual([640, 360])
-  const d = difference(out, nodeOut)
-  console.log(`[aic] ${what} vs Node at 640x360: max ${d.maxDiff} level(s), ${d.differing} of ${d.values} values differ (${(d.share * 100).toFixed(4)}%)`)
+function agreesWithNode (out: Frame, what: string, reference: Frame = nodeOut): void {
+  expect([out.width, out.height]).toEqual([reference.width, reference.height])
+  const d = difference(out, reference)
+  console.log(`[aic] ${what} vs Node at ${reference.width}x${reference.height}: max ${d.maxDiff} level(s), ${d.differing} of ${d.values} values differ (${(d.share * 100).toFixed(4)}%)`)
   expect(d.maxDiff).toBeLessThanOrEqual(1)
   expect(d.share).toBeLessThan(0.001)
 }
@@ -150,6 +150,37 @@ describe('createEnhancer({ runtime: "wasm" }) in a dedicated worker (the default
   })
 })
 
+// Tool 1 at 1.5x: the shipped enhancer-x1.5 (426x240 in, 639x360 out), in the page and in the worker
+describe('createEnhancer({ runtime: "wasm", scale: 1.5 }) in Chromium', () => {
+  const low15 = fromB64(fixture.x1_5.low)
+  const nodeOut15 = fromB64(fixture.x1_5.nodeOut)
+
+  it('picks the shipped enhancer-x1.5 model; enhance() of a held-out 426x240 VP8 frame agrees with onnxruntime-node within 1 level, in the page', async () => {
+    const e = await createEnhancer({ runtime: 'wasm', worker: false, scale: 1.5 })
+    try {
+      expect(e.info).toMatchObject({ runtime: 'wasm', scale: 1.5, model: { name: 'enhancer-x1.5' } })
+      expect(e.info.model.file).toMatch(/\/models\/enhancer-x1\.5\.onnx$/)
+      agreesWithNode(await e.enhance(low15), `1.5x WASM in the page (${e.info.threads} thread(s))`, nodeOut15)
+    } finally {
+      await e.close()
+    }
+  })
+
+  it('in the worker: agrees with onnxruntime-node within 1 level, and refuses an odd frame size with a RangeError naming it', async () => {
+    const e = await createEnhancer({ runtime: 'wasm', scale: 1.5, threads: 2 })
+    try {
+      expect(e.info).toMatchObject({ worker: true, scale: 1.5, model: { name: 'enhancer-x1.5' } })
+      agreesWithNode(await e.enhance(low15), '1.5x WASM in a worker (2 threads)', nodeOut15)
+      agreesWithNode(await e.enhance(fromB64(fixture.x1_5.smallLow)), '1.5x WASM in a worker, 40x24 crop', fromB64(fixture.x1_5.smallNodeOut))
+      await expect(e.enhance({ width: 37, height: 24, data: new Uint8Array(37 * 24 * 4) })).rejects.toThrow(/multiples of 2 at scale 1\.5 .*got 37x24/)
+      // the worker is still usable after the refusal
+      expect((await e.enhance({ width: 4, height: 4, data: new Uint8Array(64) })).width).toBe(6)
+    } finally {
+      await e.close()
+    }
+  })
+})
+
 describe('createEnhancer() model errors in Chromium', () => {
   const url = (path: string): string => new URL(path, location.href).href
 
@@ -184,7 +215,8 @@ describe('createEnhancer() model errors in Chromium', () => {
 
   it('createEnhancer() refuses bad options, naming them', async () => {
     await expect(createEnhancer({ runtime: 'node' })).rejects.toThrow(/runtime 'node' does not run here/)
-    await expect(createEnhancer({ scale: 3 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(2\), got 3/)
+    await expect(createEnhancer({ scale: 3 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(1\.5, 2\), got 3/)
+    await expect(createEnhancer({ scale: 1.75 })).rejects.toThrow(/scale must be one of the shipped enhancer scales \(1\.5, 2\), got 1\.75/)
     await expect(createEnhancer({ modelPath: '/x.onnx' } as never)).rejects.toThrow(/modelPath is for Node/)
     await expect(createEnhancer({ modelUrl: 42 } as never)).rejects.toThrow(/modelUrl must be a URL or a non-empty string, got 42/)
     await expect(createEnhancer({ worker: 'yes' } as never)).rejects.toThrow(/worker must be a boolean/)

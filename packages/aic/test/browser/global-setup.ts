@@ -23,7 +23,11 @@ export interface AicBrowserFixture {
   smallNodeOut: { width: number, height: number, rgba: string }
   /** Where Vite's dev server serves onnxruntime-web's WASM-only .wasm (/@fs/<its path on disk>). */
   ortWasmPath: string
+  /** Tool 1 at 1.5x: frame 10 through VP8 at 426x240 and 300 kbps, its restoration in Node (639x360); a 40x24 crop (60x36) and a 20x12 one (30x18, the WebGPU case). */
+  x1_5: { low: B64Frame, nodeOut: B64Frame, smallLow: B64Frame, smallNodeOut: B64Frame, tinyLow: B64Frame, tinyNodeOut: B64Frame }
 }
+
+type B64Frame = { width: number, height: number, rgba: string }
 
 /** One picture coded by tool 2 in Node at one level: what the page must decode alike. */
 export interface AicCodecCase {
@@ -106,6 +110,26 @@ function crop (f: Frame, x0: number, y0: number, w: number, h: number): Frame {
   return { width: w, height: h, data }
 }
 
+/** The 1.5x fixture: the shipped enhancer-x1.5 on onnxruntime-node, 1 thread. */
+async function x1_5Fixture (): Promise<AicBrowserFixture['x1_5']> {
+  const frame = heldOutFrames(11, 300, 1.5).low[10]!
+  const small = crop(frame, 140, 60, 40, 24)
+  const tiny = crop(frame, 200, 100, 20, 12)
+  const enhancer = await createEnhancer({ runtime: 'node', scale: 1.5, threads: 1 })
+  try {
+    return {
+      low: b64(frame),
+      nodeOut: b64(await enhancer.enhance(frame)),
+      smallLow: b64(small),
+      smallNodeOut: b64(await enhancer.enhance(small)),
+      tinyLow: b64(tiny),
+      tinyNodeOut: b64(await enhancer.enhance(tiny))
+    }
+  } finally {
+    await enhancer.close()
+  }
+}
+
 export default async function setup (project: TestProject): Promise<void> {
   const { low } = heldOutFrames(11, 200)
   const frame = low[10]!
@@ -116,7 +140,7 @@ export default async function setup (project: TestProject): Promise<void> {
     const smallOut = await enhancer.enhance(small)
     const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'))
     project.provide('aicCodec', await codecFixture())
-    project.provide('aic', { low: b64(frame), nodeOut: b64(out), smallLow: b64(small), smallNodeOut: b64(smallOut), ortWasmPath: `/@fs${join(ortDist, 'ort-wasm-simd-threaded.wasm')}` })
+    project.provide('aic', { low: b64(frame), nodeOut: b64(out), smallLow: b64(small), smallNodeOut: b64(smallOut), ortWasmPath: `/@fs${join(ortDist, 'ort-wasm-simd-threaded.wasm')}`, x1_5: await x1_5Fixture() })
   } finally {
     await enhancer.close()
   }

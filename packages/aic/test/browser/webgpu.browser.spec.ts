@@ -31,6 +31,21 @@ describe.skipIf(adapter === undefined)('createEnhancer({ runtime: "webgpu" }) on
     expect(d.maxDiff).toBeLessThanOrEqual(1)
     expect(d.share).toBeLessThan(0.01)
   })
+
+  it('at scale 1.5: enhance() of a tiny held-out frame (20x12) agrees with onnxruntime-node within 1 level per value', async () => {
+    const e = await createEnhancer({ runtime: 'webgpu', scale: 1.5 })
+    try {
+      expect(e.info).toMatchObject({ runtime: 'webgpu', scale: 1.5, model: { name: 'enhancer-x1.5' } })
+      const out = await e.enhance(fromB64(fixture.x1_5.tinyLow))
+      expect([out.width, out.height]).toEqual([30, 18])
+      const d = difference(out, fromB64(fixture.x1_5.tinyNodeOut))
+      console.log(`[aic] WebGPU 1.5x vs Node at 30x18: max ${d.maxDiff} level(s), ${d.differing} of ${d.values} values differ (${(d.share * 100).toFixed(4)}%)`)
+      expect(d.maxDiff).toBeLessThanOrEqual(1)
+      expect(d.share).toBeLessThan(0.01)
+    } finally {
+      await e.close()
+    }
+  })
 })
 
 describe('createEnhancer({ runtime: "auto" })', () => {
