@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type SharpModule from 'sharp'
 import { createImageCodec, lumaOf, MODELS_DIR, psnr, readManifest } from '../src/index.node.js'
 import type { Frame, ImageCodec } from '../src/index.node.js'
+import { nameOf } from './browser/compare.js'
 
 const TYPED = ['TruncatedStreamError', 'CorruptStreamError', 'StreamTooLargeError', 'UnsupportedModelVersionError']
 const HELD_OUT = '/usr/share/doc/opencv-doc/examples/data/building.jpg' // a validation still (prepare_data.py's split), never trained on
@@ -41,15 +42,6 @@ async function heldOut (w: number, h: number): Promise<Frame> {
 }
 
 const lumaPsnr = (a: Frame, b: Frame): number => psnr(lumaOf({ ...a, channels: 4 }), lumaOf({ ...b, channels: 4 }))
-
-async function nameOf (p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'no error'
-  } catch (err) {
-    return (err as Error).name
-  }
-}
 
 describe('createImageCodec({ runtime: "node" }) (tool 2, shipped model)', () => {
   let codec: ImageCodec

@@ -20,3 +20,13 @@ export function difference (a: Frame, b: Frame): { maxDiff: number, share: numbe
   }
   return { maxDiff, share: differing / a.data.length, differing, values: a.data.length }
 }
+
+/** The name of the error `p` rejects with, or 'no error' (for tables of cases in the Node and browser tests). */
+export async function nameOf (p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'no error'
+  } catch (err) {
+    return (err as Error).name
+  }
+}

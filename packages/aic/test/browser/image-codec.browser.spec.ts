@@ -4,7 +4,7 @@ import { CorruptStreamError, createImageCodec, imageCodecModels, InvalidStateErr
 import { fetchShippedModel, SHIPPED_MANIFEST, shippedModelUrl } from '../../src/model-files.browser.js'
 import { webGpuAdapter } from '../../src/runtime.web.js'
 import { fromB64Bytes, streamIndices } from './codec-stream.js'
-import { difference, fromB64 } from './compare.js'
+import { difference, fromB64, nameOf } from './compare.js'
 import type { BrowserImageCodec, CodecTables, Frame, WebGpuAdapterInfo } from '../../src/index.js'
 import type { AicCodecCase } from './global-setup.js'
 
@@ -28,15 +28,6 @@ function agreesWithNode (out: Frame, c: AicCodecCase, what: string, maxShare: nu
   console.log(`[aic] tool 2 ${what} decode of Node's bytes (level ${c.quality}, ${out.width}x${out.height}) vs Node's decode: max ${d.maxDiff} level(s), ${d.differing} of ${d.values} values differ (${(d.share * 100).toFixed(4)}%)`)
   expect(d.maxDiff).toBeLessThanOrEqual(1)
   expect(d.share).toBeLessThan(maxShare)
-}
-
-async function nameOf (p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'no error'
-  } catch (err) {
-    return (err as Error).name
-  }
 }
 
 /** A bitstream with a header of our own making and `rest` after it. */
