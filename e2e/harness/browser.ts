@@ -83,6 +83,12 @@ export interface LaunchOptions {
   disableFeatures?: string[]
   /** Launch limit. @default 30000 */
   timeoutMs?: number
+  /**
+   * The browser binary (or a script that execs it, keeping Playwright's pipe on fds 3 and 4, as
+   * e2e/harness/shaped-link.ts does to start Chromium in another network namespace).
+   * @default CHROMIUM_PATH
+   */
+  executablePath?: string
   /** Where page problems go. @default console.error */
   log?: (line: string) => void
   /**
@@ -130,7 +136,7 @@ export async function launchBrowser (options: LaunchOptions = {}): Promise<E2eBr
   let browser: Browser
   try {
     browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
+      executablePath: options.executablePath ?? CHROMIUM_PATH,
       headless: true,
       ignoreDefaultArgs: true,
       args,

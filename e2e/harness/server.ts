@@ -70,8 +70,16 @@ export async function buildPages (pages: string[], outDir: string, options: Buil
   })
 }
 
+export interface ServePagesOptions extends BuildPagesOptions {
+  /**
+   * The address to listen on, e.g. the test namespace's end of a child namespace's veth
+   * (e2e/harness/shaped-link.ts) for a browser that runs in that child. @default '127.0.0.1'
+   */
+  host?: string
+}
+
 export interface PageServer {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://<host>:<port>` (host 127.0.0.1 unless ServePagesOptions.host says otherwise) */
   readonly origin: string
   /** The address of a built page: url('mesh') -> http://127.0.0.1:<port>/mesh.html */
   url(page: string): string
@@ -79,8 +87,9 @@ export interface PageServer {
   close(): Promise<void>
 }
 
-/** Builds the pages named and serves them on 127.0.0.1 on a free port. */
-export async function servePages (pages: string[], options: BuildPagesOptions = {}): Promise<PageServer> {
+/** Builds the pages named and serves them on 127.0.0.1 (or `options.host`) on a free port. */
+export async function servePages (pages: string[], options: ServePagesOptions = {}): Promise<PageServer> {
+  const host = options.host ?? '127.0.0.1'
   const outDir = await mkdtemp(join(tmpdir(), 'auralink-e2e-pages-'))
   try {
     await buildPages(pages, outDir, options)
@@ -120,13 +129,13 @@ export async function servePages (pages: string[], options: BuildPagesOptions = 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve() })
+      server.listen(0, host, () => { server.off('error', reject); resolve() })
     })
   } catch (err) {
     await rm(outDir, { recursive: true, force: true })
     throw err
   }
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`
   let closed: Promise<void> | undefined
   return {
     origin,

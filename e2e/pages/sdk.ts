@@ -4,7 +4,7 @@
 import { AuraLink } from '@auralink/sdk'
 import { rawChannel } from './rawdc.js'
 import type { RawChannel } from './rawdc.js'
-import type { Call, CallStats, FileTransfer } from '@auralink/sdk'
+import type { AicInit, AicMode, AicStats, Call, CallStats, FileTransfer } from '@auralink/sdk'
 import type { Stream } from '@libp2p/interface'
 
 export interface PageError { name: string, message: string, ms: number }
@@ -13,12 +13,21 @@ export interface FileRecord { name: string, size: number, sha256: string, progre
 export interface SendResult { sha256: string, progressEvents: number, lastProgress: number, ms: number, error?: string }
 
 export interface SdkPage {
-  /** AuraLink.create with `relay`, then register(name). Returns the PeerId. */
-  start(relay: string, name: string): Promise<string>
-  /** What to do with the next incoming calls: accept with audio+video, or reject with a reason. */
-  answer(mode: 'accept' | 'reject', reason?: string): void
-  /** client.call(name, media): null when the invite went out, else the error. */
-  call(name: string, media: { audio: boolean, video: boolean }): Promise<PageError | null>
+  /** AuraLink.create with `relay` (and `aic` options when given), then register(name). Returns the PeerId. */
+  start(relay: string, name: string, aic?: AicInit): Promise<string>
+  /** What to do with the next incoming calls: accept with audio+video (and `aic` when given), or reject with a reason. */
+  answer(mode: 'accept' | 'reject', reason?: string, aic?: AicMode, media?: { audio: boolean, video: boolean }): void
+  /**
+   * client.call(name, media): null when the invite went out, else the error. With `camera`, the
+   * page gets its own stream from the (fake) camera at that size and frame rate and sends it.
+   */
+  call(name: string, media: { audio: boolean, video: boolean, aic?: AicMode, camera?: { width: number, height: number, frameRate: number } }): Promise<PageError | null>
+  /** call.setAicMode(mode) on the current call: null, or the error. */
+  setAicMode(mode: AicMode): PageError | null
+  /** Every `aic` event of the current call, in order. */
+  aicEvents(): AicStats[]
+  /** The remote <video> element's frame size now. */
+  shownSize(): { width: number, height: number }
   /** Resolves when the current call reaches `state` (or already did); the error if it ends otherwise or time runs out. */
   waitState(state: string, timeoutMs: number): Promise<StateRecord | PageError>
   states(): StateRecord[]
@@ -54,7 +63,8 @@ export interface SdkPageWindow { sdkPage: SdkPage }
 
 let client: AuraLink | undefined
 let call: Call | undefined
-let answerMode: { mode: 'accept' | 'reject', reason: string, media: { audio: boolean, video: boolean } } = { mode: 'accept', reason: '', media: { audio: true, video: true } }
+let answerMode: { mode: 'accept' | 'reject', reason: string, media: { audio: boolean, video: boolean, aic?: AicMode } } = { mode: 'accept', reason: '', media: { audio: true, video: true } }
+const aicLog: AicStats[] = []
 const stateLog: StateRecord[] = []
 const received: string[] = []
 const remoteTracks: Array<{ track: MediaStreamTrack, stream: MediaStream }> = []
@@ -80,6 +90,8 @@ function follow (c: Call): void {
   call = c
   stateLog.length = 0
   remoteTracks.length = 0
+  aicLog.length = 0
+  c.addEventListener('aic', (e) => { aicLog.push(e.detail) })
   stateLog.push({ state: c.state, at: performance.now() })
   c.addEventListener('state', (e) => {
     stateLog.push({ ...e.detail, at: performance.now() })
@@ -136,8 +148,8 @@ function receivePush (stream: Stream): void {
 }
 
 const sdkPage: SdkPage = {
-  async start (relay, name) {
-    client = await AuraLink.create({ relays: [relay], iceServers: [] })
+  async start (relay, name, aic) {
+    client = await AuraLink.create({ relays: [relay], iceServers: [], ...(aic !== undefined ? { aic } : {}) })
     await client.register(name)
     await client.mesh.handle(PUSH_PROTOCOL, (stream) => { receivePush(stream) })
     client.addEventListener('incoming', (e) => {
@@ -148,11 +160,25 @@ const sdkPage: SdkPage = {
     })
     return client.peerId.toString()
   },
-  answer (mode, reason = '') { answerMode = { ...answerMode, mode, reason } },
+  answer (mode, reason = '', aic, media = { audio: true, video: true }) {
+    answerMode = { ...answerMode, mode, reason, media: { ...media, ...(aic !== undefined ? { aic } : {}) } }
+  },
+  setAicMode (mode) {
+    try {
+      current().setAicMode(mode)
+      return null
+    } catch (err) {
+      return errorOf(err, performance.now())
+    }
+  },
+  aicEvents: () => aicLog.slice(),
+  shownSize: () => ({ width: video.videoWidth, height: video.videoHeight }),
   async call (name, media) {
     const t0 = performance.now()
     try {
-      follow(await client!.call(name, { ...media, data: true }))
+      const { camera, ...rest } = media
+      const stream = camera !== undefined ? await navigator.mediaDevices.getUserMedia({ audio: media.audio, video: { width: { exact: camera.width }, height: { exact: camera.height }, frameRate: { exact: camera.frameRate } } }) : undefined
+      follow(await client!.call(name, { ...rest, data: true, ...(stream !== undefined ? { stream } : {}) }))
       return null
     } catch (err) {
       return errorOf(err, t0)

@@ -30,7 +30,8 @@ const TYPES = {
   '.json': 'application/json; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
-  '.wasm': 'application/wasm'
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream'
 }
 
 function fail (message) {
@@ -76,6 +77,11 @@ const server = createServer((req, res) => {
 })
 
 async function serve (req, res) {
+  // cross-origin isolation (COOP + COEP): SharedArrayBuffer exists, so AIC's enhancer runs
+  // onnxruntime-web's WASM with threads (docs/aic.md "AIC in calls"); everything this app loads
+  // is its own, so require-corp costs it nothing
+  res.setHeader('cross-origin-opener-policy', 'same-origin')
+  res.setHeader('cross-origin-embedder-policy', 'require-corp')
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end()
     return

@@ -17,7 +17,8 @@ const el = {
   chatForm: byId('chat-form', HTMLFormElement),
   chatInput: byId('chat-input', HTMLInputElement),
   chatSend: byId('chat-send', HTMLButtonElement),
-  fileInput: byId('file-input', HTMLInputElement)
+  fileInput: byId('file-input', HTMLInputElement),
+  aicToggle: byId('aic-toggle', HTMLInputElement)
 }
 
 const STATE_TEXT: Record<string, string> = {
@@ -147,6 +148,13 @@ el.fileInput.addEventListener('change', action(() => {
 }, 'sending the file'))
 
 el.hangup.addEventListener('click', action(async () => { await activeCall()?.hangup() }, 'hanging up'))
+
+// the AIC switch: off sends full-size video again within about a second; on lets the controller decide
+el.aicToggle.addEventListener('change', action(() => {
+  const call = activeCall()
+  if (call === undefined || call.state === 'ended') return
+  call.setAicMode(el.aicToggle.checked ? 'adaptive' : 'off')
+}, 'switching AIC'))
 
 el.unmute.addEventListener('click', () => {
   el.remote.muted = false

@@ -19,3 +19,8 @@ export * from './index.js'
 export { createEnhancer } from './create-enhancer.node.js'
 export { createImageCodec } from './create-image-codec.node.js'
 export { readManifest, MODELS_DIR } from './model-files.node.js'
+// the AIC mode controller and its crossover table (also in './index.js'; named here so this entry lists them)
+export { parseCrossoverTable, lookupGain, shippedCrossoverTable } from './crossover.js'
+export type { CrossoverTable, CrossoverRow, DeltaStats, GainStats } from './crossover.js'
+export { createAicController } from './aic-controller.js'
+export type { AicController, AicControllerInit, AicDecision, AicFallback, AicFrame, AicMode, AicObservation, AicReceiverReport, AicScale } from './aic-controller.js'

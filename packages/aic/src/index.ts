@@ -41,3 +41,7 @@ export type { BrowserImageCodec, BrowserImageCodecInit, BrowserImageCodecInfo } 
 export { toFrame } from './frame.browser.js'
 export type { FrameSource } from './frame.browser.js'
 export type { WasmPaths, WebGpuAdapterInfo } from './runtime.web.js'
+export { parseCrossoverTable, lookupGain, shippedCrossoverTable } from './crossover.js'
+export type { CrossoverTable, CrossoverRow, DeltaStats, GainStats } from './crossover.js'
+export { createAicController } from './aic-controller.js'
+export type { AicController, AicControllerInit, AicDecision, AicFallback, AicFrame, AicMode, AicObservation, AicReceiverReport, AicScale } from './aic-controller.js'

@@ -1,4 +1,5 @@
 import { EndReason as WireEndReason } from '@auralink/protocol'
+import type { AicSignal } from './aic-wire.js'
 import type { MediaRequestFields, SignalMessage, SignalMessageFields } from '@auralink/protocol'
 
 /** A call's public state. Incoming calls start 'ringing'; outgoing ones 'connecting'. */
@@ -36,6 +37,7 @@ export type Effect =
   | { type: 'chat', text?: string, data?: Uint8Array }
   | { type: 'reply', message: SignalMessageFields }
   | { type: 'pong', nonce: number }
+  | { type: 'aic', message: AicSignal }
 
 const END_REASONS = new Map<number, CallEndReason>([
   [WireEndReason.END_REASON_HANGUP, 'remote-hangup'],
@@ -143,6 +145,18 @@ export class CallMachine {
         const data = msg.chat?.data
         if (data != null && data.byteLength > 0) return { type: 'chat', data }
         return { type: 'chat', text }
+      }
+      case 'aicCapability':
+      case 'aicReport':
+      case 'aicSwitch': {
+        if (!this._accepted) return ignore(`${msg.body} before the call was accepted`)
+        if (!this.needsMedia) return ignore(`${msg.body} on a call without media`)
+        const message: AicSignal | undefined = msg.body === 'aicCapability'
+          ? (msg.aicCapability != null ? { type: 'capability', capability: msg.aicCapability } : undefined)
+          : msg.body === 'aicReport'
+            ? (msg.aicReport != null ? { type: 'report', report: msg.aicReport } : undefined)
+            : (msg.aicSwitch != null ? { type: 'switch', switch: msg.aicSwitch } : undefined)
+        return message !== undefined ? { type: 'aic', message } : ignore(`an empty ${msg.body}`)
       }
       default:
         return ignore('an empty message or one of a kind this version does not know')

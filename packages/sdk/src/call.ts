@@ -3,8 +3,13 @@ import { CallMachine } from './call-machine.js'
 import { GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
 import { CallEndedError, InvalidStateError } from './errors.js'
 import { describeFile, FileTransfer, sendFileOn } from './file-transfer.js'
+import { AicSession } from './aic-session.js'
+import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
+import type { AicStats } from './aic-session.js'
+import type { AicRuntime } from './aic-runtime.js'
+import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
 import type { SignalChannel } from './signal-channel.js'
@@ -29,6 +34,8 @@ export interface CallEvents {
   message: CustomEvent<{ text?: string, data?: Uint8Array }>
   /** A file is arriving; listen to its `progress`, await its `done`. */
   file: CustomEvent<{ transfer: FileTransfer }>
+  /** AIC's state changed (negotiated, a scale switch, a fallback): the same object as `stats().aic`. */
+  aic: CustomEvent<AicStats>
 }
 
 /** Media to send: flags, and for audio or video the stream to send (the client gets one from getUserMedia when absent). */
@@ -39,6 +46,8 @@ export interface CallMediaOptions {
   data?: boolean
   /** The local stream to send. */
   stream?: MediaStream
+  /** AIC for this call's video (docs/aic.md "AIC in calls"). @default the client's `aic.mode` ('adaptive') */
+  aic?: AicMode
 }
 
 /** @internal what a Call needs from the client that made it */
@@ -51,6 +60,13 @@ export interface CallComponents {
   getMedia(media: MediaRequest, signal?: AbortSignal): Promise<MediaStream | undefined>
   /** The call ended: the client forgets it. */
   forget(call: Call): void
+  aic: {
+    mode: AicMode
+    capabilityTimeoutMs: number
+    tickMs: number
+    /** The client's AIC runtime, loaded on first use. */
+    runtime(): Promise<AicRuntime>
+  }
 }
 
 /**
@@ -74,6 +90,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private channel: SignalChannel
   private conn: MeshConnection
   private media: MediaSession | undefined
+  private aic: AicSession | undefined
+  private aicMode: AicMode
   private readonly c: CallComponents
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined
@@ -90,10 +108,11 @@ export class Call extends SafeEventEmitter<CallEvents> {
   /** @internal */
   constructor (init: {
     role: CallRole, callId: string, requested: MediaRequest, channel: SignalChannel, conn: MeshConnection,
-    remoteAuraId?: string, localStream?: MediaStream
+    remoteAuraId?: string, localStream?: MediaStream, aic?: AicMode
   }, components: CallComponents) {
     super()
     this.c = components
+    this.aicMode = init.aic ?? components.aic.mode
     this.direction = init.role === 'caller' ? 'outgoing' : 'incoming'
     this.requested = init.requested
     this.remoteAuraId = init.remoteAuraId
@@ -168,6 +187,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
   async accept (media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<void> {
     if (this.direction !== 'incoming') throw new InvalidStateError('accept() is for incoming calls')
     if (this.state !== 'ringing') throw new InvalidStateError(`cannot accept a call that is ${this.state}`)
+    if (media.aic !== undefined) this.aicMode = checkAicMode(media.aic, 'accept(media): media.aic')
     const wanted: MediaRequest = {
       audio: media.audio ?? this.requested.audio,
       video: media.video ?? this.requested.video,
@@ -253,6 +273,19 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.media.removeTrack(track, stream)
   }
 
+  /**
+   * Changes AIC's mode for the video this side sends, mid-call: 'off' goes back to full size at
+   * the controller's next update (about a second); another mode retunes it. A call without video
+   * has no AIC (InvalidStateError).
+   */
+  setAicMode (mode: AicMode): void {
+    this.assertLive('setAicMode()')
+    const checked = checkAicMode(mode, 'setAicMode(mode)')
+    if (this.aic === undefined) throw new InvalidStateError('setAicMode(): this call has no video, so no AIC')
+    this.aicMode = checked
+    this.aic.setMode(checked)
+  }
+
   /** The call's figures now: path, RTT, bitrates, losses, codecs. */
   async stats (): Promise<CallStats> {
     return collectStats({
@@ -261,7 +294,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
       rttMs: this.rttMs,
       bytesIn: this.channel.bytesIn,
       bytesOut: this.channel.bytesOut
-    }, this)
+    }, this, this.aic?.stats())
   }
 
   // ---- internals ----
@@ -296,6 +329,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
       case 'reply':
         void this.channel.send(effect.message).catch(() => {})
         return
+      case 'aic':
+        this.aic?.onSignal(effect.message)
+        return
       case 'pong': {
         const sent = this.pings.get(effect.nonce)
         if (sent !== undefined) { this.rttMs = Date.now() - sent; this.pings.delete(effect.nonce) }
@@ -306,6 +342,17 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private afterAccepted (): void {
     if (this.machine.media) {
       try {
+        const video = this.requested.video || (this.localStream?.getVideoTracks().length ?? 0) > 0
+        if (video) {
+          this.aic = new AicSession(this.aicMode, {
+            log: this.c.log,
+            send: (fields) => { if (this.state !== 'ended') void this.channel.send({ callId: this.id, ...fields }).catch(() => {}) },
+            runtime: this.c.aic.runtime,
+            changed: (stats) => { this.safeDispatchEvent('aic', { detail: stats }) },
+            capabilityTimeoutMs: this.c.aic.capabilityTimeoutMs,
+            tickMs: this.c.aic.tickMs
+          })
+        }
         this.media = new MediaSession({
           initiator: this.machine.role === 'caller',
           iceServers: this.c.iceServers,
@@ -324,14 +371,17 @@ export class Call extends SafeEventEmitter<CallEvents> {
           },
           connected: () => { if (this.machine.connected()) this.emitState() },
           track: (track, stream) => {
-            this.remoteStream = stream
-            this.safeDispatchEvent('track', { detail: { track, stream } })
+            const receiver = this.media?.pc.getReceivers().find((r) => r.track === track)
+            const shown = this.aic !== undefined ? this.aic.wrapTrack(track, stream, receiver) : { track, stream }
+            this.remoteStream = shown.stream
+            this.safeDispatchEvent('track', { detail: shown })
           },
           failed: (err) => { this.fail('media-failed', err.message) },
           interrupted: (down) => {
             if (down ? this.machine.quiet() : this.machine.heard()) this.emitState()
           }
         })
+        this.aic?.start(this.media.pc)
       } catch (err) {
         this.fail('media-failed', (err as Error).message)
       }
@@ -408,6 +458,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.timers.clear()
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.glareWait)
+    this.aic?.stop()
     this.media?.stop()
     this.conn.connection.removeEventListener('close', this.onConnClose)
     if (!this.channel.closed) void this.channel.close()

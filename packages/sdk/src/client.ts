@@ -2,16 +2,20 @@ import { FILE_PROTOCOL, SafeEventEmitter, SIGNAL_PROTOCOL } from '@auralink/prot
 import { generateIdentityKey, validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
+import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
+import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
 import { theirsWins } from './call-machine.js'
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_FILE_BYTES, DEFAULT_RECONNECTING_AFTER_MS,
-  DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
+  DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
 } from './constants.js'
 import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
 import { receiveFileOn } from './file-transfer.js'
 import { SignalChannel } from './signal-channel.js'
+import type { AicInit, AicRuntime } from './aic-runtime.js'
 import type { CallComponents, CallMediaOptions } from './call.js'
+import type { AicMode } from './aic-wire.js'
 import type { MediaRequest } from './call-machine.js'
 import type { AuraIdRecord, Ed25519PrivateKey, KeyStore } from '@auralink/identity'
 import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
@@ -44,6 +48,13 @@ export interface AuraLinkInit {
    * @default the mesh node's own scorer, no store
    */
   reputation?: MeshNodeInit['reputation']
+  /**
+   * AIC in video calls: the sender sends fewer bits at reduced size where the measured table says
+   * the receiver's enhancer wins, and plain WebRTC wherever it does not (docs/aic.md "AIC in calls").
+   * A call's own `aic` option overrides `mode`.
+   * @default { mode: 'adaptive' }
+   */
+  aic?: AicInit
   /** Gets local media; defaults to navigator.mediaDevices.getUserMedia where it exists. */
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
 }
@@ -72,6 +83,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private readonly maxFileBytes: number
   private readonly lifetime = new AbortController()
   private stopped = false
+  private aicRuntime: Promise<AicRuntime> | undefined
 
   /** Creates the client, starts its mesh node and waits until a relay holds a reservation for it. */
   static async create (init: AuraLinkInit, options: AbortOptions = {}): Promise<AuraLink> {
@@ -79,6 +91,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     if (!Array.isArray(init.relays) || init.relays.length === 0) {
       throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay multiaddrs, got ${JSON.stringify(init.relays)}`)
     }
+    checkAicInit(init.aic)
     const key = await loadKey(init, options)
     const mesh = await createMeshNode({
       privateKey: key,
@@ -110,6 +123,12 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         const stream = await acquire(getUserMedia, media)
         if (stream !== undefined) this.ownedStreams.add(stream)
         return stream
+      },
+      aic: {
+        mode: init.aic?.mode ?? DEFAULT_AIC_MODE,
+        capabilityTimeoutMs: init.aic?.capabilityTimeoutMs ?? DEFAULT_AIC_CAPABILITY_TIMEOUT_MS,
+        tickMs: DEFAULT_AIC_TICK_MS,
+        runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}))
       },
       forget: (call) => {
         this.active.delete(call.id)
@@ -179,13 +198,14 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.assertRunning()
     const name = validateAuraId(target)
     const requested = checkMedia(media, 'call')
+    const aic = media.aic !== undefined ? checkAicMode(media.aic, 'call(target, media): media.aic') : undefined
     let stream = media.stream
     if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, options.signal)
     let peerKey: string | undefined
     try {
       const record = await this.mesh.resolve(name, options)
       peerKey = record.peerId.toString()
-      const placing = this.place(name, requested, stream, options)
+      const placing = this.place(name, requested, stream, aic, options)
       this.dialing.set(peerKey, placing)
       return await placing
     } catch (err) {
@@ -196,14 +216,14 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     }
   }
 
-  private async place (name: string, requested: MediaRequest, stream: MediaStream | undefined, options: AbortOptions): Promise<Call> {
+  private async place (name: string, requested: MediaRequest, stream: MediaStream | undefined, aic: AicMode | undefined, options: AbortOptions): Promise<Call> {
     // by name (the record is cached by the resolve just made), so that errors name it
     const conn = await this.mesh.dial(name, options)
     const s = await conn.newStream(SIGNAL_PROTOCOL, options)
     const channel = new SignalChannel(s, this.log)
     const callId = randomId()
     await channel.send({ callId, invite: { from: [...this.names][0] ?? '', to: name, media: requested } })
-    const call = new Call({ role: 'caller', callId, requested, channel, conn, remoteAuraId: name, ...(stream !== undefined ? { localStream: stream } : {}) }, this.components)
+    const call = new Call({ role: 'caller', callId, requested, channel, conn, remoteAuraId: name, ...(stream !== undefined ? { localStream: stream } : {}), ...(aic !== undefined ? { aic } : {}) }, this.components)
     this.active.set(callId, call)
     this.log('calling %s (call %s)', name, callId)
     return call
@@ -215,6 +235,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.stopped = true
     this.lifetime.abort(new InvalidStateError('the client stopped'))
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
+    if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
     await this.mesh.stop()
   }
 
@@ -297,6 +318,20 @@ async function loadKey (init: AuraLinkInit, options: AbortOptions): Promise<Ed25
   const key = await generateIdentityKey()
   await init.keyStore.put(label, key, options)
   return key
+}
+
+function checkAicInit (aic: AicInit | undefined): void {
+  if (aic === undefined) return
+  if (aic === null || typeof aic !== 'object') throw new TypeError(`AuraLink.create(init): init.aic must be an object like { mode: 'adaptive' }, got ${aic === null ? 'null' : typeof aic}`)
+  if (aic.mode !== undefined) checkAicMode(aic.mode, 'AuraLink.create(init): init.aic.mode')
+  if (aic.runtime !== undefined && !['auto', 'wasm', 'webgpu'].includes(aic.runtime)) throw new TypeError(`AuraLink.create(init): init.aic.runtime must be 'auto', 'wasm' or 'webgpu', got ${JSON.stringify(aic.runtime)}`)
+  if (aic.threads !== undefined && (!Number.isInteger(aic.threads) || aic.threads < 1 || aic.threads > 16)) throw new RangeError(`AuraLink.create(init): init.aic.threads must be a whole number from 1 to 16, got ${String(aic.threads)}`)
+  const t = aic.capabilityTimeoutMs
+  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 100 || t > 600_000)) throw new RangeError(`AuraLink.create(init): init.aic.capabilityTimeoutMs must be 100 to 600000 ms, got ${String(t)}`)
+  for (const [k, v] of Object.entries(aic.modelUrls ?? {})) {
+    if (k !== '2' && k !== '1.5') throw new TypeError(`AuraLink.create(init): init.aic.modelUrls takes keys '2' and '1.5', got ${JSON.stringify(k)}`)
+    if (typeof v !== 'string' || v === '') throw new TypeError(`AuraLink.create(init): init.aic.modelUrls['${k}'] must be a non-empty string`)
+  }
 }
 
 function checkMedia (m: CallMediaOptions | { audio?: boolean | null, video?: boolean | null, data?: boolean | null }, what: string): MediaRequest {

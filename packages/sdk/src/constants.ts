@@ -20,3 +20,9 @@ export const GLARE_WAIT_MS = 10_000
 export const DEFAULT_KEY_LABEL = 'auralink-identity'
 /** reject(reason) texts and file names are cut to this many characters. */
 export const MAX_REASON_CHARS = 256
+/** AIC's mode for video calls when neither the client nor the call says. */
+export const DEFAULT_AIC_MODE = 'adaptive' as const
+/** A peer that says nothing of AIC for this long is a peer without AIC. */
+export const DEFAULT_AIC_CAPABILITY_TIMEOUT_MS = 15_000
+/** The AIC sender reads its stats and asks the controller this often; the receiver reports as often. */
+export const DEFAULT_AIC_TICK_MS = 1_000

@@ -1,3 +1,5 @@
+import type { AicStats } from './aic-session.js'
+
 /** A call's figures at one moment. Bitrates are averages since the previous stats() call. */
 export interface CallStats {
   /**
@@ -22,6 +24,8 @@ export interface CallStats {
   video?: { bytesReceived: number, framesDecoded: number, width?: number, height?: number, framesPerSecond?: number }
   /** Received audio: bytes and packets. */
   audio?: { bytesReceived: number, packetsReceived: number }
+  /** AIC in this call's video (docs/aic.md "AIC in calls"); absent on calls without video. */
+  aic?: AicStats
   timestamp: number
 }
 
@@ -36,7 +40,7 @@ interface Inputs {
 const previous = new WeakMap<object, { t: number, inBytes: number, outBytes: number }>()
 
 /** Reads an RTCPeerConnection's stats (when the call has media) into CallStats. */
-export async function collectStats (inp: Inputs, key: object = inp): Promise<CallStats> {
+export async function collectStats (inp: Inputs, key: object = inp, aic?: AicStats): Promise<CallStats> {
   const now = Date.now()
   let bytesReceived = inp.bytesIn
   let bytesSent = inp.bytesOut
@@ -106,6 +110,7 @@ export async function collectStats (inp: Inputs, key: object = inp): Promise<Cal
     ...(candidates !== undefined ? { candidates } : {}),
     ...(video !== undefined ? { video } : {}),
     ...(audio !== undefined ? { audio } : {}),
+    ...(aic !== undefined ? { aic } : {}),
     timestamp: now
   }
 }

@@ -139,4 +139,15 @@ describe('theirsWins (glare)', () => {
     expect(theirsWins(b, a)).toBe(false)
     expect(theirsWins(a, b)).not.toBe(theirsWins(b, a))
   })
+
+  it('receive() hands AIC messages on once the call is accepted, and ignores them before, on data-only calls, and when empty', () => {
+    const early = new CallMachine('callee', ID, AV)
+    expect(early.receive(wire({ callId: ID, aicCapability: { available: true, mode: 2 } }))).toMatchObject({ type: 'ignore', reason: 'aicCapability before the call was accepted' })
+    const { caller } = acceptedPair()
+    expect(caller.receive(wire({ callId: ID, aicCapability: { available: true, mode: 2, runtime: 'wasm' } }))).toMatchObject({ type: 'aic', message: { type: 'capability', capability: { available: true, mode: 2, runtime: 'wasm' } } })
+    expect(caller.receive(wire({ callId: ID, aicReport: { enhanceMsP50: 12, framesEnhanced: 3 } }))).toMatchObject({ type: 'aic', message: { type: 'report', report: { framesEnhanced: 3 } } })
+    expect(caller.receive(wire({ callId: ID, aicSwitch: { meta: new Uint8Array([16, 200, 1]), width: 640, height: 360 } }))).toMatchObject({ type: 'aic', message: { type: 'switch' } })
+    const data = acceptedPair(DATA)
+    expect(data.caller.receive(wire({ callId: ID, aicReport: { framesEnhanced: 1 } }))).toMatchObject({ type: 'ignore', reason: 'aicReport on a call without media' })
+  })
 })

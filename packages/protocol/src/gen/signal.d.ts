@@ -264,6 +264,114 @@ export namespace auralink {
             type $Shape = auralink.signal.FileOffer.$Properties;
         }
 
+        interface IAicModel extends auralink.signal.AicModel.$Properties {
+        }
+
+        class AicModel {
+            constructor(properties?: auralink.signal.AicModel.$Properties);
+            $unknowns?: Uint8Array[];
+            scaleX100: number;
+            version: number;
+            msPerFrame: number;
+            width: number;
+            height: number;
+            static encode(message: auralink.signal.AicModel.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.AicModel & auralink.signal.AicModel.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AicModel {
+            interface $Properties {
+                scaleX100?: (number|null);
+                version?: (number|null);
+                msPerFrame?: (number|null);
+                width?: (number|null);
+                height?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.AicModel.$Properties;
+        }
+
+        interface IAicCapability extends auralink.signal.AicCapability.$Properties {
+        }
+
+        class AicCapability {
+            constructor(properties?: auralink.signal.AicCapability.$Properties);
+            $unknowns?: Uint8Array[];
+            available: boolean;
+            reason: string;
+            mode: number;
+            models: auralink.signal.AicModel.$Properties[];
+            runtime: string;
+            metaInFrame: boolean;
+            static encode(message: auralink.signal.AicCapability.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.AicCapability & auralink.signal.AicCapability.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AicCapability {
+            interface $Properties {
+                available?: (boolean|null);
+                reason?: (string|null);
+                mode?: (number|null);
+                models?: (auralink.signal.AicModel.$Properties[]|null);
+                runtime?: (string|null);
+                metaInFrame?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.AicCapability.$Properties;
+        }
+
+        interface IAicReport extends auralink.signal.AicReport.$Properties {
+        }
+
+        class AicReport {
+            constructor(properties?: auralink.signal.AicReport.$Properties);
+            $unknowns?: Uint8Array[];
+            enhanceMsP50: number;
+            enhanceMsP95: number;
+            framesEnhanced: number;
+            framesPassedThrough: number;
+            static encode(message: auralink.signal.AicReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.AicReport & auralink.signal.AicReport.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AicReport {
+            interface $Properties {
+                enhanceMsP50?: (number|null);
+                enhanceMsP95?: (number|null);
+                framesEnhanced?: (number|null);
+                framesPassedThrough?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.AicReport.$Properties;
+        }
+
+        interface IAicSwitch extends auralink.signal.AicSwitch.$Properties {
+        }
+
+        class AicSwitch {
+            constructor(properties?: auralink.signal.AicSwitch.$Properties);
+            $unknowns?: Uint8Array[];
+            meta: Uint8Array;
+            width: number;
+            height: number;
+            static encode(message: auralink.signal.AicSwitch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.AicSwitch & auralink.signal.AicSwitch.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AicSwitch {
+            interface $Properties {
+                meta?: (Uint8Array|null);
+                width?: (number|null);
+                height?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.AicSwitch.$Properties;
+        }
+
         interface ISignalMessage extends auralink.signal.SignalMessage.$Properties {
         }
 
@@ -280,7 +388,10 @@ export namespace auralink {
             ping?: (auralink.signal.Ping.$Properties|null);
             pong?: (auralink.signal.Pong.$Properties|null);
             chat?: (auralink.signal.ChatMessage.$Properties|null);
-            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat");
+            aicCapability?: (auralink.signal.AicCapability.$Properties|null);
+            aicReport?: (auralink.signal.AicReport.$Properties|null);
+            aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
+            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
             static encode(message: auralink.signal.SignalMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignalMessage & auralink.signal.SignalMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -298,7 +409,10 @@ export namespace auralink {
                 ping?: (auralink.signal.Ping.$Properties|null);
                 pong?: (auralink.signal.Pong.$Properties|null);
                 chat?: (auralink.signal.ChatMessage.$Properties|null);
-                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat");
+                aicCapability?: (auralink.signal.AicCapability.$Properties|null);
+                aicReport?: (auralink.signal.AicReport.$Properties|null);
+                aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
+                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -312,9 +426,12 @@ export namespace auralink {
               ping?: auralink.signal.Ping.$Shape|null;
               pong?: auralink.signal.Pong.$Shape|null;
               chat?: auralink.signal.ChatMessage.$Shape|null;
+              aicCapability?: auralink.signal.AicCapability.$Shape|null;
+              aicReport?: auralink.signal.AicReport.$Shape|null;
+              aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "renegotiate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate: auralink.signal.Renegotiate.$Shape; ping?: null; pong?: null; chat?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape })
+              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "renegotiate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate: auralink.signal.Renegotiate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
             );
         }
 

@@ -1978,6 +1978,887 @@ $root.auralink = (function() {
             return FileOffer;
         })();
 
+        signal.AicModel = (function() {
+
+            /**
+             * Properties of an AicModel.
+             * @typedef {Object} auralink.signal.AicModel.$Properties
+             * @property {number|null} [scaleX100] AicModel scaleX100
+             * @property {number|null} [version] AicModel version
+             * @property {number|null} [msPerFrame] AicModel msPerFrame
+             * @property {number|null} [width] AicModel width
+             * @property {number|null} [height] AicModel height
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AicModel.
+             * @memberof auralink.signal
+             * @interface IAicModel
+             * @augments auralink.signal.AicModel.$Properties
+             * @deprecated Use auralink.signal.AicModel.$Properties instead.
+             */
+
+            /**
+             * Shape of an AicModel.
+             * @typedef {auralink.signal.AicModel.$Properties} auralink.signal.AicModel.$Shape
+             */
+
+            /**
+             * Constructs a new AicModel.
+             * @memberof auralink.signal
+             * @classdesc Represents an AicModel.
+             * @constructor
+             * @param {auralink.signal.AicModel.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var AicModel = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AicModel scaleX100.
+             * @member {number} scaleX100
+             * @memberof auralink.signal.AicModel
+             * @instance
+             */
+            AicModel.prototype.scaleX100 = 0;
+
+            /**
+             * AicModel version.
+             * @member {number} version
+             * @memberof auralink.signal.AicModel
+             * @instance
+             */
+            AicModel.prototype.version = 0;
+
+            /**
+             * AicModel msPerFrame.
+             * @member {number} msPerFrame
+             * @memberof auralink.signal.AicModel
+             * @instance
+             */
+            AicModel.prototype.msPerFrame = 0;
+
+            /**
+             * AicModel width.
+             * @member {number} width
+             * @memberof auralink.signal.AicModel
+             * @instance
+             */
+            AicModel.prototype.width = 0;
+
+            /**
+             * AicModel height.
+             * @member {number} height
+             * @memberof auralink.signal.AicModel
+             * @instance
+             */
+            AicModel.prototype.height = 0;
+
+            /**
+             * Encodes the specified AicModel message. Does not implicitly {@link auralink.signal.AicModel.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.AicModel
+             * @static
+             * @param {auralink.signal.AicModel.$Properties} message AicModel message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AicModel.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.scaleX100 != null && $Object.hasOwnProperty.call(message, "scaleX100") && message.scaleX100 !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.scaleX100);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.version);
+                if (message.msPerFrame != null && $Object.hasOwnProperty.call(message, "msPerFrame") && !$Object.is(message.msPerFrame, 0))
+                    writer.uint32(/* id 3, wireType 5 =*/29).float(message.msPerFrame);
+                if (message.width != null && $Object.hasOwnProperty.call(message, "width") && message.width !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.width);
+                if (message.height != null && $Object.hasOwnProperty.call(message, "height") && message.height !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.height);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AicModel message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.AicModel
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.AicModel & auralink.signal.AicModel.$Shape} AicModel
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AicModel.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.AicModel();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.scaleX100 = value;
+                            else
+                                delete message.scaleX100;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.msPerFrame = value;
+                            else
+                                delete message.msPerFrame;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.width = value;
+                            else
+                                delete message.width;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.height = value;
+                            else
+                                delete message.height;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for AicModel
+             * @function getTypeUrl
+             * @memberof auralink.signal.AicModel
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AicModel.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.AicModel";
+            };
+
+            return AicModel;
+        })();
+
+        signal.AicCapability = (function() {
+
+            /**
+             * Properties of an AicCapability.
+             * @typedef {Object} auralink.signal.AicCapability.$Properties
+             * @property {boolean|null} [available] AicCapability available
+             * @property {string|null} [reason] AicCapability reason
+             * @property {number|null} [mode] AicCapability mode
+             * @property {Array.<auralink.signal.AicModel.$Properties>|null} [models] AicCapability models
+             * @property {string|null} [runtime] AicCapability runtime
+             * @property {boolean|null} [metaInFrame] AicCapability metaInFrame
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AicCapability.
+             * @memberof auralink.signal
+             * @interface IAicCapability
+             * @augments auralink.signal.AicCapability.$Properties
+             * @deprecated Use auralink.signal.AicCapability.$Properties instead.
+             */
+
+            /**
+             * Shape of an AicCapability.
+             * @typedef {auralink.signal.AicCapability.$Properties} auralink.signal.AicCapability.$Shape
+             */
+
+            /**
+             * Constructs a new AicCapability.
+             * @memberof auralink.signal
+             * @classdesc Represents an AicCapability.
+             * @constructor
+             * @param {auralink.signal.AicCapability.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var AicCapability = function (properties) {
+                this.models = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AicCapability available.
+             * @member {boolean} available
+             * @memberof auralink.signal.AicCapability
+             * @instance
+             */
+            AicCapability.prototype.available = false;
+
+            /**
+             * AicCapability reason.
+             * @member {string} reason
+             * @memberof auralink.signal.AicCapability
+             * @instance
+             */
+            AicCapability.prototype.reason = "";
+
+            /**
+             * AicCapability mode.
+             * @member {number} mode
+             * @memberof auralink.signal.AicCapability
+             * @instance
+             */
+            AicCapability.prototype.mode = 0;
+
+            /**
+             * AicCapability models.
+             * @member {Array.<auralink.signal.AicModel.$Properties>} models
+             * @memberof auralink.signal.AicCapability
+             * @instance
+             */
+            AicCapability.prototype.models = $util.emptyArray;
+
+            /**
+             * AicCapability runtime.
+             * @member {string} runtime
+             * @memberof auralink.signal.AicCapability
+             * @instance
+             */
+            AicCapability.prototype.runtime = "";
+
+            /**
+             * AicCapability metaInFrame.
+             * @member {boolean} metaInFrame
+             * @memberof auralink.signal.AicCapability
+             * @instance
+             */
+            AicCapability.prototype.metaInFrame = false;
+
+            /**
+             * Encodes the specified AicCapability message. Does not implicitly {@link auralink.signal.AicCapability.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.AicCapability
+             * @static
+             * @param {auralink.signal.AicCapability.$Properties} message AicCapability message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AicCapability.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.available != null && $Object.hasOwnProperty.call(message, "available") && message.available !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.available);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.reason);
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.mode);
+                if (message.models != null && message.models.length)
+                    for (var i = 0; i < message.models.length; ++i)
+                        $root.auralink.signal.AicModel.encode(message.models[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.runtime != null && $Object.hasOwnProperty.call(message, "runtime") && message.runtime !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.runtime);
+                if (message.metaInFrame != null && $Object.hasOwnProperty.call(message, "metaInFrame") && message.metaInFrame !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.metaInFrame);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AicCapability message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.AicCapability
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.AicCapability & auralink.signal.AicCapability.$Shape} AicCapability
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AicCapability.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.AicCapability();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.available = value;
+                            else
+                                delete message.available;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.models && message.models.length))
+                                message.models = [];
+                            message.models.push($root.auralink.signal.AicModel.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.runtime = value;
+                            else
+                                delete message.runtime;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.metaInFrame = value;
+                            else
+                                delete message.metaInFrame;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for AicCapability
+             * @function getTypeUrl
+             * @memberof auralink.signal.AicCapability
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AicCapability.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.AicCapability";
+            };
+
+            return AicCapability;
+        })();
+
+        signal.AicReport = (function() {
+
+            /**
+             * Properties of an AicReport.
+             * @typedef {Object} auralink.signal.AicReport.$Properties
+             * @property {number|null} [enhanceMsP50] AicReport enhanceMsP50
+             * @property {number|null} [enhanceMsP95] AicReport enhanceMsP95
+             * @property {number|null} [framesEnhanced] AicReport framesEnhanced
+             * @property {number|null} [framesPassedThrough] AicReport framesPassedThrough
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AicReport.
+             * @memberof auralink.signal
+             * @interface IAicReport
+             * @augments auralink.signal.AicReport.$Properties
+             * @deprecated Use auralink.signal.AicReport.$Properties instead.
+             */
+
+            /**
+             * Shape of an AicReport.
+             * @typedef {auralink.signal.AicReport.$Properties} auralink.signal.AicReport.$Shape
+             */
+
+            /**
+             * Constructs a new AicReport.
+             * @memberof auralink.signal
+             * @classdesc Represents an AicReport.
+             * @constructor
+             * @param {auralink.signal.AicReport.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var AicReport = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AicReport enhanceMsP50.
+             * @member {number} enhanceMsP50
+             * @memberof auralink.signal.AicReport
+             * @instance
+             */
+            AicReport.prototype.enhanceMsP50 = 0;
+
+            /**
+             * AicReport enhanceMsP95.
+             * @member {number} enhanceMsP95
+             * @memberof auralink.signal.AicReport
+             * @instance
+             */
+            AicReport.prototype.enhanceMsP95 = 0;
+
+            /**
+             * AicReport framesEnhanced.
+             * @member {number} framesEnhanced
+             * @memberof auralink.signal.AicReport
+             * @instance
+             */
+            AicReport.prototype.framesEnhanced = 0;
+
+            /**
+             * AicReport framesPassedThrough.
+             * @member {number} framesPassedThrough
+             * @memberof auralink.signal.AicReport
+             * @instance
+             */
+            AicReport.prototype.framesPassedThrough = 0;
+
+            /**
+             * Encodes the specified AicReport message. Does not implicitly {@link auralink.signal.AicReport.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.AicReport
+             * @static
+             * @param {auralink.signal.AicReport.$Properties} message AicReport message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AicReport.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.enhanceMsP50 != null && $Object.hasOwnProperty.call(message, "enhanceMsP50") && !$Object.is(message.enhanceMsP50, 0))
+                    writer.uint32(/* id 1, wireType 5 =*/13).float(message.enhanceMsP50);
+                if (message.enhanceMsP95 != null && $Object.hasOwnProperty.call(message, "enhanceMsP95") && !$Object.is(message.enhanceMsP95, 0))
+                    writer.uint32(/* id 2, wireType 5 =*/21).float(message.enhanceMsP95);
+                if (message.framesEnhanced != null && $Object.hasOwnProperty.call(message, "framesEnhanced") && message.framesEnhanced !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.framesEnhanced);
+                if (message.framesPassedThrough != null && $Object.hasOwnProperty.call(message, "framesPassedThrough") && message.framesPassedThrough !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.framesPassedThrough);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AicReport message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.AicReport
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.AicReport & auralink.signal.AicReport.$Shape} AicReport
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AicReport.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.AicReport();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.enhanceMsP50 = value;
+                            else
+                                delete message.enhanceMsP50;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.enhanceMsP95 = value;
+                            else
+                                delete message.enhanceMsP95;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.framesEnhanced = value;
+                            else
+                                delete message.framesEnhanced;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.framesPassedThrough = value;
+                            else
+                                delete message.framesPassedThrough;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for AicReport
+             * @function getTypeUrl
+             * @memberof auralink.signal.AicReport
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AicReport.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.AicReport";
+            };
+
+            return AicReport;
+        })();
+
+        signal.AicSwitch = (function() {
+
+            /**
+             * Properties of an AicSwitch.
+             * @typedef {Object} auralink.signal.AicSwitch.$Properties
+             * @property {Uint8Array|null} [meta] AicSwitch meta
+             * @property {number|null} [width] AicSwitch width
+             * @property {number|null} [height] AicSwitch height
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AicSwitch.
+             * @memberof auralink.signal
+             * @interface IAicSwitch
+             * @augments auralink.signal.AicSwitch.$Properties
+             * @deprecated Use auralink.signal.AicSwitch.$Properties instead.
+             */
+
+            /**
+             * Shape of an AicSwitch.
+             * @typedef {auralink.signal.AicSwitch.$Properties} auralink.signal.AicSwitch.$Shape
+             */
+
+            /**
+             * Constructs a new AicSwitch.
+             * @memberof auralink.signal
+             * @classdesc Represents an AicSwitch.
+             * @constructor
+             * @param {auralink.signal.AicSwitch.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var AicSwitch = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AicSwitch meta.
+             * @member {Uint8Array} meta
+             * @memberof auralink.signal.AicSwitch
+             * @instance
+             */
+            AicSwitch.prototype.meta = $util.newBuffer([]);
+
+            /**
+             * AicSwitch width.
+             * @member {number} width
+             * @memberof auralink.signal.AicSwitch
+             * @instance
+             */
+            AicSwitch.prototype.width = 0;
+
+            /**
+             * AicSwitch height.
+             * @member {number} height
+             * @memberof auralink.signal.AicSwitch
+             * @instance
+             */
+            AicSwitch.prototype.height = 0;
+
+            /**
+             * Encodes the specified AicSwitch message. Does not implicitly {@link auralink.signal.AicSwitch.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.AicSwitch
+             * @static
+             * @param {auralink.signal.AicSwitch.$Properties} message AicSwitch message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AicSwitch.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.meta != null && $Object.hasOwnProperty.call(message, "meta") && message.meta.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.meta);
+                if (message.width != null && $Object.hasOwnProperty.call(message, "width") && message.width !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.width);
+                if (message.height != null && $Object.hasOwnProperty.call(message, "height") && message.height !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.height);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AicSwitch message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.AicSwitch
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.AicSwitch & auralink.signal.AicSwitch.$Shape} AicSwitch
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AicSwitch.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.AicSwitch();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.meta = value;
+                            else
+                                delete message.meta;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.width = value;
+                            else
+                                delete message.width;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.height = value;
+                            else
+                                delete message.height;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for AicSwitch
+             * @function getTypeUrl
+             * @memberof auralink.signal.AicSwitch
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AicSwitch.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.AicSwitch";
+            };
+
+            return AicSwitch;
+        })();
+
         signal.SignalMessage = (function() {
 
             /**
@@ -1993,7 +2874,10 @@ $root.auralink = (function() {
              * @property {auralink.signal.Ping.$Properties|null} [ping] SignalMessage ping
              * @property {auralink.signal.Pong.$Properties|null} [pong] SignalMessage pong
              * @property {auralink.signal.ChatMessage.$Properties|null} [chat] SignalMessage chat
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"} [body] SignalMessage body
+             * @property {auralink.signal.AicCapability.$Properties|null} [aicCapability] SignalMessage aicCapability
+             * @property {auralink.signal.AicReport.$Properties|null} [aicReport] SignalMessage aicReport
+             * @property {auralink.signal.AicSwitch.$Properties|null} [aicSwitch] SignalMessage aicSwitch
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2018,9 +2902,12 @@ $root.auralink = (function() {
              *   ping?: auralink.signal.Ping.$Shape|null;
              *   pong?: auralink.signal.Pong.$Shape|null;
              *   chat?: auralink.signal.ChatMessage.$Shape|null;
+             *   aicCapability?: auralink.signal.AicCapability.$Shape|null;
+             *   aicReport?: auralink.signal.AicReport.$Shape|null;
+             *   aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; renegotiate?: null; ping?: null; pong?: null; chat?: null }|{ body?: "renegotiate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate: auralink.signal.Renegotiate.$Shape; ping?: null; pong?: null; chat?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "renegotiate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate: auralink.signal.Renegotiate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -2119,17 +3006,41 @@ $root.auralink = (function() {
              */
             SignalMessage.prototype.chat = null;
 
+            /**
+             * SignalMessage aicCapability.
+             * @member {auralink.signal.AicCapability.$Properties|null|undefined} aicCapability
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.aicCapability = null;
+
+            /**
+             * SignalMessage aicReport.
+             * @member {auralink.signal.AicReport.$Properties|null|undefined} aicReport
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.aicReport = null;
+
+            /**
+             * SignalMessage aicSwitch.
+             * @member {auralink.signal.AicSwitch.$Properties|null|undefined} aicSwitch
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.aicSwitch = null;
+
             // OneOf field names bound to virtual getters and setters
             var $oneOfFields;
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "renegotiate", "ping", "pong", "chat"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "renegotiate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2169,6 +3080,12 @@ $root.auralink = (function() {
                     $root.auralink.signal.Pong.encode(message.pong, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
                 if (message.chat != null && $Object.hasOwnProperty.call(message, "chat"))
                     $root.auralink.signal.ChatMessage.encode(message.chat, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.aicCapability != null && $Object.hasOwnProperty.call(message, "aicCapability"))
+                    $root.auralink.signal.AicCapability.encode(message.aicCapability, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.aicReport != null && $Object.hasOwnProperty.call(message, "aicReport"))
+                    $root.auralink.signal.AicReport.encode(message.aicReport, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.aicSwitch != null && $Object.hasOwnProperty.call(message, "aicSwitch"))
+                    $root.auralink.signal.AicSwitch.encode(message.aicSwitch, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2283,6 +3200,27 @@ $root.auralink = (function() {
                                 break;
                             message.chat = $root.auralink.signal.ChatMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.chat);
                             message.body = "chat";
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.aicCapability = $root.auralink.signal.AicCapability.decode(reader, reader.size(), $undefined, _depth + 1, message.aicCapability);
+                            message.body = "aicCapability";
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.aicReport = $root.auralink.signal.AicReport.decode(reader, reader.size(), $undefined, _depth + 1, message.aicReport);
+                            message.body = "aicReport";
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.aicSwitch = $root.auralink.signal.AicSwitch.decode(reader, reader.size(), $undefined, _depth + 1, message.aicSwitch);
+                            message.body = "aicSwitch";
                             continue;
                         }
                     }

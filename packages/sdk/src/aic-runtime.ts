@@ -1,0 +1,124 @@
+/**
+ * The client's AIC runtime: tool 1's enhancers (one per shipped scale, each in its own worker, from
+ * @auralink/aic, loaded on the first video call that wants AIC and shared by later ones), their
+ * measured speed, and the mode controller's factory. @auralink/aic is imported dynamically, so an
+ * app that never makes a video call with AIC never loads it (nor onnxruntime-web).
+ */
+import type { FrameEnhancer } from './aic-receiver.js'
+import type { ControllerLike } from './aic-sender.js'
+import type { AicMode, AicScale } from './aic-wire.js'
+
+/** Options of AIC in calls (AuraLink.create({ aic })). */
+export interface AicInit {
+  /**
+   * How far AIC leans for video this client sends: 'off' (plain WebRTC), 'conservative',
+   * 'adaptive', 'aggressive' (docs/aic.md "AIC in calls"). A call's `aic` option overrides it.
+   * @default 'adaptive'
+   */
+  mode?: AicMode
+  /** The enhancer's runtime: WebGPU where a hardware adapter exists, else WASM. @default 'auto' */
+  runtime?: 'auto' | 'wasm' | 'webgpu'
+  /** WASM threads per enhancer (needs a cross-origin isolated page). @default onnxruntime-web's choice */
+  threads?: number
+  /** Where the shipped models are served, by scale ('2', '1.5'), for apps whose bundler does not copy them. @default beside @auralink/aic's module */
+  modelUrls?: { '2'?: string, '1.5'?: string }
+  /** Where onnxruntime-web's .wasm files are served. @default beside onnxruntime-web's module */
+  wasmPaths?: string
+  /**
+   * The crossover table the mode controller reads (where each scale beats plain VP8, by frame
+   * height and bits per pixel): an app that measured its own content with bench/aic/enhance.mjs
+   * can give its own; checked by @auralink/aic's parseCrossoverTable.
+   * @default the table shipped in @auralink/aic (models/aic-crossover.json)
+   */
+  table?: unknown
+  /** A peer that says nothing of AIC for this long is a peer without AIC: its video stays plain. @default 15000 */
+  capabilityTimeoutMs?: number
+}
+
+export interface LoadedEnhancer {
+  enhancer: FrameEnhancer
+  scale: AicScale
+  version: number
+  /** ms per frame measured at load, at `width` x `height` output. */
+  msPerFrame: number
+  width: number
+  height: number
+}
+
+export interface AicRuntime {
+  /** The runtime the enhancers run on ('wasm', 'webgpu'); undefined when none loaded. */
+  runtime?: string
+  /** Loaded enhancers by scale; empty when none loaded (`failure` says why). */
+  enhancers: Map<number, LoadedEnhancer>
+  failure?: string
+  createController(init: { mode: Exclude<AicMode, 'off'>, frame: { width: number, height: number, fps: number }, scales: number[], receiverMsPerFrame: Record<string, number> }): ControllerLike
+}
+
+/** The browser APIs the receiving pipeline needs; the first one missing, or undefined. */
+export function missingPipelineApi (): string | undefined {
+  const g = globalThis as Record<string, unknown>
+  for (const api of ['MediaStreamTrackProcessor', 'MediaStreamTrackGenerator', 'VideoFrame', 'OffscreenCanvas', 'Worker']) {
+    if (typeof g[api] !== 'function') return api
+  }
+  return undefined
+}
+
+export const hasEncodedTransform = (): boolean => typeof (globalThis as Record<string, unknown>).RTCRtpScriptTransform === 'function'
+
+/** Output sizes the load-time speed check runs at (a 640x360 call). */
+const SPEED_CHECK: Record<string, { w: number, h: number }> = { 2: { w: 320, h: 180 }, 1.5: { w: 426, h: 240 } }
+
+interface AicModule {
+  createEnhancer(init: Record<string, unknown>): Promise<FrameEnhancer & { info: { runtime: string, scale: number, model: { version: number } } }>
+  createAicController(init: Record<string, unknown>): ControllerLike
+  shippedCrossoverTable(): unknown
+  parseCrossoverTable(json: unknown): unknown
+}
+
+/**
+ * Loads the enhancers for scales 2 and 1.5 and times each on three frames (the mean of the last
+ * two). An enhancer that fails is left out and named in `failure`; rejects only when
+ * @auralink/aic itself cannot be loaded.
+ */
+export async function loadAicRuntime (init: AicInit): Promise<AicRuntime> {
+  const aic = await import('@auralink/aic') as unknown as AicModule
+  const enhancers = new Map<number, LoadedEnhancer>()
+  const failures: string[] = []
+  for (const scale of [2, 1.5] as const) {
+    try {
+      const url = init.modelUrls?.[String(scale) as '2' | '1.5']
+      const enhancer = await aic.createEnhancer({
+        scale,
+        ...(init.runtime !== undefined ? { runtime: init.runtime } : {}),
+        ...(init.threads !== undefined ? { threads: init.threads } : {}),
+        ...(url !== undefined ? { modelUrl: url } : {}),
+        ...(init.wasmPaths !== undefined ? { wasmPaths: init.wasmPaths } : {})
+      })
+      const { w, h } = SPEED_CHECK[String(scale)]!
+      const times: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const data = new Uint8Array(w * h * 4).fill(128)
+        const frame = new VideoFrame(data, { format: 'RGBA', codedWidth: w, codedHeight: h, timestamp: i })
+        const t0 = performance.now()
+        try { await enhancer.enhance(frame) } finally { frame.close() }
+        times.push(performance.now() - t0)
+      }
+      const ms = (times[1]! + times[2]!) / 2
+      enhancers.set(scale, { enhancer, scale, version: enhancer.info.model.version, msPerFrame: ms, width: Math.round(w * scale), height: Math.round(h * scale) })
+    } catch (err) {
+      failures.push(`the ${scale}x enhancer failed to load: ${(err as Error).message}`)
+    }
+  }
+  const table = init.table !== undefined ? aic.parseCrossoverTable(init.table) : aic.shippedCrossoverTable()
+  const first = [...enhancers.values()][0]
+  return {
+    ...(first !== undefined ? { runtime: first.enhancer.info.runtime } : {}),
+    enhancers,
+    ...(failures.length > 0 ? { failure: failures.join('; ') } : {}),
+    createController: (c) => aic.createAicController({ ...c, table })
+  }
+}
+
+export async function closeAicRuntime (rt: AicRuntime): Promise<void> {
+  await Promise.allSettled([...rt.enhancers.values()].map(async (e) => e.enhancer.close()))
+}

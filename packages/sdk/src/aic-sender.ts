@@ -1,0 +1,137 @@
+/**
+ * The sending half of AIC in a call: once a second it reads the peer connection's stats (available
+ * outgoing bitrate, loss, RTT), gives them with the receiver's last AicReport to the mode
+ * controller of @auralink/aic, and applies its decision with `RTCRtpSender.setParameters`
+ * (`scaleResolutionDownBy` 1, 1.5 or 2, `maxBitrate`, and `degradationPreference`
+ * 'maintain-resolution' while reduced, so that Chromium's own adaptation does not shrink the
+ * frames the enhancer restores). The meta of each frame rides in the frame (encoded transform) when
+ * the receiver strips it; else each applied switch is said in an AicSwitch.
+ */
+import type { AicScale, PeerAicReport } from './aic-wire.js'
+import type { Logger } from '@libp2p/interface'
+
+/** The decision the controller makes (the shape of @auralink/aic's AicDecision). */
+export interface SenderDecision { scale: AicScale, maxBitrateBps?: number, reason: string }
+
+/** What the sender needs of @auralink/aic's controller. */
+export interface ControllerLike {
+  update(obs: {
+    atMs: number
+    availableBitrateBps?: number
+    lossFraction?: number
+    rttMs?: number
+    receiver?: { enhanceMsP95?: number, framesEnhanced: number, framesPassedThrough: number, atMs: number }
+  }): { decision: SenderDecision, changed: boolean }
+  readonly decision: SenderDecision
+  readonly fallback?: { reason: string, atMs: number } | undefined
+  /** Takes effect at the next update. */
+  setMode(mode: 'off' | 'conservative' | 'adaptive' | 'aggressive'): void
+}
+
+export interface SenderHooks {
+  /** A decision was applied (setParameters resolved). */
+  applied(decision: SenderDecision): void
+  /** setParameters refused a decision. */
+  failed(reason: string): void
+}
+
+/** One call's sending loop. */
+export class AicSender {
+  private timer: ReturnType<typeof setInterval> | undefined
+  private report: (PeerAicReport & { atMs: number }) | undefined
+  private applying = false
+  private stopped = false
+  /** The decision in force on the sender now. */
+  current: SenderDecision = { scale: 1, reason: 'not started' }
+
+  constructor (
+    private readonly pc: RTCPeerConnection,
+    private readonly sender: RTCRtpSender,
+    private readonly controller: ControllerLike,
+    private readonly hooks: SenderHooks,
+    private readonly log: Logger,
+    private readonly tickMs: number
+  ) {}
+
+  start (): void {
+    this.timer = setInterval(() => { void this.tick() }, this.tickMs)
+  }
+
+  /** The receiver's latest AicReport. */
+  onReport (report: PeerAicReport): void {
+    this.report = { ...report, atMs: performance.now() }
+  }
+
+  get fallback (): { reason: string, atMs: number } | undefined { return this.controller.fallback }
+
+  /** A new mode from the app (call.setAicMode): the controller takes it at its next update. */
+  setMode (mode: 'off' | 'conservative' | 'adaptive' | 'aggressive'): void {
+    this.controller.setMode(mode)
+    void this.tick()
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearInterval(this.timer)
+  }
+
+  private async tick (): Promise<void> {
+    if (this.applying || this.stopped || this.pc.connectionState === 'closed') return
+    this.applying = true
+    try {
+      const obs = await readSenderStats(this.pc, this.sender)
+      const atMs = performance.now()
+      const { decision, changed } = this.controller.update({
+        atMs,
+        ...obs,
+        ...(this.report !== undefined
+          ? { receiver: { enhanceMsP95: this.report.enhanceMsP95, framesEnhanced: this.report.framesEnhanced, framesPassedThrough: this.report.framesPassedThrough, atMs: this.report.atMs } }
+          : {})
+      })
+      if (changed || decision.scale !== this.current.scale) await this.apply(decision)
+    } catch (err) {
+      if (!this.stopped) this.log('aic: sender tick failed: %s', (err as Error).message)
+    } finally {
+      this.applying = false
+    }
+  }
+
+  private async apply (decision: SenderDecision): Promise<void> {
+    const params = this.sender.getParameters()
+    const enc = params.encodings?.[0]
+    if (enc === undefined) { this.hooks.failed('the video sender has no encoding to set'); return }
+    enc.scaleResolutionDownBy = decision.scale
+    if (decision.maxBitrateBps !== undefined) enc.maxBitrate = Math.round(decision.maxBitrateBps)
+    else delete enc.maxBitrate
+    const p = params as RTCRtpSendParameters & { degradationPreference?: string }
+    p.degradationPreference = decision.scale > 1 ? 'maintain-resolution' : 'balanced'
+    try {
+      await this.sender.setParameters(params)
+    } catch (err) {
+      this.hooks.failed(`setParameters refused scale ${decision.scale}: ${(err as Error).message}`)
+      return
+    }
+    if (this.stopped) return
+    this.current = decision
+    this.hooks.applied(decision)
+  }
+}
+
+/** What the sender's stats say: available bitrate, loss of the video stream, RTT. */
+export async function readSenderStats (pc: RTCPeerConnection, sender: RTCRtpSender): Promise<{ availableBitrateBps?: number, lossFraction?: number, rttMs?: number }> {
+  const out: { availableBitrateBps?: number, lossFraction?: number, rttMs?: number } = {}
+  const report = await pc.getStats()
+  const ssrc = (await sender.getStats().catch(() => undefined)) // the sender's own entries, for its ssrc
+  let videoSsrc: number | undefined
+  ssrc?.forEach((s: Record<string, unknown>) => { if (s.type === 'outbound-rtp' && typeof s.ssrc === 'number') videoSsrc = s.ssrc })
+  report.forEach((s: Record<string, unknown>) => {
+    if (s.type === 'candidate-pair' && (s.nominated === true || s.selected === true) && s.state === 'succeeded') {
+      if (typeof s.availableOutgoingBitrate === 'number') out.availableBitrateBps = s.availableOutgoingBitrate
+      if (typeof s.currentRoundTripTime === 'number') out.rttMs = s.currentRoundTripTime * 1000
+    }
+    if (s.type === 'remote-inbound-rtp' && s.kind === 'video' && (videoSsrc === undefined || s.ssrc === videoSsrc)) {
+      if (typeof s.fractionLost === 'number') out.lossFraction = s.fractionLost
+    }
+  })
+  return out
+}

@@ -1,0 +1,314 @@
+/**
+ * AIC in one video call (docs/aic.md "AIC in calls"): negotiation, the sending loop, the receiving
+ * pipelines, stats and the `aic` event.
+ *
+ * Negotiation: once its receiving side is ready (the enhancers loaded and timed, or why not), each
+ * side sends an AicCapability. Video A sends to B is reduced only when A's mode is not 'off', B said
+ * it is available and B's mode is not 'off' either; the sender's mode then decides how far it leans.
+ * A peer that says nothing within `capabilityTimeoutMs` is a peer without AIC. Whatever is missing
+ * (peer, browser API, model), the call stays plain WebRTC and `stats().aic.fallback` says why.
+ */
+import { decodeEnhanceMeta, encodeEnhanceMeta } from '@auralink/protocol'
+import { AicReceiverPipeline } from './aic-receiver.js'
+import { hasEncodedTransform, missingPipelineApi } from './aic-runtime.js'
+import { AicSender } from './aic-sender.js'
+import { checkCapability, checkReport, modeToWire, scaleFromX100, scaleToX100 } from './aic-wire.js'
+import type { AicRuntime } from './aic-runtime.js'
+import type { SenderDecision } from './aic-sender.js'
+import type { TransformCommand, TrailerSeen } from './aic-transform-worker.js'
+import type { AicMode, AicScale, AicSignal, PeerAicCapability } from './aic-wire.js'
+import type { SignalMessageFields } from '@auralink/protocol'
+import type { Logger } from '@libp2p/interface'
+
+/** `call.stats().aic` and the `aic` event's payload. */
+export interface AicStats {
+  /** The mode in force for video this side sends: 'off' when it is plain (see `fallback` for why). */
+  mode: AicMode
+  /** 'negotiating' until both sides have said what they can; 'plain' or 'active' (AIC may reduce what this side sends) after. */
+  state: 'negotiating' | 'plain' | 'active'
+  /** The scale this side sends at now (1: full size). */
+  scale: AicScale
+  /** The bitrate the controller asks of the encoder (maxBitrate), when it sets one. */
+  targetBitrateBps?: number
+  /** The controller's last reason, in words with its numbers. */
+  reason?: string
+  /** How the frames' metadata travels to the peer: in the encoded frames, or in AicSwitch messages. */
+  metaTransport?: 'encoded-transform' | 'signal'
+  /** This side's enhancer (for video it receives): the runtime that ran it. */
+  runtime?: string
+  /** ms per enhanced frame, last 60 frames. */
+  enhanceMs?: { p50: number, p95: number }
+  /** Received frames restored by the enhancer, and passed through upscaled (not restored in time). */
+  framesEnhanced: number
+  framesPassedThrough: number
+  /** The scale of the video this side receives now. */
+  receivingScale: AicScale
+  /** What the peer said it can do, once it has. */
+  peer?: { available: boolean, mode: AicMode, runtime?: string, reason?: string }
+  /** The last fallback to plain video, and why. `atMs` is Date.now() at the time. */
+  fallback?: { reason: string, atMs: number }
+}
+
+export interface AicSessionComponents {
+  log: Logger
+  /** Sends an AIC message on the call stream. */
+  send(fields: Omit<SignalMessageFields, 'callId'>): void
+  /** The client's runtime (enhancers, controller), loaded once. */
+  runtime(): Promise<AicRuntime>
+  /** Something in the stats changed. */
+  changed(stats: AicStats): void
+  capabilityTimeoutMs: number
+  tickMs: number
+}
+
+export class AicSession {
+  private readonly pipelines = new Set<AicReceiverPipeline>()
+  private readonly workers = new Set<Worker>()
+  private readonly streams = new Map<string, MediaStream>()
+  private rt: AicRuntime | undefined
+  private sender: AicSender | undefined
+  private senderWorker: Worker | undefined
+  private peerCap: PeerAicCapability | undefined
+  private localReady = false
+  private capTimer: ReturnType<typeof setTimeout> | undefined
+  private fallback: AicStats['fallback']
+  private decision: SenderDecision = { scale: 1, reason: 'plain until both sides have said what they can' }
+  private metaTransport: AicStats['metaTransport']
+  private receivingScale: AicScale = 1
+  private reportTimer: ReturnType<typeof setInterval> | undefined
+  private stopped = false
+  private pc: RTCPeerConnection | undefined
+  private readonly localMissing: string | undefined
+
+  constructor (private mode: AicMode, private readonly c: AicSessionComponents) {
+    this.localMissing = missingPipelineApi()
+  }
+
+  /**
+   * The app changes the mode mid-call (call.setAicMode). It governs the video this side sends:
+   * 'off' brings it back to full size at the next controller update; another mode starts or
+   * retunes the controller. What this side receives is restored as its metadata says, whatever
+   * this side's mode.
+   */
+  setMode (mode: AicMode): void {
+    if (this.stopped || mode === this.mode) return
+    this.mode = mode
+    if (this.sender !== undefined) this.sender.setMode(mode)
+    else this.maybeStartSender()
+    this.emit()
+  }
+
+  /** The media session's peer connection exists: get ready and say what this side can do. */
+  start (pc: RTCPeerConnection): void {
+    this.pc = pc
+    // the sender's transform goes on now, before the first frame is encoded (Chromium does not
+    // start one set on a sender that is already sending); it writes no trailer until the peer has
+    // said it strips them
+    const videoSender = pc.getSenders().find((s) => s.track?.kind === 'video')
+    if (videoSender !== undefined && this.mode !== 'off' && this.localMissing === undefined && hasEncodedTransform()) {
+      this.senderWorker = startTransformWorker()
+      videoSender.transform = new RTCRtpScriptTransform(this.senderWorker, { side: 'send' })
+    }
+    this.capTimer = setTimeout(() => {
+      if (this.peerCap === undefined) this.fall(`the peer said nothing of AIC within ${Math.round(this.c.capabilityTimeoutMs / 1000)} s (a peer without AIC)`)
+    }, this.c.capabilityTimeoutMs)
+    void this.getReady()
+  }
+
+  private async getReady (): Promise<void> {
+    let available = false
+    let reason = ''
+    const models: Array<{ scaleX100: number, version: number, msPerFrame: number, width: number, height: number }> = []
+    if (this.mode === 'off') {
+      reason = 'AIC is off on this side'
+    } else if (this.localMissing !== undefined) {
+      reason = `this browser has no ${this.localMissing}`
+    } else {
+      try {
+        this.rt = await this.c.runtime()
+        for (const e of this.rt.enhancers.values()) models.push({ scaleX100: scaleToX100(e.scale), version: e.version, msPerFrame: e.msPerFrame, width: e.width, height: e.height })
+        available = models.length > 0
+        if (!available) reason = this.rt.failure ?? 'no enhancer loaded'
+        const enhancers = new Map([...this.rt.enhancers].map(([s, e]) => [s, e.enhancer]))
+        for (const p of this.pipelines) p.setEnhancers(enhancers)
+      } catch (err) {
+        reason = `AIC could not be loaded: ${(err as Error).message}`
+      }
+    }
+    if (this.stopped) return
+    if (!available && this.mode !== 'off') this.fall(reason)
+    this.localReady = true
+    this.c.send({
+      aicCapability: {
+        available,
+        reason: reason.slice(0, 256),
+        mode: modeToWire(this.mode),
+        models,
+        runtime: this.rt?.runtime ?? '',
+        metaInFrame: available && hasEncodedTransform()
+      }
+    })
+    if (available) this.reportTimer = setInterval(() => { this.sendReport() }, this.c.tickMs)
+    this.maybeStartSender()
+    this.emit()
+  }
+
+  /**
+   * A remote track arrived: video goes through a receiving pipeline when this side can restore it;
+   * returns the track and stream the app gets.
+   */
+  wrapTrack (track: MediaStreamTrack, stream: MediaStream, receiver: RTCRtpReceiver | undefined): { track: MediaStreamTrack, stream: MediaStream } {
+    if (this.mode === 'off' || this.localMissing !== undefined || this.stopped) return { track, stream }
+    // the app gets one stream per remote stream: the restored video and the audio as it is
+    let out = this.streams.get(stream.id)
+    if (out === undefined) { out = new MediaStream(); this.streams.set(stream.id, out) }
+    if (track.kind !== 'video') { out.addTrack(track); return { track, stream: out } }
+    const pipeline = new AicReceiverPipeline(track, this.c.log, (scale) => { this.receivingScale = scale; this.emit() })
+    if (this.rt !== undefined) pipeline.setEnhancers(new Map([...this.rt.enhancers].map(([s, e]) => [s, e.enhancer])))
+    this.pipelines.add(pipeline)
+    if (receiver !== undefined && hasEncodedTransform()) {
+      const worker = startTransformWorker()
+      this.workers.add(worker)
+      worker.onmessage = (ev: MessageEvent<TrailerSeen>) => { if (ev.data?.type === 'trailer') pipeline.onTrailer(ev.data) }
+      receiver.transform = new RTCRtpScriptTransform(worker, { side: 'receive' })
+    }
+    out.addTrack(pipeline.track)
+    return { track: pipeline.track, stream: out }
+  }
+
+  /** An AIC message from the peer (already past the call machine). */
+  onSignal (sig: AicSignal): void {
+    if (this.stopped) return
+    try {
+      if (sig.type === 'capability') {
+        if (this.peerCap !== undefined) return
+        this.peerCap = checkCapability(sig.capability)
+        clearTimeout(this.capTimer)
+        if (!this.peerCap.available) this.fall(`the peer cannot restore video: ${this.peerCap.reason ?? 'no reason given'}`)
+        else if (this.peerCap.mode === 'off') this.fall('AIC is off on the peer\'s side')
+        this.maybeStartSender()
+        this.emit()
+      } else if (sig.type === 'report') {
+        this.sender?.onReport(checkReport(sig.report))
+      } else {
+        const scale = scaleFromX100(sig.switch.meta != null && sig.switch.meta.byteLength > 0 ? (decodeEnhanceMeta(sig.switch.meta).scaleX100 ?? 0) : 100)
+        if (scale === undefined) throw new TypeError('AicSwitch.meta has a scale other than 1, 1.5 or 2')
+        for (const p of this.pipelines) p.onSwitch(scale, sig.switch.width ?? 0, sig.switch.height ?? 0)
+      }
+    } catch (err) {
+      this.c.log('aic: dropping the peer\'s %s: %s', sig.type, (err as Error).message)
+    }
+  }
+
+  private maybeStartSender (): void {
+    if (this.sender !== undefined || this.stopped || this.mode === 'off' || this.pc === undefined) return
+    const cap = this.peerCap
+    if (cap === undefined || !cap.available || cap.mode === 'off') return
+    const rt = this.rt
+    if (rt === undefined) {
+      // this side's own enhancers failed or are loading: the sender needs only the controller
+      if (!this.localReady) return
+    }
+    const videoSender = this.pc.getSenders().find((s) => s.track?.kind === 'video')
+    if (videoSender?.track == null) return
+    const settings = videoSender.track.getSettings()
+    const frame = { width: settings.width ?? 640, height: settings.height ?? 360, fps: settings.frameRate ?? 30 }
+    const outPixels = frame.width * frame.height
+    const receiverMsPerFrame: Record<string, number> = {}
+    for (const m of cap.models) receiverMsPerFrame[String(m.scale)] = m.msPerFrame * outPixels / (m.width * m.height)
+    void this.c.runtime().then((runtime) => {
+      if (this.stopped || this.sender !== undefined || this.pc === undefined) return
+      const controller = runtime.createController({ mode: this.mode as Exclude<AicMode, 'off'>, frame, scales: cap.models.map((m) => m.scale), receiverMsPerFrame })
+      if (cap.metaInFrame && this.senderWorker !== undefined) {
+        const versions: Record<string, number> = {}
+        for (const m of cap.models) versions[String(m.scale)] = m.version
+        this.senderWorker.postMessage({ type: 'meta', modelVersion: versions, mode: modeToWire(this.mode), fullWidth: frame.width } satisfies TransformCommand)
+        this.metaTransport = 'encoded-transform'
+      } else {
+        this.metaTransport = 'signal'
+      }
+      this.sender = new AicSender(this.pc, videoSender, controller, {
+        applied: (d) => {
+          const wasReduced = this.decision.scale > 1
+          this.decision = d
+          if (wasReduced && d.scale === 1 && controller.fallback !== undefined) this.fall(controller.fallback.reason)
+          if (this.metaTransport === 'signal') {
+            const version = cap.models.find((m) => m.scale === d.scale)?.version ?? 0
+            this.c.send({ aicSwitch: { meta: encodeEnhanceMeta({ scaleX100: scaleToX100(d.scale), modelVersion: version, mode: modeToWire(this.mode) }), width: frame.width, height: frame.height } })
+          }
+          this.emit()
+        },
+        failed: (reason) => { this.fall(reason) }
+      }, this.c.log, this.c.tickMs)
+      this.sender.start()
+      this.emit()
+    }, (err: unknown) => { this.fall(`AIC could not be loaded: ${(err as Error).message}`) })
+  }
+
+  private sendReport (): void {
+    let framesEnhanced = 0
+    let framesPassedThrough = 0
+    let ms: { p50: number, p95: number } | undefined
+    for (const p of this.pipelines) {
+      framesEnhanced += p.counters.framesEnhanced
+      framesPassedThrough += p.counters.framesPassedThrough
+      ms = p.counters.enhanceMs ?? ms
+    }
+    this.c.send({ aicReport: { enhanceMsP50: ms?.p50 ?? 0, enhanceMsP95: ms?.p95 ?? 0, framesEnhanced, framesPassedThrough } })
+  }
+
+  private fall (reason: string): void {
+    this.fallback = { reason, atMs: Date.now() }
+    this.c.log('aic: plain video: %s', reason)
+    this.emit()
+  }
+
+  stats (): AicStats {
+    let framesEnhanced = 0
+    let framesPassedThrough = 0
+    let enhanceMs: AicStats['enhanceMs']
+    for (const p of this.pipelines) {
+      framesEnhanced += p.counters.framesEnhanced
+      framesPassedThrough += p.counters.framesPassedThrough
+      enhanceMs = p.counters.enhanceMs ?? enhanceMs
+    }
+    const active = this.sender !== undefined
+    const cap = this.peerCap
+    return {
+      mode: active ? this.mode : 'off',
+      state: active ? 'active' : (this.localReady && cap !== undefined) || this.fallback !== undefined || this.mode === 'off' ? 'plain' : 'negotiating',
+      scale: this.decision.scale,
+      ...(this.decision.maxBitrateBps !== undefined ? { targetBitrateBps: this.decision.maxBitrateBps } : {}),
+      reason: this.decision.reason,
+      ...(this.metaTransport !== undefined ? { metaTransport: this.metaTransport } : {}),
+      ...(this.rt?.runtime !== undefined ? { runtime: this.rt.runtime } : {}),
+      ...(enhanceMs !== undefined ? { enhanceMs } : {}),
+      framesEnhanced,
+      framesPassedThrough,
+      receivingScale: this.receivingScale,
+      ...(cap !== undefined ? { peer: { available: cap.available, mode: cap.mode, ...(cap.runtime !== undefined ? { runtime: cap.runtime } : {}), ...(cap.reason !== undefined ? { reason: cap.reason } : {}) } } : {}),
+      ...(this.fallback !== undefined ? { fallback: this.fallback } : {})
+    }
+  }
+
+  private emit (): void {
+    if (!this.stopped) this.c.changed(this.stats())
+  }
+
+  stop (): void {
+    if (this.stopped) return
+    this.stopped = true
+    clearTimeout(this.capTimer)
+    clearInterval(this.reportTimer)
+    this.sender?.stop()
+    for (const p of this.pipelines) p.stop()
+    this.pipelines.clear()
+    for (const w of this.workers) w.terminate()
+    this.senderWorker?.terminate()
+  }
+}
+
+function startTransformWorker (): Worker {
+  // the literal `new URL(…, import.meta.url)` inside `new Worker` is what bundlers build and copy
+  return new Worker(new URL('./aic-transform-worker.js', import.meta.url), { type: 'module', name: 'auralink-aic-transform' })
+}
