@@ -53,7 +53,7 @@ export class AicReceiverPipeline {
   private stopped = false
   readonly counters: ReceiverCounters = { framesEnhanced: 0, framesPassedThrough: 0, scale: 1 }
 
-  constructor (source: MediaStreamTrack, private readonly log: Logger, private readonly onScale: (scale: AicScale) => void) {
+  constructor (source: MediaStreamTrack, private readonly log: Logger, private readonly onScale: (scale: AicScale) => void, private readonly onEnded: () => void = () => {}) {
     const Processor = (globalThis as unknown as { MediaStreamTrackProcessor: new (i: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> } }).MediaStreamTrackProcessor
     const Generator = (globalThis as unknown as { MediaStreamTrackGenerator: new (i: { kind: 'video' }) => MediaStreamTrack & { writable: WritableStream<VideoFrame> } }).MediaStreamTrackGenerator
     this.reader = new Processor({ track: source }).readable.getReader()
@@ -86,6 +86,7 @@ export class AicReceiverPipeline {
     this.generator.stop()
     this.pending?.frame.close()
     this.pending = undefined
+    this.onEnded()
   }
 
   private async pump (): Promise<void> {

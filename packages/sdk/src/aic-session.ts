@@ -64,7 +64,6 @@ export interface AicSessionComponents {
 export class AicSession {
   private readonly pipelines = new Set<AicReceiverPipeline>()
   private readonly workers = new Set<Worker>()
-  private readonly streams = new Map<string, MediaStream>()
   private rt: AicRuntime | undefined
   private sender: AicSender | undefined
   private senderWorker: Worker | undefined
@@ -158,12 +157,12 @@ export class AicSession {
    * returns the track and stream the app gets.
    */
   wrapTrack (track: MediaStreamTrack, stream: MediaStream, receiver: RTCRtpReceiver | undefined): { track: MediaStreamTrack, stream: MediaStream } {
-    if (this.mode === 'off' || this.localMissing !== undefined || this.stopped) return { track, stream }
-    // the app gets one stream per remote stream: the restored video and the audio as it is
-    let out = this.streams.get(stream.id)
-    if (out === undefined) { out = new MediaStream(); this.streams.set(stream.id, out) }
-    if (track.kind !== 'video') { out.addTrack(track); return { track, stream: out } }
-    const pipeline = new AicReceiverPipeline(track, this.c.log, (scale) => { this.receivingScale = scale; this.emit() })
+    if (track.kind !== 'video' || this.mode === 'off' || this.localMissing !== undefined || this.stopped) return { track, stream }
+    const pipeline = new AicReceiverPipeline(track, this.c.log, (scale) => { this.receivingScale = scale; this.emit() }, () => {
+      // the remote track ended (removed by the sender, or the call is over): so does ours
+      stream.removeTrack(pipeline.track)
+      this.pipelines.delete(pipeline)
+    })
     if (this.rt !== undefined) pipeline.setEnhancers(new Map([...this.rt.enhancers].map(([s, e]) => [s, e.enhancer])))
     this.pipelines.add(pipeline)
     if (receiver !== undefined && hasEncodedTransform()) {
@@ -172,8 +171,13 @@ export class AicSession {
       worker.onmessage = (ev: MessageEvent<TrailerSeen>) => { if (ev.data?.type === 'trailer') pipeline.onTrailer(ev.data) }
       receiver.transform = new RTCRtpScriptTransform(worker, { side: 'receive' })
     }
-    out.addTrack(pipeline.track)
-    return { track: pipeline.track, stream: out }
+    // the app keeps the remote stream it would have had (its id is the sender's stream id, which
+    // apps match screen shares by), with the restored track in place of the decoded one; a
+    // renegotiation that puts the decoded one back finds it taken out again
+    stream.removeTrack(track)
+    stream.addTrack(pipeline.track)
+    stream.addEventListener('addtrack', (e) => { if (e.track === track) stream.removeTrack(track) })
+    return { track: pipeline.track, stream }
   }
 
   /** An AIC message from the peer (already past the call machine). */
