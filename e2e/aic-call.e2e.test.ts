@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { closeSdkPages, runSdk, waitSdkState } from './harness/sdk-page.js'
 import { launchShapedBrowser } from './harness/shaped-link.js'
 import type { ShapedBrowser } from './harness/shaped-link.js'
-import type { PageError, SdkPageWindow, StateRecord } from './pages/sdk.js'
 import type { AicStats, CallStats } from '@auralink/sdk'
 import type { Page } from 'playwright-core'
 
@@ -46,13 +46,7 @@ describe('AIC in calls between two Chromium pages across a shaped link', () => {
   let pages: Page[] = []
   let n = 0
 
-  type Sdk = SdkPageWindow['sdkPage']
-  async function run<T> (page: Page, fn: (sdk: Sdk, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
-    return page.evaluate(async ([src, a]) => {
-      const f = new Function(`return (${src})`)() as (sdk: Sdk, arg: unknown) => T
-      return f((window as unknown as SdkPageWindow).sdkPage, a)
-    }, [fn.toString(), arg] as const)
-  }
+  const run = runSdk
 
   async function user (label: string, aic: Record<string, unknown>): Promise<{ page: Page, name: string }> {
     const page = await shaped!.browser.newPage(label)
@@ -67,11 +61,7 @@ describe('AIC in calls between two Chromium pages across a shaped link', () => {
     return { page, name }
   }
 
-  async function waitState (page: Page, state: string, timeoutMs: number): Promise<StateRecord> {
-    const r = await run(page, async (sdk, a) => sdk.waitState((a as [string, number])[0], (a as [string, number])[1]), [state, timeoutMs])
-    if ('name' in r) throw new Error(`${(r as PageError).name}: ${(r as PageError).message}`)
-    return r
-  }
+  const waitState = waitSdkState
 
   const aicOf = async (page: Page): Promise<AicStats> => {
     const s = await run(page, async (sdk) => sdk.stats()) as CallStats
@@ -107,15 +97,7 @@ describe('AIC in calls between two Chromium pages across a shaped link', () => {
   })
 
   afterEach(async () => {
-    for (const page of pages) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([
-        run(page, async (sdk) => sdk.stop()).catch(() => {}),
-        new Promise((resolve) => { timer = setTimeout(resolve, 5_000) })
-      ])
-      clearTimeout(timer)
-      await page.context().close().catch(() => {})
-    }
+    await closeSdkPages(pages)
     pages = []
   })
 

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from './harness/browser.js'
 import { startRelay } from './harness/relay.js'
+import { closeSdkPages, runSdk, waitSdkState } from './harness/sdk-page.js'
 import { servePages } from './harness/server.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { PageServer } from './harness/server.js'
-import type { PageError, SdkPageWindow, StateRecord } from './pages/sdk.js'
 import type { Page } from 'playwright-core'
 
 // @auralink/sdk in real Chromium, in the test network namespace, against a real relay-node
@@ -19,13 +19,7 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
   let pages: Page[] = []
   let n = 0
 
-  type Sdk = SdkPageWindow['sdkPage']
-  async function run<T> (page: Page, fn: (sdk: Sdk, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
-    return page.evaluate(async ([src, a]) => {
-      const f = new Function(`return (${src})`)() as (sdk: Sdk, arg: unknown) => T
-      return f((window as unknown as SdkPageWindow).sdkPage, a)
-    }, [fn.toString(), arg] as const)
-  }
+  const run = runSdk
 
   /** A page with a started client registered as @<label>-<n>.aura. */
   async function user (label: string): Promise<{ page: Page, name: string }> {
@@ -38,11 +32,7 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
     return { page, name }
   }
 
-  async function waitState (page: Page, state: string, timeoutMs: number): Promise<StateRecord> {
-    const r = await run(page, async (sdk, a) => sdk.waitState((a as [string, number])[0], (a as [string, number])[1]), [state, timeoutMs])
-    if ('name' in r) throw new Error(`${(r as PageError).name}: ${(r as PageError).message}`)
-    return r
-  }
+  const waitState = waitSdkState
 
   async function until (what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs
@@ -63,15 +53,7 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
   })
 
   afterEach(async () => {
-    for (const page of pages) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([
-        run(page, async (sdk) => sdk.stop()).catch(() => {}),
-        new Promise((resolve) => { timer = setTimeout(resolve, 5_000) })
-      ])
-      clearTimeout(timer)
-      await page.context().close().catch(() => {})
-    }
+    await closeSdkPages(pages)
     pages = []
   })
 
