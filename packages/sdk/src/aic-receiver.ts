@@ -40,7 +40,7 @@ export class AicReceiverPipeline {
   private readonly generator: MediaStreamTrack & { writable: WritableStream<VideoFrame> }
   private readonly writer: WritableStreamDefaultWriter<VideoFrame>
   private readonly reader: ReadableStreamDefaultReader<VideoFrame>
-  private readonly trailers = new Map<number, { scaleX100: number }>()
+  private readonly trailers = new Map<number, { scaleX100: number, mode: number }>()
   private switchMeta: { scale: AicScale, width: number, height: number } | undefined
   private enhancers = new Map<number, FrameEnhancer>()
   private busy = false
@@ -68,7 +68,7 @@ export class AicReceiverPipeline {
 
   /** A trailer the encoded transform stripped (from its worker). */
   onTrailer (t: TrailerSeen): void {
-    this.trailers.set(t.rtpTimestamp >>> 0, { scaleX100: t.scaleX100 })
+    this.trailers.set(t.rtpTimestamp >>> 0, { scaleX100: t.scaleX100, mode: t.mode })
     if (this.trailers.size > MAX_TRAILERS) this.trailers.delete(this.trailers.keys().next().value as number)
   }
 
@@ -119,7 +119,8 @@ export class AicReceiverPipeline {
     let scale: AicScale | undefined
     if (fromTrailer !== undefined) {
       this.trailers.delete(rtp! >>> 0)
-      scale = scaleFromX100(fromTrailer.scaleX100)
+      // mode 0: the sender has not engaged AIC (a frame its browser shrank on its own is shown as it is)
+      scale = fromTrailer.mode === 0 ? 1 : scaleFromX100(fromTrailer.scaleX100)
     } else if (this.switchMeta !== undefined) {
       const m = this.switchMeta
       // the switch applies only to frames whose size says so (a frame still at the old size is shown as it is)

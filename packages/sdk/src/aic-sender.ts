@@ -29,6 +29,8 @@ export interface ControllerLike {
 }
 
 export interface SenderHooks {
+  /** A decision is about to be applied (setParameters next). */
+  applying(decision: SenderDecision): void
   /** A decision was applied (setParameters resolved). */
   applied(decision: SenderDecision): void
   /** setParameters refused a decision. */
@@ -105,6 +107,7 @@ export class AicSender {
     else delete enc.maxBitrate
     const p = params as RTCRtpSendParameters & { degradationPreference?: string }
     p.degradationPreference = decision.scale > 1 ? 'maintain-resolution' : 'balanced'
+    this.hooks.applying(decision)
     try {
       await this.sender.setParameters(params)
     } catch (err) {

@@ -214,7 +214,10 @@ export class AicSession {
       if (!this.localReady) return
     }
     const videoSender = this.pc.getSenders().find((s) => s.track?.kind === 'video')
-    if (videoSender?.track == null) return
+    if (videoSender?.track == null) {
+      this.decision = { scale: 1, reason: 'this side sends no video' }
+      return
+    }
     const settings = videoSender.track.getSettings()
     const frame = { width: settings.width ?? 640, height: settings.height ?? 360, fps: settings.frameRate ?? 30 }
     const outPixels = frame.width * frame.height
@@ -222,17 +225,24 @@ export class AicSession {
     for (const m of cap.models) receiverMsPerFrame[String(m.scale)] = m.msPerFrame * outPixels / (m.width * m.height)
     void this.c.runtime().then((runtime) => {
       if (this.stopped || this.sender !== undefined || this.pc === undefined) return
+      let postMeta: (engaged: boolean) => void = () => {}
       const controller = runtime.createController({ mode: this.mode as Exclude<AicMode, 'off'>, frame, scales: cap.models.map((m) => m.scale), receiverMsPerFrame })
       if (cap.metaInFrame && this.senderWorker !== undefined) {
         const versions: Record<string, number> = {}
         for (const m of cap.models) versions[String(m.scale)] = m.version
-        this.senderWorker.postMessage({ type: 'meta', modelVersion: versions, mode: modeToWire(this.mode), fullWidth: frame.width } satisfies TransformCommand)
+        // mode 0 until the controller engages a scale: frames Chromium's own adaptation shrinks
+        // in a plain call are then shown as they are, not sent through the enhancer
+        postMeta = (engaged) => { this.senderWorker?.postMessage({ type: 'meta', modelVersion: versions, mode: engaged ? modeToWire(this.mode) : 0, fullWidth: frame.width } satisfies TransformCommand) }
+        postMeta(false)
         this.metaTransport = 'encoded-transform'
       } else {
         this.metaTransport = 'signal'
       }
       this.sender = new AicSender(this.pc, videoSender, controller, {
+        // frames are marked as AIC's before the first reduced one is encoded, and unmarked once full size is back
+        applying: (d) => { if (d.scale > 1) postMeta(true) },
         applied: (d) => {
+          if (d.scale === 1) postMeta(false)
           const wasReduced = this.decision.scale > 1
           this.decision = d
           if (wasReduced && d.scale === 1 && controller.fallback !== undefined) this.fall(controller.fallback.reason)
