@@ -11,6 +11,9 @@
 //   plain  call(..., { aic: 'off' }) and accept({ aic: 'off' }): Chromium's own congestion
 //          control and resolution adaptation
 //   aic    call(..., { aic: 'adaptive' }) and accept({ aic: 'adaptive' }): AIC adaptive
+//   forced as aic, but the sender's crossover table says half size wins at every rate: AIC at 2x
+//          wherever the receiver's enhancer keeps up (not a mode users get: what AIC does in a
+//          live call where the shipped table keeps it off)
 // Each call settles (8 s), then a window (15 s) is measured:
 //   sent kbit/s   the sender's video outbound-rtp bytesSent + headerBytesSent over the window
 //                 (retransmissions included; SRTP, UDP and IP overhead not)
@@ -98,8 +101,20 @@ const { trackPeerConnections } = await import('../../e2e/harness/webrtc.ts')
 const stamp = await import('../../e2e/pages/frame-stamp.ts')
 
 const SENDER = '@aic-sender.aura'
+const FORCED_SENDER = '@aic-forced.aura'
 const RECEIVER = '@aic-receiver.aura'
-const ARMS = { plain: 'off', aic: 'adaptive' }
+const ARMS = { plain: 'off', aic: 'adaptive', forced: 'adaptive' }
+// the forced arm's sender has a crossover table in which half size wins at every rate: AIC at 2x
+// wherever the receiver keeps up, whatever the measured table says. Not a mode users get: it
+// measures what AIC does in a live call where the shipped table keeps it off
+const FORCE_2X_TABLE = {
+  version: 1,
+  generatedBy: 'bench/aic/call.mjs (forced arm)',
+  generatedAt: '2026-12-04T00:00:00.000Z',
+  source: 'bench/aic/call.mjs',
+  clips: ['forced-a', 'forced-b'],
+  rows: [0.0005, 0.005, 0.05, 0.5, 5].map((bpp) => ({ height: 360, scale: 2, bpp, kbps: Math.round(bpp * 640 * 360 * 30 / 1000), clips: 2, ssimDelta: { p25: 1, median: 1, mean: 1 }, psnrDelta: { p25: 1, median: 1, mean: 1 } }))
+}
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function ok (result, what) {
@@ -144,25 +159,29 @@ let relay
 let browser
 const t0 = Date.now()
 try {
-  server = await servePages(['aic-call'], { host: link.host, minify: true, sourcemap: false })
+  // cross-origin isolated, as an app that wants AIC serves itself (the web example does): the enhancer gets WASM threads
+  server = await servePages(['aic-call'], { host: link.host, minify: true, sourcemap: false, crossOriginIsolated: true })
   relay = await startRelay({ args: ['--host', link.host] })
   browser = await link.launchBrowser({ secureOrigins: [server.origin], args: [`--use-file-for-fake-video-capture=${clip.y4m}`] })
-  const page = async (label, name) => {
+  const page = async (label, name, table) => {
     const p = await browser.newPage(label)
     await trackPeerConnections(p)
     await p.goto(server.url('aic-call'), { timeout: 30_000 })
     await p.waitForFunction(() => 'aicCallPage' in window, undefined, { timeout: 10_000 })
-    await p.evaluate(async ([r, n]) => window.aicCallPage.start(r, n, 'adaptive'), [relay.addr, name])
+    await p.evaluate(async ([r, n, t]) => window.aicCallPage.start(r, n, 'adaptive', t ?? undefined), [relay.addr, name, table ?? null])
     await p.evaluate((l) => { window.aicCallPage.configure(l) }, layout)
     return p
   }
-  const sender = await page('sender', SENDER)
+  const plainSender = await page('sender', SENDER)
+  const forcedSender = await page('forced', FORCED_SENDER, FORCE_2X_TABLE)
   const receiver = await page('receiver', RECEIVER)
+  let sender = plainSender
   let capturePath
 
   /** One call on the link at `rate`, arm `arm`: settle, measure, hang up; the figures. */
   async function measure (rate, arm, roundNo) {
     const mode = ARMS[arm]
+    sender = arm === 'forced' ? forcedSender : plainSender
     await link.setRate(rate)
     await receiver.evaluate((m) => { window.aicCallPage.answer(m) }, mode)
     ok(await sender.evaluate(async ([n, m, f]) => window.aicCallPage.call(n, m, f ?? undefined), [RECEIVER, mode, CAMERA_FPS ?? null]), 'call()')
@@ -276,12 +295,12 @@ try {
   for (let roundNo = 1; roundNo <= ROUNDS; roundNo++) {
     for (const rate of RATES) {
       // plain first at even steps, aic first at odd ones: neither arm always follows the other
-      const order = k++ % 2 === 0 ? ['plain', 'aic'] : ['aic', 'plain']
+      const order = [['plain', 'aic', 'forced'], ['aic', 'forced', 'plain'], ['forced', 'plain', 'aic']][k++ % 3]
       for (const arm of order) {
         try {
           const r = await measure(rate, arm, roundNo)
           runs.push(r)
-          console.log(`${rate} kbit/s ${arm.padEnd(5)}: sent ${r.sentKbit} kbit/s, ${r.fps} fps, SSIM ${r.ssim.mean}, PSNR ${r.psnr.mean} dB, delay ${r.delayMs.p50} ms, ${Object.keys(r.receivedSizes).join(' ')}${r.aic === 'absent' ? ', stats().aic absent' : ''}`)
+          console.log(`${rate} kbit/s ${arm.padEnd(6)}: sent ${r.sentKbit} kbit/s, ${r.fps} fps, SSIM ${r.ssim.mean}, PSNR ${r.psnr.mean} dB, delay ${r.delayMs.p50} ms, ${Object.keys(r.receivedSizes).join(' ')}${r.aic === 'absent' ? ', stats().aic absent' : ''}`)
         } catch (err) {
           failures.push({ rate, arm, round: roundNo, error: err.message })
           console.error(`${rate} kbit/s ${arm}: failed: ${err.message}`)
@@ -321,14 +340,19 @@ try {
     }
   }
   const curve = (arm, q) => summaryRows.filter((r) => r.arm === arm && Number.isFinite(r[q]) && r.sentKbit > 0).map((r) => ({ rate: r.sentKbit, quality: r[q] }))
-  const bd = {}
-  for (const [name, q] of [['ssim', 'ssimMean'], ['psnr', 'psnrMean']]) {
-    try {
-      bd[name] = round(bdRate(curve('plain', q), curve('aic', q)), 1)
-    } catch (err) {
-      bd[name] = { error: err.message }
+  const bdOf = (arm) => {
+    const bd = {}
+    for (const [name, q] of [['ssim', 'ssimMean'], ['psnr', 'psnrMean']]) {
+      try {
+        bd[name] = round(bdRate(curve('plain', q), curve(arm, q)), 1)
+      } catch (err) {
+        bd[name] = { error: err.message }
+      }
     }
+    return bd
   }
+  const bd = bdOf('aic')
+  const bdForced = bdOf('forced')
   // whether AIC did anything in the aic arm: absent (an SDK without AIC), never engaged (scale 1
   // and no frame enhanced in any aic call: frames only passed through), or engaged
   const engaged = (r) => r.aic !== 'absent' && ((r.aic.receiver?.framesEnhanced ?? 0) > 0 || (r.aic.sender?.scale ?? 1) !== 1 || (r.aic.receiver?.scale ?? 1) !== 1)
@@ -343,10 +367,11 @@ try {
   console.log('\nrate kbit/s | arm   | sent kbit/s | fps   | SSIM mean / median | PSNR mean / median | delay p50 / p95 ms | received | aic')
   for (const r of summaryRows) {
     const aicCol = r.aic === 'absent' ? 'absent' : `scale ${r.aic.scale ?? '?'}, enh ${r.aic.enhanceMs?.p50 ?? '?'} ms, ${r.aic.framesEnhanced ?? '?'} enh / ${r.aic.framesPassedThrough ?? '?'} passed${r.aic.fallback !== undefined ? `, fallback ${r.aic.fallback.reason}` : ''}`
-    console.log(`${String(r.rate).padStart(11)} | ${r.arm.padEnd(5)} | ${String(r.sentKbit).padStart(11)} | ${String(r.fps).padStart(5)} | ${r.ssimMean.toFixed(4)} / ${r.ssimMedian.toFixed(4)}    | ${r.psnrMean.toFixed(2)} / ${r.psnrMedian.toFixed(2)}      | ${String(r.delayP50Ms).padStart(5)} / ${String(r.delayP95Ms).padStart(5)}      | ${r.receivedSize ?? '-'} | ${aicCol}`)
+    console.log(`${String(r.rate).padStart(11)} | ${r.arm.padEnd(6)} | ${String(r.sentKbit).padStart(11)} | ${String(r.fps).padStart(5)} | ${r.ssimMean.toFixed(4)} / ${r.ssimMedian.toFixed(4)}    | ${r.psnrMean.toFixed(2)} / ${r.psnrMedian.toFixed(2)}      | ${String(r.delayP50Ms).padStart(5)} / ${String(r.delayP95Ms).padStart(5)}      | ${r.receivedSize ?? '-'} | ${aicCol}`)
   }
   const bdText = (x) => typeof x === 'number' ? `${x}%` : `n/a (${x.error})`
   console.log(`BD-rate of aic against plain: SSIM ${bdText(bd.ssim)}, PSNR ${bdText(bd.psnr)}${bdNote !== undefined ? ` -- ${bdNote}` : ''}`)
+  console.log(`BD-rate of forced (2x wherever the receiver keeps up) against plain: SSIM ${bdText(bdForced.ssim)}, PSNR ${bdText(bdForced.psnr)}`)
   if (failures.length > 0) console.log(`${failures.length} calls failed: ${failures.map((f) => `${f.rate}/${f.arm}: ${f.error}`).join('; ')}`)
 
   const name = `aic-call${values.size !== '640x360' ? `-${values.size}` : ''}${CAMERA_FPS !== undefined ? `-${CAMERA_FPS}fps` : ''}${quick ? '-quick' : ''}`
@@ -368,6 +393,7 @@ try {
     aic: aicState,
     summary: summaryRows,
     bdRate: { ssim: bd.ssim, psnr: bd.psnr, note: bdNote },
+    bdRateForced: { ...bdForced, note: 'the forced arm: a sender whose crossover table says 2x wins at every rate (not a mode users get); against plain' },
     runs,
     failures
   })

@@ -76,6 +76,12 @@ export interface ServePagesOptions extends BuildPagesOptions {
    * (e2e/harness/shaped-link.ts) for a browser that runs in that child. @default '127.0.0.1'
    */
   host?: string
+  /**
+   * Serve every response with COOP same-origin and COEP require-corp, so that pages are
+   * cross-origin isolated (SharedArrayBuffer: onnxruntime-web's WASM threads), as an app that
+   * wants AIC's enhancer on several threads serves itself. @default false
+   */
+  crossOriginIsolated?: boolean
 }
 
 export interface PageServer {
@@ -117,7 +123,8 @@ export async function servePages (pages: string[], options: ServePagesOptions = 
       res.writeHead(200, {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': info.size,
-        'cache-control': 'no-store'
+        'cache-control': 'no-store',
+        ...(options.crossOriginIsolated === true ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {})
       })
       if (req.method === 'HEAD') res.end()
       else createReadStream(file).pipe(res)

@@ -32,7 +32,7 @@ import { startRelay } from './relay.js'
 import { servePages } from './server.js'
 import type { E2eBrowser, LaunchOptions } from './browser.js'
 import type { E2eRelay } from './relay.js'
-import type { BuildPagesOptions, PageServer } from './server.js'
+import type { PageServer, ServePagesOptions } from './server.js'
 import type { ChildNetns } from '../../test-utils/netns.js'
 
 /** Defaults of {@link ShapedLinkInit}. */
@@ -234,8 +234,8 @@ export interface ShapedBrowserInit extends ShapedLinkInit {
   pages: string[]
   /** Start a relay-node process on the link's host. @default false */
   relay?: boolean
-  /** Options for the page build. */
-  build?: BuildPagesOptions
+  /** Options for the page build and server (crossOriginIsolated: COOP/COEP on every response). */
+  build?: ServePagesOptions
   /** Options for Chromium (the page server's origin is added to secureOrigins). */
   launch?: ShapedLinkBrowserOptions
 }

@@ -66,6 +66,9 @@ export class AicSender {
 
   get fallback (): { reason: string, atMs: number } | undefined { return this.controller.fallback }
 
+  /** The controller's latest word: why it holds or wants the scale it does (it may not be applied yet). */
+  get reason (): string { return this.controller.decision.reason }
+
   /** A new mode from the app (call.setAicMode): the controller takes it at its next update. */
   setMode (mode: 'off' | 'conservative' | 'adaptive' | 'aggressive'): void {
     this.controller.setMode(mode)

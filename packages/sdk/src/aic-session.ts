@@ -293,7 +293,7 @@ export class AicSession {
       state: active ? 'active' : (this.localReady && cap !== undefined) || this.fallback !== undefined || this.mode === 'off' ? 'plain' : 'negotiating',
       scale: this.decision.scale,
       ...(this.decision.maxBitrateBps !== undefined ? { targetBitrateBps: this.decision.maxBitrateBps } : {}),
-      reason: this.decision.reason,
+      reason: this.sender?.reason ?? this.decision.reason,
       ...(this.metaTransport !== undefined ? { metaTransport: this.metaTransport } : {}),
       ...(this.rt?.runtime !== undefined ? { runtime: this.rt.runtime } : {}),
       ...(enhanceMs !== undefined ? { enhanceMs } : {}),
