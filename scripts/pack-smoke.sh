@@ -3,10 +3,13 @@
 # an empty folder, as a user installs the published packages (--offline: from the npm cache
 # that `npm ci` filled, so it also runs inside the test namespace); then runs
 # `npx auralink-relay` there on free ports and checks /healthz. Needs `npm run build` first.
-#   --warm-cache: only resolve the install (npm install --dry-run, network allowed) so that the
-#   npm cache holds the registry metadata of every dependency. `npm install` from a lock file
-#   fetches tarballs only, and an --offline install of tarballs needs the metadata too:
-#   scripts/test.sh runs this before it enters the network namespace.
+#   --warm-cache: only do the install once with the network (into a throwaway folder, no install
+#   scripts) so that the npm cache holds the registry metadata and the tarball of every
+#   dependency as a fresh install resolves it today. The repo's own install follows the lock
+#   file, and a fresh install of the tarballs takes the newest versions in range: metadata alone
+#   is not enough once a dependency has a release newer than the lock (ws 8.23.1 over the lock's
+#   8.23.0 failed the offline install with ENOTCACHED). scripts/test.sh runs this before it
+#   enters the network namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -23,7 +26,7 @@ npm init -y >/dev/null
 # npm 11 runs install scripts only for approved packages: LevelDB's binding needs its own
 node -e 'const f="package.json",p=JSON.parse(require("fs").readFileSync(f));p.allowScripts={"classic-level":true};require("fs").writeFileSync(f,JSON.stringify(p))'
 if [ "${1:-}" = "--warm-cache" ]; then
-  npm install --prefer-offline --dry-run --no-audit --no-fund --legacy-peer-deps "$work"/*.tgz >/dev/null
+  npm install --prefer-offline --ignore-scripts --no-audit --no-fund --legacy-peer-deps "$work"/*.tgz >/dev/null
   echo "pack-smoke: npm cache warmed for the offline install"
   exit 0
 fi
