@@ -240,6 +240,12 @@ try {
     const ib = (s, k) => num(s.inbound?.[k])
     const aicOf = (st) => (st != null && typeof st === 'object' && 'aic' in st && st.aic != null ? st.aic : undefined)
     const aic = { sender: aicOf(st1[0]), receiver: aicOf(st1[1]), senderAtWindowStart: aicOf(st0[0]), receiverAtWindowStart: aicOf(st0[1]) }
+    // a stats() that failed (the call ended, say) is a PageError: keep what it said
+    const errorOf = (st) => (st != null && typeof st === 'object' && 'name' in st && 'message' in st
+      ? `${st.name}: ${st.message}`
+      : st?.ended !== undefined ? `the call had ended: ${st.ended.reason} ${st.ended.message ?? ''}` : undefined)
+    const statsErrors = [['sender at start', st0[0]], ['receiver at start', st0[1]], ['sender at end', st1[0]], ['receiver at end', st1[1]]]
+      .map(([w, st]) => (errorOf(st) !== undefined ? `${w}: ${errorOf(st)}` : undefined)).filter((x) => x !== undefined)
     const sizes = recs.map((r) => `${r.w}x${r.h}`)
     const sizeCounts = Object.fromEntries([...new Set(sizes)].map((s) => [s, sizes.filter((x) => x === s).length]))
     return {
@@ -254,6 +260,7 @@ try {
       // everything the shaped class carried (both directions: media, RTCP, the libp2p connection), IP headers included
       linkKbit: round((l1.bytes - l0.bytes) * 8 / ((wEnd - wStart) / 1000) / 1000, 1),
       linkDrops: l1.drops - l0.drops,
+      ...(statsErrors.length > 0 ? { statsErrors } : {}),
       fps: round(recs.length / ((wEnd - wStart) / 1000), 2),
       framesDelivered: recs.length,
       distinctFrames: new Set(recs.filter((r) => r.n >= 0).map((r) => r.n)).size,

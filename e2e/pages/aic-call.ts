@@ -49,7 +49,7 @@ export interface AicCallPage {
   probeLocal(count: number, timeoutMs: number): Promise<string[] | PageError>
   clear(): void
   rtp(): Promise<RtpSnapshot>
-  stats(): Promise<(CallStats & { aic?: unknown }) | PageError>
+  stats(): Promise<(CallStats & { aic?: unknown, ended?: { reason?: string, message?: string } }) | PageError>
   /** Every `aic` event of the current call (its detail), in order. */
   aicEvents(): unknown[]
   /** Video tracks the current call's `track` event delivered (the last is the one watched). */
@@ -312,7 +312,10 @@ const page: AicCallPage = {
   },
   async stats () {
     try {
-      return await current().stats()
+      const c = current()
+      const st = await c.stats()
+      // an ended call still has stats: say that it ended, and why
+      return c.ended !== undefined ? { ...st, ended: { reason: c.ended.reason, message: c.ended.message } } : st
     } catch (err) {
       return errorOf(err)
     }
