@@ -3,19 +3,25 @@
 // Chromium, on onnxruntime-web.
 //
 // A page that imports @auralink/aic's build (dist/) as an app would, bundled by Vite (the worker,
-// onnxruntime-web's .wasm and the model are copied by the bundler: the package's defaults), served
+// onnxruntime-web's .wasm and the models are copied by the bundler: the package's defaults), served
 // on 127.0.0.1 cross-origin isolated (COOP + COEP, so that WASM threads exist). For each case a
 // fresh browser context (nothing cached: the server sends no-store) makes
-// createEnhancer({ runtime, threads }) (the session in its dedicated worker, the default; once on
-// the main thread for comparison), then restores a held-out 320x180 VP8 frame to 640x360:
-// WARMUP frames, then FRAMES timed frames.
+// createEnhancer({ runtime: 'wasm', scale, variant, threads }) (the session in its dedicated
+// worker, the default), then restores a held-out VP8 frame: 320x180 to 640x360 at scale 2,
+// 426x240 to 639x360 at scale 1.5. The cases: each scale (--scales, default 2,1.5) x each
+// variant (--variants, default standard,fast: the shipped models, createEnhancer's `variant`)
+// x 1 and 2 threads, and the standard 2x model on the page's main thread (worker: false, 1
+// thread) for comparison. `--model LABEL=FILE@SCALE` (repeatable) adds a model file of your own
+// (given as modelBytes, with 1 and 2 threads), to try a candidate before it ships.
+// WARMUP frames, then FRAMES timed frames per case.
 // Reported: model load ms (createEnhancer until ready: fetch, SHA-256, the WASM module compiled
-// and started in the worker, the session made), ms per 640x360 output frame (p50/p95, as an app
+// and started in the worker, the session made), ms per output frame (p50/p95, as an app
 // sees it: copy, post to the worker, inference, post back), and agreement with onnxruntime-node's
-// output for the same frame. WebGPU runs on whatever adapter Chromium has (here only SwiftShader,
-// a software one, far slower): a 40x24 frame, for information and agreement only. The cases are
-// measured in rounds (one frame of each in turn, with onnxruntime-node in this process as a
-// yardstick), so that other work on the machine weighs on each alike.
+// output of the same model for the same frame. WebGPU runs on whatever adapter Chromium has (here
+// only SwiftShader, a software one, far slower): the standard 2x model on a 40x24 frame, for
+// information and agreement only. The cases are measured in rounds (one frame of each in turn,
+// with onnxruntime-node's standard 2x model in this process as a yardstick), so that other work
+// on the machine weighs on each alike.
 // Tool 2: createImageCodec({ runtime: 'wasm', threads: 1 }) at the middle level, in the page's
 // own thread (tool 2 has no worker), on a 768x480 evaluation picture (the first of
 // mate-backgrounds' nature photos at 768 wide, cut to 480 rows: the picture bench/aic/image-codec.mjs
@@ -27,7 +33,8 @@
 // Writes bench/results/aic-speed-browser.json; `--tool 1` or `--tool 2` reruns one tool and keeps
 // the other's entries from the file as they are.
 //
-//   npm run build && node bench/aic/speed-browser.mjs [--quick] [--tool 1|2]     (needs chromium, ffmpeg, opencv-doc, mate-backgrounds)
+//   npm run build && node bench/aic/speed-browser.mjs [--quick] [--tool 1|2] [--scales 2,1.5] [--variants standard,fast] [--model LABEL=FILE@SCALE]
+//   (needs chromium, ffmpeg, opencv-doc; tool 2 also mate-backgrounds)
 import { createServer } from 'node:http'
 import { createReadStream, readdirSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -53,32 +60,52 @@ const PHOTOS = '/usr/share/backgrounds/mate/nature'
 const WARMUP = 5
 const FRAMES = quick ? 20 : 60
 const GPU_FRAMES = quick ? 2 : 3
+/** The values of `--name a,b` (or undefined). */
+const listArg = (name) => process.argv.includes(name) ? (process.argv[process.argv.indexOf(name) + 1] ?? '').split(',').filter((x) => x !== '') : undefined
+const SCALES = (listArg('--scales') ?? ['2', '1.5']).map(Number)
+if (SCALES.length === 0 || SCALES.some((s) => s !== 2 && s !== 1.5)) throw new RangeError(`--scales takes 2, 1.5 or 2,1.5, got ${listArg('--scales')}`)
+const VARIANTS = listArg('--variants') ?? ['standard', 'fast']
+if (VARIANTS.some((v) => v !== 'standard' && v !== 'fast')) throw new RangeError(`--variants takes standard, fast or standard,fast, got ${VARIANTS}`)
+// --model LABEL=FILE@SCALE: a candidate model file, measured like the shipped ones (modelBytes)
+const MODELS = process.argv.flatMap((a, i) => (a === '--model' ? [process.argv[i + 1] ?? ''] : [])).map((arg) => {
+  const m = /^([^=]+)=(.+)@(2|1\.5)$/.exec(arg)
+  if (m === null) throw new RangeError(`--model takes LABEL=FILE@SCALE (scale 2 or 1.5), got ${JSON.stringify(arg)}`)
+  return { label: m[1], file: m[2], scale: Number(m[3]) }
+})
+const THREADS = [1, 2]
 const CASES = [
-  { label: 'WASM, 1 thread', runtime: 'wasm', threads: 1 },
-  { label: 'WASM, 2 threads', runtime: 'wasm', threads: 2 },
+  ...SCALES.flatMap((scale) => VARIANTS.flatMap((variant) => THREADS.map((threads) => ({ label: `${scale}x ${variant}, WASM, ${threads} thread${threads > 1 ? 's' : ''}`, scale, variant, threads })))),
+  ...MODELS.flatMap((m) => THREADS.map((threads) => ({ label: `${m.scale}x ${m.label} (${m.file}), WASM, ${threads} thread${threads > 1 ? 's' : ''}`, scale: m.scale, model: m, threads }))),
   // for comparison: the session on the page's main thread (what the worker saves the page, and costs per frame)
-  { label: 'WASM, 1 thread, on the main thread (worker: false)', runtime: 'wasm', threads: 1, worker: false }
+  ...(SCALES.includes(2) && VARIANTS.includes('standard') ? [{ label: '2x standard, WASM, 1 thread, on the main thread (worker: false)', scale: 2, variant: 'standard', threads: 1, worker: false }] : [])
 ]
 
-// the frame: the 11th of opencv-doc's Megamind.avi (held out from training) through VP8 at
-// 200 kbps at 320x180, as the enhancer tests use it; and a 40x24 crop of it for WebGPU
-const frame = tool1 ? heldOutFrames(11, 200).low[10] : undefined
+// the frames: the 11th of opencv-doc's Megamind.avi (held out from training) through VP8 at
+// 200 kbps at 320x180 (scale 2) or 426x240 (scale 1.5), as the enhancer tests make them; and a
+// 40x24 crop of the 320x180 one for WebGPU
+const frames = tool1 ? Object.fromEntries([...new Set(CASES.map((c) => c.scale))].map((s) => [s, heldOutFrames(11, 200, s).low[10]])) : {}
 const crop = (f, x0, y0, w, h) => {
   const data = new Uint8Array(w * h * 4)
   for (let y = 0; y < h; y++) data.set(f.data.subarray(((y0 + y) * f.width + x0) * 4, ((y0 + y) * f.width + x0 + w) * 4), y * w * 4)
   return { width: w, height: h, data }
 }
-const small = tool1 ? crop(frame, 140, 60, 40, 24) : undefined
+const small = frames[2] !== undefined ? crop(frames[2], 140, 60, 40, 24) : undefined
 
-// the reference: onnxruntime-node
-let nodeOut
+// the references: onnxruntime-node running the same model on the same frame
+const nodeInit = (c) => ({ runtime: 'node', threads: 1, scale: c.scale, ...(c.model !== undefined ? { modelPath: c.model.file } : { variant: c.variant }) })
+const caseKey = (c) => `${c.scale}:${c.model?.file ?? c.variant}`
+const nodeOut = {}
 let nodeSmallOut
 if (tool1) {
-  const node = await createEnhancer({ runtime: 'node', threads: 1 })
-  nodeOut = await node.enhance(frame)
-  nodeSmallOut = await node.enhance(small)
-  await node.close()
+  for (const c of CASES) {
+    if (nodeOut[caseKey(c)] !== undefined) continue
+    const node = await createEnhancer(nodeInit(c))
+    nodeOut[caseKey(c)] = await node.enhance(frames[c.scale])
+    if (small !== undefined && c.scale === 2 && c.variant === 'standard') nodeSmallOut = await node.enhance(small)
+    await node.close()
+  }
 }
+const modelB64 = Object.fromEntries(await Promise.all(MODELS.map(async (m) => [m.file, (await readFile(m.file)).toString('base64')])))
 
 // tool 2's pictures: 768x480 (WASM) and a 64x64 cut of it (WebGPU)
 let picture
@@ -145,7 +172,9 @@ let frame
 let out
 window.aicBench = {
   async open (init) {
-    enhancer = await createEnhancer(init)
+    // a model of one's own travels as base64 and becomes modelBytes
+    const { modelB64, ...rest } = init
+    enhancer = await createEnhancer(modelB64 === undefined ? rest : { ...rest, modelBytes: b64(modelB64) })
     return { info: enhancer.info, crossOriginIsolated: self.crossOriginIsolated }
   },
   setFrame ({ width, height, rgba }) { frame = { width, height, data: b64(rgba) } },
@@ -348,33 +377,49 @@ try {
   const gpu = await gpuAdapter()
   if (tool1) {
     // every case loaded and warmed up first, then one frame of each in turn: other work on the
-    // machine then weighs on every case alike; onnxruntime-node (this process, 1 thread) in the
-    // same rounds, as the yardstick
+    // machine then weighs on every case alike; onnxruntime-node (this process, 1 thread, the
+    // standard 2x model) in the same rounds, as the yardstick
     const runs = []
     for (const c of CASES) {
       console.error(`${c.label}: load, ${WARMUP} warm-up frames`)
-      const run = await open({ runtime: c.runtime, threads: c.threads, ...(c.worker === false ? { worker: false } : {}) }, frame, WARMUP)
+      const init = { runtime: 'wasm', scale: c.scale, threads: c.threads, ...(c.model !== undefined ? { modelB64: modelB64[c.model.file] } : { variant: c.variant }), ...(c.worker === false ? { worker: false } : {}) }
+      const run = await open(init, frames[c.scale], WARMUP)
       runs.push({ c, run })
     }
     const ref = await createEnhancer({ runtime: 'node', threads: 1 })
+    const yardstick = frames[2] ?? heldOutFrames(11, 200).low[10]
     const refMs = []
-    for (let i = 0; i < WARMUP; i++) await ref.enhance(frame)
+    for (let i = 0; i < WARMUP; i++) await ref.enhance(yardstick)
     console.error(`${FRAMES} rounds of one frame per case`)
+    const loadDuring = []
     for (let i = 0; i < FRAMES; i++) {
       for (const { run } of runs) run.ms.push(await run.step())
       const t = performance.now()
-      await ref.enhance(frame)
+      await ref.enhance(yardstick)
       refMs.push(performance.now() - t)
+      if (i % 10 === 9) loadDuring.push(loadavg()[0])
     }
+    results.loadAverageDuring = { min: round(Math.min(...loadDuring)), max: round(Math.max(...loadDuring)) }
     await ref.close()
     for (const { c, run } of runs) {
-      const r = await run.finish(nodeOut)
+      const r = await run.finish(nodeOut[caseKey(c)])
       if (r.info.threads !== c.threads) throw new Error(`${c.label}: the enhancer ran ${r.info.threads} thread(s) (cross-origin isolated: ${r.crossOriginIsolated})`)
-      results.wasm.push({ case: c.label, ...r })
+      const f = frames[c.scale]
+      results.wasm.push({
+        case: c.label,
+        scale: c.scale,
+        variant: c.model !== undefined ? `file ${c.model.label}` : c.variant,
+        threads: c.threads,
+        worker: c.worker !== false,
+        input: `${f.width}x${f.height}`,
+        ...r,
+        // 15 fps leaves 66.7 ms a frame
+        fps15AtP50: r.msPerFrame.p50 <= 1000 / 15
+      })
     }
-    results.node = { case: 'onnxruntime-node, 1 thread, in the same rounds (this process)', msPerFrame: summary(refMs) }
-    if (gpu === null) {
-      console.error('WebGPU: no adapter in this Chromium, not measured')
+    results.node = { case: 'onnxruntime-node, 1 thread, 2x standard, in the same rounds (this process)', msPerFrame: summary(refMs) }
+    if (gpu === null || small === undefined) {
+      console.error('WebGPU: no adapter in this Chromium (or no 2x case), not measured')
     } else {
       console.error(`WebGPU (${gpu.architecture}): 1 + ${GPU_FRAMES} frames of ${small.width}x${small.height}`)
       const run = await open({ runtime: 'webgpu' }, small, 1)
@@ -396,7 +441,7 @@ const previous = tool1 && tool2 ? {} : JSON.parse(await readFile(resultFile, 'ut
 const tool1Doc = tool1
   ? {
       tool1MeasuredAt: measuredAt,
-      input: 'frame 10 of opencv-doc Megamind.avi (held out), VP8 at 200 kbps at 320x180 (libvpx realtime), restored to 640x360',
+      input: 'frame 10 of opencv-doc Megamind.avi (held out), VP8 at 200 kbps (libvpx realtime) at 320x180 restored to 640x360 (scale 2) or at 426x240 restored to 639x360 (scale 1.5)',
       // other work on the machine slows every figure: the 1-minute load average before and after
       loadAverage: { before: loadBefore[0], after: round(loadavg()[0]) },
       warmupFrames: WARMUP,
@@ -412,13 +457,13 @@ const doc = writeResult('aic-speed-browser', {
 })
 
 if (tool1) {
-  console.log('\n| tool 1 in Chromium (320x180 in, 640x360 out) | p50 ms | p95 ms | load ms | agreement with Node: max diff, share of values differing |')
-  console.log('|---|---|---|---|---|')
-  for (const r of doc.wasm) console.log(`| ${r.case} | ${r.msPerFrame.p50} | ${r.msPerFrame.p95} | ${r.loadMs} | ${r.agreementWithNode.maxDiff}, ${r.agreementWithNode.sharePercent}% |`)
-  console.log(`| ${doc.node.case} | ${doc.node.msPerFrame.p50} | ${doc.node.msPerFrame.p95} | | |`)
+  console.log(`\n| tool 1 in Chromium (load average ${doc.loadAverage.before} before, ${doc.loadAverage.after} after) | in -> out | p50 ms | p95 ms | load ms | agreement with Node: max diff, share of values differing |`)
+  console.log('|---|---|---|---|---|---|')
+  for (const r of doc.wasm) console.log(`| ${r.case} | ${r.input} -> ${r.outputSize} | ${r.msPerFrame.p50} | ${r.msPerFrame.p95} | ${r.loadMs} | ${r.agreementWithNode.maxDiff}, ${r.agreementWithNode.sharePercent}% |`)
+  console.log(`| ${doc.node.case} | 320x180 -> 640x360 | ${doc.node.msPerFrame.p50} | ${doc.node.msPerFrame.p95} | | |`)
   if (doc.webgpu) {
     const g = doc.webgpu
-    console.log(`| WebGPU (${g.adapter.architecture}${g.adapter.isFallbackAdapter ? ', software' : ''}), ${small.width}x${small.height} in, ${g.outputSize} out | ${g.msPerFrame.p50} | ${g.msPerFrame.p95} | ${g.loadMs} | ${g.agreementWithNode.maxDiff}, ${g.agreementWithNode.sharePercent}% |`)
+    console.log(`| 2x standard, WebGPU (${g.adapter.architecture}${g.adapter.isFallbackAdapter ? ', software' : ''}) | ${small.width}x${small.height} -> ${g.outputSize} | ${g.msPerFrame.p50} | ${g.msPerFrame.p95} | ${g.loadMs} | ${g.agreementWithNode.maxDiff}, ${g.agreementWithNode.sharePercent}% |`)
   }
 }
 if (tool2) {

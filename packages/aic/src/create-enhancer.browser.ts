@@ -28,7 +28,7 @@ export interface BrowserEnhancerInit extends Omit<EnhancerInit, 'modelPath'> {
   /**
    * Where the shipped model for `scale` is served, for apps whose bundler does not copy it; it is
    * checked against the manifest's size and SHA-256 all the same.
-   * @default the package's `models/enhancer-x2.onnx` (`enhancer-x1.5.onnx` at scale 1.5), resolved against this module (`new URL(…, import.meta.url)`: Vite, webpack 5 and Parcel copy it)
+   * @default the package's `models/enhancer-x2.onnx` (`enhancer-x1.5.onnx` at scale 1.5; `enhancer-x2-fast.onnx` and `enhancer-x1.5-fast.onnx` for variant 'fast'), resolved against this module (`new URL(…, import.meta.url)`: Vite, webpack 5 and Parcel copy it)
    */
   modelUrl?: string | URL
   /** A model of your own as bytes instead (input "low", output "restored"; no checksum); `scale` must say its scale. */
@@ -70,6 +70,16 @@ class LocalEnhancer extends SessionEnhancer implements BrowserEnhancer {
   }
 }
 
+/**
+ * Where the package's copies of the 'fast' variant's models are: as model-files.browser.ts does for
+ * the others, each named literally in `new URL('…', import.meta.url)` so that bundlers copy it,
+ * and only it, into the app's build (here, beside the variant's only user).
+ */
+const FAST_URLS: Record<string, () => URL> = {
+  'enhancer-x2-fast.onnx': () => new URL('../models/enhancer-x2-fast.onnx', import.meta.url),
+  'enhancer-x1.5-fast.onnx': () => new URL('../models/enhancer-x1.5-fast.onnx', import.meta.url)
+}
+
 function checkBrowserInit (init: BrowserEnhancerInit): void {
   if (init == null || typeof init !== 'object') throw new TypeError(`init must be an object, got ${String(init)}`)
   if ('modelPath' in init) throw new TypeError('modelPath is for Node; in a browser give modelUrl (the shipped model served elsewhere) or modelBytes (a model of your own)')
@@ -88,7 +98,7 @@ function checkBrowserInit (init: BrowserEnhancerInit): void {
 
 /**
  * Makes tool 1's enhancer in a browser, on onnxruntime-web (an optional peer dependency):
- * fetches the shipped model for `scale` (or takes `modelBytes`), checks it against the manifest
+ * fetches the shipped model for `scale` and `variant` (or takes `modelBytes`), checks it against the manifest
  * (SHA-256 by WebCrypto), picks WebGPU or WASM, and makes the session, in a dedicated worker
  * unless `worker: false`. `info` says what runs.
  * Errors: RangeError/TypeError for bad options; ModelNotFoundError (404) and ModelLoadError
@@ -99,7 +109,7 @@ function checkBrowserInit (init: BrowserEnhancerInit): void {
 export async function createEnhancer (init: BrowserEnhancerInit = {}, options: { signal?: AbortSignal } = {}): Promise<BrowserEnhancer> {
   const t0 = performance.now()
   checkBrowserInit(init)
-  const opts = resolveEnhancerInit({ ...init, modelPath: undefined }, ['wasm', 'webgpu'])
+  const opts = resolveEnhancerInit({ ...init, modelPath: undefined }, ['wasm', 'webgpu'], init.modelBytes !== undefined)
   const signal = options.signal
   signal?.throwIfAborted()
   const worker = init.worker ?? typeof Worker === 'function'
@@ -115,15 +125,15 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
     model = { bytes: init.modelBytes instanceof ArrayBuffer ? new Uint8Array(init.modelBytes.slice(0)) : init.modelBytes.slice(), file: 'modelBytes' }
     meta = { name: 'custom', version: 0 }
   } else {
-    const entry = enhancerModel(SHIPPED_MANIFEST, opts.scale)
-    model = await fetchShippedModel(entry, String(init.modelUrl ?? shippedModelUrl(entry)), signal)
+    const entry = enhancerModel(SHIPPED_MANIFEST, opts.scale, opts.variant)
+    model = await fetchShippedModel(entry, String(init.modelUrl ?? FAST_URLS[entry.file]?.() ?? shippedModelUrl(entry)), signal)
     meta = { name: entry.name, version: entry.version, sha256: entry.sha256 }
     io = { input: entry.input, output: entry.output }
   }
   signal?.throwIfAborted()
 
   const open = async (ep: WebExecutionProvider, bytes: Uint8Array): Promise<BrowserEnhancer> => {
-    const base = { scale: opts.scale, model: { ...meta, file: model.file }, worker, ...(adapter !== undefined ? { adapter } : {}) }
+    const base = { scale: opts.scale, ...(init.modelBytes === undefined ? { variant: opts.variant } : {}), model: { ...meta, file: model.file }, worker, ...(adapter !== undefined ? { adapter } : {}) }
     const sessionOptions = { ...io, file: model.file, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) }
     if (!worker) {
       const session = await webSessionFactory({ executionProvider: ep, ...(init.wasmPaths !== undefined ? { wasmPaths: init.wasmPaths } : {}) })(bytes, sessionOptions)

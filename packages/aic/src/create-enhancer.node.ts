@@ -6,7 +6,7 @@ import type { Enhancer, EnhancerInit } from './enhancer.js'
 
 /**
  * Makes tool 1's enhancer on onnxruntime-node (an optional peer dependency): reads the shipped
- * model for `scale` (or `modelPath`), checks it against the manifest, makes the session.
+ * model for `scale` and `variant` (or `modelPath`), checks it against the manifest, makes the session.
  * Errors: RangeError/TypeError for bad options, ModelNotFoundError and ModelLoadError naming
  * the file, RuntimeUnavailableError when onnxruntime-node is not installed.
  */
@@ -20,7 +20,7 @@ export async function createEnhancer (init: EnhancerInit = {}): Promise<Enhancer
     model = await readModelFile(opts.modelPath)
     meta = { name: 'custom', version: 0 }
   } else {
-    const entry = enhancerModel(await readManifest(), opts.scale)
+    const entry = enhancerModel(await readManifest(), opts.scale, opts.variant)
     model = await readShippedModel(entry)
     meta = { name: entry.name, version: entry.version, sha256: entry.sha256 }
     io = { input: entry.input, output: entry.output }
@@ -30,6 +30,7 @@ export async function createEnhancer (init: EnhancerInit = {}): Promise<Enhancer
     runtime: opts.runtime,
     executionProvider: session.executionProvider,
     scale: opts.scale,
+    ...(opts.modelPath === undefined ? { variant: opts.variant } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     model: { ...meta, file: model.file },
     loadMs: performance.now() - t0

@@ -1,6 +1,8 @@
 import { checkFrame, frameToTensor, tensorToFrame } from './frame.js'
 import { InvalidStateError, ModelLoadError } from './errors.js'
+import { ENHANCER_VARIANTS } from './models.js'
 import type { Frame } from './frame.js'
+import type { EnhancerVariant } from './models.js'
 import type { InferenceSession } from './runtime.js'
 
 export type Runtime = 'auto' | 'webgpu' | 'wasm' | 'node'
@@ -14,6 +16,14 @@ export interface EnhancerInit {
    * @default 2
    */
   scale?: number
+  /**
+   * Which shipped model for `scale`: 'standard', or 'fast', a narrower network (8 channels where
+   * the standard one has 16) for CPUs that cannot run the standard one at call frame rates, such
+   * as onnxruntime-web's WASM (about 3 times faster there, for a little less restoration: the
+   * figures are in docs/aic.md). Not with a model of your own.
+   * @default 'standard'
+   */
+  variant?: EnhancerVariant
   /** Threads for one frame. @default the runtime's own choice (onnxruntime-node: one per physical core) */
   threads?: number
   /** A model file of your own instead of the shipped one (input "low", output "restored"); `scale` must say its scale. */
@@ -27,6 +37,8 @@ export interface EnhancerInfo {
   /** The execution provider that runs the model ('cpu' in onnxruntime-node; 'wasm' or 'webgpu' in onnxruntime-web). */
   executionProvider: string
   scale: number
+  /** The shipped variant that runs ('standard' or 'fast'); absent for a model of your own. */
+  variant?: EnhancerVariant
   threads?: number
   model: { name: string, version: number, file: string, sha256?: string }
   /** Milliseconds from createEnhancer() to a ready session (file read, checks, session made). */
@@ -99,8 +111,11 @@ export class SessionEnhancer implements Enhancer {
   }
 }
 
-/** Checks EnhancerInit's fields (names the bad one); returns them resolved. */
-export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray<Exclude<Runtime, 'auto'>>): { runtime: Exclude<Runtime, 'auto'>, scale: number, threads?: number, modelPath?: string } {
+/**
+ * Checks EnhancerInit's fields (names the bad one); returns them resolved. `custom` says that the
+ * caller gives a model of its own by another field (a browser's modelBytes), which no variant fits.
+ */
+export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray<Exclude<Runtime, 'auto'>>, custom = false): { runtime: Exclude<Runtime, 'auto'>, scale: number, variant: EnhancerVariant, threads?: number, modelPath?: string } {
   const runtime = init.runtime ?? 'auto'
   if (!['auto', 'webgpu', 'wasm', 'node'].includes(runtime)) throw new RangeError(`runtime must be 'auto', 'webgpu', 'wasm' or 'node', got ${JSON.stringify(runtime)}`)
   const chosen = runtime === 'auto' ? runtimes[0]! : runtime
@@ -109,5 +124,8 @@ export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray
   if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 1 || blockOf(scale) === 0) throw new RangeError(`scale must be a number > 1 that makes whole output sizes (the shipped ones: 2, 1.5), got ${String(scale)}`)
   if (init.threads !== undefined && (!Number.isInteger(init.threads) || init.threads < 1 || init.threads > 64)) throw new RangeError(`threads must be a whole number from 1 to 64, got ${String(init.threads)}`)
   if (init.modelPath !== undefined && (typeof init.modelPath !== 'string' || init.modelPath === '')) throw new TypeError(`modelPath must be a non-empty string, got ${String(init.modelPath)}`)
-  return { runtime: chosen, scale, ...(init.threads !== undefined ? { threads: init.threads } : {}), ...(init.modelPath !== undefined ? { modelPath: init.modelPath } : {}) }
+  const variant = init.variant ?? 'standard'
+  if (!ENHANCER_VARIANTS.includes(variant)) throw new RangeError(`variant must be ${ENHANCER_VARIANTS.map((v) => `'${v}'`).join(' or ')}, got ${JSON.stringify(variant)}`)
+  if (init.variant !== undefined && (init.modelPath !== undefined || custom)) throw new TypeError('variant chooses one of the shipped models; a model of your own has none: give one or the other')
+  return { runtime: chosen, scale, variant, ...(init.threads !== undefined ? { threads: init.threads } : {}), ...(init.modelPath !== undefined ? { modelPath: init.modelPath } : {}) }
 }

@@ -14,6 +14,8 @@ export interface ModelEntry {
   tool: 'enhance' | 'codec'
   /** Output size / input size, for enhancers. */
   scale?: number
+  /** Enhancers: which variant of the model for `scale` this is; absent means 'standard'. */
+  variant?: EnhancerVariant
   /** Tool 2's files: 'analysis', 'hyper-analysis', 'synthesis' (ONNX) and 'tables' (the integer hyper-synthesis and CDF tables). */
   role?: ImageCodecRole
   /** Increases with every retrained model; travels in AIC metadata (protos/aic.proto). */
@@ -40,16 +42,28 @@ export function parseManifest (json: unknown, file: string): ModelManifest {
       if (typeof (m as unknown as Record<string, unknown>)?.[key] !== type) throw new ModelLoadError(file, `models[${i}].${key} is not a ${type}`)
     }
     if (m.file.includes('/') || m.file.includes('\\')) throw new ModelLoadError(file, `models[${i}].file must be a bare file name, got ${JSON.stringify(m.file)}`)
+    if (m.variant !== undefined && !ENHANCER_VARIANTS.includes(m.variant)) throw new ModelLoadError(file, `models[${i}].variant must be one of ${ENHANCER_VARIANTS.join(', ')}, got ${JSON.stringify(m.variant)}`)
   })
   return { models }
 }
 
-/** The enhancer model for `scale`; RangeError listing the scales shipped when there is none. */
-export function enhancerModel (manifest: ModelManifest, scale: number): ModelEntry {
-  const enhancers = manifest.models.filter((m) => m.tool === 'enhance')
+/**
+ * The enhancer variants: 'standard' (the full network) and 'fast' (a smaller one for CPUs
+ * that cannot run the standard one at call frame rates, e.g. WASM in browsers).
+ */
+export type EnhancerVariant = 'standard' | 'fast'
+export const ENHANCER_VARIANTS: readonly EnhancerVariant[] = ['standard', 'fast']
+
+/**
+ * The enhancer model for `scale` and `variant` (an entry without `variant` is 'standard');
+ * RangeError listing the scales shipped for that variant when there is none.
+ */
+export function enhancerModel (manifest: ModelManifest, scale: number, variant: EnhancerVariant = 'standard'): ModelEntry {
+  const enhancers = manifest.models.filter((m) => m.tool === 'enhance' && (m.variant ?? 'standard') === variant)
   const found = enhancers.find((m) => m.scale === scale)
   if (found === undefined) {
-    throw new RangeError(`scale must be one of the shipped enhancer scales (${enhancers.map((m) => m.scale).join(', ') || 'none'}), got ${scale}`)
+    const scales = [...new Set(enhancers.map((m) => m.scale))].sort((a, b) => (a ?? 0) - (b ?? 0))
+    throw new RangeError(`scale must be one of the shipped ${variant === 'standard' ? '' : `'${variant}' `}enhancer scales (${scales.join(', ') || 'none'}), got ${scale}`)
   }
   return found
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readShippedModel } from '../src/model-files.node.js'
-import { createEnhancer, frameToTensor, lumaOf, MODELS_DIR, psnr, readManifest, tensorToFrame } from '../src/index.node.js'
+import { createEnhancer, enhancerModel, frameToTensor, lumaOf, MODELS_DIR, parseManifest, psnr, readManifest, tensorToFrame } from '../src/index.node.js'
 import { heldOutFrames } from './video-fixture.js'
 import type { Enhancer, Frame } from '../src/index.node.js'
 
@@ -13,6 +13,7 @@ const REFERENCE = resolve(import.meta.dirname, '../training/reference_output.py'
 // the checkpoint that ship_model.py copied next to the shipped ONNX export
 const CHECKPOINT = resolve(import.meta.dirname, '../training/checkpoints/enhancer-x2.pt')
 const CHECKPOINT_X1_5 = resolve(import.meta.dirname, '../training/checkpoints/enhancer-x1.5.pt')
+const checkpointOf = (name: string): string => resolve(import.meta.dirname, `../training/checkpoints/${name}.pt`)
 
 /** Runs reference_output.py (Debian's torch) on `frame` and compares: at most 1 level apart, under 1% of values off. */
 function expectAgreesWithPyTorch (out: Frame, frame: Frame, checkpoint: string, tmp: string): void {
@@ -173,6 +174,92 @@ describe('createEnhancer({ runtime: "node", scale: 1.5 })', () => {
     await expect(enhancer.enhance({ width: 37, height: 22, data: new Uint8Array(37 * 22 * 4) })).rejects.toThrow(/frame must have a width and height that are multiples of 2 at scale 1\.5 \(each 2x2 block becomes 3x3\), got 37x22/)
     await expect(enhancer.enhance({ width: 38, height: 23, data: new Uint8Array(38 * 23 * 4) })).rejects.toThrow(/got 38x23/)
     await expect(enhancer.enhance({ width: 1, height: 1, data: new Uint8Array(4) })).rejects.toThrow(RangeError)
+  })
+})
+
+// The 'fast' variant: a narrower network for CPUs that cannot run the standard one at call frame
+// rates (onnxruntime-web's WASM); bench/aic/speed-browser.mjs measures its speed, and
+// bench/aic/enhance-variants.mjs what it costs in quality (docs/aic.md).
+describe.each([
+  { scale: 2, name: 'enhancer-x2-fast', low: [320, 180], out: [640, 360], kbps: 200 },
+  { scale: 1.5, name: 'enhancer-x1.5-fast', low: [426, 240], out: [639, 360], kbps: 300 }
+] as const)('createEnhancer({ runtime: "node", scale: $scale, variant: "fast" })', ({ scale, name, low: lowSize, out: outSize, kbps }) => {
+  let fast: Enhancer
+  let standard: Enhancer
+  const tmp = mkdtempSync(join(tmpdir(), 'auralink-aic-enhancer-fast-'))
+  beforeAll(async () => {
+    fast = await createEnhancer({ runtime: 'node', scale, variant: 'fast', threads: 2 })
+    standard = await createEnhancer({ runtime: 'node', scale, threads: 2 })
+  })
+  afterAll(async () => {
+    await fast?.close()
+    await standard?.close()
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it(`info says what runs: the shipped ${name} model (variant "fast") with its version and checksum; the default stays "standard"`, async () => {
+    const manifest = await readManifest()
+    const entry = manifest.models.find((m) => m.name === name)!
+    expect(entry).toMatchObject({ tool: 'enhance', scale, variant: 'fast', file: `${name}.onnx`, input: 'low', output: 'restored' })
+    expect(enhancerModel(manifest, scale, 'fast')).toBe(entry)
+    expect(fast.info).toMatchObject({ runtime: 'node', executionProvider: 'cpu', scale, variant: 'fast', model: { name, version: entry.version, sha256: entry.sha256 } })
+    expect(fast.info.model.file).toBe(join(MODELS_DIR, `${name}.onnx`))
+    expect(standard.info).toMatchObject({ variant: 'standard', model: { name: name.replace('-fast', '') } })
+    // the point of the variant: a smaller network than the standard one
+    const std = manifest.models.find((m) => m.name === name.replace('-fast', ''))!
+    expect((entry.training as { parameters: number }).parameters).toBeLessThan((std.training as { parameters: number }).parameters / 2)
+  })
+
+  it('enhance() of a held-out VP8 frame gives the full size and agrees with the PyTorch checkpoint it was exported from, within 1 level per value', async () => {
+    const { low } = heldOutFrames(12, kbps, scale)
+    const frame = low[10]!
+    expect([frame.width, frame.height]).toEqual(lowSize)
+    const out = await fast.enhance(frame)
+    expect([out.width, out.height]).toEqual(outSize)
+    expectAgreesWithPyTorch(out, frame, checkpointOf(name), tmp)
+  })
+
+  it('enhance() of held-out VP8 frames stays a residual over bicubic, and moves toward what the standard model restores', async () => {
+    const { low, bicubic } = heldOutFrames(20, kbps, scale)
+    for (const i of [5, 12, 19]) {
+      const out = await fast.enhance(low[i]!)
+      const std = await standard.enhance(low[i]!)
+      // a residual over bicubic, not a new picture (as the standard model's test asks)
+      expect(psnr(luma(out), luma(bicubic[i]!))).toBeGreaterThan(30)
+      // both networks learned the same correction: the fast one's output is nearer the standard
+      // one's than plain bicubic is (an untrained residual, which leaves bicubic as it is, fails)
+      expect(psnr(luma(out), luma(std))).toBeGreaterThan(psnr(luma(bicubic[i]!), luma(std)))
+    }
+  })
+
+  it('createEnhancer() refuses a variant that does not exist, and a variant with a model of one\'s own, naming them', async () => {
+    await expect(createEnhancer({ scale, variant: 'tiny' as 'fast' })).rejects.toThrow(/variant must be 'standard' or 'fast', got "tiny"/)
+    await expect(createEnhancer({ scale, variant: 'fast', modelPath: join(MODELS_DIR, `${name}.onnx`) })).rejects.toThrow(TypeError)
+    // a model of one's own has no variant
+    const own = await createEnhancer({ scale, modelPath: join(MODELS_DIR, `${name}.onnx`) })
+    expect(own.info.variant).toBeUndefined()
+    await own.close()
+  })
+})
+
+describe('enhancerModel(manifest, scale, variant)', () => {
+  const entry = (name: string, scale: number, variant?: 'standard' | 'fast'): Record<string, unknown> => ({ name, file: `${name}.onnx`, tool: 'enhance', scale, version: 1, sha256: '0'.repeat(64), bytes: 1, input: 'low', output: 'restored', ...(variant !== undefined ? { variant } : {}) })
+  const manifest = parseManifest({ models: [entry('enhancer-x2', 2), entry('enhancer-x1.5', 1.5, 'standard'), entry('enhancer-x2-fast', 2, 'fast')] }, 'manifest.json')
+
+  it('takes an entry without "variant" as the standard one, and picks by scale and variant', () => {
+    expect(enhancerModel(manifest, 2).name).toBe('enhancer-x2')
+    expect(enhancerModel(manifest, 2, 'standard').name).toBe('enhancer-x2')
+    expect(enhancerModel(manifest, 1.5).name).toBe('enhancer-x1.5')
+    expect(enhancerModel(manifest, 2, 'fast').name).toBe('enhancer-x2-fast')
+  })
+
+  it('names the scales shipped for the variant asked for when none fits', () => {
+    expect(() => enhancerModel(manifest, 1.5, 'fast')).toThrow(/scale must be one of the shipped 'fast' enhancer scales \(2\), got 1\.5/)
+    expect(() => enhancerModel(manifest, 3)).toThrow(/scale must be one of the shipped enhancer scales \(1\.5, 2\), got 3/)
+  })
+
+  it('parseManifest() refuses an entry whose variant is unknown, naming it', () => {
+    expect(() => parseManifest({ models: [entry('enhancer-x2', 2), { ...entry('x', 2), variant: 'tiny' }] }, 'manifest.json')).toThrow(/models\[1\]\.variant must be one of standard, fast, got "tiny"/)
   })
 })
 

@@ -5,6 +5,13 @@ training/checkpoints/ so a later session can continue it (train_enhancer.py --re
 
   /usr/bin/python3 packages/aic/training/ship_model.py --run .auralink/aic-runs/enhancer-x2
   /usr/bin/python3 packages/aic/training/ship_model.py --run .auralink/aic-runs/enhancer-x1.5
+  /usr/bin/python3 packages/aic/training/ship_model.py --run .auralink/aic-runs/enhancer-x2-fast --variant fast \
+      [--onnx .auralink/aic-quant/enhancer-x2-fast-int8.onnx]   (then quantize_enhancer.py's <onnx>.json goes in too)
+
+--variant marks the entry (createEnhancer({ variant }) picks it; without it the entry is the
+'standard' one for its scale). --onnx ships another ONNX file made from the run's model (an int8
+quantisation of it by quantize_enhancer.py) instead of the run's own export; its facts
+(<file>.json beside it) go into the entry's "quantization".
 
 The version goes up by one whenever the shipped bytes change; it travels in AIC metadata
 (protos/aic.proto), so a receiver knows which model restored a frame.
@@ -28,14 +35,30 @@ def main():
     ap.add_argument("--run", required=True, help="a run folder of train_enhancer.py (log.jsonl, checkpoint.pt, <name>.onnx)")
     ap.add_argument("--models", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--checkpoints", default=os.path.join(HERE, "checkpoints"))
+    ap.add_argument("--variant", choices=("standard", "fast"), help="the entry's variant (default: none written, i.e. standard)")
+    ap.add_argument("--onnx", help="ship this ONNX file (made from the run's model, e.g. quantised) instead of the run's export")
     args = ap.parse_args()
 
     summary = last_summary(os.path.join(args.run, "log.jsonl"), "ship_model")
+    # a run continued with --resume: its first session's --init-from and the seconds of every session
+    sessions = [json.loads(line)["summary"] for line in open(os.path.join(args.run, "log.jsonl")) if '"summary"' in line]
+    sessions = [x for x in sessions if not x.get("smoke")]
+    if "initFrom" not in summary and sessions and "initFrom" in sessions[0]:
+        summary = summary | {"initFrom": sessions[0]["initFrom"]}
+    summary = summary | {"trainingSeconds": round(sum(x.get("seconds", 0) for x in sessions), 1), "sessions": len(sessions)}
     if summary.get("smoke"):
         sys.exit("ship_model: the run is a --smoke run; only full runs ship")
     name = summary["name"]
-    onnx_path = os.path.join(args.run, f"{name}.onnx")
+    onnx_path = args.onnx or os.path.join(args.run, f"{name}.onnx")
     ckpt_path = os.path.join(args.run, "checkpoint.pt")
+    quantization = None
+    if args.onnx:
+        facts = f"{args.onnx}.json"
+        if not os.path.exists(facts):
+            sys.exit(f"ship_model: {facts} is missing: --onnx ships a file that quantize_enhancer.py made, with its facts beside it")
+        quantization = json.load(open(facts))
+        if quantization.get("fromSha256") != hashlib.sha256(open(os.path.join(args.run, f"{name}.onnx"), "rb").read()).hexdigest():
+            sys.exit(f"ship_model: {args.onnx} was not made from {os.path.join(args.run, name + '.onnx')} (fromSha256 differs)")
     for path in (onnx_path, ckpt_path):
         if not os.path.exists(path):
             sys.exit(f"ship_model: {path} is missing")
@@ -63,9 +86,11 @@ def main():
     entry = {
         "name": name, "file": f"{name}.onnx", "tool": "enhance", "scale": config["scale"], "version": version,
         "sha256": sha, "bytes": len(data), "input": inputs[0], "output": outputs[0], "opset": model.opset_import[0].version,
-        "training": {k: summary[k] for k in ("steps", "torch", "parameters", "valPsnr", "valPsnrBicubic", "valFrames", "initFrom") if k in summary}
+    } | ({"variant": args.variant} if args.variant else {}) | {
+        "training": {k: summary[k] for k in ("steps", "torch", "parameters", "valPsnr", "valPsnrBicubic", "valFrames", "initFrom",
+                                             "trainingSeconds", "sessions") if k in summary}
                     | {"config": config},
-    }
+    } | ({"quantization": {k: v for k, v in quantization.items() if k != "bytes"}} if quantization else {})
     manifest["models"] = [m for m in manifest["models"] if m["name"] != name] + [entry]
     manifest["models"].sort(key=lambda m: m["name"])
     with open(os.path.join(args.models, entry["file"]), "wb") as f:

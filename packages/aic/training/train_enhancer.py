@@ -4,6 +4,8 @@
   /usr/bin/python3 packages/aic/training/train_enhancer.py --config packages/aic/training/configs/enhancer-x2.json
   ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 20] [--resume | --resume-from FILE] [--smoke]
   ... --config packages/aic/training/configs/enhancer-x1.5.json --init-from packages/aic/training/checkpoints/enhancer-x2.pt
+  ... --config packages/aic/training/configs/enhancer-x1.5-fast.json --init-from .../enhancer-x2-fast.pt --init-from .../enhancer-x1.5.pt
+      (several --init-from: each fills the tensors that match and that no earlier file gave)
 
 Reproducible: the config's seed fixes initialisation and patch sampling. Progress with ETA on
 stderr; one JSON line per log step in <runs>/<name>/log.jsonl; a checkpoint every 50 steps and
@@ -186,9 +188,10 @@ def main():
     ap.add_argument("--minutes", type=float, help="training time budget (default: the config's)")
     ap.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
     ap.add_argument("--resume-from", metavar="PATH", help="continue from this checkpoint file (e.g. a committed one)")
-    ap.add_argument("--init-from", metavar="PATH",
+    ap.add_argument("--init-from", metavar="PATH", action="append",
                     help="start a new run from another model's checkpoint: every weight whose name and shape match "
-                         "(e.g. the 2x model's head and body for the 1.5x one); a fresh optimiser, step 0")
+                         "(e.g. the 2x model's head and body for the 1.5x one); a fresh optimiser, step 0. May be "
+                         "given more than once: a later file gives only what the earlier ones did not")
     ap.add_argument("--threads", type=int, help="torch threads (default: the config's \"threads\", else all cores)")
     ap.add_argument("--smoke", action="store_true", help="a few steps on whatever data there is, for CI")
     args = ap.parse_args()
@@ -239,16 +242,20 @@ def main():
         rng.setstate(ckpt["rng"])
         print(f"train_enhancer: resumed {cfg['name']} at step {step} from {source}", file=sys.stderr)
     elif args.init_from:
-        if not os.path.exists(args.init_from):
-            sys.exit(f"train_enhancer: --init-from {args.init_from}: no such file")
-        ckpt = torch.load(args.init_from, **({"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}))
         own = model.state_dict()
-        taken = {k: v for k, v in ckpt["model"].items() if k in own and own[k].shape == v.shape}
-        if not taken:
-            sys.exit(f"train_enhancer: --init-from {args.init_from}: no weight matches this network by name and shape")
+        taken = {}
+        for path in args.init_from:
+            if not os.path.exists(path):
+                sys.exit(f"train_enhancer: --init-from {path}: no such file")
+            ckpt = torch.load(path, **({"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}))
+            these = {k: v for k, v in ckpt["model"].items() if k in own and own[k].shape == v.shape and k not in taken}
+            if not these:
+                sys.exit(f"train_enhancer: --init-from {path}: no weight matches this network by name and shape"
+                         + (" (beyond what the earlier files gave)" if taken else ""))
+            taken |= these
+            print(f"train_enhancer: {len(these)} of {len(own)} tensors from {path} "
+                  f"(left as initialised: {', '.join(sorted(set(own) - set(taken))) or 'none'})", file=sys.stderr)
         model.load_state_dict(taken, strict=False)
-        print(f"train_enhancer: {len(taken)} of {len(own)} tensors from {args.init_from} "
-              f"(left as initialised: {', '.join(sorted(set(own) - set(taken)))})", file=sys.stderr)
 
     patches = Patches(train, cfg["scale"], cfg["patch"], rng)
     budget = 3.0 if args.smoke else 60.0 * (args.minutes if args.minutes is not None else cfg["minutes"])
@@ -280,7 +287,7 @@ def main():
     summary = {"name": cfg["name"], "torch": torch.__version__, "steps": step, "stepsThisRun": step - first, "seconds": round(time.time() - t0, 1),
                "parameters": parameter_count(model), "valPsnr": round(net_psnr, 3), "valPsnrBicubic": round(bicubic_psnr, 3),
                "valFrames": min(len(val), 8 if args.smoke else 60), "onnx": onnx_path, "onnxBytes": size, "smoke": args.smoke,
-               "threads": threads} | ({"initFrom": args.init_from} if args.init_from else {})
+               "threads": threads} | ({"initFrom": args.init_from[0] if len(args.init_from) == 1 else args.init_from} if args.init_from else {})
     log.write(json.dumps({"summary": summary}) + "\n")
     log.close()
     print(json.dumps(summary, indent=1))
