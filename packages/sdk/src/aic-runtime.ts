@@ -18,6 +18,15 @@ export interface AicInit {
   mode?: AicMode
   /** The enhancer's runtime: WebGPU where a hardware adapter exists, else WASM. @default 'auto' */
   runtime?: 'auto' | 'wasm' | 'webgpu'
+  /**
+   * Which shipped enhancers restore received video: 'fast' (8 channels; 22 ms a 640x360 frame at
+   * 2x and 40 ms at 1.5x in Chromium WASM with 2 threads) or 'standard' (16 channels; 60 and 98
+   * ms, too slow for a 30 fps call in WASM). The fast ones also scored higher on the held-out
+   * pairs and Megamind (docs/aic-fast-variant.md); the crossover table was measured with the
+   * standard ones (docs/aic.md says what that means).
+   * @default 'fast'
+   */
+  variant?: 'standard' | 'fast'
   /** WASM threads per enhancer (needs a cross-origin isolated page). @default onnxruntime-web's choice */
   threads?: number
   /** Where the shipped models are served, by scale ('2', '1.5'), for apps whose bundler does not copy them. @default beside @auralink/aic's module */
@@ -89,6 +98,7 @@ export async function loadAicRuntime (init: AicInit): Promise<AicRuntime> {
       const url = init.modelUrls?.[String(scale) as '2' | '1.5']
       const enhancer = await aic.createEnhancer({
         scale,
+        variant: init.variant ?? 'fast',
         ...(init.runtime !== undefined ? { runtime: init.runtime } : {}),
         ...(init.threads !== undefined ? { threads: init.threads } : {}),
         ...(url !== undefined ? { modelUrl: url } : {}),

@@ -325,6 +325,7 @@ function checkAicInit (aic: AicInit | undefined): void {
   if (aic === null || typeof aic !== 'object') throw new TypeError(`AuraLink.create(init): init.aic must be an object like { mode: 'adaptive' }, got ${aic === null ? 'null' : typeof aic}`)
   if (aic.mode !== undefined) checkAicMode(aic.mode, 'AuraLink.create(init): init.aic.mode')
   if (aic.runtime !== undefined && !['auto', 'wasm', 'webgpu'].includes(aic.runtime)) throw new TypeError(`AuraLink.create(init): init.aic.runtime must be 'auto', 'wasm' or 'webgpu', got ${JSON.stringify(aic.runtime)}`)
+  if (aic.variant !== undefined && aic.variant !== 'standard' && aic.variant !== 'fast') throw new TypeError(`AuraLink.create(init): init.aic.variant must be 'standard' or 'fast', got ${JSON.stringify(aic.variant)}`)
   if (aic.threads !== undefined && (!Number.isInteger(aic.threads) || aic.threads < 1 || aic.threads > 16)) throw new RangeError(`AuraLink.create(init): init.aic.threads must be a whole number from 1 to 16, got ${String(aic.threads)}`)
   const t = aic.capabilityTimeoutMs
   if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 100 || t > 600_000)) throw new RangeError(`AuraLink.create(init): init.aic.capabilityTimeoutMs must be 100 to 600000 ms, got ${String(t)}`)
