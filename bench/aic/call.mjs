@@ -32,7 +32,7 @@
 // 1280x720: aic-call-1280x720[-quick].json), relative paths only.
 //
 //   scripts/netns.sh node bench/aic/call.mjs [--quick] [--rates 150,300,600,1200] [--rounds 2]
-//       [--settle-s 8] [--window-s 15] [--size 640x360] [--every 1] [--fps 30]
+//       [--settle-s 8] [--window-s 15] [--size 640x360] [--every 1] [--fps 30] [--threads N]
 // (--fps N asks the camera for N frames a second, e.g. 10, where the WASM enhancer keeps up; the
 // result file's name then says it)
 // (after npm run build; needs ffmpeg, iproute2's tc, Chromium, opencv-doc, mate-backgrounds and
@@ -56,6 +56,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '640x360' },
     every: { type: 'string' },
     fps: { type: 'string' },
+    threads: { type: 'string' },
     n: { type: 'string', default: '42' }
   }
 })
@@ -68,12 +69,15 @@ const [W, H] = values.size.split('x').map(Number)
 const EVERY = Number(values.every ?? (W > 640 ? 2 : 1))
 // the camera's frame rate: the clip's 30 unless --fps asks the (fake) camera for fewer
 const CAMERA_FPS = values.fps !== undefined ? Number(values.fps) : undefined
+// WASM threads of each page's enhancers (aic.threads; the pages are cross-origin isolated); default: onnxruntime-web's choice
+const THREADS = values.threads !== undefined ? Number(values.threads) : undefined
 const bad = [
   RATES.some((r) => !(r >= 8)) && `--rates must be kbit/s >= 8, got ${values.rates}`,
   !(Number.isInteger(ROUNDS) && ROUNDS >= 1) && `--rounds must be a whole number >= 1, got ${values.rounds}`,
   !(SETTLE_MS >= 0 && WINDOW_MS >= 1000) && '--settle-s must be >= 0 and --window-s >= 1',
   !(values.size === '640x360' || values.size === '1280x720') && `--size must be 640x360 or 1280x720, got ${values.size}`,
   !(Number.isInteger(EVERY) && EVERY >= 1) && `--every must be a whole number >= 1, got ${values.every}`,
+  THREADS !== undefined && !(Number.isInteger(THREADS) && THREADS >= 1 && THREADS <= 16) && `--threads must be a whole number from 1 to 16, got ${values.threads}`,
   CAMERA_FPS !== undefined && !(Number.isInteger(CAMERA_FPS) && CAMERA_FPS >= 1 && CAMERA_FPS <= 30) && `--fps must be a whole number from 1 to 30, got ${values.fps}`
 ].filter(Boolean)
 if (bad.length > 0) {
@@ -168,7 +172,7 @@ try {
     await trackPeerConnections(p)
     await p.goto(server.url('aic-call'), { timeout: 30_000 })
     await p.waitForFunction(() => 'aicCallPage' in window, undefined, { timeout: 10_000 })
-    await p.evaluate(async ([r, n, t]) => window.aicCallPage.start(r, n, 'adaptive', t ?? undefined), [relay.addr, name, table ?? null])
+    await p.evaluate(async ([r, n, t, th]) => window.aicCallPage.start(r, n, 'adaptive', t ?? undefined, th ?? undefined), [relay.addr, name, table ?? null, THREADS ?? null])
     await p.evaluate((l) => { window.aicCallPage.configure(l) }, layout)
     return p
   }
@@ -381,13 +385,13 @@ try {
   console.log(`BD-rate of forced (2x wherever the receiver keeps up) against plain: SSIM ${bdText(bdForced.ssim)}, PSNR ${bdText(bdForced.psnr)}`)
   if (failures.length > 0) console.log(`${failures.length} calls failed: ${failures.map((f) => `${f.rate}/${f.arm}: ${f.error}`).join('; ')}`)
 
-  const name = `aic-call${values.size !== '640x360' ? `-${values.size}` : ''}${CAMERA_FPS !== undefined ? `-${CAMERA_FPS}fps` : ''}${quick ? '-quick' : ''}`
+  const name = `aic-call${values.size !== '640x360' ? `-${values.size}` : ''}${CAMERA_FPS !== undefined ? `-${CAMERA_FPS}fps` : ''}${THREADS !== undefined ? `-${THREADS}threads` : ''}${quick ? '-quick' : ''}`
   writeResult(name, {
     command: `scripts/netns.sh node bench/aic/call.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     quick,
     durationS: round((Date.now() - t0) / 1000, 0),
     loadAvg1mAtEnd: round(loadavg()[0], 2),
-    settings: { rates: RATES, rounds: ROUNDS, settleS: SETTLE_MS / 1000, windowS: WINDOW_MS / 1000, size: `${W}x${H}`, cameraFps: CAMERA_FPS ?? FPS, lumaEvery: EVERY, arms: ARMS },
+    settings: { rates: RATES, rounds: ROUNDS, settleS: SETTLE_MS / 1000, windowS: WINDOW_MS / 1000, size: `${W}x${H}`, cameraFps: CAMERA_FPS ?? FPS, enhancerThreads: THREADS ?? 'default', lumaEvery: EVERY, arms: ARMS },
     link: { kind: 'HTB class on the child namespace lo, UDP only (both directions share it), pfifo queue; no added delay or loss (netem is not in this kernel)', queueMs: SHAPED_LINK_DEFAULTS.queueMs, queuePackets: Object.fromEntries(RATES.map((r) => [r, queuePacketsFor(r)])) },
     clip: { frames: clip.frames, fps: FPS, size: `${W}x${H}`, sha256: clip.sha256, segments: clip.segments, stamp: layout },
     method: {

@@ -30,7 +30,7 @@ export interface RtpSnapshot {
 
 export interface AicCallPage {
   /** AuraLink.create({ relays: [relay], iceServers: [], aic: { mode } }), register(name); the PeerId. */
-  start(relay: string, name: string, aicMode: AicMode, table?: unknown): Promise<string>
+  start(relay: string, name: string, aicMode: AicMode, table?: unknown, threads?: number): Promise<string>
   /** The stamp layout of the clip (the sender's camera). */
   configure(layout: StampLayout): void
   /** Incoming calls are accepted with no media of our own (receive only) and this AIC mode. */
@@ -218,9 +218,9 @@ const INBOUND = ['bytesReceived', 'headerBytesReceived', 'packetsReceived', 'pac
 const PAIR = ['availableOutgoingBitrate', 'currentRoundTripTime', 'bytesSent', 'bytesReceived']
 
 const page: AicCallPage = {
-  async start (relay, name, aicMode, table) {
+  async start (relay, name, aicMode, table, threads) {
     // `aic` is AIC's option; an SDK without AIC ignores it (a variable, not a literal: no excess-property check)
-    const init = { relays: [relay], iceServers: [], aic: { mode: aicMode, ...(table !== undefined ? { table } : {}) } }
+    const init = { relays: [relay], iceServers: [], aic: { mode: aicMode, ...(table !== undefined ? { table } : {}), ...(threads !== undefined ? { threads } : {}) } }
     client = await AuraLink.create(init)
     await client.register(name)
     client.addEventListener('incoming', (e) => {
