@@ -371,6 +371,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
             `${record.name} is held at sequence ${held.sequence}: a new record needs a higher one, got ${record.sequence}`)
         }
       } else {
+        await this.checkNotWithdrawn(record, options)
         await this.checkLookAlikes(record, skeleton, now, options)
         await this.checkQuota(record, now, ctx, options)
       }
@@ -380,6 +381,20 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       this.sync?.publishSoon(record)
       return ok([record.bytes])
     }))
+  }
+
+  /**
+   * A name its holder unregistered is free for anyone, but not for the records the holder signed
+   * before: whoever kept a copy could bind the name to the holder's key again. A record of the
+   * same key is taken only when it is newer than the one withdrawn, by sequence or by validity
+   * (a record the holder makes after unregistering is valid until later than the old one).
+   */
+  private async checkNotWithdrawn (record: AuraIdRecord, options: AbortOptions): Promise<void> {
+    const withdrawn = await this.store.withdrawn(record.name, options)
+    if (withdrawn === undefined || !withdrawn.peerId.equals(record.peerId)) return
+    if (record.sequence > withdrawn.sequence || record.validity > withdrawn.validity) return
+    throw new DirectoryRefusal(E.DIRECTORY_ERROR_STALE_SEQUENCE,
+      `${record.name} was unregistered by this key at sequence ${withdrawn.sequence} (valid until ${new Date(withdrawn.validity).toISOString()}): this record is no newer, a replay; sign a new one`)
   }
 
   private async checkLookAlikes (record: AuraIdRecord, skeleton: string, now: number, options: AbortOptions): Promise<void> {

@@ -85,6 +85,31 @@ describe('auraIdDirectory: SEARCH and UNREGISTER', () => {
     expect((await c.register(await rec(mallory, '@a1ice.aura'))).error).toBe(E.DIRECTORY_ERROR_NONE)
   })
 
+  it('handle(REGISTER) after an unregister refuses the holder\'s withdrawn record and older ones (STALE_SEQUENCE, a replay), and takes a new one the holder signs', async () => {
+    const older = await rec(alice, '@alice.aura', { sequence: 1 })
+    await c.register(older)
+    h.clock.now += 1000
+    const last = await rec(alice, '@alice.aura', { sequence: 2 })
+    expect((await c.update(last)).error).toBe(E.DIRECTORY_ERROR_NONE)
+    h.clock.now += 1000
+    expect((await c.unregister(await createUnregister(alice, '@alice.aura', { now: h.clock.now }))).error).toBe(E.DIRECTORY_ERROR_NONE)
+    // anyone who kept copies replays them
+    for (const replay of [last, older]) {
+      const res = await expectRefusedUnchanged(h, E.DIRECTORY_ERROR_STALE_SEQUENCE, async () => c.register(replay))
+      expect(res.message).toMatch(/unregistered by this key .* a replay/)
+    }
+    expect((await c.resolve('@alice.aura')).error).toBe(E.DIRECTORY_ERROR_NOT_FOUND)
+    // the holder, later, signs a new record (a client that forgot its sequence starts again at 1)
+    h.clock.now += 1000
+    expect((await c.register(await rec(alice, '@alice.aura', { sequence: 1 }))).error).toBe(E.DIRECTORY_ERROR_NONE)
+  })
+
+  it('handle(REGISTER) after an unregister lets another key take the name, whatever the withdrawn record says', async () => {
+    await c.register(await rec(alice, '@alice.aura', { sequence: 7 }))
+    expect((await c.unregister(await createUnregister(alice, '@alice.aura', { now: h.clock.now }))).error).toBe(E.DIRECTORY_ERROR_NONE)
+    expect((await c.register(await rec(mallory, '@alice.aura', { sequence: 1 }))).error).toBe(E.DIRECTORY_ERROR_NONE)
+  })
+
   it('handle(UNREGISTER) with another key\'s proof answers INVALID_SIGNATURE, directory unchanged', async () => {
     await c.register(await rec(alice, '@alice.aura'))
     await expectRefusedUnchanged(h, E.DIRECTORY_ERROR_INVALID_SIGNATURE, async () => c.unregister(await createUnregister(mallory, '@alice.aura', { now: h.clock.now })))
