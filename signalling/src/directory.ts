@@ -14,7 +14,7 @@ import { DirectoryRefusal, DirectoryStoppedError, RequestTimeoutError } from './
 import { KeyedMutex } from './mutex.js'
 import { NetworkSync } from './network-sync.js'
 import { PeerRateLimiter } from './rate-limiter.js'
-import { DirectoryStore } from './store.js'
+import { DirectoryStore, isWithdrawnCopy } from './store.js'
 import { serveStream } from './stream.js'
 import type { AuraIdNetwork } from './dht.js'
 import type { DirectoryConflictEvent, DirectoryNetworkEvent, RepublishResult } from './network-sync.js'
@@ -391,10 +391,9 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
    */
   private async checkNotWithdrawn (record: AuraIdRecord, options: AbortOptions): Promise<void> {
     const withdrawn = await this.store.withdrawn(record.name, options)
-    if (withdrawn === undefined || !withdrawn.peerId.equals(record.peerId)) return
-    if (record.sequence > withdrawn.sequence || record.validity > withdrawn.validity) return
+    if (!isWithdrawnCopy(record, withdrawn)) return
     throw new DirectoryRefusal(E.DIRECTORY_ERROR_STALE_SEQUENCE,
-      `${record.name} was unregistered by this key at sequence ${withdrawn.sequence} (valid until ${new Date(withdrawn.validity).toISOString()}): this record is no newer, a replay; sign a new one`)
+      `${record.name} was unregistered by this key at sequence ${withdrawn!.sequence} (valid until ${new Date(withdrawn!.validity).toISOString()}): this record is no newer, a replay; sign a new one`)
   }
 
   private async checkLookAlikes (record: AuraIdRecord, skeleton: string, now: number, options: AbortOptions): Promise<void> {

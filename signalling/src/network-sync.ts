@@ -2,6 +2,7 @@ import { auraIdSkeleton } from '@auralink/identity'
 import { DirectoryError } from '@auralink/protocol'
 import { auraIdDhtKey, compareAuraIdRecords, verifyDhtRecord } from './dht.js'
 import { DirectoryRefusal } from './errors.js'
+import { isWithdrawnCopy } from './store.js'
 import type { AuraIdNetwork } from './dht.js'
 import type { KeyedMutex } from './mutex.js'
 import type { DirectoryStore } from './store.js'
@@ -107,7 +108,7 @@ export class NetworkSync {
   /**
    * The verified record the network holds for `name`, or undefined: none, one that does not
    * verify for the name, a copy of the record last unregistered here (or an older one of that
-   * key), or a failed lookup (logged; the caller goes on as if the network held none).
+   * key: isWithdrawnCopy), or a failed lookup (logged; the caller goes on as if the network held none).
    */
   async lookup (name: string, options: AbortOptions = {}): Promise<AuraIdRecord | undefined> {
     const signal = this.signal(options)
@@ -133,8 +134,7 @@ export class NetworkSync {
       this.init.onNetwork({ op: 'lookup', outcome: 'invalid', name })
       return undefined
     }
-    const withdrawn = await this.init.store.withdrawn(name, { signal })
-    if (withdrawn !== undefined && withdrawn.peerId.equals(record.peerId) && record.sequence <= withdrawn.sequence) {
+    if (isWithdrawnCopy(record, await this.init.store.withdrawn(name, { signal }))) {
       this.init.onNetwork({ op: 'lookup', outcome: 'not_found', name })
       return undefined
     }

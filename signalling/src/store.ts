@@ -29,6 +29,16 @@ const LAYOUT = new Key('/auraid/meta/layout')
 /** Version 1 had no /auraid/public index; opening a version 1 store builds it. */
 const LAYOUT_VERSION = 2
 
+/**
+ * Whether `record` is a copy of what its key withdrew (the record last unregistered for its name,
+ * `withdrawn`) or of an older record of that key: same key, and newer neither by sequence nor by
+ * validity. A record the holder signs after unregistering is valid until later, so it is not one.
+ */
+export function isWithdrawnCopy (record: AuraIdRecord, withdrawn: AuraIdRecord | undefined): boolean {
+  return withdrawn !== undefined && withdrawn.peerId.equals(record.peerId) &&
+    record.sequence <= withdrawn.sequence && record.validity <= withdrawn.validity
+}
+
 export class DirectoryStore {
   private readonly ds: Datastore
   private readonly log: Logger
