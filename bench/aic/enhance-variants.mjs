@@ -16,12 +16,12 @@
 //
 //   npm run build && node bench/aic/enhance-variants.mjs [--scales 2,1.5] [--model LABEL=FILE@SCALE] [--quick]
 //   (needs ffmpeg and opencv-doc; about 2 minutes here)
-import { spawnSync } from 'node:child_process'
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { createEnhancer, lumaOf, mse, ssim } from '@auralink/aic'
 import { root, round, writeResult } from '../lib.mjs'
+import { ffmpeg, frames, VP8 } from './video.mjs'
 
 const MEGAMIND = '/usr/share/doc/opencv-doc/examples/data/Megamind.avi'
 const quick = process.argv.includes('--quick')
@@ -44,34 +44,12 @@ const FRAMES = 120
 const SKIP = 30
 const RATES = quick ? [100, 250, 500, 1000] : [100, 200, 350, 500, 700, 1000]
 // as bench/aic/enhance.mjs: WebRTC's libvpx settings for a call, speed 8 held fixed
-const VP8 = ['-pix_fmt', 'yuv420p', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '-8', '-g', '3000', '-lag-in-frames', '0',
-  '-error-resilient', '1', '-qmin', '2', '-qmax', '56', '-undershoot-pct', '100', '-overshoot-pct', '15', '-drop-threshold', '30', '-static-thresh', '1']
 
 if (!existsSync(MEGAMIND)) {
   console.error(`aic/enhance-variants: ${MEGAMIND} is missing: apt-get install opencv-doc`)
   process.exit(2)
 }
 
-function ffmpeg (args) {
-  const res = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' })
-  if (res.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${res.stderr}`)
-}
-
-/** Raw RGBA frames of one size in a file, read one at a time (a frame past the end repeats the last). */
-function frames (file, width, height) {
-  const size = width * height * 4
-  const count = Math.floor(statSync(file).size / size)
-  const fd = openSync(file, 'r')
-  return {
-    count,
-    get (i) {
-      const data = new Uint8Array(size)
-      readSync(fd, data, 0, size, Math.min(i, count - 1) * size)
-      return { width, height, data }
-    },
-    close () { closeSync(fd) }
-  }
-}
 
 /** An ow x oh frame widened to W x H by repeating its last column and row. */
 function padTo (frame) {

@@ -38,11 +38,12 @@
 // every third (the full runs up to 2026-12-02 had 5 clips of 150 frames, quality on all 120).
 // --quick: 3 clips (a face and the text at 360p, the room at 720p), 4 rates, 75 frames.
 import { spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { bdRate, createEnhancer, efficientPoints, lumaOf, mse, ssim } from '@auralink/aic'
 import { root, round, summary, writeResult } from '../lib.mjs'
+import { ffmpeg, frames, VP8 } from './video.mjs'
 import { CLIPS, makeClip, missingPackages } from './clips.mjs'
 
 const arg = (name) => { const i = process.argv.indexOf(name); return i === -1 ? undefined : process.argv[i + 1] }
@@ -89,7 +90,7 @@ if (unknown.length > 0) {
 const PAIRS = quick && only === undefined
   ? QUICK_CLIPS.map(([id, res]) => [CLIPS.find((c) => c.id === id), res])
   : ['360p', '720p'].flatMap((res) => CLIPS.filter((c) => res in c.resolutions && (only === undefined || only.includes(c.id))).map((c) => [c, res]))
-// VP8 set up as WebRTC sets up libvpx for a call: realtime, no look-ahead, error resilient,
+// VP8 (VP8 in ./video.mjs) is set up as WebRTC sets up libvpx for a call: realtime, no look-ahead, error resilient,
 // constant bitrate with a 1 s buffer, quantizer 2..56, 100% undershoot and 15% overshoot, frames
 // dropped when the buffer runs low (threshold 30), one key frame at the start (a call sends
 // few); at speed 8 held fixed (cpu-used -8: a positive value lets VP8's realtime mode adapt its
@@ -97,8 +98,6 @@ const PAIRS = quick && only === undefined
 // makes tool 1's training pairs.
 // Where the rate is too low for the size, the encoder drops frames: the decoded clip repeats
 // the last frame, as a viewer would see it, and the drops are counted.
-const VP8 = ['-pix_fmt', 'yuv420p', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '-8', '-g', '3000', '-lag-in-frames', '0',
-  '-error-resilient', '1', '-qmin', '2', '-qmax', '56', '-undershoot-pct', '100', '-overshoot-pct', '15', '-drop-threshold', '30', '-static-thresh', '1']
 
 // --rebuild FILE: recompute the BD-rate summaries of a results file from its measured points
 // (after a change to clipBdRates or bdRatesOver), measuring nothing
@@ -111,26 +110,6 @@ if (REBUILD === undefined) {
   }
 }
 
-function ffmpeg (args) {
-  const res = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' })
-  if (res.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${res.stderr}`)
-}
-
-/** Reads raw RGBA frames of one size from a file, one at a time. */
-function frames (file, width, height) {
-  const size = width * height * 4
-  const count = Math.floor(statSync(file).size / size)
-  const fd = openSync(file, 'r')
-  return {
-    count,
-    get (i) {
-      const data = new Uint8Array(size)
-      readSync(fd, data, 0, size, Math.min(i, count - 1) * size)
-      return { width, height, data }
-    },
-    close () { closeSync(fd) }
-  }
-}
 
 let tmp // the run's temporary folder
 const raw = (name) => join(tmp, `${name}.rgba`)

@@ -84,7 +84,7 @@ export class AicSender {
     if (this.applying || this.stopped || this.pc.connectionState === 'closed') return
     this.applying = true
     try {
-      const obs = await readSenderStats(this.pc, this.sender)
+      const obs = await readSenderStats(this.sender)
       const atMs = performance.now()
       const { decision, changed } = this.controller.update({
         atMs,
@@ -123,21 +123,20 @@ export class AicSender {
   }
 }
 
-/** What the sender's stats say: available bitrate, loss of the video stream, RTT. */
-export async function readSenderStats (pc: RTCPeerConnection, sender: RTCRtpSender): Promise<{ availableBitrateBps?: number, lossFraction?: number, rttMs?: number }> {
+/**
+ * What the sender's stats say: available bitrate and RTT of the selected candidate pair, loss of
+ * this sender's video as the receiver reported it. One getStats() on the sender: its report holds
+ * its outbound-rtp and what that refers to (transport, candidate pair, remote-inbound-rtp).
+ */
+export async function readSenderStats (sender: RTCRtpSender): Promise<{ availableBitrateBps?: number, lossFraction?: number, rttMs?: number }> {
   const out: { availableBitrateBps?: number, lossFraction?: number, rttMs?: number } = {}
-  const report = await pc.getStats()
-  const ssrc = (await sender.getStats().catch(() => undefined)) // the sender's own entries, for its ssrc
-  let videoSsrc: number | undefined
-  ssrc?.forEach((s: Record<string, unknown>) => { if (s.type === 'outbound-rtp' && typeof s.ssrc === 'number') videoSsrc = s.ssrc })
+  const report = await sender.getStats()
   report.forEach((s: Record<string, unknown>) => {
     if (s.type === 'candidate-pair' && (s.nominated === true || s.selected === true) && s.state === 'succeeded') {
       if (typeof s.availableOutgoingBitrate === 'number') out.availableBitrateBps = s.availableOutgoingBitrate
       if (typeof s.currentRoundTripTime === 'number') out.rttMs = s.currentRoundTripTime * 1000
     }
-    if (s.type === 'remote-inbound-rtp' && s.kind === 'video' && (videoSsrc === undefined || s.ssrc === videoSsrc)) {
-      if (typeof s.fractionLost === 'number') out.lossFraction = s.fractionLost
-    }
+    if (s.type === 'remote-inbound-rtp' && s.kind === 'video' && typeof s.fractionLost === 'number') out.lossFraction = s.fractionLost
   })
   return out
 }

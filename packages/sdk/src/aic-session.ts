@@ -13,6 +13,7 @@ import { AicReceiverPipeline } from './aic-receiver.js'
 import { hasEncodedTransform, missingPipelineApi } from './aic-runtime.js'
 import { AicSender } from './aic-sender.js'
 import { checkCapability, checkReport, modeToWire, scaleFromX100, scaleToX100 } from './aic-wire.js'
+import type { FrameEnhancer } from './aic-receiver.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { SenderDecision } from './aic-sender.js'
 import type { TransformCommand, TrailerSeen } from './aic-transform-worker.js'
@@ -128,8 +129,7 @@ export class AicSession {
         for (const e of this.rt.enhancers.values()) models.push({ scaleX100: scaleToX100(e.scale), version: e.version, msPerFrame: e.msPerFrame, width: e.width, height: e.height })
         available = models.length > 0
         if (!available) reason = this.rt.failure ?? 'no enhancer loaded'
-        const enhancers = new Map([...this.rt.enhancers].map(([s, e]) => [s, e.enhancer]))
-        for (const p of this.pipelines) p.setEnhancers(enhancers)
+        for (const p of this.pipelines) p.setEnhancers(this.enhancers())
       } catch (err) {
         reason = `AIC could not be loaded: ${(err as Error).message}`
       }
@@ -163,7 +163,7 @@ export class AicSession {
       stream.removeTrack(pipeline.track)
       this.pipelines.delete(pipeline)
     })
-    if (this.rt !== undefined) pipeline.setEnhancers(new Map([...this.rt.enhancers].map(([s, e]) => [s, e.enhancer])))
+    pipeline.setEnhancers(this.enhancers())
     this.pipelines.add(pipeline)
     if (receiver !== undefined && hasEncodedTransform()) {
       const worker = startTransformWorker()
@@ -178,6 +178,11 @@ export class AicSession {
     stream.addTrack(pipeline.track)
     stream.addEventListener('addtrack', (e) => { if (e.track === track) stream.removeTrack(track) })
     return { track: pipeline.track, stream }
+  }
+
+  /** The loaded enhancers by scale, for the receiving pipelines (none until the runtime is loaded). */
+  private enhancers (): Map<number, FrameEnhancer> {
+    return new Map([...(this.rt?.enhancers ?? [])].map(([s, e]) => [s, e.enhancer]))
   }
 
   /** An AIC message from the peer (already past the call machine). */
