@@ -1,5 +1,5 @@
 /**
- * The sending half of AIC in a call: once a second it reads the peer connection's stats (available
+ * The sending half of AIC in a call: once a second it reads its video sender's stats (available
  * outgoing bitrate, loss, RTT), gives them with the receiver's last AicReport to the mode
  * controller of @auralink/aic, and applies its decision with `RTCRtpSender.setParameters`
  * (`scaleResolutionDownBy` 1, 1.5 or 2, `maxBitrate`, and `degradationPreference`
