@@ -32,6 +32,11 @@ const SINK = '/bench/sink/1.0.0'
 const ROLE_ENV = 'AURALINK_MESH_SCALE_ROLE'
 const MiB = 2 ** 20
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * Peer i's AuraID, its index spelled in letters (0-9 as a-k without i): the directory refuses
+ * look-alikes, and digits map to letters in its skeleton (@mscale-100 would look like @mscale-180).
+ */
+const peerName = (i) => `@mscale-${String(i).replace(/\d/g, (d) => 'abcdefghjk'[Number(d)])}.aura`
 
 // ---------------------------------------------------------------------------------------------
 // Peer host: a child process holding a share of the mesh peers, driven over IPC.
@@ -142,7 +147,7 @@ async function peerHost () {
         await closeConn(conn.connection)
         return { ok: true, ms, attempts: conn.attempts, path: conn.path }
       } catch (err) {
-        return { ok: false, ms: performance.now() - t0, error: `${err.name}: ${err.message}`.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-\d+\.aura/g, '<name>').slice(0, 160) }
+        return { ok: false, ms: performance.now() - t0, error: `${err.name}: ${err.message}`.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-[a-k]+\.aura/g, '<name>').slice(0, 160) }
       }
     },
 
@@ -164,7 +169,7 @@ async function peerHost () {
           await closeConn(connection)
           return { ok: true, ms, attempts: attempt, errors }
         } catch (err) {
-          errors.push(`${err.name}: ${err.message}`.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-\d+\.aura/g, '<name>').slice(0, 160))
+          errors.push(`${err.name}: ${err.message}`.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-[a-k]+\.aura/g, '<name>').slice(0, 160))
           if (attempt < attempts) await sleep(250 * 2 ** (attempt - 1))
         }
       }
@@ -188,7 +193,7 @@ async function peerHost () {
           for await (const c of stream) reply = new Uint8Array([...reply, ...c.subarray()])
           return reply.byteLength === 8 ? Number(new DataView(reply.buffer).getBigUint64(0)) : -1
         })(), timeoutMs, 'relayed transfer')
-        return { seconds: (performance.now() - t0) / 1000, received, limited: connection.limits != null, remoteAddr: connection.remoteAddr.toString().replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-\d+\.aura/g, '<name>') }
+        return { seconds: (performance.now() - t0) / 1000, received, limited: connection.limits != null, remoteAddr: connection.remoteAddr.toString().replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-[a-k]+\.aura/g, '<name>') }
       } finally {
         await closeConn(connection)
       }
@@ -469,7 +474,7 @@ async function run ({ relays, hosts, result, nRelays, nPeers, nHosts, nResolves,
   const tPeers = performance.now()
   for (let h = 0; h < nHosts; h++) hosts.push(startHost(h))
   await Promise.all(hosts.map(async (h) => h.ready))
-  const peers = Array.from({ length: nPeers }, (_, i) => ({ index: i, relay: i % nRelays, host: i % nHosts, name: `@mscale-${i}.aura` }))
+  const peers = Array.from({ length: nPeers }, (_, i) => ({ index: i, relay: i % nRelays, host: i % nHosts, name: peerName(i) }))
   process.stderr.write(`mesh-scale: starting ${nPeers} peers in ${nHosts} hosts\n`)
   const startResults = (await Promise.all(hosts.map(async (h) => h.request('start', {
     peers: peers.filter((p) => p.host === h.index).map((p) => ({ index: p.index, relayAddr: relays[p.relay].addr, name: p.name })),
@@ -480,7 +485,7 @@ async function run ({ relays, hosts, result, nRelays, nPeers, nHosts, nResolves,
   for (const r of startResults) Object.assign(peers[r.index], r)
   const registered = peers.filter((p) => p.registered)
   const errors = {}
-  for (const p of peers) if (p.error) errors[p.error.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-\d+\.aura/g, '<name>').slice(0, 120)] = (errors[p.error.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-\d+\.aura/g, '<name>').slice(0, 120)] ?? 0) + 1
+  for (const p of peers) if (p.error) errors[p.error.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-[a-k]+\.aura/g, '<name>').slice(0, 120)] = (errors[p.error.replace(/12D3KooW\w+/g, '<peer>').replace(/@mscale-[a-k]+\.aura/g, '<name>').slice(0, 120)] ?? 0) + 1
   result.phases.peersSetUpSeconds = round((performance.now() - tPeers) / 1000, 1)
   result.peers = {
     attempted: nPeers,

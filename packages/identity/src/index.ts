@@ -20,7 +20,7 @@
  */
 export * from './errors.js'
 export * from './constants.js'
-export { validateAuraId, parseAuraId, isAuraId, auraIdSkeleton } from './name.js'
+export { validateAuraId, parseAuraId, isAuraId, auraIdSkeleton, AURAID_SKELETON_VERSION } from './name.js'
 export * from './keys.js'
 export * from './record.js'
 export { checkKeyLabel, checkPrivateKey } from './keystore.js'

@@ -1,4 +1,5 @@
 import { MAX_NAME_LENGTH, MIN_NAME_LENGTH, RESERVED_NAMES } from './constants.js'
+import { ASCII_CONFUSABLES } from './confusables-data.js'
 import { InvalidAuraIdError } from './errors.js'
 
 const PREFIX = '@'
@@ -82,14 +83,55 @@ function toCanonical (input: string): string {
   return s
 }
 
-const SKELETON_MAP: Record<string, string> = { 0: 'o', 1: 'l', i: 'l', 5: 's', _: '-' }
+/**
+ * The version of {@link auraIdSkeleton}'s rule. It changes whenever the skeleton of some name
+ * changes (a new Unicode table, a new AuraLink fold), so that a store that indexes names by
+ * skeleton knows to rebuild its index. Version 1: the first map (0, 1, i, 5, rn, vv, _).
+ * Version 2: Unicode's confusables (UTS #39) and the AuraLink rule below.
+ */
+export const AURAID_SKELETON_VERSION = 2
 
 /**
- * The confusion skeleton of a valid AuraID: names that read alike on screen share a skeleton
- * (`@b0b.aura` and `@bob.aura`, `@rn-x.aura` and `@m-x.aura`, `@a_b.aura` and `@a-b.aura`).
- * A directory refuses a name whose skeleton matches a name held by another key.
+ * AuraLink's own folds, applied after Unicode's table: each digit to the letter it passes for,
+ * `i` to `l` (i, l and 1 read alike in many fonts), `w` to `vv`, and the separators dropped.
+ */
+const AURALINK_FOLDS: Readonly<Record<string, string>> = {
+  '-': '', _: '', i: 'l', w: 'vv', 2: 'z', 3: 'e', 4: 'a', 5: 's', 6: 'b', 7: 't', 8: 'o', 9: 'g'
+}
+
+/** What each character an AuraID may hold becomes in a skeleton: Unicode's row, lower case, then AuraLink's fold. */
+const SKELETON_OF: ReadonlyMap<string, string> = new Map(
+  [...'abcdefghijklmnopqrstuvwxyz0123456789-_'].map((c) => {
+    const unicode = (ASCII_CONFUSABLES[c] ?? c).toLowerCase()
+    return [c, [...unicode].map((u) => AURALINK_FOLDS[u] ?? u).join('')]
+  })
+)
+
+/**
+ * The confusion skeleton of a valid AuraID: names that read alike on screen share a skeleton, and
+ * a directory refuses a name whose skeleton matches that of a name another key holds. Throws
+ * {@link InvalidAuraIdError} when `name` is not a valid AuraID.
+ *
+ * The rule (version {@link AURAID_SKELETON_VERSION}), character by character over the name
+ * between "@" and ".aura":
+ * 1. Unicode's confusables (UTS #39 confusables.txt, its ASCII rows: confusables-data.ts):
+ *    `m` → `rn`, `0` → `o`, `1` → `l`;
+ * 2. AuraLink's folds: digits to the letters they pass for (`2`→`z`, `3`→`e`, `4`→`a`, `5`→`s`,
+ *    `6`→`b`, `7`→`t`, `8`→`o`, `9`→`g`), `i` → `l` (so i, l and 1 are one class), `w` → `vv`,
+ *    and the separators `-` and `_` dropped.
+ *
+ * So `@alic3`, `@a-lice`, `@a_lice` and `@a1ice` share `@alice`'s skeleton (`allce`), `@b8b` and
+ * `@b0b` share `@bob`'s, `@rnary` shares `@mary`'s (`rnary`), `@vvalter` shares `@walter`'s. Not
+ * alike: `@bob`/`@rob`, `@alice`/`@alicia`, `@anna`/`@ann`, and `@cl0e`/`@doe` (`cl` for `d` is
+ * not in Unicode's table, and folding it would also join `ci`, `c1` and honest pairs such as
+ * `@clay`/`@day`). Since `0` and `8` both become `o`, `@room-80` and `@room-88` are alike too.
+ * The skeleton is for comparing, not for reading: it uses only a-z and is never
+ * empty. It is pure and idempotent: when `@<skeleton>.aura` is itself a valid AuraID, its skeleton
+ * is the same string.
  */
 export function auraIdSkeleton (name: string): string {
   const label = validateAuraId(name).slice(PREFIX.length, -SUFFIX.length)
-  return [...label.replaceAll('rn', 'm').replaceAll('vv', 'w')].map((c) => SKELETON_MAP[c] ?? c).join('')
+  let out = ''
+  for (const c of label) out += SKELETON_OF.get(c) ?? c
+  return out
 }
