@@ -116,7 +116,7 @@ async function receive (t: FileTransfer): Promise<void> {
   try {
     const file = await t.done
     // hash what arrived independently of the SDK's own check
-    rec.sha256 = hex(await crypto.subtle.digest('SHA-256', await file!.blob.arrayBuffer()))
+    rec.sha256 = hex(await crypto.subtle.digest('SHA-256', await file!.blob!.arrayBuffer()))
   } catch (err) {
     rec.error = (err as Error).message
   }

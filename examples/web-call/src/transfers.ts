@@ -38,6 +38,8 @@ export function showTransfer (transfer: FileTransfer, peer: string): void {
       note.textContent = `sent ${bytes(transfer.size)} to ${peer}; checksum confirmed`
       return
     }
+    // files over the SDK's in-memory cap come without a blob (this page gives no sink, so it never gets one)
+    if (file.blob === undefined) return
     const url = URL.createObjectURL(file.blob)
     urls.push(url)
     const link = document.createElement('a')

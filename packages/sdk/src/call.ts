@@ -1,8 +1,8 @@
-import { FILE_PROTOCOL, MAX_CHAT_BYTES, SafeEventEmitter } from '@auralink/protocol'
+import { MAX_CHAT_BYTES, SafeEventEmitter } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
 import { GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
-import { CallEndedError, InvalidStateError } from './errors.js'
-import { describeFile, FileTransfer, sendFileOn } from './file-transfer.js'
+import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'
+import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
@@ -12,6 +12,7 @@ import type { AicRuntime } from './aic-runtime.js'
 import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
+import type { FileCall, FileRefusal } from './file-receiver.js'
 import type { SignalChannel } from './signal-channel.js'
 import type { CallStats } from './stats.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
@@ -32,8 +33,10 @@ export interface CallEvents {
   track: CustomEvent<{ track: MediaStreamTrack, stream: MediaStream }>
   /** A chat message from the other side. */
   message: CustomEvent<{ text?: string, data?: Uint8Array }>
-  /** A file is arriving; listen to its `progress`, await its `done`. */
+  /** A file is arriving: its `progress`, its `done`; over `files.maxInMemoryBytes` (16 MiB) it needs `transfer.receiveTo(sink)`, here. */
   file: CustomEvent<{ transfer: FileTransfer }>
+  /** An incoming file stream from this call's peer was refused (too many at once, too large, a bad header). */
+  'file:refused': CustomEvent<FileRefusal>
   /** AIC's state changed (negotiated, a scale switch, a fallback): the same object as `stats().aic`. */
   aic: CustomEvent<AicStats>
 }
@@ -74,7 +77,7 @@ export interface CallComponents {
  * `client.call()` (outgoing) or handed to the `incoming` listener (ringing, until `accept()` or
  * `reject()`).
  */
-export class Call extends SafeEventEmitter<CallEvents> {
+export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
   /** The other side's AuraID, when known (always for outgoing calls; for incoming ones when it proved its name). */
   readonly remoteAuraId: string | undefined
   readonly remotePeer: PeerId
@@ -240,21 +243,16 @@ export class Call extends SafeEventEmitter<CallEvents> {
     await this.channel.send({ callId: this.id, chat })
   }
 
-  /** Sends a file on its own stream. The returned transfer emits `progress`; its `done` resolves once the receiver confirmed the checksum. */
+  /**
+   * Sends a file on its own stream (its name sanitised as the receiver will). The transfer emits `progress`; `done` resolves once
+   * the receiver confirmed the checksum, and rejects with TransferAbortedError when the call ends or `options.signal` aborts first.
+   */
   sendFile (file: FileInput, options: AbortOptions = {}): FileTransfer {
     this.assertLive('sendFile()')
     const { name, size, mimeType } = describeFile(file)
-    const transfer = new FileTransfer({ id: `${this.id.slice(0, 8)}-${++this.fileSeq}`, direction: 'send', name: name.slice(0, MAX_REASON_CHARS), size, mimeType, log: this.c.log })
+    const transfer = new FileTransfer({ id: `${this.id.slice(0, 8)}-${++this.fileSeq}`, direction: 'send', name, size, mimeType, log: this.c.log })
     this.transfers.add(transfer)
-    const signal = options.signal ?? AbortSignal.timeout(24 * 3600_000)
-    void (async () => {
-      try {
-        const stream = await this.conn.newStream(FILE_PROTOCOL, { signal })
-        await sendFileOn(stream, this.id, file, transfer, signal)
-      } catch (err) {
-        transfer.fail(err as Error)
-      }
-    })()
+    sendFileVia(this.conn, this.id, file, transfer, options)
     void transfer.done.finally(() => this.transfers.delete(transfer)).catch(() => {})
     return transfer
   }
@@ -462,7 +460,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.media?.stop()
     this.conn.connection.removeEventListener('close', this.onConnClose)
     if (!this.channel.closed) void this.channel.close()
-    for (const t of this.transfers) t.fail(new CallEndedError(change.reason ?? 'error', `the call ended (${change.reason ?? 'error'}) before ${t.name} was through`))
+    // in and out: streams reset, promises rejected, partial data dropped
+    for (const t of this.transfers) t.abort(new TransferAbortedError(change.reason ?? 'error', `the call ended (${change.reason ?? 'error'}) before ${t.name} was through`))
     this.c.forget(this)
     this.c.log('call %s with %s ended: %s %s', this.id, this.who, change.reason, change.message ?? '')
     this.safeDispatchEvent('state', { detail: change })
@@ -495,6 +494,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.safeDispatchEvent('file', { detail: { transfer } })
     return true
   }
+
+  /** @internal an incoming file stream from this call's peer was refused */
+  fileRefused (refusal: FileRefusal): void { this.safeDispatchEvent('file:refused', { detail: refusal }) }
 
   /** @internal */
   emitInitialState (): void { this.emitState() }

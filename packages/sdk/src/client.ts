@@ -6,16 +6,19 @@ import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
 import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
 import { theirsWins } from './call-machine.js'
+import { CallerNames, inviteLimits } from './caller-names.js'
 import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_FILE_BYTES, DEFAULT_RECONNECTING_AFTER_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_RECONNECTING_AFTER_MS,
   DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
 } from './constants.js'
 import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
-import { receiveFileOn } from './file-transfer.js'
+import { fileLimits, IncomingFiles } from './file-receiver.js'
 import { SignalChannel } from './signal-channel.js'
 import type { AicInit, AicRuntime } from './aic-runtime.js'
 import type { CallComponents, CallMediaOptions } from './call.js'
 import type { AicMode } from './aic-wire.js'
+import type { InvitesInit } from './caller-names.js'
+import type { FileRefusal, FilesInit } from './file-receiver.js'
 import type { MediaRequest } from './call-machine.js'
 import type { AuraIdRecord, Ed25519PrivateKey, KeyStore } from '@auralink/identity'
 import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
@@ -36,8 +39,12 @@ export interface AuraLinkInit {
   ringTimeoutMs?: number
   /** Keepalive on every call: a ping each `intervalMs`; quiet for `reconnectingAfterMs`: 'reconnecting'; for `vanishedAfterMs`: ended ('peer-vanished'). @default 2000 / 4500 / 8000 */
   heartbeat?: { intervalMs?: number, reconnectingAfterMs?: number, vanishedAfterMs?: number }
-  /** The largest incoming file accepted (held in memory until complete). @default 512 MiB */
+  /** The largest incoming file accepted, in memory or to a sink (`files.maxInMemoryBytes` caps what is held in memory). @default 536870912 (512 MiB) */
   maxFileBytes?: number
+  /** Limits on incoming files: in-memory size, transfers at once (packages/sdk/README.md "Files"). */
+  files?: FilesInit
+  /** How callers' claimed AuraIDs are checked: unregistered ones remembered, lookups at once. */
+  invites?: InvitesInit
   /** How long create() waits for a relay reservation before it fails with RelayUnreachableError. @default 15000 */
   connectTimeoutMs?: number
   /** Dial retries and timeouts of the mesh. */
@@ -65,6 +72,8 @@ export interface AuraLinkEvents {
   /** A relay reservation was lost or regained. */
   'relay:lost': CustomEvent<{ relay: PeerId }>
   'relay:reserved': CustomEvent<{ relay: PeerId }>
+  /** An incoming file stream was refused (too many at once, too large, a bad header, no such call); the call, if known, gets it too. */
+  'file:refused': CustomEvent<FileRefusal>
 }
 
 /**
@@ -80,7 +89,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private readonly names = new Set<string>()
   private readonly ownedStreams = new WeakSet<MediaStream>()
   private readonly components: CallComponents
-  private readonly maxFileBytes: number
+  private readonly files: IncomingFiles
+  private readonly callers: CallerNames
   private readonly lifetime = new AbortController()
   private stopped = false
   private aicRuntime: Promise<AicRuntime> | undefined
@@ -92,6 +102,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay multiaddrs, got ${JSON.stringify(init.relays)}`)
     }
     checkAicInit(init.aic)
+    fileLimits(init.maxFileBytes, init.files)
+    inviteLimits(init.invites)
     const key = await loadKey(init, options)
     const mesh = await createMeshNode({
       privateKey: key,
@@ -108,7 +120,19 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private constructor (mesh: MeshNode, init: AuraLinkInit) {
     super()
     this.mesh = mesh
-    this.maxFileBytes = init.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
+    this.files = new IncomingFiles(fileLimits(init.maxFileBytes, init.files), {
+      log: this.log,
+      findCall: (callId, peer) => {
+        const call = this.active.get(callId)
+        return call?.remotePeer.equals(peer) === true ? call : undefined
+      },
+      refused: (refusal) => {
+        const call = refusal.callId !== undefined ? this.active.get(refusal.callId) : this.calls().find((c) => c.remotePeer.equals(refusal.peer))
+        if (call?.remotePeer.equals(refusal.peer) === true) call.fileRefused(refusal)
+        this.safeDispatchEvent('file:refused', { detail: refusal })
+      }
+    })
+    this.callers = new CallerNames(inviteLimits(init.invites), { log: this.log, resolve: async (name, options) => mesh.resolve(name, options) })
     const getUserMedia = init.getUserMedia ?? defaultGetUserMedia()
     this.components = {
       log: this.log,
@@ -234,6 +258,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     if (this.stopped) return
     this.stopped = true
     this.lifetime.abort(new InvalidStateError('the client stopped'))
+    this.files.stop()
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
     await this.mesh.stop()
@@ -259,17 +284,17 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       return
     }
     const conn = wrapConnection(connection)
-    // a claimed AuraID is believed only when its record names the key this connection authenticated
+    // a claimed AuraID is believed only when its record names the key this connection authenticated;
+    // names that do not resolve are remembered, and lookups at once are bounded (caller-names.ts)
     let remoteAuraId: string | undefined
-    if (invite.from !== '') {
-      try {
-        const record = await this.mesh.resolve(invite.from)
-        if (record.peerId.equals(from)) remoteAuraId = record.name
-        else this.log('caller %p claims %s, which belongs to %p: shown as unnamed', from, invite.from, record.peerId)
-      } catch (err) {
-        this.log('caller %p claims %s, which does not resolve (%s): shown as unnamed', from, invite.from, (err as Error).message)
-      }
+    try {
+      remoteAuraId = await this.callers.verify(invite.from, from, { signal: this.lifetime.signal })
+    } catch (err) {
+      this.log('refusing an invite from %p: %s', from, (err as Error).message)
+      channel.abort(err as Error)
+      return
     }
+    if (this.stopped) { channel.abort(new InvalidStateError('the client stopped')); return }
     const requested = checkMedia(invite.media ?? {}, 'invite')
     // glare: we are calling the same peer and it has not answered yet (wait for our own invite to go out first)
     await this.dialing.get(from.toString())?.catch(() => {})
@@ -293,16 +318,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   }
 
   private async onFileStream (stream: Stream, connection: Connection): Promise<void> {
-    await receiveFileOn(stream, {
-      maxBytes: this.maxFileBytes,
-      log: this.log,
-      signal: this.lifetime.signal,
-      announce: (callId, transfer) => {
-        const call = this.active.get(callId)
-        if (call === undefined || !call.remotePeer.equals(connection.remotePeer)) return false
-        return call.announceFile(transfer)
-      }
-    })
+    await this.files.handle(stream, connection.remotePeer)
   }
 }
 

@@ -10,15 +10,33 @@ export const DEFAULT_VANISHED_AFTER_MS = 8_000
 export const FILE_CHUNK_BYTES = 64 * 1024
 /** Bytes per Blob read when a file is too large to read whole (each read is a round trip in browsers: 64 KiB reads took 70 ms per 5 MiB in Chromium, 1 MiB reads 24 ms). */
 export const FILE_READ_BYTES = 1024 * 1024
-/** Files up to this size are held whole on both ends and hashed in one WebCrypto call; larger ones are streamed and hashed with noble. */
+/** A sender reads a Blob up to this size whole and hashes it in one WebCrypto call; a larger one is read twice in pieces and hashed with noble. */
 export const IN_MEMORY_FILE_BYTES = 64 * 1024 * 1024
-/** The largest file a receiver accepts by default (it holds the file in memory until done). */
+/** The largest file a receiver accepts by default, in memory or to a sink. */
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+/** Incoming files up to this size are kept in memory (a Blob); larger ones need a sink (`transfer.receiveTo()`) or are refused. */
+export const DEFAULT_MAX_IN_MEMORY_FILE_BYTES = 16 * 1024 * 1024
+/** Incoming transfers at once from one peer (its call's), streams whose header has not arrived included. */
+export const DEFAULT_MAX_INCOMING_FILES_PER_PEER = 4
+/** Incoming transfers at once across all calls of a client, streams still sending their header included. */
+export const DEFAULT_MAX_INCOMING_FILES = 8
+/** An incoming file stream that has not sent its header within this time is reset. */
+export const FILE_HEADER_TIMEOUT_MS = 10_000
+/** A caller's AuraID that did not resolve is not looked up again for this long. */
+export const DEFAULT_UNRESOLVED_CALLER_TTL_MS = 60_000
+/** Most unresolved callers' AuraIDs remembered; the least recently seen goes first. */
+export const DEFAULT_UNRESOLVED_CALLER_CACHE_SIZE = 1024
+/** Directory lookups of callers' AuraIDs at once; an invite naming another name past it is refused. */
+export const DEFAULT_MAX_CALLER_LOOKUPS = 4
+/** A caller's AuraID whose lookup failed for another reason than NOT_FOUND (a relay unreachable or busy) is retried after this long. */
+export const CALLER_LOOKUP_FAILURE_TTL_MS = 5_000
+/** A lookup of a caller's AuraID gives up after this long (the caller is shown unnamed). */
+export const CALLER_LOOKUP_TIMEOUT_MS = 10_000
 /** How long a peer that lost a glare tie-break waits for the winner's invite. */
 export const GLARE_WAIT_MS = 10_000
 /** The key store label of the client's identity key, when a key store is given. */
 export const DEFAULT_KEY_LABEL = 'auralink-identity'
-/** reject(reason) texts and file names are cut to this many characters. */
+/** reject(reason) texts are cut to this many characters. */
 export const MAX_REASON_CHARS = 256
 /** AIC's mode for video calls when neither the client nor the call says. */
 export const DEFAULT_AIC_MODE = 'adaptive' as const
@@ -26,3 +44,7 @@ export const DEFAULT_AIC_MODE = 'adaptive' as const
 export const DEFAULT_AIC_CAPABILITY_TIMEOUT_MS = 15_000
 /** The AIC sender reads its stats and asks the controller this often; the receiver reports as often. */
 export const DEFAULT_AIC_TICK_MS = 1_000
+/** File names are cut to this many UTF-8 bytes (the extension kept). */
+export const MAX_FILE_NAME_BYTES = 255
+/** A refused file stream gets this long to carry the refusal to the sender before it is reset. */
+export const FILE_REFUSE_WAIT_MS = 2_000

@@ -45,3 +45,37 @@ export class FileTransferError extends Error {
     super(message, options)
   }
 }
+
+/**
+ * An incoming file is larger than this client takes: over `maxFileBytes`, or over
+ * `files.maxInMemoryBytes` with no sink given (`transfer.receiveTo()`). `size` is what the
+ * sender announced, `limit` the cap it is over.
+ */
+export class FileTooLargeError extends Error {
+  static override readonly name = 'FileTooLargeError'
+  override readonly name = 'FileTooLargeError'
+  readonly size: number
+  readonly limit: number
+
+  constructor (size: number, limit: number, message = `a file of ${size} bytes is over the limit of ${limit} bytes`) {
+    super(message)
+    this.size = size
+    this.limit = limit
+  }
+}
+
+/**
+ * A file transfer was cut off on this side: its call ended (hangup on either side, a failure,
+ * the client stopped) or its `signal` aborted. Its stream was reset and partial data dropped.
+ * `reason` is the call's end reason, or 'aborted'.
+ */
+export class TransferAbortedError extends Error {
+  static override readonly name = 'TransferAbortedError'
+  override readonly name = 'TransferAbortedError'
+  readonly reason: string
+
+  constructor (reason: string, message = `the transfer was aborted (${reason})`, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}

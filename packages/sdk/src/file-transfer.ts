@@ -1,12 +1,16 @@
 import {
-  decodeFileHeader, decodeFileResult, encodeFileHeader, encodeFileResult, MAX_FILE_HEADER_BYTES
+  decodeFileHeader, decodeFileResult, encodeFileHeader, encodeFileResult, FILE_PROTOCOL, MAX_FILE_HEADER_BYTES
 } from '@auralink/protocol'
 import { SafeEventEmitter } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { FILE_CHUNK_BYTES, FILE_READ_BYTES, IN_MEMORY_FILE_BYTES, MAX_REASON_CHARS } from './constants.js'
-import { FileTransferError } from './errors.js'
-import type { Logger, Stream } from '@libp2p/interface'
+import { FILE_CHUNK_BYTES, FILE_READ_BYTES, FILE_REFUSE_WAIT_MS, IN_MEMORY_FILE_BYTES } from './constants.js'
+import { FileTooLargeError, FileTransferError, InvalidStateError, TransferAbortedError } from './errors.js'
+import { sanitizeFileName } from './file-names.js'
+import type { FileHeaderMessage, FileResultMessage } from '@auralink/protocol'
+import type { MeshConnection } from '@auralink/mesh'
+import type { AbortOptions, Logger, Stream } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 
 export interface FileProgress {
   /** Bytes sent or received so far. */
@@ -21,14 +25,23 @@ export interface FileTransferEvents {
 
 /** What a file transfer delivers to the receiver. */
 export interface ReceivedFile {
+  /** The sanitised name (packages/sdk/README.md "File names"). */
   name: string
   mimeType: string
   size: number
-  /** The bytes, as a Blob (type set to mimeType). */
-  blob: Blob
+  /** The bytes, as a Blob (type set to mimeType); absent when they went to a sink (`receiveTo()`). */
+  blob?: Blob
   /** SHA-256 of the bytes, hex; checked against the sender's. */
   sha256: string
 }
+
+/**
+ * Where an incoming file's bytes go instead of memory: a WritableStream (closed once the checksum
+ * matched, aborted when the transfer fails) or a function called with each chunk in order (a
+ * returned promise is awaited before the next chunk is read). The bytes are the sender's word
+ * until `done` resolves: it rejects when the SHA-256 does not match.
+ */
+export type FileSink = WritableStream<Uint8Array> | ((chunk: Uint8Array) => void | Promise<void>)
 
 /**
  * One file going out or coming in, on its own /auralink/file/1.0.0 stream: a FileHeader (name,
@@ -38,15 +51,24 @@ export interface ReceivedFile {
 export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
   readonly id: string
   readonly direction: 'send' | 'receive'
+  /** The file's name, sanitised (packages/sdk/README.md "File names"). */
   readonly name: string
   readonly size: number
   readonly mimeType: string
-  /** Resolves with the file (receive) or with nothing (send, once the receiver confirmed it). */
+  /**
+   * Resolves with the file (receive) or with nothing (send, once the receiver confirmed it).
+   * Rejects with FileTransferError (refused, cut off, checksum mismatch), FileTooLargeError
+   * (receive: over the in-memory cap with no sink) or TransferAbortedError (the call ended).
+   */
   readonly done: Promise<ReceivedFile | undefined>
   bytes = 0
   private resolveDone!: (f: ReceivedFile | undefined) => void
   private rejectDone!: (e: Error) => void
   private readonly log: Logger
+  private readonly controller = new AbortController()
+  private stream: Stream | undefined
+  private sink: FileSink | undefined
+  private sinkOpen: boolean
 
   constructor (init: { id: string, direction: 'send' | 'receive', name: string, size: number, mimeType: string, log: Logger }) {
     super()
@@ -56,6 +78,7 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
     this.size = init.size
     this.mimeType = init.mimeType
     this.log = init.log
+    this.sinkOpen = init.direction === 'receive'
     this.done = new Promise((resolve, reject) => { this.resolveDone = resolve; this.rejectDone = reject })
     // a transfer whose promise nobody awaits must not become an unhandled rejection
     this.done.catch(() => {})
@@ -63,6 +86,38 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
 
   protected override onListenerError (type: string, err: unknown): void {
     this.log.error('a %s listener threw: %s', type, (err as Error)?.message ?? String(err))
+  }
+
+  /**
+   * Incoming files: sends the bytes to `sink` instead of keeping them in memory (then `done`
+   * resolves without a `blob`). Call it inside the call's `file` listener, before it returns;
+   * files over `files.maxInMemoryBytes` (16 MiB by default) are refused without one.
+   */
+  receiveTo (sink: FileSink): void {
+    if (!this.sinkOpen) {
+      throw new InvalidStateError(this.direction === 'send'
+        ? 'receiveTo(sink): this transfer sends a file'
+        : 'receiveTo(sink): call it inside the call\'s file listener, before the first bytes arrive')
+    }
+    if (typeof sink !== 'function' && !(typeof WritableStream !== 'undefined' && sink instanceof WritableStream)) {
+      throw new TypeError(`receiveTo(sink): sink must be a WritableStream or a function, got ${sink === null ? 'null' : typeof sink}`)
+    }
+    this.sink = sink
+  }
+
+  /** @internal the transfer's own signal: aborted by abort() */
+  get signal (): AbortSignal { return this.controller.signal }
+
+  /** @internal closes the window for receiveTo() and returns the sink, if any */
+  takeSink (): FileSink | undefined {
+    this.sinkOpen = false
+    return this.sink
+  }
+
+  /** @internal the stream the transfer runs on: abort() resets it */
+  attach (stream: Stream): void {
+    this.stream = stream
+    if (this.controller.signal.aborted) stream.abort(this.controller.signal.reason as Error)
   }
 
   /** @internal */
@@ -75,6 +130,24 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
   finish (file?: ReceivedFile): void { this.resolveDone(file) }
   /** @internal */
   fail (err: Error): void { this.rejectDone(err) }
+
+  /** @internal cuts the transfer off: `done` rejects with `err`, the stream is reset, reads and writes stop. */
+  abort (err: Error): void {
+    this.sinkOpen = false
+    this.rejectDone(err)
+    if (!this.controller.signal.aborted) this.controller.abort(err)
+    this.stream?.abort(err)
+  }
+}
+
+/** What failed a transfer, as the error its `done` rejects with. */
+function failure (err: unknown, signal: AbortSignal, what: string): Error {
+  if (err instanceof FileTransferError || err instanceof FileTooLargeError || err instanceof TransferAbortedError) return err
+  if (signal.aborted) {
+    const reason: unknown = signal.reason
+    return reason instanceof TransferAbortedError ? reason : new TransferAbortedError('aborted', `${what} was aborted`, { cause: reason })
+  }
+  return new FileTransferError(`${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
 }
 
 /** The bytes of a file to send: a Blob (File) or bytes with a name. */
@@ -104,16 +177,16 @@ function * byteChunks (data: Uint8Array): Generator<Uint8Array> {
   for (let at = 0; at < data.byteLength; at += FILE_CHUNK_BYTES) yield data.subarray(at, at + FILE_CHUNK_BYTES)
 }
 
-/** Name, size and type of an input, checked. */
+/** Name (sanitised), size and type of an input, checked. */
 export function describeFile (input: FileInput): { name: string, size: number, mimeType: string } {
   if (input instanceof Blob) {
     const name = (input as Blob & { name?: unknown }).name
-    return { name: typeof name === 'string' && name !== '' ? name : 'file', size: input.size, mimeType: input.type }
+    return { name: sanitizeFileName(typeof name === 'string' ? name : ''), size: input.size, mimeType: input.type }
   }
   if (input == null || typeof input !== 'object' || !(input.data instanceof Uint8Array) || typeof input.name !== 'string') {
     throw new TypeError(`sendFile(file): file must be a Blob, a File or { name: string, data: Uint8Array }, got ${input === null ? 'null' : typeof input}`)
   }
-  return { name: input.name, size: input.data.byteLength, mimeType: input.type ?? '' }
+  return { name: sanitizeFileName(input.name), size: input.data.byteLength, mimeType: input.type ?? '' }
 }
 
 /**
@@ -132,8 +205,13 @@ async function prepare (input: FileInput): Promise<{ digest: Uint8Array, chunks:
   return { digest: h.digest(), chunks: blobChunks(input) }
 }
 
-/** Sends `input` on `stream` (already opened for FILE_PROTOCOL); settles `transfer`. */
+/**
+ * Sends `input` on `stream` (already opened for FILE_PROTOCOL); settles `transfer`. The
+ * receiver's FileResult is read while the bytes go out, so a refusal stops the sending at once.
+ */
 export async function sendFileOn (stream: Stream, callId: string, input: FileInput, transfer: FileTransfer, signal: AbortSignal): Promise<void> {
+  transfer.attach(stream)
+  let answer: FileResultMessage | undefined
   try {
     const lp = lpStream(stream, { maxDataLength: FILE_CHUNK_BYTES + 16 })
     const { digest, chunks } = await prepare(input)
@@ -141,90 +219,128 @@ export async function sendFileOn (stream: Stream, callId: string, input: FileInp
       callId,
       offer: { fileId: transfer.id, name: transfer.name, size: transfer.size, mimeType: transfer.mimeType, sha256: digest }
     }), { signal })
+    const answered = lp.read({ signal }).then((b) => (answer = decodeFileResult(b.subarray())))
+    answered.catch(() => {})
     let sent = 0
     for await (const chunk of chunks) {
+      if (answer !== undefined) break
       await lp.write(chunk, { signal })
       sent += chunk.byteLength
       transfer.progress(sent)
     }
     if (transfer.size === 0) transfer.progress(0)
-    const result = decodeFileResult((await lp.read({ signal })).subarray())
+    const result = answer ?? await answered
+    if (!result.ok) throw refusal(transfer, result)
     await stream.close({ signal }).catch(() => {})
-    if (!result.ok) throw new FileTransferError(`the receiver refused ${transfer.name}: ${result.error}`)
     transfer.finish()
   } catch (err) {
     stream.abort(err as Error)
-    transfer.fail(err instanceof FileTransferError ? err : new FileTransferError(`sending ${transfer.name} failed: ${(err as Error).message}`, { cause: err }))
+    transfer.fail(answer !== undefined && !answer.ok ? refusal(transfer, answer) : failure(err, signal, `sending ${transfer.name}`))
   }
+}
+
+/** Opens a file stream on `conn` and sends `input` on it, in the background; settles `transfer`. */
+export function sendFileVia (conn: MeshConnection, callId: string, input: FileInput, transfer: FileTransfer, options: AbortOptions): void {
+  const signal = options.signal != null ? AbortSignal.any([options.signal, transfer.signal]) : transfer.signal
+  void (async () => {
+    try {
+      const stream = await conn.newStream(FILE_PROTOCOL, { signal })
+      await sendFileOn(stream, callId, input, transfer, signal)
+    } catch (err) {
+      transfer.fail(failure(err, signal, `sending ${transfer.name}`))
+    }
+  })()
+}
+
+function refusal (transfer: FileTransfer, result: FileResultMessage): FileTransferError {
+  return new FileTransferError(`the receiver refused ${transfer.name}: ${result.error}`)
+}
+
+/** An incoming file stream's length-prefixed reader/writer and its header. */
+export async function readFileHeader (stream: Stream, signal: AbortSignal): Promise<{ lp: LengthPrefixedStream<Stream>, header: FileHeaderMessage }> {
+  const lp = lpStream(stream, { maxDataLength: Math.max(FILE_CHUNK_BYTES + 16, MAX_FILE_HEADER_BYTES) })
+  const header = decodeFileHeader((await lp.read({ signal })).subarray())
+  return { lp, header }
+}
+
+/** Refuses an incoming file stream: the reason as a FileResult (waiting at most FILE_REFUSE_WAIT_MS), then a reset. */
+export async function refuseFileStream (lp: LengthPrefixedStream<Stream>, stream: Stream, error: string, log: Logger): Promise<void> {
+  log('refusing a file: %s', error)
+  const signal = AbortSignal.timeout(FILE_REFUSE_WAIT_MS)
+  try {
+    await lp.write(encodeFileResult({ ok: false, error }), { signal })
+    await stream.close({ signal })
+  } catch {}
+  stream.abort(new FileTransferError(error))
 }
 
 export interface ReceiveFileInit {
-  maxBytes: number
   log: Logger
-  /** The header was read: the call checks the call id and announces the transfer. Returns undefined to refuse. */
-  announce(callId: string, transfer: FileTransfer): boolean
+  /** Aborted when the client stops. */
   signal: AbortSignal
 }
 
-/** Serves one incoming file stream. */
-export async function receiveFileOn (stream: Stream, init: ReceiveFileInit): Promise<void> {
-  const { log, signal } = init
-  const lp = lpStream(stream, { maxDataLength: Math.max(FILE_CHUNK_BYTES + 16, MAX_FILE_HEADER_BYTES) })
-  let transfer: FileTransfer | undefined
-  const refuse = async (error: string): Promise<void> => {
-    log('refusing a file: %s', error)
-    await lp.write(encodeFileResult({ ok: false, error }), { signal }).catch(() => {})
-    await stream.close({ signal }).catch(() => { stream.abort(new Error(error)) })
-  }
+/**
+ * Receives the bytes of an announced `transfer` on `lp`, into `sink` or, without one, into memory
+ * as they arrive (never sized by the header's claim); checks size and SHA-256; settles `transfer`.
+ */
+export async function receiveFileBody (lp: LengthPrefixedStream<Stream>, stream: Stream, transfer: FileTransfer, sink: FileSink | undefined, expected: Uint8Array, init: ReceiveFileInit): Promise<void> {
+  const { log } = init
+  const { size, name } = transfer
+  transfer.attach(stream)
+  const signal = AbortSignal.any([init.signal, transfer.signal])
+  const writer = sink === undefined || typeof sink === 'function' ? undefined : sink.getWriter()
+  const write = typeof sink === 'function' ? sink : writer !== undefined ? async (b: Uint8Array) => writer.write(b) : undefined
+  // in memory with WebCrypto: hashed once at the end (about ten times noble's speed); else with noble as the chunks pass
+  const h = write !== undefined || subtleCrypto() === undefined ? sha256.create() : undefined
+  let parts: Uint8Array[] = []
+  let got = 0
   try {
-    const header = decodeFileHeader((await lp.read({ signal })).subarray())
-    const offer = header.offer
-    const expected = offer?.sha256
-    if (offer == null || expected == null || expected.byteLength !== 32) { await refuse('a file header without a SHA-256'); return }
-    const size = offer.size as number
-    if (size > init.maxBytes) { await refuse(`file of ${size} bytes is over the receiver's limit of ${init.maxBytes} bytes`); return }
-    transfer = new FileTransfer({
-      id: offer.fileId ?? '',
-      direction: 'receive',
-      name: (offer.name ?? '').slice(0, MAX_REASON_CHARS) || 'file',
-      size,
-      mimeType: (offer.mimeType ?? '').slice(0, 128),
-      log
-    })
-    if (!init.announce(header.callId, transfer)) { await refuse('no such call'); transfer.fail(new FileTransferError('refused: no such call')); return }
-    // up to IN_MEMORY_FILE_BYTES, with WebCrypto: one buffer, hashed once at the end; else kept in
-    // chunks and hashed with noble as they come
-    const whole = size <= IN_MEMORY_FILE_BYTES && subtleCrypto() !== undefined ? new Uint8Array(size) : undefined
-    const h = sha256.create()
-    const parts: Uint8Array[] = []
-    let got = 0
     transfer.progress(0)
     while (got < size) {
       const chunk = await lp.read({ signal })
-      if (got + chunk.byteLength > size) { await refuse(`more bytes than the announced ${size}`); throw new FileTransferError(`${transfer.name}: the sender sent more than the ${size} bytes it announced`) }
-      if (whole !== undefined) {
-        for (const buf of chunk) { whole.set(buf, got); got += buf.byteLength }
-      } else {
-        const bytes = chunk.subarray()
-        h.update(bytes)
-        parts.push(bytes)
-        got += bytes.byteLength
+      if (got + chunk.byteLength > size) {
+        await refuseFileStream(lp, stream, `more bytes than the announced ${size}`, log)
+        throw new FileTransferError(`${name}: the sender sent more than the ${size} bytes it announced`)
       }
+      const bytes = chunk.subarray()
+      got += bytes.byteLength
+      h?.update(bytes)
+      if (write !== undefined) await write(bytes)
+      else parts.push(bytes)
       transfer.progress(got)
     }
-    const digest = whole !== undefined ? await digestOf(whole) : h.digest()
+    if (h === undefined) parts = [concat(parts, got)]
+    const digest = h !== undefined ? h.digest() : await digestOf(parts[0]!)
     if (!equal(digest, expected)) {
-      await refuse('checksum mismatch')
-      throw new FileTransferError(`${transfer.name}: SHA-256 of the received bytes does not match the sender's`)
+      await refuseFileStream(lp, stream, 'checksum mismatch', log)
+      throw new FileTransferError(`${name}: SHA-256 of the received bytes does not match the sender's`)
     }
+    await writer?.close()
     await lp.write(encodeFileResult({ ok: true }), { signal })
     await stream.close({ signal }).catch(() => {})
-    transfer.finish({ name: transfer.name, mimeType: transfer.mimeType, size, blob: new Blob(whole !== undefined ? [whole] : parts as BlobPart[], { type: transfer.mimeType }), sha256: hex(digest) })
+    const blob = write === undefined ? { blob: new Blob(parts as BlobPart[], { type: transfer.mimeType }) } : {}
+    transfer.finish({ name, mimeType: transfer.mimeType, size, ...blob, sha256: hex(digest) })
   } catch (err) {
+    parts = []
     stream.abort(err as Error)
-    transfer?.fail(err instanceof FileTransferError ? err : new FileTransferError(`receiving ${transfer.name} failed: ${(err as Error).message}`, { cause: err }))
-    if (transfer === undefined) log('a file stream failed before its header: %s', (err as Error).message)
+    const e = failure(err, signal, `receiving ${name}`)
+    if (writer !== undefined) void writer.abort(e).catch(() => {})
+    transfer.fail(e)
   }
+}
+
+function concat (parts: Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1 && parts[0]!.byteLength === length) return parts[0]!
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.byteLength }
+  return out
+}
+
+/** The FileTooLargeError for a file of `size` bytes over `limit` (`what` names the limit). */
+export function tooLarge (name: string, size: number, limit: number, what: string): FileTooLargeError {
+  return new FileTooLargeError(size, limit, `${name}: a file of ${size} bytes is over ${what} of ${limit} bytes`)
 }
 
 function equal (a: Uint8Array, b: Uint8Array): boolean {
