@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `auralink-relay` command. Exit codes: 0 stopped cleanly, 1 runtime failure (a port in
-// use, a second signal during shutdown), 2 bad configuration (flags, env, config file, data dir).
+// use, a second signal during shutdown), 2 bad configuration (flags, env, config file, data dir)
+// or a damaged datastore (DatastoreDamagedError: restore the data dir, or run with --repair).
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 import { loadConfig, usage } from './config.js'
@@ -32,7 +33,7 @@ if (parsed.version) {
   console.log(version())
   process.exit(0)
 }
-const { config } = parsed
+const { config, repair } = parsed
 const log = pino({ name: RELAY_NAME, level: config.logLevel })
 
 // Signals are handled from the first moment: one stops cleanly (after a start under way),
@@ -55,11 +56,13 @@ process.on('SIGINT', () => { shutdown('SIGINT') })
 process.on('SIGTERM', () => { shutdown('SIGTERM') })
 
 try {
-  relay = await createRelayNode({ ...config, logger: log })
+  relay = await createRelayNode({ ...config, repair, logger: log })
+  if (relay.repaired !== undefined) console.log(`${RELAY_NAME} ${relay.repaired.message}`)
   await relay.start()
 } catch (err) {
   const e = err as Error
-  const code = e.name === 'DataDirError' || e.name === 'ConfigError' ? 2 : 1
+  // a supervisor restarting on 1 would loop: damage and bad settings need a person (exit 2)
+  const code = e.name === 'DataDirError' || e.name === 'ConfigError' || e.name === 'DatastoreDamagedError' ? 2 : 1
   log.fatal({ err: e.name, reason: e.message }, 'could not start')
   console.error(`${RELAY_NAME}: ${e.message}`)
   process.exit(code)

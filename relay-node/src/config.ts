@@ -15,12 +15,66 @@ export interface RelayConfig {
   port: number
   /** HTTP port for /healthz and /metrics; 0 picks a free one. @default 4002 */
   httpPort: number
+  /**
+   * Address the HTTP server (/healthz, /metrics) binds, apart from `host`: loopback by default, so
+   * a public relay does not publish its metrics. @default '127.0.0.1'
+   */
+  httpHost: string
+  /**
+   * A bearer token for GET /metrics (`Authorization: Bearer <token>`, compared in constant time;
+   * 401 without it); /healthz stays open. At least 16 characters; never logged or printed.
+   * @default '' (none: /metrics is open to whoever reaches `httpHost`)
+   */
+  metricsToken: string
+  /** Sockets open at once on the HTTP port; past it a new one is closed at once. @default 64 */
+  httpMaxConnections: number
+  /** Sockets open at once on the HTTP port from one address (IPv6: one /64). @default 8 */
+  httpMaxConnectionsPerAddress: number
+  /** Milliseconds an HTTP request (head and body) may take on the HTTP port (never less than headersTimeoutMs). @default 30000 */
+  httpRequestTimeoutMs: number
+  /** Milliseconds an idle keep-alive socket stays open on the HTTP port. @default 5000 */
+  httpKeepAliveTimeoutMs: number
+  /**
+   * Milliseconds a socket has, from its first moment, to send a whole HTTP request head: on the
+   * HTTP port, else 408 and closed; on the WebSocket port, to finish the WebSocket upgrade, else
+   * closed. @default 10000
+   */
+  headersTimeoutMs: number
+  /** Sockets open at once on the WebSocket port, in any state (libp2p connections included); past it a new one is closed at once. @default 1024 */
+  maxSockets: number
+  /** Sockets open at once on the WebSocket port from one address (IPv6: one /64). @default 64 */
+  maxSocketsPerAddress: number
+  /** libp2p connections open at once (libp2p's `maxConnections`: past it inbound ones are refused, and libp2p prunes). At least 1. @default 300 */
+  maxConnections: number
+  /** Inbound libp2p connections still in their handshake (Noise, yamux) at once, relay-wide (libp2p's `maxIncomingPendingConnections`). @default 64 */
+  maxPendingConnections: number
+  /** New inbound libp2p connections per second from one address (libp2p's `inboundConnectionThreshold`). @default 10 */
+  inboundConnectionRate: number
+  /** Milliseconds an inbound connection has for its whole handshake (Noise, then yamux) before it is closed (libp2p's `inboundUpgradeTimeout`). @default 5000 */
+  handshakeTimeoutMs: number
+  /** Inbound libp2p connections open at once from one address (IPv6: one /64), handshakes included; many users may share one NAT. @default 32 */
+  maxConnectionsPerAddress: number
+  /** Inbound libp2p connections still in their handshake at once from one address (IPv6: one /64). @default 4 */
+  maxPendingConnectionsPerAddress: number
+  /** Inbound libp2p connections open at once from one peer id. @default 4 */
+  maxConnectionsPerPeer: number
   /** Where the relay keeps its key and its LevelDB datastore. @default './.auralink/relay' */
   dataDir: string
   /** Most reservations held at once. @default 128 */
   maxReservations: number
   /** Reservation lifetime in seconds. @default 7200 */
   reservationTtl: number
+  /**
+   * Seconds a reservation outlives its peer's last connection to this relay; then it is dropped
+   * (a reconnect within it keeps the reservation). So a peer that reserves and leaves holds its
+   * place for this long, not for reservationTtl. @default 45
+   */
+  reservationGrace: number
+  /**
+   * Reservations held at once by peers connected from one address (an IPv4 address, an IPv6 /64);
+   * a new one past it: PERMISSION_DENIED. Not 1: peers behind one NAT share an address. @default 8
+   */
+  maxReservationsPerAddress: number
   /** Bytes a relayed connection may carry (both directions counted together) before the relay cuts it. @default 131072 */
   relayDataLimit: number
   /** Seconds a relayed connection may last. @default 120 */
@@ -37,6 +91,12 @@ export interface RelayConfig {
   relayDurationLimitAnonymous: number
   /** Relayed connections open at once (relay-wide) where neither end holds a name here; over it: PERMISSION_DENIED. @default 32 */
   maxAnonymousCircuits: number
+  /**
+   * Seconds since a key first registered the name it holds here before its circuits count as
+   * named (the normal limits, outside maxAnonymousCircuits). Names are free: without an age, one
+   * REGISTER would lift any peer out of the anonymous limits. @default 3600
+   */
+  namedMinAge: number
   /** Directory requests per peer per minute. @default 120 */
   directoryRateLimit: number
   /** Directory writes (register, update, unregister) per peer per minute. @default 20 */
@@ -60,6 +120,12 @@ export interface RelayConfig {
    * (each also checks the record still wins there); 0: never. @default 3600
    */
   dhtRepublishInterval: number
+  /**
+   * DHT PUTs of AuraID records this relay's DHT node accepts per sending relay per minute
+   * (only relays may PUT at all); past it the PUT is refused (`auralink_dht_put_refused_total{reason="rate"}`).
+   * @default 600
+   */
+  dhtPutRateLimit: number
   /** Seconds between this relay's signed adverts on the relays' gossipsub topic (each valid 10 minutes); 1 to 599. @default 60 */
   advertInterval: number
   /** A region tag put in this relay's adverts, e.g. 'eu-west'; at most 32 characters. @default '' (none) */
@@ -68,16 +134,35 @@ export interface RelayConfig {
 
 export { DEFAULTS }
 
-interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'port' | 'count' | 'level' | 'addrs', help: string }
+/** `secret`: a string that may be empty and is never echoed in an error message. */
+interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs', help: string }
 
 /** Every setting: its flag, env var, kind and help line. The one table CLI, env and file share. */
 export const FIELDS: Record<keyof RelayConfig, Field> = {
   host: { flag: 'host', env: 'AURALINK_RELAY_HOST', kind: 'string', help: 'address to listen on' },
   port: { flag: 'port', env: 'AURALINK_RELAY_PORT', kind: 'port', help: 'libp2p WebSocket port (0: any free port)' },
   httpPort: { flag: 'http-port', env: 'AURALINK_RELAY_HTTP_PORT', kind: 'port', help: 'HTTP port for /healthz and /metrics (0: any free port)' },
+  httpHost: { flag: 'http-host', env: 'AURALINK_RELAY_HTTP_HOST', kind: 'string', help: 'address the HTTP port listens on (apart from --host)' },
+  metricsToken: { flag: 'metrics-token', env: 'AURALINK_RELAY_METRICS_TOKEN', kind: 'secret', help: 'bearer token GET /metrics requires (at least 16 characters; /healthz stays open)' },
+  httpMaxConnections: { flag: 'http-max-connections', env: 'AURALINK_RELAY_HTTP_MAX_CONNECTIONS', kind: 'count', help: 'sockets open at once on the HTTP port' },
+  httpMaxConnectionsPerAddress: { flag: 'http-max-connections-per-address', env: 'AURALINK_RELAY_HTTP_MAX_CONNECTIONS_PER_ADDRESS', kind: 'count', help: 'sockets open at once on the HTTP port from one address' },
+  httpRequestTimeoutMs: { flag: 'http-request-timeout-ms', env: 'AURALINK_RELAY_HTTP_REQUEST_TIMEOUT_MS', kind: 'count', help: 'milliseconds an HTTP request may take on the HTTP port' },
+  httpKeepAliveTimeoutMs: { flag: 'http-keep-alive-timeout-ms', env: 'AURALINK_RELAY_HTTP_KEEP_ALIVE_TIMEOUT_MS', kind: 'count', help: 'milliseconds an idle keep-alive socket stays open on the HTTP port' },
+  headersTimeoutMs: { flag: 'headers-timeout-ms', env: 'AURALINK_RELAY_HEADERS_TIMEOUT_MS', kind: 'count', help: 'milliseconds a socket has to send its HTTP request head (WebSocket port: to finish the upgrade)' },
+  maxSockets: { flag: 'max-sockets', env: 'AURALINK_RELAY_MAX_SOCKETS', kind: 'count', help: 'sockets open at once on the WebSocket port, in any state' },
+  maxSocketsPerAddress: { flag: 'max-sockets-per-address', env: 'AURALINK_RELAY_MAX_SOCKETS_PER_ADDRESS', kind: 'count', help: 'sockets open at once on the WebSocket port from one address' },
+  maxConnections: { flag: 'max-connections', env: 'AURALINK_RELAY_MAX_CONNECTIONS', kind: 'count', help: 'libp2p connections open at once (at least 1)' },
+  maxPendingConnections: { flag: 'max-pending-connections', env: 'AURALINK_RELAY_MAX_PENDING_CONNECTIONS', kind: 'count', help: 'inbound connections in their handshake at once' },
+  inboundConnectionRate: { flag: 'inbound-connection-rate', env: 'AURALINK_RELAY_INBOUND_CONNECTION_RATE', kind: 'count', help: 'new inbound connections per second from one address' },
+  handshakeTimeoutMs: { flag: 'handshake-timeout-ms', env: 'AURALINK_RELAY_HANDSHAKE_TIMEOUT_MS', kind: 'count', help: 'milliseconds an inbound connection has for its Noise and yamux handshake' },
+  maxConnectionsPerAddress: { flag: 'max-connections-per-address', env: 'AURALINK_RELAY_MAX_CONNECTIONS_PER_ADDRESS', kind: 'count', help: 'inbound connections open at once from one address' },
+  maxPendingConnectionsPerAddress: { flag: 'max-pending-connections-per-address', env: 'AURALINK_RELAY_MAX_PENDING_CONNECTIONS_PER_ADDRESS', kind: 'count', help: 'inbound connections in their handshake at once from one address' },
+  maxConnectionsPerPeer: { flag: 'max-connections-per-peer', env: 'AURALINK_RELAY_MAX_CONNECTIONS_PER_PEER', kind: 'count', help: 'inbound connections open at once from one peer id' },
   dataDir: { flag: 'data-dir', env: 'AURALINK_RELAY_DATA_DIR', kind: 'string', help: 'folder for the relay key and the name datastore' },
   maxReservations: { flag: 'max-reservations', env: 'AURALINK_RELAY_MAX_RESERVATIONS', kind: 'count', help: 'most reservations held at once' },
   reservationTtl: { flag: 'reservation-ttl', env: 'AURALINK_RELAY_RESERVATION_TTL', kind: 'count', help: 'reservation lifetime, seconds' },
+  reservationGrace: { flag: 'reservation-grace', env: 'AURALINK_RELAY_RESERVATION_GRACE', kind: 'count', help: 'seconds a reservation outlives its peer\'s last connection' },
+  maxReservationsPerAddress: { flag: 'max-reservations-per-address', env: 'AURALINK_RELAY_MAX_RESERVATIONS_PER_ADDRESS', kind: 'count', help: 'reservations held at once by peers at one address (IPv6: one /64)' },
   relayDataLimit: { flag: 'relay-data-limit', env: 'AURALINK_RELAY_DATA_LIMIT', kind: 'count', help: 'bytes a relayed connection may carry, both directions together' },
   relayDurationLimit: { flag: 'relay-duration-limit', env: 'AURALINK_RELAY_DURATION_LIMIT', kind: 'count', help: 'seconds a relayed connection may last' },
   reservationRateLimit: { flag: 'reservation-rate-limit', env: 'AURALINK_RELAY_RESERVATION_RATE_LIMIT', kind: 'count', help: 'reservation requests (new or refresh) per peer per minute' },
@@ -86,6 +171,7 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   relayDataLimitAnonymous: { flag: 'relay-data-limit-anonymous', env: 'AURALINK_RELAY_DATA_LIMIT_ANONYMOUS', kind: 'count', help: 'bytes a relayed connection may carry when neither end holds a name here' },
   relayDurationLimitAnonymous: { flag: 'relay-duration-limit-anonymous', env: 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS', kind: 'count', help: 'seconds a relayed connection may last when neither end holds a name here' },
   maxAnonymousCircuits: { flag: 'max-anonymous-circuits', env: 'AURALINK_RELAY_MAX_ANONYMOUS_CIRCUITS', kind: 'count', help: 'relayed connections open at once where neither end holds a name here' },
+  namedMinAge: { flag: 'named-min-age', env: 'AURALINK_RELAY_NAMED_MIN_AGE', kind: 'count', help: 'seconds a name must have been held here before its holder\'s circuits count as named' },
   directoryRateLimit: { flag: 'directory-rate-limit', env: 'AURALINK_RELAY_DIRECTORY_RATE_LIMIT', kind: 'count', help: 'directory requests per peer per minute' },
   directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
   probeRateLimit: { flag: 'probe-rate-limit', env: 'AURALINK_RELAY_PROBE_RATE_LIMIT', kind: 'count', help: 'throughput probes per peer per minute' },
@@ -95,13 +181,14 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   bootstrap: { flag: 'bootstrap', env: 'AURALINK_RELAY_BOOTSTRAP', kind: 'addrs', help: 'multiaddr of another relay to join the relay network through (repeatable; env: comma-separated)' },
   advertInterval: { flag: 'advert-interval', env: 'AURALINK_RELAY_ADVERT_INTERVAL', kind: 'count', help: 'seconds between this relay\'s adverts on gossipsub (1-599)' },
   region: { flag: 'region', env: 'AURALINK_RELAY_REGION', kind: 'tag', help: 'region tag in this relay\'s adverts (at most 32 characters)' },
-  dhtRepublishInterval: { flag: 'dht-republish-interval', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL', kind: 'count', help: 'seconds between republishing held names to the DHT (0: never)' }
+  dhtRepublishInterval: { flag: 'dht-republish-interval', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL', kind: 'count', help: 'seconds between republishing held names to the DHT (0: never)' },
+  dhtPutRateLimit: { flag: 'dht-put-rate-limit', env: 'AURALINK_RELAY_DHT_PUT_RATE_LIMIT', kind: 'count', help: 'DHT PUTs of AuraID records accepted per relay per minute' }
 }
 
 export function usage (): string {
   const lines = Object.entries(FIELDS).map(([key, f]) => {
     const def = DEFAULTS[key as keyof RelayConfig]
-    return `  --${f.flag.padEnd(32)} ${f.help} (default: ${Array.isArray(def) ? 'none' : String(def)}; env ${f.env})`
+    return `  --${f.flag.padEnd(32)} ${f.help} (default: ${Array.isArray(def) || def === '' ? 'none' : String(def)}; env ${f.env})`
   })
   return [
     'usage: auralink-relay [options]',
@@ -110,11 +197,12 @@ export function usage (): string {
     '',
     ...lines,
     `  --${'config <file.json>'.padEnd(32)} a JSON file with any of the settings above, camelCase (env AURALINK_RELAY_CONFIG)`,
+    `  --${'repair'.padEnd(32)} repair a damaged datastore first (LevelDB's repair: keeps what it can read, says how many names; flag only)`,
     `  --${'help'.padEnd(32)} this text`,
     `  --${'version'.padEnd(32)} the version`,
     '',
     'Precedence: flags, then env vars, then the config file, then defaults.',
-    'Exit codes: 0 stopped cleanly, 1 runtime failure (e.g. a port in use), 2 bad configuration.'
+    'Exit codes: 0 stopped cleanly, 1 runtime failure (e.g. a port in use), 2 bad configuration, or a damaged datastore (restore it or use --repair).'
   ].join('\n')
 }
 
@@ -122,24 +210,36 @@ export function usage (): string {
 const BOUNDS: Partial<Record<keyof RelayConfig, (v: never) => string | undefined>> = {
   // an advert lives 10 minutes (DEFAULT_RELAY_ADVERT_TTL_MS): the next must come before it ends
   advertInterval: (v: number) => v < 1 || v > 599 ? 'is not from 1 to 599 seconds' : undefined,
-  region: (v: string) => v.length > MAX_RELAY_REGION_LENGTH ? `is longer than ${MAX_RELAY_REGION_LENGTH} characters` : undefined
+  region: (v: string) => v.length > MAX_RELAY_REGION_LENGTH ? `is longer than ${MAX_RELAY_REGION_LENGTH} characters` : undefined,
+  metricsToken: (v: string) => v !== '' && v.length < 16 ? 'is shorter than 16 characters' : undefined,
+  // libp2p's connection manager throws for less
+  maxConnections: (v: number) => v < 1 ? 'is not at least 1' : undefined,
+  // 0 would turn Node's and libp2p's timeouts off
+  handshakeTimeoutMs: (v: number) => v < 1 ? 'is not at least 1 ms' : undefined,
+  headersTimeoutMs: (v: number) => v < 1 ? 'is not at least 1 ms' : undefined,
+  httpRequestTimeoutMs: (v: number) => v < 1 ? 'is not at least 1 ms' : undefined
+}
+
+/** The value as an error message shows it: a secret never is. */
+function shown (key: keyof RelayConfig, raw: unknown): string {
+  return FIELDS[key].kind === 'secret' ? '(value not shown)' : JSON.stringify(raw)
 }
 
 function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
   const value = coerceKind(key, raw, source)
   const why = BOUNDS[key]?.(value as never)
-  if (why !== undefined) throw new ConfigError(`${source}: ${JSON.stringify(raw)} ${why}`)
+  if (why !== undefined) throw new ConfigError(`${source}: ${shown(key, raw)} ${why}`)
   return value
 }
 
 function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
   const f = FIELDS[key]
-  const bad = (why: string): never => { throw new ConfigError(`${source}: ${JSON.stringify(raw)} ${why}`) }
+  const bad = (why: string): never => { throw new ConfigError(`${source}: ${shown(key, raw)} ${why}`) }
   switch (f.kind) {
     case 'string':
       if (typeof raw !== 'string' || raw === '') bad('is not a non-empty string')
       return raw as string
-    case 'tag':
+    case 'tag': case 'secret':
       if (typeof raw !== 'string') bad('is not a string')
       return raw as string
     case 'port': case 'count': {
@@ -184,11 +284,14 @@ export function resolveConfig (init: Partial<RelayConfig>): RelayConfig {
 }
 
 /** Builds the configuration from argv, env and an optional config file. Throws ConfigError. */
-export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): { config: RelayConfig, help: boolean, version: boolean } {
+export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): { config: RelayConfig, help: boolean, version: boolean, repair: boolean } {
   const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {
     config: { type: 'string' },
     help: { type: 'boolean' },
-    version: { type: 'boolean' }
+    version: { type: 'boolean' },
+    // an action for one start, not a setting: no env var or config file key (a supervisor
+    // would otherwise repair on every restart)
+    repair: { type: 'boolean' }
   }
   for (const f of Object.values(FIELDS)) options[f.flag] = { type: 'string', ...(f.kind === 'addrs' ? { multiple: true } : {}) }
   let values: Record<string, string | boolean | string[] | undefined>
@@ -220,5 +323,5 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
     const v = values[f.flag]
     if (v !== undefined) config[key] = coerce(key as keyof RelayConfig, v, `--${f.flag}`)
   }
-  return { config: config as unknown as RelayConfig, help: values.help === true, version: values.version === true }
+  return { config: config as unknown as RelayConfig, help: values.help === true, version: values.version === true, repair: values.repair === true }
 }

@@ -18,6 +18,20 @@ export class DataDirError extends Error {
   }
 }
 
+/**
+ * The LevelDB datastore is damaged: a missing `CURRENT` beside its data, a truncated or corrupt
+ * table, LevelDB's "Corruption:". The message says which file and LevelDB's words, and what to
+ * do: restore the data dir from a backup, or run `auralink-relay --repair`. The CLI exits 2.
+ */
+export class DatastoreDamagedError extends Error {
+  static override readonly name = 'DatastoreDamagedError'
+  override readonly name = 'DatastoreDamagedError'
+
+  constructor (message = 'the datastore is damaged', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** A port the relay needs is taken; the CLI exits 1. */
 export class PortInUseError extends Error {
   static override readonly name = 'PortInUseError'

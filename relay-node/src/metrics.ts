@@ -15,65 +15,114 @@ export interface RelayMetricsSources {
   dhtPeers?(): number
   /** Other relays known from their adverts now. */
   knownRelays?(): number
+  /** True while the relay is degraded (its datastore failed: /healthz says why). */
+  degraded?(): boolean
 }
 
+/** Where a connection or socket was refused or closed early: libp2p's upgrader and gater, the WebSocket port's sockets, the HTTP port's sockets. */
+export type ConnectionListener = 'libp2p' | 'websocket' | 'http'
+
+/**
+ * Why, in `auralink_relay_connections_refused_total{listener,reason}`: for `libp2p`,
+ * `max_connections`, `max_pending`, `inbound_rate` (libp2p's connection manager),
+ * `connections_per_address`, `pending_per_address`, `connections_per_peer` (connection-guard.ts),
+ * `handshake_timeout`; for `websocket` and `http`, `max_sockets`, `sockets_per_address`,
+ * `headers_timeout` (and `request_timeout` on the HTTP port).
+ */
+export type ConnectionRefusal = 'max_connections' | 'max_pending' | 'inbound_rate' | 'connections_per_address' | 'pending_per_address' |
+'connections_per_peer' | 'handshake_timeout' | 'max_sockets' | 'sockets_per_address' | 'headers_timeout' | 'request_timeout'
+
 /** Kinds of fault counted in `auralink_errors_total{kind}`. */
-export type ErrorKind = 'directory_internal' | 'http' | 'relay' | (string & {})
+export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 'metrics_source' | (string & {})
 
 /**
  * The relay's Prometheus metrics, in a registry of its own (so embedding the relay never
  * touches prom-client's global registry): Node's process metrics, plus
  * `auralink_relay_reservations`, `auralink_relay_connections`, `auralink_directory_names`,
  * `auralink_relay_circuits{kind}`, `auralink_directory_operations_total{op,outcome}`,
- * `auralink_relay_limit_hits_total{limit}`, `auralink_errors_total{kind}`, `auralink_dht_peers`,
+ * `auralink_relay_limit_hits_total{limit}`, `auralink_relay_reservations_dropped_total{reason}`,
+ * `auralink_relay_connections_refused_total{listener,reason}`,
+ * `auralink_errors_total{kind}`, `auralink_dht_peers`,
  * `auralink_dht_operations_total{op,outcome}`, `auralink_directory_conflicts_total`,
- * `auralink_relay_adverts_total{result,reason}` and `auralink_known_relays`.
+ * `auralink_dht_put_refused_total{reason}`,
+ * `auralink_relay_adverts_total{result,reason}`, `auralink_known_relays` and `auralink_relay_degraded`.
+ * A gauge whose source fails is left out of that scrape and counted
+ * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
 export class RelayMetrics {
   readonly registry = new Registry()
   readonly directoryOperations: Counter<'op' | 'outcome'>
   readonly errors: Counter<'kind'>
+  readonly connectionsRefused: Counter<'listener' | 'reason'>
   readonly limitHits: Counter<'limit'>
+  readonly reservationsDropped: Counter<'reason'>
   readonly dhtOperations: Counter<'op' | 'outcome'>
   readonly directoryConflicts: Counter
+  readonly dhtPutsRefused: Counter<'reason'>
   readonly adverts: Counter<'result' | 'reason'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
     const registers = [this.registry]
+    // a source that throws (a damaged datastore under `names`) leaves its gauge out of this
+    // scrape and is counted; the other metrics are still served
+    const skipping = <T extends string>(read: (gauge: Gauge<T>) => void | Promise<void>) => {
+      const skipped = (): void => { this.errors.inc({ kind: 'metrics_source' }) }
+      return async function (this: Gauge<T>): Promise<void> {
+        try {
+          await read(this)
+        } catch {
+          this.reset()
+          skipped()
+        }
+      }
+    }
     new Gauge({
       name: 'auralink_relay_reservations',
       help: 'Circuit relay v2 reservations held now',
       registers,
-      collect () { this.set(sources.reservations()) }
+      collect: skipping((g) => { g.set(sources.reservations()) })
     })
     new Gauge({
       name: 'auralink_relay_connections',
       help: 'Open libp2p connections',
       registers,
-      collect () { this.set(sources.connections()) }
+      collect: skipping((g) => { g.set(sources.connections()) })
     })
     new Gauge({
       name: 'auralink_directory_names',
       help: 'AuraIDs held by this relay\'s directory',
       registers,
-      async collect () { this.set(await sources.names()) }
+      collect: skipping(async (g) => { g.set(await sources.names()) })
     })
     new Gauge({
       name: 'auralink_relay_circuits',
       help: 'Relayed connections open now: kind="all", and kind="anonymous" (neither end holds a name here)',
       labelNames: ['kind'],
       registers,
-      collect () {
+      collect: skipping((g) => {
         const c = sources.circuits?.() ?? { total: 0, anonymous: 0 }
-        this.set({ kind: 'all' }, c.total)
-        this.set({ kind: 'anonymous' }, c.anonymous)
-      }
+        g.set({ kind: 'all' }, c.total)
+        g.set({ kind: 'anonymous' }, c.anonymous)
+      })
     })
     this.limitHits = new Counter({
       name: 'auralink_relay_limit_hits_total',
       help: 'Requests refused by an abuse limit, by limit',
       labelNames: ['limit'],
+      registers
+    })
+    this.reservationsDropped = new Counter({
+      name: 'auralink_relay_reservations_dropped_total',
+      help: 'Reservations the relay dropped before their TTL, by reason: disconnected (no connection left past --reservation-grace)',
+      labelNames: ['reason'],
+      registers
+    })
+    this.reservationsDropped.inc({ reason: 'disconnected' }, 0)
+    this.connectionsRefused = new Counter({
+      name: 'auralink_relay_connections_refused_total',
+      help: 'Connections and sockets refused or closed before they were of use, by listener (libp2p, websocket, http) and reason',
+      labelNames: ['listener', 'reason'],
       registers
     })
     this.directoryOperations = new Counter({
@@ -86,7 +135,7 @@ export class RelayMetrics {
       name: 'auralink_dht_peers',
       help: 'Relays in this relay\'s Kad-DHT routing table',
       registers,
-      collect () { this.set(sources.dhtPeers?.() ?? 0) }
+      collect: skipping((g) => { g.set(sources.dhtPeers?.() ?? 0) })
     })
     this.dhtOperations = new Counter({
       name: 'auralink_dht_operations_total',
@@ -99,6 +148,12 @@ export class RelayMetrics {
       help: 'Names released here because another key\'s record for them won in the relay network',
       registers
     })
+    this.dhtPutsRefused = new Counter({
+      name: 'auralink_dht_put_refused_total',
+      help: 'DHT PUTs of AuraID records this relay\'s DHT node refused, by reason: not_relay, rate, invalid, withdrawn, taken, look_alike, stale, quota (docs/dht.md)',
+      labelNames: ['reason'],
+      registers
+    })
     this.adverts = new Counter({
       name: 'auralink_relay_adverts_total',
       help: 'Relay adverts received on gossipsub: result="accept" (reason stored or table_full), "reject" (oversized, malformed, fields, signature, expired, signer: counted against the sender), "ignore" (stale, older, self, internal)',
@@ -109,11 +164,17 @@ export class RelayMetrics {
       name: 'auralink_known_relays',
       help: 'Other relays known from their adverts now',
       registers,
-      collect () { this.set(sources.knownRelays?.() ?? 0) }
+      collect: skipping((g) => { g.set(sources.knownRelays?.() ?? 0) })
+    })
+    new Gauge({
+      name: 'auralink_relay_degraded',
+      help: '1 while the relay is degraded (its datastore failed a read or write; /healthz says why), else 0',
+      registers,
+      collect: skipping((g) => { g.set(sources.degraded?.() === true ? 1 : 0) })
     })
     this.errors = new Counter({
       name: 'auralink_errors_total',
-      help: 'Faults by kind: directory_internal, http, relay',
+      help: 'Faults by kind: directory_internal, http, relay, datastore (a LevelDB corruption or I/O error), metrics_source (a gauge left out of a scrape because its source failed)',
       labelNames: ['kind'],
       registers
     })
@@ -129,6 +190,16 @@ export class RelayMetrics {
     this.limitHits.inc({ limit })
   }
 
+  /** Counts one reservation dropped before its TTL, and why (`disconnected`). */
+  reservationDropped (reason: string): void {
+    this.reservationsDropped.inc({ reason })
+  }
+
+  /** Counts one connection or socket refused (or closed unfinished) by a connection limit. */
+  connectionRefused (listener: ConnectionListener, reason: ConnectionRefusal): void {
+    this.connectionsRefused.inc({ listener, reason })
+  }
+
   /** Counts one DHT operation of the directory: `publish` or `lookup`, and its outcome. */
   dhtOperation (op: string, outcome: string): void {
     this.dhtOperations.inc({ op, outcome })
@@ -137,6 +208,11 @@ export class RelayMetrics {
   /** Counts one name released here because another key's record won in the relay network. */
   directoryConflict (): void {
     this.directoryConflicts.inc()
+  }
+
+  /** Counts one DHT PUT refused by the write policy, and why. */
+  dhtPutRefused (reason: string): void {
+    this.dhtPutsRefused.inc({ reason })
   }
 
   /** Counts one relay advert received: its verdict and why. */

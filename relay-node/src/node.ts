@@ -1,24 +1,22 @@
-import { constants } from 'node:fs'
-import { access, mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { generateIdentityKey } from '@auralink/identity'
-import { fileKeyStore } from '@auralink/identity/keystore'
-import { auraIdDhtSelector, auraIdDhtValidator, auraIdDirectory, AURAID_DHT_NAMESPACE, dhtNetwork } from '@auralink/signalling'
+import { auraIdDhtSelector, auraIdDirectory, AURAID_DHT_NAMESPACE } from '@auralink/signalling'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
-import { LevelDatastore } from 'datastore-level'
 import { createLibp2p } from 'libp2p'
 import { pino } from 'pino'
 import { relayAdverts } from './adverts.js'
 import { joinRelayNetwork } from './bootstrap.js'
 import { resolveConfig } from './config.js'
-import { DATASTORE_DIR, DHT_PROTOCOL, KEY_FILE, KEY_LABEL, RELAY_NAME } from './constants.js'
-import { DataDirError, InvalidStateError, PortInUseError } from './errors.js'
+import { DATASTORE_DIR, DHT_PROTOCOL, RELAY_NAME } from './constants.js'
+import { loadOrCreateKey, prepareDataDir } from './data-dir.js'
+import { damagedError, DatastoreHealth, describeRepair, isDatastoreFault, levelWords, openRelayDatastore } from './datastore-health.js'
+import { InvalidStateError, PortInUseError } from './errors.js'
+import { dhtGuard } from './dht-guard.js'
+import { connectionGuard, connectionManagerInit, guardedWebSockets } from './connection-guard.js'
 import { createHttpServer } from './http.js'
 import { RelayMetrics } from './metrics.js'
 import { relayGossipsub } from './relay-gossipsub.js'
@@ -26,15 +24,18 @@ import { relayList } from './relay-list.js'
 import { relayProbe } from './relay-probe.js'
 import { relayGuard } from './relay-guard.js'
 import type { RelayConfig } from './config.js'
+import type { ConnectionListener, ConnectionRefusal } from './metrics.js'
 import type { RelayAdverts } from './adverts.js'
 import type { RelayGuard, RelayLimit } from './relay-guard.js'
+import type { DhtGuard } from './dht-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { Libp2p, PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import type { Libp2p, PeerId, Startable } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
+import type { LevelDatastore } from 'datastore-level'
 import type { ServiceFactoryMap } from 'libp2p'
 import type { Server } from 'node:http'
 import type { Logger } from 'pino'
@@ -67,6 +68,14 @@ export interface RelayNodeInit extends Partial<RelayConfig> {
    * @default pino({ name: 'auralink-relay', level: init.logLevel }) on stdout
    */
   logger?: Logger
+  /**
+   * Run LevelDB's repair on the datastore before opening it (`auralink-relay --repair`): it keeps
+   * every entry it can still read and moves damaged files to `<dataDir>/datastore/lost/`; the
+   * relay key is not touched. `RelayNode.repaired` says what it kept. For a damaged datastore
+   * only (DatastoreDamagedError): a healthy one gains nothing from it.
+   * @default false
+   */
+  repair?: boolean
 }
 
 export interface RelayNode {
@@ -80,6 +89,8 @@ export interface RelayNode {
   readonly config: Readonly<RelayConfig>
   /** The libp2p multiaddrs, each ending in /p2p/<relay peer id>. */
   readonly multiaddrs: string[]
+  /** With `repair: true`: what LevelDB's repair kept (names, entries) and moved aside (`lost`), and `message`, the line the CLI prints. */
+  readonly repaired?: { names: number, entries: number, lost: string[], message: string }
   /** The HTTP base URL, e.g. http://127.0.0.1:4002 ('' before start()). */
   readonly httpUrl: string
   /**
@@ -100,7 +111,8 @@ export interface RelayNode {
  * `guard` (the per-peer abuse limits) sees the relay server's hop streams; its `gater` goes in
  * libp2p's `connectionGater`. `onLimit` hears of the throughput probe's refusals.
  */
-export function relayServices (config: RelayConfig, datastore: LevelDatastore, guard: RelayGuard = relayGuard(config), onLimit?: (limit: RelayLimit, peer: PeerId) => void): ServiceFactoryMap<RelayServices> {
+export function relayServices (config: RelayConfig, datastore: LevelDatastore, guard: RelayGuard = relayGuard(config), onLimit?: (limit: RelayLimit, peer: PeerId) => void,
+  dhtWrites: DhtGuard = dhtGuard({ datastore, bootstrap: config.bootstrap, maxNamesPerKey: config.directoryMaxNamesPerKey, putRateLimit: config.dhtPutRateLimit })): ServiceFactoryMap<RelayServices> {
   const relay = circuitRelayServer({
     reservations: {
       maxReservations: config.maxReservations,
@@ -120,88 +132,53 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       server = relay(new Proxy(components, { get: (target, prop) => prop === 'registrar' ? registrar : Reflect.get(target, prop) }))
       return server
     },
-    dht: kadDHT({
+    // kad-dht is stock; its registrar is wrapped so that a PUT_VALUE is validated knowing its
+    // sender, and the write policy (only relays, the directory's rules) decides (docs/dht.md)
+    dht: (components: Parameters<ReturnType<typeof kadDHT>>[0]) => kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: false,
       // relays on loopback and private networks are normal (tests, LANs): keep every address
       peerInfoMapper: passthroughMapper,
       // a relay alone (the first of a network) answers at once instead of waiting for a peer
       allowQueryWithZeroPeers: true,
-      validators: { [AURAID_DHT_NAMESPACE]: auraIdDhtValidator },
+      validators: { [AURAID_DHT_NAMESPACE]: dhtWrites.validator },
       selectors: { [AURAID_DHT_NAMESPACE]: auraIdDhtSelector }
-    }),
+    })(dhtWrites.wrap(components)),
     // built after dht (services are made in this order), so components.dht is there
     directory: (components: Parameters<ReturnType<typeof auraIdDirectory>>[0] & { dht: KadDHT }) => auraIdDirectory({
       datastore,
       maxRequestsPerMinute: config.directoryRateLimit,
       maxWritesPerMinute: config.directoryWriteLimit,
       maxNamesPerKey: config.directoryMaxNamesPerKey,
-      network: dhtNetwork(components.dht),
+      network: dhtWrites.network(components.dht),
       republishIntervalMs: config.dhtRepublishInterval * 1000
     })(components),
     pubsub: relayGossipsub(),
-    adverts: relayAdverts({
-      intervalMs: config.advertInterval * 1000,
-      region: config.region,
-      capacity: config.maxReservations,
-      load: () => server?.reservations.size ?? 0
-    }),
+    // the relays known from their adverts may write to the DHT
+    adverts: (components: Parameters<ReturnType<typeof relayAdverts>>[0]) => {
+      const adverts = relayAdverts({
+        intervalMs: config.advertInterval * 1000,
+        region: config.region,
+        capacity: config.maxReservations,
+        load: () => server?.reservations.size ?? 0
+      })(components)
+      dhtWrites.useAdverts(adverts)
+      return adverts
+    },
     // built after adverts, so components.adverts is there
     relayList: (components: Parameters<ReturnType<typeof relayList>>[0]) => relayList()(components),
     relayProbe: relayProbe({ perMinute: config.probeRateLimit, onLimit: (peer) => onLimit?.('probe_rate', peer) })
   }
 }
 
-/**
- * Loads the relay's identity key from the data dir, or makes and stores one: the same 0600,
- * write-then-rename key file that @auralink/identity's file key store keeps for peers
- * (`<dataDir>/relay.key`).
- */
-async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
-  const keys = fileKeyStore({ dir: dataDir })
-  const file = join(dataDir, KEY_FILE)
-  let key
-  try {
-    key = await keys.get(KEY_LABEL)
-  } catch (err) {
-    throw new DataDirError(`cannot read the relay key ${file}: ${(err as Error).message}`, { cause: err })
-  }
-  if (key !== undefined) return key
-  key = await generateIdentityKey()
-  try {
-    await keys.put(KEY_LABEL, key)
-  } catch (err) {
-    throw new DataDirError(`cannot write the relay key ${file}: ${osReason(err)}`, { cause: err })
-  }
-  return key
-}
-
-/** The OS's reason in words, with its code: "a part of the path is a file (ENOTDIR)". */
-function osReason (err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code
-  const words: Record<string, string> = {
-    ENOTDIR: 'a part of the path is a file',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on device',
-    EEXIST: 'a file is in the way'
-  }
-  return code !== undefined && words[code] !== undefined ? `${words[code]} (${code})` : (err as Error).message
-}
-
-async function prepareDataDir (dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    await access(dir, constants.W_OK)
-  } catch (err) {
-    throw new DataDirError(`cannot use data dir ${dir}: ${osReason(err)}`, { cause: err })
-  }
-}
-
 /** Relays in the DHT's routing table (kad-dht's single DHT exposes it; 0 when not there). */
 function routingTableSize (dht: KadDHT | undefined): number {
   return (dht as { routingTable?: { size?: number } } | undefined)?.routingTable?.size ?? 0
+}
+
+/** A host as a URL writes it: IPv6 in brackets. */
+function urlHost (host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }
 
 function inUse (err: unknown): boolean {
@@ -214,27 +191,32 @@ function inUse (err: unknown): boolean {
  * v2 server, the AuraID directory) with a persistent key and LevelDB datastore under the data
  * dir, and an HTTP server for /healthz and /metrics. Nothing listens until start().
  * Rejects with TypeError for a bad setting (naming it and the value), with DataDirError when
- * the data dir cannot be made, written or opened.
+ * the data dir cannot be made, written or opened (or another process holds the datastore), with
+ * DatastoreDamagedError when the datastore is damaged (restore it, or pass `repair: true`).
  */
 export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayNode> {
-  const { logger, ...settings } = init
+  const { logger, repair = false, ...settings } = init
   const config = resolveConfig(settings)
   const log = logger ?? pino({ name: RELAY_NAME, level: config.logLevel })
   const dataDir = resolve(config.dataDir)
   config.dataDir = dataDir
   await prepareDataDir(dataDir)
   const privateKey = await loadOrCreateKey(dataDir)
-  const datastore = new LevelDatastore(join(dataDir, DATASTORE_DIR))
-  try {
-    await datastore.open()
-  } catch (err) {
-    // datastore-level drops LevelDB's reason; the usual one is the lock another process holds
-    const reason = (err as Error).message.replace(/^Error: /, '')
-    throw new DataDirError(`cannot open the datastore ${join(dataDir, DATASTORE_DIR)}: ${reason} (is another auralink-relay using this data dir?)`, { cause: err })
-  }
+  // inspected before it is opened; read and write faults at run time make the relay degraded
+  const storeDir = join(dataDir, DATASTORE_DIR)
+  const datastoreHealth = new DatastoreHealth()
+  if (repair) log.info({ datastore: storeDir }, 'repairing the datastore')
+  const { datastore, repair: repairReport } = await openRelayDatastore(storeDir, { repair, health: datastoreHealth })
 
   let libp2p: Libp2p<RelayServices> | undefined
-  const guard = relayGuard({ ...config, onLimit: (limit, peer) => { onLimit(limit, peer.toString()) } })
+  const guard = relayGuard({
+    ...config,
+    onLimit: (limit, peer) => { onLimit(limit, peer.toString()) },
+    onDrop: (peer, reason) => {
+      metrics.reservationDropped(reason)
+      log.debug({ peer: peer.toString(), reason }, 'reservation dropped')
+    }
+  })
   // the sources are read at scrape time, once libp2p exists
   const metrics = new RelayMetrics({
     reservations: () => libp2p?.services.relay.reservations.size ?? 0,
@@ -242,13 +224,25 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     names: async () => libp2p?.services.directory.size() ?? 0,
     circuits: () => guard.circuits(),
     dhtPeers: () => routingTableSize(libp2p?.services.dht),
-    knownRelays: () => libp2p?.services.adverts.relays().length ?? 0
+    knownRelays: () => libp2p?.services.adverts.relays().length ?? 0,
+    degraded: () => datastoreHealth.degraded
   })
+  // every datastore fault is counted; the first (which makes the relay degraded) is one error line
+  datastoreHealth.onFault = ({ words, first }) => {
+    metrics.error('datastore')
+    if (first) log.error({ reason: words, datastore: storeDir }, 'datastore damaged: degraded')
+  }
   // a refusal is a metric and a debug line, never an info line
   const onLimit = (limit: RelayLimit, peer: string): void => {
     metrics.limitHit(limit)
     log.debug({ limit, peer }, 'limit hit')
   }
+  // connection limits (per address, per peer id, handshakes) and the WebSocket port's socket caps
+  const refused = (listener: ConnectionListener) => (reason: ConnectionRefusal, remote: string): void => {
+    metrics.connectionRefused(listener, reason)
+    log.debug({ listener, reason, remote }, 'connection refused')
+  }
+  const connections = connectionGuard({ ...config, onRefuse: refused('libp2p') })
   try {
     libp2p = await createLibp2p({
       privateKey,
@@ -258,22 +252,47 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         listen: [`/ip4/${config.host}/tcp/${config.port}/ws`],
         announce: config.announce
       },
-      transports: [webSockets()],
+      transports: [guardedWebSockets({ ...config, guard: connections, onRefuse: refused('websocket') })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      connectionManager: connectionManagerInit(config),
       // peers and relays on loopback and private networks are normal for a relay
-      connectionGater: { denyDialMultiaddr: () => false, ...guard.gater },
-      services: relayServices(config, datastore, guard, (limit, peer) => { onLimit(limit, peer.toString()) })
+      connectionGater: { denyDialMultiaddr: () => false, ...guard.gater, ...connections.gater },
+      services: relayServices(config, datastore, guard, (limit, peer) => { onLimit(limit, peer.toString()) }, dhtGuard({
+        datastore,
+        bootstrap: config.bootstrap,
+        maxNamesPerKey: config.directoryMaxNamesPerKey,
+        putRateLimit: config.dhtPutRateLimit,
+        onRefuse: ({ reason, peer, name }) => {
+          metrics.dhtPutRefused(reason)
+          log.debug({ reason, peer: peer.toString(), ...(name !== undefined ? { auraId: name } : {}) }, 'DHT put refused')
+        }
+      }))
     })
   } catch (err) {
     await datastore.close().catch(() => {})
     throw err
   }
 
+  connections.attach({ connections: () => libp2p.getConnections().length })
+  let repaired: RelayNode['repaired']
+  if (repairReport !== undefined) {
+    const names = await libp2p.services.directory.size().catch(async (err: unknown) => {
+      await datastore.close().catch(() => {})
+      throw err
+    })
+    repaired = { names, ...repairReport, message: describeRepair(storeDir, { names, ...repairReport }) }
+    log.info({ datastore: storeDir, names, entries: repairReport.entries, lost: repairReport.lost }, 'datastore repaired')
+  }
   let serving = false
   const startedAt = Date.now()
   const { relay, directory } = libp2p.services
-  guard.attach({ reservations: relay.reservations, holdsName: async (peer) => directory.holdsName(peer) })
+  guard.attach({
+    reservations: relay.reservations,
+    holdsName: async (peer, options) => directory.holdsName(peer, options),
+    remoteAddresses: (peer) => libp2p.getConnections(peer).filter((c) => c.status === 'open').map((c) => c.remoteAddr),
+    events: libp2p
+  })
   libp2p.services.directory.addEventListener('operation', ({ detail }) => {
     metrics.directoryOperation(detail.op, detail.outcome)
     if (detail.outcome === 'internal') metrics.error('directory_internal')
@@ -284,7 +303,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
   })
   directory.addEventListener('conflict', ({ detail }) => {
     metrics.directoryConflict()
-    log.warn({ name: detail.name, loser: detail.loser.toString(), winner: detail.winner.toString(), during: detail.during },
+    log.warn({ auraId: detail.name, loser: detail.loser.toString(), winner: detail.winner.toString(), during: detail.during },
       'name released: another key\'s record won in the relay network')
   })
   libp2p.services.adverts.addEventListener('advert', ({ detail }) => {
@@ -303,14 +322,30 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
 
   const http = createHttpServer(metrics, {
     ready: () => serving,
-    health: async () => ({
-      peerId: libp2p.peerId.toString(),
-      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      reservations: libp2p.services.relay.reservations.size,
-      connections: libp2p.getConnections().length,
-      names: await libp2p.services.directory.size(),
-      dhtPeers: routingTableSize(libp2p.services.dht)
-    })
+    health: async () => {
+      // a datastore fault leaves `names` null and the relay degraded (200, status "degraded",
+      // the reason): it still relays and answers what it can read; anything else is a 500
+      const names = await libp2p.services.directory.size().catch((err: unknown) => {
+        if (!isDatastoreFault(err)) throw err
+        return null
+      })
+      return {
+        ...(datastoreHealth.degraded ? { status: 'degraded', reason: datastoreHealth.reason } : {}),
+        peerId: libp2p.peerId.toString(),
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        reservations: libp2p.services.relay.reservations.size,
+        connections: libp2p.getConnections().length,
+        names,
+        dhtPeers: routingTableSize(libp2p.services.dht)
+      }
+    }
+  }, {
+    metricsToken: config.metricsToken,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    maxConnections: config.httpMaxConnections,
+    maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress
   })
 
   let httpUrl = ''
@@ -340,15 +375,15 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     try {
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject)
-        http.listen(config.httpPort, config.host, () => { http.off('error', reject); resolve() })
+        http.listen(config.httpPort, config.httpHost, () => { http.off('error', reject); resolve() })
       })
     } catch (err) {
       await datastore.close().catch(() => {})
-      if (inUse(err)) throw new PortInUseError(`HTTP port ${config.host}:${config.httpPort} is in use (another auralink-relay? choose one with --http-port)`, { cause: err })
+      if (inUse(err)) throw new PortInUseError(`HTTP port ${config.httpHost}:${config.httpPort} is in use (another auralink-relay? choose one with --http-port)`, { cause: err })
       throw err
     }
     const addr = http.address()
-    httpUrl = `http://${config.host}:${typeof addr === 'object' && addr !== null ? addr.port : config.httpPort}`
+    httpUrl = `http://${urlHost(config.httpHost)}:${typeof addr === 'object' && addr !== null ? addr.port : config.httpPort}`
     log.info({ http: httpUrl }, 'http listening')
     try {
       await libp2p.start()
@@ -357,6 +392,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       try { await libp2p.stop() } catch {}
       await datastore.close().catch(() => {})
       if (inUse(err)) throw new PortInUseError(`port ${config.host}:${config.port} is in use (another auralink-relay? choose one with --port)`, { cause: err })
+      // a read at start (the directory's layout, the peer store) that hit damage
+      if (isDatastoreFault(err)) throw damagedError(storeDir, `a read at start failed: ${levelWords(err)}`, err)
       throw err
     }
     serving = true
@@ -370,6 +407,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     metrics,
     http,
     config,
+    repaired,
     get multiaddrs () { return libp2p.getMultiaddrs().map(String) },
     get httpUrl () { return httpUrl },
     async start () {
@@ -385,10 +423,12 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         log.info('stopping')
         joining.abort(new InvalidStateError('the relay node is stopping'))
         await joined
+        guard.stop()
         if (http.listening) {
           http.closeAllConnections()
           await new Promise((resolve) => http.close(resolve))
         }
+        connections.stop()
         await libp2p.stop()
         await datastore.close().catch((err: unknown) => {
           // a failed start() has closed it already

@@ -3,17 +3,18 @@ import { PeerRateLimiter } from '@auralink/signalling'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import type { ConnectionGater, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Rate-limit buckets of peers not seen for this long are dropped. */
 const IDLE_MS = 10 * 60 * 1000
 
 /**
  * The abuse limits the relay counts in `auralink_relay_limit_hits_total{limit}`: the relay's
- * own (`reservation_rate`, `max_reservations`, `circuits_per_peer`, `circuit_rate`,
- * `anonymous_circuits`), the directory's (`directory_requests`, `directory_writes`,
- * `directory_names_per_key`) and the throughput probe's (`probe_rate`).
+ * own (`reservation_rate`, `max_reservations`, `reservations_per_address`, `circuits_per_peer`,
+ * `circuit_rate`, `anonymous_circuits`), the directory's (`directory_requests`,
+ * `directory_writes`, `directory_names_per_key`) and the throughput probe's (`probe_rate`).
  */
-export type RelayLimit = 'reservation_rate' | 'max_reservations' | 'circuits_per_peer' | 'circuit_rate' | 'anonymous_circuits' |
+export type RelayLimit = 'reservation_rate' | 'max_reservations' | 'reservations_per_address' | 'circuits_per_peer' | 'circuit_rate' | 'anonymous_circuits' |
 'directory_requests' | 'directory_writes' | 'directory_names_per_key' | 'probe_rate'
 
 export interface RelayGuardInit {
@@ -21,12 +22,21 @@ export interface RelayGuardInit {
   reservationRateLimit: number
   /** Reservations held at once (the circuit relay server refuses past it; the guard only counts). */
   maxReservations: number
+  /**
+   * Reservations held at once by peers at one remote address (an IPv4 address, an IPv6 /64);
+   * a new one past it: PERMISSION_DENIED. Refreshes are never refused by it.
+   */
+  maxReservationsPerAddress: number
+  /** Seconds a reservation outlives its peer's last connection to the relay; then it is dropped. */
+  reservationGrace: number
   /** Circuits open at once with one peer as source or destination. */
   maxCircuitsPerPeer: number
   /** New circuits per source peer per minute. */
   circuitRateLimit: number
   /** Circuits open at once, relay-wide, where neither end holds a name here. */
   maxAnonymousCircuits: number
+  /** Seconds since an end's key first registered the name it holds here before that end counts as named. */
+  namedMinAge: number
   /** Bytes and seconds for a circuit where an end holds a name here. */
   relayDataLimit: number
   relayDurationLimit: number
@@ -35,16 +45,39 @@ export interface RelayGuardInit {
   relayDurationLimitAnonymous: number
   /** Called once per refusal (and once per reservation the server will refuse as full). */
   onLimit?: (limit: RelayLimit, peer: PeerId) => void
+  /** Called once per reservation the guard drops (its peer stayed disconnected past the grace). */
+  onDrop?: (peer: PeerId, reason: ReservationDropReason) => void
   /** The clock, for tests. @default Date.now */
   now?: () => number
+}
+
+/** Why the guard dropped a reservation: `disconnected` (no connection left past the grace). */
+export type ReservationDropReason = 'disconnected'
+
+/** The libp2p events the guard listens to (`libp2p` itself): `detail` is the peer. */
+export interface PeerEvents {
+  addEventListener(type: 'peer:connect' | 'peer:disconnect', listener: (evt: CustomEvent<PeerId>) => void): void
+  removeEventListener(type: 'peer:connect' | 'peer:disconnect', listener: (evt: CustomEvent<PeerId>) => void): void
 }
 
 /** What the guard reads from the running node, attached once libp2p is built. */
 export interface RelayGuardComponents {
   /** The circuit relay server's reservations (`libp2p.services.relay.reservations`). */
-  reservations: { size: number, has(peer: PeerId): boolean, get(peer: PeerId): RelayReservation | undefined }
-  /** Whether `peer` holds a valid name at this relay's directory. */
-  holdsName(peer: PeerId): Promise<boolean>
+  reservations: {
+    size: number
+    has(peer: PeerId): boolean
+    get(peer: PeerId): RelayReservation | undefined
+    entries(): Iterable<[PeerId, RelayReservation]>
+  }
+  /**
+   * Whether `peer` holds a valid name at this relay's directory, first registered there at least
+   * `minAgeMs` ago (`directory.holdsName(peer, { minAgeMs })`).
+   */
+  holdsName(peer: PeerId, options: { minAgeMs: number }): Promise<boolean>
+  /** The remote addresses of the open connections with `peer` (from `libp2p.getConnections(peer)`); none: not connected. */
+  remoteAddresses(peer: PeerId): Multiaddr[]
+  /** `peer:connect` and `peer:disconnect` (libp2p fires the latter when the last connection with a peer closes). */
+  events: PeerEvents
 }
 
 /** The part of a libp2p registrar the guard wraps. */
@@ -60,8 +93,11 @@ export interface RelayGuard {
   readonly gater: Required<Pick<ConnectionGater, 'denyInboundRelayReservation' | 'denyOutboundRelayedConnection'>>
   /** Wraps the registrar the circuit relay server registers its hop handler with (see `relayServer` in node.ts). */
   wrapRegistrar<R extends HopRegistrar>(registrar: R): R
+  /** Starts using the node: reads its reservations and names, watches connections (drops reservations past the grace). */
   attach(components: RelayGuardComponents): void
   circuits(): CircuitCounts
+  /** Stops watching connections and clears the guard's timers. Idempotent. */
+  stop(): void
 }
 
 export function relayGuard (init: RelayGuardInit): RelayGuard {
@@ -85,10 +121,17 @@ class Guard implements RelayGuard {
   private total = 0
   private anonymous = 0
   private components?: RelayGuardComponents
+  private readonly now: () => number
+  /** Reserved peers with no connection left: since when, and the timer that checks them again. */
+  private readonly away = new Map<string, { since: number, timer: ReturnType<typeof setTimeout> }>()
+  private sweep?: ReturnType<typeof setInterval>
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.forget(evt.detail.toString()) }
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.checkAway(evt.detail) }
 
   constructor (init: RelayGuardInit) {
     this.init = init
     const now = init.now ?? Date.now
+    this.now = now
     this.reservationRate = new PeerRateLimiter(init.reservationRateLimit, IDLE_MS, now)
     this.circuitRate = new PeerRateLimiter(init.circuitRateLimit, IDLE_MS, now)
     this.gater = {
@@ -98,7 +141,23 @@ class Guard implements RelayGuard {
   }
 
   attach (components: RelayGuardComponents): void {
+    this.stop()
     this.components = components
+    components.events.addEventListener('peer:connect', this.onConnect)
+    components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    // the events cover most; the sweep catches a reservation made while its connection was closing
+    this.sweep = setInterval(() => {
+      for (const [peer] of components.reservations.entries()) this.checkAway(peer)
+    }, Math.max(this.graceMs(), 1000))
+    this.sweep.unref?.()
+  }
+
+  stop (): void {
+    clearInterval(this.sweep)
+    this.sweep = undefined
+    for (const key of [...this.away.keys()]) this.forget(key)
+    this.components?.events.removeEventListener('peer:connect', this.onConnect)
+    this.components?.events.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
   circuits (): CircuitCounts {
@@ -141,10 +200,70 @@ class Guard implements RelayGuard {
 
   private denyReservation (peer: PeerId): boolean {
     if (!this.reservationRate.take(peer.toString())) return this.refuse('reservation_rate', peer)
-    const r = this.components?.reservations
+    const c = this.components
+    if (c === undefined || c.reservations.has(peer)) return false // a refresh takes no new place
+    if (this.addressFull(c, peer)) return this.refuse('reservations_per_address', peer)
     // the server itself refuses this one (RESERVATION_REFUSED): count it here, where it is seen
-    if (r !== undefined && r.size >= this.init.maxReservations && !r.has(peer)) this.hit('max_reservations', peer)
+    if (c.reservations.size >= this.init.maxReservations) this.hit('max_reservations', peer)
     return false
+  }
+
+  /** Whether an address `peer` is connected from already has maxReservationsPerAddress reservations. */
+  private addressFull (c: RelayGuardComponents, peer: PeerId): boolean {
+    const mine = new Set(c.remoteAddresses(peer).map(addressKey).filter((k) => k !== undefined))
+    if (mine.size === 0) return false
+    const held = new Map<string, number>()
+    for (const [, reservation] of c.reservations.entries()) {
+      const key = addressKey(reservation.addr)
+      if (key !== undefined && mine.has(key)) held.set(key, (held.get(key) ?? 0) + 1)
+    }
+    for (const n of held.values()) if (n >= this.init.maxReservationsPerAddress) return true
+    return false
+  }
+
+  private graceMs (): number {
+    return this.init.reservationGrace * 1000
+  }
+
+  /**
+   * A reserved peer with no connection left is noted (since now) and checked again when its grace
+   * ends; still away then: its reservation is dropped. Connected again, or no reservation: forgotten.
+   */
+  private checkAway (peer: PeerId): void {
+    const c = this.components
+    if (c === undefined) return
+    const key = peer.toString()
+    if (!c.reservations.has(peer) || c.remoteAddresses(peer).length > 0) {
+      this.forget(key)
+      return
+    }
+    const now = this.now()
+    const since = this.away.get(key)?.since ?? now
+    const left = since + this.graceMs() - now
+    clearTimeout(this.away.get(key)?.timer)
+    if (left > 0) {
+      const timer = setTimeout(() => { this.checkAway(peer) }, left)
+      timer.unref?.()
+      this.away.set(key, { since, timer })
+      return
+    }
+    this.away.delete(key)
+    const reservation = c.reservations.get(peer)
+    if (reservation === undefined) return
+    // Dropped the way the server expires a reservation: its signal aborting removes it from the
+    // store (the store's own listener) and ends circuits to the peer. Deleting the map entry
+    // instead would leave the signal's TTL timer armed, to delete a later reservation of the peer.
+    reservation.signal.reset(0)
+    try {
+      this.init.onDrop?.(peer, 'disconnected')
+    } catch {
+      // a metrics listener that throws must not stop the drop
+    }
+  }
+
+  private forget (key: string): void {
+    clearTimeout(this.away.get(key)?.timer)
+    this.away.delete(key)
   }
 
   private count (peer: string): number {
@@ -158,8 +277,11 @@ class Guard implements RelayGuard {
     if (this.count(src) >= this.init.maxCircuitsPerPeer || this.count(dst) >= this.init.maxCircuitsPerPeer) {
       return this.refuse('circuits_per_peer', source)
     }
-    const holds = this.components?.holdsName ?? (async () => false)
-    const anonymous = !(await holds(source).catch(() => false)) && !(await holds(destination).catch(() => false))
+    // a name counts only once it has been held for namedMinAge: a fresh (free) name buys nothing
+    const c = this.components
+    const minAgeMs = this.init.namedMinAge * 1000
+    const holds = async (peer: PeerId): Promise<boolean> => c === undefined ? false : c.holdsName(peer, { minAgeMs }).catch(() => false)
+    const anonymous = !(await holds(source)) && !(await holds(destination))
     // The server reads the limits from the destination's reservation after this returns, while
     // it sets the circuit up: set-ups of the other kind to the same destination wait their turn.
     for (let s = this.setups.get(dst); s !== undefined && s.anonymous !== anonymous; s = this.setups.get(dst)) await s.idle
@@ -220,4 +342,33 @@ class Guard implements RelayGuard {
     if (ctx.stream.status === 'closed' || ctx.stream.status === 'aborted' || ctx.stream.status === 'reset') end()
     else ctx.stream.addEventListener('close', end, { once: true })
   }
+}
+
+/**
+ * The address a reservation counts against (`maxReservationsPerAddress`): an IPv4 address, or the
+ * /64 of an IPv6 one (one subscriber's usual share, so a host cannot step round the cap by
+ * picking new addresses in it); IPv4-mapped IPv6 counts as the IPv4 address. undefined for a
+ * multiaddr with no IP (the guard then has nothing to count against).
+ */
+export function addressKey (addr: Multiaddr): string | undefined {
+  for (const { name, value } of addr.getComponents()) {
+    if (name === 'ip4' && value !== undefined) return value
+    if (name === 'ip6' && value !== undefined) return ipv6Prefix(value)
+  }
+  return undefined
+}
+
+function ipv6Prefix (ip: string): string {
+  // an embedded IPv4 tail is two groups
+  const hex = ip.replace(/%.*$/, '').toLowerCase().replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a: string, b: string, c: string, d: string) =>
+    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
+  const [head = '', tail] = hex.split('::')
+  const h = head === '' ? [] : head.split(':')
+  const t = tail === undefined || tail === '' ? [] : tail.split(':')
+  const fill = tail === undefined ? [] : new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0')
+  const g = [...h, ...fill, ...t].map((x) => parseInt(x, 16) || 0)
+  if (g.length === 8 && g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.')
+  }
+  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`
 }

@@ -163,6 +163,66 @@ describe('loadConfig', () => {
     expect(resolveConfig({ region: '' }).region).toBe('')
   })
 
+  describe.each([
+    ['httpMaxConnections', 'http-max-connections', 'AURALINK_RELAY_HTTP_MAX_CONNECTIONS', 64],
+    ['httpMaxConnectionsPerAddress', 'http-max-connections-per-address', 'AURALINK_RELAY_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 8],
+    ['httpRequestTimeoutMs', 'http-request-timeout-ms', 'AURALINK_RELAY_HTTP_REQUEST_TIMEOUT_MS', 30_000],
+    ['httpKeepAliveTimeoutMs', 'http-keep-alive-timeout-ms', 'AURALINK_RELAY_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000],
+    ['headersTimeoutMs', 'headers-timeout-ms', 'AURALINK_RELAY_HEADERS_TIMEOUT_MS', 10_000],
+    ['maxSockets', 'max-sockets', 'AURALINK_RELAY_MAX_SOCKETS', 1024],
+    ['maxSocketsPerAddress', 'max-sockets-per-address', 'AURALINK_RELAY_MAX_SOCKETS_PER_ADDRESS', 64],
+    ['maxConnections', 'max-connections', 'AURALINK_RELAY_MAX_CONNECTIONS', 300],
+    ['maxPendingConnections', 'max-pending-connections', 'AURALINK_RELAY_MAX_PENDING_CONNECTIONS', 64],
+    ['inboundConnectionRate', 'inbound-connection-rate', 'AURALINK_RELAY_INBOUND_CONNECTION_RATE', 10],
+    ['handshakeTimeoutMs', 'handshake-timeout-ms', 'AURALINK_RELAY_HANDSHAKE_TIMEOUT_MS', 5000],
+    ['maxConnectionsPerAddress', 'max-connections-per-address', 'AURALINK_RELAY_MAX_CONNECTIONS_PER_ADDRESS', 32],
+    ['maxPendingConnectionsPerAddress', 'max-pending-connections-per-address', 'AURALINK_RELAY_MAX_PENDING_CONNECTIONS_PER_ADDRESS', 4],
+    ['maxConnectionsPerPeer', 'max-connections-per-peer', 'AURALINK_RELAY_MAX_CONNECTIONS_PER_PEER', 4]
+  ] as const)('connection limit %s (--%s, %s)', (key, flag, env, def) => {
+    it(`loadConfig([]) gives ${key} its default ${def}; --${flag} beats ${env}, which beats the config file`, async () => {
+      expect(loadConfig([], {}).config[key]).toBe(def)
+      expect(FIELDS[key]).toMatchObject({ flag, env, kind: 'count' })
+      const file = await configFile({ [key]: 9 })
+      expect(loadConfig(['--config', file], {}).config[key]).toBe(9)
+      expect(loadConfig(['--config', file], { [env]: '8' }).config[key]).toBe(8)
+      expect(loadConfig(['--config', file, `--${flag}`, '7'], { [env]: '8' }).config[key]).toBe(7)
+      expect(() => loadConfig([`--${flag}`, 'many'], {})).toThrow(`--${flag}: "many" is not a whole number`)
+    })
+  })
+
+  it('--max-connections and the timeouts are at least 1 (0 would turn them off), naming the flag', () => {
+    for (const flag of ['max-connections', 'handshake-timeout-ms', 'headers-timeout-ms', 'http-request-timeout-ms']) {
+      expect(() => loadConfig([`--${flag}`, '0'], {})).toThrow(new RegExp(`^--${flag}: "0" is not at least 1`))
+    }
+    expect(() => resolveConfig({ maxConnections: 0 })).toThrow(TypeError)
+  })
+
+  it('--http-host defaults to 127.0.0.1, apart from --host', () => {
+    expect(loadConfig(['--host', '0.0.0.0'], {}).config).toMatchObject({ host: '0.0.0.0', httpHost: '127.0.0.1' })
+    expect(loadConfig(['--http-host', '0.0.0.0'], {}).config).toMatchObject({ host: '127.0.0.1', httpHost: '0.0.0.0' })
+    expect(loadConfig([], { AURALINK_RELAY_HTTP_HOST: '10.0.0.1' }).config.httpHost).toBe('10.0.0.1')
+    expect(() => loadConfig(['--http-host', ''], {})).toThrow('--http-host: "" is not a non-empty string')
+  })
+
+  it('--metrics-token comes from a flag, AURALINK_RELAY_METRICS_TOKEN or the config file, and an error about it never shows it', async () => {
+    const token = 'a-long-enough-metrics-token'
+    expect(loadConfig([], {}).config.metricsToken).toBe('')
+    expect(loadConfig(['--metrics-token', token], {}).config.metricsToken).toBe(token)
+    expect(loadConfig([], { AURALINK_RELAY_METRICS_TOKEN: token }).config.metricsToken).toBe(token)
+    const file = await configFile({ metricsToken: token })
+    expect(loadConfig(['--config', file], {}).config.metricsToken).toBe(token)
+    expect(usage()).not.toContain(token)
+    for (const [argv, env] of [[['--metrics-token', 'short-secret'], {}], [[], { AURALINK_RELAY_METRICS_TOKEN: 'short-secret' }]] as const) {
+      let message = ''
+      try { loadConfig([...argv], env) } catch (err) { message = (err as Error).message }
+      expect(message).toMatch(/is shorter than 16 characters$/)
+      expect(message).not.toContain('short-secret')
+    }
+    const bad = await configFile({ metricsToken: 12345 })
+    expect(() => loadConfig(['--config', bad], {})).toThrow(/metricsToken: \(value not shown\) is not a string/)
+    expect(() => resolveConfig({ metricsToken: 'short-secret' })).toThrow(TypeError)
+  })
+
   it('loadConfig() ignores empty env vars', () => {
     expect(loadConfig([], { AURALINK_RELAY_PORT: '' }).config.port).toBe(DEFAULTS.port)
   })

@@ -23,3 +23,16 @@ export const DEFAULT_NETWORK_PUBLISH_TIMEOUT_MS = 15_000
  * often: 1 hour, well inside the 48 hours for which DHT nodes keep a record they were sent.
  */
 export const DEFAULT_REPUBLISH_INTERVAL_MS = 60 * 60 * 1000
+/**
+ * DHT PUTs accepted per sending relay per minute (token bucket): well above one relay's
+ * republish of its names, far below a flood.
+ */
+export const DEFAULT_DHT_PUTS_PER_MINUTE = 600
+/** A DHT node keeps (and answers) a record this long after it last received it, as kad-dht does (48 h). */
+export const DHT_RECORD_MAX_AGE_MS = 48 * 60 * 60 * 1000
+/**
+ * A republish cycle sends at most this many records a minute: half of the other relays' default
+ * DHT PUT rate per relay (DEFAULT_DHT_PUTS_PER_MINUTE), so a relay's names all get through; a
+ * cycle of N names takes N / 300 minutes (10,000 names: 33 minutes, inside the hour).
+ */
+export const REPUBLISH_PUTS_PER_MINUTE = DEFAULT_DHT_PUTS_PER_MINUTE / 2

@@ -16,114 +16,11 @@ import { NetworkSync } from './network-sync.js'
 import { PeerRateLimiter } from './rate-limiter.js'
 import { DirectoryStore, isWithdrawnCopy } from './store.js'
 import { serveStream } from './stream.js'
-import type { AuraIdNetwork } from './dht.js'
-import type { DirectoryConflictEvent, DirectoryNetworkEvent, RepublishResult } from './network-sync.js'
+import type { AuraIdDirectory, AuraIdDirectoryComponents, AuraIdDirectoryEvents, AuraIdDirectoryInit, DirectoryLimit, DirectoryOperation } from './directory-api.js'
+import type { RepublishResult } from './network-sync.js'
 import type { AuraIdRecord } from '@auralink/identity'
 import type { DirectoryRequestMessage, DirectoryResponseFields } from '@auralink/protocol'
-import type {
-  AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions,
-  TypedEventTarget
-} from '@libp2p/interface'
-import type { Datastore } from 'interface-datastore'
-
-export interface AuraIdDirectoryInit {
-  /** Where names live. The host provides it: the relay node passes a LevelDB store. */
-  datastore: Datastore
-  /** A name stays bound to its key until its record's validity + this. @default 604_800_000 (7 days) */
-  gracePeriodMs?: number
-  /** Requests of any kind per remote PeerId per minute (token bucket); over it: RATE_LIMITED. @default 120 */
-  maxRequestsPerMinute?: number
-  /** Register, update and unregister requests per remote PeerId per minute. @default 20 */
-  maxWritesPerMinute?: number
-  /** Names one key may hold here; over it: QUOTA_EXCEEDED. @default 5 */
-  maxNamesPerKey?: number
-  /** Most search results, never above MAX_SEARCH_RESULTS (50). @default 20 */
-  maxSearchResults?: number
-  /** A stream that sends no complete request (or is not done) within this is aborted. @default 10_000 */
-  requestTimeoutMs?: number
-  /** Concurrent directory streams per connection. @default 64 */
-  maxInboundStreams?: number
-  /** The clock, for tests. @default Date.now */
-  now?: () => number
-  /**
-   * The relay network beyond this directory (the relay node passes `dhtNetwork(kadDHT)`): public
-   * and unlisted records are published there after each write and on every republish; a
-   * RESOLVE for a name not held here is asked there; a REGISTER or UPDATE is refused with
-   * NAME_TAKEN when another key's valid record is there (docs/dht.md). Private records never
-   * leave this directory. @default none: names live in this directory only
-   */
-  network?: AuraIdNetwork
-  /**
-   * With `network`: how often held public and unlisted records are checked against the network
-   * and published again (DHT nodes keep a record 48 h after it was sent); 0: never on a timer.
-   * @default 3_600_000 (1 hour)
-   */
-  republishIntervalMs?: number
-}
-
-/** What the directory takes from libp2p: the small subset of its components it uses. */
-export interface AuraIdDirectoryComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string, options?: AbortOptions): Promise<void>
-  }
-  logger: ComponentLogger
-}
-
-export type DirectoryOperation = 'register' | 'update' | 'resolve' | 'search' | 'unregister' | 'invalid'
-
-export interface DirectoryOperationEvent {
-  /** The request's op; 'invalid' for an unknown op or a request that could not be decoded. */
-  op: DirectoryOperation
-  /** 'ok', or the DirectoryError name without its prefix in lower case: 'name_taken', 'rate_limited', ... */
-  outcome: string
-  /** The remote peer that sent the request. */
-  peer?: PeerId
-  /** The name the request was about, once known (for REGISTER/UPDATE: once the record decoded). */
-  name?: string
-  /** Set when the request hit an abuse limit: which one. */
-  limit?: DirectoryLimit
-}
-
-/**
- * The directory's abuse limits, as the operation event names them: `requests`
- * (`maxRequestsPerMinute`, RATE_LIMITED), `writes` (`maxWritesPerMinute`, RATE_LIMITED),
- * `names_per_key` (`maxNamesPerKey`, QUOTA_EXCEEDED).
- */
-export type DirectoryLimit = 'requests' | 'writes' | 'names_per_key'
-
-export interface AuraIdDirectoryEvents {
-  /** One per handled request, for metrics. */
-  operation: CustomEvent<DirectoryOperationEvent>
-  /** With `network`: one per lookup and per publish, for metrics. */
-  network: CustomEvent<DirectoryNetworkEvent>
-  /** With `network`: a name held here lost to another key's record in the network and was released here. */
-  conflict: CustomEvent<DirectoryConflictEvent>
-}
-
-export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirectoryEvents> {
-  /**
-   * Handles one decoded request as if it came from `from` (the stream handler calls this; tests
-   * and the relay may too). Never throws: failures are responses with an error code.
-   */
-  handle(from: PeerId, request: DirectoryRequestMessage, options?: AbortOptions): Promise<DirectoryResponseFields>
-  /**
-   * The current valid record for a name (any visibility), or undefined.
-   *
-   * @throws InvalidAuraIdError when `name` is not a valid AuraID
-   */
-  get(name: string, options?: AbortOptions): Promise<AuraIdRecord | undefined>
-  /** Number of names held (including ones whose record expired but that are not reclaimed yet). */
-  size(options?: AbortOptions): Promise<number>
-  /** True when `peer` holds at least one name here whose record is still valid (any visibility). */
-  holdsName(peer: PeerId, options?: AbortOptions): Promise<boolean>
-  /**
-   * Runs one republish cycle now (the timer runs them every `republishIntervalMs`): each held
-   * public or unlisted record with validity left is checked against the network, released here
-   * if another key's record won there, else published again. Without `network`: all zeros.
-   */
-  republish(options?: AbortOptions): Promise<RepublishResult>
-}
+import type { AbortOptions, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 
 /**
  * The AuraID directory as a libp2p service on `/auralink/directory/1.0.0`:
@@ -216,7 +113,11 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
         now: this.now,
         republishIntervalMs: init.republishIntervalMs ?? DEFAULT_REPUBLISH_INTERVAL_MS,
         onNetwork: (detail) => { this.emit('network', detail) },
-        onConflict: (detail) => { this.emit('conflict', detail) }
+        onConflict: (detail) => { this.emit('conflict', detail) },
+        lookAlikeHeld: async (record, options = {}) => this.checkLookAlikes(record, auraIdSkeleton(record.name), this.now(), options).then(() => false, (err: unknown) => {
+          if (err instanceof DirectoryRefusal) return true
+          throw err
+        })
       })
   }
 
@@ -376,7 +277,8 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
         await this.checkQuota(record, now, ctx, options)
       }
       await this.sync?.checkWrite(record, heldBinds ? held : undefined, options)
-      await this.store.put(record, skeleton, held, options)
+      // a name its key holds keeps its age across updates; any other write starts it again
+      await this.store.put(record, skeleton, held, { ...options, ...(heldBinds ? {} : { firstRegisteredAt: now }) })
       this.log('%s %s (sequence %d, %s)', heldBinds ? 'updated' : 'registered', record.name, record.sequence, record.visibility)
       this.sync?.publishSoon(record)
       return ok([record.bytes])
@@ -396,12 +298,18 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       `${record.name} was unregistered by this key at sequence ${withdrawn!.sequence} (valid until ${new Date(withdrawn!.validity).toISOString()}): this record is no newer, a replay; sign a new one`)
   }
 
+  /**
+   * Refuses a name whose skeleton (`auraIdSkeleton`) is that of a name another key holds. The
+   * refusal names the held name when it is public; an unlisted or private one is not named (a
+   * guess at a look-alike must not reveal a name that SEARCH would not list).
+   */
   private async checkLookAlikes (record: AuraIdRecord, skeleton: string, now: number, options: AbortOptions): Promise<void> {
     for (const other of await this.store.namesWithSkeleton(skeleton, options)) {
       if (other === record.name) continue
       const rival = await this.store.get(other, options)
       if (rival !== undefined && this.binds(rival, now) && !rival.peerId.equals(record.peerId)) {
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NAME_TAKEN, `${record.name} looks like ${other}, which another key holds`)
+        const held = rival.visibility === 'public' ? other : 'an unlisted name'
+        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NAME_TAKEN, `${record.name} looks like ${held}, which another key holds`)
       }
     }
   }
@@ -423,7 +331,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private async resolve (name: string, ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     validateAuraId(name)
     ctx.name = name
-    const record = await this.get(name, options) ?? await this.sync?.lookup(name, options)
+    const record = await this.get(name, options) ?? (await this.sync?.lookup(name, options))?.record
     if (record === undefined) {
       throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here${this.sync !== undefined ? ' nor in the relay network' : ''}`)
     }
@@ -486,11 +394,14 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     return this.store.count(options)
   }
 
-  async holdsName (peer: PeerId, options?: AbortOptions): Promise<boolean> {
+  async holdsName (peer: PeerId, options?: AbortOptions & { minAgeMs?: number }): Promise<boolean> {
+    const minAge = options?.minAgeMs ?? 0
+    if (typeof minAge !== 'number' || !(minAge >= 0)) throw new RangeError(`holdsName: options.minAgeMs must be a number >= 0, got ${String(minAge)}`)
     const now = this.now()
     for (const name of await this.store.namesOf(peer.toString(), options)) {
       const record = await this.store.get(name, options)
-      if (record !== undefined && record.peerId.equals(peer) && record.validity > now) return true
+      if (record === undefined || !record.peerId.equals(peer) || record.validity <= now) continue
+      if (minAge === 0 || now - await this.store.heldSince(name, now, options) >= minAge) return true
     }
     return false
   }

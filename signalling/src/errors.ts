@@ -74,3 +74,25 @@ export class NetworkPublishError extends Error {
     super(message, options)
   }
 }
+
+/**
+ * Why a DHT node refused a PUT of an AuraID record (docs/dht.md, "Threat model"): `not_relay`
+ * (the sender is not a relay), `rate` (the sender's PUTs per minute), `invalid` (does not verify
+ * for its key), `withdrawn` (a copy of a record unregistered here), `taken` (the name is held
+ * here, or stored here, by another key: the first key sticks), `look_alike` (looks like a name
+ * another key holds or stored here), `stale` (older than the record of the same key stored
+ * here), `quota` (the key would hold more names than a directory allows).
+ */
+export type DhtPutRefusalReason = 'not_relay' | 'rate' | 'invalid' | 'withdrawn' | 'taken' | 'look_alike' | 'stale' | 'quota'
+
+/** A DHT PUT of an AuraID record that this node's write policy refuses; kad-dht aborts the sender's stream with it. */
+export class DhtPutRefusedError extends Error {
+  static override readonly name = 'DhtPutRefusedError'
+  override readonly name = 'DhtPutRefusedError'
+  readonly reason: DhtPutRefusalReason
+
+  constructor (reason: DhtPutRefusalReason, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}

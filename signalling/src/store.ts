@@ -1,4 +1,4 @@
-import { verifyRecord } from '@auralink/identity'
+import { AURAID_SKELETON_VERSION, auraIdSkeleton, verifyRecord } from '@auralink/identity'
 import { Key } from 'interface-datastore'
 import type { AuraIdRecord } from '@auralink/identity'
 import type { AbortOptions, Logger } from '@libp2p/interface'
@@ -14,7 +14,11 @@ import type { Datastore } from 'interface-datastore'
  *   /auraid/unregistered/<name>         the last accepted unregister timestamp (uint64, big-endian)
  *   /auraid/withdrawn/<name>            the signed record last unregistered (so that copies of it
  *                                       still in the DHT are not answered nor held against others)
+ *   /auraid/since/<name>                when its key first registered the name here (uint64 ms): kept
+ *                                       on update, deleted with the name (how old a name is: `heldSince`)
  *   /auraid/meta/layout                 one byte: the layout version (2)
+ *   /auraid/meta/skeleton-version       one byte: the auraIdSkeleton rule the skeleton index was
+ *                                       built with (AURAID_SKELETON_VERSION; absent: rule 1)
  *
  * Names (`@x.aura`), skeletons and PeerIds use only [a-zA-Z0-9@._-], so they are safe key
  * segments. Every write touches its keys in one batch.
@@ -25,9 +29,11 @@ const BY_SKELETON = '/auraid/skeleton'
 const PUBLIC = '/auraid/public'
 const UNREGISTERED = '/auraid/unregistered'
 const WITHDRAWN = '/auraid/withdrawn'
+const HELD_SINCE = '/auraid/since'
 const LAYOUT = new Key('/auraid/meta/layout')
 /** Version 1 had no /auraid/public index; opening a version 1 store builds it. */
 const LAYOUT_VERSION = 2
+const SKELETON_VERSION = new Key('/auraid/meta/skeleton-version')
 
 /**
  * Whether `record` is a copy of what its key withdrew (the record last unregistered for its name,
@@ -49,10 +55,12 @@ export class DirectoryStore {
   }
 
   /**
-   * Brings an older layout up to date (today: builds the public index that layout 1 lacked).
-   * Cheap when the layout is current: one read.
+   * Brings an older layout up to date (today: builds the public index that layout 1 lacked, and
+   * rebuilds the skeleton index written under another skeleton rule). Cheap when the layout is
+   * current: two reads.
    */
   async open (options?: AbortOptions): Promise<void> {
+    await this.reindexSkeletons(options)
     const version = await this.getBytes(LAYOUT, options)
     if (version?.[0] === LAYOUT_VERSION) return
     const batch = this.ds.batch()
@@ -67,6 +75,43 @@ export class DirectoryStore {
     batch.put(LAYOUT, Uint8Array.of(LAYOUT_VERSION))
     await batch.commit(options)
     this.log('directory store at layout %d (%d public records indexed)', LAYOUT_VERSION, indexed)
+  }
+
+  /**
+   * When the skeleton index was written under another rule than this build's `auraIdSkeleton`
+   * (`AURAID_SKELETON_VERSION`; no version stored means rule 1), rebuilds it in one batch: every
+   * stored name is indexed under its skeleton now, every other `/auraid/skeleton/` entry is
+   * deleted. No record is touched: names of two keys that the new rule finds alike both stay
+   * held, and only new registrations of look-alikes are refused. Resolves to the number of names
+   * indexed (0 when the index was current).
+   */
+  async reindexSkeletons (options?: AbortOptions): Promise<number> {
+    const version = await this.getBytes(SKELETON_VERSION, options)
+    if (version?.[0] === AURAID_SKELETON_VERSION) return 0
+    const wanted = new Set<string>()
+    for await (const key of this.ds.queryKeys({ prefix: `${NAME}/` }, options)) {
+      const name = key.baseNamespace()
+      try {
+        wanted.add(new Key(`${BY_SKELETON}/${auraIdSkeleton(name)}/${name}`).toString())
+      } catch (err) {
+        this.log.error('stored name %s has no skeleton, not indexed: %s', name, (err as Error).message)
+      }
+    }
+    const indexed = wanted.size
+    const batch = this.ds.batch()
+    let removed = 0
+    for await (const key of this.ds.queryKeys({ prefix: `${BY_SKELETON}/` }, options)) {
+      // entries already right stay as they are (a batch applies its puts before its deletes)
+      if (wanted.delete(key.toString())) continue
+      batch.delete(key)
+      removed++
+    }
+    for (const key of wanted) batch.put(new Key(key), new Uint8Array(0))
+    batch.put(SKELETON_VERSION, Uint8Array.of(AURAID_SKELETON_VERSION))
+    await batch.commit(options)
+    this.log('skeleton index rebuilt for rule %d (was %s): %d names indexed, %d old entries removed',
+      AURAID_SKELETON_VERSION, version?.[0] ?? 1, indexed, removed)
+    return indexed
   }
 
   /** The stored record for `name`, re-verified (expired ones included), or undefined. */
@@ -89,9 +134,16 @@ export class DirectoryStore {
     }
   }
 
-  /** Stores `record`, replacing `previous` (the record held for the same name, if any). */
-  async put (record: AuraIdRecord, skeleton: string, previous: AuraIdRecord | undefined, options?: AbortOptions): Promise<void> {
+  /**
+   * Stores `record`, replacing `previous` (the record held for the same name, if any). With
+   * `options.firstRegisteredAt` (a registration, not an update of a name its key holds), that is
+   * the name's new `heldSince`; without it the entry is kept when `previous` is of the same key.
+   */
+  async put (record: AuraIdRecord, skeleton: string, previous: AuraIdRecord | undefined, options?: AbortOptions & { firstRegisteredAt?: number }): Promise<void> {
     const batch = this.ds.batch()
+    const since = new Key(`${HELD_SINCE}/${record.name}`)
+    if (options?.firstRegisteredAt !== undefined) batch.put(since, u64(options.firstRegisteredAt))
+    else if (previous === undefined || !previous.peerId.equals(record.peerId)) batch.delete(since)
     if (previous !== undefined && !previous.peerId.equals(record.peerId)) {
       batch.delete(new Key(`${BY_KEY}/${previous.peerId.toString()}/${previous.name}`))
     }
@@ -113,6 +165,7 @@ export class DirectoryStore {
     batch.delete(new Key(`${BY_KEY}/${record.peerId.toString()}/${record.name}`))
     batch.delete(new Key(`${BY_SKELETON}/${skeleton}/${record.name}`))
     batch.delete(new Key(`${PUBLIC}/${record.name}`))
+    batch.delete(new Key(`${HELD_SINCE}/${record.name}`))
     if (unregisteredAt !== undefined) {
       batch.put(new Key(`${UNREGISTERED}/${record.name}`), u64(unregisteredAt))
       batch.put(new Key(`${WITHDRAWN}/${record.name}`), record.bytes)
@@ -124,6 +177,20 @@ export class DirectoryStore {
   async lastUnregister (name: string, options?: AbortOptions): Promise<number> {
     const bytes = await this.getBytes(new Key(`${UNREGISTERED}/${name}`), options)
     return bytes === undefined ? 0 : readU64(bytes) ?? 0
+  }
+
+  /**
+   * When the key holding `name` first registered it here (ms). A name stored before this entry
+   * existed (an older store) has none: the first call records `now` for it, so such a name counts
+   * as registered when first asked about, never earlier than the truth (the record's own fields
+   * are chosen by its signer, so they cannot date it).
+   */
+  async heldSince (name: string, now: number, options?: AbortOptions): Promise<number> {
+    const key = new Key(`${HELD_SINCE}/${name}`)
+    const since = readU64(await this.getBytes(key, options) ?? new Uint8Array(0))
+    if (since !== undefined) return since
+    await this.ds.put(key, u64(now), options)
+    return now
   }
 
   /** The record last unregistered for `name` (re-verified, expired allowed), or undefined. */

@@ -8,12 +8,14 @@ import { DAY, hex, makeDirectory, ops, record, signedRecord, somePeer } from './
 import type { AuraIdNetwork, DirectoryConflictEvent, DirectoryNetworkEvent } from '../src/index.js'
 import type { Harness } from './helpers.js'
 import type { Ed25519PrivateKey } from '@auralink/identity'
+import type { PeerId } from '@libp2p/interface'
 
 const E = DirectoryError
 
 /**
  * A shared in-memory "DHT" for several directories: each name keeps every value published, and
- * lookup answers the best by the DHT selector, as a Kad-DHT get over all holders does.
+ * lookup answers the best by the DHT selector as the answer of one remote node (with the
+ * directory's own held record, a tie of one against one: the selector's rule decides).
  * `hold` delays every publish until released (two writes racing before either lands).
  */
 class FakeNetwork {
@@ -35,12 +37,13 @@ class FakeNetwork {
       this.values.set(name, list)
       return { peers: 1 }
     },
+    // one remote node that answers the selector's pick of everything published
     lookup: async (name) => {
       this.lookups++
       if (this.failLookups) throw new Error('no DHT peers answered')
       const list = this.values.get(name)
-      if (list === undefined || list.length === 0) return undefined
-      return list[await auraIdDhtSelector(auraIdDhtKey(name), list)]
+      if (list === undefined || list.length === 0) return []
+      return [{ from: 'fake-node', value: list[await auraIdDhtSelector(auraIdDhtKey(name), list)]! }]
     }
   }
 }
@@ -108,13 +111,17 @@ describe('auraIdDhtValidator and auraIdDhtSelector', () => {
 })
 
 describe('dhtNetwork() over a libp2p Kad-DHT', () => {
-  it('lookup() answers the final VALUE event of dht.get and undefined when there is none; publish() counts PUT_VALUE answers only', async () => {
+  let peers: PeerId[] = []
+  beforeEach(async () => { peers = await Promise.all([somePeer(), somePeer(), somePeer()]) })
+
+  it('lookup() asks each of the closest nodes that counts (GET_VALUE) once and adds this node\'s own stored value; publish() counts PUT_VALUE answers only', async () => {
     const keys: string[] = []
+    const asked: string[] = []
     const net = dhtNetwork({
-      async * get (key) {
+      async * getClosestPeers (key) {
         keys.push(new TextDecoder().decode(key))
         yield { name: 'PEER_RESPONSE' }
-        if (keys.length === 1) { yield { name: 'VALUE', value: Uint8Array.of(1) }; yield { name: 'VALUE', value: Uint8Array.of(2) } }
+        for (const id of [...peers, peers[0]!]) yield { name: 'FINAL_PEER', peer: { id } }
       },
       async * put () {
         yield { name: 'PEER_RESPONSE', messageName: 'FIND_NODE' }
@@ -122,10 +129,23 @@ describe('dhtNetwork() over a libp2p Kad-DHT', () => {
         yield { name: 'QUERY_ERROR' }
         yield { name: 'PEER_RESPONSE', messageName: 'PUT_VALUE' }
       }
+    }, {
+      getValue: async (peer) => {
+        asked.push(peer.toString())
+        if (peer.equals(peers[1]!)) throw new Error('no answer')
+        return Uint8Array.of(asked.length)
+      },
+      counts: (peer) => !peer.equals(peers[2]!),
+      records: {
+        get: async () => ({ value: Uint8Array.of(9), receivedAt: Date.now() }),
+        entries: async function * () {},
+        put: async () => {}
+      }
     })
-    expect(await net.lookup('@alice.aura')).toEqual(Uint8Array.of(2))
-    expect(await net.lookup('@alice.aura')).toBeUndefined()
-    expect(keys).toEqual(['/auraid/@alice.aura', '/auraid/@alice.aura'])
+    const answers = await net.lookup('@alice.aura')
+    expect(answers).toEqual([{ from: 'self', self: true, value: Uint8Array.of(9) }, { from: peers[0]!.toString(), value: Uint8Array.of(1) }])
+    expect(asked).toEqual([peers[0]!.toString(), peers[1]!.toString()])
+    expect(keys).toEqual(['/auraid/@alice.aura'])
     expect(await net.publish('@alice.aura', Uint8Array.of(1))).toEqual({ peers: 2 })
   })
 
@@ -134,14 +154,16 @@ describe('dhtNetwork() over a libp2p Kad-DHT', () => {
       await new Promise((resolve, reject) => options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }))
       yield { name: 'never' }
     }
-    const net = dhtNetwork({ get: stall, put: async function * (k, _v, o) { yield * stall(k, o) } }, { lookupTimeoutMs: 50, publishTimeoutMs: 50 })
+    const net = dhtNetwork({ getClosestPeers: stall, put: async function * (k, _v, o) { yield * stall(k, o) } }, { getValue: async () => undefined, lookupTimeoutMs: 50, publishTimeoutMs: 50 })
     await expect(net.lookup('@alice.aura')).rejects.toThrow(expect.objectContaining({ name: 'NetworkLookupError', message: expect.stringMatching(/@alice\.aura.*50 ms/) }))
     await expect(net.publish('@alice.aura', Uint8Array.of(1))).rejects.toThrow(expect.objectContaining({ name: 'NetworkPublishError', message: expect.stringMatching(/@alice\.aura.*50 ms/) }))
   })
 
-  it('dhtNetwork() refuses a dht without get/put and a timeout that is not > 0, naming it', () => {
-    expect(() => dhtNetwork({} as never)).toThrow(TypeError)
-    expect(() => dhtNetwork({ get: async function * () {}, put: async function * () {} }, { lookupTimeoutMs: 0 })).toThrow(/lookupTimeoutMs must be a number > 0, got 0/)
+  it('dhtNetwork() refuses a dht without getClosestPeers/put, no getValue and a timeout that is not > 0, naming it', () => {
+    const dht = { getClosestPeers: async function * () {}, put: async function * () {} }
+    expect(() => dhtNetwork({} as never, { getValue: async () => undefined })).toThrow(TypeError)
+    expect(() => dhtNetwork(dht, {} as never)).toThrow(/init.getValue must be a function/)
+    expect(() => dhtNetwork(dht, { getValue: async () => undefined, lookupTimeoutMs: 0 })).toThrow(/lookupTimeoutMs must be a number > 0, got 0/)
   })
 })
 

@@ -37,9 +37,12 @@ describe('signed relay reports on the wire: collusion', () => {
   const idOf = (addr: string): string => addr.split('/p2p/').pop()!
 
   it('ten colluding peers that rate the bad relay excellent do not lift it above the good one; a trusted peer\'s report moves it, within the cap', async () => {
-    const good = await startRelayProcess()
+    // this test's 13 peers all reserve from 127.0.0.1, one address, as users behind one NAT would:
+    // past the default per-address cap (8)
+    const shared = ['--max-reservations-per-address', '32']
+    const good = await startRelayProcess({ args: shared })
     relays.push(good)
-    const bad = await startRelayProcess({ args: ['--relay-data-limit', '64', '--relay-data-limit-anonymous', '64'] })
+    const bad = await startRelayProcess({ args: [...shared, '--relay-data-limit', '64', '--relay-data-limit-anonymous', '64'] })
     relays.push(bad)
     const goodId = idOf(good.addr)
     const badId = idOf(bad.addr)
