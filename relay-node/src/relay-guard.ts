@@ -104,8 +104,13 @@ export function relayGuard (init: RelayGuardInit): RelayGuard {
   return new Guard(init)
 }
 
-/** One hop stream being handled: set up by the registrar wrapper, read by the gater. */
-interface HopContext { stream: Stream, done?: () => void }
+/**
+ * One hop stream being handled: set up by the registrar wrapper, read by the gater. Emptied when
+ * the handler returns: every timer the server arms in the handler keeps this context (the
+ * AsyncLocalStorage store) until it fires, a reservation's TTL timer for hours, and must not
+ * keep the stream and its muxer with it.
+ */
+interface HopContext { stream?: Stream, done?: () => void }
 
 /** Circuits to one destination being set up now, all of one kind (see `limitsFor`). */
 interface Setup { anonymous: boolean, count: number, idle: Promise<void>, release: () => void }
@@ -173,6 +178,8 @@ class Guard implements RelayGuard {
           await this.hop.run(ctx, async () => handler(stream, connection))
         } finally {
           ctx.done?.()
+          ctx.done = undefined
+          ctx.stream = undefined
         }
       }, options)
     }
@@ -291,10 +298,10 @@ class Guard implements RelayGuard {
     }
     if (anonymous && this.anonymous >= this.init.maxAnonymousCircuits) return this.refuse('anonymous_circuits', source)
     const ctx = this.hop.getStore()
-    if (ctx === undefined) return false // not from the hop handler (a test calling the gater): nothing to track
+    if (ctx?.stream === undefined) return false // not from a running hop handler (a test calling the gater): nothing to track
     const reservation = this.components?.reservations.get(destination)
     if (reservation !== undefined) reservation.limit = this.limitsFor(anonymous)
-    this.track(ctx, src, dst, anonymous)
+    this.track(ctx, ctx.stream, src, dst, anonymous)
     return false
   }
 
@@ -307,7 +314,7 @@ class Guard implements RelayGuard {
   }
 
   /** Counts the circuit until its hop stream closes; holds the set-up slot until the hop handler returns. */
-  private track (ctx: HopContext, src: string, dst: string, anonymous: boolean): void {
+  private track (ctx: HopContext, stream: Stream, src: string, dst: string, anonymous: boolean): void {
     let setup = this.setups.get(dst)
     if (setup === undefined) {
       let release = (): void => {}
@@ -339,8 +346,8 @@ class Guard implements RelayGuard {
       this.total--
       if (anonymous) this.anonymous--
     }
-    if (ctx.stream.status === 'closed' || ctx.stream.status === 'aborted' || ctx.stream.status === 'reset') end()
-    else ctx.stream.addEventListener('close', end, { once: true })
+    if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') end()
+    else stream.addEventListener('close', end, { once: true })
   }
 }
 
