@@ -1,19 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
-import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
-import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createRelayNode, DEFAULTS } from '../../src/index.js'
-import type { RelayNode, RelayNodeInit } from '../../src/index.js'
-import type { Libp2p } from '@libp2p/interface'
+import { DEFAULTS } from '../../src/index.js'
+import { cleanup, metric, NETNS, OTHER_ADDRESS, ping, rawSocket, startRelay, stockPeer, until } from './harness.js'
+import type { RelayNode } from '../../src/index.js'
 import type { Socket } from 'node:net'
 
 // Descriptor exhaustion (issue 13, item 5) and the exposed HTTP port (item 10) as a stranger
@@ -24,184 +12,124 @@ import type { Socket } from 'node:net'
 // per-address limits tell them apart. Every wait is bounded; every socket and node is closed in
 // afterEach.
 
-const OTHER_ADDRESS = '10.213.0.1'
-const NETNS = process.env.AURALINK_NETNS === '1'
-const PING = '/ipfs/ping/1.0.0'
 const TOKEN = 'metrics-token-for-the-test-0123456789'
-
-const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A raw socket that sent a partial request: when it closed (ms after it was opened, or undefined) and what it was answered. */
 interface Partial { socket: Socket, closedAfter?: number, answer: string }
 
-describe.skipIf(!NETNS)('HTTP listeners against partial requests (needs scripts/netns.sh for more source addresses; skipped outside it)', () => {
-  const sockets: Socket[] = []
-  const nodes: Libp2p[] = []
-  let relay: RelayNode | undefined
-  let dir: string | undefined
-  let lines: string[] = []
-  afterEach(async () => {
-    for (const s of sockets.splice(0)) s.destroy()
-    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
-    await relay?.stop()
-    relay = undefined
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
-    dir = undefined
-  })
+/** The relay's counter `auralink_relay_connections_refused_total{listener, reason}`, read in-process (the HTTP port may be the one under attack). */
+const refused = async (relay: RelayNode, listener: string, reason: string): Promise<number> =>
+  metric(relay, 'auralink_relay_connections_refused_total', { listener, reason }, { inProcess: true })
 
-  const startRelay = async (init: RelayNodeInit = {}): Promise<{ relay: RelayNode, port: number, httpPort: number, id: string }> => {
-    dir = await mkdtemp(join(tmpdir(), 'auralink-http-'))
-    lines = []
-    const logger = pino({ level: 'trace' }, { write: (s: string) => { lines.push(s) } })
-    relay = await createRelayNode({ host: '0.0.0.0', port: 0, httpPort: 0, dataDir: dir, logger, ...init })
-    await relay.start()
-    const port = Number(/\/tcp\/(\d+)\//.exec(relay.multiaddrs[0]!)?.[1])
-    const httpPort = Number(new URL(relay.httpUrl).port)
-    return { relay, port, httpPort, id: relay.libp2p.peerId.toString() }
-  }
-  /** The relay's counter `auralink_relay_connections_refused_total{listener, reason}`, read in-process (the HTTP port may be the one under attack). */
-  const refused = async (listener: string, reason: string): Promise<number> => {
-    const m = new RegExp(`^auralink_relay_connections_refused_total\\{listener="${listener}",reason="${reason}"\\} (\\d+)$`, 'm').exec(await relay!.metrics.text())
-    return m === null ? 0 : Number(m[1])
-  }
-  /** Polls `read` every 100 ms until `ok(value)` or `ms` pass; returns the last value read. */
-  const until = async <T>(read: () => Promise<T> | T, ok: (v: T) => boolean, ms = 20_000): Promise<T> => {
-    const end = Date.now() + ms
-    let v = await read()
-    while (!ok(v) && Date.now() < end) {
-      await sleep(100)
-      v = await read()
-    }
-    return v
-  }
-  /** `count` sockets from `from` to `port`, each sending the start of a request and never its end; resolves once all are connected (bounded). */
-  const partials = async (port: number, count: number, from: string): Promise<Partial[]> => {
-    return Promise.all(Array.from({ length: count }, async () => {
-      const opened = Date.now()
-      const socket = connect({ host: '127.0.0.1', port, localAddress: from })
-      sockets.push(socket)
-      const p: Partial = { socket, answer: '' }
-      socket.on('error', () => {})
-      socket.on('data', (d: Buffer) => { p.answer += d.toString('latin1') })
-      socket.once('close', () => { p.closedAfter = Date.now() - opened })
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5000)
-        socket.once('connect', () => {
-          socket.write('GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: ')
-          clearTimeout(timer)
-          resolve()
-        })
-        socket.once('close', () => { clearTimeout(timer); resolve() })
+/** `count` sockets from `from` to `port`, each sending the start of a request and never its end; resolves once all are connected (bounded). */
+const partials = async (port: number, count: number, from: string): Promise<Partial[]> => {
+  return Promise.all(Array.from({ length: count }, async () => {
+    const opened = Date.now()
+    const socket = rawSocket(port, from)
+    const p: Partial = { socket, answer: '' }
+    socket.on('data', (d: Buffer) => { p.answer += d.toString('latin1') })
+    socket.once('close', () => { p.closedAfter = Date.now() - opened })
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000)
+      socket.once('connect', () => {
+        socket.write('GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: ')
+        clearTimeout(timer)
+        resolve()
       })
-      return p
-    }))
-  }
-  const open = (ps: Partial[]): number => ps.filter((p) => p.closedAfter === undefined).length
-  const peer = async (): Promise<Libp2p> => {
-    const node = await createLibp2p({
-      transports: [webSockets()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionGater: { denyDialMultiaddr: () => false },
-      services: { identify: identify() }
+      socket.once('close', () => { clearTimeout(timer); resolve() })
     })
-    nodes.push(node)
-    return node
+    return p
+  }))
+}
+const open = (ps: Partial[]): number => ps.filter((p) => p.closedAfter === undefined).length
+
+/** A new stock peer dials the relay from the legitimate address and pings over the connection, bounded at 10 s: true when it worked. */
+const served = async (port: number, id: string): Promise<boolean> => {
+  const node = await stockPeer()
+  try {
+    return await ping(node, `/ip4/${OTHER_ADDRESS}/tcp/${port}/ws/p2p/${id}`)
+  } finally {
+    await node.stop()
   }
-  /** Dials from the legitimate address and pings over the connection, bounded at 10 s: true when it worked. */
-  const served = async (port: number, id: string): Promise<boolean> => {
-    try {
-      const signal = AbortSignal.timeout(10_000)
-      const node = await peer()
-      const connection = await node.dial(multiaddr(`/ip4/${OTHER_ADDRESS}/tcp/${port}/ws/p2p/${id}`), { signal })
-      const stream = await connection.newStream(PING, { signal })
-      stream.send(randomBytes(32))
-      let echoed = 0
-      for await (const chunk of stream) {
-        echoed += chunk.byteLength
-        if (echoed >= 32) break
-      }
-      await stream.close({ signal }).catch(() => {})
-      await node.stop()
-      return echoed === 32
-    } catch {
-      return false
-    }
+}
+/** GET /healthz at `base`: the status, or the error's cause (ECONNREFUSED). */
+const healthz = async (base: string): Promise<number | string> => {
+  try {
+    return (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) })).status
+  } catch (err) {
+    return ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message
   }
-  const healthz = async (base: string): Promise<number | string> => {
-    try {
-      return (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) })).status
-    } catch (err) {
-      return ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message
-    }
-  }
+}
+
+describe.skipIf(!NETNS)('HTTP listeners against partial requests (needs scripts/netns.sh for more source addresses; skipped outside it)', () => {
+  afterEach(cleanup)
 
   it('partial HTTP requests on the WebSocket port from one address: past --max-sockets-per-address (64) closed at once, the rest after --headers-timeout-ms; a stock peer from another address connects and /healthz answers meanwhile', async () => {
-    const { port, id } = await startRelay()
+    const { relay, port, id } = await startRelay({ host: '0.0.0.0' }, { log: 'trace' })
     const cap = DEFAULTS.maxSocketsPerAddress
     const attack = await partials(port, cap + 36, '127.0.0.1')
     expect(await until(() => open(attack), (n) => n <= cap, 5000)).toBe(cap)
-    expect(await refused('websocket', 'sockets_per_address')).toBe(36)
+    expect(await refused(relay, 'websocket', 'sockets_per_address')).toBe(36)
 
     expect(await served(port, id)).toBe(true)
-    expect(await healthz(relay!.httpUrl)).toBe(200)
+    expect(await healthz(relay.httpUrl)).toBe(200)
 
     // the rest go after the headers timeout (10 s), not at the old 60 s or never
     expect(await until(() => open(attack), (n) => n === 0, DEFAULTS.headersTimeoutMs + 10_000)).toBe(0)
     const late = attack.filter((p) => (p.closedAfter ?? 0) >= DEFAULTS.headersTimeoutMs - 1000)
     expect(late.length).toBe(cap)
-    expect(await refused('websocket', 'headers_timeout')).toBe(cap)
+    expect(await refused(relay, 'websocket', 'headers_timeout')).toBe(cap)
   })
 
   it('sockets with partial requests on the WebSocket port from 17 addresses: past --max-sockets (1024) closed at once and counted; all gone after --headers-timeout-ms, then a stock peer connects', async () => {
-    const { port, id } = await startRelay()
+    const { relay, port, id } = await startRelay({ host: '0.0.0.0' }, { log: 'trace' })
     const per = DEFAULTS.maxSocketsPerAddress
     const attack: Partial[] = []
     for (let a = 2; a < 19; a++) attack.push(...await partials(port, per, `127.0.0.${a}`))
     expect(attack.length).toBeGreaterThan(DEFAULTS.maxSockets)
     expect(await until(() => open(attack), (n) => n <= DEFAULTS.maxSockets, 5000)).toBe(DEFAULTS.maxSockets)
-    expect(await refused('websocket', 'max_sockets')).toBe(attack.length - DEFAULTS.maxSockets)
+    expect(await refused(relay, 'websocket', 'max_sockets')).toBe(attack.length - DEFAULTS.maxSockets)
     expect(await until(() => open(attack), (n) => n === 0, DEFAULTS.headersTimeoutMs + 10_000)).toBe(0)
     expect(await until(async () => served(port, id), (ok) => ok, 10_000)).toBe(true)
   })
 
   it('partial requests on the HTTP port: past --http-max-connections-per-address (8) closed at once, the rest answered 408 after --headers-timeout-ms; /healthz answers another address meanwhile', async () => {
-    const { httpPort } = await startRelay({ httpHost: '0.0.0.0' })
+    const { relay, httpPort } = await startRelay({ host: '0.0.0.0', httpHost: '0.0.0.0' }, { log: 'trace' })
     const cap = DEFAULTS.httpMaxConnectionsPerAddress
     const attack = await partials(httpPort, cap + 32, '127.0.0.1')
     expect(await until(() => open(attack), (n) => n <= cap, 5000)).toBe(cap)
-    expect(await refused('http', 'sockets_per_address')).toBe(32)
+    expect(await refused(relay, 'http', 'sockets_per_address')).toBe(32)
     expect(await healthz(`http://${OTHER_ADDRESS}:${httpPort}`)).toBe(200)
 
     expect(await until(() => open(attack), (n) => n === 0, DEFAULTS.headersTimeoutMs + 10_000)).toBe(0)
     const timedOut = attack.filter((p) => p.answer.startsWith('HTTP/1.1 408'))
     expect(timedOut.length).toBe(cap)
-    expect(await refused('http', 'headers_timeout')).toBe(cap)
+    expect(await refused(relay, 'http', 'headers_timeout')).toBe(cap)
   })
 
   it('partial requests on the HTTP port from 9 addresses: past --http-max-connections (64) closed at once and counted; /healthz answers once they time out', async () => {
-    const { httpPort } = await startRelay({ httpHost: '0.0.0.0' })
+    const { relay, httpPort } = await startRelay({ host: '0.0.0.0', httpHost: '0.0.0.0' }, { log: 'trace' })
     const per = DEFAULTS.httpMaxConnectionsPerAddress
     const attack: Partial[] = []
     for (let a = 2; a < 11; a++) attack.push(...await partials(httpPort, per, `127.0.0.${a}`))
     expect(await until(() => open(attack), (n) => n <= DEFAULTS.httpMaxConnections, 5000)).toBe(DEFAULTS.httpMaxConnections)
-    expect(await refused('http', 'max_sockets')).toBe(attack.length - DEFAULTS.httpMaxConnections)
+    expect(await refused(relay, 'http', 'max_sockets')).toBe(attack.length - DEFAULTS.httpMaxConnections)
     expect(await until(() => open(attack), (n) => n === 0, DEFAULTS.headersTimeoutMs + 10_000)).toBe(0)
     expect(await healthz(`http://${OTHER_ADDRESS}:${httpPort}`)).toBe(200)
   })
 
   it('createRelayNode({ host: "0.0.0.0" }) keeps the HTTP port on 127.0.0.1 (--http-host): /healthz is not reachable at another address, while the WebSocket port is', async () => {
-    const { port, httpPort, id } = await startRelay()
-    expect(relay!.httpUrl).toBe(`http://127.0.0.1:${httpPort}`)
-    expect(await healthz(relay!.httpUrl)).toBe(200)
+    const { relay, port, httpPort, id } = await startRelay({ host: '0.0.0.0' }, { log: 'trace' })
+    expect(relay.httpUrl).toBe(`http://127.0.0.1:${httpPort}`)
+    expect(await healthz(relay.httpUrl)).toBe(200)
     expect(await healthz(`http://${OTHER_ADDRESS}:${httpPort}`)).toMatch(/ECONNREFUSED/)
     expect(await served(port, id)).toBe(true)
   })
 
   it('GET /metrics with --metrics-token: 401 with WWW-Authenticate without the token or with another, 200 with it; /healthz stays open; the token is in no log line', async () => {
-    await startRelay({ metricsToken: TOKEN })
+    const { relay, log } = await startRelay({ host: '0.0.0.0', metricsToken: TOKEN }, { log: 'trace' })
     const get = async (path: string, authorization?: string): Promise<Response> =>
-      fetch(`${relay!.httpUrl}${path}`, { signal: AbortSignal.timeout(5000), ...(authorization !== undefined ? { headers: { authorization } } : {}) })
+      fetch(`${relay.httpUrl}${path}`, { signal: AbortSignal.timeout(5000), ...(authorization !== undefined ? { headers: { authorization } } : {}) })
 
     const none = await get('/metrics')
     expect(none.status).toBe(401)
@@ -217,7 +145,7 @@ describe.skipIf(!NETNS)('HTTP listeners against partial requests (needs scripts/
     const health = await get('/healthz')
     expect(health.status).toBe(200)
     expect(await health.text()).not.toContain(TOKEN)
-    expect(lines.length).toBeGreaterThan(0)
-    for (const line of lines) expect(line).not.toContain(TOKEN)
+    expect(log.lines.length).toBeGreaterThan(0)
+    for (const line of log.lines) expect(line).not.toContain(TOKEN)
   })
 })
