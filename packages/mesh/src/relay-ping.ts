@@ -42,7 +42,8 @@ export async function pingRelay (libp2p: Pick<Libp2p, 'dialProtocol'>, relay: Pe
         throw new Error('relay answered the ping with other bytes than it was sent')
       }
       // our FIN ends the relay's echo loop; it closes, and the stream is gone on both sides. Wait
-      // for that (the ping service allows one ping stream per connection); a relay that never
+      // for that (the ping service allows two ping streams per connection, one of them libp2p's
+      // connection monitor's: see mesh-node.ts); a relay that never
       // closes has its stream reset when the signal fires (onAbort), the answer still counts
       await stream.close(options)
       if (stream.status === 'open' || stream.status === 'closing') {
