@@ -226,7 +226,7 @@ export async function verifyRecord (bytes: Uint8Array, options: VerifyRecordOpti
   }
   const now = options.now ?? Date.now()
   if (options.allowExpired !== true && rec.validity <= now) {
-    throw new RecordExpiredError(`record for ${name} expired at ${new Date(rec.validity).toISOString()}`)
+    throw new RecordExpiredError(`record for ${name} expired at ${isoTime(rec.validity)}`)
   }
   if (rec.validity > now + MAX_RECORD_VALIDITY_MS) {
     throw new InvalidRecordError(`record for ${name} claims validity more than ${MAX_RECORD_VALIDITY_MS / 86_400_000} days ahead`)
@@ -271,6 +271,15 @@ export async function createUnregister (privateKey: Ed25519PrivateKey, name: str
 }
 
 /**
+ * A signer's time (ms since 1970) for an error message: ISO 8601, or the number itself when no
+ * Date can hold it (past year 275760: `toISOString()` would throw RangeError, not our error).
+ */
+function isoTime (ms: number): string {
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? `${ms} ms since 1970 (no such date)` : date.toISOString()
+}
+
+/**
  * Verifies an unregister proof against the key that holds the name. Throws MalformedRecordError,
  * InvalidSignatureError, or RecordExpiredError when its timestamp is more than 5 minutes from `now`.
  */
@@ -288,7 +297,7 @@ export async function verifyUnregister (bytes: Uint8Array, holder: Ed25519Public
   }
   const now = options.now ?? Date.now()
   if (Math.abs(now - payload.timestamp) > UNREGISTER_MAX_SKEW_MS) {
-    throw new RecordExpiredError(`unregister request for ${name} is stamped ${new Date(payload.timestamp).toISOString()}, too far from now`)
+    throw new RecordExpiredError(`unregister request for ${name} is stamped ${isoTime(payload.timestamp)}, too far from now`)
   }
   return { name, timestamp: payload.timestamp, publicKey: holder, peerId: peerIdOf(holder), bytes }
 }

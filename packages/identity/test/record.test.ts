@@ -148,4 +148,13 @@ describe('AuraID records', () => {
     expect(await nameOfError(verifyUnregister(proof, alice.publicKey, { now: NOW + 10 * 60_000 }))).toBe('RecordExpiredError')
     expect(await nameOfError(verifyUnregister(new Uint8Array([1, 2, 3]), alice.publicKey))).toBe('MalformedRecordError')
   })
+
+  it('verifyUnregister() refuses a proof stamped past any date with RecordExpiredError, not a RangeError (bench/fuzz, unregister, seed 1, input 809811)', async () => {
+    const alice = await generateIdentityKey()
+    const far = await createUnregister(alice, '@alice.aura', { now: 2 ** 53 - 1 })
+    const err = await verifyUnregister(far, alice.publicKey, { now: NOW }).catch((e: unknown) => e as Error)
+    expect(err).toBeInstanceOf(Error)
+    expect((err as Error).name).toBe('RecordExpiredError')
+    expect((err as Error).message).toContain('9007199254740991 ms since 1970 (no such date)')
+  })
 })
