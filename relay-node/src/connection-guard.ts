@@ -231,7 +231,9 @@ interface WebSocketListenerInternals {
  * The upgrader the listener is given is wrapped too: a failed inbound upgrade is reported to
  * the connection guard (libp2p's refusals, handshake timeouts) and its socket destroyed at once
  * (through the `ws` WebSocket the listener's connection holds, `websocket.terminate()`: the
- * listener would close it gracefully, which waits on a peer that may never answer).
+ * listener would close it gracefully, which waits on a peer that may never answer); and so is
+ * the socket of every inbound connection that ends with an error (aborted or reset), which
+ * @libp2p/websockets 10.1.x leaves open (see `guardedUpgrader`).
  */
 export function guardedWebSockets (init: GuardedWebSocketsInit): (components: WebSocketsComponents) => Transport {
   // the socket guard's deadline (headersTimeoutMs from accept) is the rule; Node's own timeouts,
@@ -250,18 +252,33 @@ export function guardedWebSockets (init: GuardedWebSocketsInit): (components: We
   }
 }
 
+/** The `ws` WebSocket behind an inbound connection of @libp2p/websockets (10.x); not in its types. */
+function websocketOf (maConn: MultiaddrConnection): { terminate?: () => void } | undefined {
+  return (maConn as unknown as { websocket?: { terminate?: () => void } }).websocket
+}
+
 function guardedUpgrader (upgrader: Upgrader, guard: ConnectionGuard): Upgrader {
   const upgradeInbound: Upgrader['upgradeInbound'] = async (maConn, options) => {
+    // Upstream bug (@libp2p/websockets 10.1.21, websocket-to-conn.js): `abort()` calls
+    // `sendReset()`, which is `websocket.close(1006)`; ws refuses to send 1006 ("First argument
+    // must be a valid error code number"), libp2p logs "failed to send reset to remote", and the
+    // socket stays open for as long as the peer keeps it, held against --max-sockets-per-address
+    // and --max-sockets after libp2p has forgotten the connection. So whenever the connection
+    // ends with an error (aborted here: the connection monitor, a muxer error, a failed upgrade;
+    // or reset by the peer), its socket is destroyed. A graceful close (no error) is left to ws:
+    // a close frame, then at most its 30 s close timeout.
+    maConn.addEventListener('close', (evt) => {
+      if (evt.error != null) websocketOf(maConn)?.terminate?.()
+    }, { once: true })
     const started = Date.now()
     try {
       await upgrader.upgradeInbound(maConn, options)
     } catch (err) {
       guard.upgradeFailed(maConn, err, Date.now() - started)
       // the listener closes a failed connection gracefully: a WebSocket close frame, then up to
-      // 30 s (ws's close timeout) for an answer a squatter never sends; and the abort path sends
-      // close code 1006, which ws refuses to send. So the socket is destroyed here, at once.
-      const ws = (maConn as unknown as { websocket?: { terminate?: () => void } }).websocket
-      ws?.terminate?.()
+      // 30 s (ws's close timeout) for an answer a squatter never sends. So the socket is
+      // destroyed here, at once (the abort below would destroy it too, through the listener above).
+      websocketOf(maConn)?.terminate?.()
       maConn.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
