@@ -1,6 +1,7 @@
 import { Server as NetServer } from 'node:net'
 import { webSockets } from '@libp2p/websockets'
 import { addressKey, guardSockets } from './socket-guard.js'
+import { overriding } from './override.js'
 import type { RelayConfig } from './config.js'
 import type { ConnectionRefusal } from './metrics.js'
 import type { SocketRefusal } from './socket-guard.js'
@@ -283,13 +284,7 @@ function guardedUpgrader (upgrader: Upgrader, guard: ConnectionGuard): Upgrader 
       throw err
     }
   }
-  return new Proxy(upgrader, {
-    get: (target, prop) => {
-      if (prop === 'upgradeInbound') return upgradeInbound
-      const value: unknown = Reflect.get(target, prop)
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-    }
-  })
+  return overriding(upgrader, { upgradeInbound })
 }
 
 function guardListener (listener: Listener, init: GuardedWebSocketsInit): void {

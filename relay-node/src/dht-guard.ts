@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { auraIdDhtPolicy, dhtNetwork, dhtRecordStore, kadGetValue } from '@auralink/signalling'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DHT_PROTOCOL } from './constants.js'
+import { overriding } from './override.js'
 import type { AuraIdDhtPolicy, AuraIdNetwork, AuraIdDht, DhtLocalRecords, DhtPutRefusedEvent } from '@auralink/signalling'
 import type { AbortOptions, ComponentLogger, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 
@@ -101,13 +102,7 @@ class Guard implements DhtGuard {
         await this.remote.run(connection.remotePeer, async () => handler(stream, connection))
       }, options)
     }
-    const wrapped = new Proxy(registrar, {
-      get: (target, prop) => {
-        if (prop === 'handle') return handle
-        const value: unknown = Reflect.get(target, prop)
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-      }
-    })
+    const wrapped = overriding(registrar, { handle })
     return new Proxy(components, { get: (target, prop) => prop === 'registrar' ? wrapped : Reflect.get(target, prop) })
   }
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { PeerRateLimiter } from '@auralink/signalling'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
+import { overriding } from './override.js'
 import type { ConnectionGater, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -183,13 +184,7 @@ class Guard implements RelayGuard {
         }
       }, options)
     }
-    return new Proxy(registrar, {
-      get: (target, prop) => {
-        if (prop === 'handle') return handle
-        const value: unknown = Reflect.get(target, prop)
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-      }
-    })
+    return overriding(registrar, { handle })
   }
 
   private refuse (limit: RelayLimit, peer: PeerId): true {
