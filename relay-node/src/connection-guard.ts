@@ -1,6 +1,6 @@
 import { Server as NetServer } from 'node:net'
 import { webSockets } from '@libp2p/websockets'
-import { addressKey, guardSockets } from './socket-guard.js'
+import { guardSockets, multiaddrAddressKey } from './socket-guard.js'
 import { overriding } from './override.js'
 import type { RelayConfig } from './config.js'
 import type { ConnectionRefusal } from './metrics.js'
@@ -66,8 +66,7 @@ export function connectionManagerInit (config: Pick<RelayConfig, 'maxConnections
 
 /** The address key of a connection's remote multiaddr (its IP), or the whole multiaddr when it has none. */
 export function remoteKey (addr: Multiaddr): string {
-  const ip = addr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value
-  return ip !== undefined ? addressKey(ip) : addr.toString()
+  return multiaddrAddressKey(addr) ?? addr.toString()
 }
 
 /**

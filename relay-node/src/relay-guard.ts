@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { PeerRateLimiter } from '@auralink/signalling'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { overriding } from './override.js'
+import { multiaddrAddressKey } from './socket-guard.js'
 import type { ConnectionGater, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -212,11 +213,11 @@ class Guard implements RelayGuard {
 
   /** Whether an address `peer` is connected from already has maxReservationsPerAddress reservations. */
   private addressFull (c: RelayGuardComponents, peer: PeerId): boolean {
-    const mine = new Set(c.remoteAddresses(peer).map(addressKey).filter((k) => k !== undefined))
+    const mine = new Set(c.remoteAddresses(peer).map(multiaddrAddressKey).filter((k) => k !== undefined))
     if (mine.size === 0) return false
     const held = new Map<string, number>()
     for (const [, reservation] of c.reservations.entries()) {
-      const key = addressKey(reservation.addr)
+      const key = multiaddrAddressKey(reservation.addr)
       if (key !== undefined && mine.has(key)) held.set(key, (held.get(key) ?? 0) + 1)
     }
     for (const n of held.values()) if (n >= this.init.maxReservationsPerAddress) return true
@@ -344,33 +345,4 @@ class Guard implements RelayGuard {
     if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') end()
     else stream.addEventListener('close', end, { once: true })
   }
-}
-
-/**
- * The address a reservation counts against (`maxReservationsPerAddress`): an IPv4 address, or the
- * /64 of an IPv6 one (one subscriber's usual share, so a host cannot step round the cap by
- * picking new addresses in it); IPv4-mapped IPv6 counts as the IPv4 address. undefined for a
- * multiaddr with no IP (the guard then has nothing to count against).
- */
-export function addressKey (addr: Multiaddr): string | undefined {
-  for (const { name, value } of addr.getComponents()) {
-    if (name === 'ip4' && value !== undefined) return value
-    if (name === 'ip6' && value !== undefined) return ipv6Prefix(value)
-  }
-  return undefined
-}
-
-function ipv6Prefix (ip: string): string {
-  // an embedded IPv4 tail is two groups
-  const hex = ip.replace(/%.*$/, '').toLowerCase().replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a: string, b: string, c: string, d: string) =>
-    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
-  const [head = '', tail] = hex.split('::')
-  const h = head === '' ? [] : head.split(':')
-  const t = tail === undefined || tail === '' ? [] : tail.split(':')
-  const fill = tail === undefined ? [] : new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0')
-  const g = [...h, ...fill, ...t].map((x) => parseInt(x, 16) || 0)
-  if (g.length === 8 && g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.')
-  }
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`
 }

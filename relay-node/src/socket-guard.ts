@@ -1,3 +1,4 @@
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Server, Socket } from 'node:net'
 
 /** Why the socket guard refused or closed a socket (`auralink_relay_connections_refused_total{reason}`). */
@@ -10,15 +11,26 @@ export type SocketRefusal = 'max_sockets' | 'sockets_per_address' | 'headers_tim
  */
 export function addressKey (ip: string): string {
   const bare = ip.replace(/%.*$/, '').toLowerCase()
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(bare)
-  if (mapped?.[1] !== undefined) return mapped[1]
   if (!bare.includes(':')) return bare
-  // an embedded IPv4 tail (64:ff9b::1.2.3.4) is two groups; only the first four groups count
-  const groups = (part: string | undefined): string[] => part === undefined || part === '' ? [] : part.split(':').flatMap((g) => g.includes('.') ? ['0', '0'] : [g])
-  const [head, tail] = bare.split('::')
-  const h = groups(head)
-  const all = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - groups(tail).length)).fill('0'), ...groups(tail)]
-  return `${all.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`
+  // an embedded IPv4 tail (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) is two groups
+  const hex = bare.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a: string, b: string, c: string, d: string) =>
+    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
+  const [head = '', tail] = hex.split('::')
+  const h = head === '' ? [] : head.split(':')
+  const t = tail === undefined || tail === '' ? [] : tail.split(':')
+  const fill = tail === undefined ? [] : new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0')
+  const g = [...h, ...fill, ...t].map((x) => parseInt(x, 16) || 0)
+  // IPv4-mapped, in either spelling (Node's sockets say ::ffff:10.0.0.1, multiaddrs ::ffff:a00:1)
+  if (g.length === 8 && g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.')
+  }
+  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`
+}
+
+/** `addressKey` of a multiaddr's IP (`ip4` or `ip6`); undefined for a multiaddr with none. */
+export function multiaddrAddressKey (addr: Multiaddr): string | undefined {
+  const ip = addr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value
+  return ip === undefined ? undefined : addressKey(ip)
 }
 
 export interface SocketGuardInit {

@@ -31,6 +31,8 @@ describe('addressKey', () => {
   it('addressKey() keeps an IPv4 address, unwraps IPv4-mapped IPv6, and groups IPv6 by /64', () => {
     expect(addressKey('10.0.0.1')).toBe('10.0.0.1')
     expect(addressKey('::ffff:10.0.0.1')).toBe('10.0.0.1')
+    // as a multiaddr spells it: remoteKey() and the reservation cap pass multiaddr values here
+    expect(addressKey('::ffff:a00:1')).toBe('10.0.0.1')
     expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64')
     expect(addressKey('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64')
     expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64')
