@@ -2,6 +2,7 @@
 // made from the PRNG, the call under test, and the error names it documents. Any other exception
 // is a finding. Keys come from fixed seeds and every check runs at a fixed `now`, so an input
 // decodes the same way on any day (`--replay`).
+import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from '@auralink/core'
 import { createRecord, createUnregister, verifyRecord, verifyUnregister } from '@auralink/identity'
 import { createRelayAdvert, createRelayReports, verifyRelayAdvert, verifyRelayReports } from '@auralink/mesh'
 import * as P from '@auralink/protocol'
@@ -201,8 +202,8 @@ async function readRelayList (b) {
       await verifyRelayAdvert(b.subarray(at, at + len), { now: NOW })
       out.ok++
     } catch (err) {
-      if (err.name === 'ExpiredRelayAdvertError') out.expired++
-      else if (err.name === 'InvalidRelayAdvertError' || err.name === 'MessageTooLargeError') out.invalid++
+      if (err instanceof ExpiredRelayAdvertError) out.expired++
+      else if (err instanceof InvalidRelayAdvertError || err instanceof MessageTooLargeError) out.invalid++
       else throw err
     }
     at += len

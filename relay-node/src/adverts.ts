@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { createRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_TTL_MS, verifyRelayAdvert } from '@auralink/mesh/relay-advert'
-import { MAX_RELAY_ADVERT_ADDRS, MAX_RELAY_ADVERT_BYTES, MAX_RELAY_REGION_LENGTH, RELAY_ADVERT_TOPIC, SafeEventEmitter } from '@auralink/protocol'
+import { SafeEventEmitter } from '@auralink/core'
+import { MAX_RELAY_ADVERT_ADDRS, MAX_RELAY_ADVERT_BYTES, MAX_RELAY_REGION_LENGTH, RELAY_ADVERT_TOPIC } from '@auralink/protocol'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { serviceDependencies } from '@libp2p/interface'
 import { DEFAULTS } from './constants.js'
-import { InvalidStateError } from './errors.js'
-import type { InvalidRelayAdvertError } from '@auralink/mesh'
+import { ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidStateError, MessageTooLargeError } from './errors.js'
 import type { RelayAdvert } from '@auralink/mesh/relay-advert'
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type {
@@ -403,10 +403,10 @@ class RelayAdvertsService extends SafeEventEmitter<RelayAdvertsEvents> implement
     try {
       advert = await verifyRelayAdvert(msg.data, { now })
     } catch (err) {
-      const e = err as Error
-      if (e.name === 'MessageTooLargeError') return { result: 'reject', from, reason: 'oversized', error: e }
-      if (e.name === 'InvalidRelayAdvertError') return { result: 'reject', from, reason: (e as InvalidRelayAdvertError).reason, error: e }
-      if (e.name !== 'ExpiredRelayAdvertError') throw err
+      if (err instanceof MessageTooLargeError) return { result: 'reject', from, reason: 'oversized', error: err }
+      if (err instanceof InvalidRelayAdvertError) return { result: 'reject', from, reason: err.reason, error: err }
+      if (!(err instanceof ExpiredRelayAdvertError)) throw err
+      const e = err
       // expired (or from the future): was it valid within the grace? Its signature has verified.
       const earlier = await verifyRelayAdvert(msg.data, { now: now - this.#graceMs }).catch(() => undefined)
       if (earlier === undefined) return { result: 'reject', from, reason: 'expired', error: e }

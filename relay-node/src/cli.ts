@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 import { loadConfig, usage } from './config.js'
 import { RELAY_NAME } from './constants.js'
+import { AuraLinkError } from '@auralink/core'
+import { ConfigError, DatastoreDamagedError, DataDirError } from './errors.js'
 import { createRelayNode } from './node.js'
 import type { RelayNode } from './node.js'
 
@@ -62,8 +64,8 @@ try {
 } catch (err) {
   const e = err as Error
   // a supervisor restarting on 1 would loop: damage and bad settings need a person (exit 2)
-  const code = e.name === 'DataDirError' || e.name === 'ConfigError' || e.name === 'DatastoreDamagedError' ? 2 : 1
-  log.fatal({ err: e.name, reason: e.message }, 'could not start')
+  const code = e instanceof DataDirError || e instanceof ConfigError || e instanceof DatastoreDamagedError ? 2 : 1
+  log.fatal({ err: e.name, ...(e instanceof AuraLinkError ? { code: e.code } : {}), reason: e.message }, 'could not start')
   console.error(`${RELAY_NAME}: ${e.message}`)
   process.exit(code)
 }

@@ -1,3 +1,4 @@
+import { upstreamErrorKind } from '@auralink/core'
 import { Server as NetServer } from 'node:net'
 import { webSockets } from '@libp2p/websockets'
 import { guardSockets, multiaddrAddressKey } from './socket-guard.js'
@@ -120,7 +121,7 @@ class Guard implements ConnectionGuard {
   upgradeFailed (maConn: MultiaddrConnection, err: unknown, elapsedMs: number): void {
     this.release(maConn)
     if (this.stopped) return
-    if ((err as Error | undefined)?.name === 'ConnectionDeniedError') {
+    if (upstreamErrorKind(err) === 'connection-denied') {
       // libp2p's connection manager refused it before the gater was asked; it does not say
       // why, so the reason is read from the state it checks, in its order after the deny list
       if (this.pendingTotal >= this.init.maxPendingConnections) this.refuse('max_pending', '')

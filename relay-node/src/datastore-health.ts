@@ -236,7 +236,7 @@ async function repairFolder (location: string): Promise<string[]> {
     await probe.db.close()
   } catch (err) {
     const classified = openError(location, err)
-    if (classified.name !== 'DatastoreDamagedError') throw classified
+    if (!(classified instanceof DatastoreDamagedError)) throw classified
   }
   // the ClassicLevel class datastore-level uses: one copy of the LevelDB binding
   const Level = probe.db.constructor as unknown as { repair?: (location: string) => Promise<void> }

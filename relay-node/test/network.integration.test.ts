@@ -107,7 +107,7 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
     // the record has reached the DHT once a peer on C resolves it
     await eventually(async () => peers[5]!.resolve('@net-taken.aura', { cache: false }), 10_000, 'C resolves @net-taken.aura')
     for (const i of [2, 4]) {
-      await expect(peers[i]!.register('@net-taken.aura')).rejects.toThrow(expect.objectContaining({ name: 'DirectoryRejectedError', code: 'NAME_TAKEN' }))
+      await expect(peers[i]!.register('@net-taken.aura')).rejects.toThrow(expect.objectContaining({ name: 'DirectoryRejectedError', code: 'ERR_DIRECTORY_REJECTED', reason: 'NAME_TAKEN' }))
     }
     for (const p of peers) expect((await p.resolve('@net-taken.aura', { cache: false })).peerId.equals(holder.peerId)).toBe(true)
     expect(await metric(relays[1]!, /^auralink_directory_operations_total\{op="register",outcome="name_taken"\} (\d+)$/m)).toBeGreaterThanOrEqual(1)
@@ -151,8 +151,8 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
     expect(await metric(d, /^auralink_directory_conflicts_total (\d+)$/m)).toBe(2)
     expect(await metric(relays[1]!, /^auralink_directory_conflicts_total (\d+)$/m)).toBe(0)
     expect(await metric(relays[0]!, /^auralink_directory_conflicts_total (\d+)$/m)).toBe(0)
-    await expect(x.register('@net-split-one.aura')).rejects.toThrow(expect.objectContaining({ code: 'NAME_TAKEN' }))
-    await expect(x.register('@net-split-two.aura')).rejects.toThrow(expect.objectContaining({ code: 'NAME_TAKEN' }))
+    await expect(x.register('@net-split-one.aura')).rejects.toThrow(expect.objectContaining({ reason: 'NAME_TAKEN' }))
+    await expect(x.register('@net-split-two.aura')).rejects.toThrow(expect.objectContaining({ reason: 'NAME_TAKEN' }))
     // the holders renew as usual
     expect((await y1.register('@net-split-one.aura')).sequence).toBe(2)
     expect((await y2.register('@net-split-two.aura')).sequence).toBe(2)

@@ -1,3 +1,4 @@
+import { upstreamErrorKind } from '@auralink/core'
 import { lpStream } from '@libp2p/utils'
 import { Key } from 'interface-datastore'
 import type { DhtLocalRecords, DhtStoredValue } from './dht-policy.js'
@@ -116,7 +117,7 @@ export function dhtRecordStore (datastore: Datastore, datastorePrefix = '/dht'):
       try {
         bytes = await datastore.get(keyOf(key), options)
       } catch (err) {
-        if ((err as Error).name === 'NotFoundError') return undefined
+        if (upstreamErrorKind(err) === 'not-found') return undefined
         throw err
       }
       try {

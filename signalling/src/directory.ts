@@ -1,16 +1,17 @@
 import {
   auraIdSkeleton, validateAuraId, verifyRecord, verifyUnregister
 } from '@auralink/identity'
+import { AuraLinkError, InvalidAuraIdError, InvalidRecordError, InvalidSignatureError, MalformedRecordError, RecordExpiredError, RecordTooLargeError, SafeEventEmitter } from '@auralink/core'
 import {
   decodeSignedUnregister, decodeUnregisterPayload, DIRECTORY_PROTOCOL, DirectoryError, DirectoryOp,
-  MAX_SEARCH_RESULTS, SafeEventEmitter
+  MAX_SEARCH_RESULTS
 } from '@auralink/protocol'
 import {
   DEFAULT_GRACE_PERIOD_MS, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_NAMES_PER_KEY, DEFAULT_MAX_REQUESTS_PER_MINUTE,
   DEFAULT_MAX_SEARCH_RESULTS, DEFAULT_MAX_WRITES_PER_MINUTE, DEFAULT_REPUBLISH_INTERVAL_MS, DEFAULT_REQUEST_TIMEOUT_MS,
   RATE_LIMIT_IDLE_MS
 } from './constants.js'
-import { DirectoryRefusal, DirectoryStoppedError, RequestTimeoutError } from './errors.js'
+import { DirectoryRejectedError, DirectoryTimeoutError, InvalidStateError } from './errors.js'
 import { KeyedMutex } from './mutex.js'
 import { NetworkSync } from './network-sync.js'
 import { PeerRateLimiter } from './rate-limiter.js'
@@ -18,6 +19,7 @@ import { DirectoryStore, isWithdrawnCopy } from './store.js'
 import { serveStream } from './stream.js'
 import type { AuraIdDirectory, AuraIdDirectoryComponents, AuraIdDirectoryEvents, AuraIdDirectoryInit, DirectoryLimit, DirectoryOperation } from './directory-api.js'
 import type { RepublishResult } from './network-sync.js'
+import type { AuraLinkErrorCode, DirectoryRejectionReason } from '@auralink/core'
 import type { AuraIdRecord } from '@auralink/identity'
 import type { DirectoryRequestMessage, DirectoryResponseFields } from '@auralink/protocol'
 import type { AbortOptions, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
@@ -52,15 +54,19 @@ const OPS = new Map<number, DirectoryOperation>([
   [DirectoryOp.DIRECTORY_OP_SEARCH, 'search'],
   [DirectoryOp.DIRECTORY_OP_UNREGISTER, 'unregister']
 ])
-/** @auralink/identity's typed errors and the response code each becomes. */
-const IDENTITY_ERRORS = new Map<string, DirectoryError>([
-  ['InvalidAuraIdError', E.DIRECTORY_ERROR_INVALID_NAME],
-  ['InvalidSignatureError', E.DIRECTORY_ERROR_INVALID_SIGNATURE],
-  ['RecordExpiredError', E.DIRECTORY_ERROR_EXPIRED],
-  ['RecordTooLargeError', E.DIRECTORY_ERROR_TOO_LARGE],
-  ['MalformedRecordError', E.DIRECTORY_ERROR_BAD_REQUEST],
-  ['InvalidRecordError', E.DIRECTORY_ERROR_BAD_REQUEST]
+/** The codes of @auralink/identity's typed errors and the response code each becomes. */
+const IDENTITY_ERRORS = new Map<AuraLinkErrorCode, DirectoryError>([
+  [InvalidAuraIdError.code, E.DIRECTORY_ERROR_INVALID_NAME],
+  [InvalidSignatureError.code, E.DIRECTORY_ERROR_INVALID_SIGNATURE],
+  [RecordExpiredError.code, E.DIRECTORY_ERROR_EXPIRED],
+  [RecordTooLargeError.code, E.DIRECTORY_ERROR_TOO_LARGE],
+  [MalformedRecordError.code, E.DIRECTORY_ERROR_BAD_REQUEST],
+  [InvalidRecordError.code, E.DIRECTORY_ERROR_BAD_REQUEST]
 ])
+/** The response code of a refusal's `reason` (INTERNAL for the reasons only a client gives). */
+function directoryErrorOf (reason: DirectoryRejectionReason): DirectoryError {
+  return (E as unknown as Record<string, DirectoryError | undefined>)[`DIRECTORY_ERROR_${reason}`] ?? E.DIRECTORY_ERROR_INTERNAL
+}
 /** Search prefixes: "@" and then the start of a name, up to its ".aura". */
 const SEARCH_PREFIX = /^@[a-z0-9_-]{1,32}(\.(a(u(ra?)?)?)?)?$/
 
@@ -115,7 +121,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
         onNetwork: (detail) => { this.emit('network', detail) },
         onConflict: (detail) => { this.emit('conflict', detail) },
         lookAlikeHeld: async (record, options = {}) => this.checkLookAlikes(record, auraIdSkeleton(record.name), this.now(), options).then(() => false, (err: unknown) => {
-          if (err instanceof DirectoryRefusal) return true
+          if (err instanceof DirectoryRejectedError) return true
           throw err
         })
       })
@@ -151,7 +157,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    for (const controller of this.streams) controller.abort(new DirectoryStoppedError())
+    for (const controller of this.streams) controller.abort(new InvalidStateError('the directory service stopped'))
     this.streams.clear()
     await this.sync?.stop()
     await this.registrar.unhandle(DIRECTORY_PROTOCOL)
@@ -161,7 +167,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private onStream (stream: Stream, connection: Connection): void {
     const controller = new AbortController()
     const timer = setTimeout(() => {
-      controller.abort(new RequestTimeoutError(`no complete directory request within ${this.timeoutMs} ms`))
+      controller.abort(new DirectoryTimeoutError(`no complete directory request within ${this.timeoutMs} ms`))
     }, this.timeoutMs)
     this.streams.add(controller)
     void serveStream(stream, connection, {
@@ -186,11 +192,11 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       options.signal?.throwIfAborted()
       if (!this.requests.take(String(from))) {
         ctx.limit = 'requests'
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_RATE_LIMITED, 'too many requests from this peer: slow down')
+        throw new DirectoryRejectedError('RATE_LIMITED', 'too many requests from this peer: slow down')
       }
       if ((op === 'register' || op === 'update' || op === 'unregister') && !this.writeLimit.take(String(from))) {
         ctx.limit = 'writes'
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_RATE_LIMITED, 'too many writes from this peer: slow down')
+        throw new DirectoryRejectedError('RATE_LIMITED', 'too many writes from this peer: slow down')
       }
       switch (op) {
         case 'register': response = await this.register(request.record, 'register', ctx, options); break
@@ -198,7 +204,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
         case 'resolve': response = await this.resolve(request.name, ctx, options); break
         case 'search': response = await this.search(request.prefix, request.limit, options); break
         case 'unregister': response = await this.unregister(request.unregister, ctx, options); break
-        default: throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, `unknown op ${String(request?.op)}`)
+        default: throw new DirectoryRejectedError('BAD_REQUEST', `unknown op ${String(request?.op)}`)
       }
     } catch (err) {
       response = this.failure(op, err)
@@ -221,12 +227,10 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
 
   /** The response for a failed request: refusals and identity errors keep their code, anything else is INTERNAL (and logged). */
   private failure (op: DirectoryOperation, err: unknown): DirectoryResponseFields {
-    if (err instanceof DirectoryRefusal) return { error: err.code, message: err.message, records: [] }
-    const name = (err as Error)?.name
-    const code = typeof name === 'string' ? IDENTITY_ERRORS.get(name) : undefined
+    if (err instanceof DirectoryRejectedError) return { error: directoryErrorOf(err.reason), message: err.message, records: [] }
+    const code = err instanceof AuraLinkError ? IDENTITY_ERRORS.get(err.code) : undefined
     if (code !== undefined) {
-      const rule = (err as { rule?: unknown }).rule
-      const message = (err as Error).message + (code === E.DIRECTORY_ERROR_INVALID_NAME && typeof rule === 'string' ? ` (rule: ${rule})` : '')
+      const message = (err as Error).message + (err instanceof InvalidAuraIdError ? ` (rule: ${err.rule})` : '')
       return { error: code, message, records: [] }
     }
     this.log.error('directory %s failed: %s', op, (err as Error)?.stack ?? String(err))
@@ -248,7 +252,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
    */
   private async register (bytes: Uint8Array, mode: 'register' | 'update', ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
-      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, 'the request has no record')
+      throw new DirectoryRejectedError('BAD_REQUEST', 'the request has no record')
     }
     const record = await verifyRecord(bytes, { ...options, now: this.now() })
     ctx.name = record.name
@@ -259,16 +263,16 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       const held = await this.store.get(record.name, options)
       const heldBinds = held !== undefined && this.binds(held, now)
       if (heldBinds && !held.peerId.equals(record.peerId)) {
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NAME_TAKEN,
+        throw new DirectoryRejectedError('NAME_TAKEN',
           `${record.name} is held by another key until ${new Date(held.validity + this.grace).toISOString()}`)
       }
       if (mode === 'update' && !heldBinds) {
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${record.name} is not registered here: register it first`)
+        throw new DirectoryRejectedError('NOT_FOUND', `${record.name} is not registered here: register it first`)
       }
       if (heldBinds) {
         if (equalBytes(held.bytes, record.bytes)) return ok([held.bytes])
         if (record.sequence <= held.sequence) {
-          throw new DirectoryRefusal(E.DIRECTORY_ERROR_STALE_SEQUENCE,
+          throw new DirectoryRejectedError('STALE_SEQUENCE',
             `${record.name} is held at sequence ${held.sequence}: a new record needs a higher one, got ${record.sequence}`)
         }
       } else {
@@ -294,7 +298,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private async checkNotWithdrawn (record: AuraIdRecord, options: AbortOptions): Promise<void> {
     const withdrawn = await this.store.withdrawn(record.name, options)
     if (!isWithdrawnCopy(record, withdrawn)) return
-    throw new DirectoryRefusal(E.DIRECTORY_ERROR_STALE_SEQUENCE,
+    throw new DirectoryRejectedError('STALE_SEQUENCE',
       `${record.name} was unregistered by this key at sequence ${withdrawn!.sequence} (valid until ${new Date(withdrawn!.validity).toISOString()}): this record is no newer, a replay; sign a new one`)
   }
 
@@ -309,7 +313,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
       const rival = await this.store.get(other, options)
       if (rival !== undefined && this.binds(rival, now) && !rival.peerId.equals(record.peerId)) {
         const held = rival.visibility === 'public' ? other : 'an unlisted name'
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NAME_TAKEN, `${record.name} looks like ${held}, which another key holds`)
+        throw new DirectoryRejectedError('NAME_TAKEN', `${record.name} looks like ${held}, which another key holds`)
       }
     }
   }
@@ -323,7 +327,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     }
     if (live >= this.maxNamesPerKey) {
       ctx.limit = 'names_per_key'
-      throw new DirectoryRefusal(E.DIRECTORY_ERROR_QUOTA_EXCEEDED,
+      throw new DirectoryRejectedError('QUOTA_EXCEEDED',
         `this key already holds ${live} names here, the most this directory allows (${this.maxNamesPerKey})`)
     }
   }
@@ -333,7 +337,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     ctx.name = name
     const record = await this.get(name, options) ?? (await this.sync?.lookup(name, options))?.record
     if (record === undefined) {
-      throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here${this.sync !== undefined ? ' nor in the relay network' : ''}`)
+      throw new DirectoryRejectedError('NOT_FOUND', `${name} is not registered here${this.sync !== undefined ? ' nor in the relay network' : ''}`)
     }
     return ok([record.bytes])
   }
@@ -341,7 +345,7 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
   private async search (prefix: string, limit: number, options: AbortOptions): Promise<DirectoryResponseFields> {
     const p = typeof prefix === 'string' && !prefix.startsWith('@') ? `@${prefix}` : prefix
     if (typeof p !== 'string' || !SEARCH_PREFIX.test(p)) {
-      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST,
+      throw new DirectoryRejectedError('BAD_REQUEST',
         `a search prefix is the start of a name (a-z, 0-9, "-", "_", then optionally ".aura"), got ${JSON.stringify(prefix)}`)
     }
     const max = typeof limit === 'number' && limit > 0 ? Math.min(limit, this.maxSearch) : this.maxSearch
@@ -351,13 +355,13 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
 
   private async unregister (bytes: Uint8Array, ctx: Context, options: AbortOptions): Promise<DirectoryResponseFields> {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
-      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, 'the request has no unregister proof')
+      throw new DirectoryRejectedError('BAD_REQUEST', 'the request has no unregister proof')
     }
     let claimed: string
     try {
       claimed = decodeUnregisterPayload(decodeSignedUnregister(bytes).payload).name
     } catch (err) {
-      throw new DirectoryRefusal(E.DIRECTORY_ERROR_BAD_REQUEST, `the unregister proof could not be decoded: ${(err as Error).message}`, { cause: err })
+      throw new DirectoryRejectedError('BAD_REQUEST', `the unregister proof could not be decoded: ${(err as Error).message}`, { cause: err })
     }
     const name = validateAuraId(claimed)
     ctx.name = name
@@ -365,12 +369,12 @@ class Directory extends SafeEventEmitter<AuraIdDirectoryEvents> implements AuraI
     return this.locks.run(`skeleton:${skeleton}`, async () => {
       const held = await this.store.get(name, options)
       if (held === undefined || !this.binds(held, this.now())) {
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_NOT_FOUND, `${name} is not registered here`)
+        throw new DirectoryRejectedError('NOT_FOUND', `${name} is not registered here`)
       }
       const proof = await verifyUnregister(bytes, held.publicKey, { ...options, now: this.now() })
       const last = await this.store.lastUnregister(name, options)
       if (proof.timestamp <= last) {
-        throw new DirectoryRefusal(E.DIRECTORY_ERROR_EXPIRED,
+        throw new DirectoryRejectedError('EXPIRED',
           `this unregister proof for ${name} is not newer than the last one accepted (${new Date(last).toISOString()}): a replay`)
       }
       await this.store.delete(held, skeleton, proof.timestamp, options)

@@ -1,9 +1,8 @@
 import { auraIdSkeleton } from '@auralink/identity'
-import { DirectoryError } from '@auralink/protocol'
 import { auraIdDhtKey, verifyDhtRecord } from './dht.js'
 import { REPUBLISH_PUTS_PER_MINUTE } from './constants.js'
 import { chooseByMajority } from './dht-policy.js'
-import { DirectoryRefusal } from './errors.js'
+import { DirectoryRejectedError } from './errors.js'
 import { isWithdrawnCopy } from './store.js'
 import type { AuraIdNetwork, AuraIdNetworkAnswer } from './dht.js'
 import type { DhtAnswer, MajorityChoice } from './dht-policy.js'
@@ -203,10 +202,10 @@ export class NetworkSync {
     if (remote === undefined || remote.peerId.equals(record.peerId)) return
     const until = new Date(remote.validity).toISOString()
     if (held === undefined) {
-      throw new DirectoryRefusal(DirectoryError.DIRECTORY_ERROR_NAME_TAKEN, `${record.name} is held by another key in the relay network until ${until}`)
+      throw new DirectoryRejectedError('NAME_TAKEN', `${record.name} is held by another key in the relay network until ${until}`)
     }
     if (await this.yieldIfLost(held, choice!, 'write', options)) {
-      throw new DirectoryRefusal(DirectoryError.DIRECTORY_ERROR_NAME_TAKEN,
+      throw new DirectoryRejectedError('NAME_TAKEN',
         `${record.name} was registered by another key at another relay and more relays hold that record (or as many, and it won the tie): released here; held there until ${until}`)
     }
   }

@@ -1,3 +1,4 @@
+import { upstreamErrorKind } from '@auralink/core'
 import { AURAID_SKELETON_VERSION, auraIdSkeleton, verifyRecord } from '@auralink/identity'
 import { Key } from 'interface-datastore'
 import type { AuraIdRecord } from '@auralink/identity'
@@ -258,7 +259,7 @@ export class DirectoryStore {
     try {
       return await this.ds.get(key, options)
     } catch (err) {
-      if ((err as Error).name === 'NotFoundError') return undefined
+      if (upstreamErrorKind(err) === 'not-found') return undefined
       throw err
     }
   }

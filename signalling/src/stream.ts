@@ -1,8 +1,9 @@
 import {
   decodeDirectoryRequest, DirectoryError, encodeDirectoryResponse, MAX_DIRECTORY_REQUEST_BYTES
 } from '@auralink/protocol'
+import { upstreamErrorKind } from '@auralink/core'
 import { lpStream } from '@libp2p/utils'
-import { RequestTooLargeError } from './errors.js'
+import { MalformedMessageError, MessageTooLargeError, RequestTooLargeError } from './errors.js'
 import type { DirectoryRequestMessage, DirectoryResponseFields } from '@auralink/protocol'
 import type { AbortOptions, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
 
@@ -76,22 +77,17 @@ function decodeLength (data: { byteLength: number, get(index: number): number })
 
 /** The response code for a request that could not be read or decoded, or undefined when the stream itself failed. */
 function readRefusal (err: unknown): { code: DirectoryError, message: string } | undefined {
-  const name = (err as Error)?.name
-  const message = (err as Error)?.message ?? String(err)
-  switch (name) {
-    case 'InvalidDataLengthError':
-    case 'InvalidDataLengthLengthError':
-    case 'MessageTooLargeError':
-    case 'RequestTooLargeError':
-      return { code: DirectoryError.DIRECTORY_ERROR_TOO_LARGE, message: `request is over ${MAX_DIRECTORY_REQUEST_BYTES} bytes` }
-    case 'InvalidMessageLengthError':
-    case 'MalformedMessageError':
-      return { code: DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, message: `request could not be decoded: ${message}` }
-    case 'UnexpectedEOFError':
-      return { code: DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, message: 'the stream ended before a complete request' }
-    default:
-      return undefined
+  const upstream = upstreamErrorKind(err)
+  if (err instanceof MessageTooLargeError || err instanceof RequestTooLargeError || upstream === 'data-too-long') {
+    return { code: DirectoryError.DIRECTORY_ERROR_TOO_LARGE, message: `request is over ${MAX_DIRECTORY_REQUEST_BYTES} bytes` }
   }
+  if (err instanceof MalformedMessageError || upstream === 'bad-length') {
+    return { code: DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, message: `request could not be decoded: ${(err as Error).message}` }
+  }
+  if (upstream === 'unexpected-eof') {
+    return { code: DirectoryError.DIRECTORY_ERROR_BAD_REQUEST, message: 'the stream ended before a complete request' }
+  }
+  return undefined
 }
 
 /** Resolves once the stream has closed at both ends; rejects with the signal's reason when it aborts first. */

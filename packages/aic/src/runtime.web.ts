@@ -192,7 +192,7 @@ export async function openOnChoice<T extends { close(): Promise<void> }> (choice
     try {
       opened = await open('webgpu', true)
     } catch (err) {
-      if ((err as Error).name !== 'RuntimeUnavailableError') throw err
+      if (!(err instanceof RuntimeUnavailableError)) throw err
       opened = await open('wasm', false)
     }
   } else {

@@ -3,7 +3,9 @@
  * (enhancer-worker.browser.ts). Frames travel as RGBA bytes whose buffers are transferred,
  * never copied, in both directions.
  */
+import { AuraLinkError } from '@auralink/core'
 import { InvalidStateError, ModelLoadError, ModelNotFoundError, RuntimeUnavailableError } from './errors.js'
+import type { AuraLinkErrorCode } from '@auralink/core'
 import type { WasmPaths, WebExecutionProvider } from './runtime.web.js'
 
 export interface OpenRequest {
@@ -39,32 +41,37 @@ export type WorkerRequest = OpenRequest | EnhanceRequest | CloseRequest
 export interface OpenResult { executionProvider: WebExecutionProvider, threads: number }
 export interface EnhanceResult { width: number, height: number, data: Uint8ClampedArray }
 
-/** An error as it crosses postMessage: structured cloning keeps neither the class nor `file`. */
-export interface WireError { name: string, message: string, file?: string }
+/**
+ * An error as it crosses postMessage: structured cloning keeps neither the class nor `file`, so
+ * an AuraLink error travels as its `code` (and `file`), any other as its `name`.
+ */
+export interface WireError { code?: AuraLinkErrorCode, name: string, message: string, file?: string }
 
 export type WorkerReply =
   | { id: number, ok: true, value: OpenResult | EnhanceResult | null }
   | { id: number, ok: false, error: WireError }
 
 export function toWire (err: unknown): WireError {
-  if (err instanceof Error) {
+  if (err instanceof AuraLinkError) {
     const file = (err as { file?: unknown }).file
-    return { name: err.name, message: err.message, ...(typeof file === 'string' ? { file } : {}) }
+    return { code: err.code, name: err.name, message: err.message, ...(typeof file === 'string' ? { file } : {}) }
   }
+  if (err instanceof Error) return { name: err.name, message: err.message }
   return { name: 'Error', message: String(err) }
 }
 
-/** The error again, as the class it was thrown as (those of errors.ts, TypeError, RangeError). */
+/** The error again, as the class it was thrown as (those of errors.ts by their code, TypeError, RangeError). */
 export function fromWire (wire: WireError): Error {
   let err: Error
-  switch (wire.name) {
-    case 'ModelLoadError': err = new ModelLoadError(wire.file ?? '', ''); break
-    case 'ModelNotFoundError': err = new ModelNotFoundError(wire.file ?? ''); break
-    case 'RuntimeUnavailableError': err = new RuntimeUnavailableError(''); break
-    case 'InvalidStateError': err = new InvalidStateError(''); break
-    case 'TypeError': err = new TypeError(''); break
-    case 'RangeError': err = new RangeError(''); break
-    default: err = new Error(''); err.name = wire.name
+  switch (wire.code) {
+    case ModelLoadError.code: err = new ModelLoadError(wire.file ?? '', ''); break
+    case ModelNotFoundError.code: err = new ModelNotFoundError(wire.file ?? ''); break
+    case RuntimeUnavailableError.code: err = new RuntimeUnavailableError(''); break
+    case InvalidStateError.code: err = new InvalidStateError(''); break
+    default:
+      if (wire.name === 'TypeError') err = new TypeError('')
+      else if (wire.name === 'RangeError') err = new RangeError('')
+      else { err = new Error(''); err.name = wire.name }
   }
   err.message = wire.message
   return err

@@ -18,6 +18,9 @@ const SEPARATOR = /[-_]/
  * - `edges`: it starts and ends with a letter or digit
  * - `repeats`: no two separators ("-", "_") in a row
  * - `reserved`: not one of {@link RESERVED_NAMES}
+ *
+ * Where a valid AuraID is close at hand (the same name in lower case), the error's `suggestion`
+ * holds it and its message offers it; a suggestion always passes this function itself.
  */
 export function validateAuraId (input: string): string {
   if (typeof input !== 'string') {
@@ -36,9 +39,12 @@ export function validateAuraId (input: string): string {
   }
   if (!LABEL_CHARS.test(label)) {
     const bad = [...label].find((c) => !/[a-z0-9_-]/.test(c)) ?? ''
-    const hint = /[A-Z]/.test(bad) ? ` (use lower case: ${toCanonical(input)})` : ''
+    // lower case is offered only when it gives a valid AuraID (`@A!.aura` would give `@a!.aura`)
+    const lower = toCanonical(input)
+    const suggestion = /[A-Z]/.test(bad) && isAuraId(lower) ? lower : undefined
     throw new InvalidAuraIdError(input, 'charset',
-      `"${input}" contains "${bad}": a name may use only a-z, 0-9, "-" and "_"${hint}`)
+      `"${input}" contains "${bad}": a name may use only a-z, 0-9, "-" and "_"${suggestion !== undefined ? ` (use lower case: ${suggestion})` : ''}`,
+      suggestion !== undefined ? { suggestion } : {})
   }
   if (label.length < MIN_NAME_LENGTH || label.length > MAX_NAME_LENGTH) {
     throw new InvalidAuraIdError(input, 'length',

@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { auraIdSkeleton, isAuraId, parseAuraId, validateAuraId } from '../src/index.js'
+import { auraIdSkeleton, InvalidAuraIdError, isAuraId, parseAuraId, validateAuraId } from '../src/index.js'
 
 function ruleOf (input: unknown): string | undefined {
   try {
@@ -38,6 +39,42 @@ describe('AuraID names', () => {
     expect(ruleOf('@bo b.aura')).toBe('charset')
     expect(ruleOf('@bo.b.aura')).toBe('charset')
     expect(ruleOf('@bo$b.aura')).toBe('charset')
+  })
+
+  it('validateAuraId("@Bob.aura") carries the suggestion @bob.aura; validateAuraId("@A!.aura") offers none, since @a!.aura is invalid too', () => {
+    expect(() => validateAuraId('@Bob.aura')).toThrow(expect.objectContaining({ rule: 'charset', suggestion: '@bob.aura' }))
+    for (const input of ['@A!.aura', '@AB.aura', '@A--B.aura', '@-Bob.aura', '@ADMIN.aura']) {
+      let err: unknown
+      try { validateAuraId(input) } catch (e) { err = e }
+      expect(err, input).toBeInstanceOf(InvalidAuraIdError)
+      expect((err as InvalidAuraIdError).suggestion, input).toBeUndefined()
+      expect((err as Error).message, input).not.toMatch(/use lower case/)
+    }
+  })
+
+  it('validateAuraId(): every suggestion it offers passes validateAuraId itself and is named in the message (property)', () => {
+    const chars = fc.constantFrom(...'abzAZQ09-_.!$ \u00e9\u0430'.split(''))
+    const names = fc.oneof(
+      fc.string(),
+      fc.string({ unit: chars, maxLength: 40 }).map((label) => `@${label}.aura`),
+      fc.string({ unit: chars, maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom(...'abAB09-'.split('')), minLength: 1, maxLength: 34 }).map((label) => `@${label}.aura`)
+    )
+    let offered = 0
+    fc.assert(fc.property(names, (input) => {
+      try {
+        validateAuraId(input)
+        return
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidAuraIdError)
+        const { suggestion } = err as InvalidAuraIdError
+        if (suggestion === undefined) return
+        offered++
+        expect(validateAuraId(suggestion)).toBe(suggestion)
+        expect((err as Error).message).toContain(suggestion)
+      }
+    }), { numRuns: 2000 })
+    expect(offered).toBeGreaterThan(0)
   })
 
   it('validateAuraId() refuses names shorter than 3 or longer than 32 by the length rule', () => {

@@ -5,16 +5,17 @@ import {
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_DIRECTORY_TIMEOUT_MS } from './constants.js'
 import { DirectoryRejectedError, DirectoryTimeoutError } from './errors.js'
+import type { DirectoryRejectionReason } from './errors.js'
 import type { DirectoryRequestFields, DirectoryResponseMessage } from '@auralink/protocol'
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 
-const ERROR_NAMES = new Map<number, string>(
-  Object.entries(DirectoryError).map(([k, v]) => [v as number, k.replace(/^DIRECTORY_ERROR_/, '')])
+const ERROR_NAMES = new Map<number, DirectoryRejectionReason>(
+  Object.entries(DirectoryError).map(([k, v]) => [v as number, k.replace(/^DIRECTORY_ERROR_/, '') as DirectoryRejectionReason])
 )
 
-/** The name of a DirectoryError code without its prefix: 7 -> 'TOO_LARGE'. */
-export function directoryErrorName (code: number): string {
-  return ERROR_NAMES.get(code) ?? `UNKNOWN_${code}`
+/** The name of a DirectoryError code without its prefix: 7 -> 'TOO_LARGE'; 'UNKNOWN' for a code this version does not know. */
+export function directoryErrorName (code: number): DirectoryRejectionReason {
+  return ERROR_NAMES.get(code) ?? 'UNKNOWN'
 }
 
 export interface DirectoryRequestOptions extends AbortOptions {
@@ -44,8 +45,9 @@ export async function directoryRequest (libp2p: Libp2p, relay: PeerId, request: 
     const response = decodeDirectoryResponse((await lp.read({ signal })).subarray())
     await stream.close({ signal }).catch(() => stream.abort(new Error('close failed')))
     if (response.error !== DirectoryError.DIRECTORY_ERROR_NONE) {
-      const code = directoryErrorName(response.error)
-      throw new DirectoryRejectedError(code, `directory refused ${opName(request.op)}: ${code}${response.message !== '' ? ` (${response.message})` : ''}`)
+      const reason = directoryErrorName(response.error)
+      const shown = reason === 'UNKNOWN' ? `UNKNOWN (${response.error})` : reason
+      throw new DirectoryRejectedError(reason, `directory refused ${opName(request.op)}: ${shown}${response.message !== '' ? ` (${response.message})` : ''}`)
     }
     return response
   } catch (err) {

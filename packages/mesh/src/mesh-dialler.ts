@@ -1,4 +1,5 @@
 import { circuitRelayOf, dialRoutes } from './dial-routes.js'
+import { upstreamErrorKind } from '@auralink/core'
 import { DialFailedError, PeerIdMismatchError, PeerOfflineError } from './errors.js'
 import { turnAllowed } from './ice-servers.js'
 import type { IcePhase, IcePolicy } from './ice-policy.js'
@@ -77,8 +78,8 @@ export class MeshDialler {
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
-          lastError = err as Error
-          if (/NO_RESERVATION/.test(lastError.message)) offline++
+          lastError = circuitError(err, who, route.peerId)
+          if (lastError instanceof PeerOfflineError) offline++
           this.recordCircuit(peer, route.peerId, false, lastError)
           this.c.log('attempt %d to %s via %p failed in %d ms: %s', attempts, who, route.peerId, Date.now() - t0, lastError.message)
           this.c.retry({ peer, relay: route.peerId, attempt: attempts, error: lastError })
@@ -108,7 +109,7 @@ export class MeshDialler {
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
-          lastError = err as Error
+          lastError = circuitError(err, who, relay)
           failed++
           this.recordCircuit(peer, relay, false, lastError)
         }
@@ -134,7 +135,7 @@ export class MeshDialler {
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
-          lastError = err as Error
+          lastError = circuitError(err, who, route.peerId)
           failed++
           // not scored against the relay: its signalling was judged in the direct phase of this
           // very dial, and a TURN attempt that fails says more of the TURN server than of it
@@ -178,13 +179,14 @@ export class MeshDialler {
 
   /**
    * A dial to `peer` through `relay` worked or failed, for the relay's score and the route cache.
-   * A refusal because the peer holds no reservation there (NO_RESERVATION) says nothing of the
-   * relay and is not scored (but that route is forgotten); a dial the caller aborted never gets here.
+   * A refusal because the peer holds no reservation there (NO_RESERVATION, a PeerOfflineError by
+   * now: circuitError) says nothing of the relay and is not scored (but that route is forgotten);
+   * a dial the caller aborted never gets here.
    */
   private recordCircuit (peer: PeerId, relay: PeerId, ok: boolean, error?: Error): void {
     if (ok) this.c.routes.set(peer, relay)
     else this.c.routes.failed(peer, relay)
-    if (!ok && error !== undefined && /NO_RESERVATION/.test(error.message)) return
+    if (!ok && error instanceof PeerOfflineError) return
     this.c.scorer.recordCircuit(relay, ok)
   }
 
@@ -265,4 +267,16 @@ async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
     const onAbort = (): void => { clearTimeout(t); reject(signal?.reason as Error) }
     signal?.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/**
+ * A failed dial through `relay` as this package's error: the circuit relay's refusal because
+ * the peer holds no reservation there (NO_RESERVATION) becomes PeerOfflineError (its cause the
+ * libp2p error); any other error is returned as it is.
+ */
+function circuitError (err: unknown, who: string, relay: PeerId): Error {
+  if (upstreamErrorKind(err) === 'no-reservation') {
+    return new PeerOfflineError(`${who} holds no reservation on relay ${relay.toString()}`, { cause: err })
+  }
+  return err instanceof Error ? err : new Error(String(err))
 }

@@ -1,4 +1,5 @@
-import { DirectoryOp, MAX_RELAY_PROBE_BYTES, SafeEventEmitter } from '@auralink/protocol'
+import { SafeEventEmitter } from '@auralink/core'
+import { DirectoryOp, MAX_RELAY_PROBE_BYTES } from '@auralink/protocol'
 import { createRecord, createUnregister, MAX_RECORD_RELAYS, selectRecord, validateAuraId, verifyRecord } from '@auralink/identity'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -261,7 +262,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       const held = await this.resolve(name, { ...options, cache: false })
       if (held.peerId.equals(this.peerId)) sequence = Math.max(sequence, held.sequence + 1)
     } catch (err) {
-      if ((err as Error).name !== 'AuraIdNotFoundError') throw err
+      if (!(err instanceof AuraIdNotFoundError)) throw err
     }
     const record = await createRecord(this.key, {
       name, sequence, relays: this.reachableThrough(), ...pick(options, ['visibility', 'profile', 'validity'])
@@ -361,10 +362,10 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       this.cache.set(name, { record: best, expires: Date.now() + Math.min(best.ttl * 1000, MAX_RESOLVE_CACHE_MS) })
       return best
     }
-    if (failures.every((e) => e instanceof DirectoryRejectedError && e.code === 'NOT_FOUND')) {
+    if (failures.every((e) => e instanceof DirectoryRejectedError && e.reason === 'NOT_FOUND')) {
       throw new AuraIdNotFoundError(name)
     }
-    const other = failures.find((e) => !(e instanceof DirectoryRejectedError && e.code === 'NOT_FOUND'))
+    const other = failures.find((e) => !(e instanceof DirectoryRejectedError && e.reason === 'NOT_FOUND'))
     throw other ?? new AuraIdNotFoundError(name)
   }
 

@@ -6,7 +6,7 @@ import { withDomain } from '@auralink/identity'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { ExpiredRelayAdvertError, InvalidRelayAdvertError } from './errors.js'
+import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from './errors.js'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -106,7 +106,7 @@ export async function verifyRelayAdvert (bytes: Uint8Array, options: AbortOption
     signed = decodeSignedRelayAdvert(bytes)
     m = decodeRelayAdvert(signed.payload)
   } catch (err) {
-    if ((err as Error).name === 'MessageTooLargeError' || err instanceof TypeError) throw err
+    if (err instanceof MessageTooLargeError || err instanceof TypeError) throw err
     throw new InvalidRelayAdvertError('malformed', `relay advert does not decode: ${(err as Error).message}`, { cause: err })
   }
   let publicKey, addrs

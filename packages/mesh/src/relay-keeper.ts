@@ -1,3 +1,4 @@
+import { upstreamErrorKind } from '@auralink/core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
@@ -322,7 +323,7 @@ export class RelayKeeper {
       this.scorer.recordUptime(relay.peerId, true)
     } catch (err) {
       if (!this.running) return
-      const unsupported = (err as Error)?.name === 'UnsupportedProtocolError'
+      const unsupported = upstreamErrorKind(err) === 'unsupported-protocol'
       this.scorer.recordUptime(relay.peerId, unsupported)
       if (!unsupported) this.log('ping of relay %p failed: %s', relay.peerId, describeError(err))
     }

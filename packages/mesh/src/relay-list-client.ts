@@ -1,6 +1,8 @@
+import { upstreamErrorKind } from '@auralink/core'
 import { MAX_RELAY_ADVERT_BYTES, MAX_RELAY_LIST_ADVERTS, RELAY_LIST_PROTOCOL } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_DIRECTORY_TIMEOUT_MS } from './constants.js'
+import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from './errors.js'
 import { verifyRelayAdvert } from './relay-advert.js'
 import type { RelayAdvert } from './relay-advert.js'
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
@@ -35,7 +37,7 @@ export async function fetchRelayList (libp2p: Libp2p, relay: PeerId, options: Ab
         bytes = (await lp.read({ signal })).subarray()
       } catch (err) {
         // the relay closed the stream: the list is complete (a message cut short is dropped)
-        if ((err as Error).name === 'UnexpectedEOFError' && !signal.aborted) break
+        if (upstreamErrorKind(err) === 'unexpected-eof' && !signal.aborted) break
         throw err
       }
       try {
@@ -43,8 +45,8 @@ export async function fetchRelayList (libp2p: Libp2p, relay: PeerId, options: Ab
         if (i === 0 && advert.peerId.equals(relay)) out.own = advert
         else if (!advert.peerId.equals(relay)) out.others.push(advert)
       } catch (err) {
-        if ((err as Error).name === 'ExpiredRelayAdvertError') out.expired++
-        else if ((err as Error).name === 'InvalidRelayAdvertError' || (err as Error).name === 'MessageTooLargeError') out.invalid.push(err as Error)
+        if (err instanceof ExpiredRelayAdvertError) out.expired++
+        else if (err instanceof InvalidRelayAdvertError || err instanceof MessageTooLargeError) out.invalid.push(err)
         else throw err
       }
     }

@@ -5,7 +5,7 @@ import {
 import { withDomain } from '@auralink/identity'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
-import { InvalidRelayReportError } from './errors.js'
+import { InvalidRelayReportError, MessageTooLargeError } from './errors.js'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** How far ahead of our clock a batch's time may be. */
@@ -73,7 +73,7 @@ export async function verifyRelayReports (bytes: Uint8Array, options: AbortOptio
     signed = decodeSignedRelayReports(bytes)
     m = decodeRelayReports(signed.payload)
   } catch (err) {
-    if ((err as Error).name === 'MessageTooLargeError' || err instanceof TypeError) throw err
+    if (err instanceof MessageTooLargeError || err instanceof TypeError) throw err
     throw new InvalidRelayReportError('malformed', `relay reports do not decode: ${(err as Error).message}`, { cause: err })
   }
   let publicKey

@@ -8,12 +8,12 @@
  *
  * @example
  * ```ts
- * import { decodeDirectoryRequest, DIRECTORY_PROTOCOL } from '@auralink/protocol'
+ * import { decodeDirectoryRequest, DIRECTORY_PROTOCOL, MalformedMessageError } from '@auralink/protocol'
  *
  * try {
  *   const req = decodeDirectoryRequest(bytes)
  * } catch (err) {
- *   if (err.name === 'MalformedMessageError') { ... }
+ *   if (err instanceof MalformedMessageError) { ... }
  * }
  * ```
  */
@@ -21,7 +21,6 @@ export * from './constants.js'
 export * from './errors.js'
 export * from './codec.js'
 export * from './auraid.js'
-export * from './events.js'
 export * from './aic.js'
 export * from './signal.js'
 export * from './relay.js'

@@ -1,4 +1,5 @@
-import { MAX_CHAT_BYTES, SafeEventEmitter } from '@auralink/protocol'
+import { SafeEventEmitter } from '@auralink/core'
+import { MAX_CHAT_BYTES } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
 import { GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
 import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'

@@ -2,7 +2,7 @@ import { validateAuraId } from '@auralink/identity'
 import {
   CALLER_LOOKUP_FAILURE_TTL_MS, CALLER_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_CALLER_LOOKUPS, DEFAULT_UNRESOLVED_CALLER_CACHE_SIZE, DEFAULT_UNRESOLVED_CALLER_TTL_MS
 } from './constants.js'
-import { InvalidStateError } from './errors.js'
+import { AuraIdNotFoundError, InvalidStateError } from './errors.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
 // The AuraID an invite claims is believed only when its record names the key the connection
@@ -106,7 +106,7 @@ export class CallerNames {
     try {
       return await this.c.resolve(name, { signal })
     } catch (err) {
-      const notFound = (err as Error)?.name === 'AuraIdNotFoundError'
+      const notFound = err instanceof AuraIdNotFoundError
       this.remember(name, notFound ? this.init.ttlMs : Math.min(this.init.ttlMs, CALLER_LOOKUP_FAILURE_TTL_MS))
       this.c.log('a caller claims %s, which does not resolve (%s): shown as unnamed', name, (err as Error).message)
       return undefined

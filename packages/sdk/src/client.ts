@@ -1,4 +1,5 @@
-import { FILE_PROTOCOL, SafeEventEmitter, SIGNAL_PROTOCOL } from '@auralink/protocol'
+import { SafeEventEmitter } from '@auralink/core'
+import { FILE_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
 import { generateIdentityKey, validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'

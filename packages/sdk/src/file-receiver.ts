@@ -1,3 +1,4 @@
+import { upstreamErrorKind } from '@auralink/core'
 import {
   DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_IN_MEMORY_FILE_BYTES, DEFAULT_MAX_INCOMING_FILES, DEFAULT_MAX_INCOMING_FILES_PER_PEER, FILE_HEADER_TIMEOUT_MS
 } from './constants.js'
@@ -142,7 +143,7 @@ export class IncomingFiles {
     } catch (err) {
       stream.abort(err as Error)
       if (this.lifetime.signal.aborted) return
-      const timedOut = (err as Error)?.name === 'TimeoutError'
+      const timedOut = upstreamErrorKind(err) === 'timeout'
       const message = timedOut ? `no file header within ${headerTimeoutMs} ms` : `the file header does not decode: ${(err as Error).message}`
       log('a file stream from %p failed before its header: %s', peer, message)
       this.c.refused({ peer, reason: 'bad-header', message })

@@ -1,7 +1,7 @@
 import {
   decodeFileHeader, decodeFileResult, encodeFileHeader, encodeFileResult, FILE_PROTOCOL, MAX_FILE_HEADER_BYTES
 } from '@auralink/protocol'
-import { SafeEventEmitter } from '@auralink/protocol'
+import { SafeEventEmitter } from '@auralink/core'
 import { lpStream } from '@libp2p/utils'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { FILE_CHUNK_BYTES, FILE_READ_BYTES, FILE_REFUSE_WAIT_MS, IN_MEMORY_FILE_BYTES } from './constants.js'

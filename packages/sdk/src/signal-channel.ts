@@ -1,3 +1,4 @@
+import { upstreamErrorKind } from '@auralink/core'
 import { decodeSignalMessage, encodeSignalMessage, MAX_SIGNAL_MESSAGE_BYTES } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
@@ -110,6 +111,6 @@ export class SignalChannel {
 function endError (err: unknown): Error | undefined {
   const e = err as Error
   // the remote closed its end cleanly
-  if (e?.name === 'UnexpectedEOFError') return undefined
+  if (upstreamErrorKind(e) === 'unexpected-eof') return undefined
   return e instanceof Error ? e : new Error(String(err))
 }

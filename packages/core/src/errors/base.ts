@@ -1,0 +1,92 @@
+/**
+ * Every code an {@link AuraLinkError} can carry, one per error class: the class name without
+ * `Error`, in upper snake case, after `ERR_` (`InvalidAuraIdError` -> `ERR_INVALID_AURA_ID`).
+ * A code never changes once released; a new class adds a new code.
+ */
+export const AURALINK_ERROR_CODES = [
+  // wire formats
+  'ERR_MESSAGE_TOO_LARGE',
+  'ERR_MALFORMED_MESSAGE',
+  'ERR_REQUEST_TOO_LARGE',
+  // objects
+  'ERR_INVALID_STATE',
+  // names, records and keys
+  'ERR_INVALID_AURA_ID',
+  'ERR_RECORD_TOO_LARGE',
+  'ERR_MALFORMED_RECORD',
+  'ERR_INVALID_RECORD',
+  'ERR_INVALID_SIGNATURE',
+  'ERR_RECORD_EXPIRED',
+  'ERR_CORRUPT_KEY',
+  // the directory and the DHT
+  'ERR_AURA_ID_NOT_FOUND',
+  'ERR_DIRECTORY_REJECTED',
+  'ERR_DIRECTORY_TIMEOUT',
+  'ERR_INVALID_DHT_RECORD',
+  'ERR_NETWORK_LOOKUP',
+  'ERR_NETWORK_PUBLISH',
+  'ERR_DHT_PUT_REFUSED',
+  // the mesh: relays, dials, reputation
+  'ERR_RELAY_UNREACHABLE',
+  'ERR_PEER_OFFLINE',
+  'ERR_DIAL_FAILED',
+  'ERR_PEER_ID_MISMATCH',
+  'ERR_REPUTATION_LOAD',
+  'ERR_REPUTATION_SAVE',
+  'ERR_INVALID_RELAY_ADVERT',
+  'ERR_EXPIRED_RELAY_ADVERT',
+  'ERR_INVALID_RELAY_REPORT',
+  // calls, media and files
+  'ERR_MEDIA_ACCESS_DENIED',
+  'ERR_MEDIA_UNSUPPORTED',
+  'ERR_CALL_ENDED',
+  'ERR_FILE_TRANSFER',
+  'ERR_FILE_TOO_LARGE',
+  'ERR_TRANSFER_ABORTED',
+  // on-device compression (AIC)
+  'ERR_INVALID_CDF',
+  'ERR_TRUNCATED_STREAM',
+  'ERR_CORRUPT_STREAM',
+  'ERR_STREAM_TOO_LARGE',
+  'ERR_MODEL_NOT_FOUND',
+  'ERR_MODEL_LOAD',
+  'ERR_RUNTIME_UNAVAILABLE',
+  'ERR_UNSUPPORTED_MODEL_VERSION',
+  // the relay node
+  'ERR_CONFIG',
+  'ERR_DATA_DIR',
+  'ERR_DATASTORE_DAMAGED',
+  'ERR_PORT_IN_USE'
+] as const
+
+/** The stable string code of an {@link AuraLinkError}: one per class, listed in {@link AURALINK_ERROR_CODES}. */
+export type AuraLinkErrorCode = typeof AURALINK_ERROR_CODES[number]
+
+/**
+ * The base of every error AuraLink throws. Match an error with `instanceof` its class, which
+ * narrows its type in TypeScript (`err instanceof DirectoryRejectedError` gives `err.reason`);
+ * log or compare `code` where the class is out of reach (an error that crossed a wire, a log
+ * line). Each subclass sets `name` (static and instance) and `code`, and passes `cause` when it
+ * wraps another error.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.register('@alice.aura')
+ * } catch (err) {
+ *   if (err instanceof DirectoryRejectedError && err.reason === 'NAME_TAKEN') { ... }
+ *   else if (err instanceof AuraLinkError) log(err.code, err.message)
+ *   else throw err
+ * }
+ * ```
+ */
+export abstract class AuraLinkError extends Error {
+  static override readonly name: string = 'AuraLinkError'
+  abstract override readonly name: string
+  /** The stable code of this error's class. */
+  abstract readonly code: AuraLinkErrorCode
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

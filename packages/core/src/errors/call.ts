@@ -1,0 +1,93 @@
+import { AuraLinkError } from './base.js'
+
+/** The browser refused the camera or microphone (the user said no, or no device exists). */
+export class MediaAccessDeniedError extends AuraLinkError {
+  static override readonly name = 'MediaAccessDeniedError'
+  override readonly name = 'MediaAccessDeniedError'
+  static readonly code = 'ERR_MEDIA_ACCESS_DENIED'
+  readonly code = 'ERR_MEDIA_ACCESS_DENIED'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** Media was asked for where no WebRTC media implementation exists (Node without `wrtc`). */
+export class MediaUnsupportedError extends AuraLinkError {
+  static override readonly name = 'MediaUnsupportedError'
+  override readonly name = 'MediaUnsupportedError'
+  static readonly code = 'ERR_MEDIA_UNSUPPORTED'
+  readonly code = 'ERR_MEDIA_UNSUPPORTED'
+
+  constructor (message = 'no WebRTC media implementation here', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/** The call ended before what was awaited happened. `reason` is the call's end reason. */
+export class CallEndedError extends AuraLinkError {
+  static override readonly name = 'CallEndedError'
+  override readonly name = 'CallEndedError'
+  static readonly code = 'ERR_CALL_ENDED'
+  readonly code = 'ERR_CALL_ENDED'
+  /** The call's end reason. */
+  readonly reason: string
+
+  constructor (reason: string, message: string) {
+    super(message)
+    this.reason = reason
+  }
+}
+
+/** A file transfer failed: refused, too large, cut off, or its checksum did not match. */
+export class FileTransferError extends AuraLinkError {
+  static override readonly name = 'FileTransferError'
+  override readonly name = 'FileTransferError'
+  static readonly code = 'ERR_FILE_TRANSFER'
+  readonly code = 'ERR_FILE_TRANSFER'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+/**
+ * An incoming file is larger than this client takes: over `maxFileBytes`, or over
+ * `files.maxInMemoryBytes` with no sink given (`transfer.receiveTo()`). `size` is what the
+ * sender announced, `limit` the cap it is over.
+ */
+export class FileTooLargeError extends AuraLinkError {
+  static override readonly name = 'FileTooLargeError'
+  override readonly name = 'FileTooLargeError'
+  static readonly code = 'ERR_FILE_TOO_LARGE'
+  readonly code = 'ERR_FILE_TOO_LARGE'
+  /** The size the sender announced, in bytes. */
+  readonly size: number
+  /** The cap it is over, in bytes. */
+  readonly limit: number
+
+  constructor (size: number, limit: number, message = `a file of ${size} bytes is over the limit of ${limit} bytes`) {
+    super(message)
+    this.size = size
+    this.limit = limit
+  }
+}
+
+/**
+ * A file transfer was cut off on this side: its call ended (hangup on either side, a failure,
+ * the client stopped) or its `signal` aborted. Its stream was reset and partial data dropped.
+ * `reason` is the call's end reason, or 'aborted'.
+ */
+export class TransferAbortedError extends AuraLinkError {
+  static override readonly name = 'TransferAbortedError'
+  override readonly name = 'TransferAbortedError'
+  static readonly code = 'ERR_TRANSFER_ABORTED'
+  readonly code = 'ERR_TRANSFER_ABORTED'
+  /** The call's end reason, or 'aborted'. */
+  readonly reason: string
+
+  constructor (reason: string, message = `the transfer was aborted (${reason})`, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}
