@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMeshNode } from '../src/index.js'
+import { upstreamErrorKind } from '@auralink/core'
+import { createMeshNode, PeerOfflineError } from '../src/index.js'
 import { startStockRelay } from './fixtures.js'
 import type { MeshNode } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -37,11 +38,17 @@ describe('MeshNode.dial (WebRTC through a relay, in the test network namespace)'
     expect(conn.connection.remoteAddr.toString()).toContain('/webrtc')
   })
 
-  it('dial() of a peer with no reservation rejects with PeerOfflineError', async () => {
+  it('dial() of a peer with no reservation rejects with PeerOfflineError, made from the relay\'s NO_RESERVATION refusal', async () => {
     const [alice, gone] = await peers(2)
     const goneId = gone!.peerId
     await gone!.stop()
-    await expect(alice!.dial(goneId)).rejects.toThrow(expect.objectContaining({ name: 'PeerOfflineError' }))
+    const err = await alice!.dial(goneId).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(PeerOfflineError)
+    expect((err as PeerOfflineError).code).toBe('ERR_PEER_OFFLINE')
+    // the last route's refusal, turned into our class at the boundary; libp2p's error is its cause
+    const last = (err as PeerOfflineError).cause
+    expect(last).toBeInstanceOf(PeerOfflineError)
+    expect(upstreamErrorKind((last as Error).cause)).toBe('no-reservation')
   })
 
   it('dial({ allowRelayed: true }) falls back to a relayed connection when direct dials fail, and says why', async () => {
