@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createEnhancer } from '../../src/index.js'
+import { createEnhancer, ModelLoadError } from '../../src/index.js'
 import { difference, fromB64 } from './compare.js'
 import type { BrowserEnhancer, Frame } from '../../src/index.js'
 
@@ -211,6 +211,9 @@ describe('createEnhancer() model errors in Chromium', () => {
     const junk = new Uint8Array(5000).map((_, i) => (i * 31) % 256)
     await expect(createEnhancer({ runtime: 'wasm', worker: false, modelBytes: junk })).rejects.toMatchObject({ name: 'ModelLoadError', file: 'modelBytes' })
     await expect(createEnhancer({ runtime: 'wasm', worker: true, modelBytes: junk })).rejects.toMatchObject({ name: 'ModelLoadError', file: 'modelBytes', message: expect.stringContaining('onnxruntime-web (wasm) refused it') })
+    // the worker's error crosses postMessage as its code and comes back as the very class
+    await expect(createEnhancer({ runtime: 'wasm', worker: true, modelBytes: junk })).rejects.toBeInstanceOf(ModelLoadError)
+    await expect(createEnhancer({ runtime: 'wasm', worker: true, modelBytes: junk })).rejects.toMatchObject({ code: 'ERR_MODEL_LOAD' })
   })
 
   it('createEnhancer() refuses bad options, naming them', async () => {
