@@ -17,7 +17,7 @@ work=$(mktemp -d)
 # npx runs the relay as its child: start it in a session of its own and end the whole group
 trap '[ -n "$pid" ] && kill -- -"$pid" 2>/dev/null; rm -rf "$work"' EXIT
 pid=
-for ws in packages/protocol packages/identity packages/mesh signalling relay-node; do
+for ws in packages/core packages/protocol packages/identity packages/mesh signalling relay-node; do
   npm pack -w "$ws" --pack-destination "$work" --silent >/dev/null
 done
 mkdir "$work/app"
