@@ -1,7 +1,7 @@
 // The one set of AuraLink errors. Every package throws these classes (each defined once, here)
 // and @auralink/sdk re-exports the ones an SDK call can throw. Match with `instanceof`; `code`
 // is for logs and for errors that crossed a wire (see README.md, "Errors").
-export { AURALINK_ERROR_CODES, AuraLinkError } from './errors/base.js'
+export { AURALINK_ERROR_CODES, AuraLinkError, InvalidStateError } from './errors/base.js'
 export type { AuraLinkErrorCode } from './errors/base.js'
 export * from './errors/wire.js'
 export * from './errors/identity.js'

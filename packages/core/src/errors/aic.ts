@@ -4,6 +4,7 @@ import { AuraLinkError } from './base.js'
 export class InvalidCdfError extends AuraLinkError {
   static override readonly name = 'InvalidCdfError'
   override readonly name = 'InvalidCdfError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_CDF'
   readonly code = 'ERR_INVALID_CDF'
 
@@ -16,6 +17,7 @@ export class InvalidCdfError extends AuraLinkError {
 export class TruncatedStreamError extends AuraLinkError {
   static override readonly name = 'TruncatedStreamError'
   override readonly name = 'TruncatedStreamError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_TRUNCATED_STREAM'
   readonly code = 'ERR_TRUNCATED_STREAM'
 
@@ -28,6 +30,7 @@ export class TruncatedStreamError extends AuraLinkError {
 export class CorruptStreamError extends AuraLinkError {
   static override readonly name = 'CorruptStreamError'
   override readonly name = 'CorruptStreamError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_CORRUPT_STREAM'
   readonly code = 'ERR_CORRUPT_STREAM'
 
@@ -40,6 +43,7 @@ export class CorruptStreamError extends AuraLinkError {
 export class StreamTooLargeError extends AuraLinkError {
   static override readonly name = 'StreamTooLargeError'
   override readonly name = 'StreamTooLargeError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_STREAM_TOO_LARGE'
   readonly code = 'ERR_STREAM_TOO_LARGE'
 
@@ -52,6 +56,7 @@ export class StreamTooLargeError extends AuraLinkError {
 export class ModelNotFoundError extends AuraLinkError {
   static override readonly name = 'ModelNotFoundError'
   override readonly name = 'ModelNotFoundError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MODEL_NOT_FOUND'
   readonly code = 'ERR_MODEL_NOT_FOUND'
   /** The model file. */
@@ -67,6 +72,7 @@ export class ModelNotFoundError extends AuraLinkError {
 export class ModelLoadError extends AuraLinkError {
   static override readonly name = 'ModelLoadError'
   override readonly name = 'ModelLoadError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MODEL_LOAD'
   readonly code = 'ERR_MODEL_LOAD'
   /** The model file. */
@@ -82,6 +88,7 @@ export class ModelLoadError extends AuraLinkError {
 export class RuntimeUnavailableError extends AuraLinkError {
   static override readonly name = 'RuntimeUnavailableError'
   override readonly name = 'RuntimeUnavailableError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_RUNTIME_UNAVAILABLE'
   readonly code = 'ERR_RUNTIME_UNAVAILABLE'
 
@@ -94,6 +101,7 @@ export class RuntimeUnavailableError extends AuraLinkError {
 export class UnsupportedModelVersionError extends AuraLinkError {
   static override readonly name = 'UnsupportedModelVersionError'
   override readonly name = 'UnsupportedModelVersionError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_UNSUPPORTED_MODEL_VERSION'
   readonly code = 'ERR_UNSUPPORTED_MODEL_VERSION'
   /** The model version the bitstream names. */

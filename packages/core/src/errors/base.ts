@@ -90,3 +90,20 @@ export abstract class AuraLinkError extends Error {
     super(message, options)
   }
 }
+
+/**
+ * A call on an object that is closed, stopped or not started, or in a state where the call makes
+ * no sense (a key store after close(), a mesh node before start(), a relay node after stop(), an
+ * enhancer after close(), a call that ended). The message names the object and its state.
+ */
+export class InvalidStateError extends AuraLinkError {
+  static override readonly name = 'InvalidStateError'
+  override readonly name = 'InvalidStateError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_INVALID_STATE'
+  readonly code = 'ERR_INVALID_STATE'
+
+  constructor (message = 'the object is closed', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

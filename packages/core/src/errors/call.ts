@@ -4,6 +4,7 @@ import { AuraLinkError } from './base.js'
 export class MediaAccessDeniedError extends AuraLinkError {
   static override readonly name = 'MediaAccessDeniedError'
   override readonly name = 'MediaAccessDeniedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MEDIA_ACCESS_DENIED'
   readonly code = 'ERR_MEDIA_ACCESS_DENIED'
 
@@ -16,6 +17,7 @@ export class MediaAccessDeniedError extends AuraLinkError {
 export class MediaUnsupportedError extends AuraLinkError {
   static override readonly name = 'MediaUnsupportedError'
   override readonly name = 'MediaUnsupportedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MEDIA_UNSUPPORTED'
   readonly code = 'ERR_MEDIA_UNSUPPORTED'
 
@@ -28,6 +30,7 @@ export class MediaUnsupportedError extends AuraLinkError {
 export class CallEndedError extends AuraLinkError {
   static override readonly name = 'CallEndedError'
   override readonly name = 'CallEndedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_CALL_ENDED'
   readonly code = 'ERR_CALL_ENDED'
   /** The call's end reason. */
@@ -43,6 +46,7 @@ export class CallEndedError extends AuraLinkError {
 export class FileTransferError extends AuraLinkError {
   static override readonly name = 'FileTransferError'
   override readonly name = 'FileTransferError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_FILE_TRANSFER'
   readonly code = 'ERR_FILE_TRANSFER'
 
@@ -59,6 +63,7 @@ export class FileTransferError extends AuraLinkError {
 export class FileTooLargeError extends AuraLinkError {
   static override readonly name = 'FileTooLargeError'
   override readonly name = 'FileTooLargeError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_FILE_TOO_LARGE'
   readonly code = 'ERR_FILE_TOO_LARGE'
   /** The size the sender announced, in bytes. */
@@ -81,6 +86,7 @@ export class FileTooLargeError extends AuraLinkError {
 export class TransferAbortedError extends AuraLinkError {
   static override readonly name = 'TransferAbortedError'
   override readonly name = 'TransferAbortedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_TRANSFER_ABORTED'
   readonly code = 'ERR_TRANSFER_ABORTED'
   /** The call's end reason, or 'aborted'. */

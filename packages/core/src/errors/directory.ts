@@ -4,6 +4,7 @@ import { AuraLinkError } from './base.js'
 export class AuraIdNotFoundError extends AuraLinkError {
   static override readonly name = 'AuraIdNotFoundError'
   override readonly name = 'AuraIdNotFoundError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_AURA_ID_NOT_FOUND'
   readonly code = 'ERR_AURA_ID_NOT_FOUND'
   /** The name that was looked up. */
@@ -33,6 +34,7 @@ export type DirectoryRejectionReason =
 export class DirectoryRejectedError extends AuraLinkError {
   static override readonly name = 'DirectoryRejectedError'
   override readonly name = 'DirectoryRejectedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_DIRECTORY_REJECTED'
   readonly code = 'ERR_DIRECTORY_REJECTED'
   /** Why: the directory's `DirectoryError` name, e.g. `NAME_TAKEN`. */
@@ -52,6 +54,7 @@ export class DirectoryRejectedError extends AuraLinkError {
 export class DirectoryTimeoutError extends AuraLinkError {
   static override readonly name = 'DirectoryTimeoutError'
   override readonly name = 'DirectoryTimeoutError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_DIRECTORY_TIMEOUT'
   readonly code = 'ERR_DIRECTORY_TIMEOUT'
 
@@ -64,6 +67,7 @@ export class DirectoryTimeoutError extends AuraLinkError {
 export class InvalidDhtRecordError extends AuraLinkError {
   static override readonly name = 'InvalidDhtRecordError'
   override readonly name = 'InvalidDhtRecordError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_DHT_RECORD'
   readonly code = 'ERR_INVALID_DHT_RECORD'
 
@@ -76,6 +80,7 @@ export class InvalidDhtRecordError extends AuraLinkError {
 export class NetworkLookupError extends AuraLinkError {
   static override readonly name = 'NetworkLookupError'
   override readonly name = 'NetworkLookupError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_NETWORK_LOOKUP'
   readonly code = 'ERR_NETWORK_LOOKUP'
 
@@ -88,6 +93,7 @@ export class NetworkLookupError extends AuraLinkError {
 export class NetworkPublishError extends AuraLinkError {
   static override readonly name = 'NetworkPublishError'
   override readonly name = 'NetworkPublishError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_NETWORK_PUBLISH'
   readonly code = 'ERR_NETWORK_PUBLISH'
 
@@ -110,6 +116,7 @@ export type DhtPutRefusalReason = 'not_relay' | 'rate' | 'invalid' | 'withdrawn'
 export class DhtPutRefusedError extends AuraLinkError {
   static override readonly name = 'DhtPutRefusedError'
   override readonly name = 'DhtPutRefusedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_DHT_PUT_REFUSED'
   readonly code = 'ERR_DHT_PUT_REFUSED'
   /** Why the PUT was refused. */

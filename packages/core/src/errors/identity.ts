@@ -10,6 +10,7 @@ export type NameRule = 'type' | 'format' | 'length' | 'charset' | 'look-alike' |
 export class InvalidAuraIdError extends AuraLinkError {
   static override readonly name = 'InvalidAuraIdError'
   override readonly name = 'InvalidAuraIdError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_AURA_ID'
   readonly code = 'ERR_INVALID_AURA_ID'
   /** The rule broken: 'type' | 'format' | 'length' | 'charset' | 'look-alike' | 'edges' | 'repeats' | 'reserved'. */
@@ -31,6 +32,7 @@ export class InvalidAuraIdError extends AuraLinkError {
 export class RecordTooLargeError extends AuraLinkError {
   static override readonly name = 'RecordTooLargeError'
   override readonly name = 'RecordTooLargeError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_RECORD_TOO_LARGE'
   readonly code = 'ERR_RECORD_TOO_LARGE'
 
@@ -43,6 +45,7 @@ export class RecordTooLargeError extends AuraLinkError {
 export class MalformedRecordError extends AuraLinkError {
   static override readonly name = 'MalformedRecordError'
   override readonly name = 'MalformedRecordError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MALFORMED_RECORD'
   readonly code = 'ERR_MALFORMED_RECORD'
 
@@ -55,6 +58,7 @@ export class MalformedRecordError extends AuraLinkError {
 export class InvalidRecordError extends AuraLinkError {
   static override readonly name = 'InvalidRecordError'
   override readonly name = 'InvalidRecordError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_RECORD'
   readonly code = 'ERR_INVALID_RECORD'
 
@@ -67,6 +71,7 @@ export class InvalidRecordError extends AuraLinkError {
 export class InvalidSignatureError extends AuraLinkError {
   static override readonly name = 'InvalidSignatureError'
   override readonly name = 'InvalidSignatureError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_SIGNATURE'
   readonly code = 'ERR_INVALID_SIGNATURE'
 
@@ -79,6 +84,7 @@ export class InvalidSignatureError extends AuraLinkError {
 export class RecordExpiredError extends AuraLinkError {
   static override readonly name = 'RecordExpiredError'
   override readonly name = 'RecordExpiredError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_RECORD_EXPIRED'
   readonly code = 'ERR_RECORD_EXPIRED'
 
@@ -91,6 +97,7 @@ export class RecordExpiredError extends AuraLinkError {
 export class CorruptKeyError extends AuraLinkError {
   static override readonly name = 'CorruptKeyError'
   override readonly name = 'CorruptKeyError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_CORRUPT_KEY'
   readonly code = 'ERR_CORRUPT_KEY'
 

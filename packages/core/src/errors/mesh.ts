@@ -4,6 +4,7 @@ import { AuraLinkError } from './base.js'
 export class RelayUnreachableError extends AuraLinkError {
   static override readonly name = 'RelayUnreachableError'
   override readonly name = 'RelayUnreachableError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_RELAY_UNREACHABLE'
   readonly code = 'ERR_RELAY_UNREACHABLE'
 
@@ -19,6 +20,7 @@ export class RelayUnreachableError extends AuraLinkError {
 export class PeerOfflineError extends AuraLinkError {
   static override readonly name = 'PeerOfflineError'
   override readonly name = 'PeerOfflineError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_PEER_OFFLINE'
   readonly code = 'ERR_PEER_OFFLINE'
 
@@ -31,6 +33,7 @@ export class PeerOfflineError extends AuraLinkError {
 export class DialFailedError extends AuraLinkError {
   static override readonly name = 'DialFailedError'
   override readonly name = 'DialFailedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_DIAL_FAILED'
   readonly code = 'ERR_DIAL_FAILED'
   /** How many dial attempts were made, in all phases. */
@@ -46,6 +49,7 @@ export class DialFailedError extends AuraLinkError {
 export class PeerIdMismatchError extends AuraLinkError {
   static override readonly name = 'PeerIdMismatchError'
   override readonly name = 'PeerIdMismatchError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_PEER_ID_MISMATCH'
   readonly code = 'ERR_PEER_ID_MISMATCH'
 
@@ -63,6 +67,7 @@ export class PeerIdMismatchError extends AuraLinkError {
 export class ReputationLoadError extends AuraLinkError {
   static override readonly name = 'ReputationLoadError'
   override readonly name = 'ReputationLoadError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_REPUTATION_LOAD'
   readonly code = 'ERR_REPUTATION_LOAD'
 
@@ -75,6 +80,7 @@ export class ReputationLoadError extends AuraLinkError {
 export class ReputationSaveError extends AuraLinkError {
   static override readonly name = 'ReputationSaveError'
   override readonly name = 'ReputationSaveError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_REPUTATION_SAVE'
   readonly code = 'ERR_REPUTATION_SAVE'
 
@@ -87,6 +93,7 @@ export class ReputationSaveError extends AuraLinkError {
 export class InvalidRelayAdvertError extends AuraLinkError {
   static override readonly name = 'InvalidRelayAdvertError'
   override readonly name = 'InvalidRelayAdvertError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_RELAY_ADVERT'
   readonly code = 'ERR_INVALID_RELAY_ADVERT'
   /** What is wrong with the advert. */
@@ -102,6 +109,7 @@ export class InvalidRelayAdvertError extends AuraLinkError {
 export class ExpiredRelayAdvertError extends AuraLinkError {
   static override readonly name = 'ExpiredRelayAdvertError'
   override readonly name = 'ExpiredRelayAdvertError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_EXPIRED_RELAY_ADVERT'
   readonly code = 'ERR_EXPIRED_RELAY_ADVERT'
 
@@ -117,6 +125,7 @@ export class ExpiredRelayAdvertError extends AuraLinkError {
 export class InvalidRelayReportError extends AuraLinkError {
   static override readonly name = 'InvalidRelayReportError'
   override readonly name = 'InvalidRelayReportError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_INVALID_RELAY_REPORT'
   readonly code = 'ERR_INVALID_RELAY_REPORT'
   /** What is wrong with the batch. */

@@ -4,6 +4,7 @@ import { AuraLinkError } from './base.js'
 export class ConfigError extends AuraLinkError {
   static override readonly name = 'ConfigError'
   override readonly name = 'ConfigError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_CONFIG'
   readonly code = 'ERR_CONFIG'
 
@@ -16,6 +17,7 @@ export class ConfigError extends AuraLinkError {
 export class DataDirError extends AuraLinkError {
   static override readonly name = 'DataDirError'
   override readonly name = 'DataDirError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_DATA_DIR'
   readonly code = 'ERR_DATA_DIR'
 
@@ -32,6 +34,7 @@ export class DataDirError extends AuraLinkError {
 export class DatastoreDamagedError extends AuraLinkError {
   static override readonly name = 'DatastoreDamagedError'
   override readonly name = 'DatastoreDamagedError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_DATASTORE_DAMAGED'
   readonly code = 'ERR_DATASTORE_DAMAGED'
 
@@ -44,6 +47,7 @@ export class DatastoreDamagedError extends AuraLinkError {
 export class PortInUseError extends AuraLinkError {
   static override readonly name = 'PortInUseError'
   override readonly name = 'PortInUseError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_PORT_IN_USE'
   readonly code = 'ERR_PORT_IN_USE'
 

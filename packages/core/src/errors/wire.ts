@@ -4,6 +4,7 @@ import { AuraLinkError } from './base.js'
 export class MessageTooLargeError extends AuraLinkError {
   static override readonly name = 'MessageTooLargeError'
   override readonly name = 'MessageTooLargeError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MESSAGE_TOO_LARGE'
   readonly code = 'ERR_MESSAGE_TOO_LARGE'
   /** The input's size in bytes. */
@@ -22,6 +23,7 @@ export class MessageTooLargeError extends AuraLinkError {
 export class MalformedMessageError extends AuraLinkError {
   static override readonly name = 'MalformedMessageError'
   override readonly name = 'MalformedMessageError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_MALFORMED_MESSAGE'
   readonly code = 'ERR_MALFORMED_MESSAGE'
 
@@ -35,26 +37,11 @@ export class MalformedMessageError extends AuraLinkError {
 export class RequestTooLargeError extends AuraLinkError {
   static override readonly name = 'RequestTooLargeError'
   override readonly name = 'RequestTooLargeError'
+  /** The code of every error of this class. */
   static readonly code = 'ERR_REQUEST_TOO_LARGE'
   readonly code = 'ERR_REQUEST_TOO_LARGE'
 
   constructor (message = 'the request is over its size limit', options?: { cause?: unknown }) {
-    super(message, options)
-  }
-}
-
-/**
- * A call on an object that is closed, stopped or not started, or in a state where the call makes
- * no sense (a key store after close(), a mesh node before start(), a relay node after stop(), an
- * enhancer after close(), a call that ended). The message names the object and its state.
- */
-export class InvalidStateError extends AuraLinkError {
-  static override readonly name = 'InvalidStateError'
-  override readonly name = 'InvalidStateError'
-  static readonly code = 'ERR_INVALID_STATE'
-  readonly code = 'ERR_INVALID_STATE'
-
-  constructor (message = 'the object is closed', options?: { cause?: unknown }) {
     super(message, options)
   }
 }
