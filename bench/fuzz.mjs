@@ -118,7 +118,7 @@ async function fuzzProtocols (targets) {
   // the per-peer request limits are raised so that the decoders see the messages (the limits
   // themselves are tested in relay-node/test/abuse and adversary); connection limits stay as they are
   const relay = await startRelay({
-    args: ['--directory-rate-limit', '100000000', '--directory-write-limit', '100000000', '--probe-rate-limit', '100000000', '--directory-max-names-per-key', '1000', '--dht-republish-interval', '0']
+    args: ['--directory-rate-limit', '100000000', '--directory-write-limit', '100000000', '--probe-rate-limit', '100000000', '--directory-max-names-per-key', '1000', '--dht-republish-interval-ms', '0']
   })
   const pid = relay.child.pid
   let exited
