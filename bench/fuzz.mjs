@@ -19,7 +19,7 @@ import { runDecoder } from './fuzz/decoder-runner.mjs'
 import { decoderTargets } from './fuzz/decoders.mjs'
 import { hex, Rng } from './fuzz/mutate.mjs'
 import { directoryCall, exchange, legitRecord, protocolTargets, stockPeer } from './fuzz/protocols.mjs'
-import { fetchMetrics, procRssBytes, root, round, startRelay } from './lib.mjs'
+import { fetchMetrics, portablePaths, procRssBytes, root, round, startRelay } from './lib.mjs'
 
 const { values: opts } = parseArgs({
   options: {
@@ -67,7 +67,7 @@ function finding (f) {
   if (saved[f.target] > 50) return // the first 50 per target are enough to go on
   mkdirSync(findingsDir, { recursive: true })
   const file = join(findingsDir, `${f.target}-seed${f.seed}-${f.index}.json`)
-  writeFileSync(file, JSON.stringify({ ...f, replay: `node bench/fuzz.mjs --only ${f.target} --seed ${f.seed} --replay ${f.index}` }, null, 2) + '\n')
+  writeFileSync(file, JSON.stringify(portablePaths({ ...f, replay: `node bench/fuzz.mjs --only ${f.target} --seed ${f.seed} --replay ${f.index}` }), null, 2) + '\n')
 }
 
 // --replay: one decoder input again, in this thread, with its outcome
@@ -118,7 +118,7 @@ async function fuzzProtocols (targets) {
   // the per-peer request limits are raised so that the decoders see the messages (the limits
   // themselves are tested in relay-node/test/abuse and adversary); connection limits stay as they are
   const relay = await startRelay({
-    args: ['--directory-rate-limit', '100000000', '--directory-write-limit', '100000000', '--probe-rate-limit', '100000000', '--directory-max-names-per-key', '1000', '--dht-republish-interval', '0']
+    args: ['--directory-rate-limit', '100000000', '--directory-write-limit', '100000000', '--probe-rate-limit', '100000000', '--directory-max-names-per-key', '1000', '--dht-republish-interval-ms', '0']
   })
   const pid = relay.child.pid
   let exited
@@ -258,6 +258,6 @@ const doc = {
   findings: findings.map((f) => ({ target: f.target, kind: f.kind, seed: f.seed, index: f.index, error: f.error?.name, note: f.note }))
 }
 mkdirSync(join(outFile, '..'), { recursive: true })
-writeFileSync(outFile, JSON.stringify(doc, null, 2) + '\n')
+writeFileSync(outFile, JSON.stringify(portablePaths(doc), null, 2) + '\n')
 console.log(`\nwrote ${rel(outFile)} in ${doc.wallSeconds} s; ${findings.length} finding(s)${findings.length > 0 ? `, saved under ${rel(findingsDir)}` : ''}`)
 process.exit(findings.length > 0 ? 1 : 0)

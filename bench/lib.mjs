@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: start a real relay-node process, percentiles, results.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir, cpus, totalmem } from 'node:os'
+import { homedir, tmpdir, cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -74,18 +74,45 @@ export function summary (values) {
 export const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d
 
 /** Writes bench/results/<name>.json with the machine it ran on. */
+/**
+ * `value` with every path of this machine in its strings made portable, so that results files
+ * say nothing of where they ran: the repository's own paths become relative to it (`/x/repo/a/b`
+ * and `file:///x/repo/a/b` become `a/b`), the temporary folder's become `$TMPDIR/...` and the
+ * home folder's `~/...`. Objects and arrays are copied; other values are kept.
+ */
+export function portablePaths (value) {
+  // a path starts a string or follows a space, a quote, a bracket, '=', ':' or ','
+  const at = (prefix) => new RegExp(`(?<=^|[\\s"'(\\[=:,])${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g')
+  const prefixes = [
+    [`file://${root}/`, ''], [`${root}/`, ''], [`file://${root}`, '.'], [root, '.'],
+    [`${tmpdir()}/`, '$$TMPDIR/'], [`${homedir()}/`, '~/']
+  ].filter(([from]) => from.length > 2).map(([from, to]) => [at(from), to])
+  const fix = (v) => {
+    if (typeof v === 'string') {
+      let s = v
+      for (const [from, to] of prefixes) s = s.replace(from, to)
+      return s
+    }
+    if (Array.isArray(v)) return v.map(fix)
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fix(x)]))
+    return v
+  }
+  return fix(value)
+}
+
+/** Writes `bench/results/<name>.json` (with the date and the machine), every path portable (portablePaths). */
 export function writeResult (name, result) {
   const dir = join(root, 'bench/results')
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${name}.json`)
-  const doc = {
+  const doc = portablePaths({
     benchmark: name,
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
     ...result
-  }
+  })
   writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
-  console.log(`wrote ${file}`)
+  console.log(`wrote bench/results/${name}.json`)
   return doc
 }
 

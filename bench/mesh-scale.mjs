@@ -431,7 +431,7 @@ async function run ({ relays, hosts, result, nRelays, nPeers, nHosts, nResolves,
   const perRelayPeers = Math.ceil(nPeers / nRelays)
   const common = ['--max-reservations', String(Math.max(128, 2 * perRelayPeers)), '--max-circuits-per-peer', '1000']
   // the last relay carries the relayed-MiB test: raise its per-circuit data and time limits
-  const cpuRelayArgs = ['--relay-data-limit', String(4 * relayedBytes), '--relay-duration-limit', '600']
+  const cpuRelayArgs = ['--relay-data-limit', String(4 * relayedBytes), '--relay-duration-limit-ms', '600000']
 
   // 1. relays: the first alone, the rest bootstrapping from it (and from the second), 3 at a time
   process.stderr.write(`mesh-scale: starting ${nRelays} relays\n`)

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install what is missing, build, then run a relay node and the
-# web call app (examples/web-call) on 127.0.0.1 until Ctrl-C. Open the printed address in two
-# browser windows on this machine, register an AuraID in each, and call one from the other.
+# The main job on a fresh machine: install what is missing, build what changed, then run a relay
+# node and the web call app (examples/web-call) on 127.0.0.1 until Ctrl-C. Open the printed
+# address in two windows of a browser on this machine, register an AuraID in each, and call one
+# from the other.
 #
 #   bash scripts/demo.sh            relay on 127.0.0.1:4001 (AURALINK_RELAY_PORT), /healthz on :4002
 #                                   (AURALINK_RELAY_HTTP_PORT), the app on :5173 (DEMO_WEB_PORT)
 #   bash scripts/demo.sh --check    instead of waiting: two headless Chromium pages make one call
 #                                   through the app (e2e/web-call.e2e.test.ts); exit status 0 or 1
+#   bash scripts/demo.sh --chat     the scripted terminal chat of examples/node-chat (npm run demo:chat)
 #
+# The browser must run on the machine that runs the demo: the app and the relay listen on
+# 127.0.0.1 only. From another computer, forward both ports over SSH and open the address there:
+#   ssh -L 5173:127.0.0.1:5173 -L 4001:127.0.0.1:4001 user@demo-machine
 # Unlike the tests, this runs outside any network namespace: the browsers are a person's own, and
-# their WebRTC connection uses this machine's interfaces (a machine with only loopback has no path).
-# The scripted two-terminal chat demo is `npm run demo:chat`.
+# their WebRTC connection uses their machine's interfaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,20 +22,26 @@ mode=serve
 case "${1:-}" in
   '') ;;
   --check) mode=check ;;
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "demo.sh: unknown argument '$1' (usage: bash scripts/demo.sh [--check])" >&2; exit 2 ;;
+  --chat) mode=chat ;;
+  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "demo.sh: unknown argument '$1' (usage: bash scripts/demo.sh [--check | --chat])" >&2; exit 2 ;;
 esac
 
 if [ "$mode" = check ]; then
   EXTRA_DEBIAN="chromium:chromium" source scripts/setup.sh
-  npm run build
+  node scripts/build-changed.mjs
   # the e2e harness: a real relay process, the app built and served by its server.mjs, two
   # Chromium pages with fake camera and microphone, inside the test network namespace
   exec scripts/netns.sh vitest run --project e2e e2e/web-call.e2e.test.ts
 fi
 
 source scripts/setup.sh
-npm run build
+node scripts/build-changed.mjs
+
+if [ "$mode" = chat ]; then
+  # a real relay and two chat clients inside the test network namespace (works with loopback only)
+  exec scripts/netns.sh node scripts/demo.mjs
+fi
 
 web_port="${DEMO_WEB_PORT:-5173}"
 relay_port="${AURALINK_RELAY_PORT:-4001}"
@@ -101,6 +111,8 @@ demo: web app     $web_url  (log: $web_log)
   open $web_url in two browser windows, register @alice.aura in one and @bob.aura in the other, call
 
   (the relay field is filled in; allow the camera and microphone when the browser asks)
+  The browser must run on this machine. From another computer, forward both ports and open
+  the same address there:  ssh -L $web_port:127.0.0.1:$web_port -L $relay_port:127.0.0.1:$relay_port <this machine>
 demo: running until Ctrl-C
 
 EOF

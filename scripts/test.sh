@@ -12,7 +12,8 @@ py=/usr/lib/python3/dist-packages
 EXTRA_DEBIAN="ffmpeg:ffmpeg chromium:chromium /usr/bin/turnserver:coturn /usr/share/doc/opencv-doc/examples/data/vtest.avi:opencv-doc \
   $py/skimage/data/astronaut.png:python3-skimage $py/PIL/Image.py:python3-pil \
   $py/torch/__init__.py:python3-torch $py/onnx/__init__.py:python3-onnx" source scripts/setup.sh
-npm run build
+# only the workspaces whose sources changed since their last build here (`npm run build` builds all)
+node scripts/build-changed.mjs
 npm run protos:check
 npm run lint
 npm run typecheck

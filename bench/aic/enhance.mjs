@@ -42,7 +42,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { bdRate, createEnhancer, efficientPoints, lumaOf, mse, ssim } from '@auralink/aic'
-import { root, round, summary, writeResult } from '../lib.mjs'
+import { portablePaths, root, round, summary, writeResult } from '../lib.mjs'
 import { ffmpeg, frames, VP8 } from './video.mjs'
 import { CLIPS, makeClip, missingPackages } from './clips.mjs'
 
@@ -362,7 +362,7 @@ function rebuildSummaries (file) {
   for (const c of result.clips) c.bdRate = clipBdRates(c)
   for (const res of Object.keys(result.bdRate)) result.bdRate[res] = bdRatesOver(result.clips.filter((c) => `${c.height}p` === res))
   result.bdRateRecomputed = new Date().toISOString()
-  writeFileSync(file, JSON.stringify(result, null, 2) + '\n')
+  writeFileSync(file, JSON.stringify(portablePaths(result), null, 2) + '\n')
   console.log(`rewrote the BD-rate summaries of ${relative(root, file) || file}`)
 }
 

@@ -37,6 +37,7 @@ if (parsed.version) {
 }
 const { config, repair } = parsed
 const log = pino({ name: RELAY_NAME, level: config.logLevel })
+for (const d of parsed.deprecations) log.warn({ setting: d.setting, replacement: d.replacement }, d.message)
 
 // Signals are handled from the first moment: one stops cleanly (after a start under way),
 // a second forces exit 1.

@@ -62,14 +62,15 @@ export interface RelayConfig {
   dataDir: string
   /** Most reservations held at once. @default 128 */
   maxReservations: number
-  /** Reservation lifetime in seconds. @default 7200 */
-  reservationTtl: number
+  /** Reservation lifetime in milliseconds (was `reservationTtl`, seconds). @default 7200000 (2 h) */
+  reservationTtlMs: number
   /**
-   * Seconds a reservation outlives its peer's last connection to this relay; then it is dropped
-   * (a reconnect within it keeps the reservation). So a peer that reserves and leaves holds its
-   * place for this long, not for reservationTtl. @default 45
+   * Milliseconds a reservation outlives its peer's last connection to this relay; then it is
+   * dropped (a reconnect within it keeps the reservation). So a peer that reserves and leaves
+   * holds its place for this long, not for reservationTtlMs (was `reservationGrace`, seconds).
+   * @default 45000
    */
-  reservationGrace: number
+  reservationGraceMs: number
   /**
    * Reservations held at once by peers connected from one address (an IPv4 address, an IPv6 /64);
    * a new one past it: PERMISSION_DENIED. Not 1: peers behind one NAT share an address. @default 8
@@ -77,8 +78,8 @@ export interface RelayConfig {
   maxReservationsPerAddress: number
   /** Bytes a relayed connection may carry (both directions counted together) before the relay cuts it. @default 131072 */
   relayDataLimit: number
-  /** Seconds a relayed connection may last. @default 120 */
-  relayDurationLimit: number
+  /** Milliseconds a relayed connection may last (was `relayDurationLimit`, seconds). @default 120000 */
+  relayDurationLimitMs: number
   /** Reservation requests (new or refresh) per peer per minute; over it: PERMISSION_DENIED. @default 10 */
   reservationRateLimit: number
   /** Relayed connections open at once with one peer as source or destination; over it: PERMISSION_DENIED. @default 16 */
@@ -87,16 +88,20 @@ export interface RelayConfig {
   circuitRateLimit: number
   /** Bytes for a relayed connection where neither end holds a name at this relay's directory (never more than relayDataLimit). @default 32768 */
   relayDataLimitAnonymous: number
-  /** Seconds for a relayed connection where neither end holds a name here (never more than relayDurationLimit). @default 30 */
-  relayDurationLimitAnonymous: number
+  /**
+   * Milliseconds for a relayed connection where neither end holds a name here (never more than
+   * relayDurationLimitMs; was `relayDurationLimitAnonymous`, seconds). @default 30000
+   */
+  relayDurationLimitAnonymousMs: number
   /** Relayed connections open at once (relay-wide) where neither end holds a name here; over it: PERMISSION_DENIED. @default 32 */
   maxAnonymousCircuits: number
   /**
-   * Seconds since a key first registered the name it holds here before its circuits count as
-   * named (the normal limits, outside maxAnonymousCircuits). Names are free: without an age, one
-   * REGISTER would lift any peer out of the anonymous limits. @default 3600
+   * Milliseconds since a key first registered the name it holds here before its circuits count
+   * as named (the normal limits, outside maxAnonymousCircuits). Names are free: without an age,
+   * one REGISTER would lift any peer out of the anonymous limits (was `namedMinAge`, seconds).
+   * @default 3600000 (1 h)
    */
-  namedMinAge: number
+  namedMinAgeMs: number
   /** Directory requests per peer per minute. @default 120 */
   directoryRateLimit: number
   /** Directory writes (register, update, unregister) per peer per minute. @default 20 */
@@ -116,18 +121,22 @@ export interface RelayConfig {
    */
   bootstrap: string[]
   /**
-   * Seconds between republish cycles of the directory's public and unlisted records to the DHT
-   * (each also checks the record still wins there); 0: never. @default 3600
+   * Milliseconds between republish cycles of the directory's public and unlisted records to the
+   * DHT (each also checks the record still wins there); 0: never (was `dhtRepublishInterval`,
+   * seconds). @default 3600000 (1 h)
    */
-  dhtRepublishInterval: number
+  dhtRepublishIntervalMs: number
   /**
    * DHT PUTs of AuraID records this relay's DHT node accepts per sending relay per minute
    * (only relays may PUT at all); past it the PUT is refused (`auralink_dht_put_refused_total{reason="rate"}`).
    * @default 600
    */
   dhtPutRateLimit: number
-  /** Seconds between this relay's signed adverts on the relays' gossipsub topic (each valid 10 minutes); 1 to 599. @default 60 */
-  advertInterval: number
+  /**
+   * Milliseconds between this relay's signed adverts on the relays' gossipsub topic (each valid
+   * 10 minutes); 1000 to 599000 (was `advertInterval`, seconds). @default 60000
+   */
+  advertIntervalMs: number
   /** A region tag put in this relay's adverts, e.g. 'eu-west'; at most 32 characters. @default '' (none) */
   region: string
 }
@@ -160,18 +169,18 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   maxConnectionsPerPeer: { flag: 'max-connections-per-peer', env: 'AURALINK_RELAY_MAX_CONNECTIONS_PER_PEER', kind: 'count', help: 'inbound connections open at once from one peer id' },
   dataDir: { flag: 'data-dir', env: 'AURALINK_RELAY_DATA_DIR', kind: 'string', help: 'folder for the relay key and the name datastore' },
   maxReservations: { flag: 'max-reservations', env: 'AURALINK_RELAY_MAX_RESERVATIONS', kind: 'count', help: 'most reservations held at once' },
-  reservationTtl: { flag: 'reservation-ttl', env: 'AURALINK_RELAY_RESERVATION_TTL', kind: 'count', help: 'reservation lifetime, seconds' },
-  reservationGrace: { flag: 'reservation-grace', env: 'AURALINK_RELAY_RESERVATION_GRACE', kind: 'count', help: 'seconds a reservation outlives its peer\'s last connection' },
+  reservationTtlMs: { flag: 'reservation-ttl-ms', env: 'AURALINK_RELAY_RESERVATION_TTL_MS', kind: 'count', help: 'reservation lifetime, milliseconds' },
+  reservationGraceMs: { flag: 'reservation-grace-ms', env: 'AURALINK_RELAY_RESERVATION_GRACE_MS', kind: 'count', help: 'milliseconds a reservation outlives its peer\'s last connection' },
   maxReservationsPerAddress: { flag: 'max-reservations-per-address', env: 'AURALINK_RELAY_MAX_RESERVATIONS_PER_ADDRESS', kind: 'count', help: 'reservations held at once by peers at one address (IPv6: one /64)' },
   relayDataLimit: { flag: 'relay-data-limit', env: 'AURALINK_RELAY_DATA_LIMIT', kind: 'count', help: 'bytes a relayed connection may carry, both directions together' },
-  relayDurationLimit: { flag: 'relay-duration-limit', env: 'AURALINK_RELAY_DURATION_LIMIT', kind: 'count', help: 'seconds a relayed connection may last' },
+  relayDurationLimitMs: { flag: 'relay-duration-limit-ms', env: 'AURALINK_RELAY_DURATION_LIMIT_MS', kind: 'count', help: 'milliseconds a relayed connection may last' },
   reservationRateLimit: { flag: 'reservation-rate-limit', env: 'AURALINK_RELAY_RESERVATION_RATE_LIMIT', kind: 'count', help: 'reservation requests (new or refresh) per peer per minute' },
   maxCircuitsPerPeer: { flag: 'max-circuits-per-peer', env: 'AURALINK_RELAY_MAX_CIRCUITS_PER_PEER', kind: 'count', help: 'relayed connections open at once with one peer as source or destination' },
   circuitRateLimit: { flag: 'circuit-rate-limit', env: 'AURALINK_RELAY_CIRCUIT_RATE_LIMIT', kind: 'count', help: 'new relayed connections per source peer per minute' },
   relayDataLimitAnonymous: { flag: 'relay-data-limit-anonymous', env: 'AURALINK_RELAY_DATA_LIMIT_ANONYMOUS', kind: 'count', help: 'bytes a relayed connection may carry when neither end holds a name here' },
-  relayDurationLimitAnonymous: { flag: 'relay-duration-limit-anonymous', env: 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS', kind: 'count', help: 'seconds a relayed connection may last when neither end holds a name here' },
+  relayDurationLimitAnonymousMs: { flag: 'relay-duration-limit-anonymous-ms', env: 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS_MS', kind: 'count', help: 'milliseconds a relayed connection may last when neither end holds a name here' },
   maxAnonymousCircuits: { flag: 'max-anonymous-circuits', env: 'AURALINK_RELAY_MAX_ANONYMOUS_CIRCUITS', kind: 'count', help: 'relayed connections open at once where neither end holds a name here' },
-  namedMinAge: { flag: 'named-min-age', env: 'AURALINK_RELAY_NAMED_MIN_AGE', kind: 'count', help: 'seconds a name must have been held here before its holder\'s circuits count as named' },
+  namedMinAgeMs: { flag: 'named-min-age-ms', env: 'AURALINK_RELAY_NAMED_MIN_AGE_MS', kind: 'count', help: 'milliseconds a name must have been held here before its holder\'s circuits count as named' },
   directoryRateLimit: { flag: 'directory-rate-limit', env: 'AURALINK_RELAY_DIRECTORY_RATE_LIMIT', kind: 'count', help: 'directory requests per peer per minute' },
   directoryWriteLimit: { flag: 'directory-write-limit', env: 'AURALINK_RELAY_DIRECTORY_WRITE_LIMIT', kind: 'count', help: 'directory writes per peer per minute' },
   probeRateLimit: { flag: 'probe-rate-limit', env: 'AURALINK_RELAY_PROBE_RATE_LIMIT', kind: 'count', help: 'throughput probes per peer per minute' },
@@ -179,10 +188,76 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   logLevel: { flag: 'log-level', env: 'AURALINK_RELAY_LOG_LEVEL', kind: 'level', help: LOG_LEVELS.join(' | ') },
   announce: { flag: 'announce', env: 'AURALINK_RELAY_ANNOUNCE', kind: 'addrs', help: 'extra multiaddr to announce (repeatable; env: comma-separated)' },
   bootstrap: { flag: 'bootstrap', env: 'AURALINK_RELAY_BOOTSTRAP', kind: 'addrs', help: 'multiaddr of another relay to join the relay network through (repeatable; env: comma-separated)' },
-  advertInterval: { flag: 'advert-interval', env: 'AURALINK_RELAY_ADVERT_INTERVAL', kind: 'count', help: 'seconds between this relay\'s adverts on gossipsub (1-599)' },
+  advertIntervalMs: { flag: 'advert-interval-ms', env: 'AURALINK_RELAY_ADVERT_INTERVAL_MS', kind: 'count', help: 'milliseconds between this relay\'s adverts on gossipsub (1000-599000)' },
   region: { flag: 'region', env: 'AURALINK_RELAY_REGION', kind: 'tag', help: 'region tag in this relay\'s adverts (at most 32 characters)' },
-  dhtRepublishInterval: { flag: 'dht-republish-interval', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL', kind: 'count', help: 'seconds between republishing held names to the DHT (0: never)' },
+  dhtRepublishIntervalMs: { flag: 'dht-republish-interval-ms', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL_MS', kind: 'count', help: 'milliseconds between republishing held names to the DHT (0: never)' },
   dhtPutRateLimit: { flag: 'dht-put-rate-limit', env: 'AURALINK_RELAY_DHT_PUT_RATE_LIMIT', kind: 'count', help: 'DHT PUTs of AuraID records accepted per relay per minute' }
+}
+
+/**
+ * The relay's old names for its durations, in seconds. Each now carries its unit (`...Ms`, in
+ * milliseconds, as every other duration does); the old key, flag and env var are still taken,
+ * in seconds, with a deprecation warning in the log.
+ */
+export interface DeprecatedRelaySettings {
+  /** @deprecated seconds: use `reservationTtlMs` (milliseconds) */
+  reservationTtl?: number
+  /** @deprecated seconds: use `reservationGraceMs` (milliseconds) */
+  reservationGrace?: number
+  /** @deprecated seconds: use `relayDurationLimitMs` (milliseconds) */
+  relayDurationLimit?: number
+  /** @deprecated seconds: use `relayDurationLimitAnonymousMs` (milliseconds) */
+  relayDurationLimitAnonymous?: number
+  /** @deprecated seconds: use `namedMinAgeMs` (milliseconds) */
+  namedMinAge?: number
+  /** @deprecated seconds: use `dhtRepublishIntervalMs` (milliseconds) */
+  dhtRepublishInterval?: number
+  /** @deprecated seconds: use `advertIntervalMs` (milliseconds) */
+  advertInterval?: number
+}
+
+/** An old setting in seconds: the setting in milliseconds that replaces it, its old flag and env var. */
+interface Renamed { replacedBy: keyof RelayConfig, flag: string, env: string }
+
+/** Every deprecated setting (DeprecatedRelaySettings) and what replaced it. */
+export const DEPRECATED_FIELDS: Readonly<Record<keyof DeprecatedRelaySettings, Renamed>> = Object.freeze({
+  reservationTtl: { replacedBy: 'reservationTtlMs', flag: 'reservation-ttl', env: 'AURALINK_RELAY_RESERVATION_TTL' },
+  reservationGrace: { replacedBy: 'reservationGraceMs', flag: 'reservation-grace', env: 'AURALINK_RELAY_RESERVATION_GRACE' },
+  relayDurationLimit: { replacedBy: 'relayDurationLimitMs', flag: 'relay-duration-limit', env: 'AURALINK_RELAY_DURATION_LIMIT' },
+  relayDurationLimitAnonymous: { replacedBy: 'relayDurationLimitAnonymousMs', flag: 'relay-duration-limit-anonymous', env: 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS' },
+  namedMinAge: { replacedBy: 'namedMinAgeMs', flag: 'named-min-age', env: 'AURALINK_RELAY_NAMED_MIN_AGE' },
+  dhtRepublishInterval: { replacedBy: 'dhtRepublishIntervalMs', flag: 'dht-republish-interval', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL' },
+  advertInterval: { replacedBy: 'advertIntervalMs', flag: 'advert-interval', env: 'AURALINK_RELAY_ADVERT_INTERVAL' }
+})
+
+/** A deprecated setting that was used: its old name, the name to use, and one line for the log. */
+export interface Deprecation {
+  /** The old name as given: `--reservation-ttl`, `AURALINK_RELAY_RESERVATION_TTL`, `relay.json: reservationTtl` or `init.reservationTtl`. */
+  setting: string
+  /** The same place's new name, in milliseconds. */
+  replacement: string
+  message: string
+}
+
+const isDeprecated = (key: string): key is keyof DeprecatedRelaySettings => Object.hasOwn(DEPRECATED_FIELDS, key)
+
+/**
+ * An old setting's value in seconds as the milliseconds of the setting that replaced it, checked
+ * as that one is; records the deprecation.
+ */
+function fromSeconds (old: keyof DeprecatedRelaySettings, raw: unknown, source: string, replacement: string, deprecations: Deprecation[]): [keyof RelayConfig, number] {
+  const key = DEPRECATED_FIELDS[old].replacedBy
+  const seconds = coerceKind(key, raw, source) as number
+  const ms = seconds * 1000
+  if (!Number.isSafeInteger(ms)) throw new ConfigError(`${source}: ${JSON.stringify(raw)} seconds is too large`)
+  const why = BOUNDS[key]?.(ms as never)
+  if (why !== undefined) throw new ConfigError(`${source}: ${JSON.stringify(raw)} seconds (${ms} ms) ${why}`)
+  deprecations.push({
+    setting: source,
+    replacement,
+    message: `${source} is deprecated (seconds): use ${replacement} (milliseconds); ${seconds} s taken as ${ms} ms`
+  })
+  return [key, ms]
 }
 
 export function usage (): string {
@@ -202,6 +277,7 @@ export function usage (): string {
     `  --${'version'.padEnd(32)} the version`,
     '',
     'Precedence: flags, then env vars, then the config file, then defaults.',
+    `Deprecated, in seconds (still taken, with a warning in the log): ${Object.entries(DEPRECATED_FIELDS).map(([, r]) => `--${r.flag} (use --${FIELDS[r.replacedBy].flag})`).join(', ')}; their env vars and config keys likewise.`,
     'Exit codes: 0 stopped cleanly, 1 runtime failure (e.g. a port in use), 2 bad configuration, or a damaged datastore (restore it or use --repair).'
   ].join('\n')
 }
@@ -209,7 +285,7 @@ export function usage (): string {
 /** Bounds of single settings beyond their kind; the message says what is wrong. */
 const BOUNDS: Partial<Record<keyof RelayConfig, (v: never) => string | undefined>> = {
   // an advert lives 10 minutes (DEFAULT_RELAY_ADVERT_TTL_MS): the next must come before it ends
-  advertInterval: (v: number) => v < 1 || v > 599 ? 'is not from 1 to 599 seconds' : undefined,
+  advertIntervalMs: (v: number) => v < 1000 || v > 599_000 ? 'is not from 1000 to 599000 ms' : undefined,
   region: (v: string) => v.length > MAX_RELAY_REGION_LENGTH ? `is longer than ${MAX_RELAY_REGION_LENGTH} characters` : undefined,
   metricsToken: (v: string) => v !== '' && v.length < 16 ? 'is shorter than 16 characters' : undefined,
   // libp2p's connection manager throws for less
@@ -267,15 +343,22 @@ function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): Rela
 
 /**
  * Fills in the defaults for a programmatic `createRelayNode(init)` and checks every given field.
- * Throws TypeError naming the field (`init.port`) and the bad value.
+ * Throws TypeError naming the field (`init.port`) and the bad value. A deprecated name (in
+ * seconds, DeprecatedRelaySettings) sets its replacement and is added to `deprecations`.
  */
-export function resolveConfig (init: Partial<RelayConfig>): RelayConfig {
+export function resolveConfig (init: Partial<RelayConfig> & DeprecatedRelaySettings, deprecations: Deprecation[] = []): RelayConfig {
   const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [] }
-  for (const [key, value] of Object.entries(init)) {
-    if (value === undefined) continue
-    if (!(key in FIELDS)) throw new TypeError(`init.${key}: unknown setting (known: ${Object.keys(FIELDS).join(', ')})`)
+  // the old names (seconds) first, so that a new name given beside its old one wins
+  const entries = Object.entries(init).filter(([, value]) => value !== undefined)
+  for (const [key, value] of [...entries.filter(([k]) => isDeprecated(k)), ...entries.filter(([k]) => !isDeprecated(k))]) {
+    if (!(key in FIELDS) && !isDeprecated(key)) throw new TypeError(`init.${key}: unknown setting (known: ${Object.keys(FIELDS).join(', ')})`)
     try {
-      config[key] = coerce(key as keyof RelayConfig, value, `init.${key}`)
+      if (isDeprecated(key)) {
+        const [replacedBy, ms] = fromSeconds(key, value, `init.${key}`, `init.${DEPRECATED_FIELDS[key].replacedBy}`, deprecations)
+        config[replacedBy] = ms
+      } else {
+        config[key] = coerce(key as keyof RelayConfig, value, `init.${key}`)
+      }
     } catch (err) {
       throw new TypeError((err as Error).message, { cause: err })
     }
@@ -283,8 +366,11 @@ export function resolveConfig (init: Partial<RelayConfig>): RelayConfig {
   return config as unknown as RelayConfig
 }
 
-/** Builds the configuration from argv, env and an optional config file. Throws ConfigError. */
-export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): { config: RelayConfig, help: boolean, version: boolean, repair: boolean } {
+/**
+ * Builds the configuration from argv, env and an optional config file. Throws ConfigError.
+ * `deprecations` lists the deprecated names used (DeprecatedRelaySettings), for the log.
+ */
+export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env): { config: RelayConfig, help: boolean, version: boolean, repair: boolean, deprecations: Deprecation[] } {
   const options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }> = {
     config: { type: 'string' },
     help: { type: 'boolean' },
@@ -294,6 +380,8 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
     repair: { type: 'boolean' }
   }
   for (const f of Object.values(FIELDS)) options[f.flag] = { type: 'string', ...(f.kind === 'addrs' ? { multiple: true } : {}) }
+  for (const r of Object.values(DEPRECATED_FIELDS)) options[r.flag] = { type: 'string' }
+  const deprecations: Deprecation[] = []
   let values: Record<string, string | boolean | string[] | undefined>
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values
@@ -310,18 +398,39 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
       throw new ConfigError(`--config ${file}: ${(err as Error).message}`, { cause: err })
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`--config ${file}: expected a JSON object`)
-    for (const [k, v] of Object.entries(parsed)) {
+    const entries = Object.entries(parsed)
+    for (const [k, v] of [...entries.filter(([k]) => isDeprecated(k)), ...entries.filter(([k]) => !isDeprecated(k))]) {
+      if (isDeprecated(k)) {
+        const [key, ms] = fromSeconds(k, v, `${file}: ${k}`, `${file}: ${DEPRECATED_FIELDS[k].replacedBy}`, deprecations)
+        config[key] = ms
+        continue
+      }
       if (!(k in FIELDS)) throw new ConfigError(`--config ${file}: unknown setting "${k}" (known: ${Object.keys(FIELDS).join(', ')})`)
       config[k] = coerce(k as keyof RelayConfig, v, `${file}: ${k}`)
+    }
+  }
+  // in each source the old names (seconds) first, so that a new name given beside its old one wins
+  for (const [old, r] of Object.entries(DEPRECATED_FIELDS) as Array<[keyof DeprecatedRelaySettings, Renamed]>) {
+    const v = env[r.env]
+    if (v !== undefined && v !== '') {
+      const [key, ms] = fromSeconds(old, v, r.env, FIELDS[r.replacedBy].env, deprecations)
+      config[key] = ms
     }
   }
   for (const [key, f] of Object.entries(FIELDS)) {
     const v = env[f.env]
     if (v !== undefined && v !== '') config[key] = coerce(key as keyof RelayConfig, v, f.env)
   }
+  for (const [old, r] of Object.entries(DEPRECATED_FIELDS) as Array<[keyof DeprecatedRelaySettings, Renamed]>) {
+    const v = values[r.flag]
+    if (typeof v === 'string') {
+      const [key, ms] = fromSeconds(old, v, `--${r.flag}`, `--${FIELDS[r.replacedBy].flag}`, deprecations)
+      config[key] = ms
+    }
+  }
   for (const [key, f] of Object.entries(FIELDS)) {
     const v = values[f.flag]
     if (v !== undefined) config[key] = coerce(key as keyof RelayConfig, v, `--${f.flag}`)
   }
-  return { config: config as unknown as RelayConfig, help: values.help === true, version: values.version === true, repair: values.repair === true }
+  return { config: config as unknown as RelayConfig, help: values.help === true, version: values.version === true, repair: values.repair === true, deprecations }
 }

@@ -18,8 +18,8 @@
  */
 export { createRelayNode, relayServices } from './node.js'
 export type { RelayNode, RelayNodeInit, RelayServices } from './node.js'
-export { loadConfig, resolveConfig, usage, FIELDS } from './config.js'
-export type { RelayConfig, LogLevel } from './config.js'
+export { loadConfig, resolveConfig, usage, FIELDS, DEPRECATED_FIELDS } from './config.js'
+export type { RelayConfig, LogLevel, DeprecatedRelaySettings, Deprecation } from './config.js'
 export { DEFAULTS, KEY_FILE, DATASTORE_DIR, DHT_PROTOCOL } from './constants.js'
 export { RelayMetrics } from './metrics.js'
 export { relayGuard } from './relay-guard.js'

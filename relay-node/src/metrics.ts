@@ -114,7 +114,7 @@ export class RelayMetrics {
     })
     this.reservationsDropped = new Counter({
       name: 'auralink_relay_reservations_dropped_total',
-      help: 'Reservations the relay dropped before their TTL, by reason: disconnected (no connection left past --reservation-grace)',
+      help: 'Reservations the relay dropped before their TTL, by reason: disconnected (no connection left past --reservation-grace-ms)',
       labelNames: ['reason'],
       registers
     })

@@ -23,7 +23,7 @@ import { relayGossipsub } from './relay-gossipsub.js'
 import { relayList } from './relay-list.js'
 import { relayProbe } from './relay-probe.js'
 import { relayGuard } from './relay-guard.js'
-import type { RelayConfig } from './config.js'
+import type { Deprecation, DeprecatedRelaySettings, RelayConfig } from './config.js'
 import type { ConnectionListener, ConnectionRefusal } from './metrics.js'
 import type { RelayAdverts } from './adverts.js'
 import type { RelayGuard, RelayLimit } from './relay-guard.js'
@@ -50,7 +50,7 @@ export type RelayServices = {
   directory: AuraIdDirectory
   /** The relays' gossipsub: one topic, relay adverts (`relayGossipsub()`); named `pubsub` because `adverts` reads it so. */
   pubsub: GossipSub
-  /** This relay's signed adverts, published every `advertInterval`, and the table of relays known from theirs. */
+  /** This relay's signed adverts, published every `advertIntervalMs`, and the table of relays known from theirs. */
   adverts: RelayAdverts
   /** `/auralink/relays/1.0.0`: our advert and those of the relays we know, for peers. */
   relayList: Startable
@@ -62,7 +62,7 @@ export type RelayServices = {
  * Options for `createRelayNode()`: every setting of `RelayConfig` (each optional, defaults in
  * `DEFAULTS`, documented on `RelayConfig`) plus the logger.
  */
-export interface RelayNodeInit extends Partial<RelayConfig> {
+export interface RelayNodeInit extends Partial<RelayConfig>, DeprecatedRelaySettings {
   /**
    * Where lifecycle lines go (one JSON line per change, never one per packet).
    * @default pino({ name: 'auralink-relay', level: init.logLevel }) on stdout
@@ -116,9 +116,9 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
   const relay = circuitRelayServer({
     reservations: {
       maxReservations: config.maxReservations,
-      reservationTtl: config.reservationTtl * 1000,
+      reservationTtl: config.reservationTtlMs,
       defaultDataLimit: BigInt(config.relayDataLimit),
-      defaultDurationLimit: config.relayDurationLimit * 1000
+      defaultDurationLimit: config.relayDurationLimitMs
     }
   })
   let server: CircuitRelayService | undefined
@@ -151,13 +151,13 @@ export function relayServices (config: RelayConfig, datastore: LevelDatastore, g
       maxWritesPerMinute: config.directoryWriteLimit,
       maxNamesPerKey: config.directoryMaxNamesPerKey,
       network: dhtWrites.network(components.dht),
-      republishIntervalMs: config.dhtRepublishInterval * 1000
+      republishIntervalMs: config.dhtRepublishIntervalMs
     })(components),
     pubsub: relayGossipsub(),
     // the relays known from their adverts may write to the DHT
     adverts: (components: Parameters<ReturnType<typeof relayAdverts>>[0]) => {
       const adverts = relayAdverts({
-        intervalMs: config.advertInterval * 1000,
+        intervalMs: config.advertIntervalMs,
         region: config.region,
         capacity: config.maxReservations,
         load: () => server?.reservations.size ?? 0
@@ -196,8 +196,10 @@ function inUse (err: unknown): boolean {
  */
 export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayNode> {
   const { logger, repair = false, ...settings } = init
-  const config = resolveConfig(settings)
+  const deprecations: Deprecation[] = []
+  const config = resolveConfig(settings, deprecations)
   const log = logger ?? pino({ name: RELAY_NAME, level: config.logLevel })
+  for (const d of deprecations) log.warn({ setting: d.setting, replacement: d.replacement }, d.message)
   const dataDir = resolve(config.dataDir)
   config.dataDir = dataDir
   await prepareDataDir(dataDir)

@@ -29,22 +29,22 @@ export interface RelayGuardInit {
    * a new one past it: PERMISSION_DENIED. Refreshes are never refused by it.
    */
   maxReservationsPerAddress: number
-  /** Seconds a reservation outlives its peer's last connection to the relay; then it is dropped. */
-  reservationGrace: number
+  /** Milliseconds a reservation outlives its peer's last connection to the relay; then it is dropped. */
+  reservationGraceMs: number
   /** Circuits open at once with one peer as source or destination. */
   maxCircuitsPerPeer: number
   /** New circuits per source peer per minute. */
   circuitRateLimit: number
   /** Circuits open at once, relay-wide, where neither end holds a name here. */
   maxAnonymousCircuits: number
-  /** Seconds since an end's key first registered the name it holds here before that end counts as named. */
-  namedMinAge: number
-  /** Bytes and seconds for a circuit where an end holds a name here. */
+  /** Milliseconds since an end's key first registered the name it holds here before that end counts as named. */
+  namedMinAgeMs: number
+  /** Bytes and milliseconds for a circuit where an end holds a name here. */
   relayDataLimit: number
-  relayDurationLimit: number
-  /** Bytes and seconds for a circuit where neither end holds a name here (the smaller of these and the above apply). */
+  relayDurationLimitMs: number
+  /** Bytes and milliseconds for a circuit where neither end holds a name here (the smaller of these and the above apply). */
   relayDataLimitAnonymous: number
-  relayDurationLimitAnonymous: number
+  relayDurationLimitAnonymousMs: number
   /** Called once per refusal (and once per reservation the server will refuse as full). */
   onLimit?: (limit: RelayLimit, peer: PeerId) => void
   /** Called once per reservation the guard drops (its peer stayed disconnected past the grace). */
@@ -225,7 +225,7 @@ class Guard implements RelayGuard {
   }
 
   private graceMs (): number {
-    return this.init.reservationGrace * 1000
+    return this.init.reservationGraceMs
   }
 
   /**
@@ -280,9 +280,9 @@ class Guard implements RelayGuard {
     if (this.count(src) >= this.init.maxCircuitsPerPeer || this.count(dst) >= this.init.maxCircuitsPerPeer) {
       return this.refuse('circuits_per_peer', source)
     }
-    // a name counts only once it has been held for namedMinAge: a fresh (free) name buys nothing
+    // a name counts only once it has been held for namedMinAgeMs: a fresh (free) name buys nothing
     const c = this.components
-    const minAgeMs = this.init.namedMinAge * 1000
+    const minAgeMs = this.init.namedMinAgeMs
     const holds = async (peer: PeerId): Promise<boolean> => c === undefined ? false : c.holdsName(peer, { minAgeMs }).catch(() => false)
     const anonymous = !(await holds(source)) && !(await holds(destination))
     // The server reads the limits from the destination's reservation after this returns, while
@@ -302,11 +302,11 @@ class Guard implements RelayGuard {
   }
 
   private limitsFor (anonymous: boolean): NonNullable<RelayReservation['limit']> {
-    const { relayDataLimit: data, relayDurationLimit: seconds } = this.init
+    const { relayDataLimit: data, relayDurationLimitMs: ms } = this.init
     // anonymous limits only ever tighten: the smaller of the two applies
     return anonymous
-      ? { data: BigInt(Math.min(data, this.init.relayDataLimitAnonymous)), duration: Math.min(seconds, this.init.relayDurationLimitAnonymous) * 1000 }
-      : { data: BigInt(data), duration: seconds * 1000 }
+      ? { data: BigInt(Math.min(data, this.init.relayDataLimitAnonymous)), duration: Math.min(ms, this.init.relayDurationLimitAnonymousMs) }
+      : { data: BigInt(data), duration: ms }
   }
 
   /** Counts the circuit until its hop stream closes; holds the set-up slot until the hop handler returns. */

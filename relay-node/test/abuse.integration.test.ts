@@ -42,8 +42,8 @@ describe('relay abuse limits against real libp2p peers', () => {
   })
 
   it('--max-anonymous-circuits 1 and --relay-data-limit-anonymous 16384: circuits with no named end are refused past 1 and cut past 16 KiB; once the listener holds a name they get the normal limits', async () => {
-    // namedMinAge 0: a name counts at once here (test/adversary/circuits.integration.test.ts tests the age)
-    const { relay, addr } = await startRelay({ maxAnonymousCircuits: 1, relayDataLimitAnonymous: 16384, relayDataLimit: 131072, namedMinAge: 0 }, { log: 'debug' })
+    // namedMinAgeMs 0: a name counts at once here (test/adversary/circuits.integration.test.ts tests the age)
+    const { relay, addr } = await startRelay({ maxAnonymousCircuits: 1, relayDataLimitAnonymous: 16384, relayDataLimit: 131072, namedMinAgeMs: 0 }, { log: 'debug' })
     const key = await generateIdentityKey()
     const listener = await stockPeer({ circuit: true, listen: [`${addr}/p2p-circuit`], privateKey: key })
     await echoOn(listener)

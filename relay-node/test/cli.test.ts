@@ -65,6 +65,19 @@ describe('auralink-relay CLI', () => {
     expect(r.out()).toMatch(/"msg":"stopped"/)
   })
 
+  it('--reservation-grace 30 and AURALINK_RELAY_ADVERT_INTERVAL=20 (the old names, in seconds) still start the relay, each with one deprecation warning naming its replacement', async () => {
+    const dir = await tmp()
+    const r = start(['--port', '0', '--http-port', '0', '--data-dir', dir, '--reservation-grace', '30'], { AURALINK_RELAY_ADVERT_INTERVAL: '20' })
+    await waitFor(r, /auralink-relay listening (\S+)/)
+    const warnings = r.out().split('\n').filter((l) => l.includes('is deprecated')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(warnings).toEqual([
+      expect.objectContaining({ level: 40, setting: 'AURALINK_RELAY_ADVERT_INTERVAL', replacement: 'AURALINK_RELAY_ADVERT_INTERVAL_MS', msg: 'AURALINK_RELAY_ADVERT_INTERVAL is deprecated (seconds): use AURALINK_RELAY_ADVERT_INTERVAL_MS (milliseconds); 20 s taken as 20000 ms' }),
+      expect.objectContaining({ level: 40, setting: '--reservation-grace', replacement: '--reservation-grace-ms', msg: '--reservation-grace is deprecated (seconds): use --reservation-grace-ms (milliseconds); 30 s taken as 30000 ms' })
+    ])
+    r.child.kill('SIGTERM')
+    expect(await exitWithin(r, 5000)).toBe(0)
+  })
+
   it('keeps its PeerId across restarts with the same data dir', async () => {
     const dir = await tmp()
     const a = start(['--port', '0', '--http-port', '0', '--data-dir', dir])

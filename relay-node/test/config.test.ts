@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, DEFAULTS, FIELDS, loadConfig, resolveConfig, usage } from '../src/index.js'
+import { ConfigError, DEFAULTS, DEPRECATED_FIELDS, FIELDS, loadConfig, resolveConfig, usage } from '../src/index.js'
 
 describe('loadConfig', () => {
   const dirs: string[] = []
@@ -28,8 +28,8 @@ describe('loadConfig', () => {
   it('loadConfig() reads every flag, and --announce repeats', () => {
     const { config } = loadConfig([
       '--host', '0.0.0.0', '--port', '0', '--http-port', '9000', '--data-dir', '/x',
-      '--max-reservations', '3', '--reservation-ttl', '60', '--relay-data-limit', '1024',
-      '--relay-duration-limit', '5', '--log-level', 'debug',
+      '--max-reservations', '3', '--reservation-ttl-ms', '60000', '--relay-data-limit', '1024',
+      '--relay-duration-limit-ms', '5000', '--log-level', 'debug',
       '--announce', '/dns4/relay.test/tcp/443/wss', '--announce', '/ip4/10.0.0.1/tcp/4001/ws'
     ], {})
     expect(config).toMatchObject({
@@ -38,16 +38,16 @@ describe('loadConfig', () => {
       httpPort: 9000,
       dataDir: '/x',
       maxReservations: 3,
-      reservationTtl: 60,
+      reservationTtlMs: 60_000,
       relayDataLimit: 1024,
-      relayDurationLimit: 5,
+      relayDurationLimitMs: 5000,
       logLevel: 'debug',
       announce: ['/dns4/relay.test/tcp/443/wss', '/ip4/10.0.0.1/tcp/4001/ws']
     })
   })
 
   it('loadConfig() takes flags over env over the config file over defaults', async () => {
-    const file = await configFile({ port: 1, httpPort: 2, maxReservations: 3, reservationTtl: 4 })
+    const file = await configFile({ port: 1, httpPort: 2, maxReservations: 3, reservationTtlMs: 4000 })
     const { config } = loadConfig(['--config', file, '--port', '10'], {
       AURALINK_RELAY_PORT: '20',
       AURALINK_RELAY_HTTP_PORT: '30'
@@ -55,13 +55,13 @@ describe('loadConfig', () => {
     expect(config.port).toBe(10) // flag
     expect(config.httpPort).toBe(30) // env
     expect(config.maxReservations).toBe(3) // file
-    expect(config.relayDurationLimit).toBe(DEFAULTS.relayDurationLimit) // default
+    expect(config.relayDurationLimitMs).toBe(DEFAULTS.relayDurationLimitMs) // default
   })
 
   it('loadConfig() reads the config file named by AURALINK_RELAY_CONFIG and comma-separated AURALINK_RELAY_ANNOUNCE', async () => {
-    const file = await configFile({ reservationTtl: 99 })
+    const file = await configFile({ reservationTtlMs: 99_000 })
     const { config } = loadConfig([], { AURALINK_RELAY_CONFIG: file, AURALINK_RELAY_ANNOUNCE: '/ip4/1.2.3.4/tcp/1/ws, /ip4/5.6.7.8/tcp/2/ws' })
-    expect(config.reservationTtl).toBe(99)
+    expect(config.reservationTtlMs).toBe(99_000)
     expect(config.announce).toEqual(['/ip4/1.2.3.4/tcp/1/ws', '/ip4/5.6.7.8/tcp/2/ws'])
   })
 
@@ -87,7 +87,7 @@ describe('loadConfig', () => {
     [['--port', '1.5'], '--port: "1.5" is not a whole number'],
     [['--http-port', ''], '--http-port: "" is not a whole number'],
     [['--max-reservations', '1e3'], '--max-reservations: "1e3" is not a whole number'],
-    [['--reservation-ttl', '99999999999999999999'], '--reservation-ttl: "99999999999999999999" is not a whole number'],
+    [['--reservation-ttl-ms', '99999999999999999999'], '--reservation-ttl-ms: "99999999999999999999" is not a whole number'],
     [['--host', ''], '--host: "" is not a non-empty string'],
     [['--log-level', 'LOUD'], '--log-level: "LOUD" is not a log level'],
     [['--announce', '/nope/1'], '--announce: "/nope/1" is not a multiaddr'],
@@ -126,7 +126,7 @@ describe('loadConfig', () => {
     ['maxCircuitsPerPeer', 'max-circuits-per-peer', 'AURALINK_RELAY_MAX_CIRCUITS_PER_PEER', 16],
     ['circuitRateLimit', 'circuit-rate-limit', 'AURALINK_RELAY_CIRCUIT_RATE_LIMIT', 30],
     ['relayDataLimitAnonymous', 'relay-data-limit-anonymous', 'AURALINK_RELAY_DATA_LIMIT_ANONYMOUS', 32768],
-    ['relayDurationLimitAnonymous', 'relay-duration-limit-anonymous', 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS', 30],
+    ['relayDurationLimitAnonymousMs', 'relay-duration-limit-anonymous-ms', 'AURALINK_RELAY_DURATION_LIMIT_ANONYMOUS_MS', 30_000],
     ['maxAnonymousCircuits', 'max-anonymous-circuits', 'AURALINK_RELAY_MAX_ANONYMOUS_CIRCUITS', 32]
   ] as const)('abuse limit %s (--%s, %s)', (key, flag, env, def) => {
     it(`loadConfig([]) gives ${key} its default ${def}`, () => {
@@ -153,14 +153,74 @@ describe('loadConfig', () => {
     })
   })
 
-  it('--advert-interval takes 1 to 599 seconds (an advert lives 600) and --region at most 32 characters, each error naming the flag', () => {
-    expect(loadConfig([], {}).config).toMatchObject({ advertInterval: 60, region: '' })
-    expect(loadConfig(['--advert-interval', '599', '--region', 'eu-west'], {}).config).toMatchObject({ advertInterval: 599, region: 'eu-west' })
+  it('--advert-interval-ms takes 1000 to 599000 (an advert lives 600 s) and --region at most 32 characters, each error naming the flag', () => {
+    expect(loadConfig([], {}).config).toMatchObject({ advertIntervalMs: 60_000, region: '' })
+    expect(loadConfig(['--advert-interval-ms', '599000', '--region', 'eu-west'], {}).config).toMatchObject({ advertIntervalMs: 599_000, region: 'eu-west' })
     expect(loadConfig([], { AURALINK_RELAY_REGION: 'x'.repeat(32) }).config.region).toHaveLength(32)
-    for (const bad of ['0', '600']) expect(() => loadConfig(['--advert-interval', bad], {})).toThrow(`--advert-interval: "${bad}" is not from 1 to 599 seconds`)
+    for (const bad of ['999', '600000']) expect(() => loadConfig(['--advert-interval-ms', bad], {})).toThrow(`--advert-interval-ms: "${bad}" is not from 1000 to 599000 ms`)
+    expect(() => loadConfig(['--advert-interval', '600'], {})).toThrow('--advert-interval: "600" seconds (600000 ms) is not from 1000 to 599000 ms')
     expect(() => loadConfig(['--region', 'x'.repeat(33)], {})).toThrow(/--region: "x{33}" is longer than 32 characters/)
-    expect(() => resolveConfig({ advertInterval: 0 })).toThrow(TypeError)
+    expect(() => resolveConfig({ advertIntervalMs: 0 })).toThrow(TypeError)
     expect(resolveConfig({ region: '' }).region).toBe('')
+  })
+
+  it('every duration setting ends in Ms, and every deprecated name (seconds) maps to one of them with a distinct flag and env var', () => {
+    for (const [key, f] of Object.entries(FIELDS)) {
+      if (/(Ttl|Grace|Duration|Age|Interval|Timeout)/.test(key)) {
+        expect(key).toMatch(/Ms$/)
+        expect(f.flag).toMatch(/-ms$/)
+        expect(f.env).toMatch(/_MS$/)
+      }
+    }
+    const flags = new Set(Object.values(FIELDS).map((f) => f.flag))
+    const envs = new Set(Object.values(FIELDS).map((f) => f.env))
+    for (const [old, r] of Object.entries(DEPRECATED_FIELDS)) {
+      expect(FIELDS[r.replacedBy].flag).toBe(`${r.flag}-ms`)
+      expect(FIELDS[r.replacedBy].env).toBe(`${r.env}_MS`)
+      expect(r.replacedBy).toBe(`${old}Ms`)
+      expect(flags.has(r.flag)).toBe(false)
+      expect(envs.has(r.env)).toBe(false)
+      expect(usage()).toContain(`--${r.flag} (use --${r.flag}-ms)`)
+    }
+  })
+
+  describe.each(Object.entries(DEPRECATED_FIELDS))('deprecated %s (seconds)', (old, r) => {
+    const flag = FIELDS[r.replacedBy].flag
+    const env = FIELDS[r.replacedBy].env
+    it(`loadConfig(["--${r.flag}", "7"]) sets ${r.replacedBy} to 7000 and reports the deprecation, naming --${flag}`, () => {
+      const { config, deprecations } = loadConfig([`--${r.flag}`, '7'], {})
+      expect(config[r.replacedBy]).toBe(7000)
+      expect(deprecations).toEqual([{
+        setting: `--${r.flag}`,
+        replacement: `--${flag}`,
+        message: `--${r.flag} is deprecated (seconds): use --${flag} (milliseconds); 7 s taken as 7000 ms`
+      }])
+    })
+    it(`${r.env}, the config file key "${old}" and init.${old} take seconds too, each reported; the new name wins in the same source`, async () => {
+      const fromEnv = loadConfig([], { [r.env]: '8' })
+      expect(fromEnv.config[r.replacedBy]).toBe(8000)
+      expect(fromEnv.deprecations.map((d) => [d.setting, d.replacement])).toEqual([[r.env, env]])
+      const file = await configFile({ [r.replacedBy]: 5000, [old]: 9 })
+      const fromFile = loadConfig(['--config', file], {})
+      expect(fromFile.config[r.replacedBy]).toBe(5000)
+      expect(fromFile.deprecations.map((d) => d.setting)).toEqual([`${file}: ${old}`])
+      expect(loadConfig([`--${r.flag}`, '7', `--${flag}`, '1500'], { [r.env]: '8' }).config[r.replacedBy]).toBe(1500)
+      // precedence across sources holds whatever the name: an old flag beats a new env var
+      expect(loadConfig([`--${r.flag}`, '7'], { [env]: '1500' }).config[r.replacedBy]).toBe(7000)
+      const deprecations: Array<{ setting: string }> = []
+      expect(resolveConfig({ [old]: 2 }, deprecations as never)[r.replacedBy]).toBe(2000)
+      expect(deprecations.map((d) => d.setting)).toEqual([`init.${old}`])
+    })
+    it(`loadConfig(["--${r.flag}", bad]) throws ConfigError naming the old flag and the value`, () => {
+      expect(() => loadConfig([`--${r.flag}`, 'soon'], {})).toThrow(ConfigError)
+      expect(() => loadConfig([`--${r.flag}`, 'soon'], {})).toThrow(`--${r.flag}: "soon" is not a whole number`)
+      expect(() => loadConfig([`--${r.flag}`, '9007199254740991'], {})).toThrow(`--${r.flag}: "9007199254740991" seconds is too large`)
+      expect(() => resolveConfig({ [old]: -1 })).toThrow(TypeError)
+    })
+  })
+
+  it('loadConfig() with only current names reports no deprecation', () => {
+    expect(loadConfig(['--reservation-grace-ms', '1000'], { AURALINK_RELAY_NAMED_MIN_AGE_MS: '0' }).deprecations).toEqual([])
   })
 
   describe.each([

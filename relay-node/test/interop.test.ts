@@ -122,8 +122,8 @@ describe('auralink-relay with stock js-libp2p nodes', () => {
     else expect(result).toBeInstanceOf(Error)
   })
 
-  it('--relay-duration-limit 1: the relay closes a relayed connection after 1 s', async () => {
-    const { relayAddr } = await startRelay(['--relay-duration-limit', '1'])
+  it('--relay-duration-limit-ms 1000: the relay closes a relayed connection after 1 s', async () => {
+    const { relayAddr } = await startRelay(['--relay-duration-limit-ms', '1000'])
     const { listener, circuit } = await echoListener(relayAddr)
     const dialer = await stock([])
     expect((await echo(dialer, circuit, Uint8Array.of(1, 2, 3))).length).toBe(3)

@@ -8,7 +8,7 @@ import type { MeshNode } from '@auralink/mesh'
 // Three real relay-node processes that form one network through the Kad-DHT (B and C bootstrap
 // from A only; C finds B through the DHT), and six real mesh peers, two attached to each relay
 // and to that relay only. Loopback only; every wait is bounded.
-const REPUBLISH_S = 2
+const REPUBLISH_MS = 2000
 
 /** Polls `fn` until it resolves without throwing, at most `ms`; the last error otherwise. */
 async function eventually<T> (fn: () => Promise<T>, ms: number, what: string): Promise<T> {
@@ -32,7 +32,7 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
   const home = [0, 0, 1, 1, 2, 2]
 
   beforeAll(async () => {
-    const args = ['--dht-republish-interval', String(REPUBLISH_S)]
+    const args = ['--dht-republish-interval-ms', String(REPUBLISH_MS)]
     relays.push(await startRelayProcess({ args }))
     relays.push(...await Promise.all([1, 2].map(async () => startRelayProcess({ args: [...args, '--bootstrap', relays[0]!.addr] }))))
     // every relay has the two others in its routing table (C learnt B from A)
@@ -117,7 +117,7 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
   it('a relay that took names while cut off joins the network: each conflict goes to the key most answering relays hold (three against one, even where the cut-off relay\'s record has the later validity), the cut-off relay releases both names, and its holder cannot renew them', async () => {
     const day = 86_400_000
     // relay D, alone: no bootstrap, so its registrations reach no other relay
-    let d = await startRelayProcess({ args: ['--dht-republish-interval', String(REPUBLISH_S)] })
+    let d = await startRelayProcess({ args: ['--dht-republish-interval-ms', String(REPUBLISH_MS)] })
     relays.push(d)
     const x = await createMeshNode({ relays: [d.addr], relayCheckIntervalMs: 1000 })
     peers.push(x)
@@ -133,7 +133,7 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
     // D restarts (same key, port and data) into the network through A
     const port = Number(/tcp\/(\d+)/.exec(d.addr)?.[1])
     expect(await d.stop()).toBe(0)
-    d = await startRelayProcess({ dataDir: d.dataDir, port, args: ['--dht-republish-interval', String(REPUBLISH_S), '--bootstrap', relays[0]!.addr] })
+    d = await startRelayProcess({ dataDir: d.dataDir, port, args: ['--dht-republish-interval-ms', String(REPUBLISH_MS), '--bootstrap', relays[0]!.addr] })
     relays[3] = d
     await eventually(async () => {
       const n = await metric(d, /^auralink_dht_peers (\d+)$/m)
@@ -146,7 +146,7 @@ describe('AuraIDs across three relay nodes through the Kad-DHT', () => {
         if (!r1.peerId.equals(y1.peerId)) throw new Error(`a peer resolves @net-split-one.aura to ${r1.peerId.toString()}`)
         if (!r2.peerId.equals(y2.peerId)) throw new Error(`a peer resolves @net-split-two.aura to ${r2.peerId.toString()}`)
       }
-    }, 6 * REPUBLISH_S * 1000 + 5000, 'all seven peers agree on both names')
+    }, 6 * REPUBLISH_MS + 5000, 'all seven peers agree on both names')
     // the cut-off relay released both names and counted them; the others lost none
     expect(await metric(d, /^auralink_directory_conflicts_total (\d+)$/m)).toBe(2)
     expect(await metric(relays[1]!, /^auralink_directory_conflicts_total (\d+)$/m)).toBe(0)

@@ -149,7 +149,7 @@ describe('relayGuard', () => {
   it('a circuit where neither end holds a name gets the anonymous limits (never above the normal ones) and counts against maxAnonymousCircuits', async () => {
     const named = await peer()
     const { guard, hits, connect } = setup({
-      maxAnonymousCircuits: 1, relayDataLimit: 1000, relayDurationLimit: 60, relayDataLimitAnonymous: 100, relayDurationLimitAnonymous: 600
+      maxAnonymousCircuits: 1, relayDataLimit: 1000, relayDurationLimitMs: 60_000, relayDataLimitAnonymous: 100, relayDurationLimitAnonymousMs: 600_000
     }, [named])
     const [a, b, c] = [await peer(), await peer(), await peer()]
     const anon = await connect(a, b)
@@ -200,9 +200,9 @@ describe('relayGuard', () => {
     expect(addressKey(multiaddr('/dns4/example.test/tcp/1'))).toBeUndefined()
   })
 
-  it('a reservation whose peer has no connection left is dropped after reservationGrace (onDrop "disconnected"); a peer back within the grace keeps its reservation', async () => {
+  it('a reservation whose peer has no connection left is dropped after reservationGraceMs (onDrop "disconnected"); a peer back within the grace keeps its reservation', async () => {
     vi.useFakeTimers()
-    const { drops, reservations, connections, events, reserve } = setup({ reservationGrace: 10, now: () => Date.now() })
+    const { drops, reservations, connections, events, reserve } = setup({ reservationGraceMs: 10_000, now: () => Date.now() })
     const [gone, back] = [await peer(), await peer()]
     reserve(gone, '/ip4/192.0.2.1/tcp/1/ws')
     reserve(back, '/ip4/192.0.2.2/tcp/1/ws')
@@ -229,7 +229,7 @@ describe('relayGuard', () => {
 
   it('a reservation made while its connection closed (no disconnect event after it) is still dropped by the sweep, within two graces', async () => {
     vi.useFakeTimers()
-    const { drops, reservations, connections, reserve } = setup({ reservationGrace: 10, now: () => Date.now() })
+    const { drops, reservations, connections, reserve } = setup({ reservationGraceMs: 10_000, now: () => Date.now() })
     const p = await peer()
     reserve(p, '/ip4/192.0.2.1/tcp/1/ws')
     connections.delete(p.toString())
@@ -240,7 +240,7 @@ describe('relayGuard', () => {
 
   it('stop() ends the drops: no timer is left and a later disconnect drops nothing', async () => {
     vi.useFakeTimers()
-    const { guard, reservations, connections, events, reserve } = setup({ reservationGrace: 1, now: () => Date.now() })
+    const { guard, reservations, connections, events, reserve } = setup({ reservationGraceMs: 1000, now: () => Date.now() })
     const p = await peer()
     reserve(p, '/ip4/192.0.2.1/tcp/1/ws')
     connections.delete(p.toString())
@@ -253,10 +253,10 @@ describe('relayGuard', () => {
     expect(reservations.size).toBe(1)
   })
 
-  it('an end whose name is younger than namedMinAge is anonymous (the cap and the anonymous limits) until the name is that old', async () => {
+  it('an end whose name is younger than namedMinAgeMs is anonymous (the cap and the anonymous limits) until the name is that old', async () => {
     const fresh = await peer()
     const names = new Map([[fresh.toString(), 0]])
-    const { hits, clock, connect } = setup({ namedMinAge: 60, maxAnonymousCircuits: 1, relayDataLimit: 1000, relayDataLimitAnonymous: 100 }, [], names)
+    const { hits, clock, connect } = setup({ namedMinAgeMs: 60_000, maxAnonymousCircuits: 1, relayDataLimit: 1000, relayDataLimitAnonymous: 100 }, [], names)
     const [a, b] = [await peer(), await peer()]
     const first = await connect(a, b)
     expect(first.limit?.data).toBe(100n)

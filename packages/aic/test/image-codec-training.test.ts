@@ -11,7 +11,7 @@ function python<T> (code: string): T {
   return JSON.parse(res.stdout) as T
 }
 
-// What round 2 changed in tool 2's training against its divergence (docs/aic.md, "Training, round 2")
+// What round 2 changed in tool 2's training against its divergence (docs/aic-changelog.md, "2026-12-02: tool 2, round 2")
 describe('packages/aic/training/image_codec.py (tool 2 training numerics)', () => {
   it('gaussian_bits() is finite with a gradient on y and sigma far past round 1\'s 30-bit floor, where the floored rate has none', () => {
     const r = python<{ cases: Array<{ v: number, s: number, bits: number, dy: number, ds: number, oldBits: number, oldDy: number, oldDs: number }> }>(`

@@ -84,10 +84,10 @@ describe('createImageCodec({ runtime: "node" }) (tool 2, shipped model)', () => 
     for (let q = 1; q < results.length; q++) {
       expect(results[q]!.psnr, JSON.stringify(results)).toBeGreaterThan(results[q - 1]!.psnr - 0.5)
     }
-    // round 1's model spends more bits at level 1 than at level 2 (docs/aic.md), so only the ends
+    // round 1's model spends more bits at level 1 than at level 2 (docs/aic-changelog.md), so only the ends
     // are held to order: the top level spends more than the lowest
     expect(results.at(-1)!.bpp, JSON.stringify(results)).toBeGreaterThan(results[0]!.bpp)
-    // sane for this round's model (about 23 dB on this detailed cut, docs/aic.md): far above a
+    // sane for this round's model (about 23 dB on this detailed cut, docs/aic-changelog.md): far above a
     // flat picture (about 11 dB here) or a broken transform, below lossless, and the top level better than the lowest
     expect(results[0]!.psnr, JSON.stringify(results)).toBeGreaterThan(20)
     expect(results.at(-1)!.psnr, JSON.stringify(results)).toBeGreaterThan(results[0]!.psnr + 0.3)

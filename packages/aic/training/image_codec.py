@@ -43,7 +43,7 @@ class _RestoringClamp(torch.autograd.Function):
     """clamp(x, lo, hi) forward; backward passes the gradient inside the range, and outside it only
     where a descent step moves x back towards the range. A plain clamp has no gradient outside:
     a scale index whose pre-activation fell below 0 (the smallest scale) could then never be
-    raised again by the rate, however badly the scale under-predicts y (docs/aic.md, round 2)."""
+    raised again by the rate, however badly the scale under-predicts y (docs/aic-changelog.md, tool 2 round 2)."""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -100,7 +100,7 @@ class Analysis(nn.Module):
 class Synthesis(nn.Module):
     """y_hat -> x_hat. Leaky ReLUs, not inverse GDN: with IGDN (x (beta + gamma |x|), quadratic
     in x, three times over) the first full run diverged after 2,700 steps (loss 5 -> 3e5 in 50
-    steps, docs/aic.md); a piecewise-linear synthesis cannot blow up that way."""
+    steps, docs/aic-changelog.md); a piecewise-linear synthesis cannot blow up that way."""
 
     def __init__(self, n, m):
         super().__init__()
@@ -222,7 +222,7 @@ def gaussian_bits(y, sigma):
     b = (-0.5 - |y|) / sigma. Round 1 took the difference of the two Phi and floored it at 1e-9
     (30 bits): past about 6 sigma the difference is 0 in float32, the floor bit, and the rate had
     no gradient at all, neither on y nor on sigma, so a value that the hyperprior under-predicted
-    stayed under-predicted (docs/aic.md, round 2). Here every value has an exact, finite rate and
+    stayed under-predicted (docs/aic-changelog.md, tool 2 round 2). Here every value has an exact, finite rate and
     gradient (about |y| / sigma^2 bits per unit far out)."""
     v = y.abs()
     upper = torch.special.log_ndtr((0.5 - v) / sigma)
@@ -298,7 +298,7 @@ class ImageCodec(nn.Module):
         z = self.h_a(y_s)
         # z outside -zmax..zmax is clamped (the tables code no more): no gradient through the
         # clamp, and in training a pull of 1 bit per unit back into range (added against a
-        # divergence that it did not cure: docs/aic.md)
+        # divergence that it did not cure: docs/aic-changelog.md)
         z_hat = ste_round(z.clamp(-self.zmax, self.zmax))
         overflow = F.relu(z.abs() - self.zmax).sum()
         t = self.h_s(z_hat)

@@ -118,7 +118,7 @@ def ssim_of_luma(a, b):
 def restoration_loss(out, ref, ssim_weight):
     """(1 - w) * L1 (RGB) + w * (1 - SSIM of luma), the mixed loss of Zhao et al. 2017 (config
     "ssim_weight"; 0: L1 alone). Round 2 tried w = 0.8 against L1's slightly lower SSIM than
-    bicubic's, and it did worse on held-out clips in both PSNR and SSIM (docs/aic.md)."""
+    bicubic's, and it did worse on held-out clips in both PSNR and SSIM (docs/aic-changelog.md)."""
     l1 = F.l1_loss(out, ref)
     if not ssim_weight:
         return l1

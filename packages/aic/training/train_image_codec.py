@@ -170,7 +170,7 @@ def main():
     run_dir = os.path.join(args.runs, cfg["name"])
     os.makedirs(run_dir, exist_ok=True)
     # one run per folder: round 1 ran three at once in one folder, their log lines interleaved and
-    # each overwrote the others' checkpoint.pt (docs/aic.md). The lock goes with the process.
+    # each overwrote the others' checkpoint.pt (docs/aic-changelog.md). The lock goes with the process.
     lock = open(os.path.join(run_dir, "lock"), "w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -15,8 +15,8 @@ const NAMED_MIN_AGE = 10
 describe('anonymous circuits against a real relay node: a fresh name buys nothing (stock js-libp2p peers)', () => {
   afterEach(cleanup)
 
-  it(`a listener that registers a fresh name still gets --max-anonymous-circuits and --relay-data-limit-anonymous until its name is --named-min-age (${NAMED_MIN_AGE} s) old; then the normal limits`, async () => {
-    const { relay, addr } = await startRelay({ maxAnonymousCircuits: 1, relayDataLimitAnonymous: 16384, relayDataLimit: 131072, namedMinAge: NAMED_MIN_AGE })
+  it(`a listener that registers a fresh name still gets --max-anonymous-circuits and --relay-data-limit-anonymous until its name is --named-min-age-ms (${NAMED_MIN_AGE} s) old; then the normal limits`, async () => {
+    const { relay, addr } = await startRelay({ maxAnonymousCircuits: 1, relayDataLimitAnonymous: 16384, relayDataLimit: 131072, namedMinAgeMs: NAMED_MIN_AGE * 1000 })
     const key = await generateIdentityKey()
     const listener = await stockPeer({ circuit: true, listen: [`${addr}/p2p-circuit`], privateKey: key })
     await echoOn(listener)
@@ -51,7 +51,7 @@ describe('anonymous circuits against a real relay node: a fresh name buys nothin
   })
 
   it('a dialer that registers a fresh name gets no more than anonymous circuits to an anonymous listener until its name is old', async () => {
-    const { relay, addr } = await startRelay({ maxAnonymousCircuits: 0, namedMinAge: 3600 })
+    const { relay, addr } = await startRelay({ maxAnonymousCircuits: 0, namedMinAgeMs: 3_600_000 })
     const listener = await stockPeer({ circuit: true, listen: [`${addr}/p2p-circuit`] })
     await echoOn(listener)
     const circuit = `${addr}/p2p-circuit/p2p/${listener.peerId.toString()}`

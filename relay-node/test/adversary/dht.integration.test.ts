@@ -72,7 +72,7 @@ describe('the relays\' Kad-DHT against a stock js-libp2p attacker', () => {
   afterEach(cleanup)
 
   it('PUT_VALUE of 50 fresh names from a peer that is not a relay is refused: RESOLVE answers none, /healthz names unchanged; a legitimate peer registers and resolves meanwhile', async () => {
-    const { relay, addr } = await startRelay({ dhtRepublishInterval: 0 })
+    const { relay, addr } = await startRelay({ dhtRepublishIntervalMs: 0 })
     const attacker = await attackerNode()
     await attach(attacker, addr)
     const key = await generateIdentityKey()
@@ -92,7 +92,7 @@ describe('the relays\' Kad-DHT against a stock js-libp2p attacker', () => {
   })
 
   it('PUT_VALUE at sequence 1000 of a held public and a held unlisted name, then republish(): the holder keeps both (RESOLVE answers its key, UPDATE works); a look-alike PUT is refused', async () => {
-    const { relay, addr } = await startRelay({ dhtRepublishInterval: 0 })
+    const { relay, addr } = await startRelay({ dhtRepublishIntervalMs: 0 })
     const holderKey = await generateIdentityKey()
     const holder = await stockPeer()
     expect(await register(holder, addr, holderKey, '@held-public.aura')).toBe(E.DIRECTORY_ERROR_NONE)
@@ -120,7 +120,7 @@ describe('the relays\' Kad-DHT against a stock js-libp2p attacker', () => {
   it('a relay in the bootstrap list: its PUT of a name held here by another key (or a look-alike of one) is refused, the first key stored for a name sticks, names past --directory-max-names-per-key are refused; its own fresh names are stored', async () => {
     const attacker = await attackerNode(true)
     const attackerAddr = `${attacker.getMultiaddrs()[0]!.toString()}`
-    const { relay, addr } = await startRelay({ dhtRepublishInterval: 0, bootstrap: [attackerAddr], directoryMaxNamesPerKey: 3 })
+    const { relay, addr } = await startRelay({ dhtRepublishIntervalMs: 0, bootstrap: [attackerAddr], directoryMaxNamesPerKey: 3 })
     expect(await until(() => routingTableSize(attacker) > 0, true, 15_000), 'the relay dialled its bootstrap relay').toBe(true)
     const holderKey = await generateIdentityKey()
     const holder = await stockPeer()
@@ -159,7 +159,7 @@ describe('the relays\' Kad-DHT against a stock js-libp2p attacker', () => {
 
   it('a relay past --dht-put-rate-limit gets its PUTs refused (reason rate) while a legitimate peer is served', async () => {
     const attacker = await attackerNode(true)
-    const { relay, addr } = await startRelay({ dhtRepublishInterval: 0, bootstrap: [attacker.getMultiaddrs()[0]!.toString()], dhtPutRateLimit: 5 })
+    const { relay, addr } = await startRelay({ dhtRepublishIntervalMs: 0, bootstrap: [attacker.getMultiaddrs()[0]!.toString()], dhtPutRateLimit: 5 })
     expect(await until(() => routingTableSize(attacker) > 0, true, 15_000), 'the relay dialled its bootstrap relay').toBe(true)
     const attack = async (): Promise<number> => {
       let n = 0

@@ -24,8 +24,8 @@ const listenVia = async (relayAddr: string): Promise<Libp2p> => {
 describe('reservation squatting against a real relay node (stock js-libp2p attackers)', () => {
   afterEach(cleanup)
 
-  it('fresh peer ids that RESERVE then disconnect fill --max-reservations only until --reservation-grace: then the table empties, a legitimate peer reserves, and /metrics counts each drop', async () => {
-    const { relay, addr, log } = await startRelay({ ...CONNECTIONS, maxReservations: 8, reservationGrace: 2, maxReservationsPerAddress: 100 }, { log: 'debug' })
+  it('fresh peer ids that RESERVE then disconnect fill --max-reservations only until --reservation-grace-ms: then the table empties, a legitimate peer reserves, and /metrics counts each drop', async () => {
+    const { relay, addr, log } = await startRelay({ ...CONNECTIONS, maxReservations: 8, reservationGraceMs: 2000, maxReservationsPerAddress: 100 }, { log: 'debug' })
     // the attack: 8 one-shot reservations, each from a new peer id that then leaves
     const squatters: Libp2p[] = []
     for (let i = 0; i < 8; i++) {
@@ -33,7 +33,7 @@ describe('reservation squatting against a real relay node (stock js-libp2p attac
       expect(await reserve(squatter, addr)).toBe(OK)
       squatters.push(squatter)
     }
-    // the table is full: a newcomer is refused (and was, before, for the whole --reservation-ttl)
+    // the table is full: a newcomer is refused (and was, before, for the whole --reservation-ttl-ms)
     const legitimate = await stockPeer({ circuit: true })
     expect(await reserve(legitimate, addr)).toBe(RESERVATION_REFUSED)
     expect(await metric(relay, 'auralink_relay_limit_hits_total', { limit: 'max_reservations' })).toBe(1)
@@ -52,8 +52,8 @@ describe('reservation squatting against a real relay node (stock js-libp2p attac
     expect(lines.filter((l) => l.level >= 30).map((l) => l.msg)).toEqual(['starting', 'http listening', 'listening'])
   })
 
-  it('a peer that reconnects within --reservation-grace keeps its reservation (same expiry); one that stays away loses it', async () => {
-    const { relay, addr } = await startRelay({ ...CONNECTIONS, reservationGrace: 8 }, { log: 'debug' })
+  it('a peer that reconnects within --reservation-grace-ms keeps its reservation (same expiry); one that stays away loses it', async () => {
+    const { relay, addr } = await startRelay({ ...CONNECTIONS, reservationGraceMs: 8000 }, { log: 'debug' })
     const comesBack = await generateKeyPair('Ed25519')
     const first = await stockPeer({ circuit: true, privateKey: comesBack })
     const staysAway = await stockPeer({ circuit: true })
