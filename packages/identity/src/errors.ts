@@ -84,3 +84,21 @@ export class InvalidStateError extends Error {
     super(message)
   }
 }
+
+/**
+ * A key is in use: another AuraLink client (in this process, another process or another tab of
+ * the same browser) holds the lock on its label. Give this client another `keyLabel`, or stop the
+ * other one first.
+ */
+export class KeyInUseError extends Error {
+  static override readonly name = 'KeyInUseError'
+  override readonly name = 'KeyInUseError'
+  readonly code = 'KEY_IN_USE'
+  /** The key label that is held. */
+  readonly label: string
+
+  constructor (label: string, message = `key "${label}" is in use by another client`, options?: { cause?: unknown }) {
+    super(message, options)
+    this.label = label
+  }
+}
