@@ -145,3 +145,29 @@ export class InvalidRelayReportError extends Error {
     this.reason = reason
   }
 }
+
+/**
+ * A relay answered at its address with another peer id than the one configured (or learnt and
+ * pinned when the client first reached it). The connection is refused: it may be another relay
+ * on that address, or someone pretending to be it.
+ */
+export class WrongRelayIdError extends Error {
+  static override readonly name = 'WrongRelayIdError'
+  override readonly name = 'WrongRelayIdError'
+  readonly code = 'WRONG_RELAY_ID'
+  /** The address dialled, without its /p2p part. */
+  readonly addr: string
+  /** The peer id configured or pinned for that address. */
+  readonly expected: string
+  /** The peer id the relay proved in the handshake; undefined when it could not be learnt. */
+  readonly actual: string | undefined
+
+  constructor (addr: string, expected: string, actual: string | undefined, options?: { cause?: unknown }) {
+    super(actual !== undefined
+      ? `relay ${addr} has peer id ${actual}, not the expected ${expected}: wrong /p2p/ id in the relay address, or another relay answered there`
+      : `relay ${addr} did not prove the expected peer id ${expected} in the handshake`, options)
+    this.addr = addr
+    this.expected = expected
+    this.actual = actual
+  }
+}
