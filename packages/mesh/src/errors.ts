@@ -159,13 +159,11 @@ export class WrongRelayIdError extends Error {
   readonly addr: string
   /** The peer id configured or pinned for that address. */
   readonly expected: string
-  /** The peer id the relay proved in the handshake; undefined when it could not be learnt. */
-  readonly actual: string | undefined
+  /** The peer id the relay proved in the handshake. */
+  readonly actual: string
 
-  constructor (addr: string, expected: string, actual: string | undefined, options?: { cause?: unknown }) {
-    super(actual !== undefined
-      ? `relay ${addr} has peer id ${actual}, not the expected ${expected}: wrong /p2p/ id in the relay address, or another relay answered there`
-      : `relay ${addr} did not prove the expected peer id ${expected} in the handshake`, options)
+  constructor (addr: string, expected: string, actual: string, options?: { cause?: unknown }) {
+    super(`relay ${addr} has peer id ${actual}, not the expected ${expected}: wrong /p2p/ id in the relay address, or another relay answered there`, options)
     this.addr = addr
     this.expected = expected
     this.actual = actual

@@ -103,14 +103,14 @@ export async function learnRelayIds (addrs: Multiaddr[], options: AbortOptions =
 /**
  * The error of a relay dial that failed because the relay proved another peer id than `expected`:
  * WrongRelayIdError with both ids (the actual one learnt by dialling the address once more without
- * the id); undefined for any other failure.
+ * the id); undefined for any other failure, and where the relay's id cannot be learnt.
  */
 export async function wrongRelayId (err: unknown, addr: Multiaddr, expected: PeerId, options: AbortOptions = {}): Promise<WrongRelayIdError | undefined> {
   if ((err as Error)?.name !== 'EncryptionFailedError') return undefined
   const bare = withoutPeerId(addr)
   const [actual] = await learnRelayIds([bare], options).catch(() => [undefined])
-  if (actual instanceof Error || actual === undefined) return new WrongRelayIdError(bare.toString(), expected.toString(), undefined, { cause: err })
-  if (actual.equals(expected)) return undefined
+  // not proven: the relay may have refused the handshake for another reason (shedding load)
+  if (actual instanceof Error || actual === undefined || actual.equals(expected)) return undefined
   return new WrongRelayIdError(bare.toString(), expected.toString(), actual.toString(), { cause: err })
 }
 
@@ -135,10 +135,15 @@ export function describeDialError (err: unknown): string {
 }
 
 /**
- * A dial failure that waiting will not cure soon: anything but a timeout or an abort (refused, no
- * such host, a TLS failure, another peer id). create() fails at once when every relay's dial failed so.
+ * A dial failure that waiting will not cure soon: the WebSocket could not open (an ErrorEvent:
+ * refused, no WebSocket server, a TLS failure), the host is unknown or unreachable, or the relay
+ * proved another peer id (WrongRelayIdError). Timeouts, aborts, resets and failed handshakes (a
+ * relay shedding load refuses so too) are not: create() waits for those until its timeout.
  */
 export function isDefiniteDialFailure (err: unknown): boolean {
-  const name = (err as Error)?.name
-  return name !== 'TimeoutError' && name !== 'AbortError'
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.every(isDefiniteDialFailure)
+  if (err instanceof WrongRelayIdError) return true
+  if (!(err instanceof Error)) return err != null && typeof err === 'object' && (err as { type?: unknown }).type === 'error'
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
 }

@@ -252,7 +252,7 @@ export class RelayKeeper {
       const wrong = this.running ? await wrongRelayId(err, relay.addr, relay.peerId, { signal: this.stopper.signal }).catch(() => undefined) : undefined
       relay.failures++
       relay.lastError = wrong?.message ?? describeDialError(err)
-      relay.definite = isDefiniteDialFailure(err)
+      relay.definite = isDefiniteDialFailure(wrong ?? err)
       relay.state = 'down'
       const backoff = Math.min(MAX_RELAY_BACKOFF_MS, this.interval * 2 ** Math.min(relay.failures - 1, 10))
       this.nextTry.set(relay, Date.now() + backoff)

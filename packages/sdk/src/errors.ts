@@ -79,3 +79,14 @@ export class TransferAbortedError extends Error {
     this.reason = reason
   }
 }
+
+/** The JavaScript runtime is too old for AuraLink (Node before 22): the message names the version needed and the one running. */
+export class UnsupportedRuntimeError extends Error {
+  static override readonly name = 'UnsupportedRuntimeError'
+  override readonly name = 'UnsupportedRuntimeError'
+  readonly code = 'UNSUPPORTED_RUNTIME'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

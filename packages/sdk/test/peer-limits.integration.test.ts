@@ -58,7 +58,7 @@ describe('a hostile peer against a real AuraLink client through a real relay nod
   })
 
   async function client (label: string): Promise<{ client: AuraLink, name: string }> {
-    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [] })
+    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [], keyStore: null })
     clients.push(c)
     const name = `@${label}-${++n}.aura`
     await c.register(name)
