@@ -115,6 +115,8 @@ export class RelayKeeper {
   private readonly pinging = new Set<RelayStatus>()
   private stopper = new AbortController()
   private running = false
+  /** Some relay was connected since start(): from then on a refused redial is a relay restarting, not a wrong address. */
+  private reachedAny = false
   /** Called whenever a relay's state may have changed: waitForReservation() waits on these. */
   private readonly waiters = new Set<() => void>()
   private readonly onUpdate = (): void => { this.refreshStates() }
@@ -142,6 +144,7 @@ export class RelayKeeper {
   start (): void {
     if (this.running) return
     this.running = true
+    this.reachedAny = false
     this.stopper = new AbortController()
     // 'transport:listening' comes as soon as the circuit relay transport holds a reservation;
     // 'self:peer:update' only after libp2p's address manager has waited a second for more changes
@@ -176,15 +179,16 @@ export class RelayKeeper {
   /**
    * Resolves as soon as a relay holds a reservation for us (no polling: each change of a relay's
    * state wakes it). Rejects with the signal's reason on abort, and with RelayUnreachableError at
-   * once when every relay's last dial failed for a reason waiting will not cure (refused, no such
-   * host, another peer id: see `definite`), naming each address and its reason.
+   * once when no relay was ever reached since start() and every relay's last dial failed for a
+   * reason waiting will not cure (refused, no such host, another peer id: see `definite`), naming
+   * each address and its reason. Once a relay was reached, it waits through restarts.
    */
   async waitForReservation (signal: AbortSignal): Promise<void> {
     this.refreshStates()
     while (!this.relays.some((r) => r.state === 'reserved')) {
       signal.throwIfAborted()
       if (!this.running) throw new RelayUnreachableError('the relay keeper stopped before a relay gave a reservation')
-      if (this.relays.length > 0 && this.relays.every((r) => r.state === 'down' && r.failures > 0 && r.definite === true)) {
+      if (!this.reachedAny && this.relays.length > 0 && this.relays.every((r) => r.state === 'down' && r.failures > 0 && r.definite === true)) {
         const why = this.relays.map((r) => `${r.addr.toString()}: ${r.lastError ?? 'failed'}`).join('; ')
         throw new RelayUnreachableError(`no relay could be reached (${why})`)
       }
@@ -206,6 +210,7 @@ export class RelayKeeper {
       const before = relay.state
       const connected = this.libp2p.getConnections(relay.peerId).some((c) => c.status === 'open')
       const reserved = connected && own.some((a) => a.includes(`/p2p/${relay.peerId.toString()}/p2p-circuit`))
+      if (connected) this.reachedAny = true
       if (reserved) relay.state = 'reserved'
       else if (connected) relay.state = 'connected'
       else if (relay.state !== 'connecting') relay.state = 'down'
@@ -246,6 +251,7 @@ export class RelayKeeper {
       delete relay.lastError
       delete relay.definite
       relay.state = 'connected'
+      this.reachedAny = true
     } catch (err) {
       // the relay proved another peer id than the one configured or pinned: say which (the Noise
       // error names neither the address nor the relay), and refuse it as before
