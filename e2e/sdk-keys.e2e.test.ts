@@ -61,6 +61,16 @@ describe('@auralink/sdk keeps its key in Chromium (the default key store)', () =
     expect(await startKept(page, '@reload.aura')).toEqual(first)
   })
 
+  it('AuraLink.create({ relays: ["ws://127.0.0.1:<port>"] }) in Chromium learns the relay\'s peer id from its handshake and registers', async () => {
+    const page = await browser!.newPage('ws-url')
+    pages.push(page)
+    await open(page)
+    const port = /\/tcp\/(\d+)\//.exec(relay!.addr)![1]!
+    const started = await runSdk(page, async (sdk, a) => sdk.startKept(...(a as [string, string, string])), [`ws://127.0.0.1:${port}`, '@ws-url.aura', '@ws-url.aura'])
+    expect(started).toMatchObject({ peerId: expect.stringMatching(/^12D3Koo/) })
+    expect(await runSdk(page, (sdk) => sdk.relayAddrs())).toEqual([relay!.addr])
+  })
+
   it('a second tab of the same browser on the same key gets KeyInUseError saying to use another keyLabel; with its own keyLabel it is another peer', async () => {
     const page = await browser!.newPage('tab-1')
     pages.push(page)

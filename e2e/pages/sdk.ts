@@ -20,6 +20,8 @@ export interface SdkPage {
    * with `keyLabel` when given, then register(name). The PeerId, or the error either call threw.
    */
   startKept(relay: string, name: string, keyLabel?: string): Promise<{ peerId: string } | PageError>
+  /** The client's relay addresses as `relays()` gives them (with the peer id learnt for a ws:// URL). */
+  relayAddrs(): string[]
   /** What to do with the next incoming calls: accept with audio+video (and `aic` when given), or reject with a reason. */
   answer(mode: 'accept' | 'reject', reason?: string, aic?: AicMode, media?: { audio: boolean, video: boolean }): void
   /**
@@ -242,6 +244,7 @@ const sdkPage: SdkPage = {
       return { name: (err as Error).name, message: (err as Error).message, ms: performance.now() - t0 }
     }
   },
+  relayAddrs () { return client?.relays().map((r) => r.addr.toString()) ?? [] },
   async stop () { await client?.stop() },
   async timedCall (name, timeoutMs) {
     const t0 = performance.now()
