@@ -21,6 +21,16 @@ if (c) {
   if (c.slowDials) console.log(`\nDials over ${c.slowDials.overMs} ms: ${c.slowDials.count} of ${c.dialToFirstEchoedByte.n}.`)
   console.log(`\nFirst-try WebRTC failures: ${(c.firstTryFailureRate * 100).toFixed(1)}% of ${c.rounds} dials (retried: ${JSON.stringify(c.retryReasons ?? {})}); dials that failed after every retry: ${c.failures}; connection closes that took over 5 s: ${c.closeTimeouts ?? 'n/a'}.\n`)
 }
+const cr = load('create')
+if (cr) {
+  // create-before.json: the same bench on the code before issue 14 (create() waited out a 1 s address-manager debounce)
+  const before = load('create-before')
+  console.log(`### bench/create (${cr.date}, ${cr.machine.cpus} cores, Node ${cr.machine.node})\n`)
+  console.log('| ms | p50 | p95 | min | max | n |\n|---|---|---|---|---|---|')
+  console.log(row('`AuraLink.create()` to a reservation on a loopback relay', cr.createMs))
+  if (before) console.log(row(`the same before issue 14 (${before.date.slice(0, 10)})`, before.createMs))
+  console.log('')
+}
 const t = load('throughput')
 if (t) {
   console.log(`### bench/throughput (${t.date}, ${t.megabytesPerRun} MiB per run, ${t.runs} runs, ${t.chunkBytes}-byte writes)\n`)

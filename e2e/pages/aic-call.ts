@@ -220,7 +220,7 @@ const PAIR = ['availableOutgoingBitrate', 'currentRoundTripTime', 'bytesSent', '
 const page: AicCallPage = {
   async start (relay, name, aicMode, table, threads) {
     // `aic` is AIC's option; an SDK without AIC ignores it (a variable, not a literal: no excess-property check)
-    const init = { relays: [relay], iceServers: [], aic: { mode: aicMode, ...(table !== undefined ? { table } : {}), ...(threads !== undefined ? { threads } : {}) } }
+    const init = { relays: [relay], iceServers: [], keyStore: null, aic: { mode: aicMode, ...(table !== undefined ? { table } : {}), ...(threads !== undefined ? { threads } : {}) } }
     client = await AuraLink.create(init)
     await client.register(name)
     client.addEventListener('incoming', (e) => {

@@ -13,8 +13,15 @@ export interface FileRecord { name: string, size: number, sha256: string, progre
 export interface SendResult { sha256: string, progressEvents: number, lastProgress: number, ms: number, error?: string }
 
 export interface SdkPage {
-  /** AuraLink.create with `relay` (and `aic` options when given), then register(name). Returns the PeerId. */
+  /** AuraLink.create with `relay` (and `aic` options when given), then register(name). Returns the PeerId. No key store: a new key each time. */
   start(relay: string, name: string, aic?: AicInit): Promise<string>
+  /**
+   * AuraLink.create({ relays: [relay] }) as the README has it (the default key store: IndexedDB),
+   * with `keyLabel` when given, then register(name). The PeerId, or the error either call threw.
+   */
+  startKept(relay: string, name: string, keyLabel?: string): Promise<{ peerId: string } | PageError>
+  /** The client's relay addresses as `relays()` gives them (with the peer id learnt for a ws:// URL). */
+  relayAddrs(): string[]
   /** What to do with the next incoming calls: accept with audio+video (and `aic` when given), or reject with a reason. */
   answer(mode: 'accept' | 'reject', reason?: string, aic?: AicMode, media?: { audio: boolean, video: boolean }): void
   /**
@@ -149,7 +156,7 @@ function receivePush (stream: Stream): void {
 
 const sdkPage: SdkPage = {
   async start (relay, name, aic) {
-    client = await AuraLink.create({ relays: [relay], iceServers: [], ...(aic !== undefined ? { aic } : {}) })
+    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null, ...(aic !== undefined ? { aic } : {}) })
     await client.register(name)
     await client.mesh.handle(PUSH_PROTOCOL, (stream) => { receivePush(stream) })
     client.addEventListener('incoming', (e) => {
@@ -224,6 +231,20 @@ const sdkPage: SdkPage = {
   },
   files: () => files.map((f) => ({ ...f })),
   async hangup () { await current().hangup() },
+  async startKept (relay, name, keyLabel) {
+    const t0 = performance.now()
+    let created: AuraLink | undefined
+    try {
+      created = await AuraLink.create({ relays: [relay], ...(keyLabel !== undefined ? { keyLabel } : {}) })
+      await created.register(name)
+      client = created
+      return { peerId: created.peerId.toString() }
+    } catch (err) {
+      await created?.stop()
+      return { name: (err as Error).name, message: (err as Error).message, ms: performance.now() - t0 }
+    }
+  },
+  relayAddrs () { return client?.relays().map((r) => r.addr.toString()) ?? [] },
   async stop () { await client?.stop() },
   async timedCall (name, timeoutMs) {
     const t0 = performance.now()

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `auralink-relay` command. Exit codes: 0 stopped cleanly, 1 runtime failure (a port in
-// use, a second signal during shutdown), 2 bad configuration (flags, env, config file, data dir)
-// or a damaged datastore (DatastoreDamagedError: restore the data dir, or run with --repair).
+// use, a second signal during shutdown), 2 bad configuration (flags, env, config file, data dir),
+// a damaged datastore (DatastoreDamagedError: restore the data dir, or run with --repair) or a Node
+// older than 22.
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 import { loadConfig, usage } from './config.js'
@@ -17,6 +18,14 @@ function version (): string {
   } catch {
     return 'unknown'
   }
+}
+
+// before anything else: an older Node fails later with errors that do not say why
+// (`Promise.withResolvers is not a function`)
+const MIN_NODE_MAJOR = 22
+if (Number.parseInt(process.versions.node, 10) < MIN_NODE_MAJOR) {
+  console.error(`${RELAY_NAME}: AuraLink needs Node ${MIN_NODE_MAJOR} or later, this is Node ${process.versions.node}`)
+  process.exit(2)
 }
 
 let parsed

@@ -103,6 +103,15 @@ describe('auralink-relay CLI', () => {
     expect(r.out()).toMatch(/see auralink-relay --help/)
   })
 
+  it('on Node 20 (process.versions faked before the CLI loads) prints "AuraLink needs Node 22 or later, this is Node 20.11.1" and exits 2', async () => {
+    const fake = Buffer.from('Object.defineProperty(process.versions, "node", { value: "20.11.1" })').toString('base64')
+    const r = run(['--port', '0', '--http-port', '0'], { NODE_OPTIONS: `--import=data:text/javascript;base64,${fake}` })
+    runs.push(r)
+    expect(await exitWithin(r, 20_000)).toBe(2)
+    expect(r.out()).toContain('auralink-relay: AuraLink needs Node 22 or later, this is Node 20.11.1')
+    expect(r.out()).not.toContain('listening')
+  })
+
   it('exits 2 naming the env var for a bad env value, and naming the key for an unknown config file setting', async () => {
     const r = start([], { AURALINK_RELAY_HTTP_PORT: '-3' })
     expect(await exitWithin(r, 10_000)).toBe(2)

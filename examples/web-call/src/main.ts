@@ -1,12 +1,12 @@
 // The web call app: register an AuraID at a relay, call someone by AuraID or answer their call.
 //
-// The identity key stays in this browser's IndexedDB (idbKeyStore), one key per AuraID, so a
-// reload (or a second visit) registers the same name with the same key again. One key per name,
-// not one per browser: two windows of one browser share IndexedDB, and @alice.aura and
-// @bob.aura in two windows must be two peers.
+// The identity key stays in this browser's IndexedDB (idbKeyStore, from the SDK), one key per
+// AuraID (its keyLabel), so a reload (or a second visit) registers the same name with the same key
+// again. One key per name, not one per browser: two windows of one browser share IndexedDB, and
+// @alice.aura and @bob.aura in two windows must be two peers. The same name in two windows at once
+// is refused (KeyInUseError: the SDK locks a key while a client uses it).
 import { validateAuraId } from '@auralink/identity'
-import { idbKeyStore } from '@auralink/identity/keystore'
-import { AuraLink } from '@auralink/sdk'
+import { AuraLink, idbKeyStore } from '@auralink/sdk'
 import { activeCall, showCall } from './call-view.js'
 import { action, byId, onSubmit, showError } from './dom.js'
 import type { Call } from '@auralink/sdk'
@@ -51,7 +51,7 @@ function setCallControls (): void {
 
 async function register (): Promise<void> {
   const relays = el.relay.value.split(/[\s,]+/).filter((r) => r !== '')
-  if (relays.length === 0) throw new TypeError('relay: enter the multiaddr of a relay node (/ip4/.../ws/p2p/...)')
+  if (relays.length === 0) throw new TypeError('relay: enter the address of a relay node (ws://host:port, wss://host, or its multiaddr /ip4/.../ws/p2p/...)')
   const name = validateAuraId(el.auraId.value.trim())
   el.register.disabled = true
   el.registered.textContent = `Connecting to the relay as ${name}…`

@@ -66,6 +66,25 @@ export function keyStoreTests (name: string, suite: KeyStoreSuite): void {
       expect(await store.get('bad')).toBeUndefined()
     })
 
+    it('lock(label) while it is held rejects with KeyInUseError naming the label; after release() it can be taken again', async () => {
+      if (store.lock === undefined) return
+      const held = await store.lock('@alice.aura')
+      await expect(store.lock('@alice.aura')).rejects.toThrow(expect.objectContaining({ name: 'KeyInUseError', code: 'ERR_KEY_IN_USE', label: '@alice.aura', message: expect.stringContaining('keyLabel') }))
+      // another label is another lock, and a lock leaves the key list alone
+      const other = await store.lock('@bob.aura')
+      expect(await store.list()).toEqual([])
+      await held.release()
+      await held.release()
+      const again = await store.lock('@alice.aura')
+      await again.release()
+      await other.release()
+    })
+
+    it('lock() refuses a bad label with a TypeError naming it', async () => {
+      if (store.lock === undefined) return
+      await expect(store.lock('../evil')).rejects.toThrow(/key label/)
+    })
+
     it('calls after close() reject with InvalidStateError', async () => {
       await store.close()
       await store.close()

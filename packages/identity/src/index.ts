@@ -24,4 +24,4 @@ export { validateAuraId, parseAuraId, isAuraId, auraIdSkeleton, AURAID_SKELETON_
 export * from './keys.js'
 export * from './record.js'
 export { checkKeyLabel, checkPrivateKey } from './keystore.js'
-export type { KeyStore } from './keystore.js'
+export type { KeyLock, KeyStore } from './keystore.js'

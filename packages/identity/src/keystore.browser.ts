@@ -1,12 +1,17 @@
 import { openDB } from 'idb'
-import { CorruptKeyError, InvalidStateError } from './errors.js'
+import { CorruptKeyError, InvalidStateError, KeyInUseError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
 import { checkKeyLabel, checkPrivateKey } from './keystore.js'
-import type { KeyStore } from './keystore.js'
+import type { KeyLock, KeyStore } from './keystore.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase, IDBPObjectStore } from 'idb'
 
-export type { KeyStore } from './keystore.js'
+export type { KeyLock, KeyStore } from './keystore.js'
+
+/** The key store an AuraLink client uses when given none: `idbKeyStore()` (database 'auralink-keys'). */
+export function defaultKeyStore (): KeyStore {
+  return idbKeyStore()
+}
 
 export interface IdbKeyStoreInit {
   /**
@@ -38,6 +43,10 @@ type Store<Mode extends IDBTransactionMode> = IDBPObjectStore<KeyStoreSchema, ['
  * `fileKeyStore` writes to a file). Each write is one transaction with `strict` durability, so
  * a crash never leaves half a key. The entries are readable by any script of the same origin,
  * as a key file is by any process of the same user.
+ *
+ * `lock(label)` takes the Web Lock `auralink-key:<dbName>:<label>`, shared by every tab of the
+ * origin; where the Web Locks API is missing (pages not served over https or from localhost) it
+ * guards within the page only.
  */
 export function idbKeyStore (init?: IdbKeyStoreInit): KeyStore {
   const dbName = init?.dbName ?? DEFAULT_DB_NAME
@@ -130,6 +139,13 @@ export function idbKeyStore (init?: IdbKeyStoreInit): KeyStore {
       return keys.filter((k): k is string => typeof k === 'string').sort()
     },
 
+    async lock (label: string, options?: AbortOptions): Promise<KeyLock> {
+      checkKeyLabel(label)
+      options?.signal?.throwIfAborted()
+      if (closed) throw new InvalidStateError('idbKeyStore is closed')
+      return webLock(`auralink-key:${dbName}:${label}`, label, dbName)
+    },
+
     async close (): Promise<void> {
       closed = true
       const pending = connection
@@ -138,6 +154,28 @@ export function idbKeyStore (init?: IdbKeyStoreInit): KeyStore {
       if (pending != null) await pending.then((db) => { db.close() }, () => {})
     }
   }
+}
+
+/** Locks held in this page, for browsers without the Web Locks API. */
+const pageLocks = new Set<string>()
+
+async function webLock (name: string, label: string, dbName: string): Promise<KeyLock> {
+  const inUse = (): KeyInUseError => new KeyInUseError(label, `key "${label}" in IndexedDB database "${dbName}" is in use by another AuraLink client (another tab or window of this browser, or this page); stop that client first, or give this one another keyLabel`)
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
+  if (locks == null) {
+    if (pageLocks.has(name)) throw inUse()
+    pageLocks.add(name)
+    return { label, release: async () => { pageLocks.delete(name) } }
+  }
+  return new Promise<KeyLock>((resolve, reject) => {
+    // the lock is held until the callback's promise settles: until release(), which waits for the
+    // lock manager to have let it go
+    const requested: Promise<unknown> = locks.request(name, { ifAvailable: true }, async (lock) => {
+      if (lock === null) { reject(inUse()); return }
+      await new Promise<void>((done) => { resolve({ label, release: async () => { done(); await requested } }) })
+    })
+    requested.catch(reject)
+  })
 }
 
 function describe (value: unknown): string {

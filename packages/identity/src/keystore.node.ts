@@ -1,13 +1,14 @@
 import { constants } from 'node:fs'
-import { chmod, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { chmod, link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { CorruptKeyError, InvalidStateError } from './errors.js'
+import { CorruptKeyError, InvalidStateError, KeyInUseError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
 import { checkKeyLabel, checkPrivateKey } from './keystore.js'
-import type { KeyStore } from './keystore.js'
+import type { KeyLock, KeyStore } from './keystore.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 
-export type { KeyStore } from './keystore.js'
+export type { KeyLock, KeyStore } from './keystore.js'
 
 export interface FileKeyStoreInit {
   /** The folder that holds one file per key; made with mode 0700 when missing. */
@@ -15,10 +16,27 @@ export interface FileKeyStoreInit {
 }
 
 const SUFFIX = '.key'
+const LOCK_SUFFIX = '.lock'
+
+/**
+ * The folder the default key store uses: `$AURALINK_HOME/keys`, or `~/.auralink/keys` when
+ * AURALINK_HOME is unset or empty.
+ */
+export function defaultKeyDir (env: Record<string, string | undefined> = process.env): string {
+  const home = env.AURALINK_HOME
+  return join(home !== undefined && home !== '' ? home : join(homedir(), '.auralink'), 'keys')
+}
+
+/** The key store an AuraLink client uses when given none: a `fileKeyStore` in {@link defaultKeyDir}. */
+export function defaultKeyStore (): KeyStore {
+  return fileKeyStore({ dir: defaultKeyDir() })
+}
 
 /**
  * A key store in a folder: each key in its own file (`<label>.key`, mode 0600, libp2p's
  * protobuf encoding), written to a temporary file and renamed, so a crash never leaves half a key.
+ * `lock(label)` writes `<label>.lock` holding the holder's pid; a lock whose process has exited
+ * is taken over.
  */
 export function fileKeyStore (init: FileKeyStoreInit): KeyStore {
   if (typeof init?.dir !== 'string' || init.dir === '') {
@@ -89,8 +107,74 @@ export function fileKeyStore (init: FileKeyStoreInit): KeyStore {
       return names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length)).sort()
     },
 
+    async lock (label: string, options?: AbortOptions): Promise<KeyLock> {
+      const file = join(dir, checkKeyLabel(label) + LOCK_SUFFIX)
+      await open_()
+      // twice at most: once more after taking over a lock whose holder has exited
+      for (let attempt = 0; attempt < 2; attempt++) {
+        options?.signal?.throwIfAborted()
+        // the pid is written to a file of our own, then linked into place: link() fails when the
+        // lock exists, and a reader never sees a lock file without its pid
+        const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
+        await writeFile(tmp, `${process.pid}\n`, { mode: 0o600 })
+        try {
+          await link(tmp, file)
+          return fileLock(label, file)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        } finally {
+          await rm(tmp, { force: true })
+        }
+        const holder = await lockHolder(file)
+        if (holder !== undefined && isAlive(holder)) {
+          const who = holder === process.pid ? 'another client in this process' : `process ${holder}`
+          throw new KeyInUseError(label, `key "${label}" in ${dir} is in use by ${who} (lock file ${file}); stop that client first, or give this one another keyLabel`)
+        }
+        // the holder exited without releasing it (a crash, a kill): the lock is stale
+        await rm(file, { force: true })
+      }
+      throw new KeyInUseError(label, `key "${label}" in ${dir}: its lock file ${file} was taken again while a stale one was cleared; try again`)
+    },
+
     async close (): Promise<void> {
       closed = true
     }
+  }
+}
+
+function fileLock (label: string, file: string): KeyLock {
+  let released: Promise<void> | undefined
+  return {
+    label,
+    async release (): Promise<void> {
+      released ??= (async () => {
+        // only our own lock: a file holding another pid was taken over after ours was removed
+        if (await lockHolder(file) === process.pid) await rm(file, { force: true })
+      })()
+      await released
+    }
+  }
+}
+
+/** The pid in a lock file; undefined when the file is gone or holds no pid. */
+async function lockHolder (file: string): Promise<number | undefined> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  const pid = Number(text.trim())
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists, under another user
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -17,6 +17,20 @@ export interface KeyStore {
   list(options?: AbortOptions): Promise<string[]>
   /** Releases the store; later calls throw InvalidStateError. Idempotent. */
   close(): Promise<void>
+  /**
+   * Claims the key under `label` for one user at a time (one AuraLink client), across tabs or
+   * processes where the store is shared: a lock file holding the owner's pid in Node, a Web Lock in
+   * browsers. Rejects with KeyInUseError while another holder has it. Optional: a store without it
+   * gives no such guard.
+   */
+  lock?(label: string, options?: AbortOptions): Promise<KeyLock>
+}
+
+/** A claim on one key of a store (`KeyStore.lock`); held until `release()`. */
+export interface KeyLock {
+  readonly label: string
+  /** Gives the claim up. Idempotent. */
+  release(): Promise<void>
 }
 
 const LABEL = /^[A-Za-z0-9@._-]{1,64}$/

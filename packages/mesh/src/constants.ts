@@ -6,6 +6,8 @@ export const DEFAULT_DIAL_BACKOFF_MS = 250
 export const DEFAULT_DIAL_TIMEOUT_MS = 15_000
 /** One directory request, stream open to response. */
 export const DEFAULT_DIRECTORY_TIMEOUT_MS = 10_000
+/** One dial of a relay's WebSocket address (connection, Noise and yamux), and one dial that learns a relay's peer id. */
+export const RELAY_DIAL_TIMEOUT_MS = 10_000
 /** How often the relay keeper checks its relays and redials lost ones. */
 export const DEFAULT_RELAY_CHECK_INTERVAL_MS = 2_000
 /** Most relay redial backoff. */

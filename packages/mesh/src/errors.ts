@@ -2,6 +2,6 @@
 export {
   AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, DirectoryTimeoutError,
   ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidRelayReportError, InvalidStateError, MessageTooLargeError,
-  PeerIdMismatchError, PeerOfflineError, RelayUnreachableError, ReputationLoadError, ReputationSaveError
+  PeerIdMismatchError, PeerOfflineError, RelayUnreachableError, ReputationLoadError, ReputationSaveError, WrongRelayIdError
 } from '@auralink/core'
 export type { DirectoryRejectionReason } from '@auralink/core'

@@ -23,7 +23,8 @@ import { sameSet } from './dial-routes.js'
 import { IcePolicy } from './ice-policy.js'
 import { splitIceServers } from './ice-servers.js'
 import { MeshDialler } from './mesh-dialler.js'
-import { parseRelayAddr, RelayKeeper } from './relay-keeper.js'
+import { learnRelayIds, parseRelayAddress } from './relay-address.js'
+import { RelayKeeper } from './relay-keeper.js'
 import { pingRelay } from './relay-ping.js'
 import { probeRelay } from './relay-probe.js'
 import { RelayReputation } from './relay-reputation.js'
@@ -39,6 +40,7 @@ import type { RelayScorer } from './reputation/types.js'
 import type { AuraIdRecord, Ed25519PrivateKey } from '@auralink/identity'
 import type { AbortOptions, Libp2p, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { RelayAddress } from './relay-address.js'
 
 export type {
   ConnectionPath, MeshConnection, MeshDialOptions, MeshNode, MeshNodeEvents, MeshNodeInit, RegisterOptions, RelayInfo
@@ -50,11 +52,17 @@ export type {
  * relays, registers and resolves AuraIDs through their directories, and dials peers by name.
  * It scores its relays from its own checks, reservations and dials (`init.reputation`,
  * docs/reputation.md) and tries the best first.
+ *
+ * A relay given without its peer id (`ws://host:port`, `wss://host`, a multiaddr without `/p2p/`)
+ * is dialled once here to learn the id from the Noise handshake; the id is then pinned for the
+ * node's lifetime (a later connection there that proves another id is refused, with
+ * WrongRelayIdError in the relay's `lastError`). Rejects with RelayUnreachableError when no such
+ * relay answers and no relay with a known id is given.
  */
-export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode> {
+export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOptions = {}): Promise<MeshNode> {
   const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
-  const relays = init.relays ?? []
-  if (!Array.isArray(relays)) throw new TypeError(`relays must be an array of multiaddrs, got ${typeof relays}`)
+  if (init.relays !== undefined && !Array.isArray(init.relays)) throw new TypeError(`relays must be an array of multiaddrs, got ${typeof init.relays}`)
+  const relays = await pinRelays((init.relays ?? []).map((r, i) => parseRelayAddress(r, i)), options)
   const iceServers = splitIceServers(init.iceServers)
   const ice = new IcePolicy(iceServers)
   const libp2p = await createLibp2p({
@@ -79,7 +87,7 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     streamMuxers: [yamux()],
     // plain ws:// to loopback, private and configured relays; libp2p's browser default refuses
     // those (see dial-policy.ts)
-    connectionGater: meshConnectionGater(relays.map((r, i) => parseRelayAddr(r, i).peerId)),
+    connectionGater: meshConnectionGater(relays.map((r) => r.peerId)),
     // two outbound ping streams per connection, not the ping service's one: libp2p's connection
     // monitor pings every connection on /ipfs/ping/1.0.0 every 10 s and aborts the connection when
     // its ping stream cannot open, and the relay keeper pings each relay on the same protocol every
@@ -90,7 +98,30 @@ export async function createMeshNode (init: MeshNodeInit = {}): Promise<MeshNode
     // (the ping spec; the relay's ping service keeps libp2p's default of two inbound).
     services: { identify: identify(), ping: ping({ maxOutboundStreams: 2 }) }
   })
-  return new AuraMeshNode(libp2p, privateKey, init, relays, { ice, iceServers })
+  return new AuraMeshNode(libp2p, privateKey, init, relays.map((r) => r.addr), { ice, iceServers })
+}
+
+/**
+ * Relays given without a peer id get the id their relay proves (learnRelayIds), encapsulated into
+ * their address. One that cannot be reached is left out (and logged) while another relay remains;
+ * when none remains, RelayUnreachableError names every address and its reason.
+ */
+async function pinRelays (relays: RelayAddress[], options: AbortOptions): Promise<Array<Required<RelayAddress>>> {
+  const unknown = relays.filter((r) => r.peerId === undefined)
+  const learnt = await learnRelayIds(unknown.map((r) => r.addr), options)
+  const out: Array<Required<RelayAddress>> = []
+  const failed: Error[] = []
+  for (const r of relays) {
+    if (r.peerId !== undefined) { out.push({ addr: r.addr, peerId: r.peerId }); continue }
+    const id = learnt[unknown.indexOf(r)]
+    if (id === undefined || id instanceof Error) { failed.push(id ?? new RelayUnreachableError(`relay ${r.addr.toString()}: no answer`)); continue }
+    out.push({ addr: r.addr.encapsulate(`/p2p/${id.toString()}`), peerId: id })
+  }
+  if (failed.length > 0) {
+    if (out.length === 0) throw new RelayUnreachableError(`no relay could be reached (${failed.map((e) => e.message).join('; ')})`, { cause: failed[0] })
+    defaultLogger().forComponent('auralink:mesh').error('leaving out relays whose peer id could not be learnt: %s', failed.map((e) => e.message).join('; '))
+  }
+  return out
 }
 
 interface CacheEntry { record: AuraIdRecord, expires: number }
@@ -112,6 +143,9 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
   private readonly registered = new Map<string, AuraIdRecord>()
   private readonly dialler: MeshDialler
   private running = false
+  /** Memoised so that a second start() or stop() waits for the same work (relay-node/src/node.ts does the same). */
+  private starting: Promise<void> | undefined
+  private stopping: Promise<void> | undefined
 
   constructor (libp2p: Libp2p, key: Ed25519PrivateKey, init: MeshNodeInit, relays: Array<string | Multiaddr>, ice: Pick<MeshDiallerComponents, 'ice' | 'iceServers'>) {
     super()
@@ -192,8 +226,19 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.log.error('a listener of %s threw: %s', type, (err as Error)?.message ?? String(err))
   }
 
+  /** Starts the node; a second call while it starts waits for the same start, and one while it stops starts it again after. */
   async start (): Promise<void> {
-    if (this.running) return
+    await this.stopping
+    const starting = this.starting ??= this.startOnce()
+    try {
+      await starting
+    } catch (err) {
+      if (this.starting === starting) this.starting = undefined
+      throw err
+    }
+  }
+
+  private async startOnce (): Promise<void> {
     // before anything runs: a corrupt snapshot leaves the node stopped (ReputationLoadError)
     await this.reputation.load()
     await this.libp2p.start()
@@ -207,8 +252,22 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     this.log('started as %p', this.peerId)
   }
 
+  /** Stops the node; idempotent, and a second call while it stops waits until the first is done. */
   async stop (): Promise<void> {
-    if (!this.running) return
+    const starting = this.starting
+    if (starting === undefined) { await this.stopping; return }
+    this.stopping ??= (async () => {
+      try {
+        await starting.catch(() => {})
+        if (this.running) await this.stopOnce()
+      } finally {
+        this.starting = undefined
+      }
+    })().finally(() => { this.stopping = undefined })
+    await this.stopping
+  }
+
+  private async stopOnce (): Promise<void> {
     this.running = false
     this.keeper.stop()
     clearInterval(this.listTimer)

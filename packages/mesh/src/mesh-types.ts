@@ -15,7 +15,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export interface MeshNodeInit {
   /** The identity key: its PeerId is this node's address. @default a new Ed25519 key */
   privateKey?: Ed25519PrivateKey
-  /** Relay multiaddrs, each ending in /p2p/<relay peer id>. The node keeps connections and reservations on them. */
+  /**
+   * The relays the node keeps connections and reservations on: multiaddrs
+   * (`/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3Koo...`), the same without `/p2p/<id>`, or WebSocket URLs
+   * (`ws://127.0.0.1:4001`, `wss://relay.example.org`). Without an id, createMeshNode learns it from
+   * the relay's handshake and pins it for the node's lifetime.
+   */
   relays?: Array<string | Multiaddr>
   /**
    * ICE servers for WebRTC: `stun:`/`stuns:` ones for direct connections, `turn:`/`turns:` ones
@@ -148,11 +153,21 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   readonly peerId: PeerId
   /** The scorer that ranks this node's relays (`reputation.scorer`, or the node's own). */
   readonly scorer: RelayScorer
-  /** Starts the node; with a `reputation.store`, first loads its scores (ReputationLoadError when that fails). */
+  /**
+   * Starts the node; with a `reputation.store`, first loads its scores (ReputationLoadError when that
+   * fails). A second call while it starts resolves when that start is done.
+   */
   start(): Promise<void>
-  /** Stops the node; with a `reputation.store`, saves its scores last (ReputationSaveError when that fails, once all is stopped). */
+  /**
+   * Stops the node; with a `reputation.store`, saves its scores last (ReputationSaveError when that
+   * fails, once all is stopped). Idempotent: a second call while it stops resolves when it has stopped.
+   */
   stop(): Promise<void>
-  /** Resolves once a relay holds a reservation for us, so others can dial us. */
+  /**
+   * Resolves as soon as a relay holds a reservation for us, so others can dial us. Rejects with
+   * RelayUnreachableError at once when every relay's dial failed for a reason other than a timeout
+   * (refused, another peer id: WrongRelayIdError's message), naming each address and reason.
+   */
   waitForReservation(options?: AbortOptions): Promise<void>
   /** The configured relays with their state and score, best score first. */
   relays(): RelayInfo[]

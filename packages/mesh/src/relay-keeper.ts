@@ -3,8 +3,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_PROBE_INTERVAL_MS, DEFAULT_RELAY_PROBE_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
-  KNOWN_RELAY_DROP_MS, KNOWN_RELAY_MAX_FAILURES, RELAY_DIAL_HEAD_START_MS
+  KNOWN_RELAY_DROP_MS, KNOWN_RELAY_MAX_FAILURES, RELAY_DIAL_HEAD_START_MS, RELAY_DIAL_TIMEOUT_MS
 } from './constants.js'
+import { RelayUnreachableError } from './errors.js'
+import { describeDialError, isDefiniteDialFailure, wrongRelayId } from './relay-address.js'
 import { rankByScore } from './relay-reputation.js'
 import type { RelayScorer } from './reputation/types.js'
 import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
@@ -23,6 +25,8 @@ export interface RelayStatus {
   /** Consecutive failed dials. */
   failures: number
   lastError?: string
+  /** The last failed dial failed for a reason waiting will not cure soon (refused, another peer id), not a timeout. */
+  definite?: boolean
 }
 
 export interface RelayKeeperInit {
@@ -112,6 +116,10 @@ export class RelayKeeper {
   private readonly pinging = new Set<RelayStatus>()
   private stopper = new AbortController()
   private running = false
+  /** Some relay was connected since start(): from then on a refused redial is a relay restarting, not a wrong address. */
+  private reachedAny = false
+  /** Called whenever a relay's state may have changed: waitForReservation() waits on these. */
+  private readonly waiters = new Set<() => void>()
   private readonly onUpdate = (): void => { this.refreshStates() }
 
   constructor (components: RelayKeeperComponents, init: RelayKeeperInit, events: RelayKeeperEvents) {
@@ -137,7 +145,12 @@ export class RelayKeeper {
   start (): void {
     if (this.running) return
     this.running = true
+    this.reachedAny = false
     this.stopper = new AbortController()
+    // 'transport:listening' comes as soon as the circuit relay transport holds a reservation;
+    // 'self:peer:update' only after libp2p's address manager has waited a second for more changes
+    this.libp2p.addEventListener('transport:listening', this.onUpdate)
+    this.libp2p.addEventListener('transport:close', this.onUpdate)
     this.libp2p.addEventListener('self:peer:update', this.onUpdate)
     this.libp2p.addEventListener('connection:close', this.onUpdate)
     void this.tick()
@@ -147,8 +160,11 @@ export class RelayKeeper {
     this.running = false
     clearTimeout(this.timer)
     this.stopper.abort(new Error('relay keeper stopped'))
+    this.libp2p.removeEventListener('transport:listening', this.onUpdate)
+    this.libp2p.removeEventListener('transport:close', this.onUpdate)
     this.libp2p.removeEventListener('self:peer:update', this.onUpdate)
     this.libp2p.removeEventListener('connection:close', this.onUpdate)
+    this.notify()
   }
 
   /** Every relay held (configured, then any known ones taken on), best score first. */
@@ -161,17 +177,32 @@ export class RelayKeeper {
     return this.ranked().filter((r) => r.state === 'reserved' || r.state === 'connected')
   }
 
-  /** Resolves once at least one relay holds a reservation for us; rejects on abort. */
+  /**
+   * Resolves as soon as a relay holds a reservation for us (no polling: each change of a relay's
+   * state wakes it). Rejects with the signal's reason on abort, and with RelayUnreachableError at
+   * once when no relay was ever reached since start() and every relay's last dial failed for a
+   * reason waiting will not cure (refused, no such host, another peer id: see `definite`), naming
+   * each address and its reason. Once a relay was reached, it waits through restarts.
+   */
   async waitForReservation (signal: AbortSignal): Promise<void> {
+    this.refreshStates()
     while (!this.relays.some((r) => r.state === 'reserved')) {
       signal.throwIfAborted()
+      if (!this.running) throw new RelayUnreachableError('the relay keeper stopped before a relay gave a reservation')
+      if (!this.reachedAny && this.relays.length > 0 && this.relays.every((r) => r.state === 'down' && r.failures > 0 && r.definite === true)) {
+        const why = this.relays.map((r) => `${r.addr.toString()}: ${r.lastError ?? 'failed'}`).join('; ')
+        throw new RelayUnreachableError(`no relay could be reached (${why})`)
+      }
       await new Promise<void>((resolve) => {
-        const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', done); this.libp2p.removeEventListener('self:peer:update', done); resolve() }
-        const t = setTimeout(done, 250)
+        const done = (): void => { this.waiters.delete(done); signal.removeEventListener('abort', done); resolve() }
+        this.waiters.add(done)
         signal.addEventListener('abort', done, { once: true })
-        this.libp2p.addEventListener('self:peer:update', done, { once: true })
       })
     }
+  }
+
+  private notify (): void {
+    for (const waiter of [...this.waiters]) waiter()
   }
 
   private refreshStates (): void {
@@ -180,6 +211,7 @@ export class RelayKeeper {
       const before = relay.state
       const connected = this.libp2p.getConnections(relay.peerId).some((c) => c.status === 'open')
       const reserved = connected && own.some((a) => a.includes(`/p2p/${relay.peerId.toString()}/p2p-circuit`))
+      if (connected) this.reachedAny = true
       if (reserved) relay.state = 'reserved'
       else if (connected) relay.state = 'connected'
       else if (relay.state !== 'connecting') relay.state = 'down'
@@ -193,6 +225,7 @@ export class RelayKeeper {
         this.events.lost(relay)
       }
     }
+    this.notify()
   }
 
   private async tick (): Promise<void> {
@@ -214,17 +247,24 @@ export class RelayKeeper {
   private async redial (relay: RelayStatus): Promise<void> {
     relay.state = 'connecting'
     try {
-      await this.libp2p.dial(relay.addrs, { signal: AbortSignal.any([AbortSignal.timeout(10_000), this.stopper.signal]) })
+      await this.libp2p.dial(relay.addrs, { signal: AbortSignal.any([AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS), this.stopper.signal]) })
       relay.failures = 0
       delete relay.lastError
+      delete relay.definite
       relay.state = 'connected'
+      this.reachedAny = true
     } catch (err) {
+      // the relay proved another peer id than the one configured or pinned: say which (the Noise
+      // error names neither the address nor the relay), and refuse it as before
+      const wrong = this.running ? await wrongRelayId(err, relay.addr, relay.peerId, { signal: this.stopper.signal }).catch(() => undefined) : undefined
       relay.failures++
-      relay.lastError = describeError(err)
+      relay.lastError = wrong?.message ?? describeDialError(err)
+      relay.definite = isDefiniteDialFailure(wrong ?? err)
       relay.state = 'down'
       const backoff = Math.min(MAX_RELAY_BACKOFF_MS, this.interval * 2 ** Math.min(relay.failures - 1, 10))
       this.nextTry.set(relay, Date.now() + backoff)
       if (this.running) this.log('relay %p unreachable (%s), next try in %d ms', relay.peerId, relay.lastError, backoff)
+      this.notify()
     }
   }
 
@@ -345,12 +385,7 @@ export function parseRelayAddr (relay: string | Multiaddr, index: number): { add
   return { addr, peerId: peerIdFromString(id) }
 }
 
-/** A readable one-line reason, also for errors with an empty message (AggregateError from a refused dial). */
+/** A readable one-line reason, also for errors with an empty message (AggregateError from a refused dial, a WebSocket ErrorEvent). */
 export function describeError (err: unknown): string {
-  if (!(err instanceof Error)) return String(err)
-  if (err instanceof AggregateError && err.errors.length > 0) {
-    return [...new Set(err.errors.map(describeError))].join('; ')
-  }
-  const code = (err as NodeJS.ErrnoException).code
-  return err.message !== '' ? err.message : code ?? err.name
+  return describeDialError(err)
 }

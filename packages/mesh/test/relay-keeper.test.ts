@@ -56,7 +56,7 @@ describe('RelayKeeper and the relay scorer', () => {
   const keepers: RelayKeeper[] = []
   afterEach(() => { for (const k of keepers.splice(0)) k.stop() })
 
-  function keeper (components: { libp2p: RelayKeeperComponents['libp2p'], scorer: RelayScorer, ping?: RelayKeeperComponents['ping'], candidates?: RelayKeeperComponents['candidates'] }, relays: string[], init: { pingTimeoutMs?: number, reservations?: number, adopt?: number } = {}, events = { reserved: () => {}, lost: () => {} }): RelayKeeper {
+  function keeper (components: { libp2p: RelayKeeperComponents['libp2p'], scorer: RelayScorer, ping?: RelayKeeperComponents['ping'], candidates?: RelayKeeperComponents['candidates'] }, relays: string[], init: { pingTimeoutMs?: number, reservations?: number, adopt?: number, checkIntervalMs?: number } = {}, events = { reserved: () => {}, lost: () => {} }): RelayKeeper {
     const k = new RelayKeeper({ ...components, log: defaultLogger().forComponent('test:keeper') }, { relays: relays.map((r, i) => addrOf(r, 4001 + i)), checkIntervalMs: 20, ...init }, events)
     keepers.push(k)
     return k
@@ -214,6 +214,48 @@ describe('RelayKeeper and the relay scorer', () => {
       // backoff doubles from the 20 ms interval: three failures within a second or so
       await expect.poll(() => origins(k), { timeout: 10_000, interval: 20 }).toEqual({ [a]: 'configured:connected', [b]: 'configured:down', [live]: 'known:connected' })
       expect(fake.dials.filter((d) => d.relay === dead)).toHaveLength(3)
+    })
+  })
+
+  describe('waitForReservation()', () => {
+    // the keeper's own check runs once a minute here: only the events named can wake the wait,
+    // bounded by the test's 20 s
+    it('resolves on transport:listening (the circuit transport holds a reservation), with no check or self:peer:update to wait for', async () => {
+      const [a] = await relayIds(1) as [string]
+      const fake = fakeLibp2p(new Set([a]))
+      const k = keeper({ libp2p: fake.libp2p, scorer: relayScorer() }, [a], { checkIntervalMs: 60_000 })
+      k.start()
+      await expect.poll(() => k.relays[0]?.state, { timeout: 5000 }).toBe('connected')
+      const waiting = k.waitForReservation(AbortSignal.timeout(60_000))
+      fake.own.push(`${addrOf(a)}/p2p-circuit`)
+      fake.emit('transport:listening')
+      await waiting
+      expect(k.relays[0]?.state).toBe('reserved')
+    })
+
+    it('rejects at once with RelayUnreachableError naming every address when every relay refused the connection, and not when a dial only timed out', async () => {
+      const [a, b] = await relayIds(2) as [string, string]
+      const fake = fakeLibp2p(new Set())
+      fake.libp2p.dial = (async (addr: { toString(): string }) => {
+        if (addr.toString().includes(b)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4002'), { code: 'ECONNREFUSED' })
+        // what @libp2p/websockets throws for a refused connection: the WebSocket's ErrorEvent, not an Error
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw { type: 'error', message: '' }
+      }) as unknown as typeof fake.libp2p.dial
+      const k = keeper({ libp2p: fake.libp2p, scorer: relayScorer() }, [a, b])
+      k.start()
+      const err = await k.waitForReservation(AbortSignal.timeout(60_000)).catch((e: Error) => e)
+      expect(err).toMatchObject({ name: 'RelayUnreachableError' })
+      expect((err as Error).message).toContain(`${addrOf(a, 4001)}: the WebSocket connection failed`)
+      expect((err as Error).message).toContain(`${addrOf(b, 4002)}: connect ECONNREFUSED 127.0.0.1:4002`)
+
+      const slow = fakeLibp2p(new Set())
+      slow.libp2p.dial = (async () => { throw new DOMException('timed out', 'TimeoutError') }) as unknown as typeof slow.libp2p.dial
+      const k2 = keeper({ libp2p: slow.libp2p, scorer: relayScorer() }, [a])
+      k2.start()
+      await expect.poll(() => k2.relays[0]?.failures, { timeout: 5000 }).toBeGreaterThan(0)
+      const timedOut = await k2.waitForReservation(AbortSignal.timeout(300)).catch((e: Error) => e)
+      expect(timedOut).toMatchObject({ name: 'TimeoutError' })
     })
   })
 })

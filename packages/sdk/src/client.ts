@@ -1,6 +1,7 @@
 import { SafeEventEmitter } from '@auralink/core'
-import { FILE_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
+import { EndReason, FILE_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
 import { generateIdentityKey, validateAuraId } from '@auralink/identity'
+import { defaultKeyStore } from '@auralink/identity/keystore'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
@@ -9,11 +10,12 @@ import { Call } from './call.js'
 import { theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_RECONNECTING_AFTER_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
   DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
 } from './constants.js'
 import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
 import { fileLimits, IncomingFiles } from './file-receiver.js'
+import { checkNodeVersion } from './node-version.js'
 import { SignalChannel } from './signal-channel.js'
 import type { AicInit, AicRuntime } from './aic-runtime.js'
 import type { CallComponents, CallMediaOptions } from './call.js'
@@ -21,18 +23,29 @@ import type { AicMode } from './aic-wire.js'
 import type { InvitesInit } from './caller-names.js'
 import type { FileRefusal, FilesInit } from './file-receiver.js'
 import type { MediaRequest } from './call-machine.js'
-import type { AuraIdRecord, Ed25519PrivateKey, KeyStore } from '@auralink/identity'
+import type { AuraIdRecord, Ed25519PrivateKey, KeyLock, KeyStore } from '@auralink/identity'
 import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 
 export interface AuraLinkInit {
-  /** Relay multiaddrs (`/ip4/.../tcp/4001/ws/p2p/12D3Koo...`). At least one is needed to be reachable. */
+  /**
+   * The relays: `ws://host:port`, `wss://host[:port]` or multiaddrs, with or without the relay's
+   * peer id (`/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3Koo...`). Without one, the id the relay proves in
+   * its first handshake is pinned for this client's lifetime. At least one must be reachable.
+   */
   relays: string[]
-  /** The identity key. @default the key under `keyLabel` in `keyStore`, or a new one (saved there when a store is given) */
+  /** The identity key; given, no key store is used. @default the key under `keyLabel` in `keyStore` (made and saved there the first time) */
   identity?: Ed25519PrivateKey
-  /** Where the identity key lives between sessions (`fileKeyStore` in Node, `idbKeyStore` in browsers). */
-  keyStore?: KeyStore
-  /** @default 'auralink-identity' */
+  /**
+   * Where the identity key lives between sessions, so a reload or a restart keeps the same peer
+   * id and the AuraIDs registered with it. `null`: no store, a new key at every create().
+   * The key under `keyLabel` is locked while the client runs (a second client on it fails with
+   * KeyInUseError): give each client of one browser or one machine its own `keyLabel`.
+   * @default `defaultKeyStore()`: IndexedDB database 'auralink-keys' in browsers (`idbKeyStore()`);
+   * in Node a `fileKeyStore` in `$AURALINK_HOME/keys`, or `~/.auralink/keys` without AURALINK_HOME
+   */
+  keyStore?: KeyStore | null
+  /** The label of the identity key in `keyStore`; an AuraID makes a good one (one key per name). @default 'auralink-identity' */
   keyLabel?: string
   /** STUN/TURN servers for WebRTC. @default [] (host candidates only: same network or loopback) */
   iceServers?: RTCIceServer[]
@@ -46,8 +59,18 @@ export interface AuraLinkInit {
   files?: FilesInit
   /** How callers' claimed AuraIDs are checked: unregistered ones remembered, lookups at once. */
   invites?: InvitesInit
-  /** How long create() waits for a relay reservation before it fails with RelayUnreachableError. @default 15000 */
+  /**
+   * How long create() waits for a relay reservation before it fails with RelayUnreachableError.
+   * It fails sooner, at once, when every relay refused the connection or proved another peer id.
+   * @default 15000
+   */
   connectTimeoutMs?: number
+  /**
+   * Calls at once, incoming and outgoing. An invite that comes while this many are in progress is
+   * answered 'busy' (the caller's call ends with reason 'busy') and never reaches 'incoming'.
+   * @default 1
+   */
+  maxCalls?: number
   /** Dial retries and timeouts of the mesh. */
   dial?: MeshNodeInit['dial']
   /**
@@ -93,34 +116,56 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private readonly files: IncomingFiles
   private readonly callers: CallerNames
   private readonly lifetime = new AbortController()
+  private readonly maxCalls: number
+  private readonly identity: Identity
   private stopped = false
+  private stopping: Promise<void> | undefined
   private aicRuntime: Promise<AicRuntime> | undefined
 
-  /** Creates the client, starts its mesh node and waits until a relay holds a reservation for it. */
+  /**
+   * Creates the client: loads its identity key (see `keyStore`), starts its mesh node and resolves
+   * as soon as a relay holds a reservation for it. Rejects with RelayUnreachableError (at once when
+   * every relay refused or proved another peer id, else after `connectTimeoutMs`), KeyInUseError
+   * when another client holds the key, UnsupportedRuntimeError on Node before 22.
+   */
   static async create (init: AuraLinkInit, options: AbortOptions = {}): Promise<AuraLink> {
+    checkNodeVersion((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node)
     if (init == null || typeof init !== 'object') throw new TypeError(`AuraLink.create(init): init must be an object, got ${init === null ? 'null' : typeof init}`)
     if (!Array.isArray(init.relays) || init.relays.length === 0) {
-      throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay multiaddrs, got ${JSON.stringify(init.relays)}`)
+      throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay addresses (ws://host:port or multiaddrs), got ${JSON.stringify(init.relays)}`)
     }
     checkAicInit(init.aic)
     fileLimits(init.maxFileBytes, init.files)
     inviteLimits(init.invites)
-    const key = await loadKey(init, options)
-    const mesh = await createMeshNode({
-      privateKey: key,
-      relays: init.relays,
-      iceServers: init.iceServers ?? [],
-      ...(init.dial !== undefined ? { dial: init.dial } : {}),
-      ...(init.reputation !== undefined ? { reputation: init.reputation } : {})
-    })
-    const client = new AuraLink(mesh, init)
-    await client.start(init.connectTimeoutMs ?? 15_000, options)
+    const connectTimeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    if (typeof connectTimeoutMs !== 'number' || !(connectTimeoutMs > 0)) throw new RangeError(`AuraLink.create(init): init.connectTimeoutMs must be a number > 0, got ${String(connectTimeoutMs)}`)
+    const maxCalls = init.maxCalls ?? DEFAULT_MAX_CALLS
+    if (!Number.isInteger(maxCalls) || maxCalls < 1) throw new RangeError(`AuraLink.create(init): init.maxCalls must be a whole number >= 1, got ${String(maxCalls)}`)
+    const identity = await openIdentity(init, options)
+    let mesh: MeshNode
+    try {
+      const timeout = AbortSignal.timeout(connectTimeoutMs)
+      mesh = await createMeshNode({
+        privateKey: identity.key,
+        relays: init.relays,
+        iceServers: init.iceServers ?? [],
+        ...(init.dial !== undefined ? { dial: init.dial } : {}),
+        ...(init.reputation !== undefined ? { reputation: init.reputation } : {})
+      }, { signal: AbortSignal.any([timeout, ...(options.signal != null ? [options.signal] : [])]) })
+    } catch (err) {
+      await identity.release()
+      throw err
+    }
+    const client = new AuraLink(mesh, init, { maxCalls, identity })
+    await client.start(connectTimeoutMs, options)
     return client
   }
 
-  private constructor (mesh: MeshNode, init: AuraLinkInit) {
+  private constructor (mesh: MeshNode, init: AuraLinkInit, settings: { maxCalls: number, identity: Identity }) {
     super()
     this.mesh = mesh
+    this.maxCalls = settings.maxCalls
+    this.identity = settings.identity
     this.files = new IncomingFiles(fileLimits(init.maxFileBytes, init.files), {
       log: this.log,
       findCall: (callId, peer) => {
@@ -180,11 +225,14 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         await this.mesh.waitForReservation({ signal })
       } catch (err) {
         options.signal?.throwIfAborted()
+        // every relay failed for good: the mesh's error names each address and reason already
+        if ((err as Error)?.name === 'RelayUnreachableError') throw err
         const why = this.mesh.relays().map((r) => `${r.addr.toString()}: ${r.lastError ?? r.state}`).join('; ')
         throw new RelayUnreachableError(`no relay gave a reservation within ${timeoutMs} ms (${why})`, { cause: err })
       }
     } catch (err) {
-      await this.mesh.stop()
+      this.stopped = true
+      await this.mesh.stop().finally(async () => this.identity.release())
       throw err
     }
   }
@@ -254,15 +302,26 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     return call
   }
 
-  /** Ends every call and stops the mesh node. Idempotent. */
+  /**
+   * Ends every call, stops the mesh node and releases the identity key (another client may then
+   * use it). Idempotent: a second call while it stops resolves once it has stopped.
+   */
   async stop (): Promise<void> {
-    if (this.stopped) return
+    this.stopping ??= this.stopOnce()
+    await this.stopping
+  }
+
+  private async stopOnce (): Promise<void> {
     this.stopped = true
     this.lifetime.abort(new InvalidStateError('the client stopped'))
     this.files.stop()
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
-    await this.mesh.stop()
+    try {
+      await this.mesh.stop()
+    } finally {
+      await this.identity.release()
+    }
   }
 
   private assertRunning (): void {
@@ -307,9 +366,16 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         await mine.adopt(invite.callId, channel, conn)
       } else {
         this.log('glare with %p: our call %s wins over %s', from, mine.id, invite.callId)
-        await channel.send({ callId: invite.callId, end: { reason: 6 } }).catch(() => {})
+        await channel.send({ callId: invite.callId, end: { reason: EndReason.END_REASON_GLARE } }).catch(() => {})
         await channel.close()
       }
+      return
+    }
+    if (this.active.size >= this.maxCalls) {
+      // busy: the caller's call ends with 'busy'; this app never hears of it (init.maxCalls)
+      this.log('busy: refusing call %s from %p (%d of %d calls in progress)', invite.callId, from, this.active.size, this.maxCalls)
+      await channel.send({ callId: invite.callId, end: { reason: EndReason.END_REASON_BUSY } }).catch(() => {})
+      await channel.close()
       return
     }
     const call = new Call({ role: 'callee', callId: invite.callId, requested, channel, conn, ...(remoteAuraId !== undefined ? { remoteAuraId } : {}) }, this.components)
@@ -323,18 +389,52 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   }
 }
 
-async function loadKey (init: AuraLinkInit, options: AbortOptions): Promise<Ed25519PrivateKey> {
+/** The client's identity key, and what gives up its hold on the key store when the client stops. */
+interface Identity {
+  key: Ed25519PrivateKey
+  release(): Promise<void>
+}
+
+/**
+ * The identity key: `init.identity`; a new key when `init.keyStore` is null; else the key under
+ * `keyLabel` in the store (the default store when none is given), made and saved the first time,
+ * and locked until the client stops (KeyInUseError while another client holds it).
+ */
+async function openIdentity (init: AuraLinkInit, options: AbortOptions): Promise<Identity> {
+  const none = async (): Promise<void> => {}
   if (init.identity !== undefined) {
     if (init.identity?.type !== 'Ed25519') throw new TypeError('AuraLink.create(init): init.identity must be an Ed25519 private key')
-    return init.identity
+    return { key: init.identity, release: none }
   }
-  if (init.keyStore === undefined) return generateIdentityKey()
+  if (init.keyStore === null) return { key: await generateIdentityKey(), release: none }
+  if (init.keyStore !== undefined && (typeof init.keyStore !== 'object' || typeof init.keyStore.get !== 'function' || typeof init.keyStore.put !== 'function')) {
+    throw new TypeError(`AuraLink.create(init): init.keyStore must be a KeyStore (fileKeyStore, idbKeyStore) or null, got ${typeof init.keyStore}`)
+  }
   const label = init.keyLabel ?? DEFAULT_KEY_LABEL
-  const stored = await init.keyStore.get(label, options)
-  if (stored !== undefined) return stored
-  const key = await generateIdentityKey()
-  await init.keyStore.put(label, key, options)
-  return key
+  // the default store is this client's own: it is closed when the client stops
+  const owned = init.keyStore === undefined
+  const store = init.keyStore ?? defaultKeyStore()
+  let lock: KeyLock | undefined
+  const release = async (): Promise<void> => {
+    try {
+      await lock?.release()
+    } finally {
+      if (owned) await store.close()
+    }
+  }
+  try {
+    lock = await store.lock?.(label, options)
+    let key = await store.get(label, options)
+    if (key === undefined) {
+      key = await generateIdentityKey()
+      await store.put(label, key, options)
+    }
+    let released: Promise<void> | undefined
+    return { key, release: async () => { released ??= release(); await released } }
+  } catch (err) {
+    await release()
+    throw err
+  }
 }
 
 function checkAicInit (aic: AicInit | undefined): void {

@@ -34,7 +34,7 @@ export const CALLER_LOOKUP_FAILURE_TTL_MS = 5_000
 export const CALLER_LOOKUP_TIMEOUT_MS = 10_000
 /** How long a peer that lost a glare tie-break waits for the winner's invite. */
 export const GLARE_WAIT_MS = 10_000
-/** The key store label of the client's identity key, when a key store is given. */
+/** The key store label of the client's identity key (in the default key store, or the one given). */
 export const DEFAULT_KEY_LABEL = 'auralink-identity'
 /** reject(reason) texts are cut to this many characters. */
 export const MAX_REASON_CHARS = 256
@@ -48,3 +48,9 @@ export const DEFAULT_AIC_TICK_MS = 1_000
 export const MAX_FILE_NAME_BYTES = 255
 /** A refused file stream gets this long to carry the refusal to the sender before it is reset. */
 export const FILE_REFUSE_WAIT_MS = 2_000
+/** How long create() waits for a relay reservation before it fails with RelayUnreachableError. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000
+/** Calls at once (ringing, connecting, connected, reconnecting): an invite past it is answered 'busy'. */
+export const DEFAULT_MAX_CALLS = 1
+/** The oldest Node.js major version the SDK and the relay run on (`Promise.withResolvers`, `AbortSignal.any`, WebSocket). */
+export const MIN_NODE_MAJOR = 22

@@ -6,11 +6,11 @@ export type { AuraLinkErrorCode, DirectoryRejectionReason, NameRule } from '@aur
 export {
   // the client and its calls
   CallEndedError, FileTooLargeError, FileTransferError, InvalidStateError, MediaAccessDeniedError,
-  MediaUnsupportedError, TransferAbortedError,
+  MediaUnsupportedError, TransferAbortedError, UnsupportedRuntimeError,
   // names, records and the key store
-  CorruptKeyError, InvalidAuraIdError, InvalidRecordError, InvalidSignatureError, MalformedRecordError,
+  CorruptKeyError, InvalidAuraIdError, KeyInUseError, InvalidRecordError, InvalidSignatureError, MalformedRecordError,
   RecordExpiredError, RecordTooLargeError,
   // the directory, relays and dials
   AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, DirectoryTimeoutError, PeerIdMismatchError,
-  PeerOfflineError, RelayUnreachableError, ReputationLoadError, ReputationSaveError
+  PeerOfflineError, RelayUnreachableError, ReputationLoadError, ReputationSaveError, WrongRelayIdError
 } from '@auralink/core'

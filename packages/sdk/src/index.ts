@@ -11,7 +11,8 @@
  * ```ts
  * import { AuraLink } from '@auralink/sdk'
  *
- * const client = await AuraLink.create({ relays: ['/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3Koo...'] })
+ * // the identity key is kept (IndexedDB in browsers, ~/.auralink/keys in Node): a reload keeps the name
+ * const client = await AuraLink.create({ relays: ['ws://127.0.0.1:4001'] })
  * await client.register('@alice.aura')
  * const call = await client.call('@bob.aura', { audio: true, video: true })
  * call.addEventListener('track', (e) => { video.srcObject = e.detail.stream })
@@ -43,3 +44,7 @@ export type { AicInit } from './aic-runtime.js'
 export type { AicMode, AicScale } from './aic-wire.js'
 export * from './errors.js'
 export * from './constants.js'
+export type { KeyLock, KeyStore } from '@auralink/identity'
+// the key stores of this platform (the `exports` conditions of @auralink/identity/keystore pick
+// them): defaultKeyStore() everywhere; fileKeyStore and defaultKeyDir in Node, idbKeyStore in browsers
+export * from '@auralink/identity/keystore'

@@ -25,7 +25,7 @@ describe('AuraLink data calls in Node through a real relay node', () => {
   afterEach(async () => { await Promise.all(clients.splice(0).map(async (c) => c.stop())) })
 
   async function client (label: string): Promise<{ client: AuraLink, name: string }> {
-    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [] })
+    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [], keyStore: null })
     clients.push(c)
     const name = `@${label}-${++n}.aura`
     await c.register(name)
@@ -108,7 +108,7 @@ describe('AuraLink data calls in Node through a real relay node', () => {
 
   it('relays() lists the relay with its score and parts; scores given a store are saved at stop()', async () => {
     const store = memoryScoreStore()
-    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [], reputation: { store } })
+    const c = await AuraLink.create({ relays: [relay.addr], iceServers: [], keyStore: null, reputation: { store } })
     clients.push(c)
     const id = relay.addr.split('/p2p/').pop()
     await expect.poll(() => c.relays()[0]?.state, { timeout: 10_000, interval: 100 }).toBe('reserved')
@@ -142,7 +142,7 @@ describe('AuraLink data calls in Node through a real relay node', () => {
 
   it('AuraLink.create() with no reachable relay rejects with RelayUnreachableError naming the relay', async () => {
     const dead = relay.addr.replace(/\/tcp\/\d+\//, '/tcp/9/') // the discard port: nothing listens
-    const err = await AuraLink.create({ relays: [dead], connectTimeoutMs: 2000 }).catch((e: Error) => e)
+    const err = await AuraLink.create({ relays: [dead], keyStore: null, connectTimeoutMs: 2000 }).catch((e: Error) => e)
     expect((err as Error).name).toBe('RelayUnreachableError')
     expect((err as Error).message).toContain('/tcp/9/')
     await expect(AuraLink.create({ relays: [] })).rejects.toThrow(/init.relays must be a non-empty array/)

@@ -97,3 +97,16 @@ export class TransferAbortedError extends AuraLinkError {
     this.reason = reason
   }
 }
+
+/** The JavaScript runtime is too old for AuraLink (Node before 22): the message names the version needed and the one running. */
+export class UnsupportedRuntimeError extends AuraLinkError {
+  static override readonly name = 'UnsupportedRuntimeError'
+  override readonly name = 'UnsupportedRuntimeError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_UNSUPPORTED_RUNTIME'
+  readonly code = 'ERR_UNSUPPORTED_RUNTIME'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

@@ -105,3 +105,23 @@ export class CorruptKeyError extends AuraLinkError {
     super(message, options)
   }
 }
+
+/**
+ * A key is in use: another AuraLink client (in this process, another process or another tab of
+ * the same browser) holds the lock on its label. Give this client another `keyLabel`, or stop the
+ * other one first.
+ */
+export class KeyInUseError extends AuraLinkError {
+  static override readonly name = 'KeyInUseError'
+  override readonly name = 'KeyInUseError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_KEY_IN_USE'
+  readonly code = 'ERR_KEY_IN_USE'
+  /** The key label that is held. */
+  readonly label: string
+
+  constructor (label: string, message = `key "${label}" is in use by another client`, options?: { cause?: unknown }) {
+    super(message, options)
+    this.label = label
+  }
+}

@@ -136,3 +136,29 @@ export class InvalidRelayReportError extends AuraLinkError {
     this.reason = reason
   }
 }
+
+/**
+ * A relay answered at its address with another peer id than the one configured (or learnt and
+ * pinned when the client first reached it). The connection is refused: it may be another relay
+ * on that address, or someone pretending to be it.
+ */
+export class WrongRelayIdError extends AuraLinkError {
+  static override readonly name = 'WrongRelayIdError'
+  override readonly name = 'WrongRelayIdError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_WRONG_RELAY_ID'
+  readonly code = 'ERR_WRONG_RELAY_ID'
+  /** The address dialled, without its /p2p part. */
+  readonly addr: string
+  /** The peer id configured or pinned for that address. */
+  readonly expected: string
+  /** The peer id the relay proved in the handshake. */
+  readonly actual: string
+
+  constructor (addr: string, expected: string, actual: string, options?: { cause?: unknown }) {
+    super(`relay ${addr} has peer id ${actual}, not the expected ${expected}: wrong /p2p/ id in the relay address, or another relay answered there`, options)
+    this.addr = addr
+    this.expected = expected
+    this.actual = actual
+  }
+}
