@@ -84,3 +84,18 @@ export class InvalidStateError extends Error {
     super(message)
   }
 }
+
+/**
+ * A platform-specific API was called on the other platform: `fileKeyStore` in a browser build,
+ * `idbKeyStore` in Node. `@auralink/identity/keystore` names both stores on every platform (so
+ * its types are the same whichever export condition a resolver picks); only one works.
+ */
+export class UnsupportedPlatformError extends Error {
+  static override readonly name = 'UnsupportedPlatformError'
+  override readonly name = 'UnsupportedPlatformError'
+  readonly code = 'UNSUPPORTED_PLATFORM'
+
+  constructor (message = 'not available on this platform') {
+    super(message)
+  }
+}

@@ -1,13 +1,26 @@
 import { openDB } from 'idb'
-import { CorruptKeyError, InvalidStateError } from './errors.js'
+import { CorruptKeyError, InvalidStateError, UnsupportedPlatformError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
 import { checkKeyLabel, checkPrivateKey } from './keystore.js'
 import type { KeyStore } from './keystore.js'
+import type * as NodeEntry from './keystore.node.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase, IDBPObjectStore } from 'idb'
 
 export type { KeyStore } from './keystore.js'
+export type { FileKeyStoreInit } from './keystore.node.js'
 
+/**
+ * Node's file key store, named here so that `@auralink/identity/keystore` has the same types
+ * under every export condition (a Node project type-checked with `moduleResolution: "bundler"`
+ * gets this file's types). In a browser build it throws {@link UnsupportedPlatformError}: use
+ * {@link idbKeyStore}.
+ */
+export const fileKeyStore: typeof NodeEntry.fileKeyStore = () => {
+  throw new UnsupportedPlatformError('fileKeyStore() needs Node (node:fs): this is the browser build of @auralink/identity/keystore; use idbKeyStore() in browsers')
+}
+
+/** Options of {@link idbKeyStore}. */
 export interface IdbKeyStoreInit {
   /**
    * The IndexedDB database that holds the keys (one per origin and name). Two stores with the
