@@ -3,8 +3,8 @@
 // test/types/consumers.mjs type-checks it with `tsc --noEmit --strict` in fresh projects
 // (TypeScript 5.9 and 7, `moduleResolution` bundler and node16, with and without @types/node).
 // It is never run.
-import { AuraLink, Call, CallEndedError, FileTransfer, RelayUnreachableError } from '@auralink/sdk'
-import type { AuraLinkInit, CallStateChange, CallStats, ReceivedFile } from '@auralink/sdk'
+import { AuraLink, CallEndedError, RelayUnreachableError } from '@auralink/sdk'
+import type { AuraLinkInit, Call, CallStateChange, CallStats, FileTransfer, ReceivedFile } from '@auralink/sdk'
 import { fileKeyStore, idbKeyStore } from '@auralink/identity/keystore'
 import type { FileKeyStoreInit, IdbKeyStoreInit, KeyStore } from '@auralink/identity/keystore'
 
