@@ -12,7 +12,7 @@ import type { AicRuntime } from './aic-runtime.js'
 import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
-import type { FileCall, FileRefusal } from './file-receiver.js'
+import type { FileRefusal } from './file-receiver.js'
 import type { SignalChannel } from './signal-channel.js'
 import type { CallStats } from './stats.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
@@ -77,7 +77,9 @@ export interface CallComponents {
  * `client.call()` (outgoing) or handed to the `incoming` listener (ringing, until `accept()` or
  * `reject()`).
  */
-export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
+export class Call extends SafeEventEmitter<CallEvents> {
+  // A FileCall (IncomingFiles hands it files) by its shape: an `implements` clause would name
+  // an interface that the published types leave out (stripInternal).
   /** The other side's AuraID, when known (always for outgoing calls; for incoming ones when it proved its name). */
   readonly remoteAuraId: string | undefined
   readonly remotePeer: PeerId
@@ -497,7 +499,4 @@ export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
 
   /** @internal an incoming file stream from this call's peer was refused */
   fileRefused (refusal: FileRefusal): void { this.safeDispatchEvent('file:refused', { detail: refusal }) }
-
-  /** @internal */
-  emitInitialState (): void { this.emitState() }
 }
