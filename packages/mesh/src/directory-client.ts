@@ -17,6 +17,7 @@ export function directoryErrorName (code: number): string {
   return ERROR_NAMES.get(code) ?? `UNKNOWN_${code}`
 }
 
+/** Options of `directoryRequest()`. */
 export interface DirectoryRequestOptions extends AbortOptions {
   /** @default 10_000 */
   timeoutMs?: number

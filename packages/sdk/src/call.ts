@@ -19,7 +19,9 @@ import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
 import type { ConnectionPath, MeshConnection } from '@auralink/mesh'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
+/** The payload of a call's `state` event, and of `whenEnded()`. */
 export interface CallStateChange {
+  /** The new state. */
   state: CallState
   /** Set when state is 'ended'. */
   reason?: CallEndReason
@@ -27,7 +29,9 @@ export interface CallStateChange {
   message?: string
 }
 
+/** The events of a Call, by name (`call.addEventListener('state', ...)`). */
 export interface CallEvents {
+  /** The call's state changed. */
   state: CustomEvent<CallStateChange>
   /** A remote audio or video track arrived. */
   track: CustomEvent<{ track: MediaStreamTrack, stream: MediaStream }>
@@ -140,6 +144,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.c.log.error('a %s listener threw: %s', type, (err as Error)?.message ?? String(err))
   }
 
+  /** The call's id, the same on both sides. */
   get id (): string { return this.machine.callId }
   /** @internal an outgoing call not answered yet, or one that lost a glare tie-break and waits for the winner's invite */
   get awaitingAnswer (): boolean {
@@ -148,6 +153,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
 
   /** True once the callee accepted. */
   get accepted (): boolean { return this.machine.accepted }
+  /** Where the call is now; each change is a `state` event. */
   get state (): CallState { return this.machine.state }
   /** Why the call ended, once it has. */
   get ended (): CallStateChange | undefined { return this.endInfo }

@@ -24,6 +24,7 @@ import type { AuraIdRecord, Ed25519PrivateKey, KeyStore } from '@auralink/identi
 import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 
+/** Options of `AuraLink.create()`: only `relays` is required. */
 export interface AuraLinkInit {
   /** Relay multiaddrs (`/ip4/.../tcp/4001/ws/p2p/12D3Koo...`). At least one is needed to be reachable. */
   relays: string[]
@@ -66,6 +67,7 @@ export interface AuraLinkInit {
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
 }
 
+/** The events of an AuraLink client, by name (`client.addEventListener('incoming', ...)`). */
 export interface AuraLinkEvents {
   /** A call is ringing: call `accept()` or `reject()` on it. */
   incoming: CustomEvent<{ call: Call }>

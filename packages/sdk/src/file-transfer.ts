@@ -12,6 +12,7 @@ import type { MeshConnection } from '@auralink/mesh'
 import type { AbortOptions, Logger, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
+/** The payload of a file transfer's `progress` event. */
 export interface FileProgress {
   /** Bytes sent or received so far. */
   bytes: number
