@@ -111,7 +111,7 @@ try {
       writeFileSync(join(dir, config), JSON.stringify(tsconfig(project, resolution), null, 2))
       for (const alias of Object.keys(TYPESCRIPTS)) {
         const tsc = tscOf(dir, alias)
-        const version = run('node', [tsc, '--version'], dir).trim()
+        const version = run('node', [tsc, '--version'], dir).trim().replace(/^Version /, '')
         const r = spawnSync('node', [tsc, '-p', config, '--noEmit', '--strict'], { cwd: dir, encoding: 'utf8' })
         const errors = (r.stdout + r.stderr).split('\n').filter((l) => /error TS\d+/.test(l))
         results.push({ version, resolution, typesNode: project.typesNode, ok: r.status === 0, errors, output: r.stdout + r.stderr })
