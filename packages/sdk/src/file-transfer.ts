@@ -71,6 +71,7 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
   private sink: FileSink | undefined
   private sinkOpen: boolean
 
+  /** @internal made by the call (sendFile) or the client (an incoming file) */
   constructor (init: { id: string, direction: 'send' | 'receive', name: string, size: number, mimeType: string, log: Logger }) {
     super()
     this.id = init.id
