@@ -94,6 +94,32 @@ function tscOf (dir, alias) {
   return join(dir, 'node_modules', alias, name)
 }
 
+/**
+ * For an error inside a dependency's .d.ts, the chain of imports from one of our published
+ * .d.ts files (node_modules/@auralink/...) to it, from `tsc --explainFiles`: which of our
+ * public types pulls the failing file in.
+ */
+function importChain (dir, tsc, config, file) {
+  const r = spawnSync('node', [tsc, '-p', config, '--noEmit', '--explainFiles'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28 })
+  const importers = new Map()
+  let current
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith(' ')) { current = line.trim(); continue }
+    const m = /Imported via '([^']+)' from file '([^']+)'/.exec(line)
+    if (m !== null && current !== undefined && !importers.has(current)) importers.set(current, { via: m[1], from: m[2] })
+  }
+  const chain = [file]
+  const seen = new Set(chain)
+  for (let f = file; !f.includes('node_modules/@auralink/') && importers.has(f);) {
+    const { via, from } = importers.get(f)
+    if (seen.has(from)) break
+    seen.add(from)
+    chain.push(`${from} (imports '${via}')`)
+    f = from
+  }
+  return chain.reverse().join('\n    -> ')
+}
+
 const results = []
 let failed = false
 try {
@@ -114,7 +140,10 @@ try {
         const version = run('node', [tsc, '--version'], dir).trim().replace(/^Version /, '')
         const r = spawnSync('node', [tsc, '-p', config, '--noEmit', '--strict'], { cwd: dir, encoding: 'utf8' })
         const errors = (r.stdout + r.stderr).split('\n').filter((l) => /error TS\d+/.test(l))
-        results.push({ version, resolution, typesNode: project.typesNode, ok: r.status === 0, errors, output: r.stdout + r.stderr })
+        // an error inside a dependency's types: say which of ours pulled that file in
+        const libFiles = [...new Set(errors.map((l) => /^(node_modules\/[^(]+)\(/.exec(l)?.[1]).filter((f) => f !== undefined))]
+        const chains = alias === 'ts59' ? libFiles.map((f) => importChain(dir, tsc, config, f)) : []
+        results.push({ version, resolution, typesNode: project.typesNode, ok: r.status === 0, errors, output: r.stdout + r.stderr, chains })
         if (r.status !== 0) failed = true
       }
     }
@@ -126,6 +155,7 @@ try {
   console.log(rows.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n'))
   for (const r of results.filter((x) => !x.ok)) {
     console.log(`\n--- ${r.version}, ${r.resolution}, @types/node ${r.typesNode ? 'yes' : 'no'}:\n${r.output.trim().split('\n').slice(0, 40).join('\n')}`)
+    for (const chain of r.chains) console.log(`  pulled in by:\n    ${chain}`)
   }
   if (keep) console.log(`types: kept ${work}`)
   else rmSync(work, { recursive: true, force: true })
