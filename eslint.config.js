@@ -3,7 +3,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/tsup.config.ts', 'tsup.base.ts', '**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'protos/wrapper.js', 'bench/results/**', '.auralink/**'] },
+  { ignores: ['**/tsup.config.ts', 'tsup.base.ts', '**/dist/**', '**/node_modules/**', 'packages/protocol/src/gen/**', 'protos/wrapper.js', 'bench/results/**', '.auralink/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

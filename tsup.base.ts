@@ -5,7 +5,8 @@ export function packageConfig (entry: string[] = ['src/index.ts']): Options {
   return {
     entry,
     format: ['esm'],
-    dts: true,
+    // `@internal` members and declarations leave the published types
+    dts: { compilerOptions: { stripInternal: true } },
     sourcemap: true,
     clean: true,
     target: 'node22',

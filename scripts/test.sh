@@ -17,6 +17,10 @@ node scripts/build-changed.mjs
 npm run protos:check
 npm run lint
 npm run typecheck
+# the API reference from the TSDoc (typedoc.json, into docs/api/): an undocumented export fails it
+npm run docs:api
+# TypeScript consumers: tsc --strict against the packed packages' types (installs from the registry)
+npm run test:types
 # the packed-tarball test installs offline inside the namespace: fetch the registry metadata now
 bash scripts/pack-smoke.sh --warm-cache
 scripts/netns.sh vitest run

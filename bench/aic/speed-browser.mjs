@@ -45,7 +45,7 @@ import sharp from 'sharp'
 import { build } from 'vite'
 import { createEnhancer, createImageCodec } from '@auralink/aic'
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../../e2e/harness/browser.ts'
-import { heldOutFrames } from '../../packages/aic/test/video-fixture.ts'
+import { heldOutFrames } from '../../test-utils/aic-video.ts'
 import { root, round, summary, writeResult } from '../lib.mjs'
 
 const quick = process.argv.includes('--quick')

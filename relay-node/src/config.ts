@@ -5,9 +5,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULTS } from './constants.js'
 import { ConfigError } from './errors.js'
 
+/** A pino log level; 'silent' logs nothing. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
+/** The relay node's whole configuration, after flags, environment, config file and defaults (`resolveConfig()`). */
 export interface RelayConfig {
   /** Address the WebSocket listener binds. @default '127.0.0.1' */
   host: string
@@ -260,6 +262,7 @@ function fromSeconds (old: keyof DeprecatedRelaySettings, raw: unknown, source: 
   return [key, ms]
 }
 
+/** The `--help` text: every flag with its help, default and environment variable. */
 export function usage (): string {
   const lines = Object.entries(FIELDS).map(([key, f]) => {
     const def = DEFAULTS[key as keyof RelayConfig]

@@ -17,6 +17,7 @@ import type { Socket } from 'node:net'
 export type Libp2pRefusal = Extract<ConnectionRefusal, 'max_connections' | 'max_pending' | 'inbound_rate' | 'connections_per_address' |
 'pending_per_address' | 'connections_per_peer' | 'handshake_timeout'>
 
+/** Options of `connectionGuard()`: the per-address caps. */
 export interface ConnectionGuardInit {
   /** Inbound connections open at once from one address (`addressKey`), handshakes included. */
   maxConnectionsPerAddress: number
@@ -39,6 +40,7 @@ export interface ConnectionGuardComponents {
   connections(): number
 }
 
+/** Per-address caps on inbound connections and handshakes (`connectionGuard()`): a connection gater plus the hooks the node wires in. */
 export interface ConnectionGuard {
   /** Merge into libp2p's `connectionGater`. */
   readonly gater: Required<Pick<ConnectionGater, 'denyInboundConnection' | 'denyInboundEncryptedConnection' | 'denyInboundUpgradedConnection'>>
@@ -48,6 +50,7 @@ export interface ConnectionGuard {
    * manager) and handshake timeouts.
    */
   upgradeFailed(maConn: MultiaddrConnection, err: unknown, elapsedMs: number): void
+  /** Starts using the node's components. */
   attach(components: ConnectionGuardComponents): void
   /** Inbound connections counted now: in their handshake, and all (handshakes included). */
   counts(): { pending: number, open: number }
@@ -193,6 +196,7 @@ function bump (map: Map<string, number>, key: string, by: number): void {
   else map.delete(key)
 }
 
+/** Options of `guardedWebSockets()`: limits on the WebSocket listener's sockets. */
 export interface GuardedWebSocketsInit {
   /** Milliseconds a socket has to finish its WebSocket upgrade (the HTTP request head). */
   headersTimeoutMs: number

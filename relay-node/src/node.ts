@@ -78,6 +78,7 @@ export interface RelayNodeInit extends Partial<RelayConfig>, DeprecatedRelaySett
   repair?: boolean
 }
 
+/** A relay node (`createRelayNode()`): its libp2p node, datastore, addresses and lifecycle. */
 export interface RelayNode {
   readonly libp2p: Libp2p<RelayServices>
   /** The LevelDB datastore under `<dataDir>/datastore`; libp2p and the directory share it. */

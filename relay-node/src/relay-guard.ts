@@ -19,6 +19,7 @@ const IDLE_MS = 10 * 60 * 1000
 export type RelayLimit = 'reservation_rate' | 'max_reservations' | 'reservations_per_address' | 'circuits_per_peer' | 'circuit_rate' | 'anonymous_circuits' |
 'directory_requests' | 'directory_writes' | 'directory_names_per_key' | 'probe_rate'
 
+/** Options of `relayGuard()`: rates and caps. */
 export interface RelayGuardInit {
   /** Reservation requests per peer per minute. */
   reservationRateLimit: number
@@ -67,8 +68,11 @@ export interface RelayGuardComponents {
   /** The circuit relay server's reservations (`libp2p.services.relay.reservations`). */
   reservations: {
     size: number
+    /** Whether `peer` holds a reservation. */
     has(peer: PeerId): boolean
+    /** The reservation of `peer`, if any. */
     get(peer: PeerId): RelayReservation | undefined
+    /** Every reservation. */
     entries(): Iterable<[PeerId, RelayReservation]>
   }
   /**
@@ -90,6 +94,7 @@ export interface HopRegistrar {
 /** Circuits open now. */
 export interface CircuitCounts { total: number, anonymous: number }
 
+/** Caps on circuit relay reservations and circuits per peer (`relayGuard()`). */
 export interface RelayGuard {
   /** Merge into libp2p's `connectionGater`. */
   readonly gater: Required<Pick<ConnectionGater, 'denyInboundRelayReservation' | 'denyOutboundRelayedConnection'>>
@@ -97,11 +102,13 @@ export interface RelayGuard {
   wrapRegistrar<R extends HopRegistrar>(registrar: R): R
   /** Starts using the node: reads its reservations and names, watches connections (drops reservations past the grace). */
   attach(components: RelayGuardComponents): void
+  /** Relayed circuits open now. */
   circuits(): CircuitCounts
   /** Stops watching connections and clears the guard's timers. Idempotent. */
   stop(): void
 }
 
+/** Makes the relay guard; the node attaches it once libp2p exists. */
 export function relayGuard (init: RelayGuardInit): RelayGuard {
   return new Guard(init)
 }

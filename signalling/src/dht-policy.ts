@@ -31,6 +31,7 @@ export interface DhtLocalRecords {
   put(key: Uint8Array, value: Uint8Array, options?: AbortOptions): Promise<void>
 }
 
+/** A DHT PUT of an AuraID record that the policy refused, and why. */
 export interface DhtPutRefusedEvent {
   reason: DhtPutRefusalReason
   /** The peer that sent the PUT. */
@@ -39,6 +40,7 @@ export interface DhtPutRefusedEvent {
   name?: string
 }
 
+/** Options of `auraIdDhtPolicy()`. */
 export interface AuraIdDhtPolicyInit {
   /** The directory's datastore: names held here, withdrawn records, the look-alike index. */
   datastore: Datastore
@@ -64,6 +66,7 @@ export interface AuraIdDhtPolicyInit {
 /** What the quota and first-key rules know about one name stored in this DHT node. */
 interface Stored { peer: string, until: number, skeleton: string }
 
+/** The one write policy for `/auraid/` DHT records (`auraIdDhtPolicy()`): kad-dht's validator and selector, and the directory's rules for what a PUT may store. */
 export interface AuraIdDhtPolicy {
   /**
    * kad-dht's validator for `/auraid/` keys (`validators: { auraid: policy.validator }`). Inside an

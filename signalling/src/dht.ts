@@ -125,11 +125,13 @@ export interface AuraIdNetwork {
 
 /** The part of a libp2p Kad-DHT (`@libp2p/kad-dht`'s `KadDHT`) that `dhtNetwork()` uses. */
 export interface AuraIdDht {
+  /** Stores `value` under `key` at the closest DHT nodes, yielding kad-dht's query events. */
   put(key: Uint8Array, value: Uint8Array, options?: AbortOptions): AsyncIterable<{ name: string, messageName?: string }>
   /** FINAL_PEER events carry `peer: { id }`, the K closest nodes; other events are passed over. */
   getClosestPeers(key: Uint8Array, options?: AbortOptions): AsyncIterable<{ name: string, peer?: PeerId | { id: PeerId } }>
 }
 
+/** Options of `dhtNetwork()`. */
 export interface DhtNetworkInit {
   /**
    * Asks one DHT node for the value it stores under `key` (a GET_VALUE); undefined when it has

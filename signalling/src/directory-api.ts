@@ -7,6 +7,7 @@ import type { DirectoryRequestMessage, DirectoryResponseFields } from '@auralink
 import type { AbortOptions, ComponentLogger, PeerId, Startable, StreamHandler, StreamHandlerOptions, TypedEventTarget } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
+/** Options of `auraIdDirectory()`: only `datastore` is required. */
 export interface AuraIdDirectoryInit {
   /** Where names live. The host provides it: the relay node passes a LevelDB store. */
   datastore: Datastore
@@ -45,14 +46,18 @@ export interface AuraIdDirectoryInit {
 /** What the directory takes from libp2p: the small subset of its components it uses. */
 export interface AuraIdDirectoryComponents {
   registrar: {
+    /** Registers the directory's stream handler. */
     handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+    /** Removes it when the directory stops. */
     unhandle(protocol: string, options?: AbortOptions): Promise<void>
   }
   logger: ComponentLogger
 }
 
+/** A directory request's operation, as the `operation` event names it. */
 export type DirectoryOperation = 'register' | 'update' | 'resolve' | 'search' | 'unregister' | 'invalid'
 
+/** The payload of the directory's `operation` event: one per handled request. */
 export interface DirectoryOperationEvent {
   /** The request's op; 'invalid' for an unknown op or a request that could not be decoded. */
   op: DirectoryOperation
@@ -73,6 +78,7 @@ export interface DirectoryOperationEvent {
  */
 export type DirectoryLimit = 'requests' | 'writes' | 'names_per_key'
 
+/** The events of an AuraID directory, by name. */
 export interface AuraIdDirectoryEvents {
   /** One per handled request, for metrics. */
   operation: CustomEvent<DirectoryOperationEvent>
@@ -82,6 +88,7 @@ export interface AuraIdDirectoryEvents {
   conflict: CustomEvent<DirectoryConflictEvent>
 }
 
+/** The AuraID directory service (`auraIdDirectory()`): serves `/auralink/directory/1.0.0` and emits an event per operation. */
 export interface AuraIdDirectory extends Startable, TypedEventTarget<AuraIdDirectoryEvents> {
   /**
    * Handles one decoded request as if it came from `from` (the stream handler calls this; tests

@@ -11,6 +11,7 @@ import type { DirectoryStore } from './store.js'
 import type { AuraIdRecord } from '@auralink/identity'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
+/** One publish to, or lookup in, the network (DHT), for metrics. */
 export interface DirectoryNetworkEvent {
   /** `publish` (a record sent to the network), `lookup` (the network asked for a name). */
   op: 'publish' | 'lookup'
@@ -23,6 +24,7 @@ export interface DirectoryNetworkEvent {
   name: string
 }
 
+/** Two directories bound one name to two keys; this one gave the name up. */
 export interface DirectoryConflictEvent {
   /** The name two keys registered at two directories. */
   name: string
@@ -34,6 +36,7 @@ export interface DirectoryConflictEvent {
   during: 'write' | 'republish'
 }
 
+/** What one republish round of held records did. */
 export interface RepublishResult {
   /** Held public and unlisted records with validity left that were looked at. */
   checked: number

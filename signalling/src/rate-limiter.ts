@@ -31,6 +31,7 @@ export class PeerRateLimiter {
     return true
   }
 
+  /** Peers with a bucket now. */
   get size (): number {
     return this.buckets.size
   }

@@ -62,6 +62,7 @@ export type AicMode = 'conservative' | 'adaptive' | 'aggressive'
 /** 1 is plain VP8 at full size. */
 export type AicScale = 1 | 1.5 | 2
 
+/** The sender's captured video: full-size width, height and frame rate. */
 export interface AicFrame {
   /** Full-size width the sender captures, in pixels. */
   width: number
@@ -69,6 +70,7 @@ export interface AicFrame {
   fps: number
 }
 
+/** Options of `createAicController()`. */
 export interface AicControllerInit {
   /** 'off' keeps the call at scale 1 until setMode() says otherwise. */
   mode: AicMode | 'off'
@@ -110,6 +112,7 @@ export interface AicObservation {
   receiver?: AicReceiverReport
 }
 
+/** What the controller tells the sender: the scale to send at and the bitrate cap. */
 export interface AicDecision {
   scale: AicScale
   /** The sender's encoding cap; undefined: leave Chromium's own control. */
@@ -118,11 +121,13 @@ export interface AicDecision {
   reason: string
 }
 
+/** Why and when the controller fell back to the plain native path. */
 export interface AicFallback {
   reason: string
   atMs: number
 }
 
+/** AIC's mode controller for one call's video: picks scale and bitrate cap from network observations; made by `createAicController()`. */
 export interface AicController {
   /** Feeds one observation; returns the decision and whether it differs (scale or cap) from the last one. */
   update (obs: AicObservation): { decision: AicDecision, changed: boolean }
@@ -130,8 +135,11 @@ export interface AicController {
   readonly decision: AicDecision
   /** The last fallback to scale 1 and why (receiver too slow, severe loss). */
   readonly fallback: AicFallback | undefined
+  /** Switches the mode; 'off' holds scale 1. */
   setMode (mode: AicMode | 'off'): void
+  /** The sender's capture size and frame rate changed. */
   setFrame (frame: AicFrame): void
+  /** The scales both sides can use (the receiver's enhancer models). */
   setScales (scales: number[]): void
 }
 

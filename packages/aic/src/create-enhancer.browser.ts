@@ -10,6 +10,7 @@ import type { FrameSource } from './frame.browser.js'
 import type { Frame } from './frame.js'
 import type { WasmPaths, WebExecutionProvider, WebGpuAdapterInfo } from './runtime.web.js'
 
+/** Options of `createEnhancer()` in browsers. */
 export interface BrowserEnhancerInit extends Omit<EnhancerInit, 'modelPath'> {
   /**
    * Which runtime: 'wasm' (onnxruntime-web on the CPU), 'webgpu', or 'auto': WebGPU where the

@@ -9,6 +9,7 @@ import type { ImageCodec, ImageCodecInfo, ImageCodecInit } from './image-codec.j
 import type { ModelEntry } from './models.js'
 import type { WasmPaths, WebExecutionProvider, WebGpuAdapterInfo, WebInferenceSession } from './runtime.web.js'
 
+/** Options of `createImageCodec()` in browsers. */
 export interface BrowserImageCodecInit extends Omit<ImageCodecInit, 'modelDir' | 'runtime'> {
   /**
    * Which runtime runs the three transforms: 'wasm' (onnxruntime-web on the CPU), 'webgpu', or

@@ -37,6 +37,7 @@ export interface CrossoverRow {
   psnrDelta: DeltaStats
 }
 
+/** The measured crossover table: per scale and bitrate, whether the enhancer beats the native codec (`parseCrossoverTable()`, `shippedCrossoverTable()`). */
 export interface CrossoverTable {
   version: 1
   /** The benchmark that measured the figures. */
@@ -117,7 +118,7 @@ function delta (x: unknown, field: string, maxAbs: number): DeltaStats {
 /**
  * Checks a crossover table (parsed JSON) and returns a clean copy with its rows sorted by height,
  * scale and bpp. TypeError for a wrong type, RangeError for a value out of range, a table over
- * {@link CROSSOVER_LIMITS}, an empty one or a repeated (height, scale, bpp); each names the field,
+ * `CROSSOVER_LIMITS`, an empty one or a repeated (height, scale, bpp); each names the field,
  * e.g. `rows[3].bpp must be a positive number, got -1`.
  */
 export function parseCrossoverTable (json: unknown): CrossoverTable {
@@ -182,7 +183,7 @@ function lerp (a: DeltaStats, b: DeltaStats, t: number): DeltaStats {
 /**
  * The table's statistics for a call: at the table height nearest `height` (on a tie, the
  * smaller), for exactly `scale`, interpolated linearly in log(bpp) between the two nearest rows
- * of that height and scale. Rows with fewer than {@link MIN_CLIPS_PER_ROW} clips do not count.
+ * of that height and scale. Rows with fewer than `MIN_CLIPS_PER_ROW` clips do not count.
  * Outside the rows' bpp range, or with no rows for that scale, it returns undefined: no data is
  * no claim.
  */

@@ -5,8 +5,10 @@ import type { Frame } from './frame.js'
 import type { EnhancerVariant } from './models.js'
 import type { InferenceSession } from './runtime.js'
 
+/** Which ONNX Runtime runs a model: 'node' (onnxruntime-node), 'wasm' or 'webgpu' (onnxruntime-web), or 'auto' to choose. */
 export type Runtime = 'auto' | 'webgpu' | 'wasm' | 'node'
 
+/** Options of `createEnhancer()`. */
 export interface EnhancerInit {
   /** Which ONNX Runtime runs the model. 'auto': onnxruntime-node in Node; in browsers WebGPU on a hardware adapter, else WASM. @default 'auto' */
   runtime?: Runtime
@@ -45,6 +47,7 @@ export interface EnhancerInfo {
   loadMs: number
 }
 
+/** Options of one `enhance()` call. */
 export interface EnhanceOptions {
   signal?: AbortSignal
 }

@@ -24,6 +24,7 @@ export interface IntConvLayer {
   bias: Int32Array
 }
 
+/** The learned image codec's integer tables (`parseCodecTables()`): latent sizes, CDFs and the hyper-synthesis layers. */
 export interface CodecTables {
   name: string
   levels: number

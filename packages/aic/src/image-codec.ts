@@ -30,6 +30,7 @@ export const DEFAULT_MAX_SIDE = 4096
 /** Largest bitstream that decode() reads unless the caller says otherwise: 64 MiB. */
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
+/** Options of `createImageCodec()`. */
 export interface ImageCodecInit {
   /** Which ONNX Runtime runs the transforms. 'auto': onnxruntime-node in Node. @default 'auto' */
   runtime?: Runtime
@@ -47,6 +48,7 @@ export interface ImageCodecInit {
   modelDir?: string
 }
 
+/** What an image codec runs on (`codec.info`). */
 export interface ImageCodecInfo {
   runtime: Exclude<Runtime, 'auto'>
   /** The execution provider that runs the transforms ('cpu' in onnxruntime-node). */
@@ -61,6 +63,7 @@ export interface ImageCodecInfo {
   loadMs: number
 }
 
+/** Options of one image codec `encode()` or `decode()` call. */
 export interface CodecCallOptions {
   signal?: AbortSignal
 }

@@ -29,6 +29,7 @@ export interface ModelEntry {
   training?: Record<string, unknown>
 }
 
+/** The shipped models' manifest (`models/manifest.json`), as `parseManifest()` returns it. */
 export interface ModelManifest {
   models: ModelEntry[]
 }

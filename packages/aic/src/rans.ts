@@ -2,6 +2,7 @@ import { CorruptStreamError, InvalidCdfError, StreamTooLargeError, TruncatedStre
 
 /** Probabilities are integers out of 2^PROB_BITS. */
 export const PROB_BITS = 16
+/** The total of every CDF table: 2^PROB_BITS. */
 export const PROB_SCALE = 1 << PROB_BITS
 /** The coder's state lives in [RANS_L, RANS_L * 256). */
 const RANS_L = 1 << 23
@@ -84,6 +85,7 @@ export function ransEncode (symbols: ArrayLike<number>, index: TableIndex, table
   return buf.slice(pos)
 }
 
+/** Options of `ransDecode()`. */
 export interface RansDecodeOptions {
   /** Refuse to decode more symbols than this. @default 2^24 */
   maxSymbols?: number

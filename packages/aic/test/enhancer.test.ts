@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readShippedModel } from '../src/model-files.node.js'
 import { createEnhancer, enhancerModel, frameToTensor, lumaOf, MODELS_DIR, parseManifest, psnr, readManifest, tensorToFrame } from '../src/index.node.js'
-import { heldOutFrames } from './video-fixture.js'
+import { heldOutFrames } from '../../../test-utils/aic-video.js'
 import type { Enhancer, Frame } from '../src/index.node.js'
 
 const luma = (f: Frame): ReturnType<typeof lumaOf> => lumaOf({ ...f, channels: 4 })

@@ -16,6 +16,7 @@ export class SafeEventEmitter<EventMap extends Record<string, any>> extends Type
   /** Called with every error a listener throws. Subclasses log it. */
   protected onListenerError (_type: string, _err: unknown): void {}
 
+  /** Adds `listener` for `type`, wrapped so that an error it throws goes to `onListenerError`. */
   override addEventListener<K extends keyof EventMap> (type: K, listener: EventHandler<EventMap[K]> | null, options?: boolean | AddEventListenerOptions): void {
     if (listener == null) return
     const key = String(type)
@@ -40,6 +41,7 @@ export class SafeEventEmitter<EventMap extends Record<string, any>> extends Type
     super.addEventListener(type, safe as unknown as EventHandler<EventMap[K]>, options)
   }
 
+  /** Removes a listener added with addEventListener (its wrapper). */
   override removeEventListener<K extends keyof EventMap> (type: K, listener?: EventHandler<EventMap[K]> | null, options?: boolean | EventListenerOptions): void {
     if (listener == null) return
     const safe = this.wrapped.get(String(type))?.get(listener)

@@ -2,8 +2,11 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest'
 import { generateIdentityKey, peerIdOf } from './keys.js'
 import type { KeyStore } from './keystore.js'
 
+/** How `keyStoreTests` makes and disposes of a store for each test. */
 export interface KeyStoreSuite {
+  /** Returns a new, empty store. */
   setup(): Promise<KeyStore>
+  /** Closes the store and removes what it wrote. */
   teardown(store: KeyStore): Promise<void>
 }
 

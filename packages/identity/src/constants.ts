@@ -1,5 +1,6 @@
 /** Label length bounds, between "@" and ".aura". */
 export const MIN_NAME_LENGTH = 3
+/** The longest label: at most this many characters between "@" and ".aura". */
 export const MAX_NAME_LENGTH = 32
 
 /** Names no one may register: they would pass for the service or for everyone. */
@@ -18,9 +19,11 @@ export const MAX_RECORD_VALIDITY_MS = 366 * 24 * 60 * 60 * 1000
 export const DEFAULT_RECORD_TTL_S = 300
 /** Profile fields are short, self-declared strings. */
 export const MAX_DISPLAY_NAME_LENGTH = 64
+/** The longest `profile.avatar`, in characters. */
 export const MAX_AVATAR_LENGTH = 2048
 /** Most relay addresses a record may name, and the longest one. */
 export const MAX_RECORD_RELAYS = 4
+/** The longest relay address a record may name, in characters. */
 export const MAX_RECORD_RELAY_LENGTH = 256
 /** An unregister proof is accepted within this much of the verifier's clock. */
 export const UNREGISTER_MAX_SKEW_MS = 5 * 60 * 1000

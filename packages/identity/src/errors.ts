@@ -1,6 +1,6 @@
 // The errors this package throws, defined once in @auralink/core and re-exported here.
 export {
   CorruptKeyError, InvalidAuraIdError, KeyInUseError, InvalidRecordError, InvalidSignatureError, InvalidStateError,
-  MalformedRecordError, RecordExpiredError, RecordTooLargeError
+  MalformedRecordError, RecordExpiredError, RecordTooLargeError, UnsupportedPlatformError
 } from '@auralink/core'
 export type { NameRule } from '@auralink/core'

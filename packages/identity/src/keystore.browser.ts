@@ -1,18 +1,40 @@
 import { openDB } from 'idb'
-import { CorruptKeyError, InvalidStateError, KeyInUseError } from './errors.js'
+import { CorruptKeyError, InvalidStateError, KeyInUseError, UnsupportedPlatformError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
 import { checkKeyLabel, checkPrivateKey } from './keystore.js'
 import type { KeyLock, KeyStore } from './keystore.js'
+import type * as NodeEntry from './keystore.node.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 import type { DBSchema, IDBPDatabase, IDBPObjectStore } from 'idb'
 
 export type { KeyLock, KeyStore } from './keystore.js'
+export type { FileKeyStoreInit } from './keystore.node.js'
 
 /** The key store an AuraLink client uses when given none: `idbKeyStore()` (database 'auralink-keys'). */
 export function defaultKeyStore (): KeyStore {
   return idbKeyStore()
 }
 
+/**
+ * Node's default key folder, named here so that `@auralink/identity/keystore` has the same types
+ * under every export condition. In a browser build it throws {@link UnsupportedPlatformError}:
+ * browsers keep keys in IndexedDB ({@link defaultKeyStore}).
+ */
+export const defaultKeyDir: typeof NodeEntry.defaultKeyDir = () => {
+  throw new UnsupportedPlatformError('defaultKeyDir() is the Node key folder: this is the browser build of @auralink/identity/keystore, which keeps keys in IndexedDB')
+}
+
+/**
+ * Node's file key store, named here so that `@auralink/identity/keystore` has the same types
+ * under every export condition (a Node project type-checked with `moduleResolution: "bundler"`
+ * gets this file's types). In a browser build it throws {@link UnsupportedPlatformError}: use
+ * {@link idbKeyStore}.
+ */
+export const fileKeyStore: typeof NodeEntry.fileKeyStore = () => {
+  throw new UnsupportedPlatformError('fileKeyStore() needs Node (node:fs): this is the browser build of @auralink/identity/keystore; use idbKeyStore() in browsers')
+}
+
+/** Options of {@link idbKeyStore}. */
 export interface IdbKeyStoreInit {
   /**
    * The IndexedDB database that holds the keys (one per origin and name). Two stores with the

@@ -2,14 +2,26 @@ import { constants } from 'node:fs'
 import { chmod, link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { CorruptKeyError, InvalidStateError, KeyInUseError } from './errors.js'
+import { CorruptKeyError, InvalidStateError, KeyInUseError, UnsupportedPlatformError } from './errors.js'
 import { exportPrivateKey, importPrivateKey } from './keys.js'
 import { checkKeyLabel, checkPrivateKey } from './keystore.js'
 import type { KeyLock, KeyStore } from './keystore.js'
+import type * as BrowserEntry from './keystore.browser.js'
 import type { AbortOptions, Ed25519PrivateKey } from '@libp2p/interface'
 
 export type { KeyLock, KeyStore } from './keystore.js'
+export type { IdbKeyStoreInit } from './keystore.browser.js'
 
+/**
+ * The browsers' IndexedDB key store, named here so that `@auralink/identity/keystore` has the
+ * same types under every export condition. In Node it throws {@link UnsupportedPlatformError}:
+ * use {@link fileKeyStore}.
+ */
+export const idbKeyStore: typeof BrowserEntry.idbKeyStore = () => {
+  throw new UnsupportedPlatformError('idbKeyStore() needs IndexedDB: this is the Node build of @auralink/identity/keystore; use fileKeyStore() in Node')
+}
+
+/** Options of {@link fileKeyStore}. */
 export interface FileKeyStoreInit {
   /** The folder that holds one file per key; made with mode 0700 when missing. */
   dir: string

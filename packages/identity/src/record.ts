@@ -15,8 +15,10 @@ import { decodeEd25519PublicKey, peerIdOf } from './keys.js'
 import { validateAuraId } from './name.js'
 import type { AbortOptions, Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
 
+/** Who may find a record: 'public' (listed in searches, in the DHT), 'unlisted' (by exact name, never listed) or 'private' (by exact name, from the directory that holds it only). */
 export type Visibility = 'public' | 'unlisted' | 'private'
 
+/** A record's optional profile: short, self-declared, unverified strings. */
 export interface Profile {
   displayName?: string
   avatar?: string
@@ -43,6 +45,7 @@ export interface AuraIdRecord {
   readonly bytes: Uint8Array
 }
 
+/** Options of `createRecord()`: the name and what the record says about it. */
 export interface CreateRecordInit extends AbortOptions {
   name: string
   /** @default 1 */
@@ -60,6 +63,7 @@ export interface CreateRecordInit extends AbortOptions {
   now?: number
 }
 
+/** Options of `verifyRecord()`. */
 export interface VerifyRecordOptions extends AbortOptions {
   /** The clock against which validity is checked. @default Date.now() */
   now?: number

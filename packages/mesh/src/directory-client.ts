@@ -18,6 +18,7 @@ export function directoryErrorName (code: number): DirectoryRejectionReason {
   return ERROR_NAMES.get(code) ?? 'UNKNOWN'
 }
 
+/** Options of `directoryRequest()`. */
 export interface DirectoryRequestOptions extends AbortOptions {
   /** @default 10_000 */
   timeoutMs?: number

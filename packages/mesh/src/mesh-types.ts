@@ -12,6 +12,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 // The public types of a mesh node (createMeshNode in mesh-node.ts).
 
+/** Options of `createMeshNode()`; every field is optional. */
 export interface MeshNodeInit {
   /** The identity key: its PeerId is this node's address. @default a new Ed25519 key */
   privateKey?: Ed25519PrivateKey
@@ -98,11 +99,13 @@ export interface MeshConnection {
    * when this node dialled it; undefined for a connection the other peer opened.
    */
   readonly relay?: PeerId
+  /** Opens a stream for `protocol` on this connection. */
   newStream(protocol: string, options?: AbortOptions): Promise<Stream>
   /** Closes gracefully; a close that does not finish in time aborts the connection instead (rejecting only when `options.signal` aborted). */
   close(options?: AbortOptions): Promise<void>
 }
 
+/** Options of `node.dial()`: which fallbacks to allow, and `signal`. */
 export interface MeshDialOptions extends AbortOptions {
   /** Fall back to a relayed connection (with the relay's data and time limits) when every direct try fails. @default false */
   allowRelayed?: boolean
@@ -114,6 +117,7 @@ export interface MeshDialOptions extends AbortOptions {
   allowTurn?: boolean
 }
 
+/** Options of `register()`: what the signed record says besides the name. */
 export interface RegisterOptions extends AbortOptions {
   /** @default 'public' */
   visibility?: Visibility
@@ -122,6 +126,7 @@ export interface RegisterOptions extends AbortOptions {
   validity?: number
 }
 
+/** The events of a mesh node, by name. */
 export interface MeshNodeEvents {
   'relay:reserved': CustomEvent<{ relay: PeerId }>
   'relay:lost': CustomEvent<{ relay: PeerId }>
@@ -136,6 +141,7 @@ export interface MeshNodeEvents {
   'reputation:save-failed': CustomEvent<{ error: ReputationSaveError }>
 }
 
+/** One of the node's relays, as `node.relays()` lists them: its address, reservation and score. */
 export interface RelayInfo {
   readonly peerId: PeerId
   readonly addr: Multiaddr
@@ -148,6 +154,7 @@ export interface RelayInfo {
   readonly score: RelayScore
 }
 
+/** A mesh node, made by `createMeshNode()`: a libp2p node that keeps relay reservations, registers and resolves AuraIDs and dials peers by name. */
 export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   readonly libp2p: Libp2p
   readonly peerId: PeerId
@@ -179,6 +186,7 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
   knownRelays(): RelayAdvert[]
   /** Signs a record binding `name` to this node's key and registers it at every connected relay. */
   register(name: string, options?: RegisterOptions): Promise<AuraIdRecord>
+  /** Releases `name` at every connected relay with a signed unregister proof. */
   unregister(name: string, options?: AbortOptions): Promise<void>
   /** The verified record of `name`; AuraIdNotFoundError when no directory knows it. */
   resolve(name: string, options?: AbortOptions & { cache?: boolean }): Promise<AuraIdRecord>
@@ -196,6 +204,8 @@ export interface MeshNode extends SafeEventEmitter<MeshNodeEvents> {
    * our relays). The receiver weighs them by its trust in us (docs/reputation.md).
    */
   sendRelayReports(peer: PeerId, entries?: RelayReportEntry[], options?: AbortOptions): Promise<void>
+  /** Handles incoming streams for `protocol` (libp2p's `handle`). */
   handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+  /** Stops handling `protocol`. */
   unhandle(protocol: string): Promise<void>
 }

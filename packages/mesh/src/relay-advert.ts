@@ -17,6 +17,7 @@ export const MAX_RELAY_ADVERT_TTL_MS = 60 * 60 * 1000
 /** How far ahead of our clock an advert's issue time may be. */
 export const MAX_RELAY_ADVERT_CLOCK_SKEW_MS = 60 * 1000
 
+/** What `createRelayAdvert()` signs: where to reach the relay and its load. */
 export interface RelayAdvertInit extends AbortOptions {
   /** Where to reach the relay; each must end in /p2p/<the key's PeerId>. */
   addrs: Array<string | Multiaddr>

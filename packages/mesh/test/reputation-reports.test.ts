@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_REPUTATION_REPORT_TTL_MS, relayScorer } from '../src/index.js'
+import { DEFAULT_REPUTATION_REPORT_TTL_MS } from '../src/constants.js'
+import { relayScorer } from '../src/index.js'
 import type { RelayScorer, RelayScorerInit } from '../src/index.js'
 
 const START = 1_800_000_000_000

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DEFAULT_REPUTATION_HALF_LIFE_MS, memoryScoreStore, relayScorer, REPUTATION_SNAPSHOT_VERSION } from '../src/index.js'
+import { DEFAULT_REPUTATION_HALF_LIFE_MS } from '../src/constants.js'
+import { memoryScoreStore, relayScorer, REPUTATION_SNAPSHOT_VERSION } from '../src/index.js'
 import { fileScoreStore } from '../src/reputation/store.node.js'
 import type { RelayScorer, ReputationSnapshot } from '../src/index.js'
 

@@ -2,7 +2,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RELAY_SCORE_WEIGHTS, DEFAULT_REPUTATION_HALF_LIFE_MS, relayScorer } from '../src/index.js'
+import { DEFAULT_RELAY_SCORE_WEIGHTS, DEFAULT_REPUTATION_HALF_LIFE_MS } from '../src/constants.js'
+import { relayScorer } from '../src/index.js'
 import type { RelayScorer, RelayScorerInit } from '../src/index.js'
 
 const START = 1_800_000_000_000

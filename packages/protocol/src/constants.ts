@@ -15,4 +15,5 @@ export const MAX_DIRECTORY_RESPONSE_BYTES = MAX_SEARCH_RESULTS * (MAX_RECORD_BYT
 
 /** Signature domains: a signature made for one purpose never verifies for another. */
 export const RECORD_SIGNATURE_DOMAIN = 'auralink-auraid-record:'
+/** The signature domain of an unregister proof (see RECORD_SIGNATURE_DOMAIN). */
 export const UNREGISTER_SIGNATURE_DOMAIN = 'auralink-auraid-unregister:'

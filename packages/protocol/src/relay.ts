@@ -14,7 +14,9 @@ export const MAX_RELAY_ADVERT_ADDRS = 16
 /** Longest region tag. */
 export const MAX_RELAY_REGION_LENGTH = 32
 
+/** The fields of a `RelayAdvert` message (protos/relay.proto), as encodeRelayAdvert takes them. */
 export type RelayAdvertFields = auralink.relay.RelayAdvert.$Properties
+/** The fields of a `SignedRelayAdvert` message (protos/relay.proto), as encodeSignedRelayAdvert takes them. */
 export type SignedRelayAdvertFields = auralink.relay.SignedRelayAdvert.$Properties
 
 /** A decoded advert, 64-bit times as numbers. */
@@ -30,7 +32,9 @@ export interface RelayAdvertMessage {
   expiresAt: number
 }
 
+/** Encodes a `RelayAdvert` message (protos/relay.proto) to protobuf bytes. */
 export const encodeRelayAdvert = (m: RelayAdvertFields): Uint8Array => pb.RelayAdvert.encode(m).finish()
+/** Decodes a `RelayAdvert` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
 export function decodeRelayAdvert (b: Uint8Array): RelayAdvertMessage {
   const m = safeDecode('RelayAdvert', pb.RelayAdvert, b, MAX_RELAY_ADVERT_BYTES)
   return {
@@ -46,7 +50,9 @@ export function decodeRelayAdvert (b: Uint8Array): RelayAdvertMessage {
   }
 }
 
+/** Encodes a `SignedRelayAdvert` message (protos/relay.proto) to protobuf bytes. */
 export const encodeSignedRelayAdvert = (m: SignedRelayAdvertFields): Uint8Array => pb.SignedRelayAdvert.encode(m).finish()
+/** Decodes a `SignedRelayAdvert` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
 export const decodeSignedRelayAdvert = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
   safeDecode('SignedRelayAdvert', pb.SignedRelayAdvert, b, MAX_RELAY_ADVERT_BYTES)
 
@@ -59,6 +65,7 @@ export const MAX_RELAY_REPORT_ENTRIES = 64
 /** A key, 64 entries of a PeerId and a number, a signature: 8 KiB is plenty. */
 export const MAX_RELAY_REPORTS_BYTES = 8 * 1024
 
+/** The fields of a `RelayReports` message (protos/relay.proto), as encodeRelayReports takes them. */
 export type RelayReportsFields = auralink.relay.RelayReports.$Properties
 
 /** A decoded report batch, its time as a number. */
@@ -68,7 +75,9 @@ export interface RelayReportsMessage {
   at: number
 }
 
+/** Encodes a `RelayReports` message (protos/relay.proto) to protobuf bytes. */
 export const encodeRelayReports = (m: RelayReportsFields): Uint8Array => pb.RelayReports.encode(m).finish()
+/** Decodes a `RelayReports` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
 export function decodeRelayReports (b: Uint8Array): RelayReportsMessage {
   const m = safeDecode('RelayReports', pb.RelayReports, b, MAX_RELAY_REPORTS_BYTES)
   return {
@@ -78,7 +87,9 @@ export function decodeRelayReports (b: Uint8Array): RelayReportsMessage {
   }
 }
 
+/** Encodes a `SignedRelayReports` message (protos/relay.proto) to protobuf bytes. */
 export const encodeSignedRelayReports = (m: auralink.relay.SignedRelayReports.$Properties): Uint8Array => pb.SignedRelayReports.encode(m).finish()
+/** Decodes a `SignedRelayReports` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
 export const decodeSignedRelayReports = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
   safeDecode('SignedRelayReports', pb.SignedRelayReports, b, MAX_RELAY_REPORTS_BYTES)
 
@@ -100,7 +111,9 @@ export const MAX_RELAY_PROBE_BYTES = 1024 * 1024
 /** A request is one small varint field. */
 export const MAX_RELAY_PROBE_REQUEST_BYTES = 16
 
+/** Encodes a `RelayProbeRequest` message (protos/relay.proto) to protobuf bytes. */
 export const encodeRelayProbeRequest = (m: { bytes: number }): Uint8Array => pb.RelayProbeRequest.encode(m).finish()
+/** Decodes a `RelayProbeRequest` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
 export function decodeRelayProbeRequest (b: Uint8Array): { bytes: number } {
   const m = safeDecode('RelayProbeRequest', pb.RelayProbeRequest, b, MAX_RELAY_PROBE_REQUEST_BYTES)
   return { bytes: m.bytes }

@@ -12,6 +12,7 @@ export type CallEndReason =
 
 export type CallRole = 'caller' | 'callee'
 
+/** What a call carries: audio, video, and data (messages and files). */
 export interface MediaRequest {
   audio: boolean
   video: boolean

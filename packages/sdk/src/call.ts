@@ -13,14 +13,16 @@ import type { AicRuntime } from './aic-runtime.js'
 import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
-import type { FileCall, FileRefusal } from './file-receiver.js'
+import type { FileRefusal } from './file-receiver.js'
 import type { SignalChannel } from './signal-channel.js'
 import type { CallStats } from './stats.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
 import type { ConnectionPath, MeshConnection } from '@auralink/mesh'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
+/** The payload of a call's `state` event, and of `whenEnded()`. */
 export interface CallStateChange {
+  /** The new state. */
   state: CallState
   /** Set when state is 'ended'. */
   reason?: CallEndReason
@@ -28,7 +30,9 @@ export interface CallStateChange {
   message?: string
 }
 
+/** The events of a Call, by name (`call.addEventListener('state', ...)`). */
 export interface CallEvents {
+  /** The call's state changed. */
   state: CustomEvent<CallStateChange>
   /** A remote audio or video track arrived. */
   track: CustomEvent<{ track: MediaStreamTrack, stream: MediaStream }>
@@ -78,7 +82,9 @@ export interface CallComponents {
  * `client.call()` (outgoing) or handed to the `incoming` listener (ringing, until `accept()` or
  * `reject()`).
  */
-export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
+export class Call extends SafeEventEmitter<CallEvents> {
+  // A FileCall (IncomingFiles hands it files) by its shape: an `implements` clause would name
+  // an interface that the published types leave out (stripInternal).
   /** The other side's AuraID, when known (always for outgoing calls; for incoming ones when it proved its name). */
   readonly remoteAuraId: string | undefined
   readonly remotePeer: PeerId
@@ -139,6 +145,7 @@ export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
     this.c.log.error('a %s listener threw: %s', type, (err as Error)?.message ?? String(err))
   }
 
+  /** The call's id, the same on both sides. */
   get id (): string { return this.machine.callId }
   /** @internal an outgoing call not answered yet, or one that lost a glare tie-break and waits for the winner's invite */
   get awaitingAnswer (): boolean {
@@ -147,6 +154,7 @@ export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
 
   /** True once the callee accepted. */
   get accepted (): boolean { return this.machine.accepted }
+  /** Where the call is now; each change is a `state` event. */
   get state (): CallState { return this.machine.state }
   /** Why the call ended, once it has. */
   get ended (): CallStateChange | undefined { return this.endInfo }
@@ -498,7 +506,4 @@ export class Call extends SafeEventEmitter<CallEvents> implements FileCall {
 
   /** @internal an incoming file stream from this call's peer was refused */
   fileRefused (refusal: FileRefusal): void { this.safeDispatchEvent('file:refused', { detail: refusal }) }
-
-  /** @internal */
-  emitInitialState (): void { this.emitState() }
 }

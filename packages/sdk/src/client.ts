@@ -27,6 +27,7 @@ import type { AuraIdRecord, Ed25519PrivateKey, KeyLock, KeyStore } from '@aurali
 import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 
+/** Options of `AuraLink.create()`: only `relays` is required. */
 export interface AuraLinkInit {
   /**
    * The relays: `ws://host:port`, `wss://host[:port]` or multiaddrs, with or without the relay's
@@ -90,6 +91,7 @@ export interface AuraLinkInit {
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
 }
 
+/** The events of an AuraLink client, by name (`client.addEventListener('incoming', ...)`). */
 export interface AuraLinkEvents {
   /** A call is ringing: call `accept()` or `reject()` on it. */
   incoming: CustomEvent<{ call: Call }>

@@ -8,7 +8,7 @@ export {
   CallEndedError, FileTooLargeError, FileTransferError, InvalidStateError, MediaAccessDeniedError,
   MediaUnsupportedError, TransferAbortedError, UnsupportedRuntimeError,
   // names, records and the key store
-  CorruptKeyError, InvalidAuraIdError, KeyInUseError, InvalidRecordError, InvalidSignatureError, MalformedRecordError,
+  CorruptKeyError, InvalidAuraIdError, KeyInUseError, UnsupportedPlatformError, InvalidRecordError, InvalidSignatureError, MalformedRecordError,
   RecordExpiredError, RecordTooLargeError,
   // the directory, relays and dials
   AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, DirectoryTimeoutError, PeerIdMismatchError,

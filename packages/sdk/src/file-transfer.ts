@@ -12,6 +12,7 @@ import type { MeshConnection } from '@auralink/mesh'
 import type { AbortOptions, Logger, Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
+/** The payload of a file transfer's `progress` event. */
 export interface FileProgress {
   /** Bytes sent or received so far. */
   bytes: number
@@ -70,6 +71,7 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
   private sink: FileSink | undefined
   private sinkOpen: boolean
 
+  /** @internal made by the call (sendFile) or the client (an incoming file) */
   constructor (init: { id: string, direction: 'send' | 'receive', name: string, size: number, mimeType: string, log: Logger }) {
     super()
     this.id = init.id

@@ -31,8 +31,6 @@ export type { AuraLinkInit, AuraLinkEvents } from './client.js'
 export { Call } from './call.js'
 export type { CallEvents, CallMediaOptions, CallStateChange } from './call.js'
 export type { CallState, CallEndReason, MediaRequest } from './call-machine.js'
-export { CallMachine, theirsWins } from './call-machine.js'
-export type { Effect, MediaSignal } from './call-machine.js'
 export { FileTransfer } from './file-transfer.js'
 export type { FileInput, FileProgress, FileSink, ReceivedFile } from './file-transfer.js'
 export type { FileRefusal, FileRefusalReason, FilesInit } from './file-receiver.js'
@@ -43,8 +41,11 @@ export type { AicStats } from './aic-session.js'
 export type { AicInit } from './aic-runtime.js'
 export type { AicMode, AicScale } from './aic-wire.js'
 export * from './errors.js'
-export * from './constants.js'
+// What users read; the other tuning constants stay internal (their values are the `@default`s
+// of the options they tune).
+export { DEFAULT_KEY_LABEL, MAX_FILE_NAME_BYTES, MAX_REASON_CHARS } from './constants.js'
 export type { KeyLock, KeyStore } from '@auralink/identity'
-// the key stores of this platform (the `exports` conditions of @auralink/identity/keystore pick
-// them): defaultKeyStore() everywhere; fileKeyStore and defaultKeyDir in Node, idbKeyStore in browsers
+// the key stores, with the same types on every platform: defaultKeyStore() (IndexedDB in
+// browsers, a file under defaultKeyDir() in Node), fileKeyStore (Node), idbKeyStore (browsers);
+// the other platform's store throws UnsupportedPlatformError
 export * from '@auralink/identity/keystore'

@@ -125,3 +125,20 @@ export class KeyInUseError extends AuraLinkError {
     this.label = label
   }
 }
+
+/**
+ * A platform's own part called on another platform: `fileKeyStore()` in a browser build,
+ * `idbKeyStore()` in Node. Both are declared in both builds of `@auralink/identity/keystore` (so
+ * its types are the same whichever export condition a resolver picks); only one works.
+ */
+export class UnsupportedPlatformError extends AuraLinkError {
+  static override readonly name = 'UnsupportedPlatformError'
+  override readonly name = 'UnsupportedPlatformError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_UNSUPPORTED_PLATFORM'
+  readonly code = 'ERR_UNSUPPORTED_PLATFORM'
+
+  constructor (message = 'not available on this platform', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}

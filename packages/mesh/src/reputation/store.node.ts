@@ -5,6 +5,7 @@ import { parseStoredSnapshot, storeLimits } from './snapshot.js'
 import type { SnapshotLimits } from './snapshot.js'
 import type { ScoreStore } from './store.js'
 
+/** Options of `fileScoreStore()`. */
 export interface FileScoreStoreInit {
   /** Limits the loaded snapshot is checked against: use the scorer's own. @default maxRelays 1024, maxReportsPerRelay 64 */
   limits?: Partial<SnapshotLimits>

@@ -6,7 +6,9 @@ import type { AbortOptions } from '@libp2p/interface'
  * saved yet, and rejects (never resolves undefined) when what was saved is unreadable or corrupt.
  */
 export interface ScoreStore {
+  /** The snapshot saved last, or undefined when there is none. */
   load(options?: AbortOptions): Promise<ReputationSnapshot | undefined>
+  /** Replaces the saved snapshot. */
   save(snapshot: ReputationSnapshot, options?: AbortOptions): Promise<void>
 }
 

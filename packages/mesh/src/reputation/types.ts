@@ -54,6 +54,7 @@ export interface RelayReport {
   at: number
 }
 
+/** Options of `relayScorer()`: weights, decay, priors, report blending and limits (docs/reputation.md). */
 export interface RelayScorerInit {
   /** Weights of the score parts; missing ones keep their default. @default DEFAULT_RELAY_SCORE_WEIGHTS */
   weights?: Partial<ScoreWeights>
@@ -115,12 +116,14 @@ export interface RelayScorerInit {
   state?: unknown
 }
 
+/** What `relayScorer()` takes from its host: a clock and a logger. */
 export interface RelayScorerComponents {
   /** The clock, ms since the epoch. @default Date.now */
   now?: () => number
   logger?: ComponentLogger
 }
 
+/** Ranks relays by their decaying counters and blended reports (docs/reputation.md); made by `relayScorer()`. */
 export interface RelayScorer {
   /** A round-trip time to the relay (ping), in ms. */
   recordRtt(relay: PeerRef, ms: number): void
@@ -156,6 +159,7 @@ export interface RelayScorer {
   load(snapshot: unknown): void
 }
 
+/** A decaying mean (RTT or throughput) in a snapshot. */
 export interface MeanSnapshot {
   /** EWMA of the samples. */
   mean: number
@@ -163,6 +167,7 @@ export interface MeanSnapshot {
   weight: number
 }
 
+/** One relay's counters in a snapshot. */
 export interface RelaySnapshot {
   rtt?: MeanSnapshot
   throughput?: MeanSnapshot

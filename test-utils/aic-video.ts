@@ -1,8 +1,10 @@
+// AIC's held-out video frames, shared by the AIC tests (packages/aic/test) and benchmarks (bench/aic):
+// benchmarks import no test files.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Frame } from '../src/index.js'
+import type { Frame } from '@auralink/aic'
 
 /** opencv-doc's Megamind.avi: AIC's held-out clip (never trained on; see docs/aic-data.md). */
 export const HELD_OUT_CLIP = '/usr/share/doc/opencv-doc/examples/data/Megamind.avi'
