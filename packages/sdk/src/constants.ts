@@ -48,3 +48,7 @@ export const DEFAULT_AIC_TICK_MS = 1_000
 export const MAX_FILE_NAME_BYTES = 255
 /** A refused file stream gets this long to carry the refusal to the sender before it is reset. */
 export const FILE_REFUSE_WAIT_MS = 2_000
+/** @internal ICE candidates held until the remote description is set; more are dropped (a peer sends a handful). */
+export const MAX_PENDING_CANDIDATES = 64
+/** @internal Media signals (offers, answers, candidates) from the peer waiting to be applied; past it the media session fails. */
+export const MAX_PENDING_MEDIA_SIGNALS = 256
