@@ -22,6 +22,8 @@ bash scripts/pack-smoke.sh --warm-cache
 scripts/netns.sh vitest run
 # browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
 vitest run --config packages/identity/vitest.browser.config.ts
+# the SDK's media session: two RTCPeerConnections in one Chromium page (glare, renegotiation, early candidates)
+scripts/netns.sh vitest run --config packages/sdk/vitest.browser.config.ts
 # the IndexedDB relay score store
 vitest run --config packages/mesh/vitest.browser.config.ts
 # AIC tool 1 in Debian's Chromium: onnxruntime-web WASM and WebGPU (SwiftShader) against onnxruntime-node
