@@ -22,7 +22,7 @@ bash scripts/pack-smoke.sh --warm-cache
 scripts/netns.sh vitest run
 # browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
 vitest run --config packages/identity/vitest.browser.config.ts
-# the SDK's media session: two RTCPeerConnections in one Chromium page (glare, renegotiation, early candidates)
+# the SDK's media session: two RTCPeerConnections in one Chromium page (glare, renegotiation, early candidates, ICE cut and back)
 scripts/netns.sh vitest run --config packages/sdk/vitest.browser.config.ts
 # the IndexedDB relay score store
 vitest run --config packages/mesh/vitest.browser.config.ts

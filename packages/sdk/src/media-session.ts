@@ -28,7 +28,9 @@ export interface MediaSessionInit {
  * The media half of a call: one RTCPeerConnection, negotiated with the "perfect negotiation"
  * pattern of the WebRTC specification. Either side offers whenever its tracks change
  * (`negotiationneeded`); the caller is the impolite side, whose offer wins a collision, the
- * callee the polite side, which rolls its own offer back and answers. ICE candidates trickle;
+ * callee the polite side, which rolls its own offer back and answers. The caller makes the first
+ * offer (the callee holds its own until that one is applied), so a call's first negotiation has
+ * no collision; later ones (both sides adding tracks at once) may. ICE candidates trickle;
  * those that arrive before the remote description are held (at most
  * {@link MAX_PENDING_CANDIDATES}) and added once it is set. Signals from the other side are
  * handled one at a time, in the order they came. Exists only for calls with audio or video.
@@ -47,6 +49,9 @@ export class MediaSession {
   private makingOffer = false
   private ignoreOffer = false
   private settingRemoteAnswer = false
+  /** The polite side makes no offer of its own until the first remote description (the caller's offer) is applied. */
+  private remoteSeen = false
+  private offerHeld = false
   private wasConnected = false
   private down = false
   private stopped = false
@@ -74,6 +79,12 @@ export class MediaSession {
     this.pc.onconnectionstatechange = () => { this.onConnectionState() }
     if (init.stream !== undefined) {
       for (const track of init.stream.getTracks()) this.addTrack(track, init.stream)
+    }
+    // the caller always makes the first offer (the callee holds its own until then, so the first
+    // negotiation has no collision): with nothing to send it offers to receive audio and video
+    if (init.initiator && this.senders.size === 0) {
+      this.pc.addTransceiver('audio', { direction: 'recvonly' })
+      this.pc.addTransceiver('video', { direction: 'recvonly' })
     }
   }
 
@@ -127,6 +138,11 @@ export class MediaSession {
   /** Our tracks changed (or the first negotiation): offer. setLocalDescription() without an argument makes the offer. */
   private async offer (): Promise<void> {
     if (this.stopped) return
+    if (this.polite && !this.remoteSeen) {
+      this.offerHeld = true
+      return
+    }
+    if (this.makingOffer || this.pc.signalingState !== 'stable') return
     try {
       this.makingOffer = true
       await this.pc.setLocalDescription()
@@ -179,6 +195,7 @@ export class MediaSession {
       this.settingRemoteAnswer = false
     }
     if (this.stopped) return
+    this.remoteSeen = true
     const held = this.pendingCandidates
     this.pendingCandidates = []
     for (const c of held) await this.addCandidate(c)
@@ -192,6 +209,11 @@ export class MediaSession {
       const desc = this.pc.localDescription
       if (this.stopped || desc === null || desc.type !== 'answer') return
       this.emitSignal({ type: 'answer', sdp: desc.sdp })
+      // tracks the caller's first offer had no room for (a kind it did not offer): our own offer now
+      if (this.offerHeld) {
+        this.offerHeld = false
+        if (this.pc.getTransceivers().some((t) => t.mid === null && t.sender.track !== null)) void this.offer()
+      }
     }
   }
 

@@ -1,9 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { commands } from 'vitest/browser'
 import { MAX_PENDING_CANDIDATES } from '../src/constants.js'
 import { MediaSession } from '../src/media-session.js'
 import type { MediaSignal } from '../src/call-machine.js'
 import type { MediaSessionEvents } from '../src/media-session.js'
 import type { Logger } from '@libp2p/interface'
+
+declare module 'vitest/browser' {
+  interface BrowserCommands {
+    /** vitest.browser.config.ts: drops (true) or lets through (false) every packet between the namespace's addresses. */
+    cutPeerLink(cut: boolean): Promise<void>
+  }
+}
 
 // Two real media sessions (real RTCPeerConnections in Chromium) wired to each other through a
 // hand-made signal link that can delay or reorder what it carries, as a slow signal stream would.
@@ -13,6 +21,7 @@ interface Side {
   tracks: Array<{ track: MediaStreamTrack, stream: MediaStream }>
   connected: boolean
   failed: Error[]
+  interrupts: boolean[]
   logs: string[]
   sent: MediaSignal[]
 }
@@ -40,7 +49,10 @@ function toneStream (): { stream: MediaStream, stop: () => void } {
 }
 
 const cleanups: Array<() => void> = []
-afterEach(() => { for (const c of cleanups.splice(0)) c() })
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) c()
+  await commands.cutPeerLink(false)
+})
 
 function fakeLog (lines: string[]): Logger {
   const log = (fmt: string, ...args: unknown[]): void => { lines.push(fmt.replace(/%[sdo]/g, () => String(args.shift()))) }
@@ -58,13 +70,13 @@ function pair (options: {
 } = {}): { caller: Side, callee: Side } {
   const deliver = options.deliver ?? ((_from, _signal, send) => { setTimeout(send, 0) })
   const make = (initiator: boolean, stream: MediaStream | undefined, to: () => Side): Side => {
-    const side: Side = { session: undefined as unknown as MediaSession, tracks: [], connected: false, failed: [], logs: [], sent: [] }
+    const side: Side = { session: undefined as unknown as MediaSession, tracks: [], connected: false, failed: [], interrupts: [], logs: [], sent: [] }
     const events: MediaSessionEvents = {
       signal: (s) => { side.sent.push(s); deliver(initiator ? 'caller' : 'callee', s, () => { to().session.signal(s) }) },
       connected: () => { side.connected = true },
       track: (track, str) => { side.tracks.push({ track, stream: str }) },
       failed: (err) => { side.failed.push(err) },
-      interrupted: () => {}
+      interrupted: (down) => { side.interrupts.push(down) }
     }
     side.session = new MediaSession({ initiator, iceServers: [], ...(stream !== undefined ? { stream } : {}), log: fakeLog(side.logs) }, events)
     cleanups.push(() => { side.session.stop() })
@@ -93,18 +105,53 @@ function media (): MediaStream {
 const kinds = (s: Side): string[] => s.tracks.map((t) => t.track.kind).sort()
 
 describe('MediaSession (perfect negotiation on RTCPeerConnection)', () => {
-  it('new MediaSession() on both sides with tracks: both offer at once (glare), the caller\'s offer wins, and both get audio and video', async () => {
-    // each side's offer is on the wire before the other's arrives: a collision for sure
+  it('new MediaSession() on both sides with tracks: the caller offers first, the callee holds its own offer and answers; both get audio and video', async () => {
     const { caller, callee } = pair({
       callerStream: media(),
       calleeStream: media(),
       deliver: (_from, signal, send) => { setTimeout(send, signal.type === 'candidate' ? 0 : 150) }
     })
     await until('both connected with audio and video', () => caller.connected && callee.connected && kinds(caller).join() === 'audio,video' && kinds(callee).join() === 'audio,video')
-    expect(caller.sent.filter((s) => s.type === 'offer').length).toBeGreaterThanOrEqual(1)
-    expect(callee.sent.filter((s) => s.type === 'offer').length).toBeGreaterThanOrEqual(1)
+    expect(caller.sent.filter((s) => s.type === 'offer').length).toBe(1)
+    expect(callee.sent.filter((s) => s.type === 'offer').length).toBe(0)
+    expect(callee.sent.filter((s) => s.type === 'answer').length).toBe(1)
+    expect([...caller.failed, ...callee.failed]).toEqual([])
+  })
+
+  it('addTrack() on both sides at once mid-call: the offers cross (glare), the caller\'s wins, the callee rolls back and offers again, and each side gets the other\'s new track', async () => {
+    const slow = { on: false }
+    const { caller, callee } = pair({
+      callerStream: media(),
+      calleeStream: media(),
+      deliver: (_from, signal, send) => { setTimeout(send, slow.on && signal.type !== 'candidate' ? 150 : 0) }
+    })
+    await until('connected', () => caller.connected && callee.connected && caller.tracks.length === 2 && callee.tracks.length === 2)
+    slow.on = true
+    const a = canvasStream()
+    const b = canvasStream()
+    cleanups.push(a.stop, b.stop)
+    caller.session.addTrack(a.stream.getVideoTracks()[0]!, a.stream)
+    callee.session.addTrack(b.stream.getVideoTracks()[0]!, b.stream)
+    await until('each side has the other\'s new track', () => callee.tracks.some((t) => t.stream.id === a.stream.id) && caller.tracks.some((t) => t.stream.id === b.stream.id))
     expect(caller.logs.some((l) => /ignoring the peer's offer, which collided/.test(l))).toBe(true)
     await until('both stable', () => caller.session.pc.signalingState === 'stable' && callee.session.pc.signalingState === 'stable')
+    expect([...caller.failed, ...callee.failed]).toEqual([])
+  })
+
+  it('a caller with nothing to send offers to receive audio and video, and gets the callee\'s tracks', async () => {
+    const { caller, callee } = pair({ calleeStream: media() })
+    await until('connected, the caller receiving audio and video', () => caller.connected && callee.connected && kinds(caller).join() === 'audio,video')
+    expect(callee.tracks).toEqual([])
+    expect(callee.sent.filter((s) => s.type === 'offer').length).toBe(0)
+  })
+
+  it('a callee sending a kind the caller\'s first offer lacks (video to an audio-only caller) offers it itself once it has answered', async () => {
+    const tone = toneStream()
+    cleanups.push(tone.stop)
+    const { caller, callee } = pair({ callerStream: tone.stream, calleeStream: media() })
+    await until('the caller receives the callee\'s audio and video', () => caller.connected && callee.connected && kinds(caller).join() === 'audio,video')
+    expect(kinds(callee)).toEqual(['audio'])
+    expect(callee.sent.filter((s) => s.type === 'offer').length).toBe(1)
     expect([...caller.failed, ...callee.failed]).toEqual([])
   })
 
@@ -156,6 +203,19 @@ describe('MediaSession (perfect negotiation on RTCPeerConnection)', () => {
     expect(caller.failed).toEqual([])
     expect(caller.session.pc.signalingState).toBe('stable')
   })
+
+  it('ICE interrupted mid-call (every packet between the peers dropped a while): interrupted(true) on both sides, interrupted(false) once the link is back, and the session carries on', async () => {
+    const { caller, callee } = pair({ callerStream: media(), calleeStream: media() })
+    await until('connected', () => caller.connected && callee.connected)
+    await commands.cutPeerLink(true)
+    try {
+      await until('both sides see ICE interrupted', () => caller.interrupts.includes(true) && callee.interrupts.includes(true), 20_000)
+    } finally {
+      await commands.cutPeerLink(false)
+    }
+    await until('both sides see ICE back', () => caller.interrupts.at(-1) === false && callee.interrupts.at(-1) === false, 20_000)
+    expect([...caller.failed, ...callee.failed]).toEqual([])
+  }, 60_000)
 
   it('stop(): closes the peer connection, is idempotent, and nothing is reported after it', async () => {
     const { caller, callee } = pair({ callerStream: media() })
