@@ -99,6 +99,9 @@ export class MediaSession {
     this.inbox = this.inbox.then(async () => {
       try {
         if (!this.stopped) await this.handle(signal)
+      } catch (err) {
+        // handle() catches what it expects; anything else ends the session, and the chain goes on
+        this.fail(new Error(`handling the peer's ${signal.type} failed: ${(err as Error).message}`))
       } finally {
         this.inboxSize--
       }
