@@ -16,7 +16,7 @@ const ENTRIES = [
   { name: '@auralink/identity', what: 'the whole module', code: "import * as m from '@auralink/identity'" },
   { name: '@auralink/identity/keystore', what: 'idbKeyStore (browser condition)', code: "import { idbKeyStore as m } from '@auralink/identity/keystore'" },
   { name: '@auralink/mesh', what: 'createMeshNode', code: "import { createMeshNode as m } from '@auralink/mesh'" },
-  { name: '@auralink/sdk', what: 'AuraLink (the whole client: mesh, identity, simple-peer)', code: "import { AuraLink as m } from '@auralink/sdk'" },
+  { name: '@auralink/sdk', what: 'AuraLink (the whole client: mesh, identity, media session)', code: "import { AuraLink as m } from '@auralink/sdk'" },
   { name: '@auralink/aic', what: 'the whole module (rANS coder, metrics)', code: "import * as m from '@auralink/aic'" }
 ]
 
@@ -54,7 +54,7 @@ try {
   }
   writeResult('bundle-size', {
     bundler: `vite ${pkg('vite')}, build.minify: true (Oxc), browser conditions, Vite's default browser targets`,
-    versions: { libp2p: pkg('libp2p'), '@libp2p/webrtc': pkg('@libp2p/webrtc'), '@thaunknown/simple-peer': pkg('@thaunknown/simple-peer') },
+    versions: { libp2p: pkg('libp2p'), '@libp2p/webrtc': pkg('@libp2p/webrtc') },
     unit: 'bytes',
     sizes
   })

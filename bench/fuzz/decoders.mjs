@@ -98,7 +98,6 @@ export async function decoderTargets () {
     { end: { reason: P.EndReason.END_REASON_HANGUP, message: 'bye' } },
     { description: { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n' } },
     { candidate: { candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'abcd' } },
-    { renegotiate: { transceiverKind: 'video' } },
     { ping: { nonce: 42 } },
     { pong: { nonce: 42 } },
     { chat: { text: 'hello', data: new Uint8Array(16) } },

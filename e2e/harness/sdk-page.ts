@@ -5,16 +5,25 @@ import type { Page } from 'playwright-core'
 
 export type Sdk = SdkPageWindow['sdkPage']
 
+/**
+ * What runSdk needs of a page: `evaluate(fn, arg)`, which both Playwright's Page (Chromium) and
+ * Puppeteer's (Firefox, e2e/harness/firefox.ts) have.
+ */
+export interface SdkPageHandle {
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
+}
+
 /** Runs `fn(window.sdkPage, arg)` in `page` (fn travels as source: it may use only its arguments). */
-export async function runSdk<T> (page: Page, fn: (sdk: Sdk, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
-  return page.evaluate(async ([src, a]) => {
+export async function runSdk<T> (page: Page | SdkPageHandle, fn: (sdk: Sdk, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
+  const inPage = async ([src, a]: readonly [string, unknown]): Promise<T> => {
     const f = new Function(`return (${src})`)() as (sdk: Sdk, arg: unknown) => T
     return f((window as unknown as SdkPageWindow).sdkPage, a)
-  }, [fn.toString(), arg] as const)
+  }
+  return (page as SdkPageHandle).evaluate(inPage, [fn.toString(), arg] as const)
 }
 
 /** The page's current call reaches `state` within `timeoutMs`; throws with the page's error otherwise. */
-export async function waitSdkState (page: Page, state: string, timeoutMs: number): Promise<StateRecord> {
+export async function waitSdkState (page: Page | SdkPageHandle, state: string, timeoutMs: number): Promise<StateRecord> {
   const r = await runSdk(page, async (sdk, a) => sdk.waitState((a as [string, number])[0], (a as [string, number])[1]), [state, timeoutMs])
   if ('name' in r) throw new Error(`${(r as PageError).name}: ${(r as PageError).message}`)
   return r

@@ -19,15 +19,21 @@ export interface MediaRequest {
   data: boolean
 }
 
+/** One trickled ICE candidate (RTCIceCandidateInit with the candidate line required). */
+export interface MediaCandidate {
+  candidate: string
+  sdpMid?: string | null
+  sdpMLineIndex?: number | null
+  usernameFragment?: string | null
+}
+
 /**
- * A signal of the media session (simple-peer's `signal` payloads): an SDP offer or answer,
- * one ICE candidate, or the non-initiator's request to renegotiate.
+ * A signal of the media session: an SDP offer or answer (either side may offer: perfect
+ * negotiation, the caller being the impolite side), or one trickled ICE candidate.
  */
 export type MediaSignal =
   | { type: 'offer' | 'answer', sdp: string }
-  | { type: 'candidate', candidate: { candidate: string, sdpMid?: string | null, sdpMLineIndex?: number | null, usernameFragment?: string | null } }
-  | { type: 'renegotiate', renegotiate: true }
-  | { type: 'transceiverRequest', transceiverRequest: { kind: string, init?: RTCRtpTransceiverInit } }
+  | { type: 'candidate', candidate: MediaCandidate }
 
 /** What the call must do about a message it received. */
 export type Effect =
@@ -52,9 +58,9 @@ const END_REASONS = new Map<number, CallEndReason>([
 /**
  * The signalling state machine of one call, free of I/O so that it can be tested message by
  * message: it decides what each received SignalMessage means in the current state (or why it is
- * ignored), which messages a local action sends, and keeps offers and answers in order: the
- * caller is the media initiator, so only it sends offers and only the callee answers them, one
- * offer at a time; the callee asks for renegotiation with a Renegotiate message.
+ * ignored), which messages a local action sends, and keeps answers in order: either side may
+ * offer (its tracks changed), and an answer is taken only while an offer of ours is outstanding.
+ * Collisions of two offers are the media session's to settle (perfect negotiation).
  */
 export class CallMachine {
   readonly role: CallRole
@@ -107,12 +113,8 @@ export class CallMachine {
         const sdp = msg.description?.sdp ?? ''
         if (!this._accepted || !this.needsMedia) return ignore(`${type ?? 'description'} before the call was accepted with media`)
         if (sdp === '') return ignore('a description without SDP')
-        if (type === 'offer') {
-          if (this.role !== 'callee') return ignore('an offer sent to the caller (only the caller offers)')
-          return { type: 'media-signal', signal: { type: 'offer', sdp } }
-        }
+        if (type === 'offer') return { type: 'media-signal', signal: { type: 'offer', sdp } }
         if (type === 'answer') {
-          if (this.role !== 'caller') return ignore('an answer sent to the callee')
           if (!this.offerOutstanding) return ignore('an answer with no offer outstanding')
           this.offerOutstanding = false
           return { type: 'media-signal', signal: { type: 'answer', sdp } }
@@ -127,14 +129,6 @@ export class CallMachine {
           type: 'media-signal',
           signal: { type: 'candidate', candidate: { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? 0, usernameFragment: c.usernameFragment === '' ? null : (c.usernameFragment ?? null) } }
         }
-      }
-      case 'renegotiate': {
-        if (this.role !== 'caller') return ignore('renegotiate sent to the callee (only the caller offers)')
-        if (!this._accepted || !this.needsMedia) return ignore('renegotiate before the call was accepted with media')
-        const kind = msg.renegotiate?.transceiverKind ?? ''
-        if (kind === 'audio' || kind === 'video') return { type: 'media-signal', signal: { type: 'transceiverRequest', transceiverRequest: { kind } } }
-        if (kind !== '') return ignore(`a transceiver request of unknown kind ${JSON.stringify(kind)}`)
-        return { type: 'media-signal', signal: { type: 'renegotiate', renegotiate: true } }
       }
       case 'ping':
         return { type: 'reply', message: { callId: this.callId, pong: { nonce: msg.ping?.nonce ?? 0 } } }
@@ -202,11 +196,11 @@ export class CallMachine {
     if (!this._accepted || !this.needsMedia) throw new Error(`a ${signal.type} signal before the call was accepted with media`)
     switch (signal.type) {
       case 'offer':
-        if (this.role !== 'caller') throw new Error('only the caller sends offers')
         this.offerOutstanding = true
         return { callId: this.callId, description: { type: 'offer', sdp: signal.sdp } }
       case 'answer':
-        if (this.role !== 'callee') throw new Error('only the callee sends answers')
+        // answering the peer's offer: ours, if we had one out, was rolled back (we are the polite side)
+        this.offerOutstanding = false
         return { callId: this.callId, description: { type: 'answer', sdp: signal.sdp } }
       case 'candidate':
         return {
@@ -218,12 +212,6 @@ export class CallMachine {
             usernameFragment: signal.candidate.usernameFragment ?? ''
           }
         }
-      case 'renegotiate':
-        if (this.role !== 'callee') throw new Error('only the callee asks for renegotiation')
-        return { callId: this.callId, renegotiate: {} }
-      case 'transceiverRequest':
-        if (this.role !== 'callee') throw new Error('only the callee asks for transceivers')
-        return { callId: this.callId, renegotiate: { transceiverKind: signal.transceiverRequest.kind } }
     }
   }
 

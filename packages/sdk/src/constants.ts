@@ -54,3 +54,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000
 export const DEFAULT_MAX_CALLS = 1
 /** The oldest Node.js major version the SDK and the relay run on (`Promise.withResolvers`, `AbortSignal.any`, WebSocket). */
 export const MIN_NODE_MAJOR = 22
+/** @internal ICE candidates held until the remote description is set; more are dropped (a peer sends a handful). */
+export const MAX_PENDING_CANDIDATES = 64
+/** @internal Media signals (offers, answers, candidates) from the peer waiting to be applied; past it the media session fails. */
+export const MAX_PENDING_MEDIA_SIGNALS = 256

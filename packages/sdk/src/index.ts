@@ -4,7 +4,7 @@
  * The AuraLink client: call people by AuraID (`@bob.aura`) with audio, video, messages and
  * files over a direct, encrypted connection. Signalling travels on a libp2p stream
  * (`/auralink/signal/1.0.0`) over the connection the mesh made (WebRTC between the peers,
- * signalled through a relay); media runs on its own RTCPeerConnection (simple-peer); messages
+ * signalled through a relay); media runs on its own RTCPeerConnection (perfect negotiation); messages
  * and files run on libp2p streams on the direct connection.
  *
  * @example

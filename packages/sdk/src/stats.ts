@@ -57,21 +57,29 @@ export async function collectStats (inp: Inputs, key: object = inp, aic?: AicSta
     report.forEach((s: Record<string, unknown>) => { byId.set(s.id as string, s) })
     bytesReceived = 0
     bytesSent = 0
-    for (const s of byId.values()) {
-      if (s.type === 'transport') {
-        bytesReceived += num(s.bytesReceived)
-        bytesSent += num(s.bytesSent)
-        const pair = byId.get(s.selectedCandidatePairId as string)
-        if (pair !== undefined) {
-          if (typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000
-          const local = byId.get(pair.localCandidateId as string)
-          const remote = byId.get(pair.remoteCandidateId as string)
-          if (local !== undefined && remote !== undefined) {
-            candidates = { local: String(local.candidateType), remote: String(remote.candidateType) }
-            if (local.candidateType === 'relay' || remote.candidateType === 'relay') path = 'turn'
-          }
+    // the pairs ICE selected, through the transports; their bytes from the transport, or from the
+    // pair where the transport has none (Firefox); a browser without transport stats flags the pair
+    const transports = [...byId.values()].filter((s) => s.type === 'transport')
+    const pairs = transports.length > 0
+      ? transports.map((t) => {
+        const pair = byId.get(t.selectedCandidatePairId as string)
+        return { bytes: typeof t.bytesReceived === 'number' || pair === undefined ? t : pair, pair }
+      })
+      : [...byId.values()].filter((s) => s.type === 'candidate-pair' && s.selected === true).map((p) => ({ bytes: p, pair: p }))
+    for (const { bytes, pair } of pairs) {
+      bytesReceived += num(bytes.bytesReceived)
+      bytesSent += num(bytes.bytesSent)
+      if (pair !== undefined) {
+        if (typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000
+        const local = byId.get(pair.localCandidateId as string)
+        const remote = byId.get(pair.remoteCandidateId as string)
+        if (local !== undefined && remote !== undefined) {
+          candidates = { local: String(local.candidateType), remote: String(remote.candidateType) }
+          if (local.candidateType === 'relay' || remote.candidateType === 'relay') path = 'turn'
         }
       }
+    }
+    for (const s of byId.values()) {
       if (s.type === 'inbound-rtp') {
         packetsLost += num(s.packetsLost)
         const codec = byId.get(s.codecId as string)

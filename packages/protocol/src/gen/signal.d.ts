@@ -154,26 +154,6 @@ export namespace auralink {
             type $Shape = auralink.signal.Candidate.$Properties;
         }
 
-        interface IRenegotiate extends auralink.signal.Renegotiate.$Properties {
-        }
-
-        class Renegotiate {
-            constructor(properties?: auralink.signal.Renegotiate.$Properties);
-            $unknowns?: Uint8Array[];
-            transceiverKind: string;
-            static encode(message: auralink.signal.Renegotiate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.Renegotiate & auralink.signal.Renegotiate.$Shape;
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace Renegotiate {
-            interface $Properties {
-                transceiverKind?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = auralink.signal.Renegotiate.$Properties;
-        }
-
         interface IPing extends auralink.signal.Ping.$Properties {
         }
 
@@ -384,14 +364,13 @@ export namespace auralink {
             end?: (auralink.signal.End.$Properties|null);
             description?: (auralink.signal.Description.$Properties|null);
             candidate?: (auralink.signal.Candidate.$Properties|null);
-            renegotiate?: (auralink.signal.Renegotiate.$Properties|null);
             ping?: (auralink.signal.Ping.$Properties|null);
             pong?: (auralink.signal.Pong.$Properties|null);
             chat?: (auralink.signal.ChatMessage.$Properties|null);
             aicCapability?: (auralink.signal.AicCapability.$Properties|null);
             aicReport?: (auralink.signal.AicReport.$Properties|null);
             aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
-            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
+            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
             static encode(message: auralink.signal.SignalMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignalMessage & auralink.signal.SignalMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -405,14 +384,13 @@ export namespace auralink {
                 end?: (auralink.signal.End.$Properties|null);
                 description?: (auralink.signal.Description.$Properties|null);
                 candidate?: (auralink.signal.Candidate.$Properties|null);
-                renegotiate?: (auralink.signal.Renegotiate.$Properties|null);
                 ping?: (auralink.signal.Ping.$Properties|null);
                 pong?: (auralink.signal.Pong.$Properties|null);
                 chat?: (auralink.signal.ChatMessage.$Properties|null);
                 aicCapability?: (auralink.signal.AicCapability.$Properties|null);
                 aicReport?: (auralink.signal.AicReport.$Properties|null);
                 aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
-                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
+                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -422,7 +400,6 @@ export namespace auralink {
               end?: auralink.signal.End.$Shape|null;
               description?: auralink.signal.Description.$Shape|null;
               candidate?: auralink.signal.Candidate.$Shape|null;
-              renegotiate?: auralink.signal.Renegotiate.$Shape|null;
               ping?: auralink.signal.Ping.$Shape|null;
               pong?: auralink.signal.Pong.$Shape|null;
               chat?: auralink.signal.ChatMessage.$Shape|null;
@@ -431,7 +408,7 @@ export namespace auralink {
               aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "renegotiate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate: auralink.signal.Renegotiate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
+              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
             );
         }
 

@@ -1128,156 +1128,6 @@ $root.auralink = (function() {
             return Candidate;
         })();
 
-        signal.Renegotiate = (function() {
-
-            /**
-             * Properties of a Renegotiate.
-             * @typedef {Object} auralink.signal.Renegotiate.$Properties
-             * @property {string|null} [transceiverKind] Renegotiate transceiverKind
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Renegotiate.
-             * @memberof auralink.signal
-             * @interface IRenegotiate
-             * @augments auralink.signal.Renegotiate.$Properties
-             * @deprecated Use auralink.signal.Renegotiate.$Properties instead.
-             */
-
-            /**
-             * Shape of a Renegotiate.
-             * @typedef {auralink.signal.Renegotiate.$Properties} auralink.signal.Renegotiate.$Shape
-             */
-
-            /**
-             * Constructs a new Renegotiate.
-             * @memberof auralink.signal
-             * @classdesc Represents a Renegotiate.
-             * @constructor
-             * @param {auralink.signal.Renegotiate.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            var Renegotiate = function (properties) {
-                if (properties)
-                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * Renegotiate transceiverKind.
-             * @member {string} transceiverKind
-             * @memberof auralink.signal.Renegotiate
-             * @instance
-             */
-            Renegotiate.prototype.transceiverKind = "";
-
-            /**
-             * Encodes the specified Renegotiate message. Does not implicitly {@link auralink.signal.Renegotiate.verify|verify} messages.
-             * @function encode
-             * @memberof auralink.signal.Renegotiate
-             * @static
-             * @param {auralink.signal.Renegotiate.$Properties} message Renegotiate message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            Renegotiate.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.transceiverKind != null && $Object.hasOwnProperty.call(message, "transceiverKind") && message.transceiverKind !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.transceiverKind);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (var i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a Renegotiate message from the specified reader or buffer.
-             * @function decode
-             * @memberof auralink.signal.Renegotiate
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {auralink.signal.Renegotiate & auralink.signal.Renegotiate.$Shape} Renegotiate
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            Renegotiate.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                var end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.auralink.signal.Renegotiate();
-                while (reader.pos < end) {
-                    var start = reader.pos;
-                    var tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    var wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.transceiverKind = value;
-                            else
-                                delete message.transceiverKind;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Gets the type url for Renegotiate
-             * @function getTypeUrl
-             * @memberof auralink.signal.Renegotiate
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            Renegotiate.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/auralink.signal.Renegotiate";
-            };
-
-            return Renegotiate;
-        })();
-
         signal.Ping = (function() {
 
             /**
@@ -2870,14 +2720,13 @@ $root.auralink = (function() {
              * @property {auralink.signal.End.$Properties|null} [end] SignalMessage end
              * @property {auralink.signal.Description.$Properties|null} [description] SignalMessage description
              * @property {auralink.signal.Candidate.$Properties|null} [candidate] SignalMessage candidate
-             * @property {auralink.signal.Renegotiate.$Properties|null} [renegotiate] SignalMessage renegotiate
              * @property {auralink.signal.Ping.$Properties|null} [ping] SignalMessage ping
              * @property {auralink.signal.Pong.$Properties|null} [pong] SignalMessage pong
              * @property {auralink.signal.ChatMessage.$Properties|null} [chat] SignalMessage chat
              * @property {auralink.signal.AicCapability.$Properties|null} [aicCapability] SignalMessage aicCapability
              * @property {auralink.signal.AicReport.$Properties|null} [aicReport] SignalMessage aicReport
              * @property {auralink.signal.AicSwitch.$Properties|null} [aicSwitch] SignalMessage aicSwitch
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"} [body] SignalMessage body
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2898,7 +2747,6 @@ $root.auralink = (function() {
              *   end?: auralink.signal.End.$Shape|null;
              *   description?: auralink.signal.Description.$Shape|null;
              *   candidate?: auralink.signal.Candidate.$Shape|null;
-             *   renegotiate?: auralink.signal.Renegotiate.$Shape|null;
              *   ping?: auralink.signal.Ping.$Shape|null;
              *   pong?: auralink.signal.Pong.$Shape|null;
              *   chat?: auralink.signal.ChatMessage.$Shape|null;
@@ -2907,7 +2755,7 @@ $root.auralink = (function() {
              *   aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "renegotiate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate: auralink.signal.Renegotiate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; renegotiate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -2975,14 +2823,6 @@ $root.auralink = (function() {
             SignalMessage.prototype.candidate = null;
 
             /**
-             * SignalMessage renegotiate.
-             * @member {auralink.signal.Renegotiate.$Properties|null|undefined} renegotiate
-             * @memberof auralink.signal.SignalMessage
-             * @instance
-             */
-            SignalMessage.prototype.renegotiate = null;
-
-            /**
              * SignalMessage ping.
              * @member {auralink.signal.Ping.$Properties|null|undefined} ping
              * @memberof auralink.signal.SignalMessage
@@ -3035,12 +2875,12 @@ $root.auralink = (function() {
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"renegotiate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "renegotiate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3072,8 +2912,6 @@ $root.auralink = (function() {
                     $root.auralink.signal.Description.encode(message.description, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.candidate != null && $Object.hasOwnProperty.call(message, "candidate"))
                     $root.auralink.signal.Candidate.encode(message.candidate, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
-                if (message.renegotiate != null && $Object.hasOwnProperty.call(message, "renegotiate"))
-                    $root.auralink.signal.Renegotiate.encode(message.renegotiate, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.ping != null && $Object.hasOwnProperty.call(message, "ping"))
                     $root.auralink.signal.Ping.encode(message.ping, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
                 if (message.pong != null && $Object.hasOwnProperty.call(message, "pong"))
@@ -3172,13 +3010,6 @@ $root.auralink = (function() {
                                 break;
                             message.candidate = $root.auralink.signal.Candidate.decode(reader, reader.size(), $undefined, _depth + 1, message.candidate);
                             message.body = "candidate";
-                            continue;
-                        }
-                    case 7: {
-                            if (wireType !== 2)
-                                break;
-                            message.renegotiate = $root.auralink.signal.Renegotiate.decode(reader, reader.size(), $undefined, _depth + 1, message.renegotiate);
-                            message.body = "renegotiate";
                             continue;
                         }
                     case 8: {
