@@ -84,3 +84,25 @@ export class InvalidStateError extends Error {
     super(message)
   }
 }
+
+/** A relay advert that cannot be trusted: malformed, forged, or with fields out of bounds (`reason` says which). */
+export class InvalidRelayAdvertError extends Error {
+  static override readonly name = 'InvalidRelayAdvertError'
+  override readonly name = 'InvalidRelayAdvertError'
+  readonly reason: 'malformed' | 'signature' | 'fields'
+
+  constructor (reason: 'malformed' | 'signature' | 'fields', message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
+}
+
+/** A relay advert past its expiry (or issued too far in the future). */
+export class ExpiredRelayAdvertError extends Error {
+  static override readonly name = 'ExpiredRelayAdvertError'
+  override readonly name = 'ExpiredRelayAdvertError'
+
+  constructor (message: string) {
+    super(message)
+  }
+}
