@@ -16,8 +16,8 @@ npm run build
 npm run protos:check
 npm run lint
 npm run typecheck
-# the packed-tarball test installs offline inside the namespace: fetch the registry metadata now
-bash scripts/pack-smoke.sh --warm-cache
+# install as a user would: publish to a local registry, install the SDK and the relay in empty folders, one call (test/install/README.md)
+bash test/install/run.sh
 scripts/netns.sh vitest run
 # browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
 vitest run --config packages/identity/vitest.browser.config.ts
