@@ -16,6 +16,8 @@ npm run build
 npm run protos:check
 npm run lint
 npm run typecheck
+# npm publish --dry-run of every package is clean: fields, licence, changelog, no npm warnings
+node scripts/publish-check.mjs
 # install as a user would: publish to a local registry, install the SDK and the relay in empty folders, one call (test/install/README.md)
 bash test/install/run.sh
 scripts/netns.sh vitest run
