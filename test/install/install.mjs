@@ -2,7 +2,8 @@
 // registry (verdaccio) in `<work>/registry`, publishes every public workspace package to it, and
 // then, in empty folders, each with a fresh HOME (so a fresh npm cache and no npmrc but one line
 // naming the registry) and no npm_config_* from our environment:
-//   relay: `npm install @auralink/relay-node`, then `npx auralink-relay` answers /healthz;
+//   relay: `npm install @auralink/relay-node` (no @auralink/mesh, no WebRTC in its tree), then
+//          `npx auralink-relay` answers /healthz;
 //   app:   `npm install @auralink/sdk vite`, the SDK imports in Node, `npx vite build` of the
 //          small app in test/install/app (the call itself runs in test/install/call.mjs, inside
 //          the test network namespace).
@@ -121,12 +122,14 @@ async function installedFolders (dir, env) {
   return stdout.split('\n').filter((l) => l !== '' && resolve(l) !== resolve(dir))
 }
 
-/** The checks both installs share; returns the figures. */
-async function checkTree (label, dir, env) {
+/** The checks both installs share (and packages `absent` must not be installed); returns the figures. */
+async function checkTree (label, dir, env, absent = []) {
   const folders = await installedFolders(dir, env)
   const names = folders.map((f) => f.slice(f.lastIndexOf('node_modules/') + 'node_modules/'.length))
   const rn = names.filter((n) => /^(@react-native[^/]*\/|react-native)/.test(n))
   if (rn.length > 0) throw new Error(`${label}: React Native in npm ls --all: ${[...new Set(rn)].join(', ')}`)
+  const unwanted = absent.filter((n) => names.includes(n))
+  if (unwanted.length > 0) throw new Error(`${label}: ${unwanted.join(', ')} installed, which it must not need`)
   const { stdout: tree } = await run('npm', ['ls', '--all'], { cwd: dir, env, maxBuffer: 64 << 20 })
   if (/react-native/.test(tree)) throw new Error(`${label}: npm ls --all names react-native:\n${tree.split('\n').filter((l) => /react-native/.test(l)).join('\n')}`)
   // every node-datachannel in the tree must load (its binding comes from a per-platform package;
@@ -207,7 +210,8 @@ try {
   const relayDir = join(work, 'relay')
   const relayEnv = userEnv(freshHome('home-relay', registry))
   await userInstall('relay', relayDir, relayEnv, ['@auralink/relay-node'])
-  figures.relay = await checkTree('relay', relayDir, relayEnv)
+  // the relay signs and checks relay adverts with @auralink/identity: no mesh, no WebRTC
+  figures.relay = await checkTree('relay', relayDir, relayEnv, ['@auralink/mesh', '@libp2p/webrtc', 'node-datachannel'])
   figures.relay.healthz = await relayAnswers(relayDir, relayEnv)
   say(`relay: npx auralink-relay answers ${figures.relay.healthz}`)
 
