@@ -22,8 +22,10 @@ npm run typecheck
 npm run docs:api
 # TypeScript consumers: tsc --strict against the packed packages' types (installs from the registry)
 npm run test:types
-# the packed-tarball test installs offline inside the namespace: fetch the registry metadata now
-bash scripts/pack-smoke.sh --warm-cache
+# npm publish --dry-run of every package is clean: fields, licence, changelog, no npm warnings
+node scripts/publish-check.mjs
+# install as a user would: publish to a local registry, install the SDK and the relay in empty folders, one call (test/install/README.md)
+bash test/install/run.sh
 scripts/netns.sh vitest run
 # browser unit tests (vitest browser mode in Debian's Chromium): the IndexedDB key store
 vitest run --config packages/identity/vitest.browser.config.ts

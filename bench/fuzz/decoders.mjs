@@ -3,8 +3,8 @@
 // is a finding. Keys come from fixed seeds and every check runs at a fixed `now`, so an input
 // decodes the same way on any day (`--replay`).
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from '@auralink/core'
-import { createRecord, createUnregister, verifyRecord, verifyUnregister } from '@auralink/identity'
-import { createRelayAdvert, createRelayReports, verifyRelayAdvert, verifyRelayReports } from '@auralink/mesh'
+import { createRecord, createRelayAdvert, createUnregister, verifyRecord, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
+import { createRelayReports, verifyRelayReports } from '@auralink/mesh'
 import * as P from '@auralink/protocol'
 import { auraIdDhtKey, verifyDhtRecord } from '@auralink/signalling'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'

@@ -2,8 +2,7 @@
 // peer (upstream @libp2p/* packages only: WebSockets, Noise, yamux, identify) to a real relay
 // process on each protocol it serves. Every stream is bounded: one the relay neither answers nor
 // ends within `hangMs` of our closing our side is a hang.
-import { createRecord, generateIdentityKey } from '@auralink/identity'
-import { verifyRelayAdvert } from '@auralink/mesh'
+import { createRecord, generateIdentityKey, verifyRelayAdvert } from '@auralink/identity'
 import * as P from '@auralink/protocol'
 import { auraIdDhtKey } from '@auralink/signalling'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'

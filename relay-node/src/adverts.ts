@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { createRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_TTL_MS, verifyRelayAdvert } from '@auralink/mesh/relay-advert'
+import { createRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_TTL_MS, verifyRelayAdvert } from '@auralink/identity'
 import { SafeEventEmitter } from '@auralink/core'
 import { MAX_RELAY_ADVERT_ADDRS, MAX_RELAY_ADVERT_BYTES, MAX_RELAY_REGION_LENGTH, RELAY_ADVERT_TOPIC } from '@auralink/protocol'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { serviceDependencies } from '@libp2p/interface'
 import { DEFAULTS } from './constants.js'
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidStateError, MessageTooLargeError } from './errors.js'
-import type { RelayAdvert } from '@auralink/mesh/relay-advert'
+import type { RelayAdvert } from '@auralink/identity'
 import type { GossipSub, Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import type {
   AbortOptions, ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, TypedEventTarget

@@ -1,4 +1,4 @@
-import { createRelayAdvert } from '@auralink/mesh'
+import { createRelayAdvert } from '@auralink/identity'
 import { RELAY_ADVERT_TOPIC } from '@auralink/protocol'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'

@@ -1,4 +1,4 @@
-import { createRelayAdvert } from '@auralink/mesh'
+import { createRelayAdvert } from '@auralink/identity'
 import { encodeRelayAdvert, encodeSignedRelayAdvert, MAX_RELAY_ADVERT_BYTES, RELAY_ADVERT_TOPIC } from '@auralink/protocol'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { relayAdverts } from '../src/adverts.js'
 import { relayGossipsubOptions } from '../src/relay-gossipsub.js'
 import type { AdvertVerdict, RelayAdverts, RelayAdvertsComponents, RelayAdvertsInit, RelayTableChange } from '../src/adverts.js'
-import type { RelayAdvert, RelayAdvertInit } from '@auralink/mesh'
+import type { RelayAdvert, RelayAdvertInit } from '@auralink/identity'
 import type { GossipSubEvents, Message, TopicValidatorFn } from '@libp2p/gossipsub'
 import type { Libp2pEvents, PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -194,7 +194,7 @@ describe('relayAdverts() with a hand-made gossipsub', () => {
     let load = 3
     const { service, pubsub } = make({ intervalMs: 200, capacity: 4, load: () => load++, region: 'eu-west', version: '9.9.9', aicSupport: true })
     await expect.poll(() => pubsub.published.length, { timeout: 3000, interval: 20 }).toBeGreaterThanOrEqual(3)
-    const { verifyRelayAdvert } = await import('@auralink/mesh')
+    const { verifyRelayAdvert } = await import('@auralink/identity')
     const adverts = await Promise.all(pubsub.published.slice(0, 3).map(async (b) => verifyRelayAdvert(b)))
     expect(adverts.map((a) => a.load)).toEqual([3, 4, 4])
     expect(adverts[0]).toMatchObject({ capacity: 4, region: 'eu-west', version: '9.9.9', aicSupport: true })

@@ -6,6 +6,7 @@
  * - Names: {@link validateAuraId}, {@link parseAuraId}, {@link auraIdSkeleton}.
  * - Keys: {@link generateIdentityKey}, {@link peerIdOf}, export and import.
  * - Records: {@link createRecord}, {@link verifyRecord}, {@link selectRecord}, unregister proofs.
+ * - Relay adverts: {@link createRelayAdvert}, {@link verifyRelayAdvert} (what a relay signs about itself).
  * - Key stores: the {@link KeyStore} interface; `@auralink/identity/keystore` gives `fileKeyStore`
  *   in Node and `idbKeyStore` in browsers; the compliance suite from `@auralink/identity/compliance`.
  *
@@ -25,3 +26,5 @@ export * from './keys.js'
 export * from './record.js'
 export { checkKeyLabel, checkPrivateKey } from './keystore.js'
 export type { KeyLock, KeyStore } from './keystore.js'
+export { createRelayAdvert, verifyRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_CLOCK_SKEW_MS } from './relay-advert.js'
+export type { RelayAdvert, RelayAdvertInit } from './relay-advert.js'

@@ -39,8 +39,6 @@ export * from './errors.js'
 // What users set or read; the other tuning constants stay internal (their values are the
 // `@default`s of the options they tune).
 export { DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_RELAY_SCORE_WEIGHTS, REPUTATION_SNAPSHOT_VERSION } from './constants.js'
-export { createRelayAdvert, verifyRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_CLOCK_SKEW_MS } from './relay-advert.js'
-export type { RelayAdvert, RelayAdvertInit } from './relay-advert.js'
 export { createRelayReports, verifyRelayReports, MAX_RELAY_REPORT_AGE_MS, MAX_RELAY_REPORT_CLOCK_SKEW_MS } from './relay-reports.js'
 export type { RelayReportEntry, RelayReports } from './relay-reports.js'
 export type { ReportsReceived } from './report-exchange.js'

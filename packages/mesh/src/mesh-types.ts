@@ -1,12 +1,11 @@
 import type { ReputationSaveError } from './errors.js'
-import type { RelayAdvert } from './relay-advert.js'
 import type { RelayStatus } from './relay-keeper.js'
 import type { RelayReportEntry } from './relay-reports.js'
 import type { ReportsReceived } from './report-exchange.js'
 import type { MeshReputationInit } from './relay-reputation.js'
 import type { RelayScore, RelayScorer } from './reputation/types.js'
 import type { SafeEventEmitter } from '@auralink/core'
-import type { AuraIdRecord, Ed25519PrivateKey, Profile, Visibility } from '@auralink/identity'
+import type { AuraIdRecord, Ed25519PrivateKey, Profile, RelayAdvert, Visibility } from '@auralink/identity'
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 

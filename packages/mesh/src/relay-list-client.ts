@@ -1,10 +1,10 @@
 import { upstreamErrorKind } from '@auralink/core'
+import { verifyRelayAdvert } from '@auralink/identity'
 import { MAX_RELAY_ADVERT_BYTES, MAX_RELAY_LIST_ADVERTS, RELAY_LIST_PROTOCOL } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { DEFAULT_DIRECTORY_TIMEOUT_MS } from './constants.js'
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from './errors.js'
-import { verifyRelayAdvert } from './relay-advert.js'
-import type { RelayAdvert } from './relay-advert.js'
+import type { RelayAdvert } from '@auralink/identity'
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 
 /** What one relay told us of itself and of the relays it knows, each advert checked here. */

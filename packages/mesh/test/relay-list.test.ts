@@ -1,3 +1,4 @@
+import { createRelayAdvert } from '@auralink/identity'
 import { encodeSignedRelayAdvert, MAX_RELAY_ADVERT_BYTES, RELAY_LIST_PROTOCOL, decodeSignedRelayAdvert } from '@auralink/protocol'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { noise } from '@libp2p/noise'
@@ -7,7 +8,6 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createRelayAdvert } from '../src/index.js'
 import { fetchRelayList } from '../src/relay-list-client.js'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 

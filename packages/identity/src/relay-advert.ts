@@ -2,11 +2,11 @@ import {
   decodeRelayAdvert, decodeSignedRelayAdvert, encodeRelayAdvert, encodeSignedRelayAdvert, MAX_RELAY_ADVERT_ADDRS,
   MAX_RELAY_ADVERT_BYTES, MAX_RELAY_REGION_LENGTH, RELAY_ADVERT_SIGNATURE_DOMAIN
 } from '@auralink/protocol'
-import { withDomain } from '@auralink/identity'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from './errors.js'
+import { withDomain } from './record.js'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
