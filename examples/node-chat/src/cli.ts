@@ -9,7 +9,7 @@ import { createMeshNode } from '@auralink/mesh'
 import { startChat } from './chat.js'
 import type { ChatSession } from './chat.js'
 
-const USAGE = `usage: auralink-chat --as @alice.aura --relay <relay multiaddr> [--relay ...] [--key-dir DIR]
+const USAGE = `usage: auralink-chat --as @alice.aura --relay <relay multiaddr or ws://host:port> [--relay ...] [--key-dir DIR]
 
 Registers your AuraID at the relay, then reads commands:
   /call @bob.aura   open a direct chat with @bob.aura

@@ -26,10 +26,10 @@ describe('auralink-chat arguments', () => {
     expect(out).toMatch(/--as "@x\.aura": .* must be 3 to 32/)
   })
 
-  it('exits 2 when --relay is missing or not a relay multiaddr', async () => {
+  it('exits 2 when --relay is missing or neither a relay multiaddr nor a ws:// URL', async () => {
     expect((await run(['--as', '@alice.aura'])).out).toMatch(/--relay is required/)
     const bad = await run(['--as', '@alice.aura', '--relay', 'localhost:4001'])
     expect(bad.code).toBe(2)
-    expect(bad.out).toMatch(/--relay: relays\[0\] is not a multiaddr/)
+    expect(bad.out).toMatch(/--relay: relays\[0\] is neither a multiaddr nor a ws:\/\/ or wss:\/\/ URL: "localhost:4001"/)
   })
 })
