@@ -55,4 +55,19 @@ describe('@auralink/core errors', () => {
     expect(upstreamErrorKind('UnexpectedEOFError')).toBeUndefined()
     expect(upstreamErrorKind(undefined)).toBeUndefined()
   })
+
+  it('instanceof holds across two copies of the package (the built dist and the source here), by name and code, and for nothing else', async () => {
+    const dist = await import('@auralink/core')
+    expect(dist.InvalidStateError).not.toBe(InvalidStateError)
+    expect(new dist.InvalidStateError('closed')).toBeInstanceOf(InvalidStateError)
+    expect(new InvalidStateError('closed')).toBeInstanceOf(dist.InvalidStateError)
+    expect(new dist.DirectoryRejectedError('NAME_TAKEN', 'taken')).toBeInstanceOf(AuraLinkError)
+    expect(new dist.DirectoryRejectedError('NAME_TAKEN', 'taken')).not.toBeInstanceOf(InvalidStateError)
+    // Node's own errors may carry a code of the same spelling: not ours (another name)
+    const nodeError = Object.assign(new TypeError('Invalid state'), { code: 'ERR_INVALID_STATE' })
+    expect(nodeError).not.toBeInstanceOf(InvalidStateError)
+    expect(nodeError).not.toBeInstanceOf(AuraLinkError)
+    expect(Object.assign(new Error('x'), { code: 'ERR_SOMETHING_ELSE' })).not.toBeInstanceOf(AuraLinkError)
+    expect({ name: 'InvalidStateError', code: 'ERR_INVALID_STATE' }).not.toBeInstanceOf(InvalidStateError) // not an Error
+  })
 })

@@ -66,6 +66,11 @@ export const AURALINK_ERROR_CODES = [
 /** The stable string code of an {@link AuraLinkError}: one per class, listed in {@link AURALINK_ERROR_CODES}. */
 export type AuraLinkErrorCode = typeof AURALINK_ERROR_CODES[number]
 
+/** The code an error class of this name carries: `InvalidAuraIdError` -> `ERR_INVALID_AURA_ID`. */
+function codeOfName (name: string): string {
+  return 'ERR_' + name.replace(/Error$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+}
+
 /**
  * The base of every error AuraLink throws. Match an error with `instanceof` its class, which
  * narrows its type in TypeScript (`err instanceof DirectoryRejectedError` gives `err.reason`);
@@ -92,6 +97,26 @@ export abstract class AuraLinkError extends Error {
 
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, options)
+  }
+
+  /**
+   * `err instanceof SomeAuraLinkError` holds for an error of that class by its prototype chain, and
+   * also for one made by another copy of `@auralink/core` (two versions in one tree, another
+   * bundle, a worker's error rebuilt from its fields): its `name` and `code` are the class's.
+   * `err instanceof AuraLinkError` holds for any error whose `code` is in
+   * {@link AURALINK_ERROR_CODES} and is its `name`'s code (`ERR_` and the name without `Error` in
+   * upper snake case: a Node `TypeError` with code `ERR_INVALID_STATE` is not one of ours). So matching stays one way, `instanceof`, by the stable name
+   * and code (never by message text), whatever copy threw it.
+   */
+  static override [Symbol.hasInstance] (value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+    if (!(value instanceof Error)) return false
+    const { name, code } = value as { name?: unknown, code?: unknown }
+    const own = this as unknown as { name: string, code?: unknown }
+    if (typeof own.code !== 'string') {
+      return typeof name === 'string' && typeof code === 'string' && codeOfName(name) === code && (AURALINK_ERROR_CODES as readonly string[]).includes(code)
+    }
+    return name === own.name && code === own.code
   }
 }
 
