@@ -41,16 +41,24 @@ try {
       build: { outDir, emptyOutDir: true, minify: true, sourcemap: false, reportCompressedSize: false, chunkSizeWarningLimit: 10_000 }
     })
     const assets = join(outDir, 'assets')
-    const js = Buffer.concat(readdirSync(assets).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(assets, f))))
+    const files = readdirSync(assets).filter((f) => f.endsWith('.js'))
+    // what the page loads at once: the entry script and the chunks index.html preloads; the rest
+    // are chunks loaded on demand (AIC's onnxruntime-web, imported only when an enhancer loads)
+    const html = readFileSync(join(outDir, 'index.html'), 'utf8')
+    const initialFiles = files.filter((f) => html.includes(`/assets/${f}`))
+    const js = Buffer.concat(files.map((f) => readFileSync(join(assets, f))))
+    const initial = Buffer.concat(initialFiles.map((f) => readFileSync(join(assets, f))))
     const row = {
       package: e.name,
       entry: e.what,
       minified: js.length,
       gzip: gzipSync(js, { level: 9 }).length,
-      brotli: brotliCompressSync(js, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
+      brotli: brotliCompressSync(js, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+      initial: { minified: initial.length, gzip: gzipSync(initial, { level: 9 }).length },
+      onDemandChunks: files.length - initialFiles.length
     }
     sizes.push(row)
-    console.log(`${e.name.padEnd(28)} ${kib(row.minified).padStart(10)} min  ${kib(row.gzip).padStart(10)} gzip  ${kib(row.brotli).padStart(10)} br   (${e.what})`)
+    console.log(`${e.name.padEnd(28)} ${kib(row.minified).padStart(10)} min  ${kib(row.gzip).padStart(10)} gzip  ${kib(row.brotli).padStart(10)} br   (${e.what}); loaded at once: ${kib(row.initial.minified)} min, ${kib(row.initial.gzip)} gzip, ${row.onDemandChunks} chunks on demand`)
   }
   writeResult('bundle-size', {
     bundler: `vite ${pkg('vite')}, build.minify: true (Oxc), browser conditions, Vite's default browser targets`,
