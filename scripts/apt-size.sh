@@ -62,4 +62,4 @@ if (($#)); then report given "$@"; exit 0; fi
 # the sets of scripts/demo.sh, demo.sh --check and test.sh
 report demo iproute2 util-linux
 report 'demo --check' iproute2 util-linux chromium
-report tests iproute2 util-linux ffmpeg chromium coturn opencv-doc python3-skimage python3-pil python3-torch python3-onnx
+report tests iproute2 util-linux ffmpeg chromium firefox-esr coturn opencv-doc python3-skimage python3-pil python3-torch python3-onnx
