@@ -4,6 +4,7 @@ import { launchFirefox } from './harness/firefox.js'
 import { startRelay } from './harness/relay.js'
 import { closeSdkPages, runSdk, waitSdkState } from './harness/sdk-page.js'
 import { servePages } from './harness/server.js'
+import { throwFirstRejection } from './harness/settled.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eFirefox } from './harness/firefox.js'
 import type { E2eRelay } from './harness/relay.js'
@@ -150,8 +151,7 @@ describe('@auralink/sdk calls between Firefox ESR and Chromium through a real re
       launchBrowser().then((b) => { chromium = b }),
       launchFirefox().then((f) => { firefox = f })
     ])
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(started)
   })
 
   afterEach(async () => {
@@ -171,8 +171,7 @@ describe('@auralink/sdk calls between Firefox ESR and Chromium through a real re
 
   afterAll(async () => {
     const closed = await Promise.allSettled([firefox?.close(), chromium?.close(), server?.close(), relay?.stop()])
-    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(closed)
   })
 
   it('Chromium call("@firefox-user.aura", { audio, video }): both connect and see frames and audio bytes; chat and a file (SHA-256 checked) each way; hangup() ends both', async () => {

@@ -4,6 +4,7 @@ import { launchBrowser } from './harness/browser.js'
 import { startRelay } from './harness/relay.js'
 import { servePages } from './harness/server.js'
 import { selectedCandidatePairs, trackPeerConnections } from './harness/webrtc.js'
+import { throwFirstRejection } from './harness/settled.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { PageServer } from './harness/server.js'
@@ -39,8 +40,7 @@ describe('@auralink/mesh in Chromium through a real relay node', () => {
       servePages(['mesh']).then((s) => { server = s }),
       launchBrowser().then((b) => { browser = b })
     ])
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(started)
     alice = await meshPage('alice')
     bob = await meshPage('bob')
     const addr = relay!.addr
@@ -59,8 +59,7 @@ describe('@auralink/mesh in Chromium through a real relay node', () => {
       clearTimeout(timer)
     }
     const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop()])
-    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(closed)
   })
 
   it('dial("@bob-e2e.aura") from one page to another gives a direct WebRTC connection that echoes 64 KiB intact', async () => {

@@ -3,6 +3,7 @@ import { launchBrowser } from './harness/browser.js'
 import { startRelay } from './harness/relay.js'
 import { closeSdkPages, runSdk, waitSdkState } from './harness/sdk-page.js'
 import { servePages } from './harness/server.js'
+import { throwFirstRejection } from './harness/settled.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { PageServer } from './harness/server.js'
@@ -48,8 +49,7 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
       servePages(['sdk']).then((s) => { server = s }),
       launchBrowser().then((b) => { browser = b })
     ])
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(started)
   })
 
   afterEach(async () => {
@@ -59,8 +59,7 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
 
   afterAll(async () => {
     const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop()])
-    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(closed)
   })
 
   it('call("@bob.aura", { audio, video }): both connect, both see video frames advance and audio bytes grow; chat both ways; a 5 MB file arrives with progress and a matching SHA-256; hangup() ends both', async () => {

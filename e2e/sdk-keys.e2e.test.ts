@@ -3,6 +3,7 @@ import { launchBrowser } from './harness/browser.js'
 import { startRelay } from './harness/relay.js'
 import { closeSdkPages, runSdk } from './harness/sdk-page.js'
 import { servePages } from './harness/server.js'
+import { throwFirstRejection } from './harness/settled.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { PageServer } from './harness/server.js'
@@ -24,8 +25,7 @@ describe('@auralink/sdk keeps its key in Chromium (the default key store)', () =
       servePages(['sdk']).then((s) => { server = s }),
       launchBrowser().then((b) => { browser = b })
     ])
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(started)
   })
 
   afterEach(async () => {
@@ -35,8 +35,7 @@ describe('@auralink/sdk keeps its key in Chromium (the default key store)', () =
 
   afterAll(async () => {
     const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop()])
-    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(closed)
   })
 
   async function open (page: Page): Promise<void> {

@@ -7,6 +7,7 @@ import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from './harness/browser.js'
 import { startRelay } from './harness/relay.js'
+import { throwFirstRejection } from './harness/settled.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { ChildProcess } from 'node:child_process'
@@ -71,16 +72,14 @@ describe('examples/web-call: two Chromium pages call each other through the app\
       buildApp(buildDir),
       launchBrowser().then((b) => { browser = b })
     ])
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(started)
     server = await startServer(buildDir, relay!.addr)
   })
 
   afterAll(async () => {
     const closed = await Promise.allSettled([browser?.close(), server?.stop(), relay?.stop()])
     if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
-    const failed = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(closed)
   })
 
   /**

@@ -30,6 +30,7 @@ import { childNetns, requireTestNetns, requireTools } from '../../test-utils/net
 import { CHROMIUM_PATH, launchBrowser } from './browser.js'
 import { startRelay } from './relay.js'
 import { servePages } from './server.js'
+import { throwFirstRejection } from './settled.js'
 import type { E2eBrowser, LaunchOptions } from './browser.js'
 import type { E2eRelay } from './relay.js'
 import type { PageServer, ServePagesOptions } from './server.js'
@@ -279,8 +280,7 @@ export async function launchShapedBrowser (init: ShapedBrowserInit): Promise<Sha
       servePages(init.pages, { ...init.build, host: link.host }).then((s) => { server = s }),
       init.relay === true ? startRelay({ host: link.host }).then((r) => { relay = r }) : Promise.resolve()
     ])
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    throwFirstRejection(started)
     const launch = init.launch ?? {}
     browser = await link.launchBrowser({ ...launch, secureOrigins: [...(launch.secureOrigins ?? []), server!.origin] })
   } catch (err) {
