@@ -21,6 +21,12 @@ fi
 
 ip link set lo up
 ip link add al0 type veth peer name al1
+# no IPv6 link-local addresses on the pair: the kernel would add them a moment after the links come
+# up (once duplicate address detection ends), and a browser that sees its interfaces change in the
+# middle of a page load drops that load's requests (ERR_NETWORK_CHANGED): vitest's browser mode
+# then waited forever for its tester page, in about half the runs
+ip link set al0 addrgenmode none
+ip link set al1 addrgenmode none
 ip addr add 10.213.0.1/24 dev al0
 ip addr add 10.213.0.2/24 dev al1
 ip link set al0 up
