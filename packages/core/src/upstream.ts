@@ -10,11 +10,13 @@
  * - `bad-length`: a length prefix that does not decode (`InvalidMessageLengthError`);
  * - `no-reservation`: a circuit relay refused a circuit because the peer holds no reservation on it
  *   (status `NO_RESERVATION`);
- * - `timeout`: an `AbortSignal.timeout()` fired (`TimeoutError`).
+ * - `timeout`: an `AbortSignal.timeout()` fired (`TimeoutError`);
+ * - `encryption-failed`: the secure handshake failed, e.g. the remote proved another peer id than
+ *   the one dialled (`EncryptionFailedError`).
  */
 export type UpstreamErrorKind =
   | 'unexpected-eof' | 'unsupported-protocol' | 'not-found' | 'connection-denied'
-  | 'data-too-long' | 'bad-length' | 'no-reservation' | 'timeout'
+  | 'data-too-long' | 'bad-length' | 'no-reservation' | 'timeout' | 'encryption-failed'
 
 const BY_NAME = new Map<string, UpstreamErrorKind>([
   ['UnexpectedEOFError', 'unexpected-eof'],
@@ -24,7 +26,8 @@ const BY_NAME = new Map<string, UpstreamErrorKind>([
   ['InvalidDataLengthError', 'data-too-long'],
   ['InvalidDataLengthLengthError', 'data-too-long'],
   ['InvalidMessageLengthError', 'bad-length'],
-  ['TimeoutError', 'timeout']
+  ['TimeoutError', 'timeout'],
+  ['EncryptionFailedError', 'encryption-failed']
 ])
 
 /**

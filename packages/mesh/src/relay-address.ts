@@ -107,7 +107,7 @@ export async function learnRelayIds (addrs: Multiaddr[], options: AbortOptions =
  * the id); undefined for any other failure, and where the relay's id cannot be learnt.
  */
 export async function wrongRelayId (err: unknown, addr: Multiaddr, expected: PeerId, options: AbortOptions = {}): Promise<WrongRelayIdError | undefined> {
-  if ((err as Error)?.name !== 'EncryptionFailedError') return undefined
+  if (upstreamErrorKind(err) !== 'encryption-failed') return undefined
   const bare = withoutPeerId(addr)
   const [actual] = await learnRelayIds([bare], options).catch(() => [undefined])
   // not proven: the relay may have refused the handshake for another reason (shedding load)

@@ -228,7 +228,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       } catch (err) {
         options.signal?.throwIfAborted()
         // every relay failed for good: the mesh's error names each address and reason already
-        if ((err as Error)?.name === 'RelayUnreachableError') throw err
+        if (err instanceof RelayUnreachableError) throw err
         const why = this.mesh.relays().map((r) => `${r.addr.toString()}: ${r.lastError ?? r.state}`).join('; ')
         throw new RelayUnreachableError(`no relay gave a reservation within ${timeoutMs} ms (${why})`, { cause: err })
       }
