@@ -1,4 +1,6 @@
+import { resolve } from 'node:path'
 import { defineConfig } from 'tsup'
+import type { Plugin } from 'esbuild'
 import { packageConfig } from '../../tsup.base.ts'
 
 // `@libp2p/webrtc` is bundled into mesh's own dist (it is a devDependency here): published, it
@@ -16,11 +18,27 @@ import { packageConfig } from '../../tsup.base.ts'
 // IndexedDB one for browsers.
 const bundled = ['@libp2p/webrtc']
 
+// In the Node build, @libp2p/webrtc's browser-to-browser code (private-to-private/) takes its
+// RTCPeerConnection from src/webrtc-peer-connection.node.ts instead of its own `../webrtc/index.js`
+// (node-datachannel's polyfill): the offerer is made the DTLS client, which removes the one-second
+// DTLS retransmission that about half of all Node dials paid (that file says why;
+// test/dtls-role.integration.test.ts shows it). The browser build keeps the browser's own.
+const nodePeerConnection: Plugin = {
+  name: 'auralink-node-peer-connection',
+  setup (build) {
+    build.onResolve({ filter: /^\.\.\/webrtc\/index\.js$/ }, (args) => {
+      if (!/[\\/]@libp2p[\\/]webrtc[\\/]dist[\\/]src[\\/]private-to-private[\\/]/.test(args.importer)) return undefined
+      return { path: resolve(import.meta.dirname, 'src/webrtc-peer-connection.node.ts') }
+    })
+  }
+}
+
 export default defineConfig([
   {
     ...packageConfig(['src/index.ts', 'src/reputation/store.node.ts', 'src/reputation/store.browser.ts']),
     platform: 'node',
-    noExternal: bundled
+    noExternal: bundled,
+    esbuildPlugins: [nodePeerConnection]
   },
   {
     ...packageConfig(['src/index.ts']),

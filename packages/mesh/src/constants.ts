@@ -36,6 +36,17 @@ export const DEFAULT_KNOWN_RELAYS = 1_024
  * spent about 10% less CPU per byte). Node to Node (bench/throughput) did not change beyond noise.
  */
 export const DATA_CHANNEL_MESSAGE_BYTES = 64 * 1024
+/**
+ * Which side of a new WebRTC connection runs the DTLS client in Node (`MeshNodeInit.dtlsClient`):
+ * the offerer (src/webrtc-peer-connection.node.ts says why).
+ */
+export const DEFAULT_DTLS_CLIENT = 'offerer'
+/**
+ * The RTCConfiguration member through which a node tells src/webrtc-peer-connection.node.ts to
+ * leave the DTLS roles as node-datachannel sets them (value 'answerer'); that class removes it
+ * before node-datachannel sees the configuration. Browsers ignore members they do not know.
+ */
+export const DTLS_CLIENT_CONFIG_KEY = 'auralinkDtlsClient'
 
 // Relay reputation (src/reputation/, docs/reputation.md).
 /** The default weights of a relay score's parts (see docs/reputation.md). */

@@ -12,7 +12,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import {
-  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_RELAY_PROBE_BYTES, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
+  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DTLS_CLIENT, DTLS_CLIENT_CONFIG_KEY, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_RELAY_PROBE_BYTES, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
   DEFAULT_KNOWN_RELAYS, DEFAULT_RELAY_LIST_INTERVAL_MS, DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE,
   DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
 } from './constants.js'
@@ -64,6 +64,11 @@ export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOpt
   const relays = await pinRelays((init.relays ?? []).map((r, i) => parseRelayAddress(r, i)), options)
   const iceServers = splitIceServers(init.iceServers)
   const ice = new IcePolicy(iceServers)
+  const dtlsClient = init.dtlsClient ?? DEFAULT_DTLS_CLIENT
+  if (dtlsClient !== 'offerer' && dtlsClient !== 'answerer') throw new TypeError(`dtlsClient must be 'offerer' or 'answerer', got ${JSON.stringify(dtlsClient)}`)
+  // the Node build's RTCPeerConnection makes the offerer the DTLS client unless told otherwise
+  // (webrtc-peer-connection.node.ts)
+  const rtcConfiguration = dtlsClient === 'offerer' ? ice.rtcConfiguration : (): RTCConfiguration => Object.assign(ice.rtcConfiguration(), { [DTLS_CLIENT_CONFIG_KEY]: 'answerer' })
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -79,7 +84,7 @@ export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOpt
       // 64 KiB data-channel messages instead of libp2p's 16 KiB (see constants.ts); the ICE
       // servers of each new peer connection: STUN only, TURN only during a dial's TURN phase
       // (ice-policy.ts)
-      webRTC({ rtcConfiguration: ice.rtcConfiguration, dataChannel: { maxMessageSize: DATA_CHANNEL_MESSAGE_BYTES } }),
+      webRTC({ rtcConfiguration, dataChannel: { maxMessageSize: DATA_CHANNEL_MESSAGE_BYTES } }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

@@ -71,6 +71,17 @@ export interface MeshNodeInit {
    * @default { bytes: 131072, intervalMs: 600000 }
    */
   relayProbe?: { bytes?: number, intervalMs?: number }
+  /**
+   * Which side of a new WebRTC connection runs the DTLS client, in Node (node-datachannel; browsers
+   * keep their own choice). 'offerer' avoids the one-second DTLS retransmission that about half of
+   * all Node dials paid with 'answerer', the role libp2p and node-datachannel pick by themselves
+   * (src/webrtc-peer-connection.node.ts says why). 'answerer' is there for bench/connect's
+   * side-by-side baseline and the test that shows the difference; both ends must use it, since
+   * either end on 'offerer' makes the offerer the client.
+   * @default 'offerer'
+   * @internal
+   */
+  dtlsClient?: 'offerer' | 'answerer'
 }
 
 /**

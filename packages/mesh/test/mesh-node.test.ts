@@ -22,6 +22,12 @@ describe('createMeshNode', () => {
     await expect(createMeshNode({ dial: { retries: -1 } })).rejects.toThrow(/dial\.retries/)
   })
 
+  it('createMeshNode({ dtlsClient }) throws TypeError naming dtlsClient and the bad value', async () => {
+    for (const bad of ['server', '', 1, {}]) {
+      await expect(createMeshNode({ dtlsClient: bad as never })).rejects.toThrow(new TypeError(`dtlsClient must be 'offerer' or 'answerer', got ${JSON.stringify(bad)}`))
+    }
+  })
+
   it('resolve() before start() rejects with InvalidStateError', async () => {
     const node = await createMeshNode()
     await expect(node.resolve('@bob.aura')).rejects.toThrow(expect.objectContaining({ name: 'InvalidStateError' }))
