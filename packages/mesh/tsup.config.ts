@@ -1,4 +1,5 @@
-import { resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { defineConfig } from 'tsup'
 import type { Plugin } from 'esbuild'
 import { packageConfig } from '../../tsup.base.ts'
@@ -33,12 +34,38 @@ const nodePeerConnection: Plugin = {
   }
 }
 
+// Both builds: an upstream-style fix to @libp2p/webrtc 6.0.33's private-to-private/util.js
+// (upstream's util.ts still has it). readCandidatesUntilConnected() ends on the first error, its
+// own ConnectionFailedError when the peer connection becomes 'failed' or 'closed' included, and
+// rethrew it only when the dial's signal was aborted; otherwise the dialler went on to wait for
+// its 'init' data channel to open, which a dead peer connection never does, and the attempt ended
+// at libp2p's dial timeout, 5 to 6 s later. Now it also rethrows when the peer connection is
+// 'failed' or 'closed' by then, whatever the error (the other end, whose connection failed too,
+// often resets the signalling stream first), so the attempt fails at once and the dialler's retry
+// follows its backoff. An error while the peer connection is still connecting (the other end
+// closed the signalling stream) is still left to the connection. The build fails if the code to
+// change is not found (a new @libp2p/webrtc: check whether upstream fixed it, then update or drop
+// this); test/bundled-webrtc.test.ts checks the built code, test/dtls-role.integration.test.ts
+// the behaviour.
+const SWALLOWED_FAILURE = "if (options.signal?.aborted === true && pc.connectionState !== 'connected') {"
+const FAILURE_RETHROWN = "if ((options.signal?.aborted === true || pc.connectionState === 'failed' || pc.connectionState === 'closed') && pc.connectionState !== 'connected') {"
+const failFastOnClosedPeerConnection: Plugin = {
+  name: 'auralink-libp2p-webrtc-fail-fast',
+  setup (build) {
+    build.onLoad({ filter: /[\\/]@libp2p[\\/]webrtc[\\/]dist[\\/]src[\\/]private-to-private[\\/]util\.js$/ }, async (args) => {
+      const code = await readFile(args.path, 'utf8')
+      if (code.split(SWALLOWED_FAILURE).length !== 2) throw new Error(`${args.path}: the line that swallows a failed peer connection is not there once; see packages/mesh/tsup.config.ts`)
+      return { contents: code.replace(SWALLOWED_FAILURE, FAILURE_RETHROWN), loader: 'js', resolveDir: dirname(args.path) }
+    })
+  }
+}
+
 export default defineConfig([
   {
     ...packageConfig(['src/index.ts', 'src/reputation/store.node.ts', 'src/reputation/store.browser.ts']),
     platform: 'node',
     noExternal: bundled,
-    esbuildPlugins: [nodePeerConnection]
+    esbuildPlugins: [nodePeerConnection, failFastOnClosedPeerConnection]
   },
   {
     ...packageConfig(['src/index.ts']),
@@ -48,6 +75,7 @@ export default defineConfig([
     // the types are the Node build's (dist/index.d.ts): the API is the same
     dts: false,
     clean: false,
-    noExternal: bundled
+    noExternal: bundled,
+    esbuildPlugins: [failFastOnClosedPeerConnection]
   }
 ])

@@ -49,6 +49,12 @@ describe.skipIf(!built)('@auralink/mesh with @libp2p/webrtc bundled (skipped whe
     expect(code).toMatch(/\/webrtc-signaling\/0\.0\.1/)
   })
 
+  it.each(BUNDLES)('%s carries the fix that fails a WebRTC dial at once when its peer connection fails during signalling (tsup.config.ts)', (file) => {
+    const code = read(file)
+    expect(code).toContain(`if ((options.signal?.aborted === true || pc.connectionState === "failed" || pc.connectionState === "closed") && pc.connectionState !== "connected") {`)
+    expect(code).not.toContain('if (options.signal?.aborted === true && pc.connectionState !== "connected") {')
+  })
+
   it('dist/browser/index.js takes the browser files of @libp2p/webrtc: no node-datachannel, no node: modules', () => {
     const imported = importedPackages(read('dist/browser/index.js'))
     expect(imported.filter((n) => n === 'node-datachannel' || n.startsWith('node:') || builtinModules.includes(n))).toEqual([])

@@ -1,6 +1,15 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { lpStream } from '@libp2p/utils'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import { initLogger } from 'node-datachannel'
+import { RTCPeerConnection } from 'node-datachannel/polyfill'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startStockRelay } from './fixtures.js'
 import type { createMeshNode as CreateMeshNode, MeshNode } from '../src/index.js'
@@ -93,5 +102,104 @@ describe.skipIf(!built)('dials between two Node peers through a relay: DTLS retr
     }
     expect(handshakes).toBeGreaterThanOrEqual(24)
     expect(retransmits).toBe(0)
+  })
+})
+
+// libp2p's browser-to-browser signalling messages (@libp2p/webrtc's pb/message.proto): field 1 the
+// type (0 offer, 1 answer, 2 ICE candidate), field 2 the data; short enough to write by hand here
+const SDP_ANSWER = 1
+const ICE_CANDIDATE = 2
+function encodeMessage (type: number, data: string): Uint8Array {
+  const bytes = new TextEncoder().encode(data)
+  const len: number[] = []
+  for (let n = bytes.length; ; n >>>= 7) { if (n < 0x80) { len.push(n); break } len.push((n & 0x7f) | 0x80) }
+  return Uint8Array.from([0x08, type, 0x12, ...len, ...bytes])
+}
+function decodeMessage (buf: Uint8Array): { type: number, data: string } {
+  let i = 0
+  let type = 0
+  let data = ''
+  const varint = (): number => { let v = 0; for (let shift = 0; ; shift += 7) { const b = buf[i++]!; v |= (b & 0x7f) << shift; if (b < 0x80) return v } }
+  while (i < buf.length) {
+    const tag = varint()
+    if (tag === 0x08) type = varint()
+    else if (tag === 0x12) { const n = varint(); data = new TextDecoder().decode(buf.subarray(i, i + n)); i += n } else throw new Error(`unexpected field ${tag}`)
+  }
+  return { type, data }
+}
+
+describe.skipIf(!built)('a dial whose peer connection fails during signalling (the built dist)', () => {
+  const nodes: MeshNode[] = []
+  const others: Libp2p[] = []
+  const pcs: RTCPeerConnection[] = []
+  afterEach(async () => {
+    for (const pc of pcs.splice(0)) pc.close()
+    await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
+    await Promise.all(others.splice(0).map(async (r) => r.stop()))
+  })
+
+  /**
+   * A stock libp2p peer with a reservation on `relayAddr` that answers libp2p's WebRTC signalling
+   * itself, with node-datachannel, but puts a fingerprint in its answer that is not its
+   * certificate's: ICE completes, and the dialler's DTLS refuses the certificate.
+   */
+  async function forgingAnswerer (relayAddr: string): Promise<Libp2p> {
+    const node = await createLibp2p({
+      addresses: { listen: ['/p2p-circuit'] },
+      transports: [webSockets(), circuitRelayTransport()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() }
+    })
+    others.push(node)
+    await node.handle('/webrtc-signaling/0.0.1', async (stream) => {
+      const lp = lpStream(stream)
+      const pc = new RTCPeerConnection({ iceServers: [] })
+      pcs.push(pc)
+      pc.onicecandidate = ({ candidate }) => {
+        if (candidate?.candidate) void lp.write(encodeMessage(ICE_CANDIDATE, JSON.stringify(candidate.toJSON()))).catch(() => {})
+      }
+      try {
+        const offer = decodeMessage((await lp.read()).subarray())
+        await pc.setRemoteDescription({ type: 'offer', sdp: offer.data })
+        const answer = await pc.createAnswer()
+        // the last byte of the certificate's SHA-256 fingerprint, changed
+        const forged = answer.sdp.replace(/^(a=fingerprint:sha-256 [0-9A-F:]+:)([0-9A-F]{2})/m, (_: string, head: string, last: string) => `${head}${last === '00' ? '01' : '00'}`)
+        expect(forged).not.toBe(answer.sdp)
+        await lp.write(encodeMessage(SDP_ANSWER, forged))
+        while (true) {
+          const msg = decodeMessage((await lp.read()).subarray())
+          const init = JSON.parse(msg.data) as RTCIceCandidateInit | null
+          if (msg.type === ICE_CANDIDATE && init?.candidate) await pc.addIceCandidate(init)
+        }
+      } catch {
+        // the dialler hung up
+      }
+    }, { runOnLimitedConnection: true })
+    await node.start()
+    await node.dial(multiaddr(relayAddr))
+    for (let waited = 0; !node.getMultiaddrs().some((a) => a.toString().includes('/p2p-circuit')) && waited < 15_000; waited += 50) await new Promise((r) => setTimeout(r, 50))
+    expect(node.getMultiaddrs().some((a) => a.toString().includes('/p2p-circuit'))).toBe(true)
+    return node
+  }
+
+  it('dial() of a peer whose answer carries a fingerprint that is not its certificate\'s fails with the peer connection\'s failure, not at the attempt\'s timeout', async () => {
+    const { createMeshNode } = await import(dist) as { createMeshNode: typeof CreateMeshNode }
+    const { relay, addr } = await startStockRelay()
+    others.push(relay)
+    const liar = await forgingAnswerer(addr)
+    // one attempt, with a limit far above what it takes; libp2p's own dial limit is 5 s
+    const alice = await createMeshNode({ relays: [addr], relayCheckIntervalMs: 250, dial: { retries: 0, timeoutMs: 60_000 } })
+    nodes.push(alice)
+    await alice.start()
+    await alice.waitForReservation({ signal: AbortSignal.timeout(15_000) })
+    const err = await alice.dial(liar.peerId).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(Error)
+    const chain: string[] = []
+    for (let e: unknown = err; e instanceof Error; e = e.cause) chain.push(`${e.name}: ${e.message}`)
+    // @libp2p/webrtc 6.0.33 as published: the dial waits for a data channel that never opens and
+    // ends at libp2p's dial timeout ("The operation was aborted due to timeout")
+    expect(chain.join(' <- ')).toMatch(/ConnectionFailedError: RTCPeerConnection connection state became "(failed|closed)"/)
+    expect(chain.join(' <- ')).not.toMatch(/timeout|timed out/i)
   })
 })
