@@ -2,14 +2,16 @@
 //   /bench/echo/1.0.0   echoes every byte back
 //   /bench/sink/1.0.0   counts bytes until the writer closes, then answers the count (8 bytes)
 //   /bench/rawdc/1.0.0  answers a raw node-datachannel offer (JSON lines) and counts bytes on it
-// Usage: node bench/peer.mjs --relay <addr> --name @bob.aura   (prints "ready <peerId>")
+// Usage: node bench/peer.mjs --relay <addr> --name @bob.aura [--dtls-client answerer]   (prints "ready <peerId>")
+// --dtls-client answerer: the DTLS roles node-datachannel picks by itself (MeshNodeInit.dtlsClient),
+// bench/connect's baseline
 import { parseArgs } from 'node:util'
 import { createMeshNode } from '@auralink/mesh'
 import { RTCPeerConnection } from 'node-datachannel/polyfill'
 import { lpStream } from '@libp2p/utils'
 
-const { values } = parseArgs({ options: { relay: { type: 'string', multiple: true }, name: { type: 'string' } } })
-const node = await createMeshNode({ relays: values.relay })
+const { values } = parseArgs({ options: { relay: { type: 'string', multiple: true }, name: { type: 'string' }, 'dtls-client': { type: 'string', default: 'offerer' } } })
+const node = await createMeshNode({ relays: values.relay, dtlsClient: values['dtls-client'] })
 await node.start()
 await node.waitForReservation({ signal: AbortSignal.timeout(20_000) })
 await node.register(values.name)
