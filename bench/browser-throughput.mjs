@@ -7,6 +7,7 @@
 // PeerJS's reliable binary data connection between two pages of the same browser. Runs
 // interleave. Ratios: AuraLink/raw, AuraLink/PeerJS and AuraLink/stream (the file protocol's share).
 // Run: scripts/netns.sh node bench/browser-throughput.mjs [--mb 5] [--runs 5]
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { browserBench, ok } from './browser-lib.mjs'
 import { progress, requireNetns, round, summary, writeResult } from './lib.mjs'
@@ -17,6 +18,7 @@ const size = Math.round(Number(values.mb) * 1024 * 1024)
 const runs = Number(values.runs)
 const mbps = (ms) => size / 2 ** 20 / (ms / 1000)
 
+const loadBefore = loadavg()
 const bench = await browserBench()
 try {
   const alice = await bench.auralink('@alice-tput.aura')
@@ -49,7 +51,8 @@ try {
       auralinkToPeerjs: round(s.auralink.p50 / s.peerjs.p50),
       auralinkToStream: round(s.auralink.p50 / s.stream.p50),
       streamToRaw: round(s.stream.p50 / s.raw.p50)
-    }
+    },
+    loadAverage: { before: loadBefore.map((x) => round(x)), after: loadavg().map((x) => round(x)) }
   }
   for (const k of ['auralink', 'stream', 'raw', 'peerjs']) console.log(`${k.padEnd(8)} p50 ${s[k].p50} MiB/s (min ${s[k].min}, max ${s[k].max})`)
   console.log(`ratio of medians: AuraLink/raw ${result.ratio.auralinkToRaw}, AuraLink/PeerJS ${result.ratio.auralinkToPeerjs}, AuraLink/stream ${result.ratio.auralinkToStream}, stream/raw ${result.ratio.streamToRaw}`)
