@@ -167,16 +167,42 @@ async function digestOf (bytes: Uint8Array): Promise<Uint8Array> {
   return sha256(bytes)
 }
 
-/** Pieces of FILE_CHUNK_BYTES from a Blob read FILE_READ_BYTES at a time (each Blob read is a round trip in browsers). */
-async function * blobChunks (blob: Blob): AsyncGenerator<Uint8Array> {
+/** Pieces of `chunkBytes` from a Blob read FILE_READ_BYTES at a time (each Blob read is a round trip in browsers). */
+async function * blobChunks (blob: Blob, chunkBytes: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < blob.size; at += FILE_READ_BYTES) {
+    signal?.throwIfAborted()
     const part = new Uint8Array(await blob.slice(at, at + FILE_READ_BYTES).arrayBuffer())
-    for (let i = 0; i < part.byteLength; i += FILE_CHUNK_BYTES) yield part.subarray(i, i + FILE_CHUNK_BYTES)
+    for (let i = 0; i < part.byteLength; i += chunkBytes) yield part.subarray(i, i + chunkBytes)
   }
 }
 
-function * byteChunks (data: Uint8Array): Generator<Uint8Array> {
-  for (let at = 0; at < data.byteLength; at += FILE_CHUNK_BYTES) yield data.subarray(at, at + FILE_CHUNK_BYTES)
+function * byteChunks (data: Uint8Array, chunkBytes: number): Generator<Uint8Array> {
+  for (let at = 0; at < data.byteLength; at += chunkBytes) yield data.subarray(at, at + chunkBytes)
+}
+
+/** The most bytes a chunk's length prefix takes (a varint; chunks are at most FILE_CHUNK_BYTES). */
+const LENGTH_PREFIX_BYTES = 3
+/** Most chunks written as one message, whatever a stream allows (4: 256 KiB, the largest data-channel message browsers take). */
+const MAX_CHUNKS_PER_MESSAGE = 4
+
+/**
+ * How the sender cuts a file for a stream whose messages carry at most `messageBytes` bytes
+ * (libp2p splits a longer write into several messages: over WebRTC each message is two data-channel
+ * messages, its length and its body, and every message costs both peers CPU): chunks of at most
+ * FILE_CHUNK_BYTES (the receiver's limit), `perMessage` of them with their length prefixes filling
+ * one message. Without a known message size: chunks of FILE_CHUNK_BYTES, one per write.
+ * @internal exported for tests
+ */
+export function fileChunking (messageBytes: number | undefined): { chunkBytes: number, perMessage: number } {
+  if (messageBytes === undefined || !Number.isSafeInteger(messageBytes) || messageBytes < 1024) return { chunkBytes: FILE_CHUNK_BYTES, perMessage: 1 }
+  const perMessage = Math.min(MAX_CHUNKS_PER_MESSAGE, Math.ceil(messageBytes / (FILE_CHUNK_BYTES + LENGTH_PREFIX_BYTES)))
+  return { chunkBytes: Math.min(FILE_CHUNK_BYTES, Math.floor(messageBytes / perMessage) - LENGTH_PREFIX_BYTES), perMessage }
+}
+
+/** The payload bytes one message of `stream` carries, where the stream says (libp2p's message streams have a `maxMessageSize`, not in the Stream type). */
+function messageBytesOf (stream: Stream): number | undefined {
+  const n = (stream as { maxMessageSize?: unknown }).maxMessageSize
+  return typeof n === 'number' ? n : undefined
 }
 
 /** Name (sanitised), size and type of an input, checked. */
@@ -191,63 +217,86 @@ export function describeFile (input: FileInput): { name: string, size: number, m
   return { name: sanitizeFileName(input.name), size: input.data.byteLength, mimeType: input.type ?? '' }
 }
 
-/**
- * The input's SHA-256 (the header carries it before the bytes) and its bytes in chunks. Bytes,
- * and Blobs up to IN_MEMORY_FILE_BYTES, are read once and hashed in one call; a larger Blob is
- * read twice, FILE_READ_BYTES at a time, and hashed with noble on the first pass.
- */
-async function prepare (input: FileInput): Promise<{ digest: Uint8Array, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }> {
-  if (!(input instanceof Blob)) return { digest: await digestOf(input.data), chunks: byteChunks(input.data) }
-  if (input.size <= IN_MEMORY_FILE_BYTES) {
-    const data = new Uint8Array(await input.arrayBuffer())
-    return { digest: await digestOf(data), chunks: byteChunks(data) }
-  }
-  const h = sha256.create()
-  for await (const chunk of blobChunks(input)) h.update(chunk)
-  return { digest: h.digest(), chunks: blobChunks(input) }
+/** @internal a file ready to send: its SHA-256 (the header carries it before the bytes) and its bytes, in chunks of a given size */
+export interface PreparedFile {
+  digest: Uint8Array
+  chunks(chunkBytes: number, signal?: AbortSignal): AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 }
 
 /**
- * Sends `input` on `stream` (already opened for FILE_PROTOCOL); settles `transfer`. The
- * receiver's FileResult is read while the bytes go out, so a refusal stops the sending at once.
+ * Reads and hashes `input`. Bytes, and Blobs up to IN_MEMORY_FILE_BYTES, are read once and hashed
+ * in one call; a larger Blob is read twice, FILE_READ_BYTES at a time, and hashed with noble on
+ * the first pass.
+ * @internal
  */
-export async function sendFileOn (stream: Stream, callId: string, input: FileInput, transfer: FileTransfer, signal: AbortSignal): Promise<void> {
+export async function prepareFile (input: FileInput, signal?: AbortSignal): Promise<PreparedFile> {
+  if (!(input instanceof Blob)) return { digest: await digestOf(input.data), chunks: (n) => byteChunks(input.data, n) }
+  if (input.size <= IN_MEMORY_FILE_BYTES) {
+    const data = new Uint8Array(await input.arrayBuffer())
+    return { digest: await digestOf(data), chunks: (n) => byteChunks(data, n) }
+  }
+  const h = sha256.create()
+  for await (const chunk of blobChunks(input, FILE_READ_BYTES, signal)) h.update(chunk)
+  return { digest: h.digest(), chunks: (n, s) => blobChunks(input, n, s) }
+}
+
+/**
+ * Sends the file `prepared` gives on `stream` (already opened for FILE_PROTOCOL); settles
+ * `transfer`. The chunks go out a stream message's worth per write (fileChunking), and the
+ * receiver's FileResult is read while they go, so a refusal stops the sending at once. `done`
+ * resolves on the receiver's confirmation; the stream is closed after that.
+ */
+export async function sendFileOn (stream: Stream, callId: string, prepared: Promise<PreparedFile>, transfer: FileTransfer, signal: AbortSignal): Promise<void> {
   transfer.attach(stream)
   let answer: FileResultMessage | undefined
   try {
     const lp = lpStream(stream, { maxDataLength: FILE_CHUNK_BYTES + 16 })
-    const { digest, chunks } = await prepare(input)
+    const { digest, chunks } = await prepared
     await lp.write(encodeFileHeader({
       callId,
       offer: { fileId: transfer.id, name: transfer.name, size: transfer.size, mimeType: transfer.mimeType, sha256: digest }
     }), { signal })
     const answered = lp.read({ signal }).then((b) => (answer = decodeFileResult(b.subarray())))
     answered.catch(() => {})
+    const { chunkBytes, perMessage } = fileChunking(messageBytesOf(stream))
+    let batch: Uint8Array[] = []
     let sent = 0
-    for await (const chunk of chunks) {
-      if (answer !== undefined) break
-      await lp.write(chunk, { signal })
-      sent += chunk.byteLength
+    const flush = async (): Promise<void> => {
+      if (perMessage === 1) await lp.write(batch[0]!, { signal })
+      else await lp.writeV(batch, { signal })
+      for (const c of batch) sent += c.byteLength
+      batch = []
       transfer.progress(sent)
     }
+    for await (const chunk of chunks(chunkBytes, signal)) {
+      if (answer !== undefined) break
+      batch.push(chunk)
+      if (batch.length === perMessage) await flush()
+    }
+    if (batch.length > 0 && answer === undefined) await flush()
     if (transfer.size === 0) transfer.progress(0)
     const result = answer ?? await answered
     if (!result.ok) throw refusal(transfer, result)
-    await stream.close({ signal }).catch(() => {})
     transfer.finish()
+    await stream.close({ signal }).catch(() => {})
   } catch (err) {
     stream.abort(err as Error)
     transfer.fail(answer !== undefined && !answer.ok ? refusal(transfer, answer) : failure(err, signal, `sending ${transfer.name}`))
   }
 }
 
-/** Opens a file stream on `conn` and sends `input` on it, in the background; settles `transfer`. */
+/**
+ * Opens a file stream on `conn` and sends `input` on it, in the background; settles `transfer`.
+ * The file is read and hashed while the stream opens.
+ */
 export function sendFileVia (conn: MeshConnection, callId: string, input: FileInput, transfer: FileTransfer, options: AbortOptions): void {
   const signal = options.signal != null ? AbortSignal.any([options.signal, transfer.signal]) : transfer.signal
+  const prepared = prepareFile(input, signal)
+  prepared.catch(() => {})
   void (async () => {
     try {
       const stream = await conn.newStream(FILE_PROTOCOL, { signal })
-      await sendFileOn(stream, callId, input, transfer, signal)
+      await sendFileOn(stream, callId, prepared, transfer, signal)
     } catch (err) {
       transfer.fail(failure(err, signal, `sending ${transfer.name}`))
     }
@@ -320,9 +369,10 @@ export async function receiveFileBody (lp: LengthPrefixedStream<Stream>, stream:
     }
     await writer?.close()
     await lp.write(encodeFileResult({ ok: true }), { signal })
-    await stream.close({ signal }).catch(() => {})
     const blob = write === undefined ? { blob: new Blob(parts as BlobPart[], { type: transfer.mimeType }) } : {}
+    parts = []
     transfer.finish({ name, mimeType: transfer.mimeType, size, ...blob, sha256: hex(digest) })
+    await stream.close({ signal }).catch(() => {})
   } catch (err) {
     parts = []
     stream.abort(err as Error)

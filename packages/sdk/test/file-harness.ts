@@ -37,9 +37,11 @@ export interface Harness {
   refusals: FileRefusal[]
   /**
    * An accepted call with `peer`; `outgoing` collects the far ends of the file streams it opens
-   * (sendFile), each also handed to `onStream` (e.g. another harness's `files.handle`).
+   * (sendFile), each also handed to `onStream` (e.g. another harness's `files.handle`). With
+   * `maxMessageSize`, those streams send messages of at most that many bytes (libp2p's WebRTC
+   * streams: 65529 with the mesh's 64 KiB data-channel messages); else the mock muxer's 4 MiB.
    */
-  call(peer: PeerId, opts?: { callId?: string, onStream?: (far: Stream) => void }): Promise<{ call: Call, outgoing: Stream[], remote: Stream }>
+  call(peer: PeerId, opts?: { callId?: string, onStream?: (far: Stream) => void, maxMessageSize?: number }): Promise<{ call: Call, outgoing: Stream[], remote: Stream }>
   /** Opens a file stream from `peer` to the client: returns the attacker's end. */
   open(peer: PeerId): Promise<{ stream: Stream, served: Promise<void> }>
   stop(): Promise<void>
@@ -89,6 +91,8 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
         attempts: 0,
         newStream: async () => {
           const [out, far] = await streamPair()
+          // the mock muxer takes no per-stream size; AbstractMessageStream reads the field at each send
+          if (opts.maxMessageSize !== undefined) (out as Stream & { maxMessageSize?: number }).maxMessageSize = opts.maxMessageSize
           streams.push(out, far)
           outgoing.push(far)
           opts.onStream?.(far)
