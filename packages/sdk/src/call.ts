@@ -1,7 +1,7 @@
 import { SafeEventEmitter } from '@auralink/core'
 import { MAX_CHAT_BYTES } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
-import { GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
+import { AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
 import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
@@ -122,6 +122,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
   /** The caller's offer that came in the invite (callee), applied at accept(). */
   private remoteOffer: string | undefined
   private readonly timeline: CallTimeline
+  /** Resolves once the media connection is up (or the call ended): see mediaUp(). */
+  private readonly mediaConnected: { promise: Promise<void>, resolve: () => void }
 
   /** @internal */
   constructor (init: {
@@ -146,6 +148,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.early = init.early
     if (init.early !== undefined) this.machine.invitedWithOffer()
     this.remoteOffer = init.remoteOffer
+    let resolveConnected = (): void => {}
+    this.mediaConnected = { promise: new Promise<void>((resolve) => { resolveConnected = resolve }), resolve: resolveConnected }
     this.timeline = init.timeline ?? new CallTimeline()
     this.timeline.attach(init.callId, components.log)
     this.channel = init.channel
@@ -379,7 +383,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
           this.aic = new AicSession(this.aicMode, {
             log: this.c.log,
             send: (fields) => { if (this.state !== 'ended') void this.channel.send({ callId: this.id, ...fields }).catch(() => {}) },
-            runtime: this.c.aic.runtime,
+            // loading the runtime (ONNX, the enhancers) takes CPU that the call's own setup needs
+            // (negotiation, ICE, the first frames): it waits until the media connection is up
+            runtime: async () => { await this.mediaUp(AIC_LOAD_WAIT_MS); return this.c.aic.runtime() },
             changed: (stats) => { this.safeDispatchEvent('aic', { detail: stats }) },
             capabilityTimeoutMs: this.c.aic.capabilityTimeoutMs,
             tickMs: this.c.aic.tickMs
@@ -398,6 +404,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
           },
           connected: () => {
             this.timeline.mark('connected')
+            this.mediaConnected.resolve()
             if (this.machine.connected()) this.emitState()
           },
           track: (track, stream) => {
@@ -414,6 +421,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
         }
         const early = this.early
         this.early = undefined
+        const senderWorker = early?.takeSenderWorker()
         this.media = early !== undefined
           ? early.handOver(events, offerTaken)
           : new MediaSession({
@@ -423,7 +431,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
             log: this.c.log
           }, events)
         this.watchSetup(this.media.pc)
-        this.aic?.start(this.media.pc)
+        this.aic?.start(this.media.pc, senderWorker)
         const offer = this.remoteOffer
         this.remoteOffer = undefined
         if (offer !== undefined) this.media.signal({ type: 'offer', sdp: offer })
@@ -438,6 +446,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
         this.emitState()
       }
     }
+  }
+
+  /** Resolves once the media connection is up, the call ended, or `maxWaitMs` passed. */
+  private async mediaUp (maxWaitMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.mediaConnected.promise, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxWaitMs) })])
+    clearTimeout(timer)
   }
 
   /** Marks the media connection's setup steps in the timeline (the media session keeps its own handlers). */
@@ -529,6 +544,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.timers.clear()
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.glareWait)
+    this.mediaConnected.resolve()
     this.aic?.stop()
     this.early?.stop()
     this.media?.stop()

@@ -290,7 +290,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     const signal = options.signal != null ? AbortSignal.any([stop.signal, options.signal]) : stop.signal
     let prepared: PreparedMedia = { stream: media.stream }
     let mediaError: Error | undefined
-    const preparing = this.prepareMedia(requested, media.stream, timeline, signal).then((p) => { prepared = p }, (err: unknown) => {
+    const preparing = this.prepareMedia(requested, media.stream, aic ?? this.components.aic.mode, timeline, signal).then((p) => { prepared = p }, (err: unknown) => {
       mediaError = err instanceof Error ? err : new Error(String(err))
       stop.abort(err)
     })
@@ -328,14 +328,14 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
    * none is made once `signal` aborted (the call failed: call() stops the stream it returns).
    * Rejects only when getting the media failed.
    */
-  private async prepareMedia (requested: MediaRequest, given: MediaStream | undefined, timeline: CallTimeline, signal: AbortSignal): Promise<PreparedMedia> {
+  private async prepareMedia (requested: MediaRequest, given: MediaStream | undefined, aicMode: AicMode, timeline: CallTimeline, signal: AbortSignal): Promise<PreparedMedia> {
     let stream = given
     if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, signal)
     timeline.mark('media')
     if (signal.aborted || !(requested.audio || requested.video) || typeof globalThis.RTCPeerConnection !== 'function') return { stream }
     let early: EarlyMedia | undefined
     try {
-      early = new EarlyMedia({ iceServers: this.components.iceServers, ...(stream !== undefined ? { stream } : {}), log: this.log })
+      early = new EarlyMedia({ iceServers: this.components.iceServers, ...(stream !== undefined ? { stream } : {}), log: this.log, aic: requested.video && aicMode !== 'off' })
       await early.whenOffered(EARLY_OFFER_TIMEOUT_MS, signal)
       timeline.mark('offer')
       return { stream, early }

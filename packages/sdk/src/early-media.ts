@@ -1,3 +1,4 @@
+import { installSenderTransform } from './aic-session.js'
 import { MediaSession } from './media-session.js'
 import type { MediaSessionEvents, MediaSessionInit } from './media-session.js'
 import type { MediaSignal } from './call-machine.js'
@@ -19,9 +20,15 @@ export class EarlyMedia {
   private offerSdp: string | undefined
   private readonly offered: { promise: Promise<void>, resolve: () => void, reject: (err: Error) => void }
   private stopped = false
+  /** AIC's encoded transform on the video sender, put on before the first offer; the call's AIC takes it over. */
+  private senderWorker: Worker | undefined
 
-  /** Throws what MediaSession's constructor throws (MediaUnsupportedError without WebRTC media). */
-  constructor (init: Omit<MediaSessionInit, 'initiator'>) {
+  /**
+   * Throws what MediaSession's constructor throws (MediaUnsupportedError without WebRTC media).
+   * `aic`: put AIC's sender transform on the video sender now, before the first offer (a transform
+   * set after it never starts in Chromium).
+   */
+  constructor (init: Omit<MediaSessionInit, 'initiator'> & { aic?: boolean }) {
     let resolve = (): void => {}
     let reject = (_err: Error): void => {}
     const promise = new Promise<void>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
@@ -47,6 +54,15 @@ export class EarlyMedia {
       },
       interrupted: (down) => { this.target?.interrupted(down) }
     })
+    // negotiationneeded comes in a later task: the transform is on before the offer is made
+    if (init.aic === true) this.senderWorker = installSenderTransform(this.session.pc)
+  }
+
+  /** AIC's sender transform worker, for the call's AIC session to take over (once). */
+  takeSenderWorker (): Worker | undefined {
+    const w = this.senderWorker
+    this.senderWorker = undefined
+    return w
   }
 
   /** Resolves once the first offer is made; rejects when the session failed first, `timeoutMs` passed or `signal` aborted. */
@@ -108,5 +124,7 @@ export class EarlyMedia {
     this.stopped = true
     this.held = []
     this.session.stop()
+    this.senderWorker?.terminate()
+    this.senderWorker = undefined
   }
 }
