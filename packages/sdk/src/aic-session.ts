@@ -344,28 +344,6 @@ export function installSenderTransform (pc: RTCPeerConnection): Worker | undefin
 }
 
 function startTransformWorker (): Worker {
-  return spareWorkers.pop() ?? newTransformWorker()
-}
-
-function newTransformWorker (): Worker {
   // the literal `new URL(…, import.meta.url)` inside `new Worker` is what bundlers build and copy
   return new Worker(new URL('./aic-transform-worker.js', import.meta.url), { type: 'module', name: 'auralink-aic-transform' })
-}
-
-/** Transform workers started ahead of need (prewarmTransformWorkers()). */
-const spareWorkers: Worker[] = []
-
-/**
- * @internal Starts the encoded-transform workers a video call with AIC will take (one to send,
- * one to receive) now, while the call is still being set up: a worker that starts only when the
- * first frame is there holds that frame back for as long as its script takes to load.
- */
-export function prewarmTransformWorkers (mode: AicMode): void {
-  if (mode === 'off' || !hasEncodedTransform() || missingPipelineApi() !== undefined || typeof Worker !== 'function') return
-  while (spareWorkers.length < 2) spareWorkers.push(newTransformWorker())
-}
-
-/** @internal Ends the spare workers (the client stopped). */
-export function dropSpareTransformWorkers (): void {
-  for (const w of spareWorkers.splice(0)) w.terminate()
 }

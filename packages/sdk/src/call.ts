@@ -77,6 +77,8 @@ export interface CallComponents {
     tickMs: number
     /** The client's AIC runtime, loaded on first use. */
     runtime(): Promise<AicRuntime>
+    /** Whether the runtime has loaded (an earlier call loaded it). */
+    loaded(): boolean
   }
 }
 
@@ -383,9 +385,14 @@ export class Call extends SafeEventEmitter<CallEvents> {
           this.aic = new AicSession(this.aicMode, {
             log: this.c.log,
             send: (fields) => { if (this.state !== 'ended') void this.channel.send({ callId: this.id, ...fields }).catch(() => {}) },
-            // loading the runtime (ONNX, the enhancers) takes CPU that the call's own setup needs
-            // (negotiation, ICE, the first frames): it waits until the media connection is up
-            runtime: async () => { await this.mediaUp(AIC_LOAD_WAIT_MS); return this.c.aic.runtime() },
+            // loading the runtime (ONNX, the enhancers: the client's first video call) takes CPU
+            // that the call's own setup needs (negotiation, ICE, the first frames): it waits until
+            // the media connection is up. Once loaded it is there at once, as before, so that the
+            // sender's parameters are set before the first frame is encoded
+            runtime: async () => {
+              if (!this.c.aic.loaded()) await this.mediaUp(AIC_LOAD_WAIT_MS)
+              return this.c.aic.runtime()
+            },
             changed: (stats) => { this.safeDispatchEvent('aic', { detail: stats }) },
             capabilityTimeoutMs: this.c.aic.capabilityTimeoutMs,
             tickMs: this.c.aic.tickMs

@@ -6,7 +6,6 @@ import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
 import { checkAicMode } from './aic-wire.js'
-import { dropSpareTransformWorkers, prewarmTransformWorkers } from './aic-session.js'
 import { Call } from './call.js'
 import { CallTimeline } from './call-timeline.js'
 import { EarlyMedia } from './early-media.js'
@@ -128,6 +127,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private stopped = false
   private stopping: Promise<void> | undefined
   private aicRuntime: Promise<AicRuntime> | undefined
+  private aicLoaded = false
 
   /**
    * Creates the client: loads its identity key (see `keyStore`), starts its mesh node and resolves
@@ -205,7 +205,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         mode: init.aic?.mode ?? DEFAULT_AIC_MODE,
         capabilityTimeoutMs: init.aic?.capabilityTimeoutMs ?? DEFAULT_AIC_CAPABILITY_TIMEOUT_MS,
         tickMs: DEFAULT_AIC_TICK_MS,
-        runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}))
+        runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}).then((rt) => { this.aicLoaded = true; return rt })),
+        loaded: () => this.aicLoaded
       },
       forget: (call) => {
         this.active.delete(call.id)
@@ -284,7 +285,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     const name = validateAuraId(target)
     const requested = checkMedia(media, 'call')
     const aic = media.aic !== undefined ? checkAicMode(media.aic, 'call(target, media): media.aic') : undefined
-    if (requested.video) prewarmTransformWorkers(aic ?? this.components.aic.mode)
     // the first failure of one part stops the others
     const stop = new AbortController()
     const signal = options.signal != null ? AbortSignal.any([stop.signal, options.signal]) : stop.signal
@@ -390,7 +390,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.stopped = true
     this.lifetime.abort(new InvalidStateError('the client stopped'))
     this.files.stop()
-    dropSpareTransformWorkers()
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
     try {
@@ -435,7 +434,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     }
     if (this.stopped) { channel.abort(new InvalidStateError('the client stopped')); return }
     const requested = checkMedia(invite.media ?? {}, 'invite')
-    if (requested.video) prewarmTransformWorkers(this.components.aic.mode)
     // glare: we are calling the same peer and it has not answered yet (wait for our own invite to go out first)
     await this.dialing.get(from.toString())?.catch(() => {})
     const mine = this.calls().find((c) => c.remotePeer.equals(from) && c.awaitingAnswer)
