@@ -8,9 +8,9 @@ import { launchBrowser } from '../e2e/harness/browser.ts'
 import { servePages } from '../e2e/harness/server.ts'
 import { root, startRelay } from './lib.mjs'
 
-/** Starts everything; `close()` stops all of it. */
-export async function browserBench () {
-  const relay = await startRelay()
+/** Starts everything; `close()` stops all of it. `relayArgs`: more flags for the relay. */
+export async function browserBench ({ relayArgs = [] } = {}) {
+  const relay = await startRelay({ args: relayArgs })
   const peerServer = spawn(process.execPath, [join(root, 'bench/peerjs-server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] })
   const peerPort = await new Promise((resolve, reject) => {
     const t = setTimeout(() => { peerServer.kill('SIGKILL'); reject(new Error('the PeerJS server did not start within 10 s')) }, 10_000)

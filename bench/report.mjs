@@ -41,15 +41,17 @@ if (t) {
 }
 
 const cs = load('call-setup')
-if (cs) {
-  console.log(`\n### bench/call-setup (${cs.date}, ${cs.calls} calls each, interleaved, Chromium)\n`)
+if (cs?.first !== undefined) {
+  console.log(`\n### bench/call-setup (${cs.date}, ${cs.firstCalls} first calls and ${cs.repeatCalls} repeat calls each, interleaved, Chromium; load average ${cs.loadavg.before.join(' ')} before)\n`)
   console.log('| ms from `call()` to the first remote video frame | p50 | p95 | min | max | n |\n|---|---|---|---|---|---|')
-  console.log(row('AuraLink `client.call(\'@bob.aura\', { audio, video })`', cs.auralink))
-  console.log(row('PeerJS `peer.call(id, stream)` (its own server on 127.0.0.1)', cs.peerjs))
-  console.log(`\nRatio AuraLink / PeerJS: p50 **${cs.ratio.p50}**, p95 ${cs.ratio.p95}. Failed calls: AuraLink ${cs.auralink.failures}, PeerJS ${cs.peerjs.failures}.`)
-  if (cs.auralink.phases?.length > 0) {
-    const first = cs.auralink.phases[0]
-    console.log(`AuraLink's first call (a new WebRTC connection to bob): invite sent after ${first.invited} ms, connected at ${first.connected} ms, first frame at ${first.firstFrame} ms; later calls reuse the connection (invite sent after p50 ${cs.auralink.invited.p50} ms).`)
+  console.log(row('first call to a new peer: AuraLink `client.call(\'@bob.aura\', { audio, video })`', cs.first.auralink))
+  console.log(row('first call to a new peer: PeerJS `peer.call(id, stream)` (its own server on 127.0.0.1)', cs.first.peerjs))
+  console.log(row('repeat calls: AuraLink (the connection open)', cs.repeat.auralink))
+  console.log(row('repeat calls: PeerJS', cs.repeat.peerjs))
+  console.log(`\nRatio AuraLink / PeerJS: first calls p50 **${cs.first.ratio.p50}**, p95 ${cs.first.ratio.p95}; repeat calls p50 **${cs.repeat.ratio.p50}**, p95 ${cs.repeat.ratio.p95}. Failed calls: AuraLink ${cs.failures.auralink}, PeerJS ${cs.failures.peerjs}.`)
+  for (const kind of ['first', 'repeat']) {
+    const steps = cs[kind].auralink.steps
+    console.log(`AuraLink ${kind} calls, setup steps (p50 ms): caller ${Object.entries(steps.caller).map(([k, v]) => `${k} ${v}`).join(', ')}; callee (since the invite) ${Object.entries(steps.callee).map(([k, v]) => `${k} ${v}`).join(', ')}.`)
   }
 }
 const bt = load('browser-throughput')

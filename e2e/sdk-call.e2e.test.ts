@@ -45,7 +45,9 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
 
   beforeAll(async () => {
     const started = await Promise.allSettled([
-      startRelay().then((r) => { relay = r }),
+      // every page comes from 127.0.0.1, and a stopped page's reservation is held until it expires:
+      // more than the relay's default 8 per address over this file's tests
+      startRelay({ args: ['--max-reservations-per-address', '64'] }).then((r) => { relay = r }),
       servePages(['sdk']).then((s) => { server = s }),
       launchBrowser().then((b) => { browser = b })
     ])
@@ -122,7 +124,57 @@ describe('@auralink/sdk calls between two Chromium pages through a real relay no
     expect((await waitState(bob.page, 'ended', 5_000)).reason).toBe('remote-hangup')
   })
 
-  it('call() with the camera and microphone denied (Chromium told to refuse them) fails with MediaAccessDeniedError, before any dial', async () => {
+  it('call("@bob.aura", { audio, video }) sends its first offer with the invite: stats().setup shows the offer made before the invite went, the callee answering after its accept, both connected', async () => {
+    const alice = await user('alice')
+    const bob = await user('bob')
+    expect(await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true }), bob.name)).toBeNull()
+    await waitState(alice.page, 'connected', 30_000)
+    await waitState(bob.page, 'connected', 10_000)
+    const caller = await run(alice.page, async (sdk) => sdk.setup())
+    const callee = await run(bob.page, async (sdk) => sdk.setup())
+    // the caller: local media and its offer before the invite; a new connection (bob was never called)
+    expect(caller.reusedConnection).toBe(false)
+    for (const step of ['media', 'resolved', 'dialled', 'stream', 'offer', 'invited', 'accepted', 'negotiated', 'connected'] as const) expect(caller[step], step).toBeTypeOf('number')
+    expect(caller.offer!).toBeLessThanOrEqual(caller.invited!)
+    expect(caller.accepted!).toBeLessThanOrEqual(caller.negotiated!)
+    // the callee: no step of an outgoing call; its accept before the negotiation it finished with its answer
+    expect(callee.offer).toBeUndefined()
+    expect(callee.accepted!).toBeLessThanOrEqual(callee.negotiated!)
+    expect(callee.connected).toBeTypeOf('number')
+    await run(alice.page, async (sdk) => sdk.hangup())
+    await waitState(bob.page, 'ended', 5_000)
+    // a second call goes over the connection the first one opened
+    expect(await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true }), bob.name)).toBeNull()
+    await waitState(alice.page, 'connected', 30_000)
+    expect((await run(alice.page, async (sdk) => sdk.setup())).reusedConnection).toBe(true)
+  })
+
+  it('call() aborted while the connection dials, its media negotiation already started: no RTCPeerConnection is left open and the camera is off', async () => {
+    const alice = await user('alice')
+    const bob = await user('bob')
+    // bob's page busy for 4 s: the WebRTC dial to it cannot finish before alice's call() gives up
+    const busy = run(bob.page, () => { const end = Date.now() + 4000; while (Date.now() < end); }).catch(() => {})
+    const err = await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true, abortAfterMs: 1500 }), bob.name)
+    await busy
+    expect(err).not.toBeNull()
+    const pcs = await run(alice.page, (sdk) => sdk.mediaPeerConnections())
+    // the offer was made while the dial hung, and its peer connection closed when call() failed
+    expect(pcs.created).toBeGreaterThanOrEqual(1)
+    expect(pcs.open).toBe(0)
+    expect(await run(alice.page, (sdk) => sdk.liveLocalTracks())).toBe(0)
+  })
+
+  it('call() to a peer whose client stopped fails with PeerOfflineError, leaving no RTCPeerConnection open and the camera off', async () => {
+    const alice = await user('alice')
+    const bob = await user('bob')
+    await run(bob.page, async (sdk) => sdk.stop())
+    const err = await run(alice.page, async (sdk, a) => sdk.call(a as string, { audio: true, video: true }), bob.name)
+    expect(err?.name).toBe('PeerOfflineError')
+    expect((await run(alice.page, (sdk) => sdk.mediaPeerConnections())).open).toBe(0)
+    expect(await run(alice.page, (sdk) => sdk.liveLocalTracks())).toBe(0)
+  })
+
+  it('call() with the camera and microphone denied (Chromium told to refuse them) fails with MediaAccessDeniedError, which wins over the unknown name it met meanwhile', async () => {
     // a browser of its own: its fake permission UI denies every media request
     const denying = await launchBrowser({ args: ['--use-fake-ui-for-media-stream=deny'] })
     try {

@@ -4,7 +4,7 @@
 import { AuraLink } from '@auralink/sdk'
 import { rawChannel } from './rawdc.js'
 import type { RawChannel } from './rawdc.js'
-import type { AicInit, AicMode, AicStats, Call, CallStats, FileTransfer } from '@auralink/sdk'
+import type { AicInit, AicMode, AicStats, Call, CallSetupTimes, CallStats, FileTransfer } from '@auralink/sdk'
 import type { Stream } from '@libp2p/interface'
 
 export interface PageError { name: string, message: string, ms: number }
@@ -28,7 +28,11 @@ export interface SdkPage {
    * client.call(name, media): null when the invite went out, else the error. With `camera`, the
    * page gets its own stream from the (fake) camera at that size and frame rate and sends it.
    */
-  call(name: string, media: { audio: boolean, video: boolean, aic?: AicMode, camera?: { width: number, height: number, frameRate: number } }): Promise<PageError | null>
+  call(name: string, media: { audio: boolean, video: boolean, aic?: AicMode, camera?: { width: number, height: number, frameRate: number }, abortAfterMs?: number }): Promise<PageError | null>
+  /** RTCPeerConnections with audio or video made in this page so far, and those not closed (the libp2p connections' data-only ones are left out). */
+  mediaPeerConnections(): { created: number, open: number }
+  /** Tracks that getUserMedia gave this page and that are still live (a camera or microphone left on). */
+  liveLocalTracks(): number
   /** call.setAicMode(mode) on the current call: null, or the error. */
   setAicMode(mode: AicMode): PageError | null
   /** Every `aic` event of the current call, in order. */
@@ -51,7 +55,9 @@ export interface SdkPage {
   hangup(): Promise<void>
   stop(): Promise<void>
   /** For bench/call-setup: call(name) with audio and video; ms from the call to the first remote video frame presented. */
-  timedCall(name: string, timeoutMs: number): Promise<{ ms: number, invitedMs: number, connectedMs: number } | PageError>
+  timedCall(name: string, timeoutMs: number): Promise<{ ms: number, invitedMs: number, connectedMs: number, setup: CallSetupTimes } | PageError>
+  /** The current call's setup steps (`stats().setup`): for the callee, ms since the invite arrived. */
+  setup(): Promise<CallSetupTimes>
   /** For bench/browser-throughput: a data-only call; resolves when connected. */
   dataCall(name: string): Promise<PageError | null>
   /** sendFile of `size` random bytes; ms from sendFile() until the receiver confirmed the checksum. */
@@ -78,6 +84,24 @@ const remoteTracks: Array<{ track: MediaStreamTrack, stream: MediaStream }> = []
 const files: FileRecord[] = []
 const video = document.getElementById('remote') as HTMLVideoElement
 let firstFrameAt: number | undefined
+
+// every peer connection the SDK's media sessions make, and every stream getUserMedia gives, so that
+// a test can tell that none is left open after a call that failed
+const peerConnections: RTCPeerConnection[] = []
+const NativePeerConnection = window.RTCPeerConnection
+window.RTCPeerConnection = class extends NativePeerConnection {
+  constructor (config?: RTCConfiguration) {
+    super(config)
+    peerConnections.push(this)
+  }
+}
+const localStreams: MediaStream[] = []
+const nativeGetUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices)
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await nativeGetUserMedia(constraints)
+  localStreams.push(stream)
+  return stream
+}
 
 function errorOf (err: unknown, t0: number): PageError {
   const e = err as Error
@@ -183,9 +207,10 @@ const sdkPage: SdkPage = {
   async call (name, media) {
     const t0 = performance.now()
     try {
-      const { camera, ...rest } = media
+      const { camera, abortAfterMs, ...rest } = media
       const stream = camera !== undefined ? await navigator.mediaDevices.getUserMedia({ audio: media.audio, video: { width: { exact: camera.width }, height: { exact: camera.height }, frameRate: { exact: camera.frameRate } } }) : undefined
-      follow(await client!.call(name, { ...rest, data: true, ...(stream !== undefined ? { stream } : {}) }))
+      const options = abortAfterMs !== undefined ? { signal: AbortSignal.timeout(abortAfterMs) } : {}
+      follow(await client!.call(name, { ...rest, data: true, ...(stream !== undefined ? { stream } : {}) }, options))
       return null
     } catch (err) {
       return errorOf(err, t0)
@@ -211,6 +236,7 @@ const sdkPage: SdkPage = {
     return { audio: live('audio'), video: live('video') }
   },
   stats: async () => current().stats(),
+  setup: async () => (await current().stats()).setup ?? {},
   async send (text) { await current().send(text) },
   messages: () => received.slice(),
   async sendFile (size) {
@@ -260,7 +286,8 @@ const sdkPage: SdkPage = {
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
       const connected = stateLog.find((r) => r.state === 'connected')
-      return { ms: firstFrameAt - t0, invitedMs, connectedMs: connected !== undefined ? connected.at - t0 : NaN }
+      const ms = firstFrameAt - t0
+      return { ms, invitedMs, connectedMs: connected !== undefined ? connected.at - t0 : NaN, setup: (await c.stats()).setup ?? {} }
     } catch (err) {
       return errorOf(err, t0)
     }
@@ -330,6 +357,11 @@ const sdkPage: SdkPage = {
       return errorOf(err, t0)
     }
   },
+  mediaPeerConnections () {
+    const media = peerConnections.filter((pc) => pc.getTransceivers().length > 0)
+    return { created: media.length, open: media.filter((pc) => pc.signalingState !== 'closed').length }
+  },
+  liveLocalTracks: () => localStreams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length,
   remoteTrackLog: () => remoteTracks.map((t) => ({ kind: t.track.kind, stream: t.stream.id, state: t.track.readyState })),
   raw: rawChannel()
 }

@@ -167,7 +167,11 @@ export class MeshDialler {
       const reusable = phase === 'direct' && libp2p.getConnections(peer).some((c) => this.pathOf(c) === 'direct' && c.status === 'open')
       this.dropStale(peer)
       this.dropOtherCircuits(peer, route.peerId)
-      const connection = await libp2p.dial(route.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`), { signal, force: !reusable })
+      const connection = await libp2p.dial(route.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`), {
+        signal,
+        force: !reusable,
+        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {})
+      })
       this.checkPeer(connection, peer, who)
       // a WebRTC connection through TURN is as `direct` (not a circuit) and unlimited as one without
       if (connection.status !== 'open' || connection.limits != null || !connection.direct) {

@@ -125,6 +125,11 @@ export interface MeshDialOptions extends AbortOptions {
    * route): path 'turn'. No effect without TURN servers. @default true when TURN servers are configured
    */
   allowTurn?: boolean
+  /**
+   * Progress of the dial's WebRTC attempts, as libp2p reports it (`webrtc:dial-relay`,
+   * `webrtc:send-sdp-offer`, `webrtc:read-sdp-answer`, ...): the SDK times a call's setup with it.
+   */
+  onProgress?: (event: { type: string }) => void
 }
 
 /** Options of `register()`: what the signed record says besides the name. */

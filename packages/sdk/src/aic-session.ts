@@ -98,16 +98,20 @@ export class AicSession {
     this.emit()
   }
 
-  /** The media session's peer connection exists: get ready and say what this side can do. */
-  start (pc: RTCPeerConnection): void {
+  /**
+   * The media session's peer connection exists: get ready and say what this side can do.
+   * `senderWorker`: the transform that installSenderTransform() put on the video sender before the
+   * connection's first offer (a caller's media session made before its invite), taken over here.
+   */
+  start (pc: RTCPeerConnection, senderWorker?: Worker): void {
     this.pc = pc
-    // the sender's transform goes on now, before the first frame is encoded (Chromium does not
-    // start one set on a sender that is already sending); it writes no trailer until the peer has
-    // said it strips them
-    const videoSender = pc.getSenders().find((s) => s.track?.kind === 'video')
-    if (videoSender !== undefined && this.mode !== 'off' && this.localMissing === undefined && hasEncodedTransform()) {
-      this.senderWorker = startTransformWorker()
-      videoSender.transform = new RTCRtpScriptTransform(this.senderWorker, { side: 'send' })
+    // the sender's transform goes on now, before the first frame is encoded and before the
+    // connection's first offer (Chromium does not start one set later); it writes no trailer
+    // until the peer has said it strips them
+    if (senderWorker !== undefined) {
+      this.senderWorker = senderWorker
+    } else {
+      this.senderWorker = this.mode !== 'off' ? installSenderTransform(pc) : undefined
     }
     this.capTimer = setTimeout(() => {
       if (this.peerCap === undefined) this.fall(`the peer said nothing of AIC within ${Math.round(this.c.capabilityTimeoutMs / 1000)} s (a peer without AIC)`)
@@ -325,6 +329,18 @@ export class AicSession {
     for (const w of this.workers) w.terminate()
     this.senderWorker?.terminate()
   }
+}
+
+/**
+ * @internal Puts AIC's encoded transform on `pc`'s video sender where this browser can run AIC
+ * (it must go on before the connection's first offer); returns its worker, or undefined.
+ */
+export function installSenderTransform (pc: RTCPeerConnection): Worker | undefined {
+  const videoSender = pc.getSenders().find((s) => s.track?.kind === 'video')
+  if (videoSender === undefined || missingPipelineApi() !== undefined || !hasEncodedTransform()) return undefined
+  const worker = startTransformWorker()
+  videoSender.transform = new RTCRtpScriptTransform(worker, { side: 'send' })
+  return worker
 }
 
 function startTransformWorker (): Worker {

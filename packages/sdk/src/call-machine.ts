@@ -38,7 +38,7 @@ export type MediaSignal =
 /** What the call must do about a message it received. */
 export type Effect =
   | { type: 'ignore', reason: string }
-  | { type: 'accepted', media: MediaRequest }
+  | { type: 'accepted', media: MediaRequest, offerTaken?: true }
   | { type: 'ended', reason: CallEndReason, message: string }
   | { type: 'media-signal', signal: MediaSignal }
   | { type: 'chat', text?: string, data?: Uint8Array }
@@ -69,6 +69,8 @@ export class CallMachine {
   private _accepted = false
   private _endReason: CallEndReason | undefined
   private offerOutstanding = false
+  /** The caller's first offer went in the invite (see `invitedWithOffer()`). */
+  private offerInInvite = false
   /** True once both sides' media requests are known and one of them wants audio or video. */
   private needsMedia = false
   readonly requested: MediaRequest
@@ -101,6 +103,11 @@ export class CallMachine {
         if (this._accepted) return ignore('a second accept')
         const media = toMedia(msg.accept?.media)
         this.onAccepted(media)
+        // the callee took the invite's offer: its answer comes next
+        if (this.offerInInvite && msg.accept?.offerTaken === true && this.needsMedia) {
+          this.offerOutstanding = true
+          return { type: 'accepted', media, offerTaken: true }
+        }
         return { type: 'accepted', media }
       }
       case 'end': {
@@ -158,12 +165,18 @@ export class CallMachine {
     }
   }
 
-  /** The callee answers. Returns the Accept to send. */
-  accept (media: MediaRequest): SignalMessageFields {
+  /** The callee answers; `offerTaken` when it took the invite's offer (its answer follows). Returns the Accept to send. */
+  accept (media: MediaRequest, offerTaken = false): SignalMessageFields {
     if (this.role !== 'callee') throw new Error('only the callee accepts')
     if (this._state !== 'ringing') throw new Error(`cannot accept a call that is ${this._state}`)
     this.onAccepted(media)
-    return { callId: this.callId, accept: { media } }
+    return { callId: this.callId, accept: { media, ...(offerTaken ? { offerTaken: true } : {}) } }
+  }
+
+  /** The caller's invite carried its first offer: an accept that says it took the offer leaves that offer outstanding. */
+  invitedWithOffer (): void {
+    if (this.role !== 'caller') throw new Error('only the caller invites')
+    this.offerInInvite = true
   }
 
   /** The callee says no. Returns the End to send. */

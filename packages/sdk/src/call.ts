@@ -1,13 +1,16 @@
 import { SafeEventEmitter } from '@auralink/core'
 import { MAX_CHAT_BYTES } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
-import { GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
+import { AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
 import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
+import { CallTimeline } from './call-timeline.js'
+import type { EarlyMedia } from './early-media.js'
+import type { MediaSessionEvents } from './media-session.js'
 import type { AicStats } from './aic-session.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { AicMode } from './aic-wire.js'
@@ -74,6 +77,8 @@ export interface CallComponents {
     tickMs: number
     /** The client's AIC runtime, loaded on first use. */
     runtime(): Promise<AicRuntime>
+    /** Whether the runtime has loaded (an earlier call loaded it). */
+    loaded(): boolean
   }
 }
 
@@ -114,11 +119,24 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private readonly onConnClose: () => void
   private fileSeq = 0
   private glareWait: ReturnType<typeof setTimeout> | undefined
+  /** The caller's media session made before the invite (its offer went in it), until the accept hands it over. */
+  private early: EarlyMedia | undefined
+  /** The caller's offer that came in the invite (callee), applied at accept(). */
+  private remoteOffer: string | undefined
+  private readonly timeline: CallTimeline
+  /** Resolves once the media connection is up (or the call ended): see mediaUp(). */
+  private readonly mediaConnected: { promise: Promise<void>, resolve: () => void }
 
   /** @internal */
   constructor (init: {
     role: CallRole, callId: string, requested: MediaRequest, channel: SignalChannel, conn: MeshConnection,
-    remoteAuraId?: string, localStream?: MediaStream, aic?: AicMode
+    remoteAuraId?: string, localStream?: MediaStream, aic?: AicMode,
+    /** Caller: the media session whose offer went in the invite. */
+    early?: EarlyMedia
+    /** Callee: the offer the invite carried. */
+    remoteOffer?: string
+    /** The setup steps so far (from call(), or the invite's arrival). */
+    timeline?: CallTimeline
   }, components: CallComponents) {
     super()
     this.c = components
@@ -129,6 +147,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.remotePeer = init.conn.remotePeer
     this.localStream = init.localStream
     this.machine = new CallMachine(init.role, init.callId, init.requested)
+    this.early = init.early
+    if (init.early !== undefined) this.machine.invitedWithOffer()
+    this.remoteOffer = init.remoteOffer
+    let resolveConnected = (): void => {}
+    this.mediaConnected = { promise: new Promise<void>((resolve) => { resolveConnected = resolve }), resolve: resolveConnected }
+    this.timeline = init.timeline ?? new CallTimeline()
+    this.timeline.attach(init.callId, components.log)
     this.channel = init.channel
     this.conn = init.conn
     this.onConnClose = () => { this.fail('connection-lost', 'the connection to the peer closed') }
@@ -217,7 +242,10 @@ export class Call extends SafeEventEmitter<CallEvents> {
     }
     if (this.state !== 'ringing') throw new InvalidStateError(`cannot accept a call that is ${this.state}`)
     this.localStream = stream
-    await this.channel.send(this.machine.accept(wanted))
+    this.timeline.mark('media')
+    // the invite's offer is answered at once (afterAccepted); the caller hears so with the accept
+    await this.channel.send(this.machine.accept(wanted, this.remoteOffer !== undefined))
+    this.timeline.mark('accepted')
     this.afterAccepted()
   }
 
@@ -295,13 +323,14 @@ export class Call extends SafeEventEmitter<CallEvents> {
 
   /** The call's figures now: path, RTT, bitrates, losses, codecs. */
   async stats (): Promise<CallStats> {
-    return collectStats({
+    const stats = await collectStats({
       path: this.conn.path,
       pc: this.media?.pc,
       rttMs: this.rttMs,
       bytesIn: this.channel.bytesIn,
       bytesOut: this.channel.bytesOut
     }, this, this.aic?.stats())
+    return { ...stats, setup: this.timeline.get() }
   }
 
   // ---- internals ----
@@ -316,7 +345,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
         this.c.log('call %s: ignoring a message: %s', this.id, effect.reason)
         return
       case 'accepted':
-        this.afterAccepted()
+        this.timeline.mark('accepted')
+        this.afterAccepted(effect.offerTaken === true)
         return
       case 'ended':
         if (effect.reason === 'glare' && this.direction === 'outgoing' && this.glareWait === undefined) {
@@ -346,7 +376,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
     }
   }
 
-  private afterAccepted (): void {
+  /** The call was accepted: the media session starts (or, made before the invite, is handed over); `offerTaken`: the callee took the invite's offer. */
+  private afterAccepted (offerTaken = false): void {
     if (this.machine.media) {
       try {
         const video = this.requested.video || (this.localStream?.getVideoTracks().length ?? 0) > 0
@@ -354,18 +385,20 @@ export class Call extends SafeEventEmitter<CallEvents> {
           this.aic = new AicSession(this.aicMode, {
             log: this.c.log,
             send: (fields) => { if (this.state !== 'ended') void this.channel.send({ callId: this.id, ...fields }).catch(() => {}) },
-            runtime: this.c.aic.runtime,
+            // loading the runtime (ONNX, the enhancers: the client's first video call) takes CPU
+            // that the call's own setup needs (negotiation, ICE, the first frames): it waits until
+            // the media connection is up. Once loaded it is there at once, as before, so that the
+            // sender's parameters are set before the first frame is encoded
+            runtime: async () => {
+              if (!this.c.aic.loaded()) await this.mediaUp(AIC_LOAD_WAIT_MS)
+              return this.c.aic.runtime()
+            },
             changed: (stats) => { this.safeDispatchEvent('aic', { detail: stats }) },
             capabilityTimeoutMs: this.c.aic.capabilityTimeoutMs,
             tickMs: this.c.aic.tickMs
           })
         }
-        this.media = new MediaSession({
-          initiator: this.machine.role === 'caller',
-          iceServers: this.c.iceServers,
-          ...(this.localStream !== undefined ? { stream: this.localStream } : {}),
-          log: this.c.log
-        }, {
+        const events: MediaSessionEvents = {
           signal: (s: MediaSignal) => {
             let msg: SignalMessageFields
             try {
@@ -376,8 +409,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
             }
             void this.channel.send(msg).catch(() => {})
           },
-          connected: () => { if (this.machine.connected()) this.emitState() },
+          connected: () => {
+            this.timeline.mark('connected')
+            this.mediaConnected.resolve()
+            if (this.machine.connected()) this.emitState()
+          },
           track: (track, stream) => {
+            this.timeline.mark('track')
             const receiver = this.media?.pc.getReceivers().find((r) => r.track === track)
             const shown = this.aic !== undefined ? this.aic.wrapTrack(track, stream, receiver) : { track, stream }
             this.remoteStream = shown.stream
@@ -387,14 +425,57 @@ export class Call extends SafeEventEmitter<CallEvents> {
           interrupted: (down) => {
             if (down ? this.machine.quiet() : this.machine.heard()) this.emitState()
           }
-        })
-        this.aic?.start(this.media.pc)
+        }
+        const early = this.early
+        this.early = undefined
+        const senderWorker = early?.takeSenderWorker()
+        this.media = early !== undefined
+          ? early.handOver(events, offerTaken)
+          : new MediaSession({
+            initiator: this.machine.role === 'caller',
+            iceServers: this.c.iceServers,
+            ...(this.localStream !== undefined ? { stream: this.localStream } : {}),
+            log: this.c.log
+          }, events)
+        this.watchSetup(this.media.pc)
+        this.aic?.start(this.media.pc, senderWorker)
+        const offer = this.remoteOffer
+        this.remoteOffer = undefined
+        if (offer !== undefined) this.media.signal({ type: 'offer', sdp: offer })
       } catch (err) {
         this.fail('media-failed', (err as Error).message)
       }
-    } else if (this.machine.connected()) {
-      this.emitState()
+    } else {
+      this.early?.stop()
+      this.early = undefined
+      if (this.machine.connected()) {
+        this.timeline.mark('connected')
+        this.emitState()
+      }
     }
+  }
+
+  /** Resolves once the media connection is up, the call ended, or `maxWaitMs` passed. */
+  private async mediaUp (maxWaitMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.mediaConnected.promise, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxWaitMs) })])
+    clearTimeout(timer)
+  }
+
+  /** Marks the media connection's setup steps in the timeline (the media session keeps its own handlers). */
+  private watchSetup (pc: RTCPeerConnection): void {
+    const onSignalling = (): void => {
+      if (pc.signalingState !== 'stable' || pc.remoteDescription === null) return
+      this.timeline.mark('negotiated')
+      pc.removeEventListener('signalingstatechange', onSignalling)
+    }
+    const onIce = (): void => {
+      if (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed') return
+      this.timeline.mark('iceConnected')
+      pc.removeEventListener('iceconnectionstatechange', onIce)
+    }
+    pc.addEventListener('signalingstatechange', onSignalling)
+    pc.addEventListener('iceconnectionstatechange', onIce)
   }
 
   private attach (channel: SignalChannel, conn: MeshConnection): void {
@@ -412,10 +493,15 @@ export class Call extends SafeEventEmitter<CallEvents> {
    * @internal Glare: this outgoing call is carried on by the winner's incoming call: same Call
    * object, the winner's id, stream and connection; we accept it at once.
    */
-  async adopt (callId: string, channel: SignalChannel, conn: MeshConnection): Promise<void> {
+  async adopt (callId: string, channel: SignalChannel, conn: MeshConnection, remoteOffer?: string): Promise<void> {
     const old = this.channel
     clearTimeout(this.glareWait)
     this.glareWait = undefined
+    // our own offer lost with our invite: the winner's offer (if its invite carried one) is answered instead
+    this.early?.stop()
+    this.early = undefined
+    const offerTaken = remoteOffer !== undefined && (this.requested.audio || this.requested.video)
+    this.remoteOffer = offerTaken ? remoteOffer : undefined
     this.conn.connection.removeEventListener('close', this.onConnClose)
     this.machine = new CallMachine('callee', callId, this.requested)
     this.channel = channel
@@ -423,7 +509,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.attach(channel, conn)
     void old.close().catch(() => {})
     this.c.log('call %s: glare with %s, carried on as its call', callId, this.who)
-    await this.channel.send(this.machine.accept(this.requested))
+    await this.channel.send(this.machine.accept(this.requested, offerTaken))
     this.afterAccepted()
   }
 
@@ -465,7 +551,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.timers.clear()
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.glareWait)
+    this.mediaConnected.resolve()
     this.aic?.stop()
+    this.early?.stop()
     this.media?.stop()
     this.conn.connection.removeEventListener('close', this.onConnClose)
     if (!this.channel.closed) void this.channel.close()

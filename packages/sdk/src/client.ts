@@ -7,11 +7,14 @@ import { defaultLogger } from '@libp2p/logger'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
 import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
+import { CallTimeline } from './call-timeline.js'
+import { EarlyMedia } from './early-media.js'
 import { theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
-  DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
+  DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS,
+  EARLY_OFFER_TIMEOUT_MS
 } from './constants.js'
 import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
 import { fileLimits, IncomingFiles } from './file-receiver.js'
@@ -25,6 +28,7 @@ import type { FileRefusal, FilesInit } from './file-receiver.js'
 import type { MediaRequest } from './call-machine.js'
 import type { AuraIdRecord, Ed25519PrivateKey, KeyLock, KeyStore } from '@auralink/identity'
 import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
+import type { MediaRequestFields } from '@auralink/protocol'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 
 /** Options of `AuraLink.create()`: only `relays` is required. */
@@ -123,6 +127,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private stopped = false
   private stopping: Promise<void> | undefined
   private aicRuntime: Promise<AicRuntime> | undefined
+  private aicLoaded = false
 
   /**
    * Creates the client: loads its identity key (see `keyStore`), starts its mesh node and resolves
@@ -200,7 +205,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         mode: init.aic?.mode ?? DEFAULT_AIC_MODE,
         capabilityTimeoutMs: init.aic?.capabilityTimeoutMs ?? DEFAULT_AIC_CAPABILITY_TIMEOUT_MS,
         tickMs: DEFAULT_AIC_TICK_MS,
-        runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}))
+        runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}).then((rt) => { this.aicLoaded = true; return rt })),
+        loaded: () => this.aicLoaded
       },
       forget: (call) => {
         this.active.delete(call.id)
@@ -267,38 +273,105 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
    * ringing) with a Call in state 'connecting'; `call.whenConnected()` waits for the answer.
    * Rejects fast when the name is unknown (AuraIdNotFoundError), the callee is offline
    * (PeerOfflineError), no relay is reachable (RelayUnreachableError) or media is refused
-   * (MediaAccessDeniedError).
+   * (MediaAccessDeniedError, which wins over any other failure of the same call).
+   *
+   * Local media, the media session's first offer (and its ICE gathering), the name's resolution
+   * and the connection's dial run at once; the offer goes in the invite, so the callee answers
+   * with its accept. `call.stats().setup` says when each step was reached.
    */
   async call (target: string, media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<Call> {
     this.assertRunning()
+    const timeline = new CallTimeline()
     const name = validateAuraId(target)
     const requested = checkMedia(media, 'call')
     const aic = media.aic !== undefined ? checkAicMode(media.aic, 'call(target, media): media.aic') : undefined
-    let stream = media.stream
-    if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, options.signal)
+    // the first failure of one part stops the others
+    const stop = new AbortController()
+    const signal = options.signal != null ? AbortSignal.any([stop.signal, options.signal]) : stop.signal
+    let prepared: PreparedMedia = { stream: media.stream }
+    let mediaError: Error | undefined
+    const preparing = this.prepareMedia(requested, media.stream, aic ?? this.components.aic.mode, timeline, signal).then((p) => { prepared = p }, (err: unknown) => {
+      mediaError = err instanceof Error ? err : new Error(String(err))
+      stop.abort(err)
+    })
     let peerKey: string | undefined
     try {
-      const record = await this.mesh.resolve(name, options)
+      const record = await this.mesh.resolve(name, { signal })
+      timeline.mark('resolved')
       peerKey = record.peerId.toString()
-      const placing = this.place(name, requested, stream, aic, options)
+      const placing = this.place(name, record.peerId, requested, aic, timeline, async () => {
+        await preparing
+        if (mediaError !== undefined) throw mediaError
+        return prepared
+      }, signal)
       this.dialing.set(peerKey, placing)
       return await placing
     } catch (err) {
-      if (stream !== undefined && this.ownedStreams.has(stream)) for (const t of stream.getTracks()) t.stop()
+      stop.abort(err)
+      await preparing
+      prepared.early?.stop()
+      const stream = prepared.stream
+      if (stream !== undefined && stream !== media.stream && this.ownedStreams.has(stream)) for (const t of stream.getTracks()) t.stop()
+      // the camera or microphone refused is what the user must hear of, whatever else failed meanwhile
+      if (mediaError !== undefined) throw mediaError
+      options.signal?.throwIfAborted()
       throw err
     } finally {
       if (peerKey !== undefined) this.dialing.delete(peerKey)
     }
   }
 
-  private async place (name: string, requested: MediaRequest, stream: MediaStream | undefined, aic: AicMode | undefined, options: AbortOptions): Promise<Call> {
+  /**
+   * A call's local media (`given`, or getUserMedia) and, for a call with audio or video where
+   * this runtime has WebRTC media, the media session whose first offer goes in the invite. A
+   * session that makes no offer in time is dropped (the call then offers after the accept), and
+   * none is made once `signal` aborted (the call failed: call() stops the stream it returns).
+   * Rejects only when getting the media failed.
+   */
+  private async prepareMedia (requested: MediaRequest, given: MediaStream | undefined, aicMode: AicMode, timeline: CallTimeline, signal: AbortSignal): Promise<PreparedMedia> {
+    let stream = given
+    if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, signal)
+    timeline.mark('media')
+    if (signal.aborted || !(requested.audio || requested.video) || typeof globalThis.RTCPeerConnection !== 'function') return { stream }
+    let early: EarlyMedia | undefined
+    try {
+      early = new EarlyMedia({ iceServers: this.components.iceServers, ...(stream !== undefined ? { stream } : {}), log: this.log, aic: requested.video && aicMode !== 'off' })
+      await early.whenOffered(EARLY_OFFER_TIMEOUT_MS, signal)
+      timeline.mark('offer')
+      return { stream, early }
+    } catch (err) {
+      early?.stop()
+      if (!signal.aborted) this.log('no offer in the invite: %s', (err as Error).message)
+      return { stream }
+    }
+  }
+
+  private async place (name: string, peer: PeerId, requested: MediaRequest, aic: AicMode | undefined, timeline: CallTimeline, media: () => Promise<PreparedMedia>, signal: AbortSignal): Promise<Call> {
+    timeline.reusedConnection = this.mesh.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
     // by name (the record is cached by the resolve just made), so that errors name it
-    const conn = await this.mesh.dial(name, options)
-    const s = await conn.newStream(SIGNAL_PROTOCOL, options)
+    const conn = await this.mesh.dial(name, { signal, onProgress: (e) => { dialProgress(timeline, e.type) } })
+    timeline.mark('dialled')
+    const s = await conn.newStream(SIGNAL_PROTOCOL, { signal })
+    timeline.mark('stream')
     const channel = new SignalChannel(s, this.log)
     const callId = randomId()
-    await channel.send({ callId, invite: { from: [...this.names][0] ?? '', to: name, media: requested } })
-    const call = new Call({ role: 'caller', callId, requested, channel, conn, remoteAuraId: name, ...(stream !== undefined ? { localStream: stream } : {}), ...(aic !== undefined ? { aic } : {}) }, this.components)
+    let prepared: PreparedMedia
+    try {
+      prepared = await media()
+      const offer = prepared.early?.inviteOffer() ?? ''
+      await channel.send({ callId, invite: { from: [...this.names][0] ?? '', to: name, media: requested, ...(offer !== '' ? { offer } : {}) } })
+      timeline.mark('invited')
+    } catch (err) {
+      channel.abort(err as Error)
+      throw err
+    }
+    const { stream, early } = prepared
+    const call = new Call({
+      role: 'caller', callId, requested, channel, conn, remoteAuraId: name, timeline,
+      ...(stream !== undefined ? { localStream: stream } : {}),
+      ...(aic !== undefined ? { aic } : {}),
+      ...(early !== undefined ? { early } : {})
+    }, this.components)
     this.active.set(callId, call)
     this.log('calling %s (call %s)', name, callId)
     return call
@@ -332,14 +405,17 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
 
   private async onSignalStream (stream: Stream, connection: Connection): Promise<void> {
     const channel = new SignalChannel(stream, this.log)
+    let timeline: CallTimeline | undefined
     const from = connection.remotePeer
-    let invite
+    let invite: { callId: string, from: string, media: MediaRequestFields | null | undefined, offer?: string }
     try {
       const msg = await channel.readOne(AbortSignal.any([AbortSignal.timeout(5000), this.lifetime.signal]))
       if (msg.body !== 'invite' || msg.invite == null) throw new Error(`the first message was ${msg.body ?? 'empty'}, not an invite`)
       if (!/^[0-9a-f]{32}$/.test(msg.callId)) throw new Error(`call id ${JSON.stringify(msg.callId.slice(0, 40))} is not 32 hex digits`)
       if (this.active.has(msg.callId)) throw new Error(`call id ${msg.callId} is in use`)
-      invite = { callId: msg.callId, from: msg.invite.from ?? '', media: msg.invite.media }
+      timeline = new CallTimeline()
+      const offer = msg.invite.offer ?? ''
+      invite = { callId: msg.callId, from: msg.invite.from ?? '', media: msg.invite.media, ...(offer !== '' ? { offer } : {}) }
     } catch (err) {
       this.log('refusing a call stream from %p: %s', from, (err as Error).message)
       channel.abort(err as Error)
@@ -365,7 +441,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       if (theirsWins(mine.id, invite.callId)) {
         this.active.delete(mine.id)
         this.active.set(invite.callId, mine)
-        await mine.adopt(invite.callId, channel, conn)
+        await mine.adopt(invite.callId, channel, conn, invite.offer)
       } else {
         this.log('glare with %p: our call %s wins over %s', from, mine.id, invite.callId)
         await channel.send({ callId: invite.callId, end: { reason: EndReason.END_REASON_GLARE } }).catch(() => {})
@@ -380,7 +456,14 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       await channel.close()
       return
     }
-    const call = new Call({ role: 'callee', callId: invite.callId, requested, channel, conn, ...(remoteAuraId !== undefined ? { remoteAuraId } : {}) }, this.components)
+    // an offer only where the caller asked for audio or video (the media session answers it at accept())
+    const remoteOffer = invite.offer !== undefined && (requested.audio || requested.video) ? invite.offer : undefined
+    const call = new Call({
+      role: 'callee', callId: invite.callId, requested, channel, conn,
+      ...(timeline !== undefined ? { timeline } : {}),
+      ...(remoteAuraId !== undefined ? { remoteAuraId } : {}),
+      ...(remoteOffer !== undefined ? { remoteOffer } : {})
+    }, this.components)
     this.active.set(invite.callId, call)
     this.log('incoming call %s from %s', invite.callId, remoteAuraId ?? from.toString())
     this.safeDispatchEvent('incoming', { detail: { call } })
@@ -389,6 +472,19 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private async onFileStream (stream: Stream, connection: Connection): Promise<void> {
     await this.files.handle(stream, connection.remotePeer)
   }
+}
+
+/** A call's local media, and the media session made before its invite (calls with audio or video). */
+interface PreparedMedia {
+  stream: MediaStream | undefined
+  early?: EarlyMedia
+}
+
+/** libp2p's progress events of a WebRTC dial, as steps of the call's setup. */
+function dialProgress (timeline: CallTimeline, type: string): void {
+  if (type === 'webrtc:open-signaling-stream') timeline.mark('dialRelay')
+  else if (type === 'webrtc:read-sdp-answer') timeline.mark('dialOffer')
+  else if (type === 'webrtc:read-ice-candidates') timeline.mark('dialAnswer')
 }
 
 /** The client's identity key, and what gives up its hold on the key store when the client stops. */

@@ -32,12 +32,16 @@ export const DEFAULT_MAX_CALLER_LOOKUPS = 4
 export const CALLER_LOOKUP_FAILURE_TTL_MS = 5_000
 /** A lookup of a caller's AuraID gives up after this long (the caller is shown unnamed). */
 export const CALLER_LOOKUP_TIMEOUT_MS = 10_000
+/** @internal How long call() waits for the media session's first offer (it goes in the invite); past it the invite goes without, and the caller offers after the accept. */
+export const EARLY_OFFER_TIMEOUT_MS = 3_000
 /** How long a peer that lost a glare tie-break waits for the winner's invite. */
 export const GLARE_WAIT_MS = 10_000
 /** The key store label of the client's identity key (in the default key store, or the one given). */
 export const DEFAULT_KEY_LABEL = 'auralink-identity'
 /** reject(reason) texts are cut to this many characters. */
 export const MAX_REASON_CHARS = 256
+/** @internal A video call's AIC waits for its media connection before it loads the runtime (so as not to slow the call's setup), at most this long. */
+export const AIC_LOAD_WAIT_MS = 10_000
 /** AIC's mode for video calls when neither the client nor the call says. */
 export const DEFAULT_AIC_MODE = 'adaptive' as const
 /** A peer that says nothing of AIC for this long is a peer without AIC. */

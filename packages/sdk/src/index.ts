@@ -37,6 +37,7 @@ export type { FileRefusal, FileRefusalReason, FilesInit } from './file-receiver.
 export type { InvitesInit } from './caller-names.js'
 export { sanitizeFileName } from './file-names.js'
 export type { CallStats } from './stats.js'
+export type { CallSetupTimes } from './call-timeline.js'
 export type { AicStats } from './aic-session.js'
 export type { AicInit } from './aic-runtime.js'
 export type { AicMode, AicScale } from './aic-wire.js'

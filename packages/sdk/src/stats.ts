@@ -1,4 +1,5 @@
 import type { AicStats } from './aic-session.js'
+import type { CallSetupTimes } from './call-timeline.js'
 
 /** A call's figures at one moment. Bitrates are averages since the previous stats() call. */
 export interface CallStats {
@@ -26,6 +27,8 @@ export interface CallStats {
   audio?: { bytesReceived: number, packetsReceived: number }
   /** AIC in this call's video (docs/aic.md "AIC in calls"); absent on calls without video. */
   aic?: AicStats
+  /** When each step of the call's setup was reached (ms since `call()`, or since the invite arrived for an incoming call). */
+  setup?: CallSetupTimes
   timestamp: number
 }
 

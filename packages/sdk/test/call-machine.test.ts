@@ -55,6 +55,34 @@ describe('CallMachine', () => {
     expect(callee.receive(wire({ callId: ID, description: { type: 'answer', sdp: 'x' } }))).toEqual({ type: 'ignore', reason: 'an answer with no offer outstanding' })
   })
 
+  it('invitedWithOffer(): an accept with offerTaken leaves the invite\'s offer outstanding, so the callee\'s answer is taken', () => {
+    const caller = new CallMachine('caller', ID, AV)
+    caller.invitedWithOffer()
+    const callee = new CallMachine('callee', ID, AV)
+    const accept = callee.accept(AV, true)
+    expect(accept).toEqual({ callId: ID, accept: { media: AV, offerTaken: true } })
+    expect(caller.receive(wire(accept))).toEqual({ type: 'accepted', media: AV, offerTaken: true })
+    const answer = callee.send({ type: 'answer', sdp: 'v=0 answer' })
+    expect(caller.receive(wire(answer))).toEqual({ type: 'media-signal', signal: { type: 'answer', sdp: 'v=0 answer' } })
+    expect(caller.receive(wire(answer))).toEqual({ type: 'ignore', reason: 'an answer with no offer outstanding' })
+  })
+
+  it('invitedWithOffer(): an accept without offerTaken (an older callee) leaves no offer outstanding until the caller offers again', () => {
+    const caller = new CallMachine('caller', ID, AV)
+    caller.invitedWithOffer()
+    expect(caller.receive(wire({ callId: ID, accept: { media: AV } }))).toEqual({ type: 'accepted', media: AV })
+    expect(caller.receive(wire({ callId: ID, description: { type: 'answer', sdp: 'x' } }))).toEqual({ type: 'ignore', reason: 'an answer with no offer outstanding' })
+    caller.send({ type: 'offer', sdp: 'v=0 offer again' })
+    expect(caller.receive(wire({ callId: ID, description: { type: 'answer', sdp: 'v=0 answer' } }))).toMatchObject({ type: 'media-signal' })
+  })
+
+  it('offerTaken in an accept to a caller whose invite carried no offer is ignored (no answer is expected)', () => {
+    const caller = new CallMachine('caller', ID, AV)
+    expect(caller.receive(wire({ callId: ID, accept: { media: AV, offerTaken: true } }))).toEqual({ type: 'accepted', media: AV })
+    expect(caller.receive(wire({ callId: ID, description: { type: 'answer', sdp: 'x' } }))).toEqual({ type: 'ignore', reason: 'an answer with no offer outstanding' })
+    expect(() => new CallMachine('callee', ID, AV).invitedWithOffer()).toThrow(/only the caller/)
+  })
+
   it('send({ type: "offer" }) from the callee (its tracks changed): the caller takes the offer and its answer goes back', () => {
     const { caller, callee } = acceptedPair()
     expect(caller.receive(wire(callee.send({ type: 'offer', sdp: 'v=0 callee offer' })))).toEqual({ type: 'media-signal', signal: { type: 'offer', sdp: 'v=0 callee offer' } })

@@ -39,6 +39,7 @@ export namespace auralink {
             from: string;
             to: string;
             media?: (auralink.signal.MediaRequest.$Properties|null);
+            offer: string;
             static encode(message: auralink.signal.Invite.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.Invite & auralink.signal.Invite.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -49,6 +50,7 @@ export namespace auralink {
                 from?: (string|null);
                 to?: (string|null);
                 media?: (auralink.signal.MediaRequest.$Properties|null);
+                offer?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.Invite.$Properties;
@@ -61,6 +63,7 @@ export namespace auralink {
             constructor(properties?: auralink.signal.Accept.$Properties);
             $unknowns?: Uint8Array[];
             media?: (auralink.signal.MediaRequest.$Properties|null);
+            offerTaken: boolean;
             static encode(message: auralink.signal.Accept.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.Accept & auralink.signal.Accept.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -69,6 +72,7 @@ export namespace auralink {
         namespace Accept {
             interface $Properties {
                 media?: (auralink.signal.MediaRequest.$Properties|null);
+                offerTaken?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.Accept.$Properties;

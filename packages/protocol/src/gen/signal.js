@@ -228,6 +228,7 @@ $root.auralink = (function() {
              * @property {string|null} [from] Invite from
              * @property {string|null} [to] Invite to
              * @property {auralink.signal.MediaRequest.$Properties|null} [media] Invite media
+             * @property {string|null} [offer] Invite offer
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -284,6 +285,14 @@ $root.auralink = (function() {
             Invite.prototype.media = null;
 
             /**
+             * Invite offer.
+             * @member {string} offer
+             * @memberof auralink.signal.Invite
+             * @instance
+             */
+            Invite.prototype.offer = "";
+
+            /**
              * Encodes the specified Invite message. Does not implicitly {@link auralink.signal.Invite.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.Invite
@@ -305,6 +314,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.to);
                 if (message.media != null && $Object.hasOwnProperty.call(message, "media"))
                     $root.auralink.signal.MediaRequest.encode(message.media, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.offer != null && $Object.hasOwnProperty.call(message, "offer") && message.offer !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.offer);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -373,6 +384,15 @@ $root.auralink = (function() {
                             message.media = $root.auralink.signal.MediaRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.media);
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.offer = value;
+                            else
+                                delete message.offer;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -413,6 +433,7 @@ $root.auralink = (function() {
              * Properties of an Accept.
              * @typedef {Object} auralink.signal.Accept.$Properties
              * @property {auralink.signal.MediaRequest.$Properties|null} [media] Accept media
+             * @property {boolean|null} [offerTaken] Accept offerTaken
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -453,6 +474,14 @@ $root.auralink = (function() {
             Accept.prototype.media = null;
 
             /**
+             * Accept offerTaken.
+             * @member {boolean} offerTaken
+             * @memberof auralink.signal.Accept
+             * @instance
+             */
+            Accept.prototype.offerTaken = false;
+
+            /**
              * Encodes the specified Accept message. Does not implicitly {@link auralink.signal.Accept.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.Accept
@@ -470,6 +499,8 @@ $root.auralink = (function() {
                     throw $Error("max depth exceeded");
                 if (message.media != null && $Object.hasOwnProperty.call(message, "media"))
                     $root.auralink.signal.MediaRequest.encode(message.media, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.offerTaken != null && $Object.hasOwnProperty.call(message, "offerTaken") && message.offerTaken !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.offerTaken);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -518,6 +549,15 @@ $root.auralink = (function() {
                             if (wireType !== 2)
                                 break;
                             message.media = $root.auralink.signal.MediaRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.media);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.offerTaken = value;
+                            else
+                                delete message.offerTaken;
                             continue;
                         }
                     }
