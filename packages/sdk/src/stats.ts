@@ -26,6 +26,8 @@ export interface CallStats {
   audio?: { bytesReceived: number, packetsReceived: number }
   /** AIC in this call's video (docs/aic.md "AIC in calls"); absent on calls without video. */
   aic?: AicStats
+  /** Times the call went 'reconnecting' and came back (README "Reconnecting"). */
+  reconnects: number
   timestamp: number
 }
 
@@ -35,6 +37,7 @@ interface Inputs {
   rttMs: number | undefined
   bytesIn: number
   bytesOut: number
+  reconnects: number
 }
 
 const previous = new WeakMap<object, { t: number, inBytes: number, outBytes: number }>()
@@ -119,6 +122,7 @@ export async function collectStats (inp: Inputs, key: object = inp, aic?: AicSta
     ...(video !== undefined ? { video } : {}),
     ...(audio !== undefined ? { audio } : {}),
     ...(aic !== undefined ? { aic } : {}),
+    reconnects: inp.reconnects,
     timestamp: now
   }
 }
