@@ -152,8 +152,11 @@ export class MediaSession {
     }
     if (this.stopped || this.pc.signalingState !== 'stable') return
     this.log('media session: restarting ICE (ICE %s)', this.pc.iceConnectionState)
-    // fires negotiationneeded: offer() makes the offer with new ICE credentials
     this.pc.restartIce()
+    // offer at once rather than wait for negotiationneeded: after a rollback the browser's
+    // negotiation-needed flag is still set from the lost offer, so no new event comes (Chromium);
+    // should one come as well, offer() makes no second offer while this one is out
+    await this.offer()
   }
 
   /** Closes the peer connection and drops whatever is queued. Idempotent; no event after it. */
