@@ -2,12 +2,16 @@ import { SafeEventEmitter } from '@auralink/core'
 import { MAX_CHAT_BYTES, SIGNAL_PROTOCOL } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
 import { ChatLog } from './chat-log.js'
-import { GLARE_WAIT_MS, ICE_RESTART_INTERVAL_MS, MAX_REASON_CHARS, REDIAL_BACKOFF_MS, RESUME_TIMEOUT_MS, UPGRADE_INTERVAL_MS } from './constants.js'
+import {
+  GLARE_WAIT_MS, ICE_RESTART_INTERVAL_MS, MAX_REASON_CHARS, NETWORK_PROBE_INTERVAL_MS, NETWORK_PROBE_TIMEOUT_MS, REDIAL_BACKOFF_MS,
+  REDIAL_TIMEOUT_MS, RESUME_TIMEOUT_MS, STREAM_RESET_GRACE_MS, UPGRADE_INTERVAL_MS
+} from './constants.js'
 import { CallEndedError, InvalidStateError, PeerOfflineError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
+import { networkKey } from './network-probe.js'
 import { SignalChannel } from './signal-channel.js'
 import { collectStats } from './stats.js'
 import type { AicStats } from './aic-session.js'
@@ -128,6 +132,11 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined
   private iceRestartTimer: ReturnType<typeof setInterval> | undefined
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined
+  private watchingNetwork = false
+  /** What the last look at the device's network saw while media was down ('' no interface); undefined when not looking. */
+  private network: string | undefined
+  /** The device's network when media last connected (or came back): a change from it calls for an ICE restart. */
+  private networkWhenUp: string | undefined
   /** The caller's Resume on `channel` waits for the callee's. */
   private resumeWait: { channel: SignalChannel, resolve: (chatReceived: number) => void } | undefined
   private reconnects = 0
@@ -409,7 +418,10 @@ export class Call extends SafeEventEmitter<CallEvents> {
             }
             void this.channel.send(msg).catch(() => {})
           },
-          connected: () => { if (this.machine.connected()) this.emitState() },
+          connected: () => {
+            if (this.machine.connected()) this.emitState()
+            this.noteNetwork()
+          },
           track: (track, stream) => {
             const receiver = this.media?.pc.getReceivers().find((r) => r.track === track)
             const shown = this.aic !== undefined ? this.aic.wrapTrack(track, stream, receiver) : { track, stream }
@@ -441,10 +453,20 @@ export class Call extends SafeEventEmitter<CallEvents> {
       message: (msg) => { if (channel === this.channel) this.onMessage(msg) },
       closed: (err) => {
         if (channel !== this.channel || this.glareWait !== undefined) return
-        // a hangup sends End before it closes: a stream that ends without one, once answered, is a
-        // connection that went away under the call (the re-dial tells a peer gone from a path down)
-        if (err === undefined && !this.machine.accepted) this.fail('remote-hangup', `${this.who} closed the call`)
-        else this.linkLost(err?.message ?? `${this.who} closed the call stream without hanging up`)
+        // the peer closed the stream cleanly: it is there, and done with the call. A stream that
+        // fails with its connection is a path that broke (so is a clean end once the connection
+        // closed); one reset while its connection stays open was reset by the peer: the call ends
+        if (err === undefined) {
+          if (!this.linkDown) this.fail('remote-hangup', `${this.who} closed the call`)
+        } else if (this.conn.connection.status !== 'open') {
+          this.linkLost(err.message)
+        } else {
+          this.later(() => {
+            if (channel !== this.channel || this.linkDown) return
+            if (this.conn.connection.status === 'open') this.fail('connection-lost', `${this.who} reset the call stream (${err.message})`)
+            else this.linkLost(err.message)
+          }, STREAM_RESET_GRACE_MS)
+        }
       }
     })
     conn.connection.addEventListener('close', this.onConnClose, { once: true })
@@ -526,6 +548,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.reconnectTimer = undefined
     clearInterval(this.iceRestartTimer)
     this.iceRestartTimer = undefined
+    if (this.media !== undefined) this.noteNetwork()
     if (this.machine.heard()) {
       this.reconnects++
       this.c.log('call %s with %s reconnected (path %s)', this.id, this.who, this.conn.path)
@@ -533,18 +556,58 @@ export class Call extends SafeEventEmitter<CallEvents> {
     }
   }
 
-  /** The caller restarts ICE now (when the call stream works) and again every ICE_RESTART_INTERVAL_MS until media is back. */
+  /**
+   * The caller restarts ICE while media is down: when the device's network changes (an interface
+   * back, an address changed: `watchNetwork()`), at once, and every ICE_RESTART_INTERVAL_MS
+   * while it has any interface at all (a path that went silent with no interface noticing). Not
+   * while it has none: such a restart cannot gather a candidate, and it would cut short the old
+   * candidate pairs, which ICE may bring back by itself once the interface returns.
+   */
   private restartMedia (): void {
     if (this.machine.role !== 'caller' || this.media === undefined || this.endInfo !== undefined) return
-    if (!this.linkDown) void this.media.restartIce()
     this.iceRestartTimer ??= setInterval(() => {
       if (this.media?.interrupted !== true || this.endInfo !== undefined) {
         clearInterval(this.iceRestartTimer)
         this.iceRestartTimer = undefined
         return
       }
-      if (!this.linkDown) void this.media.restartIce()
+      if (!this.linkDown && this.network !== '') void this.media.restartIce()
     }, ICE_RESTART_INTERVAL_MS)
+    if (this.network !== undefined && this.network !== '' && !this.linkDown) void this.media.restartIce()
+    void this.watchNetwork()
+  }
+
+  /** The caller remembers the device's network while media works (one look: a throwaway peer connection's host candidates). */
+  private noteNetwork (): void {
+    if (this.machine.role !== 'caller') return
+    void networkKey(NETWORK_PROBE_TIMEOUT_MS).then((key) => { if (this.media?.interrupted === false) this.networkWhenUp = key }, () => {})
+  }
+
+  /**
+   * While media is down, the caller looks at the device's network every NETWORK_PROBE_INTERVAL_MS
+   * (the host candidates a throwaway peer connection gathers): any change to a network with an
+   * interface (from the one media last worked on, or from the last look) restarts ICE at once.
+   */
+  private async watchNetwork (): Promise<void> {
+    if (this.watchingNetwork) return
+    this.watchingNetwork = true
+    try {
+      this.network = this.networkWhenUp
+      while (this.media?.interrupted === true && this.endInfo === undefined) {
+        const now = await networkKey(NETWORK_PROBE_TIMEOUT_MS)
+        if (now !== this.network && now !== '' && !this.linkDown && this.media?.interrupted === true) {
+          this.c.log('call %s: the network is %s (was %s); restarting ICE now', this.id, now, this.network === undefined ? 'not looked at' : this.network === '' ? 'no interface' : this.network)
+          void this.media.restartIce()
+        }
+        this.network = now
+        await sleep(NETWORK_PROBE_INTERVAL_MS)
+      }
+    } catch (err) {
+      this.c.log('call %s: looking at the network failed: %s', this.id, (err as Error).message)
+    } finally {
+      this.watchingNetwork = false
+      this.network = undefined
+    }
   }
 
   /**
@@ -559,11 +622,10 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.redialing = true
     try {
       while (this.linkDown && this.endInfo === undefined) {
-        const signal = AbortSignal.timeout(RESUME_TIMEOUT_MS)
         try {
-          const conn = await this.c.dial(this.remotePeer, { allowDirect: false, allowRelayed: true, allowTurn: false, signal })
+          const conn = await this.c.dial(this.remotePeer, { allowDirect: false, allowRelayed: true, allowTurn: false, signal: AbortSignal.timeout(REDIAL_TIMEOUT_MS) })
           if (!this.linkDown || this.endInfo !== undefined) return
-          if (this.machine.role === 'caller') await this.resumeOver(conn, signal)
+          if (this.machine.role === 'caller') await this.resumeOver(conn, AbortSignal.timeout(RESUME_TIMEOUT_MS))
           else await sleep(REDIAL_BACKOFF_MS * 4)
         } catch (err) {
           if (this.endInfo !== undefined) return

@@ -8,10 +8,22 @@ export const DEFAULT_RECONNECTING_AFTER_MS = 1_500
 export const DEFAULT_VANISHED_AFTER_MS = 8_000
 /** How long a call may stay 'reconnecting' before it ends with 'connection-lost'. */
 export const DEFAULT_RECONNECT_TIMEOUT_MS = 30_000
-/** @internal While the media path is down and the call stream up, the caller restarts ICE this often (each restart is an offer and an answer, about 10 KB, through a relay when the direct path is gone). */
-export const ICE_RESTART_INTERVAL_MS = 2_000
-/** @internal A re-dial, or the other side's Resume, that takes longer than this is given up and tried again. */
+/**
+ * @internal While the media path is down, the call stream up and the device has an interface, the
+ * caller restarts ICE this often (each restart is an offer and an answer, a few KB, through a relay
+ * when the direct path is gone); a change of the device's network restarts it at once.
+ */
+export const ICE_RESTART_INTERVAL_MS = 1_000
+/** @internal While the media path is down, the caller looks at the device's network (the host candidates it can gather) this often, and restarts ICE at once when an interface came back or an address changed. */
+export const NETWORK_PROBE_INTERVAL_MS = 250
+/** @internal One look at the device's network gives up gathering after this long. */
+export const NETWORK_PROBE_TIMEOUT_MS = 500
+/** @internal A re-dial through a relay that takes longer than this is given up and tried again (one takes ~100 ms; a relay whose connection to a gone peer is closing may not answer at all). */
+export const REDIAL_TIMEOUT_MS = 2_500
+/** @internal The other side's Resume (and a move to a direct connection) that takes longer than this is given up and tried again. */
 export const RESUME_TIMEOUT_MS = 5_000
+/** @internal A call stream that fails while its connection is open: if the connection is still open this long after, the peer reset the stream and the call ends; if it closed, the path broke and the call reconnects. */
+export const STREAM_RESET_GRACE_MS = 250
 /** @internal Pause between two failed re-dials of a reconnecting call. */
 export const REDIAL_BACKOFF_MS = 500
 /** @internal Once a call carries on over a relayed connection, the caller tries for a direct one again this often. */

@@ -61,9 +61,9 @@ describe('AuraLink calls reconnect after their connection breaks (Node, real rel
     }
   }
 
-  /** Aborts every connection between the two clients, as a dead path would end them. */
+  /** Aborts every connection between the two clients on both sides, as a dead path ends them (each side's transport fails). */
   function breakPath (alice: AuraLink, bob: AuraLink): number {
-    const conns = alice.mesh.libp2p.getConnections(bob.peerId)
+    const conns = [...alice.mesh.libp2p.getConnections(bob.peerId), ...bob.mesh.libp2p.getConnections(alice.peerId)]
     for (const c of conns) c.abort(new Error('the test broke the path'))
     return conns.length
   }
@@ -103,9 +103,10 @@ describe('AuraLink calls reconnect after their connection breaks (Node, real rel
     expect(b.state).toBe('connected')
   })
 
-  it('a peer that is gone (its node stopped; the relay holds no reservation for it) ends the call with "peer-vanished" within 10 s', async () => {
-    const { bob, a } = await connectedPair()
+  it('a peer that is gone (its connection broke and its node stopped: the relay holds no reservation for it) ends the call with "peer-vanished" within 10 s', async () => {
+    const { alice, bob, a } = await connectedPair()
     const t0 = Date.now()
+    breakPath(alice, bob)
     await bob.mesh.stop()
     const info = await a.whenEnded()
     expect(Date.now() - t0).toBeLessThan(10_000)
@@ -128,6 +129,20 @@ describe('AuraLink calls reconnect after their connection breaks (Node, real rel
       await own.stop()
       await removeDir(own.dataDir)
     }
+  })
+
+  it('a call stream that the peer resets while their connection stays up ends the call at once, never "reconnecting"', async () => {
+    const { alice, bob, a, b } = await connectedPair()
+    const bStates = states(b)
+    const stream = alice.mesh.libp2p.getConnections(bob.peerId).flatMap((c) => c.streams).find((s) => s.protocol === '/auralink/signal/1.0.0')
+    expect(stream).toBeDefined()
+    stream!.abort(new Error('reset by the test'))
+    // bob reads the reset as a failed stream ('connection-lost') or, now and then, as a clean end
+    // ('remote-hangup'): either way at once, never 'reconnecting'
+    const info = await b.whenEnded()
+    expect(['connection-lost', 'remote-hangup']).toContain(info.reason)
+    expect(bStates.map((s) => s.state)).toEqual(['ended'])
+    expect(['connection-lost', 'remote-hangup']).toContain((await a.whenEnded()).reason)
   })
 
   it('AuraLink.create({ reconnect: { timeoutMs } }) refuses a limit that is not a number of ms >= 100, naming it', async () => {
