@@ -3,15 +3,14 @@ import { MAX_CHAT_BYTES, SIGNAL_PROTOCOL } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
 import { ChatLog } from './chat-log.js'
 import {
-  GLARE_WAIT_MS, ICE_RESTART_INTERVAL_MS, MAX_REASON_CHARS, NETWORK_PROBE_INTERVAL_MS, NETWORK_PROBE_TIMEOUT_MS, REDIAL_BACKOFF_MS,
-  REDIAL_TIMEOUT_MS, RESUME_TIMEOUT_MS, STREAM_RESET_GRACE_MS, UPGRADE_INTERVAL_MS
+  GLARE_WAIT_MS, MAX_REASON_CHARS, REDIAL_BACKOFF_MS, REDIAL_TIMEOUT_MS, RESUME_TIMEOUT_MS, STREAM_RESET_GRACE_MS, UPGRADE_INTERVAL_MS
 } from './constants.js'
 import { CallEndedError, InvalidStateError, PeerOfflineError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
-import { networkKey } from './network-probe.js'
+import { IceRestarter } from './ice-restarter.js'
 import { SignalChannel } from './signal-channel.js'
 import { collectStats } from './stats.js'
 import type { AicStats } from './aic-session.js'
@@ -130,13 +129,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private linkDown = false
   private redialing = false
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined
-  private iceRestartTimer: ReturnType<typeof setInterval> | undefined
+  /** The caller's: when ICE restarts while media is down. */
+  private readonly ice: IceRestarter
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined
-  private watchingNetwork = false
-  /** What the last look at the device's network saw while media was down ('' no interface); undefined when not looking. */
-  private network: string | undefined
-  /** The device's network when media last connected (or came back): a change from it calls for an ICE restart. */
-  private networkWhenUp: string | undefined
   /** The caller's Resume on `channel` waits for the callee's. */
   private resumeWait: { channel: SignalChannel, resolve: (chatReceived: number) => void } | undefined
   private reconnects = 0
@@ -158,6 +153,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.channel = init.channel
     this.conn = init.conn
     this.onConnClose = () => { this.linkLost('the connection to the peer closed') }
+    this.ice = new IceRestarter({
+      media: () => this.media,
+      canSignal: () => !this.linkDown,
+      ended: () => this.endInfo !== undefined,
+      log: components.log,
+      callId: () => this.id
+    })
     this.attach(init.channel, init.conn)
     if (init.role === 'caller') {
       this.later(() => {
@@ -420,7 +422,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
           },
           connected: () => {
             if (this.machine.connected()) this.emitState()
-            this.noteNetwork()
+            if (this.machine.role === 'caller') this.ice.noteNetwork()
           },
           track: (track, stream) => {
             const receiver = this.media?.pc.getReceivers().find((r) => r.track === track)
@@ -433,7 +435,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
             if (down) {
               this.c.log('call %s: the media path to %s is down; reconnecting', this.id, this.who)
               this.interrupt()
-              this.restartMedia()
+              if (this.machine.role === 'caller') this.ice.restartNow()
             } else {
               this.restored()
             }
@@ -546,67 +548,11 @@ export class Call extends SafeEventEmitter<CallEvents> {
     if (this.endInfo !== undefined || this.linkDown || this.media?.interrupted === true) return
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
-    clearInterval(this.iceRestartTimer)
-    this.iceRestartTimer = undefined
-    if (this.media !== undefined) this.noteNetwork()
+    if (this.media !== undefined && this.machine.role === 'caller') this.ice.noteNetwork()
     if (this.machine.heard()) {
       this.reconnects++
       this.c.log('call %s with %s reconnected (path %s)', this.id, this.who, this.conn.path)
       this.emitState()
-    }
-  }
-
-  /**
-   * The caller restarts ICE while media is down: when the device's network changes (an interface
-   * back, an address changed: `watchNetwork()`), at once, and every ICE_RESTART_INTERVAL_MS
-   * while it has any interface at all (a path that went silent with no interface noticing). Not
-   * while it has none: such a restart cannot gather a candidate, and it would cut short the old
-   * candidate pairs, which ICE may bring back by itself once the interface returns.
-   */
-  private restartMedia (): void {
-    if (this.machine.role !== 'caller' || this.media === undefined || this.endInfo !== undefined) return
-    this.iceRestartTimer ??= setInterval(() => {
-      if (this.media?.interrupted !== true || this.endInfo !== undefined) {
-        clearInterval(this.iceRestartTimer)
-        this.iceRestartTimer = undefined
-        return
-      }
-      if (!this.linkDown && this.network !== '') void this.media.restartIce()
-    }, ICE_RESTART_INTERVAL_MS)
-    if (this.network !== undefined && this.network !== '' && !this.linkDown) void this.media.restartIce()
-    void this.watchNetwork()
-  }
-
-  /** The caller remembers the device's network while media works (one look: a throwaway peer connection's host candidates). */
-  private noteNetwork (): void {
-    if (this.machine.role !== 'caller') return
-    void networkKey(NETWORK_PROBE_TIMEOUT_MS).then((key) => { if (this.media?.interrupted === false) this.networkWhenUp = key }, () => {})
-  }
-
-  /**
-   * While media is down, the caller looks at the device's network every NETWORK_PROBE_INTERVAL_MS
-   * (the host candidates a throwaway peer connection gathers): any change to a network with an
-   * interface (from the one media last worked on, or from the last look) restarts ICE at once.
-   */
-  private async watchNetwork (): Promise<void> {
-    if (this.watchingNetwork) return
-    this.watchingNetwork = true
-    try {
-      this.network = this.networkWhenUp
-      while (this.media?.interrupted === true && this.endInfo === undefined) {
-        const now = await networkKey(NETWORK_PROBE_TIMEOUT_MS)
-        if (now !== this.network && now !== '' && !this.linkDown && this.media?.interrupted === true) {
-          this.c.log('call %s: the network is %s (was %s); restarting ICE now', this.id, now, this.network === undefined ? 'not looked at' : this.network === '' ? 'no interface' : this.network)
-          void this.media.restartIce()
-        }
-        this.network = now
-        await sleep(NETWORK_PROBE_INTERVAL_MS)
-      }
-    } catch (err) {
-      this.c.log('call %s: looking at the network failed: %s', this.id, (err as Error).message)
-    } finally {
-      this.watchingNetwork = false
-      this.network = undefined
     }
   }
 
@@ -698,7 +644,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     const again = this.chat.resend(peerHas)
     for (const entry of again) void this.channel.send(chatMessage(this.id, entry)).catch(() => {})
     this.c.log('call %s: resumed on a %s connection; %d chat message(s) sent again', this.id, this.conn.path, again.length)
-    if (this.media?.interrupted === true) this.restartMedia()
+    if (this.media?.interrupted === true && this.machine.role === 'caller') this.ice.restartNow()
     this.restored()
     if (this.conn.path === 'relayed') this.upgradeLater()
   }
@@ -753,7 +699,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     clearInterval(this.heartbeatTimer)
     clearTimeout(this.glareWait)
     clearTimeout(this.reconnectTimer)
-    clearInterval(this.iceRestartTimer)
+    this.ice.stop()
     clearTimeout(this.upgradeTimer)
     this.aic?.stop()
     this.media?.stop()
