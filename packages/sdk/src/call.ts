@@ -127,11 +127,18 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private readonly chat = new ChatLog()
   /** The call stream (or its connection) broke and is not carried on by a new one yet. */
   private linkDown = false
+  /**
+   * linkDown from silence alone (a stalled event loop looks the same), on a media call whose ICE
+   * still works or on a data call: the connection is left open, and a message on it ends the break.
+   */
+  private suspect = false
   private redialing = false
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined
   /** The caller's: when ICE restarts while media is down. */
   private readonly ice: IceRestarter
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined
+  /** The stream and connection a move left behind, closed once the Resumes crossed. */
+  private retired: { channel: SignalChannel, conn: MeshConnection } | undefined
   /** The caller's Resume on `channel` waits for the callee's. */
   private resumeWait: { channel: SignalChannel, resolve: (chatReceived: number) => void } | undefined
   private reconnects = 0
@@ -347,6 +354,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
   /** @internal a message from the call stream */
   private onMessage (msg: SignalMessage): void {
     this.lastHeard = Date.now()
+    if (this.suspect && this.linkDown) this.heardAgain()
     const effect: Effect = this.machine.receive(msg)
     switch (effect.type) {
       case 'ignore':
@@ -500,13 +508,15 @@ export class Call extends SafeEventEmitter<CallEvents> {
       const nonce = ++this.pingNonce >>> 0
       this.pings.set(nonce, Date.now())
       if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value as number)
-      if (!this.linkDown) void this.channel.send({ callId: this.id, ping: { nonce, chatReceived: this.chat.received } }).catch(() => {})
+      // on a suspect stream too: the peer's answer is what ends a break that was only silence
+      if (!this.linkDown || this.suspect) void this.channel.send({ callId: this.id, ping: { nonce, chatReceived: this.chat.received } }).catch(() => {})
       const silent = Date.now() - this.lastHeard
       if (!this.machine.accepted) {
         // not answered yet: nothing to carry on, a silent peer is gone
         if (silent >= vanishedAfterMs) this.fail('peer-vanished', `nothing heard from ${this.who} for ${Math.round(silent / 1000)} s`)
       } else if (silent >= reconnectingAfterMs) {
-        this.linkLost(`nothing heard from ${this.who} for ${silent} ms`)
+        // the connection is dropped at once only when ICE confirms the path is down
+        this.linkLost(`nothing heard from ${this.who} for ${silent} ms`, this.media?.interrupted === true)
       }
     }, intervalMs)
   }
@@ -518,18 +528,36 @@ export class Call extends SafeEventEmitter<CallEvents> {
    * carry on: the call ends. After it, the call is 'reconnecting': the dead connection is dropped
    * and the peer re-dialled through a relay (`redial()`), until the limit.
    */
-  private linkLost (why: string): void {
+  private linkLost (why: string, dead = true): void {
     if (this.endInfo !== undefined || this.glareWait !== undefined) return
     if (!this.machine.accepted) { this.fail('connection-lost', why); return }
-    if (this.linkDown) return
+    if (this.linkDown) {
+      if (dead && this.suspect) { this.suspect = false; this.dropConnection(why) }
+      return
+    }
     this.linkDown = true
+    this.suspect = !dead
     this.resumeWait = undefined
     this.c.log('call %s: the call stream to %s broke (%s); reconnecting', this.id, this.who, why)
     this.interrupt()
-    // so that libp2p does not hand the dead connection back to the re-dial
+    if (dead) this.dropConnection(why)
+    void this.redial()
+  }
+
+  /** Aborts the call's connection, so that libp2p does not hand it back to the re-dial. */
+  private dropConnection (why: string): void {
     this.conn.connection.removeEventListener('close', this.onConnClose)
     if (this.conn.connection.status === 'open') this.conn.connection.abort(new Error(`call ${this.id}: ${why}`))
-    void this.redial()
+  }
+
+  /** A suspect break (silence alone) that the peer's next message on the same stream proved wrong. */
+  private heardAgain (): void {
+    this.linkDown = false
+    this.suspect = false
+    this.c.log('call %s: heard from %s again on the same call stream', this.id, this.who)
+    // what was held while the stream looked dead; anything the peer already has it drops
+    for (const entry of this.chat.resend(0)) void this.channel.send(chatMessage(this.id, entry)).catch(() => {})
+    this.restored()
   }
 
   /** 'reconnecting', and the limit's clock running. */
@@ -601,7 +629,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
       await channel.send({ callId: this.id, resume: { chatReceived: this.chat.received } })
       this.resumed(await replied)
     } catch (err) {
-      // not carried on after all: dropping the stream makes the call (still, or now) reconnecting
+      // not carried on after all: the connection is dropped (the next try gets a fresh one) and
+      // with it the stream, which makes the call (still, or now) reconnecting
+      if (conn.connection.status === 'open') conn.connection.abort(err as Error)
       if (this.channel === channel) channel.abort(err as Error)
       throw err
     } finally {
@@ -623,24 +653,37 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.resumed(chatReceived)
   }
 
-  /** The call's stream is now `channel` (on `conn`); the old ones are closed. */
+  /**
+   * The call's stream is now `channel` (on `conn`). The old stream and connection are retired:
+   * what comes on them is ignored, and they are closed once the Resumes have crossed
+   * (`resumed()`), so that the other side never sees its old stream end before the new one
+   * reached it (it would take that for a hangup).
+   */
   private moveTo (channel: SignalChannel, conn: MeshConnection): void {
-    const oldChannel = this.channel
-    const oldConn = this.conn
+    this.closeRetired()
+    this.retired = { channel: this.channel, conn: this.conn }
+    // compared by their libp2p connections: each dial (and each incoming stream) wraps its own
+    if (this.conn.connection !== conn.connection) this.conn.connection.removeEventListener('close', this.onConnClose)
     this.channel = channel
-    if (oldConn !== conn) {
-      oldConn.connection.removeEventListener('close', this.onConnClose)
-      this.conn = conn
-    }
+    this.conn = conn
     this.attach(channel, conn)
-    if (oldChannel !== channel) oldChannel.abort(new Error('the call moved to a new call stream'))
-    if (oldConn !== conn && oldConn.connection.status === 'open') void oldConn.close().catch(() => {})
+  }
+
+  /** Closes the stream and connection that a move left behind. */
+  private closeRetired (): void {
+    const old = this.retired
+    this.retired = undefined
+    if (old === undefined) return
+    if (old.channel !== this.channel) old.channel.abort(new Error('the call moved to a new call stream'))
+    if (old.conn.connection !== this.conn.connection && old.conn.connection.status === 'open') void old.conn.close().catch(() => {})
   }
 
   /** Both sides, once the Resumes crossed: what the other side lacks of our chat goes again, in order. */
   private resumed (peerHas: number): void {
     this.lastHeard = Date.now()
     this.linkDown = false
+    this.suspect = false
+    this.closeRetired()
     const again = this.chat.resend(peerHas)
     for (const entry of again) void this.channel.send(chatMessage(this.id, entry)).catch(() => {})
     this.c.log('call %s: resumed on a %s connection; %d chat message(s) sent again', this.id, this.conn.path, again.length)
@@ -700,6 +743,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     clearTimeout(this.glareWait)
     clearTimeout(this.reconnectTimer)
     this.ice.stop()
+    this.closeRetired()
     clearTimeout(this.upgradeTimer)
     this.aic?.stop()
     this.media?.stop()

@@ -145,6 +145,30 @@ describe('AuraLink calls reconnect after their connection breaks (Node, real rel
     expect(['connection-lost', 'remote-hangup']).toContain((await a.whenEnded()).reason)
   })
 
+  it('a stalled event loop (2 s: both sides hear nothing) is a suspect break: the call comes back on the same connection, which stays open, and chat goes on', async () => {
+    const { alice, bob, a, b } = await connectedPair()
+    const aStates = states(a)
+    const bStates = states(b)
+    const atBob = inbox(b)
+    const before = alice.mesh.libp2p.getConnections(bob.peerId).filter((c) => c.status === 'open' && c.limits == null)
+    expect(before.length).toBeGreaterThan(0)
+    // every timer of both clients fires late, before the pings that came meanwhile are read
+    const t0 = Date.now()
+    while (Date.now() - t0 < 2_000) { /* stall */ }
+    await a.send('after the stall')
+    await until('the message', () => atBob.includes('after the stall'), 10_000)
+    await until('both connected', () => a.state === 'connected' && b.state === 'connected', 15_000)
+    for (const seen of [aStates, bStates]) {
+      expect(seen.map((s) => s.state)).not.toContain('ended')
+      if (seen.length > 0) expect(seen.at(-1)?.state).toBe('connected')
+    }
+    // the direct connection was not dropped for a silence that a message then disproved
+    expect(before.every((c) => c.status === 'open')).toBe(true)
+    await a.send('later')
+    await until('later', () => atBob.includes('later'), 5_000)
+    expect(atBob).toEqual(['after the stall', 'later'])
+  })
+
   it('AuraLink.create({ reconnect: { timeoutMs } }) refuses a limit that is not a number of ms >= 100, naming it', async () => {
     for (const bad of [0, 50, -1, Number.NaN, '30000']) {
       await expect(AuraLink.create({ relays: [relay.addr], keyStore: null, reconnect: { timeoutMs: bad as number } })).rejects.toThrow(/init\.reconnect\.timeoutMs must be a number of ms >= 100/)
