@@ -10,6 +10,8 @@ export interface PeerjsPage {
   /** Calls `id` with audio and video (getUserMedia included, as in AuraLink's call()); ms to the first remote frame. */
   timedCall(id: string, timeoutMs: number): Promise<number>
   hangup(): void
+  /** Frames the remote <video> element has presented (getVideoPlaybackQuality): bench/reconnect. */
+  videoFrames(): number
   /** Opens a reliable binary data connection to `id`. */
   connect(id: string): Promise<void>
   /** Sends `size` bytes as one ArrayBuffer (PeerJS chunks it); ms until the receiver acknowledged. */
@@ -70,6 +72,7 @@ const peerjsPage: PeerjsPage = {
       call.once('error', (err) => { clearTimeout(t); reject(err) })
     })
   },
+  videoFrames: () => video.getVideoPlaybackQuality().totalVideoFrames,
   hangup () {
     media?.close()
     media = undefined

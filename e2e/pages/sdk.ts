@@ -13,8 +13,11 @@ export interface FileRecord { name: string, size: number, sha256: string, progre
 export interface SendResult { sha256: string, progressEvents: number, lastProgress: number, ms: number, error?: string }
 
 export interface SdkPage {
-  /** AuraLink.create with `relay` (and `aic` options when given), then register(name). Returns the PeerId. No key store: a new key each time. */
-  start(relay: string, name: string, aic?: AicInit): Promise<string>
+  /**
+   * AuraLink.create with `relay` (and `aic` options when given, and the reconnect limit when
+   * given), then register(name). Returns the PeerId. No key store: a new key each time.
+   */
+  start(relay: string, name: string, aic?: AicInit, reconnectTimeoutMs?: number): Promise<string>
   /**
    * AuraLink.create({ relays: [relay] }) as the README has it (the default key store: IndexedDB),
    * with `keyLabel` when given, then register(name). The PeerId, or the error either call threw.
@@ -179,8 +182,14 @@ function receivePush (stream: Stream): void {
 }
 
 const sdkPage: SdkPage = {
-  async start (relay, name, aic) {
-    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null, ...(aic !== undefined ? { aic } : {}) })
+  async start (relay, name, aic, reconnectTimeoutMs) {
+    client = await AuraLink.create({
+      relays: [relay],
+      iceServers: [],
+      keyStore: null,
+      ...(aic !== undefined ? { aic } : {}),
+      ...(reconnectTimeoutMs !== undefined ? { reconnect: { timeoutMs: reconnectTimeoutMs } } : {})
+    })
     await client.register(name)
     await client.mesh.handle(PUSH_PROTOCOL, (stream) => { receivePush(stream) })
     client.addEventListener('incoming', (e) => {

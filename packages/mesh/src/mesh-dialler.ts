@@ -59,7 +59,8 @@ export class MeshDialler {
     const who = auraId ?? peer.toString()
     let lastError: Error | undefined
     let attempts = 0
-    for (let round = 0; round <= retries; round++) {
+    const rounds = options.allowDirect === false ? 0 : retries + 1
+    for (let round = 0; round < rounds; round++) {
       // ranked again each round: a relay whose circuit just failed has dropped, the next goes
       // first; the route that worked last time (the route cache) goes before them all
       const routes = this.routes(peer, theirRelays)
@@ -90,12 +91,16 @@ export class MeshDialler {
       }
       if (round < retries) await sleep(backoffMs * 2 ** round, options.signal)
     }
-    const direct = `direct WebRTC dial failed ${attempts} time${attempts === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`
+    const direct = rounds === 0
+      ? 'direct not allowed (allowDirect is false)'
+      : `direct WebRTC dial failed ${attempts} time${attempts === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`
     const tried = [direct]
 
     if (options.allowRelayed === true) {
       let failed = 0
-      for (const { peerId: relay, addr: relayAddr } of this.c.connectedRelays()) {
+      let offline = 0
+      const relays = this.c.connectedRelays()
+      for (const { peerId: relay, addr: relayAddr } of relays) {
         attempts++
         try {
           const connection = await this.c.libp2p.dial(relayAddr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`), options)
@@ -111,8 +116,13 @@ export class MeshDialler {
           options.signal?.throwIfAborted()
           lastError = circuitError(err, who, relay)
           failed++
+          if (lastError instanceof PeerOfflineError) offline++
           this.recordCircuit(peer, relay, false, lastError)
         }
+      }
+      // every relay says the peer holds no reservation there: it is gone, not merely unreachable
+      if (rounds === 0 && relays.length > 0 && offline === relays.length) {
+        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${relays.length === 1 ? 'our relay' : `any of our ${relays.length} relays`}`, { cause: lastError })
       }
       tried.push(`relayed failed through ${failed} relay${failed === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`)
     } else {

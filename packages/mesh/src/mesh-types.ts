@@ -117,6 +117,12 @@ export interface MeshConnection {
 
 /** Options of `node.dial()`: which fallbacks to allow, and `signal`. */
 export interface MeshDialOptions extends AbortOptions {
+  /**
+   * Try direct WebRTC first. false skips that phase: a call that lost its path re-dials this way,
+   * through a relay's circuit at once, rather than waiting out direct tries on a network that is
+   * down (set `allowRelayed` too). @default true
+   */
+  allowDirect?: boolean
   /** Fall back to a relayed connection (with the relay's data and time limits) when every direct try fails. @default false */
   allowRelayed?: boolean
   /**

@@ -61,4 +61,29 @@ describe('MeshNode.dial (WebRTC through a relay, in the test network namespace)'
     expect(conn.fallbackReason).toMatch(/direct WebRTC dial failed 2 times/)
     expect(conn.connection.limits).toBeDefined()
   })
+
+  it('dial({ allowDirect: false, allowRelayed: true }) goes straight to a relayed connection: no WebRTC attempt, no dial:retry', async () => {
+    const [alice, bob] = await peers(2)
+    const retries: unknown[] = []
+    alice!.addEventListener('dial:retry', (e) => { retries.push(e.detail) })
+    const conn = await alice!.dial(bob!.peerId, { allowDirect: false, allowRelayed: true })
+    expect(conn.path).toBe('relayed')
+    expect(conn.attempts).toBe(1)
+    expect(conn.fallbackReason).toBe('direct not allowed (allowDirect is false)')
+    expect(conn.connection.limits).toBeDefined()
+    expect(retries).toEqual([])
+  })
+
+  it('dial({ allowDirect: false, allowRelayed: true }) of a peer that holds no reservation rejects with PeerOfflineError (a call tells a gone peer from a broken path by it)', async () => {
+    const [alice, gone] = await peers(2)
+    const goneId = gone!.peerId
+    await gone!.stop()
+    // until the relay has seen the peer's connection go: while it closes, a stock relay answers a
+    // circuit to it with MALFORMED_MESSAGE (its stop stream fails), which says nothing either way
+    const end = Date.now() + 5_000
+    while (relays[0]!.getConnections(goneId).length > 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20))
+    const err = await alice!.dial(goneId, { allowDirect: false, allowRelayed: true }).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(PeerOfflineError)
+    expect((err as Error).message).toMatch(/holds no reservation on our relay/)
+  })
 })

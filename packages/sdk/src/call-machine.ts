@@ -41,8 +41,11 @@ export type Effect =
   | { type: 'accepted', media: MediaRequest, offerTaken?: true }
   | { type: 'ended', reason: CallEndReason, message: string }
   | { type: 'media-signal', signal: MediaSignal }
-  | { type: 'chat', text?: string, data?: Uint8Array }
-  | { type: 'reply', message: SignalMessageFields }
+  | { type: 'chat', text?: string, data?: Uint8Array, seq: number }
+  /** Answer with `message`; `ack`: the other side has our chat messages up to it. */
+  | { type: 'reply', message: SignalMessageFields, ack?: number }
+  /** The callee's answer to our Resume on a new call stream: it has our chat messages up to `chatReceived`. */
+  | { type: 'resumed', chatReceived: number }
   | { type: 'pong', nonce: number }
   | { type: 'aic', message: AicSignal }
 
@@ -52,7 +55,8 @@ const END_REASONS = new Map<number, CallEndReason>([
   [WireEndReason.END_REASON_BUSY, 'busy'],
   [WireEndReason.END_REASON_TIMEOUT, 'timeout'],
   [WireEndReason.END_REASON_PROTOCOL_ERROR, 'protocol-error'],
-  [WireEndReason.END_REASON_GLARE, 'glare']
+  [WireEndReason.END_REASON_GLARE, 'glare'],
+  [WireEndReason.END_REASON_CONNECTION_LOST, 'connection-lost']
 ])
 
 /**
@@ -137,16 +141,24 @@ export class CallMachine {
           signal: { type: 'candidate', candidate: { candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? 0, usernameFragment: c.usernameFragment === '' ? null : (c.usernameFragment ?? null) } }
         }
       }
-      case 'ping':
-        return { type: 'reply', message: { callId: this.callId, pong: { nonce: msg.ping?.nonce ?? 0 } } }
+      case 'ping': {
+        const ack = msg.ping?.chatReceived ?? 0
+        return { type: 'reply', message: { callId: this.callId, pong: { nonce: msg.ping?.nonce ?? 0 } }, ...(ack > 0 ? { ack } : {}) }
+      }
+      case 'resume':
+        // the callee's answer on the caller's new stream; a Resume that opens a stream is the client's (client.ts)
+        if (this.role !== 'caller') return ignore('a Resume in the middle of a call stream sent to the callee')
+        if (!this._accepted) return ignore('a Resume before the call was accepted')
+        return { type: 'resumed', chatReceived: msg.resume?.chatReceived ?? 0 }
       case 'pong':
         return { type: 'pong', nonce: msg.pong?.nonce ?? 0 }
       case 'chat': {
         if (!this._accepted) return ignore('a chat message before the call was accepted')
         const text = msg.chat?.text ?? ''
         const data = msg.chat?.data
-        if (data != null && data.byteLength > 0) return { type: 'chat', data }
-        return { type: 'chat', text }
+        const seq = msg.chat?.seq ?? 0
+        if (data != null && data.byteLength > 0) return { type: 'chat', data, seq }
+        return { type: 'chat', text, seq }
       }
       case 'aicCapability':
       case 'aicReport':
@@ -190,9 +202,7 @@ export class CallMachine {
   hangup (reason: CallEndReason = 'hangup', message = ''): SignalMessageFields | undefined {
     if (this._state === 'ended') return undefined
     this.end(reason)
-    const wire = reason === 'timeout'
-      ? WireEndReason.END_REASON_TIMEOUT
-      : reason === 'protocol-error' ? WireEndReason.END_REASON_PROTOCOL_ERROR : reason === 'glare' ? WireEndReason.END_REASON_GLARE : WireEndReason.END_REASON_HANGUP
+    const wire = WIRE_REASONS.get(reason) ?? WireEndReason.END_REASON_HANGUP
     return { callId: this.callId, end: { reason: wire, message } }
   }
 
@@ -235,14 +245,14 @@ export class CallMachine {
     return true
   }
 
-  /** Nothing heard from the peer for a while. */
+  /** The path to the peer broke (nothing heard for a while, the connection closed, ICE down): connected -> reconnecting. */
   quiet (): boolean {
     if (this._state !== 'connected') return false
     this._state = 'reconnecting'
     return true
   }
 
-  /** Heard from the peer again after being quiet. */
+  /** The path is whole again (the call stream and, on media calls, ICE): reconnecting -> connected. */
   heard (): boolean {
     if (this._state !== 'reconnecting') return false
     this._state = 'connected'
@@ -264,6 +274,14 @@ export class CallMachine {
 export function theirsWins (mine: string, theirs: string): boolean {
   return theirs > mine
 }
+
+/** Our end reasons that have a wire value of their own; the others go as a hangup. */
+const WIRE_REASONS = new Map<CallEndReason, WireEndReason>([
+  ['timeout', WireEndReason.END_REASON_TIMEOUT],
+  ['protocol-error', WireEndReason.END_REASON_PROTOCOL_ERROR],
+  ['glare', WireEndReason.END_REASON_GLARE],
+  ['connection-lost', WireEndReason.END_REASON_CONNECTION_LOST]
+])
 
 function ignore (reason: string): Effect {
   return { type: 'ignore', reason }

@@ -13,8 +13,8 @@ import { theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
-  DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS,
-  EARLY_OFFER_TIMEOUT_MS
+  DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RECONNECT_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS,
+  DEFAULT_VANISHED_AFTER_MS, EARLY_OFFER_TIMEOUT_MS
 } from './constants.js'
 import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
 import { fileLimits, IncomingFiles } from './file-receiver.js'
@@ -56,8 +56,18 @@ export interface AuraLinkInit {
   iceServers?: RTCIceServer[]
   /** How long an outgoing call rings before it ends with 'timeout'. @default 30000 */
   ringTimeoutMs?: number
-  /** Keepalive on every call: a ping each `intervalMs`; quiet for `reconnectingAfterMs`: 'reconnecting'; for `vanishedAfterMs`: ended ('peer-vanished'). @default 2000 / 4500 / 8000 */
+  /**
+   * Keepalive on every call: a ping each `intervalMs`; an answered call quiet for
+   * `reconnectingAfterMs` is 'reconnecting'; a call not answered yet quiet for `vanishedAfterMs`
+   * ends ('peer-vanished'). @default 500 / 1500 / 8000
+   */
   heartbeat?: { intervalMs?: number, reconnectingAfterMs?: number, vanishedAfterMs?: number }
+  /**
+   * Calls that lose their path reconnect by themselves (packages/sdk/README.md "Reconnecting"):
+   * one that is still 'reconnecting' after `timeoutMs` ends with 'connection-lost'.
+   * @default { timeoutMs: 30000 }
+   */
+  reconnect?: { timeoutMs?: number }
   /** The largest incoming file accepted, in memory or to a sink (`files.maxInMemoryBytes` caps what is held in memory). @default 536870912 (512 MiB) */
   maxFileBytes?: number
   /** Limits on incoming files: in-memory size, transfers at once (packages/sdk/README.md "Files"). */
@@ -146,6 +156,10 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     inviteLimits(init.invites)
     const connectTimeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
     if (typeof connectTimeoutMs !== 'number' || !(connectTimeoutMs > 0)) throw new RangeError(`AuraLink.create(init): init.connectTimeoutMs must be a number > 0, got ${String(connectTimeoutMs)}`)
+    const reconnectMs = init.reconnect?.timeoutMs
+    if (reconnectMs !== undefined && (typeof reconnectMs !== 'number' || !Number.isFinite(reconnectMs) || reconnectMs < 100)) {
+      throw new RangeError(`AuraLink.create(init): init.reconnect.timeoutMs must be a number of ms >= 100, got ${String(reconnectMs)}`)
+    }
     const maxCalls = init.maxCalls ?? DEFAULT_MAX_CALLS
     if (!Number.isInteger(maxCalls) || maxCalls < 1) throw new RangeError(`AuraLink.create(init): init.maxCalls must be a whole number >= 1, got ${String(maxCalls)}`)
     const identity = await openIdentity(init, options)
@@ -196,6 +210,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         reconnectingAfterMs: init.heartbeat?.reconnectingAfterMs ?? DEFAULT_RECONNECTING_AFTER_MS,
         vanishedAfterMs: init.heartbeat?.vanishedAfterMs ?? DEFAULT_VANISHED_AFTER_MS
       },
+      reconnect: { timeoutMs: init.reconnect?.timeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS },
+      dial: async (peer, options) => this.mesh.dial(peer, options),
       getMedia: async (media) => {
         const stream = await acquire(getUserMedia, media)
         if (stream !== undefined) this.ownedStreams.add(stream)
@@ -226,7 +242,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private async start (timeoutMs: number, options: AbortOptions): Promise<void> {
     await this.mesh.start()
     try {
-      await this.mesh.handle(SIGNAL_PROTOCOL, (stream, connection) => { void this.onSignalStream(stream, connection) })
+      // on relayed connections too: a call whose direct path broke carries on over one (README "Reconnecting")
+      await this.mesh.handle(SIGNAL_PROTOCOL, (stream, connection) => { void this.onSignalStream(stream, connection) }, { runOnLimitedConnection: true })
       await this.mesh.handle(FILE_PROTOCOL, (stream, connection) => { void this.onFileStream(stream, connection) })
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
       try {
@@ -410,7 +427,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     let invite: { callId: string, from: string, media: MediaRequestFields | null | undefined, offer?: string }
     try {
       const msg = await channel.readOne(AbortSignal.any([AbortSignal.timeout(5000), this.lifetime.signal]))
-      if (msg.body !== 'invite' || msg.invite == null) throw new Error(`the first message was ${msg.body ?? 'empty'}, not an invite`)
+      if (msg.body === 'resume') { await this.onResume(msg.callId, msg.resume?.chatReceived ?? 0, channel, connection); return }
+      if (msg.body !== 'invite' || msg.invite == null) throw new Error(`the first message was ${msg.body ?? 'empty'}, not an invite or a resume`)
       if (!/^[0-9a-f]{32}$/.test(msg.callId)) throw new Error(`call id ${JSON.stringify(msg.callId.slice(0, 40))} is not 32 hex digits`)
       if (this.active.has(msg.callId)) throw new Error(`call id ${msg.callId} is in use`)
       timeline = new CallTimeline()
@@ -467,6 +485,19 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.active.set(invite.callId, call)
     this.log('incoming call %s from %s', invite.callId, remoteAuraId ?? from.toString())
     this.safeDispatchEvent('incoming', { detail: { call } })
+  }
+
+  /** A caller carries its call on over a new call stream after its path broke (README "Reconnecting"). */
+  private async onResume (callId: string, chatReceived: number, channel: SignalChannel, connection: Connection): Promise<void> {
+    const call = this.active.get(callId)
+    if (call === undefined || !call.remotePeer.equals(connection.remotePeer)) {
+      // a call that ended here meanwhile (a hangup that could not reach the caller): it hears it now
+      this.log('a resume of call %s from %p, which is no call of ours with it', callId.slice(0, 40), connection.remotePeer)
+      await channel.send({ callId, end: { reason: EndReason.END_REASON_HANGUP, message: 'no such call' } }).catch(() => {})
+      await channel.close()
+      return
+    }
+    await call.resumeFrom(channel, wrapConnection(connection), chatReceived)
   }
 
   private async onFileStream (stream: Stream, connection: Connection): Promise<void> {

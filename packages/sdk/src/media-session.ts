@@ -7,9 +7,12 @@ export interface MediaSessionEvents {
   signal(signal: MediaSignal): void
   connected(): void
   track(track: MediaStreamTrack, stream: MediaStream): void
-  /** The peer connection failed or closed; the call ends with 'media-failed'. */
+  /** The peer connection failed before it ever connected, or closed; the call ends with 'media-failed'. */
   failed(error: Error): void
-  /** ICE went 'disconnected' (true) or came back (false). */
+  /**
+   * Once connected: ICE went 'disconnected' or 'failed' (true), or came back (false). Neither
+   * ends the session: `restartIce()` gathers afresh and may bring it back.
+   */
   interrupted(down: boolean): void
 }
 
@@ -34,6 +37,11 @@ export interface MediaSessionInit {
  * those that arrive before the remote description are held (at most
  * {@link MAX_PENDING_CANDIDATES}) and added once it is set. Signals from the other side are
  * handled one at a time, in the order they came. Exists only for calls with audio or video.
+ *
+ * Once connected, ICE going 'disconnected' or 'failed' is an interruption, not the end:
+ * `restartIce()` (the call's caller side calls it) makes an offer with fresh ICE credentials, and
+ * the session comes back when a new candidate pair works. It fails for good only when it never
+ * connected, or when the peer connection closes.
  */
 export class MediaSession {
   /** The peer connection; AIC sets sender parameters and encoded transforms on it, stats read it. */
@@ -122,6 +130,33 @@ export class MediaSession {
     if (sender === undefined) throw new TypeError(`removeTrack(track): track ${track.id} is not sent on this call`)
     this.senders.delete(track)
     this.pc.removeTrack(sender)
+  }
+
+  /** True between an interruption (ICE 'disconnected' or 'failed' after it had connected) and ICE's return. */
+  get interrupted (): boolean { return this.down }
+
+  /**
+   * Restarts ICE: new credentials, candidates gathered afresh on the interfaces there are now,
+   * an offer to the other side (through the call stream, wherever it now runs). An offer of ours
+   * still waiting for its answer (lost with the old call stream) is rolled back first. Does
+   * nothing while the other side's offer is being answered, or once stopped.
+   */
+  async restartIce (): Promise<void> {
+    if (this.stopped) return
+    if (this.pc.signalingState === 'have-local-offer' && !this.makingOffer) {
+      try {
+        await this.pc.setLocalDescription({ type: 'rollback' })
+      } catch (err) {
+        this.log('media session: rolling back an unanswered offer failed: %s', (err as Error).message)
+      }
+    }
+    if (this.stopped || this.pc.signalingState !== 'stable') return
+    this.log('media session: restarting ICE (ICE %s)', this.pc.iceConnectionState)
+    this.pc.restartIce()
+    // offer at once rather than wait for negotiationneeded: after a rollback the browser's
+    // negotiation-needed flag is still set from the lost offer, so no new event comes (Chromium);
+    // should one come as well, offer() makes no second offer while this one is out
+    await this.offer()
   }
 
   /** Closes the peer connection and drops whatever is queued. Idempotent; no event after it. */
@@ -232,14 +267,16 @@ export class MediaSession {
   private onIceState (): void {
     if (this.stopped) return
     const ice = this.pc.iceConnectionState
-    if (ice === 'disconnected' && this.wasConnected && !this.down) {
-      this.down = true
-      this.events.interrupted(true)
+    if ((ice === 'disconnected' || ice === 'failed') && this.wasConnected) {
+      if (!this.down) {
+        this.down = true
+        this.events.interrupted(true)
+      }
     } else if ((ice === 'connected' || ice === 'completed') && this.down) {
       this.down = false
       this.events.interrupted(false)
     } else if (ice === 'failed') {
-      this.fail(new Error('ICE failed: no candidate pair between the peers works (any more)'))
+      this.fail(new Error('ICE failed: no candidate pair between the peers works'))
     }
   }
 
@@ -249,7 +286,8 @@ export class MediaSession {
     if (state === 'connected' && !this.wasConnected) {
       this.wasConnected = true
       this.events.connected()
-    } else if (state === 'failed') {
+    } else if (state === 'failed' && !this.wasConnected) {
+      // once connected, a failure is ICE's (an interruption: onIceState) until a restart brings it back
       this.fail(new Error('the media connection failed (ICE or DTLS)'))
     } else if (state === 'closed') {
       this.fail(new Error('the media connection closed'))

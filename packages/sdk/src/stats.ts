@@ -29,6 +29,8 @@ export interface CallStats {
   aic?: AicStats
   /** When each step of the call's setup was reached (ms since `call()`, or since the invite arrived for an incoming call). */
   setup?: CallSetupTimes
+  /** Times the call went 'reconnecting' and came back (README "Reconnecting"). */
+  reconnects: number
   timestamp: number
 }
 
@@ -38,6 +40,7 @@ interface Inputs {
   rttMs: number | undefined
   bytesIn: number
   bytesOut: number
+  reconnects: number
 }
 
 const previous = new WeakMap<object, { t: number, inBytes: number, outBytes: number }>()
@@ -122,6 +125,7 @@ export async function collectStats (inp: Inputs, key: object = inp, aic?: AicSta
     ...(video !== undefined ? { video } : {}),
     ...(audio !== undefined ? { audio } : {}),
     ...(aic !== undefined ? { aic } : {}),
+    reconnects: inp.reconnects,
     timestamp: now
   }
 }

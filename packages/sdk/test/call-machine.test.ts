@@ -167,6 +167,55 @@ describe('CallMachine', () => {
   })
 })
 
+describe('CallMachine: reconnecting (README "Reconnecting")', () => {
+  it('receive(Ping with chat_received) answers the pong and hands on the acknowledgement; none when 0', () => {
+    const { caller } = acceptedPair()
+    expect(caller.receive(wire({ callId: ID, ping: { nonce: 3, chatReceived: 5 } }))).toEqual({ type: 'reply', message: { callId: ID, pong: { nonce: 3 } }, ack: 5 })
+    expect(caller.receive(wire({ callId: ID, ping: { nonce: 4, chatReceived: 0 } }))).toEqual({ type: 'reply', message: { callId: ID, pong: { nonce: 4 } } })
+  })
+
+  it('receive(chat) carries the sender\'s seq; 0 for a peer that does not number its messages', () => {
+    const { caller } = acceptedPair()
+    expect(caller.receive(wire({ callId: ID, chat: { text: 'hi', seq: 9 } }))).toEqual({ type: 'chat', text: 'hi', seq: 9 })
+    expect(caller.receive(wire({ callId: ID, chat: { data: new Uint8Array([1, 2]) } }))).toMatchObject({ type: 'chat', seq: 0 })
+  })
+
+  it('receive(Resume) on the caller\'s stream is the callee\'s answer; ignored by the callee, before the accept, and after the end', () => {
+    const { caller, callee } = acceptedPair()
+    expect(caller.receive(wire({ callId: ID, resume: { chatReceived: 4 } }))).toEqual({ type: 'resumed', chatReceived: 4 })
+    expect(caller.receive(wire({ callId: ID, resume: {} }))).toEqual({ type: 'resumed', chatReceived: 0 })
+    expect(callee.receive(wire({ callId: ID, resume: { chatReceived: 1 } }))).toMatchObject({ type: 'ignore', reason: expect.stringMatching(/sent to the callee/) })
+    const early = new CallMachine('caller', ID, AV)
+    expect(early.receive(wire({ callId: ID, resume: { chatReceived: 1 } }))).toMatchObject({ type: 'ignore', reason: 'a Resume before the call was accepted' })
+    caller.end('hangup')
+    expect(caller.receive(wire({ callId: ID, resume: { chatReceived: 1 } })).type).toBe('ignore')
+  })
+
+  it('hangup("connection-lost") goes on the wire as END_REASON_CONNECTION_LOST and reads back as "connection-lost"', () => {
+    const { caller, callee } = acceptedPair()
+    const end = caller.hangup('connection-lost', 'could not reconnect within 30 s')
+    expect(end).toEqual({ callId: ID, end: { reason: EndReason.END_REASON_CONNECTION_LOST, message: 'could not reconnect within 30 s' } })
+    expect(callee.receive(wire(end!))).toEqual({ type: 'ended', reason: 'connection-lost', message: 'could not reconnect within 30 s' })
+    // the others without a wire value of their own still go as a hangup
+    expect(new CallMachine('caller', ID, AV).hangup('peer-vanished')).toMatchObject({ end: { reason: EndReason.END_REASON_HANGUP } })
+  })
+
+  it('quiet() only from "connected"; heard() only from "reconnecting": a call broken while still connecting stays "connecting"', () => {
+    const { caller } = acceptedPair()
+    expect(caller.state).toBe('connecting')
+    expect(caller.quiet()).toBe(false)
+    expect(caller.state).toBe('connecting')
+    caller.connected()
+    expect(caller.quiet()).toBe(true)
+    expect(caller.quiet()).toBe(false)
+    expect(caller.heard()).toBe(true)
+    caller.end('connection-lost')
+    expect(caller.quiet()).toBe(false)
+    expect(caller.heard()).toBe(false)
+    expect(caller.state).toBe('ended')
+  })
+})
+
 describe('theirsWins (glare)', () => {
   it('picks the same call on both sides: exactly one of the two calls wins', () => {
     const a = 'a'.repeat(32)

@@ -70,6 +70,8 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
     log,
     iceServers: [],
     heartbeat: { intervalMs: 60_000, reconnectingAfterMs: 120_000, vanishedAfterMs: 240_000 },
+    reconnect: { timeoutMs: 30_000 },
+    dial: async () => { throw new Error('no re-dials in these tests') },
     ringTimeoutMs: 60_000,
     getMedia: async () => undefined,
     forget: () => {},

@@ -102,6 +102,9 @@ function media (): MediaStream {
   return new MediaStream([...a.stream.getTracks(), ...v.stream.getTracks()])
 }
 
+/** The session-level or first ICE username fragment of an SDP. */
+const ufrag = (sdp: string): string => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1] ?? ''
+
 const kinds = (s: Side): string[] => s.tracks.map((t) => t.track.kind).sort()
 
 describe('MediaSession (perfect negotiation on RTCPeerConnection)', () => {
@@ -214,6 +217,56 @@ describe('MediaSession (perfect negotiation on RTCPeerConnection)', () => {
       await commands.cutPeerLink(false)
     }
     await until('both sides see ICE back', () => caller.interrupts.at(-1) === false && callee.interrupts.at(-1) === false, 20_000)
+    expect([...caller.failed, ...callee.failed]).toEqual([])
+  }, 60_000)
+
+  it('restartIce() after the link came back: a new offer with fresh ICE credentials, answered; ICE back on both sides, `interrupted` false again, no failure', async () => {
+    const { caller, callee } = pair({ callerStream: media(), calleeStream: media() })
+    await until('connected', () => caller.connected && callee.connected)
+    const offers = (): string[] => caller.sent.filter((s) => s.type === 'offer').map((s) => (s as { sdp: string }).sdp)
+    const first = offers().length
+    await commands.cutPeerLink(true)
+    try {
+      await until('both sides see ICE interrupted', () => caller.interrupts.includes(true) && callee.interrupts.includes(true), 20_000)
+      expect(caller.session.interrupted).toBe(true)
+    } finally {
+      await commands.cutPeerLink(false)
+    }
+    await caller.session.restartIce()
+    await until('the restart\'s offer', () => offers().length > first)
+    expect(ufrag(offers().at(-1)!)).not.toBe(ufrag(offers()[0]!))
+    await until('the restart\'s answer', () => callee.sent.filter((s) => s.type === 'answer').length >= 2)
+    await until('both sides see ICE back', () => !caller.session.interrupted && !callee.session.interrupted, 20_000)
+    expect(caller.interrupts.at(-1)).toBe(false)
+    expect(callee.interrupts.at(-1)).toBe(false)
+    expect([...caller.failed, ...callee.failed]).toEqual([])
+  }, 60_000)
+
+  it('restartIce() whose offer was lost (the signal link down too): the next restartIce() rolls it back and offers again, and that one brings ICE back', async () => {
+    let lose = false
+    const { caller, callee } = pair({
+      callerStream: media(),
+      calleeStream: media(),
+      deliver: (_from, _signal, send) => { if (!lose) setTimeout(send, 0) }
+    })
+    await until('connected', () => caller.connected && callee.connected)
+    await commands.cutPeerLink(true)
+    try {
+      await until('the caller sees ICE interrupted', () => caller.interrupts.includes(true), 20_000)
+      lose = true
+      const before = caller.sent.length
+      await caller.session.restartIce()
+      await until('an offer (lost)', () => caller.sent.slice(before).some((s) => s.type === 'offer'))
+      await until('the offer stays unanswered', () => caller.session.pc.signalingState === 'have-local-offer')
+    } finally {
+      await commands.cutPeerLink(false)
+    }
+    lose = false
+    const lostOffers = caller.sent.filter((s) => s.type === 'offer').length
+    await caller.session.restartIce()
+    await until('a second offer', () => caller.sent.filter((s) => s.type === 'offer').length > lostOffers)
+    await until('ICE back on the caller', () => !caller.session.interrupted && caller.interrupts.at(-1) === false, 20_000)
+    expect(caller.logs.join('\n')).not.toMatch(/rolling back an unanswered offer failed/)
     expect([...caller.failed, ...callee.failed]).toEqual([])
   }, 60_000)
 

@@ -85,7 +85,8 @@ export namespace auralink {
             END_REASON_BUSY = 3,
             END_REASON_TIMEOUT = 4,
             END_REASON_PROTOCOL_ERROR = 5,
-            END_REASON_GLARE = 6
+            END_REASON_GLARE = 6,
+            END_REASON_CONNECTION_LOST = 7
         }
 
         interface IEnd extends auralink.signal.End.$Properties {
@@ -165,6 +166,7 @@ export namespace auralink {
             constructor(properties?: auralink.signal.Ping.$Properties);
             $unknowns?: Uint8Array[];
             nonce: number;
+            chatReceived: number;
             static encode(message: auralink.signal.Ping.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.Ping & auralink.signal.Ping.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -173,6 +175,7 @@ export namespace auralink {
         namespace Ping {
             interface $Properties {
                 nonce?: (number|null);
+                chatReceived?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.Ping.$Properties;
@@ -206,6 +209,7 @@ export namespace auralink {
             $unknowns?: Uint8Array[];
             text: string;
             data: Uint8Array;
+            seq: number;
             static encode(message: auralink.signal.ChatMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.ChatMessage & auralink.signal.ChatMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -215,9 +219,30 @@ export namespace auralink {
             interface $Properties {
                 text?: (string|null);
                 data?: (Uint8Array|null);
+                seq?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.ChatMessage.$Properties;
+        }
+
+        interface IResume extends auralink.signal.Resume.$Properties {
+        }
+
+        class Resume {
+            constructor(properties?: auralink.signal.Resume.$Properties);
+            $unknowns?: Uint8Array[];
+            chatReceived: number;
+            static encode(message: auralink.signal.Resume.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.Resume & auralink.signal.Resume.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Resume {
+            interface $Properties {
+                chatReceived?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.Resume.$Properties;
         }
 
         interface IFileOffer extends auralink.signal.FileOffer.$Properties {
@@ -374,7 +399,8 @@ export namespace auralink {
             aicCapability?: (auralink.signal.AicCapability.$Properties|null);
             aicReport?: (auralink.signal.AicReport.$Properties|null);
             aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
-            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
+            resume?: (auralink.signal.Resume.$Properties|null);
+            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume");
             static encode(message: auralink.signal.SignalMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignalMessage & auralink.signal.SignalMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -394,7 +420,8 @@ export namespace auralink {
                 aicCapability?: (auralink.signal.AicCapability.$Properties|null);
                 aicReport?: (auralink.signal.AicReport.$Properties|null);
                 aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
-                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch");
+                resume?: (auralink.signal.Resume.$Properties|null);
+                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -410,9 +437,10 @@ export namespace auralink {
               aicCapability?: auralink.signal.AicCapability.$Shape|null;
               aicReport?: auralink.signal.AicReport.$Shape|null;
               aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
+              resume?: auralink.signal.Resume.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
+              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape })
             );
         }
 

@@ -605,6 +605,7 @@ $root.auralink = (function() {
          * @property {number} END_REASON_TIMEOUT=4 END_REASON_TIMEOUT value
          * @property {number} END_REASON_PROTOCOL_ERROR=5 END_REASON_PROTOCOL_ERROR value
          * @property {number} END_REASON_GLARE=6 END_REASON_GLARE value
+         * @property {number} END_REASON_CONNECTION_LOST=7 END_REASON_CONNECTION_LOST value
          */
         signal.EndReason = (function() {
             var valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -615,6 +616,7 @@ $root.auralink = (function() {
             values[valuesById[4] = "END_REASON_TIMEOUT"] = 4;
             values[valuesById[5] = "END_REASON_PROTOCOL_ERROR"] = 5;
             values[valuesById[6] = "END_REASON_GLARE"] = 6;
+            values[valuesById[7] = "END_REASON_CONNECTION_LOST"] = 7;
             return values;
         })();
 
@@ -1174,6 +1176,7 @@ $root.auralink = (function() {
              * Properties of a Ping.
              * @typedef {Object} auralink.signal.Ping.$Properties
              * @property {number|null} [nonce] Ping nonce
+             * @property {number|null} [chatReceived] Ping chatReceived
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1214,6 +1217,14 @@ $root.auralink = (function() {
             Ping.prototype.nonce = 0;
 
             /**
+             * Ping chatReceived.
+             * @member {number} chatReceived
+             * @memberof auralink.signal.Ping
+             * @instance
+             */
+            Ping.prototype.chatReceived = 0;
+
+            /**
              * Encodes the specified Ping message. Does not implicitly {@link auralink.signal.Ping.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.Ping
@@ -1231,6 +1242,8 @@ $root.auralink = (function() {
                     throw $Error("max depth exceeded");
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce !== 0)
                     writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.nonce);
+                if (message.chatReceived != null && $Object.hasOwnProperty.call(message, "chatReceived") && message.chatReceived !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.chatReceived);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1282,6 +1295,15 @@ $root.auralink = (function() {
                                 message.nonce = value;
                             else
                                 delete message.nonce;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chatReceived = value;
+                            else
+                                delete message.chatReceived;
                             continue;
                         }
                     }
@@ -1475,6 +1497,7 @@ $root.auralink = (function() {
              * @typedef {Object} auralink.signal.ChatMessage.$Properties
              * @property {string|null} [text] ChatMessage text
              * @property {Uint8Array|null} [data] ChatMessage data
+             * @property {number|null} [seq] ChatMessage seq
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1523,6 +1546,14 @@ $root.auralink = (function() {
             ChatMessage.prototype.data = $util.newBuffer([]);
 
             /**
+             * ChatMessage seq.
+             * @member {number} seq
+             * @memberof auralink.signal.ChatMessage
+             * @instance
+             */
+            ChatMessage.prototype.seq = 0;
+
+            /**
              * Encodes the specified ChatMessage message. Does not implicitly {@link auralink.signal.ChatMessage.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.ChatMessage
@@ -1542,6 +1573,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.text);
                 if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
                     writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && message.seq !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.seq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1604,6 +1637,15 @@ $root.auralink = (function() {
                                 delete message.data;
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1636,6 +1678,156 @@ $root.auralink = (function() {
             };
 
             return ChatMessage;
+        })();
+
+        signal.Resume = (function() {
+
+            /**
+             * Properties of a Resume.
+             * @typedef {Object} auralink.signal.Resume.$Properties
+             * @property {number|null} [chatReceived] Resume chatReceived
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Resume.
+             * @memberof auralink.signal
+             * @interface IResume
+             * @augments auralink.signal.Resume.$Properties
+             * @deprecated Use auralink.signal.Resume.$Properties instead.
+             */
+
+            /**
+             * Shape of a Resume.
+             * @typedef {auralink.signal.Resume.$Properties} auralink.signal.Resume.$Shape
+             */
+
+            /**
+             * Constructs a new Resume.
+             * @memberof auralink.signal
+             * @classdesc Represents a Resume.
+             * @constructor
+             * @param {auralink.signal.Resume.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var Resume = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Resume chatReceived.
+             * @member {number} chatReceived
+             * @memberof auralink.signal.Resume
+             * @instance
+             */
+            Resume.prototype.chatReceived = 0;
+
+            /**
+             * Encodes the specified Resume message. Does not implicitly {@link auralink.signal.Resume.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.Resume
+             * @static
+             * @param {auralink.signal.Resume.$Properties} message Resume message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Resume.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.chatReceived != null && $Object.hasOwnProperty.call(message, "chatReceived") && message.chatReceived !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.chatReceived);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Resume message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.Resume
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.Resume & auralink.signal.Resume.$Shape} Resume
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Resume.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.Resume();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chatReceived = value;
+                            else
+                                delete message.chatReceived;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for Resume
+             * @function getTypeUrl
+             * @memberof auralink.signal.Resume
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            Resume.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.Resume";
+            };
+
+            return Resume;
         })();
 
         signal.FileOffer = (function() {
@@ -2766,7 +2958,8 @@ $root.auralink = (function() {
              * @property {auralink.signal.AicCapability.$Properties|null} [aicCapability] SignalMessage aicCapability
              * @property {auralink.signal.AicReport.$Properties|null} [aicReport] SignalMessage aicReport
              * @property {auralink.signal.AicSwitch.$Properties|null} [aicSwitch] SignalMessage aicSwitch
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"} [body] SignalMessage body
+             * @property {auralink.signal.Resume.$Properties|null} [resume] SignalMessage resume
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2793,9 +2986,10 @@ $root.auralink = (function() {
              *   aicCapability?: auralink.signal.AicCapability.$Shape|null;
              *   aicReport?: auralink.signal.AicReport.$Shape|null;
              *   aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
+             *   resume?: auralink.signal.Resume.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -2910,17 +3104,25 @@ $root.auralink = (function() {
              */
             SignalMessage.prototype.aicSwitch = null;
 
+            /**
+             * SignalMessage resume.
+             * @member {auralink.signal.Resume.$Properties|null|undefined} resume
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.resume = null;
+
             // OneOf field names bound to virtual getters and setters
             var $oneOfFields;
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2964,6 +3166,8 @@ $root.auralink = (function() {
                     $root.auralink.signal.AicReport.encode(message.aicReport, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
                 if (message.aicSwitch != null && $Object.hasOwnProperty.call(message, "aicSwitch"))
                     $root.auralink.signal.AicSwitch.encode(message.aicSwitch, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                if (message.resume != null && $Object.hasOwnProperty.call(message, "resume"))
+                    $root.auralink.signal.Resume.encode(message.resume, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3092,6 +3296,13 @@ $root.auralink = (function() {
                                 break;
                             message.aicSwitch = $root.auralink.signal.AicSwitch.decode(reader, reader.size(), $undefined, _depth + 1, message.aicSwitch);
                             message.body = "aicSwitch";
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.resume = $root.auralink.signal.Resume.decode(reader, reader.size(), $undefined, _depth + 1, message.resume);
+                            message.body = "resume";
                             continue;
                         }
                     }
