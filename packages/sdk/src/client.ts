@@ -10,7 +10,7 @@ import { Call } from './call.js'
 import { theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
+  CALL_DIAL_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
   DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS
 } from './constants.js'
 import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
@@ -293,7 +293,9 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
 
   private async place (name: string, requested: MediaRequest, stream: MediaStream | undefined, aic: AicMode | undefined, options: AbortOptions): Promise<Call> {
     // by name (the record is cached by the resolve just made), so that errors name it
-    const conn = await this.mesh.dial(name, options)
+    // within CALL_DIAL_TIMEOUT_MS the mesh retries past dial.retries: on a busy machine a run of
+    // stalled WebRTC attempts no longer ends the call while the caller still waits
+    const conn = await this.mesh.dial(name, { ...options, timeoutMs: CALL_DIAL_TIMEOUT_MS })
     const s = await conn.newStream(SIGNAL_PROTOCOL, options)
     const channel = new SignalChannel(s, this.log)
     const callId = randomId()
