@@ -63,7 +63,9 @@ trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 trap 'on_signal HUP' HUP
 
-echo "stress.sh: load average $(loadavg); starting $workers CPU worker(s) at ${load}% (stop after ${max_s} s at most): $*" >&2
+# the command on one line, cut short: a `bash -c` script would fill the screen
+cmdline="$(printf '%s ' "$@" | tr '\n' ' ' | tr -s ' ' | cut -c1-160)"
+echo "stress.sh: load average $(loadavg); starting $workers CPU worker(s) at ${load}% (stop after ${max_s} s at most): $cmdline" >&2
 # the command can tell that it runs under load, and how much (bench/dial-load.mjs records it)
 export AURALINK_STRESS="cpu workers=$workers load=${load}%"
 stress-ng --cpu "$workers" --cpu-load "$load" --timeout "${max_s}s" --quiet &
