@@ -72,7 +72,11 @@ describe('relay reputation with two real relay nodes, one killed', () => {
     expect(conn.remotePeer.equals(bob.peerId)).toBe(true)
     const circuits = alice.scorer.toJSON().relays
     expect(circuits[liveId]?.circuits.ok).toBeGreaterThan(0.9)
-    expect(circuits[deadId]?.circuits).toEqual({ ok: 0, failed: 0 })
+    // the live relay's route goes first; only when that attempt failed (a WebRTC attempt can stall
+    // on a busy machine: the dial then retries) does the dial try the dead relay's route from bob's
+    // record, which fails and counts against it. Never a success through it
+    expect(circuits[deadId]?.circuits.ok ?? 0).toBe(0)
+    if (conn.attempts === 1) expect(circuits[deadId]?.circuits).toEqual({ ok: 0, failed: 0 })
     expect(rankOf(alice)[0]).toBe(liveId)
   })
 
