@@ -9,6 +9,8 @@
 #   AURALINK_STRESS_WORKERS etc.: see scripts/stress.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node 24 from node_modules (the relay processes and vitest run on it), as scripts/test.sh does
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 runs="${AURALINK_STRESS_RUNS:-1}"
 if ! [[ "$runs" =~ ^[0-9]+$ ]] || [ "$runs" -lt 1 ]; then
