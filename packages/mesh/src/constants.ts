@@ -2,8 +2,39 @@
 export const DEFAULT_DIAL_RETRIES = 3
 /** Backoff before the first retry; doubles each time. */
 export const DEFAULT_DIAL_BACKOFF_MS = 250
-/** One dial attempt, ICE and Noise included. */
+/** Most backoff between two direct rounds of a dial (`MeshDialOptions.timeoutMs` lets one go past `retries` rounds). */
+export const MAX_DIAL_BACKOFF_MS = 2_000
+/**
+ * One dial attempt's whole limit, ICE and the upgrade included. libp2p's own per-address limit
+ * (`connectionManager.addressDialTimeout`, 6 s by default) and the answering side's
+ * (`inboundUpgradeTimeout`, 10 s) are set to this too (or to RELAY_DIAL_TIMEOUT_MS when that is
+ * longer), so that this limit and the stall limit below, not libp2p's fixed ones, decide when an
+ * attempt is given up.
+ */
 export const DEFAULT_DIAL_TIMEOUT_MS = 15_000
+/**
+ * Least time a dial attempt may go without progress (a libp2p progress event: signalling stream
+ * open, offer sent, answer read, a candidate added, the upgrade's steps) before it is given up
+ * and retried. The longest quiet step of a healthy attempt is ICE checks plus the DTLS handshake
+ * plus the SCTP association, which DTLS's 1 s retransmission timer can stretch past 1 s, and which
+ * a busy 2-core machine stretches to several seconds.
+ */
+export const DEFAULT_DIAL_STALL_MS = 5_000
+/** An attempt may also go this many round trips to its relay without progress (the longer of the two applies). */
+export const DEFAULT_DIAL_STALL_RTTS = 20
+/**
+ * A relayed connection to a peer is reused for a new dial attempt's signalling only while it has
+ * at least this many bytes of its relay's data limit left: one attempt's signalling (offer,
+ * answer, candidates, on a signalling stream of its own) takes about 1.6 KiB of it (bench/dial-load),
+ * so a circuit with a 32 KiB limit carries about twenty; the margin covers slow attempts and retries.
+ */
+export const CIRCUIT_REUSE_MIN_BYTES = 16 * 1024
+/**
+ * ... and only while it is younger than this: the shortest duration limit our relays give a
+ * circuit is 30 s (between peers without an established name), and an attempt takes up to
+ * `DEFAULT_DIAL_TIMEOUT_MS` (15 s).
+ */
+export const CIRCUIT_REUSE_MAX_AGE_MS = 15_000
 /** One directory request, stream open to response. */
 export const DEFAULT_DIRECTORY_TIMEOUT_MS = 10_000
 /** One dial of a relay's WebSocket address (connection, Noise and yamux), and one dial that learns a relay's peer id. */

@@ -1,3 +1,5 @@
+import { CIRCUIT_REUSE_MAX_AGE_MS, CIRCUIT_REUSE_MIN_BYTES, MAX_DIAL_BACKOFF_MS } from './constants.js'
+import { AttemptClock, stallLimitMs } from './dial-progress.js'
 import { circuitRelayOf, dialRoutes } from './dial-routes.js'
 import { upstreamErrorKind } from '@auralink/core'
 import { DialFailedError, PeerIdMismatchError, PeerOfflineError } from './errors.js'
@@ -22,16 +24,35 @@ export interface MeshDiallerComponents {
   connectedRelays(): Array<{ peerId: PeerId, addr: Multiaddr }>
   /** A direct attempt failed and the dial goes on (the node's 'dial:retry' event). */
   retry(detail: { peer: PeerId, relay: PeerId, attempt: number, error: Error }): void
+  /** The measured round-trip time to a connected relay, in ms, when one is known. */
+  relayRttMs(relay: PeerId): number | undefined
   log: Logger
 }
 
 export interface MeshDiallerInit {
   retries: number
   backoffMs: number
+  /** One attempt's whole limit. */
   timeoutMs: number
+  /** Least time an attempt may go without progress (see dial-progress.ts). */
+  stallMs: number
+  /** An attempt may go this many round trips to its relay without progress, when that is longer than `stallMs`. */
+  stallRtts: number
 }
 
 interface Route { peerId: PeerId, addr: Multiaddr }
+
+/** The whole dial's limit (`MeshDialOptions.timeoutMs`): its length, when it ends, and the signal that fires then. */
+export interface DialLimit { ms: number, deadline: number, signal: AbortSignal }
+
+/** What one dial has done so far, for the error that ends it. */
+interface DialState {
+  attempts: number
+  lastError: Error | undefined
+  /** One line per phase that ran and failed. */
+  tried: string[]
+  phase?: 'direct' | 'relayed' | 'TURN'
+}
 
 /**
  * Dials a peer in three phases, each tried only when the one before it failed:
@@ -54,54 +75,80 @@ export class MeshDialler {
     this.init = init
   }
 
-  async dial (peer: PeerId, auraId: string | undefined, theirRelays: readonly string[], options: MeshDialOptions): Promise<MeshConnection> {
-    const { retries, backoffMs } = this.init
+  /**
+   * Dials `peer`. With `limit` (`MeshDialOptions.timeoutMs`), direct rounds go on past `retries`
+   * while another attempt fits before the deadline (see `anotherRound`), and the deadline's abort
+   * ends the dial in a DialFailedError that says what was tried; the caller's own signal rethrows
+   * its reason.
+   */
+  async dial (peer: PeerId, auraId: string | undefined, theirRelays: readonly string[], options: MeshDialOptions, limit?: DialLimit): Promise<MeshConnection> {
     const who = auraId ?? peer.toString()
-    let lastError: Error | undefined
-    let attempts = 0
-    const rounds = options.allowDirect === false ? 0 : retries + 1
-    for (let round = 0; round < rounds; round++) {
+    const state: DialState = { attempts: 0, lastError: undefined, tried: [] }
+    const caller = options.signal
+    const signals = [caller, limit?.signal].filter((x) => x !== undefined)
+    const inner = { ...options, ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}) }
+    try {
+      return await this.phases(peer, auraId, who, theirRelays, inner, state, limit)
+    } catch (err) {
+      if (limit?.signal.aborted === true && caller?.aborted !== true && !(err instanceof PeerIdMismatchError) && !(err instanceof PeerOfflineError)) {
+        if (err instanceof DialFailedError) throw err
+        const tried = [...state.tried, `out of time in the ${state.phase ?? 'direct'} phase after ${state.attempts} attempt${state.attempts === 1 ? '' : 's'}${state.lastError !== undefined ? ` (last: ${state.lastError.message})` : ''}`]
+        throw new DialFailedError(`could not reach ${who} within ${limit.ms} ms: ${tried.join('; ')}`, state.attempts, { cause: state.lastError ?? err })
+      }
+      throw err
+    }
+  }
+
+  private async phases (peer: PeerId, auraId: string | undefined, who: string, theirRelays: readonly string[], options: MeshDialOptions, state: DialState, limit: DialLimit | undefined): Promise<MeshConnection> {
+    const { retries, backoffMs } = this.init
+    state.phase = 'direct'
+    // allowDirect: false (a call re-dialling after its path broke) goes straight to the relayed phase
+    for (let round = 0; options.allowDirect !== false; round++) {
       // ranked again each round: a relay whose circuit just failed has dropped, the next goes
       // first; the route that worked last time (the route cache) goes before them all
       const routes = this.routes(peer, theirRelays)
       let offline = 0
       for (const route of routes) {
         options.signal?.throwIfAborted()
-        attempts++
+        state.attempts++
         const t0 = Date.now()
         try {
           const connection = await this.webrtc('direct', peer, route, who, options)
           this.recordCircuit(peer, route.peerId, true)
-          this.c.log('direct connection to %s via %p after %d attempt(s), %d ms', who, route.peerId, attempts, Date.now() - t0)
+          this.c.log('direct connection to %s via %p after %d attempt(s), %d ms', who, route.peerId, state.attempts, Date.now() - t0)
           // 'turn' only when libp2p handed back an existing connection of an earlier TURN phase
           // (it prefers none of two open WebRTC connections to the same peer)
-          return wrap(connection, peer, auraId, route.peerId, this.pathOf(connection), attempts)
+          return wrap(connection, peer, auraId, route.peerId, this.pathOf(connection), state.attempts)
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
-          lastError = circuitError(err, who, route.peerId)
-          if (lastError instanceof PeerOfflineError) offline++
-          this.recordCircuit(peer, route.peerId, false, lastError)
-          this.c.log('attempt %d to %s via %p failed in %d ms: %s', attempts, who, route.peerId, Date.now() - t0, lastError.message)
-          this.c.retry({ peer, relay: route.peerId, attempt: attempts, error: lastError })
+          const error = circuitError(err, who, route.peerId)
+          state.lastError = error
+          if (error instanceof PeerOfflineError) offline++
+          this.recordCircuit(peer, route.peerId, false, error)
+          this.c.log('attempt %d to %s via %p failed in %d ms: %s', state.attempts, who, route.peerId, Date.now() - t0, error.message)
+          this.c.retry({ peer, relay: route.peerId, attempt: state.attempts, error })
         }
       }
       if (offline === routes.length) {
-        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${routes.length === 1 ? 'our relay' : `any of our ${routes.length} relays`}`, { cause: lastError })
+        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${routes.length === 1 ? 'our relay' : `any of our ${routes.length} relays`}`, { cause: state.lastError })
       }
-      if (round < retries) await sleep(backoffMs * 2 ** round, options.signal)
+      const backoff = Math.min(MAX_DIAL_BACKOFF_MS, backoffMs * 2 ** round)
+      if (round >= retries && !this.anotherRound(backoff, options, limit)) break
+      await sleep(backoff, options.signal)
     }
-    const direct = rounds === 0
+    const direct = options.allowDirect === false
       ? 'direct not allowed (allowDirect is false)'
-      : `direct WebRTC dial failed ${attempts} time${attempts === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`
-    const tried = [direct]
+      : `direct WebRTC dial failed ${state.attempts} time${state.attempts === 1 ? '' : 's'} (last: ${state.lastError?.message ?? 'unknown'})`
+    state.tried.push(direct)
 
     if (options.allowRelayed === true) {
+      state.phase = 'relayed'
       let failed = 0
       let offline = 0
       const relays = this.c.connectedRelays()
       for (const { peerId: relay, addr: relayAddr } of relays) {
-        attempts++
+        state.attempts++
         try {
           const connection = await this.c.libp2p.dial(relayAddr.encapsulate(`/p2p-circuit/p2p/${peer.toString()}`), options)
           this.checkPeer(connection, peer, who)
@@ -110,53 +157,66 @@ export class MeshDialler {
           // concurrent dial, or an earlier TURN phase): it is said for what it is
           const path = this.pathOf(connection)
           this.c.log('falling back to a relayed connection to %s (got %s): %s', who, path, direct)
-          return wrap(connection, peer, auraId, relay, path, attempts, direct)
+          return wrap(connection, peer, auraId, relay, path, state.attempts, direct)
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
-          lastError = circuitError(err, who, relay)
+          state.lastError = circuitError(err, who, relay)
           failed++
-          if (lastError instanceof PeerOfflineError) offline++
-          this.recordCircuit(peer, relay, false, lastError)
+          if (state.lastError instanceof PeerOfflineError) offline++
+          this.recordCircuit(peer, relay, false, state.lastError)
         }
       }
       // every relay says the peer holds no reservation there: it is gone, not merely unreachable
-      if (rounds === 0 && relays.length > 0 && offline === relays.length) {
-        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${relays.length === 1 ? 'our relay' : `any of our ${relays.length} relays`}`, { cause: lastError })
+      if (options.allowDirect === false && relays.length > 0 && offline === relays.length) {
+        throw new PeerOfflineError(`${who} is offline: it holds no reservation on ${relays.length === 1 ? 'our relay' : `any of our ${relays.length} relays`}`, { cause: state.lastError })
       }
-      tried.push(`relayed failed through ${failed} relay${failed === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`)
+      state.tried.push(`relayed failed through ${failed} relay${failed === 1 ? '' : 's'} (last: ${state.lastError?.message ?? 'unknown'})`)
     } else {
-      tried.push('relayed not allowed (allowRelayed is false)')
+      state.tried.push('relayed not allowed (allowRelayed is false)')
     }
 
     if (turnAllowed(options.allowTurn, this.c.iceServers)) {
-      const reason = tried.join('; ')
+      state.phase = 'TURN'
+      const reason = state.tried.join('; ')
       let failed = 0
       for (const route of this.routes(peer, theirRelays)) {
         options.signal?.throwIfAborted()
-        attempts++
+        state.attempts++
         const t0 = Date.now()
         try {
           const connection = await this.webrtc('turn', peer, route, who, options)
           this.viaTurn.add(connection)
           this.recordCircuit(peer, route.peerId, true)
-          this.c.log('connection to %s through TURN, signalled via %p, after %d attempt(s), %d ms: %s', who, route.peerId, attempts, Date.now() - t0, reason)
-          return wrap(connection, peer, auraId, route.peerId, 'turn', attempts, reason)
+          this.c.log('connection to %s through TURN, signalled via %p, after %d attempt(s), %d ms: %s', who, route.peerId, state.attempts, Date.now() - t0, reason)
+          return wrap(connection, peer, auraId, route.peerId, 'turn', state.attempts, reason)
         } catch (err) {
           if (err instanceof PeerIdMismatchError) throw err
           options.signal?.throwIfAborted()
-          lastError = circuitError(err, who, route.peerId)
+          state.lastError = circuitError(err, who, route.peerId)
           failed++
           // not scored against the relay: its signalling was judged in the direct phase of this
           // very dial, and a TURN attempt that fails says more of the TURN server than of it
-          this.c.log('TURN attempt %d to %s via %p failed in %d ms: %s', attempts, who, route.peerId, Date.now() - t0, lastError.message)
+          this.c.log('TURN attempt %d to %s via %p failed in %d ms: %s', state.attempts, who, route.peerId, Date.now() - t0, state.lastError.message)
         }
       }
-      tried.push(`TURN failed ${failed} time${failed === 1 ? '' : 's'} (last: ${lastError?.message ?? 'unknown'})`)
+      state.tried.push(`TURN failed ${failed} time${failed === 1 ? '' : 's'} (last: ${state.lastError?.message ?? 'unknown'})`)
     } else {
-      tried.push(this.c.iceServers.turn.length === 0 ? 'TURN not configured (no turn: server in iceServers)' : 'TURN not allowed (allowTurn is false)')
+      state.tried.push(this.c.iceServers.turn.length === 0 ? 'TURN not configured (no turn: server in iceServers)' : 'TURN not allowed (allowTurn is false)')
     }
-    throw new DialFailedError(`could not reach ${who}: ${tried.join('; ')}`, attempts, { cause: lastError })
+    throw new DialFailedError(`could not reach ${who}${limit !== undefined ? ` within ${limit.ms} ms` : ''}: ${state.tried.join('; ')}`, state.attempts, { cause: state.lastError })
+  }
+
+  /**
+   * Whether the direct phase, its `retries` spent, goes another round: only with a dial limit, when
+   * after `backoff` one more attempt still fits (its stall limit, the shortest a dead attempt takes
+   * to be given up) and leaves one attempt's whole time for the relayed or TURN phase, if either may run.
+   */
+  private anotherRound (backoff: number, options: MeshDialOptions, limit: DialLimit | undefined): boolean {
+    if (limit === undefined) return false
+    const fallback = options.allowRelayed === true || turnAllowed(options.allowTurn, this.c.iceServers)
+    const needed = backoff + this.init.stallMs + (fallback ? this.init.timeoutMs : 0)
+    return limit.deadline - Date.now() > needed
   }
 
   /**
@@ -166,28 +226,44 @@ export class MeshDialler {
   private async webrtc (phase: IcePhase, peer: PeerId, route: Route, who: string, options: MeshDialOptions): Promise<Connection> {
     const { libp2p } = this.c
     return this.c.ice.run(phase, async () => {
-      // the attempt's time starts once it may run (IcePolicy), not while it waits its turn
-      const signal = AbortSignal.any([AbortSignal.timeout(this.init.timeoutMs), ...(options.signal != null ? [options.signal] : [])])
-      // a relay of theirs that we are not attached to: connect to it first
-      if (libp2p.getConnections(route.peerId).length === 0) await libp2p.dial(route.addr, { signal })
-      // libp2p hands back an existing connection to the peer when it has one; a connection
-      // stuck closing (a close that timed out), a relayed one or one through TURN is no use to
-      // the direct phase: ask for a new one. The TURN phase always asks for a new one, so that
-      // what it returns went through TURN
-      const reusable = phase === 'direct' && libp2p.getConnections(peer).some((c) => this.pathOf(c) === 'direct' && c.status === 'open')
-      this.dropStale(peer)
-      this.dropOtherCircuits(peer, route.peerId)
-      const connection = await libp2p.dial(route.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`), {
-        signal,
-        force: !reusable,
-        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {})
-      })
-      this.checkPeer(connection, peer, who)
-      // a WebRTC connection through TURN is as `direct` (not a circuit) and unlimited as one without
-      if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
-        throw new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
+      // the attempt's time starts once it may run (IcePolicy), not while it waits its turn. It is
+      // given up when it stops making progress (scaled by the relay's RTT), not at a fixed time
+      // while it still moves: on a busy machine each step is slower, but every step comes
+      const stallMs = stallLimitMs(this.init, this.c.relayRttMs(route.peerId))
+      const clock = new AttemptClock(this.init.timeoutMs, stallMs, options)
+      const { signal } = clock
+      const onProgress = (evt: { type: string }): void => { clock.step(evt.type); options.onProgress?.(evt) }
+      try {
+        // a relay of theirs that we are not attached to: connect to it first
+        if (libp2p.getConnections(route.peerId).length === 0) await libp2p.dial(route.addr, { signal, onProgress })
+        // libp2p hands back an existing connection to the peer when it has one; a connection
+        // stuck closing (a close that timed out), a relayed one or one through TURN is no use to
+        // the direct phase: ask for a new one. The TURN phase always asks for a new one, so that
+        // what it returns went through TURN
+        const reusable = phase === 'direct' && libp2p.getConnections(peer).some((c) => this.pathOf(c) === 'direct' && c.status === 'open')
+        this.dropStale(peer)
+        this.dropOtherCircuits(peer, route.peerId)
+        await this.dropSpentCircuits(peer, signal)
+        const connection = await libp2p.dial(route.addr.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`), { signal, force: !reusable, onProgress })
+        this.checkPeer(connection, peer, who)
+        // a WebRTC connection through TURN is as `direct` (not a circuit) and unlimited as one without
+        if (connection.status !== 'open' || connection.limits != null || !connection.direct) {
+          throw new Error(`dial returned a ${connection.status} ${connection.limits != null ? 'limited' : ''} connection for a WebRTC address`)
+        }
+        this.c.log.trace('%s attempt to %s via %p: %d ms (stall limit %d ms): %s', phase, who, route.peerId, clock.elapsedMs, stallMs, clock.timeline())
+        return connection
+      } catch (err) {
+        // our own limit ran out (not the caller's): say so, and where the attempt stopped,
+        // instead of libp2p's "The operation was aborted due to timeout"
+        this.c.log('%s attempt to %s via %p failed: %s; steps: %s', phase, who, route.peerId, (err as Error).message, clock.timeline())
+        if (signal.aborted && options.signal?.aborted !== true && !(err instanceof PeerIdMismatchError)) {
+          this.c.log('%s attempt to %s via %p: %s; steps: %s', phase, who, route.peerId, (signal.reason as Error).message, clock.timeline())
+          throw signal.reason
+        }
+        throw err
+      } finally {
+        clock.dispose()
       }
-      return connection
     }, options)
   }
 
@@ -241,6 +317,32 @@ export class MeshDialler {
         void c.close().catch(() => { c.abort(new Error('relayed connection did not close')) })
       }
     }
+  }
+
+  /**
+   * Closes idle relayed connections to `peer` that are near the end of their relay's limits.
+   * libp2p's WebRTC transport signals over any connection it already has to the peer; a circuit
+   * reused dial after dial runs out of its data limit (32 KiB for circuits between peers without an
+   * established name on our relays: about twenty dials' signalling) or its time limit (30 s), and the
+   * relay then cuts it in the middle of an attempt's signalling: the attempt fails with "Unexpected
+   * EOF" reading the answer, or, cut after the answer, stalls until its stall limit. Under load,
+   * when dials are slower, more of them meet the cut. With the circuit closed, the transport dials a
+   * fresh one (a hop round trip and a Noise handshake more). Left alone: circuits with open streams
+   * (a relayed call). The age is ours to count: libp2p reads a relay's duration limit as seconds
+   * where relays (js-libp2p's among them) send milliseconds, so `limits.seconds` is no guide.
+   */
+  private async dropSpentCircuits (peer: PeerId, signal: AbortSignal): Promise<void> {
+    const now = Date.now()
+    const spent = this.c.libp2p.getConnections(peer).filter((c) => {
+      if (c.limits == null || c.status !== 'open' || c.streams.length > 0) return false
+      const bytes = c.limits.bytes
+      return (bytes !== undefined && bytes < CIRCUIT_REUSE_MIN_BYTES) || now - c.timeline.open > CIRCUIT_REUSE_MAX_AGE_MS
+    })
+    // awaited: a circuit still closing would be the one the transport picks
+    await Promise.all(spent.map(async (c) => {
+      this.c.log('closing a relayed connection to %p (%s bytes left, %d ms old) before signalling a new attempt', peer, String(c.limits?.bytes ?? 'unlimited'), now - c.timeline.open)
+      await c.close({ signal }).catch((err: Error) => { c.abort(err) })
+    }))
   }
 
   private checkPeer (connection: Connection, expected: PeerId, who: string): void {

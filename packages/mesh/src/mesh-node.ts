@@ -12,9 +12,9 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import {
-  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DTLS_CLIENT, DTLS_CLIENT_CONFIG_KEY, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_RELAY_PROBE_BYTES, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
+  DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_DTLS_CLIENT, DTLS_CLIENT_CONFIG_KEY, DEFAULT_ADOPTED_RELAYS, DEFAULT_DIAL_BACKOFF_MS, DEFAULT_DIAL_STALL_MS, DEFAULT_DIAL_STALL_RTTS, DEFAULT_RELAY_PROBE_BYTES, DEFAULT_DIAL_RETRIES, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS,
   DEFAULT_KNOWN_RELAYS, DEFAULT_RELAY_LIST_INTERVAL_MS, DEFAULT_RESOLVE_CACHE_SIZE, DEFAULT_ROUTE_CACHE_SIZE,
-  DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS
+  DEFAULT_ROUTE_CACHE_TTL_MS, MAX_RESOLVE_CACHE_MS, RELAY_DIAL_TIMEOUT_MS
 } from './constants.js'
 import { meshConnectionGater } from './dial-policy.js'
 import { directoryRequest } from './directory-client.js'
@@ -69,6 +69,8 @@ export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOpt
   // the Node build's RTCPeerConnection makes the offerer the DTLS client unless told otherwise
   // (webrtc-peer-connection.node.ts)
   const rtcConfiguration = dtlsClient === 'offerer' ? ice.rtcConfiguration : (): RTCConfiguration => Object.assign(ice.rtcConfiguration(), { [DTLS_CLIENT_CONFIG_KEY]: 'answerer' })
+  const attemptMs = init.dial?.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+  if (!(Number.isFinite(attemptMs) && attemptMs > 0)) throw new RangeError(`dial.timeoutMs must be a number > 0, got ${attemptMs}`)
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
@@ -89,6 +91,11 @@ export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOpt
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // libp2p's fixed 6 s per address (dialling side) and 10 s per inbound upgrade (answering side)
+    // cut WebRTC dials that were still progressing on a busy machine; the dialler's attempt limits
+    // (a stall limit scaled by the relay's RTT inside dial.timeoutMs: dial-progress.ts) decide instead
+    // (never below the relay dials' own limit, which the keeper's relay dials rely on)
+    connectionManager: { addressDialTimeout: Math.max(attemptMs, RELAY_DIAL_TIMEOUT_MS), inboundUpgradeTimeout: Math.max(attemptMs, RELAY_DIAL_TIMEOUT_MS) },
     // plain ws:// to loopback, private and configured relays; libp2p's browser default refuses
     // those (see dial-policy.ts)
     connectionGater: meshConnectionGater(relays.map((r) => r.peerId)),
@@ -159,10 +166,15 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
     const dialInit = {
       retries: init.dial?.retries ?? DEFAULT_DIAL_RETRIES,
       backoffMs: init.dial?.backoffMs ?? DEFAULT_DIAL_BACKOFF_MS,
-      timeoutMs: init.dial?.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+      timeoutMs: init.dial?.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+      stallMs: init.dial?.stallMs ?? DEFAULT_DIAL_STALL_MS,
+      stallRtts: DEFAULT_DIAL_STALL_RTTS
     }
     if (!Number.isInteger(dialInit.retries) || dialInit.retries < 0) {
       throw new RangeError(`dial.retries must be a whole number >= 0, got ${dialInit.retries}`)
+    }
+    if (!(Number.isFinite(dialInit.stallMs) && dialInit.stallMs > 0)) {
+      throw new RangeError(`dial.stallMs must be a number > 0, got ${dialInit.stallMs}`)
     }
     const adopt = init.adoptKnownRelays ?? DEFAULT_ADOPTED_RELAYS
     if (!Number.isInteger(adopt) || adopt < 0) {
@@ -187,6 +199,9 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       ...ice,
       connectedRelays: () => this.connectedRelays(),
       retry: (detail) => { this.safeDispatchEvent('dial:retry', { detail }) },
+      // the relay keeper's pings, smoothed (reputation); else libp2p's connection monitor's last ping
+      relayRttMs: (relay) => this.reputation.scorer.toJSON().relays[relay.toString()]?.rtt?.mean ??
+        this.libp2p.getConnections(relay).find((c) => c.rtt !== undefined)?.rtt,
       log: defaultLogger().forComponent('auralink:mesh:dial')
     }, dialInit)
     this.keeper = new RelayKeeper({
@@ -453,12 +468,19 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
 
   async dial (target: string | PeerId, options: MeshDialOptions = {}): Promise<MeshConnection> {
     this.assertRunning()
+    const { timeoutMs } = options
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new RangeError(`dial options.timeoutMs must be a number > 0, got ${String(timeoutMs)}`)
+    }
+    // the whole dial's limit, apart from the caller's signal so that the dialler can tell which fired
+    const limit = timeoutMs !== undefined ? { ms: timeoutMs, deadline: Date.now() + timeoutMs, signal: AbortSignal.timeout(timeoutMs) } : undefined
     let peer: PeerId
     let auraId: string | undefined
     let theirRelays: readonly string[] = []
     if (typeof target === 'string') {
       auraId = validateAuraId(target)
-      const record = await this.resolve(auraId, options)
+      const signals = [options.signal, limit?.signal].filter((x) => x !== undefined)
+      const record = await this.resolve(auraId, { ...options, ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}) })
       peer = record.peerId
       theirRelays = record.relays
     } else if (target != null && typeof target === 'object' && 'toMultihash' in target) {
@@ -467,7 +489,7 @@ class AuraMeshNode extends SafeEventEmitter<MeshNodeEvents> implements MeshNode 
       throw new TypeError(`dial target must be an AuraID or a PeerId, got ${JSON.stringify(target)}`)
     }
     if (peer.equals(this.peerId)) throw new TypeError(`dial target ${auraId ?? peer.toString()} is this node itself`)
-    return this.dialler.dial(peer, auraId, theirRelays, options)
+    return this.dialler.dial(peer, auraId, theirRelays, options, limit)
   }
 
   knownRelays (): RelayAdvert[] {

@@ -36,8 +36,18 @@ export interface MeshNodeInit {
     retries?: number
     /** Backoff before the first retry, doubled each time. @default 250 */
     backoffMs?: number
-    /** One attempt's limit (a direct, relayed or TURN attempt). @default 15000 */
+    /**
+     * One attempt's whole limit (a direct, relayed or TURN attempt); libp2p's per-address dial limit
+     * and its limit on an inbound connection's upgrade are set to it as well. @default 15000
+     */
     timeoutMs?: number
+    /**
+     * A direct or TURN attempt that makes no progress (no step of the WebRTC dial: signalling
+     * stream, offer, answer, ICE candidates, upgrade) for this long, or for 20 round trips to the
+     * relay it is signalled through when that is longer, is given up and retried; one that keeps
+     * moving runs up to `timeoutMs`. @default 5000
+     */
+    stallMs?: number
   }
   /**
    * How often relays are checked (each connected one pinged, for its score) and lost ones
@@ -136,6 +146,15 @@ export interface MeshDialOptions extends AbortOptions {
    * `webrtc:send-sdp-offer`, `webrtc:read-sdp-answer`, ...): the SDK times a call's setup with it.
    */
   onProgress?: (event: { type: string }) => void
+  /**
+   * The whole dial's limit in ms, resolving the AuraID included. Within it, failed direct attempts
+   * are retried past `MeshNodeInit.dial.retries` for as long as another attempt fits before the
+   * limit (backoff at most 2 s), keeping one attempt's time (`dial.timeoutMs`) for the relayed and
+   * TURN phases when those are allowed; when it runs out the dial rejects with DialFailedError
+   * naming every phase it tried. Without it, `dial.retries` alone bounds the direct phase.
+   * `signal` still aborts the dial at any moment, with its own reason.
+   */
+  timeoutMs?: number
 }
 
 /** Options of `register()`: what the signed record says besides the name. */

@@ -28,6 +28,11 @@ describe('createMeshNode', () => {
     }
   })
 
+  it('createMeshNode({ dial: { stallMs: 0 } }) and ({ dial: { timeoutMs: NaN } }) throw RangeError naming the option and the value', async () => {
+    await expect(createMeshNode({ dial: { stallMs: 0 } })).rejects.toThrow(new RangeError('dial.stallMs must be a number > 0, got 0'))
+    await expect(createMeshNode({ dial: { timeoutMs: Number.NaN } })).rejects.toThrow(new RangeError('dial.timeoutMs must be a number > 0, got NaN'))
+  })
+
   it('resolve() before start() rejects with InvalidStateError', async () => {
     const node = await createMeshNode()
     await expect(node.resolve('@bob.aura')).rejects.toThrow(expect.objectContaining({ name: 'InvalidStateError' }))

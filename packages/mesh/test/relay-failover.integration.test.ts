@@ -67,12 +67,16 @@ describe('relay reputation with two real relay nodes, one killed', () => {
     expect(bob.scorer.toJSON().relays[deadId]?.reservations.failed).toBeGreaterThan(0.9) // one loss, decaying
     expect(infoOf(bob, liveId).state).toBe('reserved')
 
-    const conn = await alice.dial('@bob.aura', { signal: AbortSignal.timeout(60_000) })
+    const conn = await alice.dial('@bob.aura', { timeoutMs: 60_000 })
     expect(conn.path).toBe('direct')
     expect(conn.remotePeer.equals(bob.peerId)).toBe(true)
     const circuits = alice.scorer.toJSON().relays
     expect(circuits[liveId]?.circuits.ok).toBeGreaterThan(0.9)
-    expect(circuits[deadId]?.circuits).toEqual({ ok: 0, failed: 0 })
+    // the live relay's route goes first; only when that attempt failed (a WebRTC attempt can stall
+    // on a busy machine: the dial then retries) does the dial try the dead relay's route from bob's
+    // record, which fails and counts against it. Never a success through it
+    expect(circuits[deadId]?.circuits.ok ?? 0).toBe(0)
+    if (conn.attempts === 1) expect(circuits[deadId]?.circuits).toEqual({ ok: 0, failed: 0 })
     expect(rankOf(alice)[0]).toBe(liveId)
   })
 
@@ -93,7 +97,7 @@ describe('relay reputation with two real relay nodes, one killed', () => {
     const alice = await peer(addrs)
     await expect.poll(() => alice.relays().filter((r) => r.state === 'connected' || r.state === 'reserved').length, { timeout: 15_000, interval: 100 }).toBe(3)
 
-    const conn = await alice.dial('@bob.aura', { signal: AbortSignal.timeout(60_000) })
+    const conn = await alice.dial('@bob.aura', { timeoutMs: 60_000 })
     expect(conn.path).toBe('direct')
     const viaId = conn.relay!.toString()
     const via = three.find((r) => idOf(r) === viaId)!
@@ -132,7 +136,7 @@ describe('relay reputation with two real relay nodes, one killed', () => {
     // a new peer dials bob through a live relay
     const carol = await peer(addrs)
     await expect.poll(() => carol.relays().filter((r) => r.state === 'connected' || r.state === 'reserved').length, { timeout: 15_000, interval: 100 }).toBe(2)
-    const again = await carol.dial('@bob.aura', { signal: AbortSignal.timeout(60_000) })
+    const again = await carol.dial('@bob.aura', { timeoutMs: 60_000 })
     expect(again.path).toBe('direct')
     expect(again.relay!.toString()).not.toBe(viaId)
     expect(await roundTrip(1024)).toBe(1024)

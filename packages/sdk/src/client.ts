@@ -12,7 +12,7 @@ import { EarlyMedia } from './early-media.js'
 import { theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
+  CALL_DIAL_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
   DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RECONNECT_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS,
   DEFAULT_VANISHED_AFTER_MS, EARLY_OFFER_TIMEOUT_MS
 } from './constants.js'
@@ -366,7 +366,9 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private async place (name: string, peer: PeerId, requested: MediaRequest, aic: AicMode | undefined, timeline: CallTimeline, media: () => Promise<PreparedMedia>, signal: AbortSignal): Promise<Call> {
     timeline.reusedConnection = this.mesh.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
     // by name (the record is cached by the resolve just made), so that errors name it
-    const conn = await this.mesh.dial(name, { signal, onProgress: (e) => { dialProgress(timeline, e.type) } })
+    // within CALL_DIAL_TIMEOUT_MS the mesh retries past dial.retries: on a busy machine a run of
+    // stalled WebRTC attempts no longer ends the call while the caller still waits
+    const conn = await this.mesh.dial(name, { signal, timeoutMs: CALL_DIAL_TIMEOUT_MS, onProgress: (e) => { dialProgress(timeline, e.type) } })
     timeline.mark('dialled')
     const s = await conn.newStream(SIGNAL_PROTOCOL, { signal })
     timeline.mark('stream')

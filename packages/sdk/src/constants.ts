@@ -81,6 +81,11 @@ export const MAX_FILE_NAME_BYTES = 255
 export const FILE_REFUSE_WAIT_MS = 2_000
 /** How long create() waits for a relay reservation before it fails with RelayUnreachableError. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000
+/**
+ * The limit of the dial that `call()` makes to reach the callee (the mesh's `dial(name, { timeoutMs })`):
+ * failed WebRTC attempts are retried for as long as another fits in it, not only `dial.retries` times.
+ */
+export const CALL_DIAL_TIMEOUT_MS = 30_000
 /** Calls at once (ringing, connecting, connected, reconnecting): an invite past it is answered 'busy'. */
 export const DEFAULT_MAX_CALLS = 1
 /** The oldest Node.js major version the SDK and the relay run on (`Promise.withResolvers`, `AbortSignal.any`, WebSocket). */
