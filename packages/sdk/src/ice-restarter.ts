@@ -31,8 +31,14 @@ export class IceRestarter {
   private readonly c: IceRestarterComponents
   private timer: ReturnType<typeof setInterval> | undefined
   private watching = false
-  /** What the last look saw while media was down ('' no interface); undefined when not looking. */
+  /**
+   * The last network a look saw with an interface while media was down (starting from the one media
+   * last worked on); undefined when not looking. A look that sees no interface leaves it as it was,
+   * so that the same network coming back is not taken for a new one.
+   */
   private network: string | undefined
+  /** Whether the last look saw an interface (restarts wait while there is none). */
+  private online = true
   /** The device's network when media last worked. */
   private networkWhenUp: string | undefined
 
@@ -46,7 +52,7 @@ export class IceRestarter {
     if (media === undefined || this.c.ended()) return
     this.timer ??= setInterval(() => {
       if (this.c.media()?.interrupted !== true || this.c.ended()) { this.stop(); return }
-      if (this.c.canSignal() && this.network !== '') void this.c.media()?.restartIce()
+      if (this.c.canSignal() && this.online) void this.c.media()?.restartIce()
     }, ICE_RESTART_INTERVAL_MS)
     // at once only for a network that changed; the same one may well bring its old pairs back
     if (this.network !== undefined && this.network !== '' && this.network !== this.networkWhenUp && this.c.canSignal()) void media.restartIce()
@@ -72,11 +78,15 @@ export class IceRestarter {
       this.network = this.networkWhenUp
       while (this.c.media()?.interrupted === true && !this.c.ended()) {
         const now = await networkKey(NETWORK_PROBE_TIMEOUT_MS)
-        if (now !== this.network && now !== '' && this.c.canSignal() && this.c.media()?.interrupted === true) {
+        this.online = now !== ''
+        // a link that went down and came back with the same addresses is no change: its old
+        // candidate pairs come back by themselves, and a restart would throw them away (Chromium
+        // gathers no host candidate for an instant as a link returns: that look is skipped)
+        if (this.online && now !== this.network && this.c.canSignal() && this.c.media()?.interrupted === true) {
           this.c.log('call %s: the network is %s (was %s); restarting ICE now', this.c.callId(), now, this.network === undefined ? 'not looked at' : this.network === '' ? 'no interface' : this.network)
           void this.c.media()?.restartIce()
         }
-        this.network = now
+        if (this.online) this.network = now
         await new Promise((resolve) => setTimeout(resolve, NETWORK_PROBE_INTERVAL_MS))
       }
     } catch (err) {
@@ -84,6 +94,7 @@ export class IceRestarter {
     } finally {
       this.watching = false
       this.network = undefined
+      this.online = true
     }
   }
 }
