@@ -1,6 +1,7 @@
 import { installSenderTransform } from './aic-session.js'
 import { MediaSession } from './media-session.js'
 import type { MediaSessionEvents, MediaSessionInit } from './media-session.js'
+import type { TransformWorkerSource } from './aic-transform-workers.js'
 import type { MediaSignal } from './call-machine.js'
 
 /**
@@ -26,9 +27,9 @@ export class EarlyMedia {
   /**
    * Throws what MediaSession's constructor throws (MediaUnsupportedError without WebRTC media).
    * `aic`: put AIC's sender transform on the video sender now, before the first offer (a transform
-   * set after it never starts in Chromium).
+   * set after it never starts in Chromium), in a worker from `aic.workers`.
    */
-  constructor (init: Omit<MediaSessionInit, 'initiator'> & { aic?: boolean }) {
+  constructor (init: Omit<MediaSessionInit, 'initiator'> & { aic?: { workers: TransformWorkerSource } }) {
     let resolve = (): void => {}
     let reject = (_err: Error): void => {}
     const promise = new Promise<void>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
@@ -55,7 +56,7 @@ export class EarlyMedia {
       interrupted: (down) => { this.target?.interrupted(down) }
     })
     // negotiationneeded comes in a later task: the transform is on before the offer is made
-    if (init.aic === true) this.senderWorker = installSenderTransform(this.session.pc)
+    if (init.aic !== undefined) this.senderWorker = installSenderTransform(this.session.pc, init.aic.workers)
   }
 
   /** AIC's sender transform worker, for the call's AIC session to take over (once). */
