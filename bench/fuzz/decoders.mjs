@@ -167,6 +167,17 @@ export async function decoderTargets () {
     { name: 'file-header', what: 'decodeFileHeader', errors: PROTOCOL_ERRORS, make: one(fileHeaders), run: ([b]) => P.decodeFileHeader(b) },
     { name: 'file-result', what: 'decodeFileResult', errors: PROTOCOL_ERRORS, make: one(fileResults), run: ([b]) => P.decodeFileResult(b) },
     { name: 'aic-headers', what: 'decodeImageHeader, decodeEnhanceMeta', errors: PROTOCOL_ERRORS, make: one([P.encodeImageHeader({ modelVersion: 1, quality: 80, width: 640, height: 360, hyperBytes: 120 }), P.encodeEnhanceMeta({ modelVersion: 3, scaleX100: 200, mode: 2 })]), run: ([b]) => { try { P.decodeImageHeader(b) } finally { P.decodeEnhanceMeta(b) } } },
+    {
+      name: 'weight-update', what: 'decodeWeightUpdate', errors: PROTOCOL_ERRORS,
+      make: one([P.encodeWeightUpdate({
+        modelVersion: 4, scaleX100: 200, sequence: 3, checksum: new Uint8Array(8).fill(7),
+        tensors: [
+          { name: 'tail.weight', shape: [12, 8, 3, 3], quantisation: P.Quantisation.QUANTISATION_INT8_PER_CHANNEL, values: new Uint8Array(864).fill(3), scales: new Array(12).fill(0.01) },
+          { name: 'tail.bias', shape: [12], quantisation: P.Quantisation.QUANTISATION_INT8_PER_CHANNEL, values: new Uint8Array(12).fill(250), scales: new Array(12).fill(0.002) }
+        ]
+      })]),
+      run: ([b]) => P.decodeWeightUpdate(b)
+    },
     // upstream (@libp2p/kad-dht's protons codec): it documents no error type, so any Error is a typed refusal
     { name: 'kad-dht-message', what: '@libp2p/kad-dht Message.decode (upstream)', errors: anyError, make: one(kad), run: ([b]) => Message.decode(b) }
   ]

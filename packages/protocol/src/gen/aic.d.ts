@@ -64,5 +64,66 @@ export namespace auralink {
             }
             type $Shape = auralink.aic.EnhanceMeta.$Properties;
         }
+
+        enum Quantisation {
+            QUANTISATION_UNSPECIFIED = 0,
+            QUANTISATION_INT8_PER_CHANNEL = 1
+        }
+
+        interface ITensorUpdate extends auralink.aic.TensorUpdate.$Properties {
+        }
+
+        class TensorUpdate {
+            constructor(properties?: auralink.aic.TensorUpdate.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            shape: number[];
+            quantisation: auralink.aic.Quantisation;
+            values: Uint8Array;
+            scales: number[];
+            static encode(message: auralink.aic.TensorUpdate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.aic.TensorUpdate & auralink.aic.TensorUpdate.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TensorUpdate {
+            interface $Properties {
+                name?: (string|null);
+                shape?: (number[]|null);
+                quantisation?: (auralink.aic.Quantisation|null);
+                values?: (Uint8Array|null);
+                scales?: (number[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.aic.TensorUpdate.$Properties;
+        }
+
+        interface IWeightUpdate extends auralink.aic.WeightUpdate.$Properties {
+        }
+
+        class WeightUpdate {
+            constructor(properties?: auralink.aic.WeightUpdate.$Properties);
+            $unknowns?: Uint8Array[];
+            modelVersion: number;
+            scaleX100: number;
+            sequence: number;
+            tensors: auralink.aic.TensorUpdate.$Properties[];
+            checksum: Uint8Array;
+            static encode(message: auralink.aic.WeightUpdate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.aic.WeightUpdate & auralink.aic.WeightUpdate.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WeightUpdate {
+            interface $Properties {
+                modelVersion?: (number|null);
+                scaleX100?: (number|null);
+                sequence?: (number|null);
+                tensors?: (auralink.aic.TensorUpdate.$Properties[]|null);
+                checksum?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.aic.WeightUpdate.$Properties;
+        }
     }
 }

@@ -468,6 +468,493 @@ $root.auralink = (function() {
             return EnhanceMeta;
         })();
 
+        /**
+         * Quantisation enum.
+         * @name auralink.aic.Quantisation
+         * @enum {number}
+         * @property {number} QUANTISATION_UNSPECIFIED=0 QUANTISATION_UNSPECIFIED value
+         * @property {number} QUANTISATION_INT8_PER_CHANNEL=1 QUANTISATION_INT8_PER_CHANNEL value
+         */
+        aic.Quantisation = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "QUANTISATION_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "QUANTISATION_INT8_PER_CHANNEL"] = 1;
+            return values;
+        })();
+
+        aic.TensorUpdate = (function() {
+
+            /**
+             * Properties of a TensorUpdate.
+             * @typedef {Object} auralink.aic.TensorUpdate.$Properties
+             * @property {string|null} [name] TensorUpdate name
+             * @property {Array.<number>|null} [shape] TensorUpdate shape
+             * @property {auralink.aic.Quantisation|null} [quantisation] TensorUpdate quantisation
+             * @property {Uint8Array|null} [values] TensorUpdate values
+             * @property {Array.<number>|null} [scales] TensorUpdate scales
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TensorUpdate.
+             * @memberof auralink.aic
+             * @interface ITensorUpdate
+             * @augments auralink.aic.TensorUpdate.$Properties
+             * @deprecated Use auralink.aic.TensorUpdate.$Properties instead.
+             */
+
+            /**
+             * Shape of a TensorUpdate.
+             * @typedef {auralink.aic.TensorUpdate.$Properties} auralink.aic.TensorUpdate.$Shape
+             */
+
+            /**
+             * Constructs a new TensorUpdate.
+             * @memberof auralink.aic
+             * @classdesc Represents a TensorUpdate.
+             * @constructor
+             * @param {auralink.aic.TensorUpdate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var TensorUpdate = function (properties) {
+                this.shape = [];
+                this.scales = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * TensorUpdate name.
+             * @member {string} name
+             * @memberof auralink.aic.TensorUpdate
+             * @instance
+             */
+            TensorUpdate.prototype.name = "";
+
+            /**
+             * TensorUpdate shape.
+             * @member {Array.<number>} shape
+             * @memberof auralink.aic.TensorUpdate
+             * @instance
+             */
+            TensorUpdate.prototype.shape = $util.emptyArray;
+
+            /**
+             * TensorUpdate quantisation.
+             * @member {auralink.aic.Quantisation} quantisation
+             * @memberof auralink.aic.TensorUpdate
+             * @instance
+             */
+            TensorUpdate.prototype.quantisation = 0;
+
+            /**
+             * TensorUpdate values.
+             * @member {Uint8Array} values
+             * @memberof auralink.aic.TensorUpdate
+             * @instance
+             */
+            TensorUpdate.prototype.values = $util.newBuffer([]);
+
+            /**
+             * TensorUpdate scales.
+             * @member {Array.<number>} scales
+             * @memberof auralink.aic.TensorUpdate
+             * @instance
+             */
+            TensorUpdate.prototype.scales = $util.emptyArray;
+
+            /**
+             * Encodes the specified TensorUpdate message. Does not implicitly {@link auralink.aic.TensorUpdate.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.aic.TensorUpdate
+             * @static
+             * @param {auralink.aic.TensorUpdate.$Properties} message TensorUpdate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TensorUpdate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.shape != null && message.shape.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).uint32s(message.shape);
+                if (message.quantisation != null && $Object.hasOwnProperty.call(message, "quantisation") && message.quantisation !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.quantisation);
+                if (message.values != null && $Object.hasOwnProperty.call(message, "values") && message.values.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.values);
+                if (message.scales != null && message.scales.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).floats(message.scales);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a TensorUpdate message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.aic.TensorUpdate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.aic.TensorUpdate & auralink.aic.TensorUpdate.$Shape} TensorUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TensorUpdate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.aic.TensorUpdate();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType === 2) {
+                                if (!(message.shape && message.shape.length))
+                                    message.shape = [];
+                                reader.uint32s(message.shape);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.shape && message.shape.length))
+                                message.shape = [];
+                            message.shape.push(reader.uint32());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.quantisation = value;
+                            else
+                                delete message.quantisation;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.values = value;
+                            else
+                                delete message.values;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType === 2) {
+                                if (!(message.scales && message.scales.length))
+                                    message.scales = [];
+                                reader.floats(message.scales);
+                                continue;
+                            }
+                            if (wireType !== 5)
+                                break;
+                            if (!(message.scales && message.scales.length))
+                                message.scales = [];
+                            message.scales.push(reader.float());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for TensorUpdate
+             * @function getTypeUrl
+             * @memberof auralink.aic.TensorUpdate
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TensorUpdate.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.aic.TensorUpdate";
+            };
+
+            return TensorUpdate;
+        })();
+
+        aic.WeightUpdate = (function() {
+
+            /**
+             * Properties of a WeightUpdate.
+             * @typedef {Object} auralink.aic.WeightUpdate.$Properties
+             * @property {number|null} [modelVersion] WeightUpdate modelVersion
+             * @property {number|null} [scaleX100] WeightUpdate scaleX100
+             * @property {number|null} [sequence] WeightUpdate sequence
+             * @property {Array.<auralink.aic.TensorUpdate.$Properties>|null} [tensors] WeightUpdate tensors
+             * @property {Uint8Array|null} [checksum] WeightUpdate checksum
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WeightUpdate.
+             * @memberof auralink.aic
+             * @interface IWeightUpdate
+             * @augments auralink.aic.WeightUpdate.$Properties
+             * @deprecated Use auralink.aic.WeightUpdate.$Properties instead.
+             */
+
+            /**
+             * Shape of a WeightUpdate.
+             * @typedef {auralink.aic.WeightUpdate.$Properties} auralink.aic.WeightUpdate.$Shape
+             */
+
+            /**
+             * Constructs a new WeightUpdate.
+             * @memberof auralink.aic
+             * @classdesc Represents a WeightUpdate.
+             * @constructor
+             * @param {auralink.aic.WeightUpdate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var WeightUpdate = function (properties) {
+                this.tensors = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * WeightUpdate modelVersion.
+             * @member {number} modelVersion
+             * @memberof auralink.aic.WeightUpdate
+             * @instance
+             */
+            WeightUpdate.prototype.modelVersion = 0;
+
+            /**
+             * WeightUpdate scaleX100.
+             * @member {number} scaleX100
+             * @memberof auralink.aic.WeightUpdate
+             * @instance
+             */
+            WeightUpdate.prototype.scaleX100 = 0;
+
+            /**
+             * WeightUpdate sequence.
+             * @member {number} sequence
+             * @memberof auralink.aic.WeightUpdate
+             * @instance
+             */
+            WeightUpdate.prototype.sequence = 0;
+
+            /**
+             * WeightUpdate tensors.
+             * @member {Array.<auralink.aic.TensorUpdate.$Properties>} tensors
+             * @memberof auralink.aic.WeightUpdate
+             * @instance
+             */
+            WeightUpdate.prototype.tensors = $util.emptyArray;
+
+            /**
+             * WeightUpdate checksum.
+             * @member {Uint8Array} checksum
+             * @memberof auralink.aic.WeightUpdate
+             * @instance
+             */
+            WeightUpdate.prototype.checksum = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified WeightUpdate message. Does not implicitly {@link auralink.aic.WeightUpdate.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.aic.WeightUpdate
+             * @static
+             * @param {auralink.aic.WeightUpdate.$Properties} message WeightUpdate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WeightUpdate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.modelVersion != null && $Object.hasOwnProperty.call(message, "modelVersion") && message.modelVersion !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.modelVersion);
+                if (message.scaleX100 != null && $Object.hasOwnProperty.call(message, "scaleX100") && message.scaleX100 !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.scaleX100);
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && message.sequence !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.sequence);
+                if (message.tensors != null && message.tensors.length)
+                    for (var i = 0; i < message.tensors.length; ++i)
+                        $root.auralink.aic.TensorUpdate.encode(message.tensors[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.checksum != null && $Object.hasOwnProperty.call(message, "checksum") && message.checksum.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.checksum);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a WeightUpdate message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.aic.WeightUpdate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.aic.WeightUpdate & auralink.aic.WeightUpdate.$Shape} WeightUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WeightUpdate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.aic.WeightUpdate();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.modelVersion = value;
+                            else
+                                delete message.modelVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.scaleX100 = value;
+                            else
+                                delete message.scaleX100;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.tensors && message.tensors.length))
+                                message.tensors = [];
+                            message.tensors.push($root.auralink.aic.TensorUpdate.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.checksum = value;
+                            else
+                                delete message.checksum;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for WeightUpdate
+             * @function getTypeUrl
+             * @memberof auralink.aic.WeightUpdate
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WeightUpdate.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.aic.WeightUpdate";
+            };
+
+            return WeightUpdate;
+        })();
+
         return aic;
     })();
 
