@@ -74,4 +74,20 @@ export class CallTimeline {
   set reusedConnection (reused: boolean) { this.times.reusedConnection = reused }
 
   get (): CallSetupTimes { return { ...this.times } }
+
+  /** Marks the media connection's setup steps, 'negotiated' and 'iceConnected' (the media session keeps its own handlers). */
+  watchSetup (pc: RTCPeerConnection): void {
+    const onSignalling = (): void => {
+      if (pc.signalingState !== 'stable' || pc.remoteDescription === null) return
+      this.mark('negotiated')
+      pc.removeEventListener('signalingstatechange', onSignalling)
+    }
+    const onIce = (): void => {
+      if (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed') return
+      this.mark('iceConnected')
+      pc.removeEventListener('iceconnectionstatechange', onIce)
+    }
+    pc.addEventListener('signalingstatechange', onSignalling)
+    pc.addEventListener('iceconnectionstatechange', onIce)
+  }
 }

@@ -1,17 +1,13 @@
 import { SafeEventEmitter } from '@auralink/core'
-import { MAX_CHAT_BYTES, SIGNAL_PROTOCOL } from '@auralink/protocol'
 import { CallMachine } from './call-machine.js'
-import { ChatLog } from './chat-log.js'
-import {
-  AIC_FIRST_FRAME_WAIT_MS, AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS, REDIAL_BACKOFF_MS, REDIAL_TIMEOUT_MS, RESUME_TIMEOUT_MS, STREAM_RESET_GRACE_MS, UPGRADE_INTERVAL_MS
-} from './constants.js'
-import { CallEndedError, InvalidStateError, PeerOfflineError, TransferAbortedError } from './errors.js'
+import { CallLink } from './call-link.js'
+import { ChatLog, chatMessage, checkChat } from './chat-log.js'
+import { AIC_FIRST_FRAME_WAIT_MS, AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
+import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
-import { IceRestarter } from './ice-restarter.js'
-import { SignalChannel } from './signal-channel.js'
 import { collectStats } from './stats.js'
 import { CallTimeline } from './call-timeline.js'
 import type { EarlyMedia } from './early-media.js'
@@ -23,8 +19,8 @@ import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
 import type { FileRefusal } from './file-receiver.js'
-import type { ChatEntry } from './chat-log.js'
 import type { CallStats } from './stats.js'
+import type { SignalChannel } from './signal-channel.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
 import type { ConnectionPath, MeshConnection, MeshDialOptions } from '@auralink/mesh'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
@@ -114,21 +110,15 @@ export class Call extends SafeEventEmitter<CallEvents> {
   remoteStream: MediaStream | undefined
 
   private machine: CallMachine
-  private channel: SignalChannel
-  private conn: MeshConnection
+  /** The call stream, its connection, and their heartbeat, re-dial, resume and upgrade (call-link.ts). */
+  private readonly link: CallLink
   private media: MediaSession | undefined
   private aic: AicSession | undefined
   private aicMode: AicMode
   private readonly c: CallComponents
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
-  private heartbeatTimer: ReturnType<typeof setInterval> | undefined
-  private lastHeard = Date.now()
-  private pingNonce = 0
-  private readonly pings = new Map<number, number>()
-  private rttMs: number | undefined
   private endInfo: CallStateChange | undefined
   private readonly transfers = new Set<FileTransfer>()
-  private readonly onConnClose: () => void
   private fileSeq = 0
   private glareWait: ReturnType<typeof setTimeout> | undefined
   /** The caller's media session made before the invite (its offer went in it), until the accept hands it over. */
@@ -138,25 +128,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private readonly timeline: CallTimeline
   /** Resolves once the media connection is up (or the call ended): see mediaUp(). */
   private readonly mediaConnected: { promise: Promise<void>, resolve: () => void }
-  // reconnecting (packages/sdk/README.md "Reconnecting")
+  // reconnecting (packages/sdk/README.md "Reconnecting"): chat messages held and sent again across a break
   private readonly chat = new ChatLog()
-  /** The call stream (or its connection) broke and is not carried on by a new one yet. */
-  private linkDown = false
-  /**
-   * linkDown from silence alone (a stalled event loop looks the same), on a media call whose ICE
-   * still works or on a data call: the connection is left open, and a message on it ends the break.
-   */
-  private suspect = false
-  private redialing = false
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined
-  /** The caller's: when ICE restarts while media is down. */
-  private readonly ice: IceRestarter
-  private upgradeTimer: ReturnType<typeof setTimeout> | undefined
-  /** The stream and connection a move left behind, closed once the Resumes crossed. */
-  private retired: { channel: SignalChannel, conn: MeshConnection } | undefined
-  /** The caller's Resume on `channel` waits for the callee's. */
-  private resumeWait: { channel: SignalChannel, resolve: (chatReceived: number) => void } | undefined
-  private reconnects = 0
 
   /** @internal */
   constructor (init: {
@@ -185,23 +158,30 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.mediaConnected = { promise: new Promise<void>((resolve) => { resolveConnected = resolve }), resolve: resolveConnected }
     this.timeline = init.timeline ?? new CallTimeline()
     this.timeline.attach(init.callId, components.log)
-    this.channel = init.channel
-    this.conn = init.conn
-    this.onConnClose = () => { this.linkLost('the connection to the peer closed') }
-    this.ice = new IceRestarter({
-      media: () => this.media,
-      canSignal: () => !this.linkDown,
-      ended: () => this.endInfo !== undefined,
+    this.link = new CallLink(init.channel, init.conn, {
       log: components.log,
-      callId: () => this.id
+      heartbeat: components.heartbeat,
+      reconnect: components.reconnect,
+      dial: components.dial,
+      remotePeer: this.remotePeer,
+      chat: this.chat,
+      machine: () => this.machine,
+      media: () => this.media,
+      ended: () => this.endInfo !== undefined,
+      glareWaiting: () => this.glareWait !== undefined,
+      who: () => this.who,
+      message: (msg) => { this.onMessage(msg) },
+      later: (fn, ms) => { this.later(fn, ms) },
+      fail: (reason, message) => { this.fail(reason, message) },
+      hangupWith: (reason, message) => { this.hangupWith(reason, message) },
+      emitState: () => { this.emitState() }
     })
-    this.attach(init.channel, init.conn)
     if (init.role === 'caller') {
       this.later(() => {
         if (!this.machine.accepted && this.state !== 'ended') this.hangupWith('timeout', `${this.who} did not answer within ${Math.round(components.ringTimeoutMs / 1000)} s`)
       }, components.ringTimeoutMs)
     }
-    this.startHeartbeat()
+    this.link.start()
   }
 
   protected override onListenerError (type: string, err: unknown): void {
@@ -224,6 +204,10 @@ export class Call extends SafeEventEmitter<CallEvents> {
   /** Which path the call's connection took: 'direct' (WebRTC between the peers), 'relayed' (a relay's circuit) or 'turn' (WebRTC through a TURN server). */
   get path (): ConnectionPath { return this.conn.path }
   private get who (): string { return this.remoteAuraId ?? this.remotePeer.toString() }
+  /** The call stream now (a reconnect or a glare moves the call to another). */
+  private get channel (): SignalChannel { return this.link.channel }
+  /** The connection the call stream runs on now. */
+  private get conn (): MeshConnection { return this.link.conn }
 
   /** Resolves once the call is connected; rejects with CallEndedError if it ends first. */
   async whenConnected (options: AbortOptions = {}): Promise<void> {
@@ -309,19 +293,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
    */
   async send (message: string | Uint8Array): Promise<void> {
     this.assertLive('send()')
-    let chat: { text?: string, data?: Uint8Array }
-    if (typeof message === 'string') {
-      if (new TextEncoder().encode(message).byteLength > MAX_CHAT_BYTES) throw new RangeError(`send(message): message is over ${MAX_CHAT_BYTES} bytes; use sendFile()`)
-      chat = { text: message }
-    } else if (message instanceof Uint8Array) {
-      if (message.byteLength > MAX_CHAT_BYTES) throw new RangeError(`send(message): message is ${message.byteLength} bytes, over ${MAX_CHAT_BYTES}; use sendFile()`)
-      chat = { data: message }
-    } else {
-      throw new TypeError(`send(message): message must be a string or a Uint8Array, got ${message === null ? 'null' : typeof message}`)
-    }
-    const entry = this.chat.add(chat)
+    const entry = this.chat.add(checkChat(message))
     // while reconnecting it waits, and goes (with any the other side has not acknowledged) once resumed
-    if (this.linkDown) return
+    if (this.link.down) return
     await this.channel.send(chatMessage(this.id, entry)).catch((err: Error) => {
       this.c.log('call %s: chat message %d not written (%s); it is sent again after the reconnect', this.id, entry.seq, err.message)
     })
@@ -373,10 +347,10 @@ export class Call extends SafeEventEmitter<CallEvents> {
     const stats = await collectStats({
       path: this.conn.path,
       pc: this.media?.pc,
-      rttMs: this.rttMs,
+      rttMs: this.link.rttMs,
       bytesIn: this.channel.bytesIn,
       bytesOut: this.channel.bytesOut,
-      reconnects: this.reconnects
+      reconnects: this.link.reconnects
     }, this, this.aic?.stats())
     return { ...stats, setup: this.timeline.get() }
   }
@@ -385,8 +359,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
 
   /** @internal a message from the call stream */
   private onMessage (msg: SignalMessage): void {
-    this.lastHeard = Date.now()
-    if (this.suspect && this.linkDown) this.heardAgain()
+    this.link.noteHeard()
     const effect: Effect = this.machine.receive(msg)
     switch (effect.type) {
       case 'ignore':
@@ -419,15 +392,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
         void this.channel.send(effect.message).catch(() => {})
         return
       case 'resumed':
-        if (this.resumeWait?.channel === this.channel) this.resumeWait.resolve(effect.chatReceived)
+        this.link.resumeReceived(effect.chatReceived)
         return
       case 'aic':
         this.aic?.onSignal(effect.message)
         return
-      case 'pong': {
-        const sent = this.pings.get(effect.nonce)
-        if (sent !== undefined) { this.rttMs = Date.now() - sent; this.pings.delete(effect.nonce) }
-      }
+      case 'pong':
+        this.link.pong(effect.nonce)
     }
   }
 
@@ -473,7 +444,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
             this.timeline.mark('connected')
             this.mediaConnected.resolve()
             if (this.machine.connected()) this.emitState()
-            if (this.machine.role === 'caller') this.ice.noteNetwork()
+            this.link.mediaConnected()
           },
           track: (track, stream) => {
             this.timeline.mark('track')
@@ -483,15 +454,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
             this.safeDispatchEvent('track', { detail: shown })
           },
           failed: (err) => { this.fail('media-failed', err.message) },
-          interrupted: (down) => {
-            if (down) {
-              this.c.log('call %s: the media path to %s is down; reconnecting', this.id, this.who)
-              this.interrupt()
-              if (this.machine.role === 'caller') this.ice.restartNow()
-            } else {
-              this.restored()
-            }
-          }
+          interrupted: (down) => { this.link.mediaInterrupted(down) }
         }
         const early = this.early
         this.early = undefined
@@ -504,7 +467,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
             ...(this.localStream !== undefined ? { stream: this.localStream } : {}),
             log: this.c.log
           }, events)
-        this.watchSetup(this.media.pc)
+        this.timeline.watchSetup(this.media.pc)
         this.aic?.start(this.media.pc, senderWorker)
         const offer = this.remoteOffer
         this.remoteOffer = undefined
@@ -529,46 +492,6 @@ export class Call extends SafeEventEmitter<CallEvents> {
     clearTimeout(timer)
   }
 
-  /** Marks the media connection's setup steps in the timeline (the media session keeps its own handlers). */
-  private watchSetup (pc: RTCPeerConnection): void {
-    const onSignalling = (): void => {
-      if (pc.signalingState !== 'stable' || pc.remoteDescription === null) return
-      this.timeline.mark('negotiated')
-      pc.removeEventListener('signalingstatechange', onSignalling)
-    }
-    const onIce = (): void => {
-      if (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed') return
-      this.timeline.mark('iceConnected')
-      pc.removeEventListener('iceconnectionstatechange', onIce)
-    }
-    pc.addEventListener('signalingstatechange', onSignalling)
-    pc.addEventListener('iceconnectionstatechange', onIce)
-  }
-
-  private attach (channel: SignalChannel, conn: MeshConnection): void {
-    channel.start({
-      message: (msg) => { if (channel === this.channel) this.onMessage(msg) },
-      closed: (err) => {
-        if (channel !== this.channel || this.glareWait !== undefined) return
-        // the peer closed the stream cleanly: it is there, and done with the call. A stream that
-        // fails with its connection is a path that broke (so is a clean end once the connection
-        // closed); one reset while its connection stays open was reset by the peer: the call ends
-        if (err === undefined) {
-          if (!this.linkDown) this.fail('remote-hangup', `${this.who} closed the call`)
-        } else if (this.conn.connection.status !== 'open') {
-          this.linkLost(err.message)
-        } else {
-          this.later(() => {
-            if (channel !== this.channel || this.linkDown) return
-            if (this.conn.connection.status === 'open') this.fail('connection-lost', `${this.who} reset the call stream (${err.message})`)
-            else this.linkLost(err.message)
-          }, STREAM_RESET_GRACE_MS)
-        }
-      }
-    })
-    conn.connection.addEventListener('close', this.onConnClose, { once: true })
-  }
-
   /**
    * @internal Glare: this outgoing call is carried on by the winner's incoming call: same Call
    * object, the winner's id, stream and connection; we accept it at once.
@@ -582,153 +505,12 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.early = undefined
     const offerTaken = remoteOffer !== undefined && (this.requested.audio || this.requested.video)
     this.remoteOffer = offerTaken ? remoteOffer : undefined
-    this.conn.connection.removeEventListener('close', this.onConnClose)
     this.machine = new CallMachine('callee', callId, this.requested)
-    this.channel = channel
-    this.conn = conn
-    this.attach(channel, conn)
+    this.link.replace(channel, conn)
     void old.close().catch(() => {})
     this.c.log('call %s: glare with %s, carried on as its call', callId, this.who)
     await this.channel.send(this.machine.accept(this.requested, offerTaken))
     this.afterAccepted()
-  }
-
-  private startHeartbeat (): void {
-    const { intervalMs, reconnectingAfterMs, vanishedAfterMs } = this.c.heartbeat
-    this.heartbeatTimer = setInterval(() => {
-      if (this.state === 'ended') return
-      const nonce = ++this.pingNonce >>> 0
-      this.pings.set(nonce, Date.now())
-      if (this.pings.size > 16) this.pings.delete(this.pings.keys().next().value as number)
-      // on a suspect stream too: the peer's answer is what ends a break that was only silence
-      if (!this.linkDown || this.suspect) void this.channel.send({ callId: this.id, ping: { nonce, chatReceived: this.chat.received } }).catch(() => {})
-      const silent = Date.now() - this.lastHeard
-      if (!this.machine.accepted) {
-        // not answered yet: nothing to carry on, a silent peer is gone
-        if (silent >= vanishedAfterMs) this.fail('peer-vanished', `nothing heard from ${this.who} for ${Math.round(silent / 1000)} s`)
-      } else if (silent >= reconnectingAfterMs) {
-        // the connection is dropped at once only when ICE confirms the path is down
-        this.linkLost(`nothing heard from ${this.who} for ${silent} ms`, this.media?.interrupted === true)
-      }
-    }, intervalMs)
-  }
-
-  // ---- reconnecting (packages/sdk/README.md "Reconnecting") ----
-
-  /**
-   * The call stream or its connection broke, or went quiet. Before the answer there is nothing to
-   * carry on: the call ends. After it, the call is 'reconnecting': the dead connection is dropped
-   * and the peer re-dialled through a relay (`redial()`), until the limit.
-   */
-  private linkLost (why: string, dead = true): void {
-    if (this.endInfo !== undefined || this.glareWait !== undefined) return
-    if (!this.machine.accepted) { this.fail('connection-lost', why); return }
-    if (this.linkDown) {
-      if (dead && this.suspect) { this.suspect = false; this.dropConnection(why) }
-      return
-    }
-    this.linkDown = true
-    this.suspect = !dead
-    this.resumeWait = undefined
-    this.c.log('call %s: the call stream to %s broke (%s); reconnecting', this.id, this.who, why)
-    this.interrupt()
-    if (dead) this.dropConnection(why)
-    void this.redial()
-  }
-
-  /** Aborts the call's connection, so that libp2p does not hand it back to the re-dial. */
-  private dropConnection (why: string): void {
-    this.conn.connection.removeEventListener('close', this.onConnClose)
-    if (this.conn.connection.status === 'open') this.conn.connection.abort(new Error(`call ${this.id}: ${why}`))
-  }
-
-  /** A suspect break (silence alone) that the peer's next message on the same stream proved wrong. */
-  private heardAgain (): void {
-    this.linkDown = false
-    this.suspect = false
-    this.c.log('call %s: heard from %s again on the same call stream', this.id, this.who)
-    // what was held while the stream looked dead; anything the peer already has it drops
-    for (const entry of this.chat.resend(0)) void this.channel.send(chatMessage(this.id, entry)).catch(() => {})
-    this.restored()
-  }
-
-  /** 'reconnecting', and the limit's clock running. */
-  private interrupt (): void {
-    if (this.machine.quiet()) this.emitState()
-    if (this.reconnectTimer !== undefined) return
-    const ms = this.c.reconnect.timeoutMs
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined
-      this.hangupWith('connection-lost', `could not reconnect to ${this.who} within ${ms / 1000} s`)
-    }, ms)
-  }
-
-  /** Back to 'connected' once the call stream and (on media calls) ICE are both whole. */
-  private restored (): void {
-    if (this.endInfo !== undefined || this.linkDown || this.media?.interrupted === true) return
-    clearTimeout(this.reconnectTimer)
-    this.reconnectTimer = undefined
-    if (this.media !== undefined && this.machine.role === 'caller') this.ice.noteNetwork()
-    if (this.machine.heard()) {
-      this.reconnects++
-      this.c.log('call %s with %s reconnected (path %s)', this.id, this.who, this.conn.path)
-      this.emitState()
-    }
-  }
-
-  /**
-   * Re-dials the peer through a relay's circuit (no direct tries: the direct path is what broke)
-   * until the call stream is carried on or the call ends. The caller opens a new call stream on
-   * the connection and resumes the call there; the callee's dial only asks whether the peer is
-   * still there (a relay that answers that it holds no reservation for it: 'peer-vanished') and
-   * waits for the caller's Resume (`resumeFrom()`).
-   */
-  private async redial (): Promise<void> {
-    if (this.redialing) return
-    this.redialing = true
-    try {
-      while (this.linkDown && this.endInfo === undefined) {
-        try {
-          const conn = await this.c.dial(this.remotePeer, { allowDirect: false, allowRelayed: true, allowTurn: false, signal: AbortSignal.timeout(REDIAL_TIMEOUT_MS) })
-          if (!this.linkDown || this.endInfo !== undefined) return
-          if (this.machine.role === 'caller') await this.resumeOver(conn, AbortSignal.timeout(RESUME_TIMEOUT_MS))
-          else await sleep(REDIAL_BACKOFF_MS * 4)
-        } catch (err) {
-          if (this.endInfo !== undefined) return
-          if (err instanceof PeerOfflineError) {
-            this.fail('peer-vanished', `${this.who} is gone: ${err.message}`)
-            return
-          }
-          this.c.log('call %s: re-dialling %s failed: %s', this.id, this.who, (err as Error).message)
-          await sleep(REDIAL_BACKOFF_MS)
-        }
-      }
-    } finally {
-      this.redialing = false
-    }
-  }
-
-  /** The caller: a new call stream on `conn`, our Resume, the callee's; then the call runs there. */
-  private async resumeOver (conn: MeshConnection, signal: AbortSignal): Promise<void> {
-    const channel = new SignalChannel(await conn.newStream(SIGNAL_PROTOCOL, { signal }), this.c.log)
-    const replied = new Promise<number>((resolve, reject) => {
-      this.resumeWait = { channel, resolve }
-      signal.addEventListener('abort', () => { reject(new Error(`no Resume from ${this.who} within ${RESUME_TIMEOUT_MS} ms`)) }, { once: true })
-    })
-    replied.catch(() => {})
-    this.moveTo(channel, conn)
-    try {
-      await channel.send({ callId: this.id, resume: { chatReceived: this.chat.received } })
-      this.resumed(await replied)
-    } catch (err) {
-      // not carried on after all: the connection is dropped (the next try gets a fresh one) and
-      // with it the stream, which makes the call (still, or now) reconnecting
-      if (conn.connection.status === 'open') conn.connection.abort(err as Error)
-      if (this.channel === channel) channel.abort(err as Error)
-      throw err
-    } finally {
-      this.resumeWait = undefined
-    }
   }
 
   /**
@@ -740,76 +522,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
       channel.abort(new InvalidStateError(`call ${this.id} cannot be resumed (${this.state})`))
       return
     }
-    this.moveTo(channel, conn)
-    await channel.send({ callId: this.id, resume: { chatReceived: this.chat.received } }).catch(() => {})
-    this.resumed(chatReceived)
-  }
-
-  /**
-   * The call's stream is now `channel` (on `conn`). The old stream and connection are retired:
-   * what comes on them is ignored, and they are closed once the Resumes have crossed
-   * (`resumed()`), so that the other side never sees its old stream end before the new one
-   * reached it (it would take that for a hangup).
-   */
-  private moveTo (channel: SignalChannel, conn: MeshConnection): void {
-    this.closeRetired()
-    this.retired = { channel: this.channel, conn: this.conn }
-    // compared by their libp2p connections: each dial (and each incoming stream) wraps its own
-    if (this.conn.connection !== conn.connection) this.conn.connection.removeEventListener('close', this.onConnClose)
-    this.channel = channel
-    this.conn = conn
-    this.attach(channel, conn)
-  }
-
-  /** Closes the stream and connection that a move left behind. */
-  private closeRetired (): void {
-    const old = this.retired
-    this.retired = undefined
-    if (old === undefined) return
-    if (old.channel !== this.channel) old.channel.abort(new Error('the call moved to a new call stream'))
-    if (old.conn.connection !== this.conn.connection && old.conn.connection.status === 'open') void old.conn.close().catch(() => {})
-  }
-
-  /** Both sides, once the Resumes crossed: what the other side lacks of our chat goes again, in order. */
-  private resumed (peerHas: number): void {
-    this.lastHeard = Date.now()
-    this.linkDown = false
-    this.suspect = false
-    this.closeRetired()
-    const again = this.chat.resend(peerHas)
-    for (const entry of again) void this.channel.send(chatMessage(this.id, entry)).catch(() => {})
-    this.c.log('call %s: resumed on a %s connection; %d chat message(s) sent again', this.id, this.conn.path, again.length)
-    if (this.media?.interrupted === true && this.machine.role === 'caller') this.ice.restartNow()
-    this.restored()
-    if (this.conn.path === 'relayed') this.upgradeLater()
-  }
-
-  /**
-   * The caller, on a relayed connection (which the relay limits in time and bytes): tries for a
-   * direct connection every UPGRADE_INTERVAL_MS, once media is back, and moves the call there.
-   */
-  private upgradeLater (): void {
-    if (this.machine.role !== 'caller' || this.upgradeTimer !== undefined || this.endInfo !== undefined) return
-    this.upgradeTimer = setTimeout(() => {
-      this.upgradeTimer = undefined
-      void this.upgrade()
-    }, UPGRADE_INTERVAL_MS)
-  }
-
-  private async upgrade (): Promise<void> {
-    if (this.endInfo !== undefined || this.linkDown || this.conn.path !== 'relayed') return
-    if (this.media?.interrupted === true) { this.upgradeLater(); return }
-    const signal = AbortSignal.timeout(RESUME_TIMEOUT_MS * 2)
-    try {
-      const conn = await this.c.dial(this.remotePeer, { allowRelayed: false, allowTurn: false, signal })
-      if (this.endInfo !== undefined || this.linkDown || conn.path !== 'direct') throw new Error(`got a ${conn.path} connection`)
-      await this.resumeOver(conn, signal)
-    } catch (err) {
-      if (this.endInfo !== undefined) return
-      this.c.log('call %s: no direct connection to %s yet: %s', this.id, this.who, (err as Error).message)
-      if (this.linkDown) void this.redial()
-      else this.upgradeLater()
-    }
+    await this.link.resumeFrom(channel, conn, chatReceived)
   }
 
   private hangupWith (reason: CallEndReason, message: string): void {
@@ -831,18 +544,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.endInfo = change
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
-    clearInterval(this.heartbeatTimer)
     clearTimeout(this.glareWait)
     this.mediaConnected.resolve()
-    clearTimeout(this.reconnectTimer)
-    this.ice.stop()
-    this.closeRetired()
-    clearTimeout(this.upgradeTimer)
     this.aic?.stop()
     this.early?.stop()
     this.media?.stop()
-    this.conn.connection.removeEventListener('close', this.onConnClose)
-    if (!this.channel.closed) void this.channel.close()
+    // its timers, the stream and connection a move left behind, and the call stream
+    this.link.stop()
     // in and out: streams reset, promises rejected, partial data dropped
     for (const t of this.transfers) t.abort(new TransferAbortedError(change.reason ?? 'error', `the call ended (${change.reason ?? 'error'}) before ${t.name} was through`))
     this.c.forget(this)
@@ -880,12 +588,4 @@ export class Call extends SafeEventEmitter<CallEvents> {
 
   /** @internal an incoming file stream from this call's peer was refused */
   fileRefused (refusal: FileRefusal): void { this.safeDispatchEvent('file:refused', { detail: refusal }) }
-}
-
-function chatMessage (callId: string, entry: ChatEntry): SignalMessageFields {
-  return { callId, chat: { ...(entry.text !== undefined ? { text: entry.text } : {}), ...(entry.data !== undefined ? { data: entry.data } : {}), seq: entry.seq } }
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms))
 }

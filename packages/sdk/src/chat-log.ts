@@ -1,4 +1,6 @@
+import { MAX_CHAT_BYTES } from '@auralink/protocol'
 import { MAX_UNACKED_CHAT } from './constants.js'
+import type { SignalMessageFields } from '@auralink/protocol'
 
 /** One chat message as it travels: text or bytes, and its sequence number. */
 export interface ChatEntry {
@@ -56,4 +58,22 @@ export class ChatLog {
     this.inSeq = seq
     return true
   }
+}
+
+/** The call stream message that carries `entry` on call `callId`. */
+export function chatMessage (callId: string, entry: ChatEntry): SignalMessageFields {
+  return { callId, chat: { ...(entry.text !== undefined ? { text: entry.text } : {}), ...(entry.data !== undefined ? { data: entry.data } : {}), seq: entry.seq } }
+}
+
+/** What `call.send(message)` sends: a string as text, bytes as data; throws on another type or over MAX_CHAT_BYTES. */
+export function checkChat (message: unknown): { text?: string, data?: Uint8Array } {
+  if (typeof message === 'string') {
+    if (new TextEncoder().encode(message).byteLength > MAX_CHAT_BYTES) throw new RangeError(`send(message): message is over ${MAX_CHAT_BYTES} bytes; use sendFile()`)
+    return { text: message }
+  }
+  if (message instanceof Uint8Array) {
+    if (message.byteLength > MAX_CHAT_BYTES) throw new RangeError(`send(message): message is ${message.byteLength} bytes, over ${MAX_CHAT_BYTES}; use sendFile()`)
+    return { data: message }
+  }
+  throw new TypeError(`send(message): message must be a string or a Uint8Array, got ${message === null ? 'null' : typeof message}`)
 }

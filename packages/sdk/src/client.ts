@@ -1,110 +1,40 @@
 import { SafeEventEmitter } from '@auralink/core'
 import { EndReason, FILE_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
-import { generateIdentityKey, validateAuraId } from '@auralink/identity'
-import { defaultKeyStore } from '@auralink/identity/keystore'
+import { validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
 import { TransformWorkerPool } from './aic-transform-workers.js'
 import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
+import { checkInit, checkMedia } from './client-init.js'
+import { openIdentity } from './client-identity.js'
 import { CallTimeline } from './call-timeline.js'
 import { EarlyMedia } from './early-media.js'
 import { theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
-  CALL_DIAL_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_KEY_LABEL, DEFAULT_MAX_CALLS, DEFAULT_RECONNECTING_AFTER_MS,
-  DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE, DEFAULT_AIC_TICK_MS, DEFAULT_RECONNECT_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS,
-  DEFAULT_VANISHED_AFTER_MS, EARLY_OFFER_TIMEOUT_MS
+  CALL_DIAL_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RECONNECTING_AFTER_MS, DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE,
+  DEFAULT_AIC_TICK_MS, DEFAULT_RECONNECT_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS, DEFAULT_VANISHED_AFTER_MS, EARLY_OFFER_TIMEOUT_MS
 } from './constants.js'
-import { InvalidStateError, MediaAccessDeniedError, MediaUnsupportedError } from './errors.js'
+import { InvalidStateError } from './errors.js'
 import { fileLimits, IncomingFiles } from './file-receiver.js'
 import { checkNodeVersion } from './node-version.js'
 import { SignalChannel } from './signal-channel.js'
-import type { AicInit, AicRuntime } from './aic-runtime.js'
+import { acquire, defaultGetUserMedia } from './user-media.js'
+import type { AicRuntime } from './aic-runtime.js'
 import type { CallComponents, CallMediaOptions } from './call.js'
+import type { AuraLinkInit } from './client-init.js'
+import type { Identity } from './client-identity.js'
 import type { AicMode } from './aic-wire.js'
-import type { InvitesInit } from './caller-names.js'
-import type { FileRefusal, FilesInit } from './file-receiver.js'
+import type { FileRefusal } from './file-receiver.js'
 import type { MediaRequest } from './call-machine.js'
-import type { AuraIdRecord, Ed25519PrivateKey, KeyLock, KeyStore } from '@auralink/identity'
-import type { MeshConnection, MeshNode, MeshNodeInit, RegisterOptions, RelayInfo } from '@auralink/mesh'
+import type { AuraIdRecord } from '@auralink/identity'
+import type { MeshConnection, MeshNode, RegisterOptions, RelayInfo } from '@auralink/mesh'
 import type { MediaRequestFields } from '@auralink/protocol'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 
-/** Options of `AuraLink.create()`: only `relays` is required. */
-export interface AuraLinkInit {
-  /**
-   * The relays: `ws://host:port`, `wss://host[:port]` or multiaddrs, with or without the relay's
-   * peer id (`/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3Koo...`). Without one, the id the relay proves in
-   * its first handshake is pinned for this client's lifetime. At least one must be reachable.
-   */
-  relays: string[]
-  /** The identity key; given, no key store is used. @default the key under `keyLabel` in `keyStore` (made and saved there the first time) */
-  identity?: Ed25519PrivateKey
-  /**
-   * Where the identity key lives between sessions, so a reload or a restart keeps the same peer
-   * id and the AuraIDs registered with it. `null`: no store, a new key at every create().
-   * The key under `keyLabel` is locked while the client runs (a second client on it fails with
-   * KeyInUseError): give each client of one browser or one machine its own `keyLabel`.
-   * @default `defaultKeyStore()`: IndexedDB database 'auralink-keys' in browsers (`idbKeyStore()`);
-   * in Node a `fileKeyStore` in `$AURALINK_HOME/keys`, or `~/.auralink/keys` without AURALINK_HOME
-   */
-  keyStore?: KeyStore | null
-  /** The label of the identity key in `keyStore`; an AuraID makes a good one (one key per name). @default 'auralink-identity' */
-  keyLabel?: string
-  /** STUN/TURN servers for WebRTC. @default [] (host candidates only: same network or loopback) */
-  iceServers?: RTCIceServer[]
-  /** How long an outgoing call rings before it ends with 'timeout'. @default 30000 */
-  ringTimeoutMs?: number
-  /**
-   * Keepalive on every call: a ping each `intervalMs`; an answered call quiet for
-   * `reconnectingAfterMs` is 'reconnecting'; a call not answered yet quiet for `vanishedAfterMs`
-   * ends ('peer-vanished'). @default 500 / 1500 / 8000
-   */
-  heartbeat?: { intervalMs?: number, reconnectingAfterMs?: number, vanishedAfterMs?: number }
-  /**
-   * Calls that lose their path reconnect by themselves (packages/sdk/README.md "Reconnecting"):
-   * one that is still 'reconnecting' after `timeoutMs` ends with 'connection-lost'.
-   * @default { timeoutMs: 30000 }
-   */
-  reconnect?: { timeoutMs?: number }
-  /** The largest incoming file accepted, in memory or to a sink (`files.maxInMemoryBytes` caps what is held in memory). @default 536870912 (512 MiB) */
-  maxFileBytes?: number
-  /** Limits on incoming files: in-memory size, transfers at once (packages/sdk/README.md "Files"). */
-  files?: FilesInit
-  /** How callers' claimed AuraIDs are checked: unregistered ones remembered, lookups at once. */
-  invites?: InvitesInit
-  /**
-   * How long create() waits for a relay reservation before it fails with RelayUnreachableError.
-   * It fails sooner, at once, when every relay refused the connection or proved another peer id.
-   * @default 15000
-   */
-  connectTimeoutMs?: number
-  /**
-   * Calls at once, incoming and outgoing. An invite that comes while this many are in progress is
-   * answered 'busy' (the caller's call ends with reason 'busy') and never reaches 'incoming'.
-   * @default 1
-   */
-  maxCalls?: number
-  /** Dial retries and timeouts of the mesh. */
-  dial?: MeshNodeInit['dial']
-  /**
-   * Relay reputation: the scorer and where its scores are kept between sessions (`fileScoreStore`
-   * in Node, `idbScoreStore` in browsers, from `@auralink/mesh/reputation-store`). docs/reputation.md.
-   * @default the mesh node's own scorer, no store
-   */
-  reputation?: MeshNodeInit['reputation']
-  /**
-   * AIC in video calls: the sender sends fewer bits at reduced size where the measured table says
-   * the receiver's enhancer wins, and plain WebRTC wherever it does not (docs/aic.md "AIC in calls").
-   * A call's own `aic` option overrides `mode`.
-   * @default { mode: 'adaptive' }
-   */
-  aic?: AicInit
-  /** Gets local media; defaults to navigator.mediaDevices.getUserMedia where it exists. */
-  getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
-}
+export type { AuraLinkInit } from './client-init.js'
 
 /** The events of an AuraLink client, by name (`client.addEventListener('incoming', ...)`). */
 export interface AuraLinkEvents {
@@ -150,21 +80,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
    */
   static async create (init: AuraLinkInit, options: AbortOptions = {}): Promise<AuraLink> {
     checkNodeVersion((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node)
-    if (init == null || typeof init !== 'object') throw new TypeError(`AuraLink.create(init): init must be an object, got ${init === null ? 'null' : typeof init}`)
-    if (!Array.isArray(init.relays) || init.relays.length === 0) {
-      throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay addresses (ws://host:port or multiaddrs), got ${JSON.stringify(init.relays)}`)
-    }
-    checkAicInit(init.aic)
-    fileLimits(init.maxFileBytes, init.files)
-    inviteLimits(init.invites)
-    const connectTimeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
-    if (typeof connectTimeoutMs !== 'number' || !(connectTimeoutMs > 0)) throw new RangeError(`AuraLink.create(init): init.connectTimeoutMs must be a number > 0, got ${String(connectTimeoutMs)}`)
-    const reconnectMs = init.reconnect?.timeoutMs
-    if (reconnectMs !== undefined && (typeof reconnectMs !== 'number' || !Number.isFinite(reconnectMs) || reconnectMs < 100)) {
-      throw new RangeError(`AuraLink.create(init): init.reconnect.timeoutMs must be a number of ms >= 100, got ${String(reconnectMs)}`)
-    }
-    const maxCalls = init.maxCalls ?? DEFAULT_MAX_CALLS
-    if (!Number.isInteger(maxCalls) || maxCalls < 1) throw new RangeError(`AuraLink.create(init): init.maxCalls must be a whole number >= 1, got ${String(maxCalls)}`)
+    const { connectTimeoutMs, maxCalls } = checkInit(init)
     const identity = await openIdentity(init, options)
     let mesh: MeshNode
     try {
@@ -527,100 +443,6 @@ function dialProgress (timeline: CallTimeline, type: string): void {
   if (type === 'webrtc:open-signaling-stream') timeline.mark('dialRelay')
   else if (type === 'webrtc:read-sdp-answer') timeline.mark('dialOffer')
   else if (type === 'webrtc:read-ice-candidates') timeline.mark('dialAnswer')
-}
-
-/** The client's identity key, and what gives up its hold on the key store when the client stops. */
-interface Identity {
-  key: Ed25519PrivateKey
-  release(): Promise<void>
-}
-
-/**
- * The identity key: `init.identity`; a new key when `init.keyStore` is null; else the key under
- * `keyLabel` in the store (the default store when none is given), made and saved the first time,
- * and locked until the client stops (KeyInUseError while another client holds it).
- */
-async function openIdentity (init: AuraLinkInit, options: AbortOptions): Promise<Identity> {
-  const none = async (): Promise<void> => {}
-  if (init.identity !== undefined) {
-    if (init.identity?.type !== 'Ed25519') throw new TypeError('AuraLink.create(init): init.identity must be an Ed25519 private key')
-    return { key: init.identity, release: none }
-  }
-  if (init.keyStore === null) return { key: await generateIdentityKey(), release: none }
-  if (init.keyStore !== undefined && (typeof init.keyStore !== 'object' || typeof init.keyStore.get !== 'function' || typeof init.keyStore.put !== 'function')) {
-    throw new TypeError(`AuraLink.create(init): init.keyStore must be a KeyStore (fileKeyStore, idbKeyStore) or null, got ${typeof init.keyStore}`)
-  }
-  const label = init.keyLabel ?? DEFAULT_KEY_LABEL
-  // the default store is this client's own: it is closed when the client stops
-  const owned = init.keyStore === undefined
-  const store = init.keyStore ?? defaultKeyStore()
-  let lock: KeyLock | undefined
-  const release = async (): Promise<void> => {
-    try {
-      await lock?.release()
-    } finally {
-      if (owned) await store.close()
-    }
-  }
-  try {
-    lock = await store.lock?.(label, options)
-    let key = await store.get(label, options)
-    if (key === undefined) {
-      key = await generateIdentityKey()
-      await store.put(label, key, options)
-    }
-    let released: Promise<void> | undefined
-    return { key, release: async () => { released ??= release(); await released } }
-  } catch (err) {
-    await release()
-    throw err
-  }
-}
-
-function checkAicInit (aic: AicInit | undefined): void {
-  if (aic === undefined) return
-  if (aic === null || typeof aic !== 'object') throw new TypeError(`AuraLink.create(init): init.aic must be an object like { mode: 'adaptive' }, got ${aic === null ? 'null' : typeof aic}`)
-  if (aic.mode !== undefined) checkAicMode(aic.mode, 'AuraLink.create(init): init.aic.mode')
-  if (aic.runtime !== undefined && !['auto', 'wasm', 'webgpu'].includes(aic.runtime)) throw new TypeError(`AuraLink.create(init): init.aic.runtime must be 'auto', 'wasm' or 'webgpu', got ${JSON.stringify(aic.runtime)}`)
-  if (aic.variant !== undefined && aic.variant !== 'standard' && aic.variant !== 'fast') throw new TypeError(`AuraLink.create(init): init.aic.variant must be 'standard' or 'fast', got ${JSON.stringify(aic.variant)}`)
-  if (aic.threads !== undefined && (!Number.isInteger(aic.threads) || aic.threads < 1 || aic.threads > 16)) throw new RangeError(`AuraLink.create(init): init.aic.threads must be a whole number from 1 to 16, got ${String(aic.threads)}`)
-  const t = aic.capabilityTimeoutMs
-  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 100 || t > 600_000)) throw new RangeError(`AuraLink.create(init): init.aic.capabilityTimeoutMs must be 100 to 600000 ms, got ${String(t)}`)
-  for (const [k, v] of Object.entries(aic.modelUrls ?? {})) {
-    if (k !== '2' && k !== '1.5') throw new TypeError(`AuraLink.create(init): init.aic.modelUrls takes keys '2' and '1.5', got ${JSON.stringify(k)}`)
-    if (typeof v !== 'string' || v === '') throw new TypeError(`AuraLink.create(init): init.aic.modelUrls['${k}'] must be a non-empty string`)
-  }
-}
-
-function checkMedia (m: CallMediaOptions | { audio?: boolean | null, video?: boolean | null, data?: boolean | null }, what: string): MediaRequest {
-  if (m == null || typeof m !== 'object') throw new TypeError(`${what}: media must be an object like { audio: true, video: true }, got ${m === null ? 'null' : typeof m}`)
-  for (const k of ['audio', 'video', 'data'] as const) {
-    const v = m[k]
-    if (v != null && typeof v !== 'boolean') throw new TypeError(`${what}: media.${k} must be a boolean, got ${JSON.stringify(v)}`)
-  }
-  return { audio: m.audio === true, video: m.video === true, data: m.data !== false }
-}
-
-function defaultGetUserMedia (): ((c: MediaStreamConstraints) => Promise<MediaStream>) | undefined {
-  const md = (globalThis as { navigator?: { mediaDevices?: MediaDevices } }).navigator?.mediaDevices
-  return md?.getUserMedia != null ? md.getUserMedia.bind(md) : undefined
-}
-
-async function acquire (getUserMedia: ((c: MediaStreamConstraints) => Promise<MediaStream>) | undefined, media: MediaRequest): Promise<MediaStream | undefined> {
-  if (!media.audio && !media.video) return undefined
-  if (getUserMedia === undefined) {
-    throw new MediaUnsupportedError('audio/video asked for, but there is no getUserMedia here: pass media.stream, or make a data-only call ({ audio: false, video: false })')
-  }
-  try {
-    return await getUserMedia({ audio: media.audio, video: media.video })
-  } catch (err) {
-    const name = (err as Error)?.name
-    const what = [media.audio ? 'microphone' : '', media.video ? 'camera' : ''].filter(Boolean).join(' and ')
-    if (name === 'NotAllowedError' || name === 'SecurityError') throw new MediaAccessDeniedError(`access to the ${what} was denied`, { cause: err })
-    if (name === 'NotFoundError' || name === 'OverconstrainedError') throw new MediaAccessDeniedError(`no ${what} found`, { cause: err })
-    if (name === 'NotReadableError') throw new MediaAccessDeniedError(`the ${what} is in use by another program or failed`, { cause: err })
-    throw err
-  }
 }
 
 function wrapConnection (connection: Connection): MeshConnection {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ChatLog } from '../src/chat-log.js'
+import { MAX_CHAT_BYTES } from '@auralink/protocol'
+import { ChatLog, chatMessage, checkChat } from '../src/chat-log.js'
 import { MAX_UNACKED_CHAT } from '../src/constants.js'
 
 describe('ChatLog', () => {
@@ -69,5 +70,29 @@ describe('ChatLog', () => {
     for (const e of a.resend(b.received)) deliver(e.seq, e.text!)
     expect(got).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10'])
     expect(a.resend(b.received)).toEqual([])
+  })
+})
+
+describe('checkChat() and chatMessage()', () => {
+  it('checkChat(message) takes a string as text and bytes as data', () => {
+    expect(checkChat('hi')).toEqual({ text: 'hi' })
+    expect(checkChat(new Uint8Array([1, 2]))).toEqual({ data: new Uint8Array([1, 2]) })
+  })
+
+  it('checkChat(message) rejects another type with a TypeError naming it', () => {
+    expect(() => checkChat(null)).toThrow(TypeError)
+    expect(() => checkChat(null)).toThrow(/got null/)
+    expect(() => checkChat(42)).toThrow(/got number/)
+  })
+
+  it('checkChat(message) rejects text or bytes over MAX_CHAT_BYTES with a RangeError', () => {
+    expect(() => checkChat('é'.repeat(MAX_CHAT_BYTES / 2 + 1))).toThrow(RangeError)
+    expect(() => checkChat(new Uint8Array(MAX_CHAT_BYTES + 1))).toThrow(RangeError)
+    expect(checkChat(new Uint8Array(MAX_CHAT_BYTES)).data).toHaveLength(MAX_CHAT_BYTES)
+  })
+
+  it('chatMessage(callId, entry) carries text or data and the seq, nothing else', () => {
+    expect(chatMessage('c1', { seq: 3, text: 'a' })).toEqual({ callId: 'c1', chat: { text: 'a', seq: 3 } })
+    expect(chatMessage('c1', { seq: 4, data: new Uint8Array([9]) })).toEqual({ callId: 'c1', chat: { data: new Uint8Array([9]), seq: 4 } })
   })
 })
