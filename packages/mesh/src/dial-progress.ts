@@ -1,3 +1,4 @@
+import { AttemptTimeoutError } from './errors.js'
 import type { AbortOptions } from '@libp2p/interface'
 
 // The time limit of one WebRTC dial attempt: a limit on time without progress, scaled by the
@@ -99,10 +100,4 @@ export class AttemptClock {
     this.dispose()
     if (!this.controller.signal.aborted) this.controller.abort(reason)
   }
-}
-
-/** One dial attempt ran out of time: no progress for its stall limit, or over its whole limit. */
-export class AttemptTimeoutError extends Error {
-  static readonly NAME = 'AttemptTimeoutError'
-  override readonly name = AttemptTimeoutError.NAME
 }

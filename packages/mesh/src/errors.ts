@@ -1,6 +1,6 @@
 // The errors this package throws, defined once in @auralink/core and re-exported here.
 export {
-  AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, DirectoryTimeoutError,
+  AttemptTimeoutError, AuraIdNotFoundError, DialFailedError, DirectoryRejectedError, DirectoryTimeoutError,
   ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidRelayReportError, InvalidStateError, MessageTooLargeError,
   PeerIdMismatchError, PeerOfflineError, RelayUnreachableError, ReputationLoadError, ReputationSaveError, WrongRelayIdError
 } from '@auralink/core'

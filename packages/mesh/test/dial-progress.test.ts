@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AttemptClock, AttemptTimeoutError, stallLimitMs } from '../src/dial-progress.js'
+import { AttemptClock, stallLimitMs } from '../src/dial-progress.js'
+import { AttemptTimeoutError } from '../src/errors.js'
 
 const LIMITS = { timeoutMs: 15_000, stallMs: 5_000, stallRtts: 20 }
 
@@ -40,6 +41,7 @@ describe('AttemptClock', () => {
     const reason = clock.signal.reason as Error
     expect(reason).toBeInstanceOf(AttemptTimeoutError)
     expect(reason.name).toBe('AttemptTimeoutError')
+    expect((reason as AttemptTimeoutError).code).toBe('ERR_ATTEMPT_TIMEOUT')
     expect(reason.message).toMatch(/^no progress for 1000 ms \(last progress 'webrtc:read-ice-candidates' at 300 ms, 1000 ms before; 1 step\)$/)
   })
 

@@ -29,6 +29,23 @@ export class PeerOfflineError extends AuraLinkError {
   }
 }
 
+/**
+ * One dial attempt ran out of time: no progress for its stall limit, or over its whole limit. The
+ * mesh then tries again while the caller's deadline allows; it is the `error` of a `dial:retry`
+ * event, and the `cause` of a DialFailedError whose last attempt timed out.
+ */
+export class AttemptTimeoutError extends AuraLinkError {
+  static override readonly name = 'AttemptTimeoutError'
+  override readonly name = 'AttemptTimeoutError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_ATTEMPT_TIMEOUT'
+  readonly code = 'ERR_ATTEMPT_TIMEOUT'
+
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
 /** Every dial attempt failed: direct, then relayed and TURN where allowed. The message says what was tried; `attempts` counts all. */
 export class DialFailedError extends AuraLinkError {
   static override readonly name = 'DialFailedError'
