@@ -52,9 +52,6 @@ export class AicReceiverPipeline {
   private canvas: OffscreenCanvas | undefined
   private stopped = false
   readonly counters: ReceiverCounters = { framesEnhanced: 0, framesPassedThrough: 0, scale: 1 }
-  /** Resolves when the first frame has gone to the app's track. */
-  readonly firstFrame: Promise<void>
-  private shown: () => void = () => {}
 
   constructor (source: MediaStreamTrack, private readonly log: Logger, private readonly onScale: (scale: AicScale) => void, private readonly onEnded: () => void = () => {}) {
     const Processor = (globalThis as unknown as { MediaStreamTrackProcessor: new (i: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> } }).MediaStreamTrackProcessor
@@ -63,7 +60,6 @@ export class AicReceiverPipeline {
     this.generator = new Generator({ kind: 'video' })
     this.writer = this.generator.writable.getWriter()
     this.track = this.generator
-    this.firstFrame = new Promise((resolve) => { this.shown = resolve })
     void this.pump()
   }
 
@@ -195,7 +191,6 @@ export class AicReceiverPipeline {
 
   private write (frame: VideoFrame): void {
     if (this.stopped) { frame.close(); return }
-    this.shown()
     // the generator takes ownership of the frame and closes it
     this.writer.write(frame).catch(() => { try { frame.close() } catch {} })
   }

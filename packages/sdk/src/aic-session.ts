@@ -12,13 +12,11 @@ import { decodeEnhanceMeta, encodeEnhanceMeta } from '@auralink/protocol'
 import { AicReceiverPipeline } from './aic-receiver.js'
 import { hasEncodedTransform, missingPipelineApi } from './aic-runtime.js'
 import { AicSender } from './aic-sender.js'
-import { canRunTransforms } from './aic-transform-workers.js'
 import { checkCapability, checkReport, modeToWire, scaleFromX100, scaleToX100 } from './aic-wire.js'
 import type { FrameEnhancer } from './aic-receiver.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { SenderDecision } from './aic-sender.js'
 import type { TransformCommand, TrailerSeen } from './aic-transform-worker.js'
-import type { TransformWorkerSource } from './aic-transform-workers.js'
 import type { AicMode, AicScale, AicSignal, PeerAicCapability } from './aic-wire.js'
 import type { SignalMessageFields } from '@auralink/protocol'
 import type { Logger } from '@libp2p/interface'
@@ -62,8 +60,6 @@ export interface AicSessionComponents {
   changed(stats: AicStats): void
   capabilityTimeoutMs: number
   tickMs: number
-  /** The client's started transform workers. */
-  workers: TransformWorkerSource
 }
 
 export class AicSession {
@@ -83,23 +79,9 @@ export class AicSession {
   private stopped = false
   private pc: RTCPeerConnection | undefined
   private readonly localMissing: string | undefined
-  /** Resolves when a receiving pipeline showed its first frame. */
-  private readonly firstFrame: Promise<void>
-  private firstFrameShown: () => void = () => {}
 
   constructor (private mode: AicMode, private readonly c: AicSessionComponents) {
     this.localMissing = missingPipelineApi()
-    this.firstFrame = new Promise((resolve) => { this.firstFrameShown = resolve })
-  }
-
-  /**
-   * Resolves once a receiving pipeline has shown its first frame, or after `maxWaitMs` (a call
-   * that receives no video, or one this side does not restore).
-   */
-  async firstFrameShownOr (maxWaitMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([this.firstFrame, new Promise<void>((resolve) => { timer = setTimeout(resolve, maxWaitMs) })])
-    clearTimeout(timer)
   }
 
   /**
@@ -129,7 +111,7 @@ export class AicSession {
     if (senderWorker !== undefined) {
       this.senderWorker = senderWorker
     } else {
-      this.senderWorker = this.mode !== 'off' ? installSenderTransform(pc, this.c.workers) : undefined
+      this.senderWorker = this.mode !== 'off' ? installSenderTransform(pc) : undefined
     }
     this.capTimer = setTimeout(() => {
       if (this.peerCap === undefined) this.fall(`the peer said nothing of AIC within ${Math.round(this.c.capabilityTimeoutMs / 1000)} s (a peer without AIC)`)
@@ -186,10 +168,9 @@ export class AicSession {
       this.pipelines.delete(pipeline)
     })
     pipeline.setEnhancers(this.enhancers())
-    void pipeline.firstFrame.then(this.firstFrameShown)
     this.pipelines.add(pipeline)
     if (receiver !== undefined && hasEncodedTransform()) {
-      const worker = this.c.workers.take()
+      const worker = startTransformWorker()
       this.workers.add(worker)
       worker.onmessage = (ev: MessageEvent<TrailerSeen>) => { if (ev.data?.type === 'trailer') pipeline.onTrailer(ev.data) }
       receiver.transform = new RTCRtpScriptTransform(worker, { side: 'receive' })
@@ -352,13 +333,17 @@ export class AicSession {
 
 /**
  * @internal Puts AIC's encoded transform on `pc`'s video sender where this browser can run AIC
- * (it must go on before the connection's first offer); returns its worker (taken from `workers`),
- * or undefined.
+ * (it must go on before the connection's first offer); returns its worker, or undefined.
  */
-export function installSenderTransform (pc: RTCPeerConnection, workers: TransformWorkerSource): Worker | undefined {
+export function installSenderTransform (pc: RTCPeerConnection): Worker | undefined {
   const videoSender = pc.getSenders().find((s) => s.track?.kind === 'video')
-  if (videoSender === undefined || !canRunTransforms()) return undefined
-  const worker = workers.take()
+  if (videoSender === undefined || missingPipelineApi() !== undefined || !hasEncodedTransform()) return undefined
+  const worker = startTransformWorker()
   videoSender.transform = new RTCRtpScriptTransform(worker, { side: 'send' })
   return worker
+}
+
+function startTransformWorker (): Worker {
+  // the literal `new URL(…, import.meta.url)` inside `new Worker` is what bundlers build and copy
+  return new Worker(new URL('./aic-transform-worker.js', import.meta.url), { type: 'module', name: 'auralink-aic-transform' })
 }

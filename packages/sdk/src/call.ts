@@ -2,7 +2,7 @@ import { SafeEventEmitter } from '@auralink/core'
 import { CallMachine } from './call-machine.js'
 import { CallLink } from './call-link.js'
 import { ChatLog, chatMessage, checkChat } from './chat-log.js'
-import { AIC_FIRST_FRAME_WAIT_MS, AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
+import { AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.js'
 import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
@@ -14,7 +14,6 @@ import type { EarlyMedia } from './early-media.js'
 import type { MediaSessionEvents } from './media-session.js'
 import type { AicStats } from './aic-session.js'
 import type { AicRuntime } from './aic-runtime.js'
-import type { TransformWorkerSource } from './aic-transform-workers.js'
 import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
@@ -85,8 +84,6 @@ export interface CallComponents {
     runtime(): Promise<AicRuntime>
     /** Whether the runtime has loaded (an earlier call loaded it). */
     loaded(): boolean
-    /** The client's started encoded-transform workers (aic-transform-workers.ts). */
-    workers: TransformWorkerSource
   }
 }
 
@@ -413,20 +410,15 @@ export class Call extends SafeEventEmitter<CallEvents> {
             send: (fields) => { if (this.state !== 'ended') void this.channel.send({ callId: this.id, ...fields }).catch(() => {}) },
             // loading the runtime (ONNX, the enhancers: the client's first video call) takes CPU
             // that the call's own setup needs (negotiation, ICE, the first frames): it waits until
-            // the media connection is up and the first remote frame shown (each side encodes its
-            // first frames about then too). Once loaded it is there at once, as before, so that
-            // the sender's parameters are set before the first frame is encoded
+            // the media connection is up. Once loaded it is there at once, as before, so that the
+            // sender's parameters are set before the first frame is encoded
             runtime: async () => {
-              if (!this.c.aic.loaded()) {
-                await this.mediaUp(AIC_LOAD_WAIT_MS)
-                await this.aic?.firstFrameShownOr(AIC_FIRST_FRAME_WAIT_MS)
-              }
+              if (!this.c.aic.loaded()) await this.mediaUp(AIC_LOAD_WAIT_MS)
               return this.c.aic.runtime()
             },
             changed: (stats) => { this.safeDispatchEvent('aic', { detail: stats }) },
             capabilityTimeoutMs: this.c.aic.capabilityTimeoutMs,
-            tickMs: this.c.aic.tickMs,
-            workers: this.c.aic.workers
+            tickMs: this.c.aic.tickMs
           })
         }
         const events: MediaSessionEvents = {

@@ -4,7 +4,6 @@ import { validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
-import { TransformWorkerPool } from './aic-transform-workers.js'
 import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
 import { checkInit, checkMedia } from './client-init.js'
@@ -69,8 +68,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private stopping: Promise<void> | undefined
   private aicRuntime: Promise<AicRuntime> | undefined
   private aicLoaded = false
-  /** AIC's encoded-transform workers, started before a video call needs them (aic-transform-workers.ts). */
-  private readonly transformWorkers = new TransformWorkerPool()
 
   /**
    * Creates the client: loads its identity key (see `keyStore`), starts its mesh node and resolves
@@ -141,8 +138,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         capabilityTimeoutMs: init.aic?.capabilityTimeoutMs ?? DEFAULT_AIC_CAPABILITY_TIMEOUT_MS,
         tickMs: DEFAULT_AIC_TICK_MS,
         runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}).then((rt) => { this.aicLoaded = true; return rt })),
-        loaded: () => this.aicLoaded,
-        workers: this.transformWorkers
+        loaded: () => this.aicLoaded
       },
       forget: (call) => {
         this.active.delete(call.id)
@@ -222,7 +218,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     const name = validateAuraId(target)
     const requested = checkMedia(media, 'call')
     const aic = media.aic !== undefined ? checkAicMode(media.aic, 'call(target, media): media.aic') : undefined
-    if (requested.video && (aic ?? this.components.aic.mode) !== 'off') this.transformWorkers.warm()
     // the first failure of one part stops the others
     const stop = new AbortController()
     const signal = options.signal != null ? AbortSignal.any([stop.signal, options.signal]) : stop.signal
@@ -273,7 +268,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     if (signal.aborted || !(requested.audio || requested.video) || typeof globalThis.RTCPeerConnection !== 'function') return { stream }
     let early: EarlyMedia | undefined
     try {
-      early = new EarlyMedia({ iceServers: this.components.iceServers, ...(stream !== undefined ? { stream } : {}), log: this.log, ...(requested.video && aicMode !== 'off' ? { aic: { workers: this.transformWorkers } } : {}) })
+      early = new EarlyMedia({ iceServers: this.components.iceServers, ...(stream !== undefined ? { stream } : {}), log: this.log, aic: requested.video && aicMode !== 'off' })
       await early.whenOffered(EARLY_OFFER_TIMEOUT_MS, signal)
       timeline.mark('offer')
       return { stream, early }
@@ -331,7 +326,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.lifetime.abort(new InvalidStateError('the client stopped'))
     this.files.stop()
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
-    this.transformWorkers.stop()
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
     try {
       await this.mesh.stop()
@@ -356,9 +350,6 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       if (!/^[0-9a-f]{32}$/.test(msg.callId)) throw new Error(`call id ${JSON.stringify(msg.callId.slice(0, 40))} is not 32 hex digits`)
       if (this.active.has(msg.callId)) throw new Error(`call id ${msg.callId} is in use`)
       timeline = new CallTimeline()
-      // a video call's transform workers start loading now, while the caller's name is checked
-      // and the app decides: accept() then finds them ready (at most SPARE_TRANSFORM_WORKERS)
-      if (msg.invite.media?.video === true && this.components.aic.mode !== 'off') this.transformWorkers.warm()
       const offer = msg.invite.offer ?? ''
       invite = { callId: msg.callId, from: msg.invite.from ?? '', media: msg.invite.media, ...(offer !== '' ? { offer } : {}) }
     } catch (err) {

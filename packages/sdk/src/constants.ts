@@ -69,8 +69,6 @@ export const DEFAULT_KEY_LABEL = 'auralink-identity'
 export const MAX_REASON_CHARS = 256
 /** @internal A video call's AIC waits for its media connection before it loads the runtime (so as not to slow the call's setup), at most this long. */
 export const AIC_LOAD_WAIT_MS = 10_000
-/** @internal ... then for the first remote frame to be shown (its first frames get the CPU), at most this long after the connection. */
-export const AIC_FIRST_FRAME_WAIT_MS = 2_000
 /** AIC's mode for video calls when neither the client nor the call says. */
 export const DEFAULT_AIC_MODE = 'adaptive' as const
 /** A peer that says nothing of AIC for this long is a peer without AIC. */

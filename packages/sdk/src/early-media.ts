@@ -1,7 +1,6 @@
 import { installSenderTransform } from './aic-session.js'
 import { MediaSession } from './media-session.js'
 import type { MediaSessionEvents, MediaSessionInit } from './media-session.js'
-import type { TransformWorkerSource } from './aic-transform-workers.js'
 import type { MediaSignal } from './call-machine.js'
 
 /**
@@ -27,9 +26,9 @@ export class EarlyMedia {
   /**
    * Throws what MediaSession's constructor throws (MediaUnsupportedError without WebRTC media).
    * `aic`: put AIC's sender transform on the video sender now, before the first offer (a transform
-   * set after it never starts in Chromium), in a worker from `aic.workers`.
+   * set after it never starts in Chromium).
    */
-  constructor (init: Omit<MediaSessionInit, 'initiator'> & { aic?: { workers: TransformWorkerSource } }) {
+  constructor (init: Omit<MediaSessionInit, 'initiator'> & { aic?: boolean }) {
     let resolve = (): void => {}
     let reject = (_err: Error): void => {}
     const promise = new Promise<void>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
@@ -56,7 +55,7 @@ export class EarlyMedia {
       interrupted: (down) => { this.target?.interrupted(down) }
     })
     // negotiationneeded comes in a later task: the transform is on before the offer is made
-    if (init.aic !== undefined) this.senderWorker = installSenderTransform(this.session.pc, init.aic.workers)
+    if (init.aic === true) this.senderWorker = installSenderTransform(this.session.pc)
   }
 
   /** AIC's sender transform worker, for the call's AIC session to take over (once). */

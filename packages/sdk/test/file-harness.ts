@@ -75,7 +75,7 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
     ringTimeoutMs: 60_000,
     getMedia: async () => undefined,
     forget: () => {},
-    aic: { mode: 'off', capabilityTimeoutMs: 15_000, tickMs: 1000, runtime: async () => { throw new Error('no AIC in these tests') }, loaded: () => false, workers: { take: () => { throw new Error('no AIC in these tests') }, warm: () => {} } }
+    aic: { mode: 'off', capabilityTimeoutMs: 15_000, tickMs: 1000, runtime: async () => { throw new Error('no AIC in these tests') }, loaded: () => false }
   }
   return {
     files,
