@@ -66,7 +66,7 @@ describe('WeightUpdate (tool 1\'s adaptive mode)', () => {
       ['scale_x100', (u) => { u.scaleX100 = 300 }],
       ['sequence', (u) => { u.sequence = 0 }],
       ['tensors', (u) => { u.tensors = [] }],
-      ['tensors', (u) => { u.tensors = Array.from({ length: 9 }, (_, i) => ({ ...tail(1)[1]!, name: `t${i}` })) }],
+      ['tensors', (u) => { u.tensors = Array.from({ length: 9 }, (_, i) => ({ ...tail(1)![1]!, name: `t${i}` })) }],
       ['checksum', (u) => { u.checksum = new Uint8Array(7) }],
       ['tensors[0].name', (u) => { u.tensors![0]!.name = '' }],
       ['tensors[0].name', (u) => { u.tensors![0]!.name = 'tail weight' }],
