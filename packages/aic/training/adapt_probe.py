@@ -403,6 +403,42 @@ def measure(name, src, w, h, scale, kbps, args, model, rng):
 
 # --- results -----------------------------------------------------------------------------------
 
+def rate_equivalent(entries):
+    """What a method's gain over the shipped network is worth in bits: per entry, the rate at which
+    the shipped network would reach the method's PSNR on that clip (log-linear through the shipped
+    network's (coded kbps, PSNR) points of the clip, extended past the ends by the nearest
+    segment), the fraction of the rate that saves, and how often an update of the method's q8 size
+    could be sent before it costs more than it saves. None where the clip's curve is flat (under
+    0.05 dB per doubling: the encoder did not spend the rate)."""
+    curves = {}
+    for e in entries:
+        if "shipped" in e["methods"]:
+            curves.setdefault((e["clip"], e["scale"]), []).append((np.log2(e["codedKbps"]), e["methods"]["shipped"]["psnr"]))
+    for e in entries:
+        pts = sorted(curves.get((e["clip"], e["scale"]), []))
+        if len(pts) < 2 or "shipped" not in e["methods"]:
+            continue
+        for m, v in e["methods"].items():
+            if not (m.startswith("refit") or m.startswith("adam")) or m.endswith("-q8"):
+                continue
+            target = v["psnr"]
+            seg = next(((a, b) for a, b in zip(pts, pts[1:]) if a[1] <= target <= b[1]), None)
+            if seg is None:
+                seg = (pts[-2], pts[-1]) if target > pts[-1][1] else (pts[0], pts[1])
+            (x0, y0), (x1, y1) = seg
+            slope = (y1 - y0) / (x1 - x0)
+            q8 = e["methods"].get(m + "-q8", {}).get("updateBytes")
+            if slope < 0.05:
+                v["rateEquivalent"] = None
+                continue
+            kbps = 2 ** (x0 + (target - y0) / slope)
+            saved = 1 - e["codedKbps"] / kbps
+            v["rateEquivalent"] = {"shippedKbpsForSamePsnr": round(kbps, 1), "savedFraction": round(saved, 4),
+                                   "savedKbps": round(kbps - e["codedKbps"], 2), "dbPerDoubling": round(slope, 3)}
+            if q8 is not None and kbps > e["codedKbps"]:
+                v["rateEquivalent"]["breakEvenUpdateEverySeconds"] = round(q8["raw"] * 8 / 1000 / (kbps - e["codedKbps"]), 2)
+
+
 def summarise(entries):
     """Per scale and rate: the median over clips of each method's PSNR, SSIM and gain over
     bicubic-ffmpeg and shipped, and the clip where the gain over shipped is least."""
@@ -427,9 +463,43 @@ def summarise(entries):
                     worst = int(np.argmin(gains))
                     row[f"psnrGainOver_{base}"] = {"median": round(float(np.median(gains)), 3), "worst": round(gains[worst], 3),
                                                    "worstClip": both[worst]["clip"]}
+            eq = [e["methods"][m].get("rateEquivalent") for e in have if "rateEquivalent" in e["methods"][m]]
+            if eq:
+                known = [x for x in eq if x is not None]
+                row["rateEquivalent"] = {"clips": len(known), "of": len(eq),
+                                         "savedFractionMedian": round(float(np.median([x["savedFraction"] for x in known])), 4) if known else None,
+                                         "breakEvenUpdateEverySecondsMedian": round(float(np.median([x.get("breakEvenUpdateEverySeconds", 0) for x in known])), 2) if known else None}
             g["methods"][m] = row
         out[f"{scale}x-{kbps}"] = g
     return out
+
+
+def table(result):
+    """Markdown tables of a results file: per scale and rate the medians over clips, then per clip."""
+    lines = []
+    show = [m for m in ("bicubic-ffmpeg", "bicubic-conv", "shipped", "refit-tail", "refit-tail-q8", "refit-tailskip",
+                        "refit-tailskip-q8", "adam30", "adam30-q8", "adam90", "adam90-q8")]
+    lines.append("| scale, rate | method | clips | PSNR median | SSIM median | gain over bicubic: median | over shipped: median | over shipped: worst (clip) |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for group, g in result["summary"].items():
+        for m in show:
+            r = g["methods"].get(m)
+            if r is None:
+                continue
+            b, s = r.get("psnrGainOver_bicubic-ffmpeg"), r.get("psnrGainOver_shipped")
+            gb = "" if b is None else f"{b['median']:+.2f}"
+            gs = "" if s is None else f"{s['median']:+.2f}"
+            ws = "" if s is None else f"{s['worst']:+.2f} ({s['worstClip']})"
+            lines.append(f"| {group} kbps | {m} | {r['clips']} | {r['psnrMedian']:.2f} | {r['ssimMedian']:.4f} | {gb} | {gs} | {ws} |")
+    lines.append("")
+    cols = ("bicubic-ffmpeg", "shipped", "refit-tail", "refit-tailskip", "adam30", "adam90")
+    lines.append("| clip | scale | kbps (coded) | " + " | ".join(cols) + " |")
+    lines.append("|---|---|---|" + "---|" * len(cols))
+    for e in result["entries"]:
+        ms = e["methods"]
+        cells = [f"{ms[c]['psnr']:.2f} / {ms[c]['ssim']:.3f}" if c in ms else "" for c in cols]
+        lines.append(f"| {e['clip']} | {e['scale']}x | {e['targetKbps']} ({e['codedKbps']}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main():
@@ -448,7 +518,11 @@ def main():
     ap.add_argument("--cache", default="/tmp/adapt", help="where clips, VP8 streams and decoded frames are kept")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "aic-adapt-probe.json"))
     ap.add_argument("--no-write", action="store_true", help="print the entries, write nothing (a look, e.g. a lambda sweep)")
+    ap.add_argument("--table", action="store_true", help="print --out's results as Markdown tables, measure nothing")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.load(open(args.out))))
+        return
     args.methods = list(METHODS) if args.methods == "all" else args.methods.split(",")
     torch.set_num_threads(1)
     os.makedirs(args.cache, exist_ok=True)
@@ -488,7 +562,7 @@ def main():
         "runs": old.get("runs", []) + [{"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "command": cmd,
                                         "loadAverageAtStart": [round(x, 2) for x in load0],
                                         "loadAverageAtEnd": [round(x, 2) for x in os.getloadavg()]}],
-        "summary": summarise(list(merged.values())),
+        "summary": (rate_equivalent(list(merged.values())), summarise(list(merged.values())))[1],
         "entries": sorted(merged.values(), key=lambda e: (e["scale"], e["clip"], e["targetKbps"])),
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
