@@ -29,7 +29,8 @@ Clips are made by bench/aic/clips.mjs's makeClip (raw frames, the bytes enhance.
 cached under --cache with their VP8 streams; --cut A,B adds a clip made of A's fit window followed
 by B's frames (a scene cut right after the fit window). Every external process runs on one thread.
 
-  /usr/bin/python3 packages/aic/training/adapt_probe.py --clips face-hopper,text-doc \\
+  python=$(bash packages/aic/training/setup_venv.sh)   # Debian's python3 with python3-torch will do
+  OMP_NUM_THREADS=1 "$python" packages/aic/training/adapt_probe.py --clips face-hopper,text-doc \\
       --rates 150,400 --scales 2 --methods all [--cut face-hopper,room-wine] [--frames 120]
 
 Results are merged into --out (bench/results/aic-adapt-probe.json) per clip, scale and rate, so
@@ -42,6 +43,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -515,7 +517,7 @@ def main():
     ap.add_argument("--samples", type=int, default=100_000, help="positions sampled from the fit window for the ridge fits")
     ap.add_argument("--lam", type=float, default=1e-2, help="ridge strength, relative to each unknown's own Gram diagonal")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--cache", default="/tmp/adapt", help="where clips, VP8 streams and decoded frames are kept")
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "adapt"), help="where clips, VP8 streams and decoded frames are kept")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "aic-adapt-probe.json"))
     ap.add_argument("--no-write", action="store_true", help="print the entries, write nothing (a look, e.g. a lambda sweep)")
     ap.add_argument("--table", action="store_true", help="print --out's results as Markdown tables, measure nothing")
@@ -553,7 +555,7 @@ def main():
         if prev is not None:
             e["methods"] = {**prev["methods"], **e["methods"]}
         merged[key(e)] = e
-    cmd = "/usr/bin/python3 " + " ".join([rel(os.path.abspath(sys.argv[0]))] + [a if not os.path.isabs(a) else rel(a) for a in sys.argv[1:]])
+    cmd = "\"$python\" " + " ".join([rel(os.path.abspath(sys.argv[0]))] + [a if not os.path.isabs(a) else rel(a) for a in sys.argv[1:]])
     result = {
         "what": "issue 20: content-adaptive tool 1; see docs/aic-adaptive.md",
         "metric": "luma (BT.601) PSNR from the mean MSE over the evaluation frames, SSIM as x264/ffmpeg, 8-bit RGB output",
