@@ -111,6 +111,7 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
   const t0 = performance.now()
   checkBrowserInit(init)
   const opts = resolveEnhancerInit({ ...init, modelPath: undefined }, ['wasm', 'webgpu'], init.modelBytes !== undefined)
+  if (opts.adaptive) throw new RuntimeUnavailableError('adaptive enhancers run on onnxruntime-node only for now; in browsers they are not built yet (docs/aic-adaptive.md)')
   const signal = options.signal
   signal?.throwIfAborted()
   const worker = init.worker ?? typeof Worker === 'function'

@@ -3,7 +3,9 @@ import { InvalidStateError, ModelLoadError } from './errors.js'
 import { ENHANCER_VARIANTS } from './models.js'
 import type { Frame } from './frame.js'
 import type { EnhancerVariant } from './models.js'
+import { readWeightUpdate } from './weight-update.js'
 import type { InferenceSession } from './runtime.js'
+import type { TailGeometry, TailWeights } from './tail-fit.js'
 
 /** Which ONNX Runtime runs a model: 'node' (onnxruntime-node), 'wasm' or 'webgpu' (onnxruntime-web), or 'auto' to choose. */
 export type Runtime = 'auto' | 'webgpu' | 'wasm' | 'node'
@@ -30,6 +32,14 @@ export interface EnhancerInit {
   threads?: number
   /** A model file of your own instead of the shipped one (input "low", output "restored"); `scale` must say its scale. */
   modelPath?: string
+  /**
+   * Tool 1's adaptive mode (docs/aic-adaptive.md): run the shipped model's adaptive export, whose
+   * last layer the sender refits to its own frames and sends as WeightUpdates
+   * (`enhancer.applyUpdate()`). Until an update comes it restores frames as the shipped model does.
+   * The fast variants have one; Node only for now.
+   * @default false
+   */
+  adaptive?: boolean
 }
 
 /** What an enhancer runs: reported so that stats and benchmarks say what actually ran. */
@@ -43,6 +53,8 @@ export interface EnhancerInfo {
   variant?: EnhancerVariant
   threads?: number
   model: { name: string, version: number, file: string, sha256?: string }
+  /** Whether this is an adaptive enhancer (`applyUpdate()` takes the sender's WeightUpdates). */
+  adaptive?: boolean
   /** Milliseconds from createEnhancer() to a ready session (file read, checks, session made). */
   loadMs: number
 }
@@ -59,6 +71,31 @@ export interface Enhancer {
   enhance(frame: Frame, options?: EnhanceOptions): Promise<Frame>
   /** Releases the session; idempotent. enhance() after close() throws InvalidStateError. */
   close(): Promise<void>
+  /**
+   * An adaptive enhancer's update from the sender (a `WeightUpdate`'s bytes): its weights run from
+   * the next frame enhance() starts on (a frame in progress finishes with the weights it started
+   * with). An update not newer than the last one applied is not applied, and the result says so;
+   * one that is malformed, for another model or scale, or fails its checksum throws
+   * MalformedMessageError naming the field. InvalidStateError on an enhancer that is not adaptive.
+   */
+  applyUpdate?(bytes: Uint8Array): Promise<WeightUpdateResult>
+}
+
+/** What applyUpdate() did. */
+export interface WeightUpdateResult {
+  applied: boolean
+  /** The sequence of the update in force now (0: the shipped weights). */
+  sequence: number
+  /** Why the update was not applied. */
+  reason?: string
+}
+
+/** An adaptive enhancer's tail: its shape, the shipped weights, and what an update must be for. */
+export interface AdaptiveTail {
+  geometry: TailGeometry
+  shipped: TailWeights
+  modelVersion: number
+  scaleX100: 150 | 200
 }
 
 /**
@@ -82,10 +119,34 @@ export function checkFrameForScale (width: number, height: number, scale: number
 export class SessionEnhancer implements Enhancer {
   readonly info: EnhancerInfo
   private session?: InferenceSession
+  private readonly adaptive: AdaptiveTail | undefined
+  /** The tail in force (an adaptive enhancer's), and the sequence of the update that set it. */
+  private tail: TailWeights | undefined
+  private sequence = 0
 
-  constructor (session: InferenceSession, info: EnhancerInfo) {
+  constructor (session: InferenceSession, info: EnhancerInfo, adaptive?: AdaptiveTail) {
     this.session = session
     this.info = info
+    this.adaptive = adaptive
+    this.tail = adaptive?.shipped
+  }
+
+  async applyUpdate (bytes: Uint8Array): Promise<WeightUpdateResult> {
+    const a = this.adaptive
+    if (a === undefined) throw new InvalidStateError('applyUpdate() on an enhancer that is not adaptive (createEnhancer({ adaptive: true }))')
+    if (this.session === undefined) throw new InvalidStateError('applyUpdate() on a closed enhancer')
+    const g = a.geometry
+    const got = readWeightUpdate(bytes, {
+      modelVersion: a.modelVersion,
+      scaleX100: a.scaleX100,
+      shapes: new Map([['tail_weight', [g.outChannels, g.channels, g.kernel, g.kernel]], ['tail_bias', [g.outChannels]]])
+    })
+    if (got.sequence <= this.sequence) return { applied: false, sequence: this.sequence, reason: `update ${got.sequence} is not newer than update ${this.sequence}, in force` }
+    const now = this.tail ?? a.shipped
+    // one assignment: a frame that starts from here on runs the whole update, none runs half of it
+    this.tail = { weight: got.tensors.get('tail_weight') ?? now.weight, bias: got.tensors.get('tail_bias') ?? now.bias }
+    this.sequence = got.sequence
+    return { applied: true, sequence: got.sequence }
   }
 
   async enhance (frame: Frame, options: EnhanceOptions = {}): Promise<Frame> {
@@ -96,7 +157,12 @@ export class SessionEnhancer implements Enhancer {
     const scale = this.info.scale
     checkFrameForScale(width, height, scale)
     options.signal?.throwIfAborted()
-    const out = await session.run(frameToTensor(frame), [1, 3, height, width])
+    const tail = this.tail
+    const g = this.adaptive?.geometry
+    const extra = tail !== undefined && g !== undefined
+      ? { tail_weight: { data: tail.weight, dims: [g.outChannels, g.channels, g.kernel, g.kernel] }, tail_bias: { data: tail.bias, dims: [g.outChannels] } }
+      : undefined
+    const out = await session.run(frameToTensor(frame), [1, 3, height, width], extra)
     options.signal?.throwIfAborted()
     const [n, c, h, w] = out.dims
     const outH = Math.round(height * scale)
@@ -118,7 +184,7 @@ export class SessionEnhancer implements Enhancer {
  * Checks EnhancerInit's fields (names the bad one); returns them resolved. `custom` says that the
  * caller gives a model of its own by another field (a browser's modelBytes), which no variant fits.
  */
-export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray<Exclude<Runtime, 'auto'>>, custom = false): { runtime: Exclude<Runtime, 'auto'>, scale: number, variant: EnhancerVariant, threads?: number, modelPath?: string } {
+export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray<Exclude<Runtime, 'auto'>>, custom = false): { runtime: Exclude<Runtime, 'auto'>, scale: number, variant: EnhancerVariant, threads?: number, modelPath?: string, adaptive: boolean } {
   const runtime = init.runtime ?? 'auto'
   if (!['auto', 'webgpu', 'wasm', 'node'].includes(runtime)) throw new RangeError(`runtime must be 'auto', 'webgpu', 'wasm' or 'node', got ${JSON.stringify(runtime)}`)
   const chosen = runtime === 'auto' ? runtimes[0]! : runtime
@@ -130,5 +196,8 @@ export function resolveEnhancerInit (init: EnhancerInit, runtimes: ReadonlyArray
   const variant = init.variant ?? 'standard'
   if (!ENHANCER_VARIANTS.includes(variant)) throw new RangeError(`variant must be ${ENHANCER_VARIANTS.map((v) => `'${v}'`).join(' or ')}, got ${JSON.stringify(variant)}`)
   if (init.variant !== undefined && (init.modelPath !== undefined || custom)) throw new TypeError('variant chooses one of the shipped models; a model of your own has none: give one or the other')
-  return { runtime: chosen, scale, variant, ...(init.threads !== undefined ? { threads: init.threads } : {}), ...(init.modelPath !== undefined ? { modelPath: init.modelPath } : {}) }
+  const adaptive = init.adaptive ?? false
+  if (typeof adaptive !== 'boolean') throw new TypeError(`adaptive must be a boolean, got ${String(adaptive)}`)
+  if (adaptive && (init.modelPath !== undefined || custom)) throw new TypeError('adaptive runs the adaptive export of a shipped model; a model of your own has none: give one or the other')
+  return { runtime: chosen, scale, variant, adaptive, ...(init.threads !== undefined ? { threads: init.threads } : {}), ...(init.modelPath !== undefined ? { modelPath: init.modelPath } : {}) }
 }

@@ -27,6 +27,22 @@ export interface ModelEntry {
   output: string
   /** What the training run recorded: steps, held-out PSNR, config. */
   training?: Record<string, unknown>
+  /** Enhancers: the export for tool 1's adaptive mode (training/export_adaptive.py), where there is one. */
+  adaptive?: AdaptiveEntry
+}
+
+/**
+ * An enhancer's adaptive export: the same network with its tail's weights as inputs
+ * (`tail_weight`, `tail_bias`) and the tail's input (`features`) and the skip path (`base`) as more
+ * outputs; the shipped tail in `tail.file` (float32 little-endian, weight then bias).
+ */
+export interface AdaptiveEntry {
+  file: string
+  bytes: number
+  sha256: string
+  inputs: string[]
+  outputs: string[]
+  tail: { file: string, bytes: number, sha256: string, channels: number, outChannels: number, kernel: number, stride: number, padding: number, shuffle: number }
 }
 
 /** The shipped models' manifest (`models/manifest.json`), as `parseManifest()` returns it. */
@@ -44,8 +60,21 @@ export function parseManifest (json: unknown, file: string): ModelManifest {
     }
     if (m.file.includes('/') || m.file.includes('\\')) throw new ModelLoadError(file, `models[${i}].file must be a bare file name, got ${JSON.stringify(m.file)}`)
     if (m.variant !== undefined && !ENHANCER_VARIANTS.includes(m.variant)) throw new ModelLoadError(file, `models[${i}].variant must be one of ${ENHANCER_VARIANTS.join(', ')}, got ${JSON.stringify(m.variant)}`)
+    if (m.adaptive !== undefined) checkAdaptive(m.adaptive, `models[${i}].adaptive`, file)
   })
   return { models }
+}
+
+function checkAdaptive (a: AdaptiveEntry, at: string, file: string): void {
+  const bad = (what: string): never => { throw new ModelLoadError(file, `${at}.${what}`) }
+  for (const [key, type] of [['file', 'string'], ['bytes', 'number'], ['sha256', 'string']] as const) if (typeof a?.[key] !== type) bad(`${key} is not a ${type}`)
+  if (!Array.isArray(a.inputs) || !Array.isArray(a.outputs)) bad('inputs and outputs must be arrays of names')
+  const t = a.tail
+  for (const [key, type] of [['file', 'string'], ['bytes', 'number'], ['sha256', 'string'], ['channels', 'number'], ['outChannels', 'number'], ['kernel', 'number'], ['stride', 'number'], ['padding', 'number'], ['shuffle', 'number']] as const) {
+    if (typeof t?.[key] !== type) bad(`tail.${key} is not a ${type}`)
+  }
+  for (const f of [a.file, t.file]) if (f.includes('/') || f.includes('\\')) bad(`files must be bare file names, got ${JSON.stringify(f)}`)
+  if (t.bytes !== 4 * (t.outChannels * t.channels * t.kernel * t.kernel + t.outChannels)) bad(`tail.bytes is ${t.bytes}, not 4 bytes for each of the tail's ${t.outChannels}x${t.channels}x${t.kernel}x${t.kernel} weights and ${t.outChannels} biases`)
 }
 
 /**

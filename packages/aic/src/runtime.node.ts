@@ -28,14 +28,22 @@ export const nodeSessionFactory: SessionFactory = async (model: Uint8Array, opti
   } catch (err) {
     throw new ModelLoadError(options.file, `onnxruntime-node refused it (${(err as Error).message})`, { cause: err })
   }
-  if (!session.inputNames.includes(options.input) || !session.outputNames.includes(options.output)) {
+  const inputs = [options.input, ...(options.extraInputs ?? [])]
+  if (inputs.some((i) => !session.inputNames.includes(i)) || !session.outputNames.includes(options.output)) {
     await session.release()
-    throw new ModelLoadError(options.file, `expected input "${options.input}" and output "${options.output}", the model has ${JSON.stringify(session.inputNames)} and ${JSON.stringify(session.outputNames)}`)
+    throw new ModelLoadError(options.file, `expected inputs ${JSON.stringify(inputs)} and output "${options.output}", the model has ${JSON.stringify(session.inputNames)} and ${JSON.stringify(session.outputNames)}`)
   }
   return {
     executionProvider: 'cpu',
-    async run (input, dims) {
-      const result = await session.run({ [options.input]: new Tensor('float32', input, dims) })
+    async run (input, dims, extra = {}) {
+      const feeds: Record<string, InstanceType<typeof Tensor>> = { [options.input]: new Tensor('float32', input, dims) }
+      for (const name of options.extraInputs ?? []) {
+        const t = extra[name]
+        if (t === undefined) throw new RangeError(`run(): the model's input "${name}" was not given`)
+        feeds[name] = new Tensor('float32', t.data, t.dims)
+      }
+      // only the output asked for is fetched (an adaptive model's other outputs are not copied out)
+      const result = await session.run(feeds, [options.output])
       const out = result[options.output]
       if (out === undefined || !(out.data instanceof Float32Array)) throw new ModelLoadError(options.file, `no float32 output "${options.output}"`)
       return { data: out.data, dims: out.dims }

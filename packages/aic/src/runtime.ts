@@ -2,10 +2,16 @@
 export interface InferenceSession {
   /** The execution provider that runs the model: 'cpu' (onnxruntime-node), 'wasm', 'webgpu'. */
   readonly executionProvider: string
-  /** Runs the model on one 1 x C x H x W tensor; returns the output tensor and its dimensions. */
-  run(input: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array, dims: readonly number[] }>
+  /**
+   * Runs the model on one 1 x C x H x W tensor (and the session's `extraInputs`, each by name in
+   * `extra`); returns the output tensor and its dimensions.
+   */
+  run(input: Float32Array, dims: readonly number[], extra?: Readonly<Record<string, FloatTensor>>): Promise<FloatTensor>
   release(): Promise<void>
 }
+
+/** A float32 tensor and its dimensions. */
+export interface FloatTensor { data: Float32Array, dims: readonly number[] }
 
 export interface SessionOptions {
   /** Threads for one inference; undefined leaves it to the runtime. */
@@ -15,6 +21,8 @@ export interface SessionOptions {
   output: string
   /** Names the model in errors. */
   file: string
+  /** More inputs, given with every run (an adaptive enhancer's tail weights). @default none */
+  extraInputs?: readonly string[]
 }
 
 /** Makes a session from a model's bytes. One per runtime: onnxruntime-node, onnxruntime-web. */

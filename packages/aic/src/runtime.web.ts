@@ -108,6 +108,7 @@ export function webSessionFactory (init: WebRuntimeInit): (model: Uint8Array, op
   const ep = init.executionProvider
   if (ep !== 'wasm' && ep !== 'webgpu') throw new RangeError(`executionProvider must be 'wasm' or 'webgpu', got ${JSON.stringify(ep)}`)
   return async (model: Uint8Array, options: SessionOptions): Promise<WebInferenceSession> => {
+    if ((options.extraInputs?.length ?? 0) > 0) throw new RuntimeUnavailableError('models with more than one input (adaptive enhancers) do not run on onnxruntime-web yet: Node only for now (docs/aic-adaptive.md)')
     if (ep === 'webgpu' && await webGpuAdapter() === undefined) {
       throw new RuntimeUnavailableError('runtime "webgpu" needs a WebGPU adapter and this browser offers none (navigator.gpu is missing or requestAdapter() gave null); use runtime "wasm" or "auto"')
     }

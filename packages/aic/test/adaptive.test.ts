@@ -96,3 +96,42 @@ describe('the sender refits the 2x tail on its own frames, the receiver runs wha
     expect(Math.abs(afterSent - after)).toBeLessThan(0.05)
   }, 120_000)
 })
+
+describe('createEnhancer({ adaptive: true }) in Node: the receiver applies the sender\'s updates', () => {
+  it('restores as the shipped fast model until an update comes; a newer update changes the output from the next frame, an older one is not applied, a bad one throws naming the field', async () => {
+    const { createEnhancer } = await import('../src/index.node.js')
+    const plain = await createEnhancer({ runtime: 'node', scale: 2, variant: 'fast', threads: 1 })
+    const adaptive = await createEnhancer({ runtime: 'node', scale: 2, variant: 'fast', threads: 1, adaptive: true })
+    try {
+      expect(adaptive.info.adaptive).toBe(true)
+      expect(adaptive.info.model.name).toBe('enhancer-x2-fast-adaptive')
+      const e = entry('enhancer-x2-fast')
+      const frame = { width: 64, height: 36, data: Uint8Array.from({ length: 64 * 36 * 4 }, (_, i) => (i * 37) % 251) }
+      const before = await adaptive.enhance(frame)
+      expect(Buffer.from(before.data).equals(Buffer.from((await plain.enhance(frame)).data))).toBe(true)
+      const shipped = shippedTail(e.adaptive)
+      const shapes = { weight: [e.adaptive.tail.outChannels, e.adaptive.tail.channels, 3, 3], bias: [e.adaptive.tail.outChannels] }
+      const update = (sequence: number, gain: number): Uint8Array => makeWeightUpdate({ modelVersion: e.version, scaleX100: 200, sequence, tensors: [
+        { name: 'tail_weight', shape: shapes.weight, values: shipped.weight.map((v) => v * gain) },
+        { name: 'tail_bias', shape: shapes.bias, values: shipped.bias }
+      ] }).bytes
+      expect(await adaptive.applyUpdate!(update(2, 3))).toEqual({ applied: true, sequence: 2 })
+      const after = await adaptive.enhance(frame)
+      expect(Buffer.from(after.data).equals(Buffer.from(before.data))).toBe(false)
+      expect(await adaptive.applyUpdate!(update(1, 0))).toMatchObject({ applied: false, sequence: 2 })
+      expect(Buffer.from((await adaptive.enhance(frame)).data).equals(Buffer.from(after.data))).toBe(true)
+      // the shipped weights sent as an update: back to the shipped output (a "revert")
+      expect(await adaptive.applyUpdate!(update(3, 1))).toEqual({ applied: true, sequence: 3 })
+      const reverted = await adaptive.enhance(frame)
+      expect(Array.from(reverted.data).reduce((m, v, i) => Math.max(m, Math.abs(v - before.data[i]!)), 0)).toBeLessThanOrEqual(1)
+      const other = makeWeightUpdate({ modelVersion: e.version + 1, scaleX100: 200, sequence: 9, tensors: [{ name: 'tail_bias', shape: shapes.bias, values: shipped.bias }] }).bytes
+      await expect(adaptive.applyUpdate!(other)).rejects.toMatchObject({ name: 'MalformedMessageError', message: expect.stringContaining('WeightUpdate.model_version') })
+      await expect(plain.applyUpdate!(update(4, 1))).rejects.toMatchObject({ name: 'InvalidStateError' })
+      await expect(createEnhancer({ runtime: 'node', scale: 2, adaptive: true })).rejects.toThrow(/enhancer-x2 has no adaptive export/)
+    } finally {
+      await plain.close()
+      await adaptive.close()
+    }
+    await expect(adaptive.applyUpdate!(new Uint8Array(0))).rejects.toMatchObject({ name: 'InvalidStateError' })
+  })
+})

@@ -110,6 +110,7 @@ def main():
         "outputs": ["restored", "features", "base"],
         "tail": {
             "file": tail_name,
+            "bytes": os.path.getsize(os.path.join(args.models, tail_name)),
             "sha256": sha256(os.path.join(args.models, tail_name)),
             "channels": tail.in_channels, "outChannels": tail.out_channels,
             "kernel": tail.kernel_size[0], "stride": tail.stride[0], "padding": tail.padding[0],
