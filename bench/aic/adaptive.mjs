@@ -159,7 +159,16 @@ try {
     }
     ref.close()
     const curve = (key, metric) => points.map((p) => ({ rate: p[key].kbps, quality: p[key][metric] }))
-    const bd = (key, metric) => { try { return round(bdRate(curve('bicubic', metric), curve(key, metric)), 1) } catch (err) { return { error: err.message } } }
+    // where the curves share no quality range the BD-rate is undefined: the arm wins (or loses) outright
+    const bd = (key, metric) => {
+      try {
+        return round(bdRate(curve('bicubic', metric), curve(key, metric)), 1)
+      } catch (err) {
+        const [a, t] = [curve('bicubic', metric).map((p) => p.quality), curve(key, metric).map((p) => p.quality)]
+        const outright = Math.min(...t) > Math.max(...a) ? 'better' : Math.max(...t) < Math.min(...a) ? 'worse' : undefined
+        return { error: err.message, ...(outright !== undefined ? { outright } : {}) }
+      }
+    }
     results.push({ clip: id, kind: clip.kind, width: w, height: h, points, bdRateVsBicubicPercent: { adaptive: { psnr: bd('adaptive', 'psnr'), ssim: bd('adaptive', 'ssim') }, shipped: { psnr: bd('shipped', 'psnr'), ssim: bd('shipped', 'ssim') } } })
     say(`${id}: BD-rate against bicubic (negative: fewer bits) ${JSON.stringify(results.at(-1).bdRateVsBicubicPercent)}`)
   }
@@ -169,7 +178,13 @@ try {
 
 const median = (xs) => { const s = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b); return s.length === 0 ? null : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
 const summary = {}
-for (const key of ['adaptive', 'shipped']) for (const metric of ['psnr', 'ssim']) summary[`${key}BdRateVsBicubic_${metric}`] = median(results.map((r) => r.bdRateVsBicubicPercent[key][metric]))
+for (const key of ['adaptive', 'shipped']) {
+  for (const metric of ['psnr', 'ssim']) {
+    const all = results.map((r) => r.bdRateVsBicubicPercent[key][metric])
+    // the median of the clips with a BD-rate; the clips won or lost outright are counted beside it
+    summary[`${key}BdRateVsBicubic_${metric}`] = { median: median(all), clips: all.filter((x) => typeof x === 'number').length, better: all.filter((x) => x?.outright === 'better').length, worse: all.filter((x) => x?.outright === 'worse').length }
+  }
+}
 console.log('median BD-rate against bicubic, % (negative: fewer bits for the same quality):', summary)
 writeResult(QUICK ? 'aic-adaptive-quick' : 'aic-adaptive', {
   unit: 'luma PSNR (dB) and SSIM on the frames after the first window; kbit/s of coded bytes after it (adaptive: plus its updates)',
