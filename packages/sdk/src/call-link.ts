@@ -169,14 +169,17 @@ export class CallLink {
         if (channel !== this.channel || this.c.glareWaiting()) return
         // the peer closed the stream cleanly: it is there, and done with the call. A stream that
         // fails with its connection is a path that broke (so is a clean end once the connection
-        // closed); one reset while its connection stays open was reset by the peer: the call ends
+        // closed); one reset while its connection stays open was reset by the peer: the call ends.
+        // A break that is only silence (suspect: the stream and its connection were left open)
+        // does not hide either: the peer that went quiet has now said it left
+        const broken = this.linkDown && !this.suspect
         if (err === undefined) {
-          if (!this.linkDown) this.c.fail('remote-hangup', `${this.who} closed the call`)
+          if (!broken) this.c.fail('remote-hangup', `${this.who} closed the call`)
         } else if (this.conn.connection.status !== 'open') {
           this.linkLost(err.message)
         } else {
           this.c.later(() => {
-            if (channel !== this.channel || this.linkDown) return
+            if (channel !== this.channel || (this.linkDown && !this.suspect)) return
             if (this.conn.connection.status === 'open') this.c.fail('connection-lost', `${this.who} reset the call stream (${err.message})`)
             else this.linkLost(err.message)
           }, STREAM_RESET_GRACE_MS)

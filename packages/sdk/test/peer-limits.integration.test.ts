@@ -180,9 +180,14 @@ describe('a hostile peer against a real AuraLink client through a real relay nod
     await sent.done
     expect(got?.sha256).toBe(createHash('sha256').update(bytes).digest('hex'))
 
-    // mallory's call ends (its call stream goes away): its transfers are cut off, their streams reset
+    // mallory's call ends (its call stream goes away): its transfers are cut off, their streams reset.
+    // mallory never answered a ping, so bob's side of the call is 'reconnecting' by now (silence
+    // alone: the stream and connection left open); the reset still ends it at once, not after the
+    // 30 s reconnect limit (found under load: the end came after the test's wait)
+    await until(() => malloryCall.state === 'reconnecting', 20_000, 'mallory\'s silent call reconnecting')
     signalling.abort(new Error('mallory leaves'))
     await until(() => malloryCall.state === 'ended', 20_000, 'mallory\'s call ending')
+    expect(malloryCall.ended).toMatchObject({ reason: 'connection-lost', message: expect.stringContaining('reset the call stream') })
     for (const t of transfers.slice(1)) await expect(t.done).rejects.toMatchObject({ name: 'TransferAbortedError' })
     await until(() => held.every(ended), 20_000, () => `the held streams reset (${held.map((h) => h.status).join(', ')})`)
   })
