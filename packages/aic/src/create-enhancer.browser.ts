@@ -1,3 +1,4 @@
+import { fetchAdaptive } from './adaptive-files.browser.js'
 import { resolveEnhancerInit, SessionEnhancer } from './enhancer.js'
 import { RuntimeUnavailableError } from './errors.js'
 import { toFrame } from './frame.browser.js'
@@ -5,7 +6,7 @@ import { fetchShippedModel, SHIPPED_MANIFEST, shippedModelUrl } from './model-fi
 import { enhancerModel } from './models.js'
 import { chooseWebRuntime, openOnChoice, webSessionFactory } from './runtime.web.js'
 import { EnhancerWorkerClient, openWorkerSession, startEnhancerWorker, WorkerEnhancer } from './worker-enhancer.browser.js'
-import type { Enhancer, EnhancerInfo, EnhancerInit, EnhanceOptions } from './enhancer.js'
+import type { AdaptiveTail, Enhancer, EnhancerInfo, EnhancerInit, EnhanceOptions } from './enhancer.js'
 import type { FrameSource } from './frame.browser.js'
 import type { Frame } from './frame.js'
 import type { WasmPaths, WebExecutionProvider, WebGpuAdapterInfo } from './runtime.web.js'
@@ -32,6 +33,8 @@ export interface BrowserEnhancerInit extends Omit<EnhancerInit, 'modelPath'> {
    * @default the package's `models/enhancer-x2.onnx` (`enhancer-x1.5.onnx` at scale 1.5; `enhancer-x2-fast.onnx` and `enhancer-x1.5-fast.onnx` for variant 'fast'), resolved against this module (`new URL(…, import.meta.url)`: Vite, webpack 5 and Parcel copy it)
    */
   modelUrl?: string | URL
+  /** With `adaptive`: where the adaptive export's shipped tail is served (`modelUrl` then names the adaptive export). @default the package's `models/<name>-adaptive.tail.bin` */
+  tailUrl?: string | URL
   /** A model of your own as bytes instead (input "low", output "restored"; no checksum); `scale` must say its scale. */
   modelBytes?: Uint8Array | ArrayBuffer
   /**
@@ -91,6 +94,8 @@ function checkBrowserInit (init: BrowserEnhancerInit): void {
     throw new TypeError('modelBytes must be a Uint8Array or an ArrayBuffer')
   }
   if (init.modelBytes !== undefined && init.modelUrl !== undefined) throw new TypeError('give modelUrl or modelBytes, not both')
+  if (init.tailUrl !== undefined && init.adaptive !== true) throw new TypeError('tailUrl is for adaptive enhancers (adaptive: true)')
+  if (init.tailUrl !== undefined && !(init.tailUrl instanceof URL) && (typeof init.tailUrl !== 'string' || init.tailUrl === '')) throw new TypeError(`tailUrl must be a URL or a non-empty string, got ${String(init.tailUrl)}`)
   if (init.worker !== undefined && typeof init.worker !== 'boolean') throw new TypeError(`worker must be a boolean, got ${String(init.worker)}`)
   if (init.worker === true && typeof Worker !== 'function') throw new RuntimeUnavailableError('worker: true, but this realm has no Worker')
   const p = init.wasmPaths
@@ -111,7 +116,6 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
   const t0 = performance.now()
   checkBrowserInit(init)
   const opts = resolveEnhancerInit({ ...init, modelPath: undefined }, ['wasm', 'webgpu'], init.modelBytes !== undefined)
-  if (opts.adaptive) throw new RuntimeUnavailableError('adaptive enhancers run on onnxruntime-node only for now; in browsers they are not built yet (docs/aic-adaptive.md)')
   const signal = options.signal
   signal?.throwIfAborted()
   const worker = init.worker ?? typeof Worker === 'function'
@@ -121,8 +125,15 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
 
   let model: { bytes: Uint8Array, file: string }
   let meta: { name: string, version: number, sha256?: string }
-  let io = { input: 'low', output: 'restored' }
-  if (init.modelBytes !== undefined) {
+  let io: { input: string, output: string, extraInputs?: string[] } = { input: 'low', output: 'restored' }
+  let adaptive: AdaptiveTail | undefined
+  if (opts.adaptive) {
+    const loaded = await fetchAdaptive(opts.scale, opts.variant, { ...(init.modelUrl !== undefined ? { model: init.modelUrl } : {}), ...(init.tailUrl !== undefined ? { tail: init.tailUrl } : {}) }, signal)
+    model = loaded.model
+    meta = loaded.meta
+    adaptive = loaded.tail
+    io = { input: 'low', output: 'restored', extraInputs: ['tail_weight', 'tail_bias'] }
+  } else if (init.modelBytes !== undefined) {
     // a copy: its buffer goes to the worker (transferred), the caller's stays the caller's
     model = { bytes: init.modelBytes instanceof ArrayBuffer ? new Uint8Array(init.modelBytes.slice(0)) : init.modelBytes.slice(), file: 'modelBytes' }
     meta = { name: 'custom', version: 0 }
@@ -135,15 +146,15 @@ export async function createEnhancer (init: BrowserEnhancerInit = {}, options: {
   signal?.throwIfAborted()
 
   const open = async (ep: WebExecutionProvider, bytes: Uint8Array): Promise<BrowserEnhancer> => {
-    const base = { scale: opts.scale, ...(init.modelBytes === undefined ? { variant: opts.variant } : {}), model: { ...meta, file: model.file }, worker, ...(adapter !== undefined ? { adapter } : {}) }
+    const base = { scale: opts.scale, ...(init.modelBytes === undefined ? { variant: opts.variant } : {}), model: { ...meta, file: model.file }, worker, ...(adapter !== undefined ? { adapter } : {}), ...(adaptive !== undefined ? { adaptive: true } : {}) }
     const sessionOptions = { ...io, file: model.file, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) }
     if (!worker) {
       const session = await webSessionFactory({ executionProvider: ep, ...(init.wasmPaths !== undefined ? { wasmPaths: init.wasmPaths } : {}) })(bytes, sessionOptions)
-      return new LocalEnhancer(session, { ...base, runtime: ep, executionProvider: session.executionProvider, threads: session.threads, loadMs: performance.now() - t0 })
+      return new LocalEnhancer(session, { ...base, runtime: ep, executionProvider: session.executionProvider, threads: session.threads, loadMs: performance.now() - t0 }, adaptive)
     }
     const client = new EnhancerWorkerClient(startEnhancerWorker())
     try {
-      const opened = await openWorkerSession(client, { ...sessionOptions, model: bytes, executionProvider: ep, scale: opts.scale, ...(init.wasmPaths !== undefined ? { wasmPaths: init.wasmPaths } : {}) })
+      const opened = await openWorkerSession(client, { ...sessionOptions, model: bytes, executionProvider: ep, scale: opts.scale, ...(init.wasmPaths !== undefined ? { wasmPaths: init.wasmPaths } : {}), ...(adaptive !== undefined ? { adaptive } : {}) })
       return new WorkerEnhancer(client, { ...base, runtime: ep, executionProvider: opened.executionProvider, threads: opened.threads, loadMs: performance.now() - t0 })
     } catch (err) {
       client.terminate()

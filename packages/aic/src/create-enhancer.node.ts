@@ -2,8 +2,10 @@ import { resolveEnhancerInit, SessionEnhancer } from './enhancer.js'
 import { readManifest, readModelFile, readShippedModel } from './model-files.node.js'
 import { enhancerModel } from './models.js'
 import { nodeSessionFactory } from './runtime.node.js'
+import { adaptiveTailOf, checkFitterInit, SessionAdaptiveFitter } from './adaptive.js'
+import type { AdaptiveFitter, AdaptiveFitterInit } from './adaptive.js'
 import type { AdaptiveTail, Enhancer, EnhancerInit } from './enhancer.js'
-import type { ModelEntry } from './models.js'
+import type { EnhancerVariant, ModelEntry } from './models.js'
 
 /**
  * Makes tool 1's enhancer on onnxruntime-node (an optional peer dependency): reads the shipped
@@ -20,20 +22,10 @@ export async function createEnhancer (init: EnhancerInit = {}): Promise<Enhancer
   let io: { input: string, output: string, extraInputs?: string[] } = { input: 'low', output: 'restored' }
   let adaptive: AdaptiveTail | undefined
   if (opts.adaptive) {
-    const entry = enhancerModel(await readManifest(), opts.scale, opts.variant)
-    const a = entry.adaptive
-    if (a === undefined) throw new RangeError(`adaptive: ${entry.name} has no adaptive export (the fast variants have one: createEnhancer({ adaptive: true, variant: 'fast' }))`)
-    model = await readShippedModel({ ...entry, file: a.file, bytes: a.bytes, sha256: a.sha256 })
-    const tail = await readShippedModel({ ...entry, file: a.tail.file, bytes: a.tail.bytes, sha256: a.tail.sha256 } satisfies ModelEntry)
-    const all = new Float32Array(tail.bytes.buffer.slice(tail.bytes.byteOffset, tail.bytes.byteOffset + tail.bytes.byteLength))
-    const n = a.tail.outChannels * a.tail.channels * a.tail.kernel * a.tail.kernel
-    adaptive = {
-      geometry: { channels: a.tail.channels, outChannels: a.tail.outChannels, kernel: a.tail.kernel, stride: a.tail.stride, padding: a.tail.padding },
-      shipped: { weight: all.slice(0, n), bias: all.slice(n) },
-      modelVersion: entry.version,
-      scaleX100: opts.scale === 2 ? 200 : 150
-    }
-    meta = { name: `${entry.name}-adaptive`, version: entry.version, sha256: a.sha256 }
+    const loaded = await readAdaptive(opts.scale, opts.variant)
+    model = loaded.model
+    adaptive = loaded.tail
+    meta = loaded.meta
     io = { input: 'low', output: 'restored', extraInputs: ['tail_weight', 'tail_bias'] }
   } else if (opts.modelPath !== undefined) {
     model = await readModelFile(opts.modelPath)
@@ -55,4 +47,35 @@ export async function createEnhancer (init: EnhancerInit = {}): Promise<Enhancer
     ...(adaptive !== undefined ? { adaptive: true } : {}),
     loadMs: performance.now() - t0
   }, adaptive)
+}
+
+/** The shipped adaptive export for `scale` and `variant` and its tail, each checked against the manifest. */
+async function readAdaptive (scale: number, variant: EnhancerVariant): Promise<{ model: { bytes: Uint8Array, file: string }, tail: AdaptiveTail, meta: { name: string, version: number, sha256: string } }> {
+  const entry = enhancerModel(await readManifest(), scale, variant)
+  const a = entry.adaptive
+  if (a === undefined) throw new RangeError(`adaptive: ${entry.name} has no adaptive export (the fast variants have one: variant 'fast')`)
+  const model = await readShippedModel({ ...entry, file: a.file, bytes: a.bytes, sha256: a.sha256 })
+  const tail = await readShippedModel({ ...entry, file: a.tail.file, bytes: a.tail.bytes, sha256: a.tail.sha256 } satisfies ModelEntry)
+  return { model, tail: adaptiveTailOf(entry, scale, tail.bytes, tail.file), meta: { name: `${entry.name}-adaptive`, version: entry.version, sha256: a.sha256 } }
+}
+
+/**
+ * Makes the sender's fitter of tool 1's adaptive mode on onnxruntime-node: the shipped fast
+ * enhancer's adaptive export for `scale`, whose tail it refits to the frames it is given
+ * (docs/aic-adaptive.md). Errors as createEnhancer's.
+ */
+export async function createAdaptiveFitter (init: AdaptiveFitterInit = {}): Promise<AdaptiveFitter> {
+  const t0 = performance.now()
+  checkFitterInit(init)
+  const opts = resolveEnhancerInit({ runtime: init.runtime ?? 'auto', scale: init.scale ?? 2, variant: 'fast', adaptive: true, ...(init.threads !== undefined ? { threads: init.threads } : {}) }, ['node'])
+  const { model, tail, meta } = await readAdaptive(opts.scale, 'fast')
+  const session = await nodeSessionFactory(model.bytes, { input: 'low', output: 'restored', extraInputs: ['tail_weight', 'tail_bias'], file: model.file, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) })
+  return new SessionAdaptiveFitter(session, {
+    runtime: opts.runtime,
+    executionProvider: session.executionProvider,
+    scale: opts.scale,
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    model: { ...meta, file: model.file },
+    loadMs: performance.now() - t0
+  }, tail, { ...(init.samplesPerFrame !== undefined ? { samplesPerFrame: init.samplesPerFrame } : {}), ...(init.lambda !== undefined ? { lambda: init.lambda } : {}) })
 }

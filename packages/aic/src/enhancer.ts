@@ -36,7 +36,7 @@ export interface EnhancerInit {
    * Tool 1's adaptive mode (docs/aic-adaptive.md): run the shipped model's adaptive export, whose
    * last layer the sender refits to its own frames and sends as WeightUpdates
    * (`enhancer.applyUpdate()`). Until an update comes it restores frames as the shipped model does.
-   * The fast variants have one; Node only for now.
+   * The fast variants have one.
    * @default false
    */
   adaptive?: boolean
@@ -96,6 +96,8 @@ export interface AdaptiveTail {
   shipped: TailWeights
   modelVersion: number
   scaleX100: 150 | 200
+  /** The pixel shuffle after the tail: each of the tail's output positions becomes shuffle x shuffle pixels. */
+  shuffle: number
 }
 
 /**

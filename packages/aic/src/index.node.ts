@@ -16,7 +16,7 @@
  * ```
  */
 export * from './index.js'
-export { createEnhancer } from './create-enhancer.node.js'
+export { createEnhancer, createAdaptiveFitter } from './create-enhancer.node.js'
 export { createImageCodec } from './create-image-codec.node.js'
 export { readManifest, MODELS_DIR } from './model-files.node.js'
 // the AIC mode controller and its crossover table (also in './index.js'; named here so this entry lists them)

@@ -1,5 +1,5 @@
 import { ModelLoadError, RuntimeUnavailableError } from './errors.js'
-import type { InferenceSession, SessionFactory, SessionOptions } from './runtime.js'
+import type { FloatTensor, InferenceSession, SessionFactory, SessionOptions } from './runtime.js'
 import type * as OrtModule from 'onnxruntime-node'
 
 type Ort = typeof OrtModule
@@ -33,21 +33,34 @@ export const nodeSessionFactory: SessionFactory = async (model: Uint8Array, opti
     await session.release()
     throw new ModelLoadError(options.file, `expected inputs ${JSON.stringify(inputs)} and output "${options.output}", the model has ${JSON.stringify(session.inputNames)} and ${JSON.stringify(session.outputNames)}`)
   }
+  const feedsOf = (input: Float32Array, dims: readonly number[], extra: Readonly<Record<string, FloatTensor>>): Record<string, InstanceType<typeof Tensor>> => {
+    const feeds: Record<string, InstanceType<typeof Tensor>> = { [options.input]: new Tensor('float32', input, dims) }
+    for (const name of options.extraInputs ?? []) {
+      const t = extra[name]
+      if (t === undefined) throw new RangeError(`run(): the model's input "${name}" was not given`)
+      feeds[name] = new Tensor('float32', t.data, t.dims)
+    }
+    return feeds
+  }
+  const runOutputs = async (names: readonly string[], input: Float32Array, dims: readonly number[], extra: Readonly<Record<string, FloatTensor>> = {}): Promise<Record<string, FloatTensor>> => {
+    const missing = names.filter((n) => !session.outputNames.includes(n))
+    if (missing.length > 0) throw new RangeError(`runOutputs(): the model has no output ${missing.map((n) => `"${n}"`).join(', ')} (it has ${JSON.stringify(session.outputNames)})`)
+    // only the outputs asked for are fetched (an adaptive model's other outputs are not copied out)
+    const result = await session.run(feedsOf(input, dims, extra), [...names])
+    const out: Record<string, FloatTensor> = {}
+    for (const name of names) {
+      const t = result[name]
+      if (t === undefined || !(t.data instanceof Float32Array)) throw new ModelLoadError(options.file, `no float32 output "${name}"`)
+      out[name] = { data: t.data, dims: t.dims }
+    }
+    return out
+  }
   return {
     executionProvider: 'cpu',
     async run (input, dims, extra = {}) {
-      const feeds: Record<string, InstanceType<typeof Tensor>> = { [options.input]: new Tensor('float32', input, dims) }
-      for (const name of options.extraInputs ?? []) {
-        const t = extra[name]
-        if (t === undefined) throw new RangeError(`run(): the model's input "${name}" was not given`)
-        feeds[name] = new Tensor('float32', t.data, t.dims)
-      }
-      // only the output asked for is fetched (an adaptive model's other outputs are not copied out)
-      const result = await session.run(feeds, [options.output])
-      const out = result[options.output]
-      if (out === undefined || !(out.data instanceof Float32Array)) throw new ModelLoadError(options.file, `no float32 output "${options.output}"`)
-      return { data: out.data, dims: out.dims }
+      return (await runOutputs([options.output], input, dims, extra))[options.output]!
     },
+    runOutputs,
     async release () { await session.release() }
   }
 }

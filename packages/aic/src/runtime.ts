@@ -7,6 +7,11 @@ export interface InferenceSession {
    * `extra`); returns the output tensor and its dimensions.
    */
   run(input: Float32Array, dims: readonly number[], extra?: Readonly<Record<string, FloatTensor>>): Promise<FloatTensor>
+  /**
+   * As run(), but returns the model's outputs named in `outputs` (an adaptive enhancer's
+   * `features` and `base`, which the sender's refit reads), each by name.
+   */
+  runOutputs(outputs: readonly string[], input: Float32Array, dims: readonly number[], extra?: Readonly<Record<string, FloatTensor>>): Promise<Record<string, FloatTensor>>
   release(): Promise<void>
 }
 

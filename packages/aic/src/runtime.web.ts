@@ -1,5 +1,5 @@
 import { ModelLoadError, RuntimeUnavailableError } from './errors.js'
-import type { InferenceSession, SessionOptions } from './runtime.js'
+import type { FloatTensor, InferenceSession, SessionOptions } from './runtime.js'
 import type * as OrtModule from 'onnxruntime-web'
 
 type Ort = typeof OrtModule
@@ -108,7 +108,6 @@ export function webSessionFactory (init: WebRuntimeInit): (model: Uint8Array, op
   const ep = init.executionProvider
   if (ep !== 'wasm' && ep !== 'webgpu') throw new RangeError(`executionProvider must be 'wasm' or 'webgpu', got ${JSON.stringify(ep)}`)
   return async (model: Uint8Array, options: SessionOptions): Promise<WebInferenceSession> => {
-    if ((options.extraInputs?.length ?? 0) > 0) throw new RuntimeUnavailableError('models with more than one input (adaptive enhancers) do not run on onnxruntime-web yet: Node only for now (docs/aic-adaptive.md)')
     if (ep === 'webgpu' && await webGpuAdapter() === undefined) {
       throw new RuntimeUnavailableError('runtime "webgpu" needs a WebGPU adapter and this browser offers none (navigator.gpu is missing or requestAdapter() gave null); use runtime "wasm" or "auto"')
     }
@@ -130,27 +129,43 @@ export function webSessionFactory (init: WebRuntimeInit): (model: Uint8Array, op
       }
       throw new ModelLoadError(options.file, `onnxruntime-web (${ep}) refused it (${message})`, { cause: err })
     }
-    if (!session.inputNames.includes(options.input) || !session.outputNames.includes(options.output)) {
+    const inputs = [options.input, ...(options.extraInputs ?? [])]
+    if (inputs.some((i) => !session.inputNames.includes(i)) || !session.outputNames.includes(options.output)) {
       await session.release()
-      throw new ModelLoadError(options.file, `expected input "${options.input}" and output "${options.output}", the model has ${JSON.stringify(session.inputNames)} and ${JSON.stringify(session.outputNames)}`)
+      throw new ModelLoadError(options.file, `expected inputs ${JSON.stringify(inputs)} and output "${options.output}", the model has ${JSON.stringify(session.inputNames)} and ${JSON.stringify(session.outputNames)}`)
     }
     // one run at a time per session: onnxruntime-web does not run one session concurrently
     let queue: Promise<unknown> = Promise.resolve()
+    const runOutputs = async (names: readonly string[], input: Float32Array, dims: readonly number[], extra: Readonly<Record<string, FloatTensor>> = {}): Promise<Record<string, FloatTensor>> => {
+      const missing = names.filter((n) => !session.outputNames.includes(n))
+      if (missing.length > 0) throw new RangeError(`runOutputs(): the model has no output ${missing.map((n) => `"${n}"`).join(', ')} (it has ${JSON.stringify(session.outputNames)})`)
+      const run = queue.then(async () => {
+        const feeds: Record<string, OrtModule.Tensor> = { [options.input]: new ort.Tensor('float32', input, dims) }
+        for (const name of options.extraInputs ?? []) {
+          const t = extra[name]
+          if (t === undefined) throw new RangeError(`run(): the model's input "${name}" was not given`)
+          feeds[name] = new ort.Tensor('float32', t.data, t.dims)
+        }
+        // only the outputs asked for are fetched (an adaptive model's other outputs are not read back)
+        const result = await session.run(feeds, [...names])
+        const out: Record<string, FloatTensor> = {}
+        for (const name of names) {
+          const t = result[name]
+          if (t === undefined || t.type !== 'float32') throw new ModelLoadError(options.file, `no float32 output "${name}"`)
+          out[name] = { data: await t.getData(true) as Float32Array, dims: t.dims }
+        }
+        return out
+      })
+      queue = run.catch(() => {})
+      return run
+    }
     return {
       executionProvider: ep,
       threads,
-      async run (input, dims) {
-        const run = queue.then(async () => {
-          const feed = new ort.Tensor('float32', input, dims)
-          const result = await session.run({ [options.input]: feed })
-          const out = result[options.output]
-          if (out === undefined || out.type !== 'float32') throw new ModelLoadError(options.file, `no float32 output "${options.output}"`)
-          const data = await out.getData(true) as Float32Array
-          return { data, dims: out.dims }
-        })
-        queue = run.catch(() => {})
-        return run
+      async run (input, dims, extra) {
+        return (await runOutputs([options.output], input, dims, extra))[options.output]!
       },
+      runOutputs,
       async release () {
         await queue
         await session.release()

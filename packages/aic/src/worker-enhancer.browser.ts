@@ -9,7 +9,7 @@ import { InvalidStateError, RuntimeUnavailableError } from './errors.js'
 import { toFrame } from './frame.browser.js'
 import { fromWire } from './worker-protocol.browser.js'
 import type { BrowserEnhancer, BrowserEnhancerInfo } from './create-enhancer.browser.js'
-import type { EnhanceOptions } from './enhancer.js'
+import type { EnhanceOptions, WeightUpdateResult } from './enhancer.js'
 import type { FrameSource } from './frame.browser.js'
 import type { Frame } from './frame.js'
 import type { EnhanceResult, OpenRequest, OpenResult, WorkerReply, WorkerRequest } from './worker-protocol.browser.js'
@@ -68,6 +68,14 @@ export class EnhancerWorkerClient {
   terminate (): void {
     this.fail(new InvalidStateError('the enhancer worker was stopped'))
   }
+
+  /** Asks the worker to release its session, then stops it. */
+  async close (): Promise<void> {
+    // if the worker cannot release it (it failed earlier), terminating it frees the session's
+    // memory all the same, and that earlier failure was given to the calls it broke
+    await this.request({ type: 'close' }).catch(() => {})
+    this.terminate()
+  }
 }
 
 /** Opens a session in a new worker; the model's buffer is transferred to it. */
@@ -112,13 +120,16 @@ export class WorkerEnhancer implements BrowserEnhancer {
     }
   }
 
+  async applyUpdate (bytes: Uint8Array): Promise<WeightUpdateResult> {
+    if (this.client === undefined) throw new InvalidStateError('applyUpdate() on a closed enhancer')
+    if (this.info.adaptive !== true) throw new InvalidStateError('applyUpdate() on an enhancer that is not adaptive (createEnhancer({ adaptive: true }))')
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('applyUpdate() takes the WeightUpdate\'s bytes as a Uint8Array')
+    return this.client.request<WeightUpdateResult>({ type: 'update', bytes: bytes.slice() })
+  }
+
   async close (): Promise<void> {
     const client = this.client
     this.client = undefined
-    if (client === undefined) return
-    // the worker releases its session; if it cannot (it failed earlier), terminating it frees
-    // the session's memory all the same, and that earlier failure was given to the calls it broke
-    await client.request({ type: 'close' }).catch(() => {})
-    client.terminate()
+    await client?.close()
   }
 }

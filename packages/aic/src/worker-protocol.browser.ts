@@ -5,6 +5,8 @@
  */
 import { AuraLinkError } from '@auralink/core'
 import { InvalidStateError, ModelLoadError, ModelNotFoundError, RuntimeUnavailableError } from './errors.js'
+import type { AdaptiveFitterInit, AdaptiveUpdate } from './adaptive.js'
+import type { AdaptiveTail, WeightUpdateResult } from './enhancer.js'
 import type { AuraLinkErrorCode } from '@auralink/core'
 import type { WasmPaths, WebExecutionProvider } from './runtime.web.js'
 
@@ -20,6 +22,12 @@ export interface OpenRequest {
   output: string
   file: string
   scale: number
+  /** An adaptive export's tail inputs (the model's other inputs) and its shipped tail. */
+  extraInputs?: string[]
+  adaptive?: AdaptiveTail
+  /** What the worker holds: an enhancer (the default), or the sender's adaptive fitter (needs `adaptive`). */
+  role?: 'enhance' | 'fit'
+  fit?: Pick<AdaptiveFitterInit, 'samplesPerFrame' | 'lambda'>
 }
 
 export interface EnhanceRequest {
@@ -31,12 +39,32 @@ export interface EnhanceRequest {
   data: Uint8Array
 }
 
+/** An adaptive enhancer's WeightUpdate (the bytes are copied: they are small). */
+export interface UpdateRequest {
+  type: 'update'
+  id: number
+  bytes: Uint8Array
+}
+
+/** A fitter's frame pair, RGBA (both buffers transferred). */
+export interface FitAddRequest {
+  type: 'fit-add'
+  id: number
+  low: { width: number, height: number, data: Uint8Array }
+  original: { width: number, height: number, data: Uint8Array }
+}
+
+export interface FitUpdateRequest {
+  type: 'fit-update'
+  id: number
+}
+
 export interface CloseRequest {
   type: 'close'
   id: number
 }
 
-export type WorkerRequest = OpenRequest | EnhanceRequest | CloseRequest
+export type WorkerRequest = OpenRequest | EnhanceRequest | UpdateRequest | FitAddRequest | FitUpdateRequest | CloseRequest
 
 export interface OpenResult { executionProvider: WebExecutionProvider, threads: number }
 export interface EnhanceResult { width: number, height: number, data: Uint8ClampedArray }
@@ -47,8 +75,11 @@ export interface EnhanceResult { width: number, height: number, data: Uint8Clamp
  */
 export interface WireError { code?: AuraLinkErrorCode, name: string, message: string, file?: string }
 
+export type FitAddResult = { frames: number, ms: number }
+export type WorkerValue = OpenResult | EnhanceResult | WeightUpdateResult | FitAddResult | AdaptiveUpdate | null
+
 export type WorkerReply =
-  | { id: number, ok: true, value: OpenResult | EnhanceResult | null }
+  | { id: number, ok: true, value: WorkerValue }
   | { id: number, ok: false, error: WireError }
 
 export function toWire (err: unknown): WireError {

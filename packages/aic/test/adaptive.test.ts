@@ -135,3 +135,35 @@ describe('createEnhancer({ adaptive: true }) in Node: the receiver applies the s
     await expect(adaptive.applyUpdate!(new Uint8Array(0))).rejects.toMatchObject({ name: 'InvalidStateError' })
   })
 })
+
+describe('createAdaptiveFitter() in Node: the sender\'s fitter, the receiver\'s adaptive enhancer', () => {
+  it('fitted on frames 0-29 of the held-out clip, its first update raises the receiver\'s PSNR on frames 30-59; sizes that do not go together and an update with no frames are refused', async () => {
+    const { createAdaptiveFitter, createEnhancer } = await import('../src/index.node.js')
+    const { ref, low } = heldOutFrames(60, 400, 2)
+    const fitter = await createAdaptiveFitter({ runtime: 'node', scale: 2, threads: 1 })
+    const receiver = await createEnhancer({ runtime: 'node', scale: 2, variant: 'fast', threads: 1, adaptive: true })
+    try {
+      expect(fitter.info).toMatchObject({ runtime: 'node', executionProvider: 'cpu', scale: 2, model: { name: 'enhancer-x2-fast-adaptive' } })
+      await expect(fitter.update()).rejects.toMatchObject({ name: 'InvalidStateError', message: expect.stringContaining('no frames added') })
+      await expect(fitter.add(low[0]!, low[0]!)).rejects.toThrow(/original must be 640x360 .* got 320x180/)
+      for (let i = 0; i < 30; i++) expect((await fitter.add(low[i]!, ref[i]!)).frames).toBe(i + 1)
+      const u = await fitter.update()
+      expect(u).toMatchObject({ sequence: 1, frames: 30 })
+      expect(u.bytes.byteLength).toBeLessThan(1100)
+      const restore = async (): Promise<Frame[]> => Promise.all(low.slice(30, 60).map(async (f) => receiver.enhance(f)))
+      const before = lumaPsnr(await restore(), ref.slice(30, 60))
+      expect(await receiver.applyUpdate!(u.bytes)).toEqual({ applied: true, sequence: 1 })
+      const after = lumaPsnr(await restore(), ref.slice(30, 60))
+      console.log(`createAdaptiveFitter 2x, held-out 400 kbit/s, frames 30-59: shipped ${before.toFixed(3)} dB, after update 1 ${after.toFixed(3)} dB (${u.bytes.byteLength} bytes, solve ${u.ms.toFixed(1)} ms)`)
+      expect(after - before).toBeGreaterThan(0.2)
+      // the next window starts empty
+      await expect(fitter.update()).rejects.toMatchObject({ name: 'InvalidStateError' })
+      await fitter.add(low[30]!, ref[30]!)
+      expect((await fitter.update()).sequence).toBe(2)
+    } finally {
+      await fitter.close()
+      await receiver.close()
+    }
+    await expect(fitter.add(low[0]!, ref[0]!)).rejects.toMatchObject({ name: 'InvalidStateError' })
+  }, 120_000)
+})

@@ -4,7 +4,7 @@
 // vitest's provide()/inject().
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { createEnhancer, createImageCodec, imageCodecModels, parseCodecTables, readManifest } from '../../src/index.node.js'
+import { createAdaptiveFitter, createEnhancer, createImageCodec, imageCodecModels, parseCodecTables, readManifest } from '../../src/index.node.js'
 import { readShippedModel } from '../../src/model-files.node.js'
 import { streamIndices, toB64 } from './codec-stream.js'
 import { heldOutFrames } from '../../../../test-utils/aic-video.js'
@@ -25,6 +25,12 @@ export interface AicBrowserFixture {
   ortWasmPath: string
   /** Tool 1 at 1.5x: frame 10 through VP8 at 426x240 and 300 kbps, its restoration in Node (639x360); a 40x24 crop (60x36) and a 20x12 one (30x18, the WebGPU case). */
   x1_5: { low: B64Frame, nodeOut: B64Frame, smallLow: B64Frame, smallNodeOut: B64Frame, tinyLow: B64Frame, tinyNodeOut: B64Frame }
+  /**
+   * Tool 1's adaptive mode at 2x: frames 0-3 of the held-out clip (VP8 at 400 kbps, 320x180) and
+   * their originals (640x360); Node's fitter's update from those four pairs (base64 bytes), and
+   * Node's adaptive enhancer's restoration of frame 4 before and after that update.
+   */
+  adaptive: { low: B64Frame[], original: B64Frame[], update: string, next: B64Frame, nodeShipped: B64Frame, nodeUpdated: B64Frame }
 }
 
 type B64Frame = { width: number, height: number, rgba: string }
@@ -130,6 +136,23 @@ async function x1_5Fixture (): Promise<AicBrowserFixture['x1_5']> {
   }
 }
 
+/** The adaptive fixture: the fitter and the adaptive enhancer on onnxruntime-node, 1 thread. */
+async function adaptiveFixture (): Promise<AicBrowserFixture['adaptive']> {
+  const { ref, low } = heldOutFrames(5, 400, 2)
+  const fitter = await createAdaptiveFitter({ runtime: 'node', scale: 2, threads: 1 })
+  const enhancer = await createEnhancer({ runtime: 'node', scale: 2, variant: 'fast', threads: 1, adaptive: true })
+  try {
+    for (let i = 0; i < 4; i++) await fitter.add(low[i]!, ref[i]!)
+    const { bytes } = await fitter.update()
+    const nodeShipped = b64(await enhancer.enhance(low[4]!))
+    await enhancer.applyUpdate!(bytes)
+    return { low: low.slice(0, 4).map(b64), original: ref.slice(0, 4).map(b64), update: Buffer.from(bytes).toString('base64'), next: b64(low[4]!), nodeShipped, nodeUpdated: b64(await enhancer.enhance(low[4]!)) }
+  } finally {
+    await fitter.close()
+    await enhancer.close()
+  }
+}
+
 export default async function setup (project: TestProject): Promise<void> {
   const { low } = heldOutFrames(11, 200)
   const frame = low[10]!
@@ -140,7 +163,7 @@ export default async function setup (project: TestProject): Promise<void> {
     const smallOut = await enhancer.enhance(small)
     const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'))
     project.provide('aicCodec', await codecFixture())
-    project.provide('aic', { low: b64(frame), nodeOut: b64(out), smallLow: b64(small), smallNodeOut: b64(smallOut), ortWasmPath: `/@fs${join(ortDist, 'ort-wasm-simd-threaded.wasm')}`, x1_5: await x1_5Fixture() })
+    project.provide('aic', { low: b64(frame), nodeOut: b64(out), smallLow: b64(small), smallNodeOut: b64(smallOut), ortWasmPath: `/@fs${join(ortDist, 'ort-wasm-simd-threaded.wasm')}`, x1_5: await x1_5Fixture(), adaptive: await adaptiveFixture() })
   } finally {
     await enhancer.close()
   }
