@@ -144,6 +144,25 @@ describe('AIC in calls between two Chromium pages across a shaped link', () => {
     expect(await run(bob.page, (sdk) => sdk.shownSize())).toEqual({ width: CAMERA.width, height: CAMERA.height })
   })
 
+  it('tool 1\'s adaptive mode: at half size the sender refits the receiver\'s enhancer to its own video and sends the weights; the receiver applies them', async () => {
+    const alice = await user('alice', { mode: 'adaptive', table: TEST_TABLE })
+    const bob = await user('bob', { mode: 'adaptive' })
+    await run(bob.page, (sdk) => { sdk.answer('accept', '', undefined, { audio: true, video: false }) })
+    await oneWayCall(alice, bob)
+    await until('alice sends at half size', async () => aicOf(alice.page), (a) => a.state === 'active' && a.scale === 2, 60_000)
+    const sent = await until('alice sends two weight updates', async () => aicOf(alice.page), (a) => (a.adaptive?.sending?.updatesSent ?? 0) >= 2, 60_000)
+    console.log('[aic adaptive] alice:', JSON.stringify(sent.adaptive))
+    expect(sent.adaptive?.sending).toMatchObject({ scale: 2 })
+    expect(sent.adaptive?.sending?.updateBytes).toBeGreaterThan(500)
+    expect(sent.adaptive?.sending?.updateBytes).toBeLessThan(2_000)
+    const got = await until('bob applies two of them', async () => aicOf(bob.page), (b) => (b.adaptive?.receiving?.updatesApplied ?? 0) >= 2, 30_000)
+    console.log('[aic adaptive] bob:', JSON.stringify(got.adaptive))
+    expect(got.adaptive?.receiving?.updatesRefused).toBe(0)
+    // the call's video goes on through the adapted enhancer
+    const before = got.framesEnhanced
+    await until('bob is shown restored frames', async () => aicOf(bob.page), (b) => b.framesEnhanced >= before + 10, 30_000)
+  })
+
   it('a call where the callee has AIC off stays plain, and both sides\' stats say why', async () => {
     const alice = await user('alice', { mode: 'adaptive', table: TEST_TABLE })
     const bob = await user('bob', { mode: 'adaptive' })

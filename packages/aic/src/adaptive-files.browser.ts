@@ -36,3 +36,10 @@ export async function fetchAdaptive (scale: number, variant: 'standard' | 'fast'
   ])
   return { model, tail: adaptiveTailOf(entry, scale, tail.bytes, tail.file), meta: { name: `${entry.name}-adaptive`, version: entry.version, sha256: a.sha256 } }
 }
+
+/** The enhancer scales whose shipped `variant` model has an adaptive export (the 'fast' ones: 2 and 1.5). */
+export function adaptiveScales (variant: 'standard' | 'fast' = 'fast'): number[] {
+  return SHIPPED_MANIFEST.models
+    .filter((m) => m.tool === 'enhance' && (m.variant ?? 'standard') === variant && m.adaptive !== undefined && m.scale !== undefined)
+    .map((m) => m.scale!)
+}

@@ -42,6 +42,16 @@ export interface AicInit {
   table?: unknown
   /** A peer that says nothing of AIC for this long is a peer without AIC: its video stays plain. @default 15000 */
   capabilityTimeoutMs?: number
+  /**
+   * Tool 1's adaptive mode (docs/aic-adaptive.md): while this side sends video at a reduced size
+   * to a peer that has it, refit the peer's enhancer to that video and send it the weights (about
+   * 1 KB every 2 s); apply the weights a peer sends for video this side receives. Needs the
+   * 'fast' variant (the one with adaptive exports) and an encoded transform (Chromium).
+   * @default true
+   */
+  adaptive?: boolean
+  /** The share of one CPU core the sender's refitting may take, 0.05 to 1. @default 0.25 */
+  adaptiveCpuShare?: number
 }
 
 export interface LoadedEnhancer {
@@ -54,6 +64,27 @@ export interface LoadedEnhancer {
   height: number
 }
 
+/** What the SDK uses of @auralink/aic's adaptive fitter (createAdaptiveFitter). */
+export interface FitterLike {
+  add(low: VideoFrame, original: VideoFrame): Promise<{ frames: number, ms: number }>
+  update(): Promise<{ bytes: Uint8Array, sequence: number, frames: number, ms: number }>
+  close(): Promise<void>
+}
+
+/** An adaptive enhancer: a FrameEnhancer that takes the sender's updates. */
+export interface AdaptiveEnhancerLike extends FrameEnhancer {
+  applyUpdate(bytes: Uint8Array): Promise<{ applied: boolean, sequence: number, reason?: string }>
+}
+
+/** Tool 1's adaptive mode in this client, where it is on. */
+export interface AicAdaptive {
+  /** Scales whose enhancer has an adaptive export (those this side can send and apply updates for). */
+  scales: AicScale[]
+  cpuShare: number
+  createFitter(scale: AicScale): Promise<FitterLike>
+  createEnhancer(scale: AicScale): Promise<AdaptiveEnhancerLike>
+}
+
 export interface AicRuntime {
   /** The runtime the enhancers run on ('wasm', 'webgpu'); undefined when none loaded. */
   runtime?: string
@@ -61,6 +92,8 @@ export interface AicRuntime {
   enhancers: Map<number, LoadedEnhancer>
   failure?: string
   createController(init: { mode: Exclude<AicMode, 'off'>, frame: { width: number, height: number, fps: number }, scales: number[], receiverMsPerFrame: Record<string, number> }): ControllerLike
+  /** Tool 1's adaptive mode; undefined where it is off (init.aic.adaptive false, the 'standard' variant). */
+  adaptive?: AicAdaptive
 }
 
 /** The browser APIs the receiving pipeline needs; the first one missing, or undefined. */
@@ -81,7 +114,9 @@ const ENHANCER_LOAD_TIMEOUT_MS = 20_000
 const SPEED_CHECK: Record<string, { w: number, h: number }> = { 2: { w: 320, h: 180 }, 1.5: { w: 426, h: 240 } }
 
 interface AicModule {
-  createEnhancer(init: Record<string, unknown>): Promise<FrameEnhancer & { info: { runtime: string, scale: number, model: { version: number } } }>
+  createEnhancer(init: Record<string, unknown>): Promise<FrameEnhancer & { info: { runtime: string, scale: number, model: { version: number } } } & Partial<Pick<AdaptiveEnhancerLike, 'applyUpdate'>>>
+  createAdaptiveFitter(init: Record<string, unknown>): Promise<FitterLike>
+  adaptiveScales(variant: string): number[]
   createAicController(init: Record<string, unknown>): ControllerLike
   shippedCrossoverTable(): unknown
   parseCrossoverTable(json: unknown): unknown
@@ -116,13 +151,33 @@ export async function loadAicRuntime (init: AicInit): Promise<AicRuntime> {
   }
   const table = init.table !== undefined ? aic.parseCrossoverTable(init.table) : aic.shippedCrossoverTable()
   const first = [...enhancers.values()][0]
+  const variant = init.variant ?? 'fast'
+  const scales = aic.adaptiveScales(variant).filter((s): s is AicScale => s === 2 || s === 1.5)
+  // the fitter and the adaptive enhancers run where the shipped enhancers loaded
+  const runtime = { ...(first !== undefined ? { runtime: first.enhancer.info.runtime } : {}), ...(init.threads !== undefined ? { threads: init.threads } : {}), ...(init.wasmPaths !== undefined ? { wasmPaths: init.wasmPaths } : {}) }
+  const adaptive: AicAdaptive | undefined = init.adaptive !== false && scales.length > 0
+    ? {
+        scales,
+        cpuShare: init.adaptiveCpuShare ?? DEFAULT_ADAPTIVE_CPU_SHARE,
+        createFitter: async (scale) => aic.createAdaptiveFitter({ ...runtime, scale }),
+        createEnhancer: async (scale) => {
+          const e = await aic.createEnhancer({ ...runtime, scale, variant, adaptive: true })
+          if (typeof e.applyUpdate !== 'function') { await e.close(); throw new Error('this build of @auralink/aic has no adaptive enhancer') }
+          return e as AdaptiveEnhancerLike
+        }
+      }
+    : undefined
   return {
     ...(first !== undefined ? { runtime: first.enhancer.info.runtime } : {}),
     enhancers,
     ...(failures.length > 0 ? { failure: failures.join('; ') } : {}),
-    createController: (c) => aic.createAicController({ ...c, table })
+    createController: (c) => aic.createAicController({ ...c, table }),
+    ...(adaptive !== undefined ? { adaptive } : {})
   }
 }
+
+/** The share of one core the sender's refitting may take by default (issue 20's aim: a quarter). */
+export const DEFAULT_ADAPTIVE_CPU_SHARE = 0.25
 
 /** One enhancer loaded and timed on three frames (the mean of the last two). */
 async function loadOne (aic: AicModule, init: AicInit, scale: 2 | 1.5): Promise<LoadedEnhancer> {

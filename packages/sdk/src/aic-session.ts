@@ -9,10 +9,12 @@
  * (peer, browser API, model), the call stays plain WebRTC and `stats().aic.fallback` says why.
  */
 import { decodeEnhanceMeta, encodeEnhanceMeta } from '@auralink/protocol'
+import { AdaptiveReceiver, AdaptiveSender } from './aic-adapt.js'
 import { AicReceiverPipeline } from './aic-receiver.js'
 import { hasEncodedTransform, missingPipelineApi } from './aic-runtime.js'
 import { AicSender } from './aic-sender.js'
 import { checkCapability, checkReport, modeToWire, scaleFromX100, scaleToX100 } from './aic-wire.js'
+import type { AicAdaptiveStats } from './aic-adapt.js'
 import type { FrameEnhancer } from './aic-receiver.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { SenderDecision } from './aic-sender.js'
@@ -48,6 +50,8 @@ export interface AicStats {
   peer?: { available: boolean, mode: AicMode, runtime?: string, reason?: string }
   /** The last fallback to plain video, and why. `atMs` is Date.now() at the time. */
   fallback?: { reason: string, atMs: number }
+  /** Tool 1's adaptive mode in this call (docs/aic-adaptive.md), each way, once it has started. */
+  adaptive?: AicAdaptiveStats
 }
 
 export interface AicSessionComponents {
@@ -79,6 +83,10 @@ export class AicSession {
   private stopped = false
   private pc: RTCPeerConnection | undefined
   private readonly localMissing: string | undefined
+  private adaptSender: AdaptiveSender | undefined
+  private adaptReceiver: AdaptiveReceiver | undefined
+  /** This call's adaptive enhancers, by scale, once each holds an update: they restore its video in place of the shared ones. */
+  private readonly adapted = new Map<number, FrameEnhancer>()
 
   constructor (private mode: AicMode, private readonly c: AicSessionComponents) {
     this.localMissing = missingPipelineApi()
@@ -122,7 +130,7 @@ export class AicSession {
   private async getReady (): Promise<void> {
     let available = false
     let reason = ''
-    const models: Array<{ scaleX100: number, version: number, msPerFrame: number, width: number, height: number }> = []
+    const models: Array<{ scaleX100: number, version: number, msPerFrame: number, width: number, height: number, adaptive: boolean }> = []
     if (this.mode === 'off') {
       reason = 'AIC is off on this side'
     } else if (this.localMissing !== undefined) {
@@ -130,7 +138,7 @@ export class AicSession {
     } else {
       try {
         this.rt = await this.c.runtime()
-        for (const e of this.rt.enhancers.values()) models.push({ scaleX100: scaleToX100(e.scale), version: e.version, msPerFrame: e.msPerFrame, width: e.width, height: e.height })
+        for (const e of this.rt.enhancers.values()) models.push({ scaleX100: scaleToX100(e.scale), version: e.version, msPerFrame: e.msPerFrame, width: e.width, height: e.height, adaptive: this.rt.adaptive?.scales.includes(e.scale) === true })
         available = models.length > 0
         if (!available) reason = this.rt.failure ?? 'no enhancer loaded'
         for (const p of this.pipelines) p.setEnhancers(this.enhancers())
@@ -186,7 +194,30 @@ export class AicSession {
 
   /** The loaded enhancers by scale, for the receiving pipelines (none until the runtime is loaded). */
   private enhancers (): Map<number, FrameEnhancer> {
-    return new Map([...(this.rt?.enhancers ?? [])].map(([s, e]) => [s, e.enhancer]))
+    const shared = new Map([...(this.rt?.enhancers ?? [])].map(([s, e]) => [s, e.enhancer]))
+    for (const [s, e] of this.adapted) shared.set(s, e)
+    return shared
+  }
+
+  /** The peer's AicWeightUpdate: this call's adaptive enhancer for its scale applies it. */
+  private onWeightUpdate (bytes: Uint8Array): void {
+    const adaptive = this.rt?.adaptive
+    if (adaptive === undefined || this.mode === 'off') {
+      this.c.log('aic: dropping the peer\'s weight update: this side said it does not adapt')
+      return
+    }
+    this.adaptReceiver ??= new AdaptiveReceiver({
+      scales: adaptive.scales,
+      createEnhancer: async (scale) => adaptive.createEnhancer(scale),
+      use: (scale, enhancer) => {
+        if (this.adapted.get(scale) === enhancer) return
+        this.adapted.set(scale, enhancer)
+        for (const p of this.pipelines) p.setEnhancers(this.enhancers())
+      },
+      changed: () => { this.emit() },
+      log: this.c.log
+    })
+    this.adaptReceiver.onUpdate(bytes)
   }
 
   /** An AIC message from the peer (already past the call machine). */
@@ -203,6 +234,8 @@ export class AicSession {
         this.emit()
       } else if (sig.type === 'report') {
         this.sender?.onReport(checkReport(sig.report))
+      } else if (sig.type === 'weightUpdate') {
+        this.onWeightUpdate(sig.update.update ?? new Uint8Array(0))
       } else {
         const scale = scaleFromX100(sig.switch.meta != null && sig.switch.meta.byteLength > 0 ? (decodeEnhanceMeta(sig.switch.meta).scaleX100 ?? 0) : 100)
         if (scale === undefined) throw new TypeError('AicSwitch.meta has a scale other than 1, 1.5 or 2')
@@ -227,7 +260,8 @@ export class AicSession {
       this.decision = { scale: 1, reason: 'this side sends no video' }
       return
     }
-    const settings = videoSender.track.getSettings()
+    const videoTrack = videoSender.track
+    const settings = videoTrack.getSettings()
     const frame = { width: settings.width ?? 640, height: settings.height ?? 360, fps: settings.frameRate ?? 30 }
     const outPixels = frame.width * frame.height
     const receiverMsPerFrame: Record<string, number> = {}
@@ -249,9 +283,13 @@ export class AicSession {
       }
       this.sender = new AicSender(this.pc, videoSender, controller, {
         // frames are marked as AIC's before the first reduced one is encoded, and unmarked once full size is back
-        applying: (d) => { if (d.scale > 1) postMeta(true) },
+        applying: (d) => {
+          if (d.scale > 1) postMeta(true)
+          this.adaptSender?.prepare(d.scale, cap.models.find((m) => m.scale === d.scale)?.adaptive === true)
+        },
         applied: (d) => {
           if (d.scale === 1) postMeta(false)
+          this.adaptSender?.setScale(d.scale, cap.models.find((m) => m.scale === d.scale)?.adaptive === true)
           const wasReduced = this.decision.scale > 1
           this.decision = d
           if (wasReduced && d.scale === 1 && controller.fallback !== undefined) this.fall(controller.fallback.reason)
@@ -263,6 +301,25 @@ export class AicSession {
         },
         failed: (reason) => { this.fall(reason) }
       }, this.c.log, this.c.tickMs)
+      // tool 1's adaptive mode needs the sender's transform (it decodes what is sent) and a peer that adapts
+      const adaptive = runtime.adaptive
+      if (adaptive !== undefined && this.senderWorker !== undefined && cap.models.some((m) => m.adaptive)) {
+        this.adaptSender = new AdaptiveSender({
+          track: videoTrack,
+          worker: this.senderWorker,
+          createFitter: async (scale) => adaptive.createFitter(scale),
+          send: (bytes) => { this.c.send({ aicWeightUpdate: { update: bytes } }) },
+          cpuLimited: async () => {
+            let limited = false
+            const report = await videoSender.getStats().catch(() => undefined)
+            report?.forEach((s: Record<string, unknown>) => { if (s.type === 'outbound-rtp' && s.qualityLimitationReason === 'cpu') limited = true })
+            return limited
+          },
+          changed: () => { this.emit() },
+          log: this.c.log,
+          cpuShare: adaptive.cpuShare
+        })
+      }
       this.sender.start()
       this.emit()
     }, (err: unknown) => { this.fall(`AIC could not be loaded: ${(err as Error).message}`) })
@@ -310,7 +367,10 @@ export class AicSession {
       framesPassedThrough,
       receivingScale: this.receivingScale,
       ...(cap !== undefined ? { peer: { available: cap.available, mode: cap.mode, ...(cap.runtime !== undefined ? { runtime: cap.runtime } : {}), ...(cap.reason !== undefined ? { reason: cap.reason } : {}) } } : {}),
-      ...(this.fallback !== undefined ? { fallback: this.fallback } : {})
+      ...(this.fallback !== undefined ? { fallback: this.fallback } : {}),
+      ...(this.adaptSender?.stats !== undefined || this.adaptReceiver?.stats !== undefined
+        ? { adaptive: { ...(this.adaptSender?.stats !== undefined ? { sending: { ...this.adaptSender.stats } } : {}), ...(this.adaptReceiver?.stats !== undefined ? { receiving: { ...this.adaptReceiver.stats } } : {}) } }
+        : {})
     }
   }
 
@@ -324,6 +384,8 @@ export class AicSession {
     clearTimeout(this.capTimer)
     clearInterval(this.reportTimer)
     this.sender?.stop()
+    this.adaptSender?.stop()
+    this.adaptReceiver?.stop()
     for (const p of this.pipelines) p.stop()
     this.pipelines.clear()
     for (const w of this.workers) w.terminate()

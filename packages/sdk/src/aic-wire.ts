@@ -1,5 +1,6 @@
 /**
- * AIC's call signalling (protos/signal.proto: AicCapability, AicReport, AicSwitch) checked on
+ * AIC's call signalling (protos/signal.proto: AicCapability, AicReport, AicSwitch,
+ * AicWeightUpdate) checked on
  * arrival: a peer's message is hostile until these checks pass, and a bad one is dropped with a
  * reason (the call goes on, plain).
  */
@@ -27,19 +28,22 @@ type Body<K extends keyof SignalMessage> = NonNullable<SignalMessage[K]>
 export type AicCapabilityWire = Body<'aicCapability'>
 export type AicReportWire = Body<'aicReport'>
 export type AicSwitchWire = Body<'aicSwitch'>
+export type AicWeightUpdateWire = Body<'aicWeightUpdate'>
 
 /** One AIC message from the peer, as the call machine hands it on. */
 export type AicSignal =
   | { type: 'capability', capability: AicCapabilityWire }
   | { type: 'report', report: AicReportWire }
   | { type: 'switch', switch: AicSwitchWire }
+  | { type: 'weightUpdate', update: AicWeightUpdateWire }
 
 /** A peer's capability after the checks. */
 export interface PeerAicCapability {
   available: boolean
   reason?: string
   mode: AicMode
-  models: Array<{ scale: AicScale, version: number, msPerFrame: number, width: number, height: number }>
+  /** `adaptive`: the peer applies AicWeightUpdates for this model (tool 1's adaptive mode). */
+  models: Array<{ scale: AicScale, version: number, msPerFrame: number, width: number, height: number, adaptive: boolean }>
   runtime?: string
   metaInFrame: boolean
 }
@@ -81,7 +85,7 @@ export function checkCapability (c: AicCapabilityWire): PeerAicCapability {
     const width = m.width ?? 0
     const height = m.height ?? 0
     if (width < 1 || width > 8192 || height < 1 || height > 8192) throw new TypeError(`AicCapability.models[${i}] size must be 1 to 8192 on each side, got ${width}x${height}`)
-    return { scale, version: m.version ?? 0, msPerFrame, width, height }
+    return { scale, version: m.version ?? 0, msPerFrame, width, height, adaptive: m.adaptive === true }
   })
   return {
     available: c.available === true && checked.length > 0,

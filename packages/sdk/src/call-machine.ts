@@ -162,14 +162,17 @@ export class CallMachine {
       }
       case 'aicCapability':
       case 'aicReport':
-      case 'aicSwitch': {
+      case 'aicSwitch':
+      case 'aicWeightUpdate': {
         if (!this._accepted) return ignore(`${msg.body} before the call was accepted`)
         if (!this.needsMedia) return ignore(`${msg.body} on a call without media`)
         const message: AicSignal | undefined = msg.body === 'aicCapability'
           ? (msg.aicCapability != null ? { type: 'capability', capability: msg.aicCapability } : undefined)
           : msg.body === 'aicReport'
             ? (msg.aicReport != null ? { type: 'report', report: msg.aicReport } : undefined)
-            : (msg.aicSwitch != null ? { type: 'switch', switch: msg.aicSwitch } : undefined)
+            : msg.body === 'aicSwitch'
+              ? (msg.aicSwitch != null ? { type: 'switch', switch: msg.aicSwitch } : undefined)
+              : (msg.aicWeightUpdate != null ? { type: 'weightUpdate', update: msg.aicWeightUpdate } : undefined)
         return message !== undefined ? { type: 'aic', message } : ignore(`an empty ${msg.body}`)
       }
       default:

@@ -117,6 +117,9 @@ export function checkAicInit (aic: AicInit | undefined): void {
   if (aic.runtime !== undefined && !['auto', 'wasm', 'webgpu'].includes(aic.runtime)) throw new TypeError(`AuraLink.create(init): init.aic.runtime must be 'auto', 'wasm' or 'webgpu', got ${JSON.stringify(aic.runtime)}`)
   if (aic.variant !== undefined && aic.variant !== 'standard' && aic.variant !== 'fast') throw new TypeError(`AuraLink.create(init): init.aic.variant must be 'standard' or 'fast', got ${JSON.stringify(aic.variant)}`)
   if (aic.threads !== undefined && (!Number.isInteger(aic.threads) || aic.threads < 1 || aic.threads > 16)) throw new RangeError(`AuraLink.create(init): init.aic.threads must be a whole number from 1 to 16, got ${String(aic.threads)}`)
+  if (aic.adaptive !== undefined && typeof aic.adaptive !== 'boolean') throw new TypeError(`AuraLink.create(init): init.aic.adaptive must be a boolean, got ${JSON.stringify(aic.adaptive)}`)
+  const share = aic.adaptiveCpuShare
+  if (share !== undefined && (typeof share !== 'number' || !(share >= 0.05 && share <= 1))) throw new RangeError(`AuraLink.create(init): init.aic.adaptiveCpuShare must be a share of one core from 0.05 to 1, got ${String(share)}`)
   const t = aic.capabilityTimeoutMs
   if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 100 || t > 600_000)) throw new RangeError(`AuraLink.create(init): init.aic.capabilityTimeoutMs must be 100 to 600000 ms, got ${String(t)}`)
   for (const [k, v] of Object.entries(aic.modelUrls ?? {})) {

@@ -41,7 +41,8 @@ describe('AIC messages from the peer', () => {
   const good = { available: true, mode: 2, runtime: 'wasm', metaInFrame: true, models: [{ scaleX100: 200, version: 1, msPerFrame: 40, width: 640, height: 360 }] }
 
   it('checkCapability() takes a well-formed capability', () => {
-    expect(checkCapability(good)).toEqual({ available: true, mode: 'adaptive', runtime: 'wasm', metaInFrame: true, models: [{ scale: 2, version: 1, msPerFrame: 40, width: 640, height: 360 }] })
+    expect(checkCapability(good)).toEqual({ available: true, mode: 'adaptive', runtime: 'wasm', metaInFrame: true, models: [{ scale: 2, version: 1, msPerFrame: 40, width: 640, height: 360, adaptive: false }] })
+    expect(checkCapability({ ...good, models: [{ ...good.models[0], adaptive: true }] }).models[0]?.adaptive).toBe(true)
   })
 
   it('checkCapability() refuses bad fields, naming them', () => {

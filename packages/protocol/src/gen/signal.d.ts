@@ -284,6 +284,7 @@ export namespace auralink {
             msPerFrame: number;
             width: number;
             height: number;
+            adaptive: boolean;
             static encode(message: auralink.signal.AicModel.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.AicModel & auralink.signal.AicModel.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -296,6 +297,7 @@ export namespace auralink {
                 msPerFrame?: (number|null);
                 width?: (number|null);
                 height?: (number|null);
+                adaptive?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.AicModel.$Properties;
@@ -381,6 +383,26 @@ export namespace auralink {
             type $Shape = auralink.signal.AicSwitch.$Properties;
         }
 
+        interface IAicWeightUpdate extends auralink.signal.AicWeightUpdate.$Properties {
+        }
+
+        class AicWeightUpdate {
+            constructor(properties?: auralink.signal.AicWeightUpdate.$Properties);
+            $unknowns?: Uint8Array[];
+            update: Uint8Array;
+            static encode(message: auralink.signal.AicWeightUpdate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.AicWeightUpdate & auralink.signal.AicWeightUpdate.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AicWeightUpdate {
+            interface $Properties {
+                update?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.AicWeightUpdate.$Properties;
+        }
+
         interface ISignalMessage extends auralink.signal.SignalMessage.$Properties {
         }
 
@@ -400,7 +422,8 @@ export namespace auralink {
             aicReport?: (auralink.signal.AicReport.$Properties|null);
             aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
             resume?: (auralink.signal.Resume.$Properties|null);
-            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume");
+            aicWeightUpdate?: (auralink.signal.AicWeightUpdate.$Properties|null);
+            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate");
             static encode(message: auralink.signal.SignalMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignalMessage & auralink.signal.SignalMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -421,7 +444,8 @@ export namespace auralink {
                 aicReport?: (auralink.signal.AicReport.$Properties|null);
                 aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
                 resume?: (auralink.signal.Resume.$Properties|null);
-                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume");
+                aicWeightUpdate?: (auralink.signal.AicWeightUpdate.$Properties|null);
+                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -438,9 +462,10 @@ export namespace auralink {
               aicReport?: auralink.signal.AicReport.$Shape|null;
               aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
               resume?: auralink.signal.Resume.$Shape|null;
+              aicWeightUpdate?: auralink.signal.AicWeightUpdate.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape })
+              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape })
             );
         }
 

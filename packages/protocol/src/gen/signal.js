@@ -2070,6 +2070,7 @@ $root.auralink = (function() {
              * @property {number|null} [msPerFrame] AicModel msPerFrame
              * @property {number|null} [width] AicModel width
              * @property {number|null} [height] AicModel height
+             * @property {boolean|null} [adaptive] AicModel adaptive
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2142,6 +2143,14 @@ $root.auralink = (function() {
             AicModel.prototype.height = 0;
 
             /**
+             * AicModel adaptive.
+             * @member {boolean} adaptive
+             * @memberof auralink.signal.AicModel
+             * @instance
+             */
+            AicModel.prototype.adaptive = false;
+
+            /**
              * Encodes the specified AicModel message. Does not implicitly {@link auralink.signal.AicModel.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.AicModel
@@ -2167,6 +2176,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.width);
                 if (message.height != null && $Object.hasOwnProperty.call(message, "height") && message.height !== 0)
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.height);
+                if (message.adaptive != null && $Object.hasOwnProperty.call(message, "adaptive") && message.adaptive !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.adaptive);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2254,6 +2265,15 @@ $root.auralink = (function() {
                                 message.height = value;
                             else
                                 delete message.height;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.adaptive = value;
+                            else
+                                delete message.adaptive;
                             continue;
                         }
                     }
@@ -2941,6 +2961,156 @@ $root.auralink = (function() {
             return AicSwitch;
         })();
 
+        signal.AicWeightUpdate = (function() {
+
+            /**
+             * Properties of an AicWeightUpdate.
+             * @typedef {Object} auralink.signal.AicWeightUpdate.$Properties
+             * @property {Uint8Array|null} [update] AicWeightUpdate update
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AicWeightUpdate.
+             * @memberof auralink.signal
+             * @interface IAicWeightUpdate
+             * @augments auralink.signal.AicWeightUpdate.$Properties
+             * @deprecated Use auralink.signal.AicWeightUpdate.$Properties instead.
+             */
+
+            /**
+             * Shape of an AicWeightUpdate.
+             * @typedef {auralink.signal.AicWeightUpdate.$Properties} auralink.signal.AicWeightUpdate.$Shape
+             */
+
+            /**
+             * Constructs a new AicWeightUpdate.
+             * @memberof auralink.signal
+             * @classdesc Represents an AicWeightUpdate.
+             * @constructor
+             * @param {auralink.signal.AicWeightUpdate.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var AicWeightUpdate = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * AicWeightUpdate update.
+             * @member {Uint8Array} update
+             * @memberof auralink.signal.AicWeightUpdate
+             * @instance
+             */
+            AicWeightUpdate.prototype.update = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified AicWeightUpdate message. Does not implicitly {@link auralink.signal.AicWeightUpdate.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.AicWeightUpdate
+             * @static
+             * @param {auralink.signal.AicWeightUpdate.$Properties} message AicWeightUpdate message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AicWeightUpdate.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.update != null && $Object.hasOwnProperty.call(message, "update") && message.update.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.update);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AicWeightUpdate message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.AicWeightUpdate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.AicWeightUpdate & auralink.signal.AicWeightUpdate.$Shape} AicWeightUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AicWeightUpdate.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.AicWeightUpdate();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.update = value;
+                            else
+                                delete message.update;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for AicWeightUpdate
+             * @function getTypeUrl
+             * @memberof auralink.signal.AicWeightUpdate
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AicWeightUpdate.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.AicWeightUpdate";
+            };
+
+            return AicWeightUpdate;
+        })();
+
         signal.SignalMessage = (function() {
 
             /**
@@ -2959,7 +3129,8 @@ $root.auralink = (function() {
              * @property {auralink.signal.AicReport.$Properties|null} [aicReport] SignalMessage aicReport
              * @property {auralink.signal.AicSwitch.$Properties|null} [aicSwitch] SignalMessage aicSwitch
              * @property {auralink.signal.Resume.$Properties|null} [resume] SignalMessage resume
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"} [body] SignalMessage body
+             * @property {auralink.signal.AicWeightUpdate.$Properties|null} [aicWeightUpdate] SignalMessage aicWeightUpdate
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2987,9 +3158,10 @@ $root.auralink = (function() {
              *   aicReport?: auralink.signal.AicReport.$Shape|null;
              *   aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
              *   resume?: auralink.signal.Resume.$Shape|null;
+             *   aicWeightUpdate?: auralink.signal.AicWeightUpdate.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -3112,17 +3284,25 @@ $root.auralink = (function() {
              */
             SignalMessage.prototype.resume = null;
 
+            /**
+             * SignalMessage aicWeightUpdate.
+             * @member {auralink.signal.AicWeightUpdate.$Properties|null|undefined} aicWeightUpdate
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.aicWeightUpdate = null;
+
             // OneOf field names bound to virtual getters and setters
             var $oneOfFields;
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3168,6 +3348,8 @@ $root.auralink = (function() {
                     $root.auralink.signal.AicSwitch.encode(message.aicSwitch, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.resume != null && $Object.hasOwnProperty.call(message, "resume"))
                     $root.auralink.signal.Resume.encode(message.resume, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.aicWeightUpdate != null && $Object.hasOwnProperty.call(message, "aicWeightUpdate"))
+                    $root.auralink.signal.AicWeightUpdate.encode(message.aicWeightUpdate, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3303,6 +3485,13 @@ $root.auralink = (function() {
                                 break;
                             message.resume = $root.auralink.signal.Resume.decode(reader, reader.size(), $undefined, _depth + 1, message.resume);
                             message.body = "resume";
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            message.aicWeightUpdate = $root.auralink.signal.AicWeightUpdate.decode(reader, reader.size(), $undefined, _depth + 1, message.aicWeightUpdate);
+                            message.body = "aicWeightUpdate";
                             continue;
                         }
                     }
