@@ -92,10 +92,12 @@ async function sha256 (file) {
 /**
  * Makes (or reuses, from an earlier run) the stamped clip at W x H in a folder under the system's
  * temporary directory, checks that every frame's stamp reads back, and returns the reference.
- * `stamp` is e2e/pages/frame-stamp.ts's module.
+ * `stamp` is e2e/pages/frame-stamp.ts's module; `only` keeps the segments it names (e2e tests use
+ * Megamind's alone: its Debian package is one the test command installs).
  */
-export async function prepareClip (W, H, stamp, log = console.log) {
-  const segs = segments(W, H)
+export async function prepareClip (W, H, stamp, log = console.log, { only } = {}) {
+  const segs = segments(W, H).filter((s) => only === undefined || only.includes(s.name))
+  if (segs.length === 0) throw new Error(`prepareClip: no segment named ${only.join(', ')} (segments: ${segments(W, H).map((s) => s.name).join(', ')})`)
   const missing = segs.filter((s) => !existsSync(s.source.path)).map((s) => `${s.source.path} (Debian package ${s.source.package})`)
   if (missing.length > 0) throw new Error(`aic/call's clip needs ${[...new Set(missing)].join(', ')}: apt-get install them`)
   const layout = stamp.stampLayout(W, H)

@@ -50,6 +50,15 @@ export interface AicCallPage {
   clear(): void
   rtp(): Promise<RtpSnapshot>
   stats(): Promise<(CallStats & { aic?: unknown, ended?: { reason?: string, message?: string } }) | PageError>
+  /**
+   * Receiver: also watch the video the call's connection decodes, before AIC's pipeline (the
+   * receiver of the page's RTCPeerConnection; trackPeerConnections(page) first): while recording,
+   * each frame's stamp and its luma at its own (reduced) size are kept, by stamp. False when
+   * there is no such track yet.
+   */
+  tapDecoded(): boolean
+  /** The decoded frames' luma kept by tapDecoded() for these stamps (those it has), base64. */
+  takeDecoded(stamps: number[]): Array<{ n: number, width: number, height: number, luma: string }>
   /** Every `aic` event of the current call (its detail), in order. */
   aicEvents(): unknown[]
   /** Video tracks the current call's `track` event delivered (the last is the one watched). */
@@ -80,6 +89,10 @@ let trackCount = 0
 let watching: { stop: () => void } | undefined
 let localWatch: { stop: () => void } | undefined
 let probe: { left: number, out: string[], done: () => void } | undefined
+let decodedWatch: { stop: () => void } | undefined
+const decodedLumas = new Map<number, { width: number, height: number, luma: Uint8Array }>()
+/** At most this many decoded frames kept (oldest dropped first). */
+const MAX_DECODED = 600
 
 function errorOf (err: unknown): PageError {
   const e = err as Error
@@ -287,7 +300,7 @@ const page: AicCallPage = {
       return errorOf(err)
     }
   },
-  clear () { recs.length = 0; lumas.length = 0 },
+  clear () { recs.length = 0; lumas.length = 0; decodedLumas.clear() },
   async rtp () {
     const made = (globalThis as unknown as { __auralinkPeerConnections?: Set<RTCPeerConnection> }).__auralinkPeerConnections
     if (made === undefined) throw new Error('trackPeerConnections(page) was not called before the page loaded')
@@ -319,6 +332,40 @@ const page: AicCallPage = {
     } catch (err) {
       return errorOf(err)
     }
+  },
+  tapDecoded () {
+    const l = layout
+    if (l === undefined) throw new Error('configure(layout) first')
+    const made = (globalThis as unknown as { __auralinkPeerConnections?: Set<RTCPeerConnection> }).__auralinkPeerConnections
+    if (made === undefined) throw new Error('trackPeerConnections(page) was not called before the page loaded')
+    let track: MediaStreamTrack | undefined
+    for (const pc of made) {
+      if (pc.connectionState === 'closed') continue
+      for (const r of pc.getReceivers()) if (r.track.kind === 'video' && r.track.readyState === 'live') track = r.track
+    }
+    if (track === undefined) return false
+    decodedWatch?.stop()
+    const { plate } = canvases(l)
+    let own: OffscreenCanvasRenderingContext2D | undefined
+    decodedWatch = watch(track, (frame) => {
+      if (!recording) return
+      const n = stampOf(frame, plate, l)
+      if (n < 0 || decodedLumas.has(n)) return
+      const w = frame.displayWidth
+      const h = frame.displayHeight
+      if (own?.canvas.width !== w || own.canvas.height !== h) own = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true, alpha: false }) ?? undefined
+      if (own === undefined) return
+      own.drawImage(frame, 0, 0)
+      decodedLumas.set(n, { width: w, height: h, luma: lumaOf({ width: w, height: h, data: own.getImageData(0, 0, w, h).data, channels: 4 }).data as Uint8Array })
+      if (decodedLumas.size > MAX_DECODED) decodedLumas.delete(decodedLumas.keys().next().value as number)
+    })
+    return true
+  },
+  takeDecoded (stamps) {
+    return stamps.flatMap((n) => {
+      const d = decodedLumas.get(n)
+      return d === undefined ? [] : [{ n, width: d.width, height: d.height, luma: base64(d.luma) }]
+    })
   },
   aicEvents: () => events.slice(),
   tracks: () => trackCount,

@@ -59,6 +59,8 @@ const SAMPLE_WAIT_MS = 1_000
 const MIN_SAMPLE_INTERVAL_MS = 200
 /** A pair whose thumbnails differ by more than this (mean absolute luma, 0-255) is not the same picture. */
 const MAX_PAIR_DIFFERENCE = 12
+/** A pair further apart than the sample's closest pair by more than this (levels) is a neighbouring frame's. */
+const PAIR_MARGIN = 2
 /** Fewer pairs than this in a window: no update for it. */
 const MIN_FRAMES_PER_UPDATE = 3
 export const DEFAULT_ADAPTIVE_WINDOW_MS = 2_000
@@ -216,7 +218,7 @@ export class AdaptiveSender {
       const t0 = performance.now()
       const cost = await this.sample(gen, fitter)
       if (gen !== this.generation) return
-      if (cost.fitted) inWindow++
+      inWindow += cost.fitted
       windowCost += cost.ms
       // an update once the window is over and holds enough pairs (a slow camera's window runs longer)
       if (performance.now() - windowStart >= windowMs && inWindow >= MIN_FRAMES_PER_UPDATE) {
@@ -245,8 +247,8 @@ export class AdaptiveSender {
     if ((s.state !== undefined && s.state !== now.state) || s.updatesSent !== undefined) this.init.changed()
   }
 
-  /** One sample: a few originals and decoded frames, the closest pair to the fitter. Returns its cost (ms of work). */
-  private async sample (gen: number, fitter: FitterLike): Promise<{ ms: number, fitted: boolean }> {
+  /** One sample: a few originals and decoded frames, each original with its own decoded frame to the fitter. Returns its cost (ms of work) and the pairs fitted. */
+  private async sample (gen: number, fitter: FitterLike): Promise<{ ms: number, fitted: number }> {
     // both at once: the decoded frames of the originals gathered here come out of the worker a
     // little later (encoding and decoding), those of the frames just before them a little earlier
     this.post({ type: 'want', count: SAMPLE_DECODED })
@@ -256,39 +258,48 @@ export class AdaptiveSender {
     ])
     const t0 = performance.now()
     try {
-      if (gen !== this.generation) return { ms: 0, fitted: false }
+      if (gen !== this.generation) return { ms: 0, fitted: 0 }
       if (originals.length === 0 || decoded.length === 0) {
         this.set(gen, { samplesSkipped: (this.stats?.samplesSkipped ?? 0) + 1, reason: `last sample left out: ${originals.length === 0 ? 'no original frame came from the camera track' : 'no decoded frame came from the sender\'s transform'} within ${SAMPLE_WAIT_MS} ms` })
-        return { ms: 0, fitted: false }
+        return { ms: 0, fitted: 0 }
       }
       const o = originals.map((f) => this.thumb(f))
       const d = decoded.map((f) => this.thumb(f))
-      let best = { diff: Infinity, i: -1, j: -1 }
-      for (let j = 0; j < d.length; j++) {
-        for (let i = 0; i < o.length; i++) {
-          const diff = meanAbs(o[i]!, d[j]!)
-          if (diff < best.diff) best = { diff, i, j }
-        }
-      }
-      const low = decoded[best.j]!
-      const original = originals[best.i]!
+      // each original's closest decoded frame; pairs much further apart than the closest pair of
+      // the sample are a neighbouring frame's, not the original's own, and are left out
+      const pairs = o.map((oi, i) => {
+        let best = { diff: Infinity, i, j: -1 }
+        d.forEach((dj, j) => { const diff = meanAbs(oi, dj); if (diff < best.diff) best = { diff, i, j } })
+        return best
+      }).sort((a, b) => a.diff - b.diff)
+      const closest = pairs[0]!
       const scale = this.stats?.scale ?? 2
-      const sizesFit = Math.abs(low.displayWidth * scale - original.displayWidth) < scale + 1 && Math.abs(low.displayHeight * scale - original.displayHeight) < scale + 1
-      if (best.diff > MAX_PAIR_DIFFERENCE || !sizesFit) {
-        const why = !sizesFit
-          ? `a decoded ${low.displayWidth}x${low.displayHeight} frame does not go with a ${original.displayWidth}x${original.displayHeight} original at ${scale}x`
-          : `no decoded frame matched an original (closest: ${best.diff.toFixed(1)} levels apart on average)`
-        this.set(gen, { samplesSkipped: (this.stats?.samplesSkipped ?? 0) + 1, reason: `last sample left out: ${why}` })
-        return { ms: performance.now() - t0, fitted: false }
+      const usedDecoded = new Set<number>()
+      let fitted = 0
+      for (const p of pairs) {
+        if (p.diff > Math.min(MAX_PAIR_DIFFERENCE, closest.diff + PAIR_MARGIN) || usedDecoded.has(p.j)) continue
+        const low = decoded[p.j]!
+        const original = originals[p.i]!
+        if (Math.abs(low.displayWidth * scale - original.displayWidth) >= scale + 1 || Math.abs(low.displayHeight * scale - original.displayHeight) >= scale + 1) {
+          this.set(gen, { samplesSkipped: (this.stats?.samplesSkipped ?? 0) + 1, reason: `last sample left out: a decoded ${low.displayWidth}x${low.displayHeight} frame does not go with a ${original.displayWidth}x${original.displayHeight} original at ${scale}x` })
+          break
+        }
+        usedDecoded.add(p.j)
+        await fitter.add(low, original)
+        if (gen !== this.generation) break
+        fitted++
       }
-      await fitter.add(low, original)
-      this.set(gen, { state: 'fitting', framesFitted: (this.stats?.framesFitted ?? 0) + 1 })
-      return { ms: performance.now() - t0, fitted: true }
+      if (fitted === 0) {
+        if (closest.diff > MAX_PAIR_DIFFERENCE) this.set(gen, { samplesSkipped: (this.stats?.samplesSkipped ?? 0) + 1, reason: `last sample left out: no decoded frame matched an original (closest: ${closest.diff.toFixed(1)} levels apart on average)` })
+        return { ms: performance.now() - t0, fitted: 0 }
+      }
+      this.set(gen, { state: 'fitting', framesFitted: (this.stats?.framesFitted ?? 0) + fitted })
+      return { ms: performance.now() - t0, fitted }
     } catch (err) {
       // sizes that do not go together (a frame in the middle of a scale change): this sample is left out
       if (err instanceof RangeError) {
         this.set(gen, { samplesSkipped: (this.stats?.samplesSkipped ?? 0) + 1, reason: `last sample left out: ${err.message}` })
-        return { ms: performance.now() - t0, fitted: false }
+        return { ms: performance.now() - t0, fitted: 0 }
       }
       throw err
     } finally {
