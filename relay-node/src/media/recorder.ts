@@ -1,0 +1,132 @@
+/**
+ * The relay's media endpoint for recording (issue 17, first part): one WebRTC peer connection in
+ * Node that answers a participant's offer and writes every track it receives (VP8 or VP9 video,
+ * Opus audio) into one WebM file as it comes, in clusters, through werift's recorder (werift: a
+ * WebRTC stack in TypeScript, no native build; docs/dependencies.md says why it was chosen).
+ *
+ * Loaded only by relays that record (the module imports werift; the relay's own entry does not):
+ * nothing here is reachable from the network yet; the call protocol, consent and limits come next
+ * (relay-node/README.md "Recording").
+ */
+import { stat } from 'node:fs/promises'
+import { RTCPeerConnection } from 'werift'
+import { MediaRecorder } from 'werift/nonstandard'
+import type { MediaStreamTrack } from 'werift'
+
+/** Options of one recording. */
+export interface RecordingInit {
+  /** The WebM file written (created or replaced). */
+  file: string
+  /** The tracks the offer sends (audio and video: 2); the file starts once all have arrived. */
+  tracks: number
+  /** How long the tracks may take to arrive once the answer is made. @default 15000 */
+  timeoutMs?: number
+  /** The size the video track is declared at in the file (players take the frames' own). @default 640 x 360 */
+  width?: number
+  height?: number
+}
+
+/** What a stopped recording wrote. */
+export interface RecordingSummary {
+  file: string
+  bytes: number
+  /** From the recorder's start to stop(). */
+  ms: number
+  tracks: Array<{ kind: string, codec: string }>
+}
+
+type Description = { type: 'offer' | 'answer', sdp: string }
+
+/** One participant's media into one WebM file. */
+export class MediaRecording {
+  private recorder: MediaRecorder | undefined
+  private startedAt = 0
+  private stopped: Promise<RecordingSummary> | undefined
+  private readonly ready: Promise<void>
+
+  private constructor (private readonly pc: RTCPeerConnection, readonly answer: Description, private readonly init: RecordingInit, private readonly tracks: Promise<MediaStreamTrack[]>) {
+    this.ready = tracks.then(async (t) => { await this.begin(t) })
+    this.ready.catch(() => {})
+  }
+
+  /**
+   * Answers `offer` (ICE candidates gathered into the answer: no trickle), and starts writing
+   * `init.file` once `init.tracks` tracks have arrived. `iceServers` is empty: the relay is
+   * reachable on its own addresses.
+   */
+  static async answer (offer: Description, init: RecordingInit): Promise<MediaRecording> {
+    if (offer?.type !== 'offer' || typeof offer.sdp !== 'string' || offer.sdp.length === 0) throw new TypeError('offer must be an SDP offer { type: \'offer\', sdp }')
+    if (!Number.isInteger(init.tracks) || init.tracks < 1 || init.tracks > 8) throw new RangeError(`tracks must be a whole number from 1 to 8, got ${String(init.tracks)}`)
+    const pc = new RTCPeerConnection({ iceServers: [] })
+    const timeoutMs = init.timeoutMs ?? 15_000
+    const tracks = new Promise<MediaStreamTrack[]>((resolve, reject) => {
+      const got: MediaStreamTrack[] = []
+      const timer = setTimeout(() => { reject(new Error(`${got.length} of ${init.tracks} tracks arrived within ${timeoutMs} ms`)) }, timeoutMs)
+      pc.onTrack.subscribe((track) => {
+        got.push(track)
+        if (got.length === init.tracks) { clearTimeout(timer); resolve(got) }
+      })
+    })
+    tracks.catch(() => {})
+    try {
+      await pc.setRemoteDescription(offer)
+      await pc.setLocalDescription(await pc.createAnswer())
+      await gathered(pc, timeoutMs)
+    } catch (err) {
+      await pc.close()
+      throw err
+    }
+    const local = pc.localDescription
+    if (local == null) { await pc.close(); throw new Error('no local description after the answer') }
+    return new MediaRecording(pc, { type: 'answer', sdp: local.sdp }, init, tracks)
+  }
+
+  /** Resolves once the file is being written (every track arrived, a key frame asked for). */
+  async whenRecording (): Promise<void> {
+    await this.ready
+  }
+
+  private async begin (tracks: MediaStreamTrack[]): Promise<void> {
+    if (this.stopped !== undefined) return
+    this.recorder = new MediaRecorder({
+      path: this.init.file,
+      numOfTracks: tracks.length,
+      width: this.init.width ?? 640,
+      height: this.init.height ?? 360,
+      // the browser's RTCP sender reports are not waited for: timestamps start from the first packets
+      disableNtp: true
+    })
+    for (const t of tracks) await this.recorder.addTrack(t)
+    this.startedAt = performance.now()
+    // the browser's first key frame went by before the recorder was there: ask for another
+    for (const t of tracks) {
+      if (t.kind !== 'video' || t.ssrc === undefined) continue
+      const receiver = this.pc.getTransceivers().find((tr) => tr.receiver.tracks.includes(t))?.receiver
+      await receiver?.sendRtcpPLI(t.ssrc)
+    }
+  }
+
+  /** Stops writing, closes the connection; what was written. Idempotent. */
+  async stop (): Promise<RecordingSummary> {
+    this.stopped ??= (async () => {
+      const tracks = await this.tracks.catch(() => [] as MediaStreamTrack[])
+      await this.ready.catch(() => {})
+      await this.recorder?.stop()
+      const ms = this.startedAt > 0 ? performance.now() - this.startedAt : 0
+      await this.pc.close()
+      const bytes = await stat(this.init.file).then((s) => s.size, () => 0)
+      return { file: this.init.file, bytes, ms, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' })) }
+    })()
+    return this.stopped
+  }
+}
+
+async function gathered (pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { sub.unSubscribe(); reject(new Error(`ICE gathering did not complete within ${timeoutMs} ms`)) }, timeoutMs)
+    const sub = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === 'complete') { clearTimeout(timer); sub.unSubscribe(); resolve() }
+    })
+  })
+}
