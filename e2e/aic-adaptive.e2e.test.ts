@@ -25,10 +25,13 @@ const W = 320
 const H = 180
 const CAMERA_FPS = 5
 const RATE_KBIT = 250
-const WINDOW_MS = 10_000
+const WINDOW_STEP_MS = 5_000
+const MAX_WINDOW_MS = 30_000
+/** Frames sent at half size the window should hold (at 5 fps: 8 s of them). */
+const WANT_FRAMES = 40
 
 type Rec = { n: number, t: number, w: number, h: number, kept: boolean }
-type AicStats = { adaptive?: { sending?: { updatesSent: number, framesFitted: number, cpuMsPerSecond?: number, updateBytes?: number }, receiving?: { updatesApplied: number, updatesRefused: number, sequence: number } } }
+type AicStats = { adaptive?: { sending?: { updatesSent: number, framesFitted: number, cpuMsPerSecond?: number, updateBytes?: number, gainDb?: number }, receiving?: { updatesApplied: number, updatesRefused: number, sequence: number } } }
 
 /** Mean squared error of two luma planes at the source size, the stamp's plate left out. */
 function maskedMse (a: Uint8Array, b: Uint8Array, l: StampLayout): number {
@@ -107,8 +110,15 @@ describe('tool 1\'s adaptive mode in a Chromium call: the receiver\'s picture', 
     const sent = await until('the sender sends two weight updates', async () => aicOf(sender), (a) => (a.adaptive?.sending?.updatesSent ?? 0) >= 2, 90_000)
     await until('the receiver applies two', async () => aicOf(receiver), (a) => (a.adaptive?.receiving?.updatesApplied ?? 0) >= 2, 30_000)
     expect(await receiver.evaluate(() => (window as unknown as AicCallPageWindow).aicCallPage.tapDecoded())).toBe(true)
+    // the controller may leave half size for a while (loss on the shaped link): the window runs
+    // until it holds enough frames the enhancer was given, or 30 s
     await receiver.evaluate(() => { (window as unknown as AicCallPageWindow).aicCallPage.record(true, 1) })
-    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS))
+    for (let waited = 0; waited < MAX_WINDOW_MS; waited += WINDOW_STEP_MS) {
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_STEP_MS))
+      const stamps = (await receiver.evaluate(() => (window as unknown as AicCallPageWindow).aicCallPage.records()) as Rec[]).filter((r) => r.kept && r.w === W).map((r) => r.n)
+      const halfSize = (await receiver.evaluate((ns) => (window as unknown as AicCallPageWindow).aicCallPage.takeDecoded(ns), stamps)).filter((d) => d.width * 2 === W).length
+      if (halfSize >= WANT_FRAMES) break
+    }
     await receiver.evaluate(() => { (window as unknown as AicCallPageWindow).aicCallPage.record(false) })
     const after = await aicOf(receiver)
     const senderAfter = await aicOf(sender)
@@ -150,7 +160,7 @@ describe('tool 1\'s adaptive mode in a Chromium call: the receiver\'s picture', 
       sender: senderAfter.adaptive?.sending ?? sent.adaptive?.sending
     }
     console.log('[aic adaptive]', JSON.stringify(figures))
-    expect(restored).toBeGreaterThanOrEqual(10)
+    expect(restored).toBeGreaterThanOrEqual(20)
     expect(after.adaptive?.receiving?.updatesRefused).toBe(0)
     expect(figures.psnrRestored).toBeGreaterThan(figures.psnrBicubic)
   }, 240_000)

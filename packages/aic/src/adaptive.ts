@@ -10,6 +10,7 @@ import { checkFrameForScale } from './enhancer.js'
 import { pixelUnshuffle, TailFitter, tailOutputSize } from './tail-fit.js'
 import { makeWeightUpdate } from './weight-update.js'
 import type { AdaptiveTail, Runtime } from './enhancer.js'
+import type { TailWeights } from './tail-fit.js'
 import type { Frame } from './frame.js'
 import type { ModelEntry } from './models.js'
 import type { FloatTensor, InferenceSession } from './runtime.js'
@@ -49,6 +50,13 @@ export interface AdaptiveUpdate {
   frames: number
   /** Milliseconds the solve and the encoding took. */
   ms: number
+  /**
+   * How much the update in force before this one (the previous update) did for the frames of this
+   * window, which it was not fitted on: 10 log10 of the shipped tail's squared error over its own,
+   * on the blocks sampled (dB; positive: it restored them better than the shipped weights).
+   * Absent for a fitter's first update.
+   */
+  heldOutGainDb?: number
 }
 
 /**
@@ -108,6 +116,9 @@ export class SessionAdaptiveFitter implements AdaptiveFitter {
   private fitter: TailFitter
   private frames = 0
   private sequence = 0
+  /** The weights the receiver runs since the last update (dequantised), and this window's errors of the shipped ones and those. */
+  private inForce: TailWeights | undefined
+  private heldOut = { shipped: 0, inForce: 0 }
 
   constructor (session: InferenceSession, info: AdaptiveFitterInfo, private readonly tail: AdaptiveTail, private readonly options: Pick<AdaptiveFitterInit, 'samplesPerFrame' | 'lambda'> = {}) {
     this.session = session
@@ -135,13 +146,14 @@ export class SessionAdaptiveFitter implements AdaptiveFitter {
       throw new RangeError(`original must be ${outW}x${outH} (low ${w}x${h} restored at ${this.info.scale}x; up to ${s - 1} more rows and columns are left out), got ${original.width}x${original.height}`)
     }
     const out = await session.runOutputs(['features', 'base'], frameToTensor(low), [1, 3, h, w], tailInputs(this.tail))
-    this.fitter.add({
+    const { sse } = this.fitter.add({
       features: out.features!.data,
       height: h,
       width: w,
       base: out.base!.data,
       target: pixelUnshuffle(frameToTensor(original), original.height, original.width, s, blocksHigh, blocksWide)
-    })
+    }, this.inForce !== undefined ? [this.tail.shipped, this.inForce] : [])
+    if (sse.length === 2) { this.heldOut.shipped += sse[0]!; this.heldOut.inForce += sse[1]! }
     this.frames++
     return { frames: this.frames, ms: performance.now() - t0 }
   }
@@ -153,7 +165,7 @@ export class SessionAdaptiveFitter implements AdaptiveFitter {
     const fitted = this.fitter.solve()
     const g = this.tail.geometry
     this.sequence++
-    const { bytes } = makeWeightUpdate({
+    const { bytes, applied } = makeWeightUpdate({
       modelVersion: this.tail.modelVersion,
       scaleX100: this.tail.scaleX100,
       sequence: this.sequence,
@@ -163,9 +175,13 @@ export class SessionAdaptiveFitter implements AdaptiveFitter {
       ]
     })
     const frames = this.frames
+    const { shipped, inForce } = this.heldOut
+    const heldOutGainDb = this.inForce !== undefined && shipped > 0 && inForce > 0 ? 10 * Math.log10(shipped / inForce) : undefined
+    this.inForce = { weight: applied.get('tail_weight')!, bias: applied.get('tail_bias')! }
+    this.heldOut = { shipped: 0, inForce: 0 }
     this.fitter = this.newFitter()
     this.frames = 0
-    return { bytes, sequence: this.sequence, frames, ms: performance.now() - t0 }
+    return { bytes, sequence: this.sequence, frames, ms: performance.now() - t0, ...(heldOutGainDb !== undefined ? { heldOutGainDb } : {}) }
   }
 
   async close (): Promise<void> {

@@ -128,8 +128,13 @@ export class TailFitter {
   /** Rows gathered so far (after decay, a weighted count). */
   get rowCount (): number { return this.rows }
 
-  /** Adds `samplesPerFrame` block positions of `frame` (all of them when it has fewer). */
-  add (frame: TailFitFrame): void {
+  /**
+   * Adds `samplesPerFrame` block positions of `frame` (all of them when it has fewer). With
+   * `evaluate`, also returns how well each of those tails predicts this frame's sampled blocks
+   * before they are added: the sum of squared errors over the rows and output channels (in the
+   * frame's units), and how many values that sums (`values`).
+   */
+  add (frame: TailFitFrame, evaluate: readonly TailWeights[] = []): { values: number, sse: number[] } {
     const { channels, outChannels, kernel, stride, padding } = this.g
     const { height: h, width: w } = frame
     if (frame.features.length !== channels * h * w) throw new RangeError(`TailFitter.add: features must be ${channels} x ${h} x ${w}, got ${frame.features.length} values`)
@@ -145,6 +150,8 @@ export class TailFitter {
     }
     const n = this.n
     const a = new Float64Array(n)
+    const sse = evaluate.map(() => 0)
+    let values = 0
     for (const pos of this.positions(blocks)) {
       const by = Math.floor(pos / blocksWide)
       const bx = pos % blocksWide
@@ -169,9 +176,17 @@ export class TailFitter {
       for (let o = 0; o < outChannels; o++) {
         const t = frame.target[o * blocks + pos]! - frame.base[o * blocks + pos]!
         for (let i = 0; i < n; i++) this.cross[i * outChannels + o]! += a[i]! * t
+        for (let e = 0; e < evaluate.length; e++) {
+          const w = evaluate[e]!
+          let pred = w.bias[o]!
+          for (let i = 0; i < n - 1; i++) pred += a[i]! * w.weight[o * (n - 1) + i]!
+          sse[e]! += (t - pred) ** 2
+        }
       }
+      values += outChannels
       this.rows++
     }
+    return { values, sse }
   }
 
   /** The tail fitted to the frames added so far (the shipped one before any). */

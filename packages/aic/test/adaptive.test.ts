@@ -156,10 +156,15 @@ describe('createAdaptiveFitter() in Node: the sender\'s fitter, the receiver\'s 
       const after = lumaPsnr(await restore(), ref.slice(30, 60))
       console.log(`createAdaptiveFitter 2x, held-out 400 kbit/s, frames 30-59: shipped ${before.toFixed(3)} dB, after update 1 ${after.toFixed(3)} dB (${u.bytes.byteLength} bytes, solve ${u.ms.toFixed(1)} ms)`)
       expect(after - before).toBeGreaterThan(0.2)
-      // the next window starts empty
+      expect(u.heldOutGainDb).toBeUndefined()
+      // the next window starts empty; its update says what update 1 did for its frames, which
+      // update 1 was not fitted on: the sender's own measure of the receiver's gain
       await expect(fitter.update()).rejects.toMatchObject({ name: 'InvalidStateError' })
-      await fitter.add(low[30]!, ref[30]!)
-      expect((await fitter.update()).sequence).toBe(2)
+      for (let i = 30; i < 60; i++) await fitter.add(low[i]!, ref[i]!)
+      const u2 = await fitter.update()
+      console.log(`update 1 on frames 30-59, as the sender measures it on its sampled blocks: ${u2.heldOutGainDb?.toFixed(3)} dB over the shipped tail (the receiver's luma PSNR: ${(after - before).toFixed(3)} dB)`)
+      expect(u2.sequence).toBe(2)
+      expect(u2.heldOutGainDb).toBeGreaterThan(0.2)
     } finally {
       await fitter.close()
       await receiver.close()

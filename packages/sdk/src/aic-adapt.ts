@@ -36,6 +36,12 @@ export interface AicAdaptiveStats {
     framesFitted: number
     /** Samples left out: no decoded frame matched an original closely enough, or their sizes did not go together. */
     samplesSkipped: number
+    /**
+     * What the update in force did for the frames sent since (frames it was not fitted on), as the
+     * sender measures it on the blocks it samples: dB over the shipped weights; negative when the
+     * content changed under it (the next update is fitted on the new content).
+     */
+    gainDb?: number
     /** The sender's refitting work per second of call (ms of one core, last window): what `cpuShare` bounds. */
     cpuMsPerSecond?: number
     reason?: string
@@ -227,7 +233,7 @@ export class AdaptiveSender {
         windowCost += u.ms
         this.init.send(u.bytes)
         const seconds = (performance.now() - windowStart) / 1000
-        this.set(gen, { state: 'fitting', updatesSent: (this.stats?.updatesSent ?? 0) + 1, updateBytes: u.bytes.byteLength, cpuMsPerSecond: Math.round(windowCost / seconds) })
+        this.set(gen, { state: 'fitting', updatesSent: (this.stats?.updatesSent ?? 0) + 1, updateBytes: u.bytes.byteLength, cpuMsPerSecond: Math.round(windowCost / seconds), ...(u.heldOutGainDb !== undefined ? { gainDb: Math.round(u.heldOutGainDb * 100) / 100 } : {}) })
         windowStart = performance.now()
         windowCost = 0
         inWindow = 0

@@ -67,7 +67,7 @@ export interface LoadedEnhancer {
 /** What the SDK uses of @auralink/aic's adaptive fitter (createAdaptiveFitter). */
 export interface FitterLike {
   add(low: VideoFrame, original: VideoFrame): Promise<{ frames: number, ms: number }>
-  update(): Promise<{ bytes: Uint8Array, sequence: number, frames: number, ms: number }>
+  update(): Promise<{ bytes: Uint8Array, sequence: number, frames: number, ms: number, heldOutGainDb?: number }>
   close(): Promise<void>
 }
 
