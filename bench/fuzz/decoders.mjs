@@ -3,7 +3,7 @@
 // is a finding. Keys come from fixed seeds and every check runs at a fixed `now`, so an input
 // decodes the same way on any day (`--replay`).
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from '@auralink/core'
-import { createRecord, createRelayAdvert, createUnregister, verifyRecord, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
+import { createRecord, createRecordingConsent, createRelayAdvert, createUnregister, verifyRecord, verifyRecordingConsent, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
 import { createRelayReports, verifyRelayReports } from '@auralink/mesh'
 import * as P from '@auralink/protocol'
 import { auraIdDhtKey, verifyDhtRecord } from '@auralink/signalling'
@@ -69,6 +69,11 @@ export async function decoderTargets () {
     await createRelayAdvert(relayKeys[2], { addrs: p2p(2, new Array(16).fill(0).map((_, i) => `/ip4/192.168.0.${i}/tcp/${4000 + i}/ws`)), capacity: 0, load: 0, version: 'x'.repeat(32), now: NOW - 60_000 })
   ].map((a, i) => ({ bytes: a.bytes, privateKey: relayKeys[i] }))
   const advertBytes = adverts.map((a) => a.bytes)
+  const consentIds = [relayIds[0], relayIds[1]]
+  const consents = [
+    await createRecordingConsent(relayKeys[0], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: consentIds, relay: relayIds[2], now: NOW }),
+    await createRecordingConsent(relayKeys[1], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: [...consentIds, relayIds[2]], relay: relayIds[2], kind: 'stream', ttlMs: 60_000, now: NOW - 30_000 })
+  ].map((c, i) => ({ bytes: c.bytes, privateKey: relayKeys[i] }))
   const reports = [
     await createRelayReports(holder, [{ relay: relayIds[0], value: 0.5 }], { now: NOW }),
     await createRelayReports(holder, relayIds.map((relay, i) => ({ relay, value: i / 2 })), { now: NOW - 60_000 }),
@@ -151,6 +156,11 @@ export async function decoderTargets () {
       name: 'relay-advert', what: 'verifyRelayAdvert (mesh)', errors: ['MessageTooLargeError', 'InvalidRelayAdvertError', 'ExpiredRelayAdvertError'],
       make: signed(adverts, P.RELAY_ADVERT_SIGNATURE_DOMAIN, P.encodeSignedRelayAdvert, P.decodeSignedRelayAdvert),
       run: ([b]) => verifyRelayAdvert(b, { now: NOW })
+    },
+    {
+      name: 'recording-consent', what: 'verifyRecordingConsent (identity)', errors: ['MessageTooLargeError', 'InvalidRecordingConsentError'],
+      make: signed(consents, P.RECORDING_CONSENT_SIGNATURE_DOMAIN, P.encodeSignedRecordingConsent, P.decodeSignedRecordingConsent),
+      run: ([b]) => verifyRecordingConsent(b, { now: NOW })
     },
     {
       name: 'relay-list', what: 'a relay list answer: length-prefixed adverts, each verifyRelayAdvert', errors: ['MessageTooLargeError', 'InvalidRelayAdvertError', 'ExpiredRelayAdvertError', 'RelayListFramingError'],

@@ -2,6 +2,6 @@
 export {
   CorruptKeyError, InvalidAuraIdError, KeyInUseError, InvalidRecordError, InvalidSignatureError, InvalidStateError,
   MalformedRecordError, RecordExpiredError, RecordTooLargeError, UnsupportedPlatformError,
-  ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError
+  ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidRecordingConsentError, MessageTooLargeError
 } from '@auralink/core'
 export type { NameRule } from '@auralink/core'

@@ -7,6 +7,8 @@
  * - Keys: {@link generateIdentityKey}, {@link peerIdOf}, export and import.
  * - Records: {@link createRecord}, {@link verifyRecord}, {@link selectRecord}, unregister proofs.
  * - Relay adverts: {@link createRelayAdvert}, {@link verifyRelayAdvert} (what a relay signs about itself).
+ * - Recording consents: {@link createRecordingConsent}, {@link verifyRecordingConsent},
+ *   {@link checkRecordingConsents} (each participant's signed agreement to one recording).
  * - Key stores: the {@link KeyStore} interface; `@auralink/identity/keystore` gives `fileKeyStore`
  *   in Node and `idbKeyStore` in browsers; the compliance suite from `@auralink/identity/compliance`.
  *
@@ -28,3 +30,5 @@ export { checkKeyLabel, checkPrivateKey } from './keystore.js'
 export type { KeyLock, KeyStore } from './keystore.js'
 export { createRelayAdvert, verifyRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_TTL_MS, MAX_RELAY_ADVERT_CLOCK_SKEW_MS } from './relay-advert.js'
 export type { RelayAdvert, RelayAdvertInit } from './relay-advert.js'
+export { createRecordingConsent, verifyRecordingConsent, checkRecordingConsents, DEFAULT_RECORDING_CONSENT_TTL_MS, MAX_RECORDING_CONSENT_CLOCK_SKEW_MS } from './recording-consent.js'
+export type { AgreedRecording, RecordingConsent, RecordingConsentInit } from './recording-consent.js'

@@ -118,3 +118,64 @@ export function decodeRelayProbeRequest (b: Uint8Array): { bytes: number } {
   const m = safeDecode('RelayProbeRequest', pb.RelayProbeRequest, b, MAX_RELAY_PROBE_REQUEST_BYTES)
   return { bytes: m.bytes }
 }
+
+/** Prefix of the bytes a recording consent's signature covers (then the encoded RecordingConsent). */
+export const RECORDING_CONSENT_SIGNATURE_DOMAIN = 'auralink-recording-consent:'
+/** A key, up to 9 PeerIds, two ids, a signature: 2 KiB is plenty. */
+export const MAX_RECORDING_CONSENT_BYTES = 2 * 1024
+/** Most participants one recording may name (a call with AuraLink's group calls' largest size). */
+export const MAX_RECORDING_PARTICIPANTS = 8
+/** Longest a consent may last: a recording that runs longer needs a fresh one from everyone. */
+export const MAX_RECORDING_CONSENT_TTL_MS = 4 * 60 * 60 * 1000
+
+/** What a consent is for: a file on the relay, or a stream out over RTMP. */
+export type RecordingKind = 'file' | 'stream'
+const KINDS: Record<RecordingKind, number> = { file: pb.RecordingKind.RECORDING_KIND_FILE, stream: pb.RecordingKind.RECORDING_KIND_STREAM }
+
+/** A decoded consent, 64-bit times as numbers; `kind` undefined when it is none this version knows. */
+export interface RecordingConsentMessage {
+  publicKey: Uint8Array
+  recordingId: string
+  callId: string
+  participants: string[]
+  relay: string
+  kind: RecordingKind | undefined
+  issuedAt: number
+  expiresAt: number
+}
+
+/** The fields of a `RecordingConsent` (protos/relay.proto), as encodeRecordingConsent takes them. */
+export interface RecordingConsentFields {
+  publicKey: Uint8Array
+  recordingId: string
+  callId: string
+  participants: string[]
+  relay: string
+  kind: RecordingKind
+  issuedAt: number
+  expiresAt: number
+}
+
+/** Encodes a `RecordingConsent` message (protos/relay.proto) to protobuf bytes. */
+export const encodeRecordingConsent = (m: RecordingConsentFields): Uint8Array => pb.RecordingConsent.encode({ ...m, kind: KINDS[m.kind] }).finish()
+/** Decodes a `RecordingConsent` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
+export function decodeRecordingConsent (b: Uint8Array): RecordingConsentMessage {
+  const m = safeDecode('RecordingConsent', pb.RecordingConsent, b, MAX_RECORDING_CONSENT_BYTES)
+  const kind = (Object.keys(KINDS) as RecordingKind[]).find((k) => KINDS[k] === m.kind)
+  return {
+    publicKey: m.publicKey,
+    recordingId: m.recordingId,
+    callId: m.callId,
+    participants: m.participants,
+    relay: m.relay,
+    kind,
+    issuedAt: toSafeNumber('RecordingConsent', 'issuedAt', m.issuedAt),
+    expiresAt: toSafeNumber('RecordingConsent', 'expiresAt', m.expiresAt)
+  }
+}
+
+/** Encodes a `SignedRecordingConsent` message (protos/relay.proto) to protobuf bytes. */
+export const encodeSignedRecordingConsent = (m: { payload: Uint8Array, signature: Uint8Array }): Uint8Array => pb.SignedRecordingConsent.encode(m).finish()
+/** Decodes a `SignedRecordingConsent` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
+export const decodeSignedRecordingConsent = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
+  safeDecode('SignedRecordingConsent', pb.SignedRecordingConsent, b, MAX_RECORDING_CONSENT_BYTES)

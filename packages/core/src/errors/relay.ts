@@ -55,3 +55,23 @@ export class PortInUseError extends AuraLinkError {
     super(message, options)
   }
 }
+
+/**
+ * A recording consent that cannot be trusted or does not fit (issue 17): malformed, badly signed,
+ * with fields out of bounds, lapsed or from the future, or not matching the other consents of the
+ * recording or the relay it is shown to (`reason` says which). A relay records nothing on it.
+ */
+export class InvalidRecordingConsentError extends AuraLinkError {
+  static override readonly name = 'InvalidRecordingConsentError'
+  override readonly name = 'InvalidRecordingConsentError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_INVALID_RECORDING_CONSENT'
+  readonly code = 'ERR_INVALID_RECORDING_CONSENT'
+  /** What is wrong. */
+  readonly reason: 'malformed' | 'signature' | 'fields' | 'expired' | 'mismatch'
+
+  constructor (reason: 'malformed' | 'signature' | 'fields' | 'expired' | 'mismatch', message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}

@@ -151,5 +151,67 @@ export namespace auralink {
             }
             type $Shape = auralink.relay.RelayProbeRequest.$Properties;
         }
+
+        enum RecordingKind {
+            RECORDING_KIND_UNSPECIFIED = 0,
+            RECORDING_KIND_FILE = 1,
+            RECORDING_KIND_STREAM = 2
+        }
+
+        interface IRecordingConsent extends auralink.relay.RecordingConsent.$Properties {
+        }
+
+        class RecordingConsent {
+            constructor(properties?: auralink.relay.RecordingConsent.$Properties);
+            $unknowns?: Uint8Array[];
+            publicKey: Uint8Array;
+            recordingId: string;
+            callId: string;
+            participants: string[];
+            relay: string;
+            kind: auralink.relay.RecordingKind;
+            issuedAt: number;
+            expiresAt: number;
+            static encode(message: auralink.relay.RecordingConsent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordingConsent & auralink.relay.RecordingConsent.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordingConsent {
+            interface $Properties {
+                publicKey?: (Uint8Array|null);
+                recordingId?: (string|null);
+                callId?: (string|null);
+                participants?: (string[]|null);
+                relay?: (string|null);
+                kind?: (auralink.relay.RecordingKind|null);
+                issuedAt?: (number|null);
+                expiresAt?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.RecordingConsent.$Properties;
+        }
+
+        interface ISignedRecordingConsent extends auralink.relay.SignedRecordingConsent.$Properties {
+        }
+
+        class SignedRecordingConsent {
+            constructor(properties?: auralink.relay.SignedRecordingConsent.$Properties);
+            $unknowns?: Uint8Array[];
+            payload: Uint8Array;
+            signature: Uint8Array;
+            static encode(message: auralink.relay.SignedRecordingConsent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.SignedRecordingConsent & auralink.relay.SignedRecordingConsent.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SignedRecordingConsent {
+            interface $Properties {
+                payload?: (Uint8Array|null);
+                signature?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.SignedRecordingConsent.$Properties;
+        }
     }
 }

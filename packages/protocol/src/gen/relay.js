@@ -1192,6 +1192,483 @@ $root.auralink = (function() {
             return RelayProbeRequest;
         })();
 
+        /**
+         * RecordingKind enum.
+         * @name auralink.relay.RecordingKind
+         * @enum {number}
+         * @property {number} RECORDING_KIND_UNSPECIFIED=0 RECORDING_KIND_UNSPECIFIED value
+         * @property {number} RECORDING_KIND_FILE=1 RECORDING_KIND_FILE value
+         * @property {number} RECORDING_KIND_STREAM=2 RECORDING_KIND_STREAM value
+         */
+        relay.RecordingKind = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "RECORDING_KIND_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "RECORDING_KIND_FILE"] = 1;
+            values[valuesById[2] = "RECORDING_KIND_STREAM"] = 2;
+            return values;
+        })();
+
+        relay.RecordingConsent = (function() {
+
+            /**
+             * Properties of a RecordingConsent.
+             * @typedef {Object} auralink.relay.RecordingConsent.$Properties
+             * @property {Uint8Array|null} [publicKey] RecordingConsent publicKey
+             * @property {string|null} [recordingId] RecordingConsent recordingId
+             * @property {string|null} [callId] RecordingConsent callId
+             * @property {Array.<string>|null} [participants] RecordingConsent participants
+             * @property {string|null} [relay] RecordingConsent relay
+             * @property {auralink.relay.RecordingKind|null} [kind] RecordingConsent kind
+             * @property {number|null} [issuedAt] RecordingConsent issuedAt
+             * @property {number|null} [expiresAt] RecordingConsent expiresAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordingConsent.
+             * @memberof auralink.relay
+             * @interface IRecordingConsent
+             * @augments auralink.relay.RecordingConsent.$Properties
+             * @deprecated Use auralink.relay.RecordingConsent.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordingConsent.
+             * @typedef {auralink.relay.RecordingConsent.$Properties} auralink.relay.RecordingConsent.$Shape
+             */
+
+            /**
+             * Constructs a new RecordingConsent.
+             * @memberof auralink.relay
+             * @classdesc Represents a RecordingConsent.
+             * @constructor
+             * @param {auralink.relay.RecordingConsent.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RecordingConsent = function (properties) {
+                this.participants = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordingConsent publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * RecordingConsent recordingId.
+             * @member {string} recordingId
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.recordingId = "";
+
+            /**
+             * RecordingConsent callId.
+             * @member {string} callId
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.callId = "";
+
+            /**
+             * RecordingConsent participants.
+             * @member {Array.<string>} participants
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.participants = $util.emptyArray;
+
+            /**
+             * RecordingConsent relay.
+             * @member {string} relay
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.relay = "";
+
+            /**
+             * RecordingConsent kind.
+             * @member {auralink.relay.RecordingKind} kind
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.kind = 0;
+
+            /**
+             * RecordingConsent issuedAt.
+             * @member {number} issuedAt
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.issuedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RecordingConsent expiresAt.
+             * @member {number} expiresAt
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.expiresAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified RecordingConsent message. Does not implicitly {@link auralink.relay.RecordingConsent.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.RecordingConsent
+             * @static
+             * @param {auralink.relay.RecordingConsent.$Properties} message RecordingConsent message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordingConsent.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.publicKey);
+                if (message.recordingId != null && $Object.hasOwnProperty.call(message, "recordingId") && message.recordingId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.recordingId);
+                if (message.callId != null && $Object.hasOwnProperty.call(message, "callId") && message.callId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.callId);
+                if (message.participants != null && message.participants.length)
+                    for (var i = 0; i < message.participants.length; ++i)
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.participants[i]);
+                if (message.relay != null && $Object.hasOwnProperty.call(message, "relay") && message.relay !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.relay);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).int32(message.kind);
+                if (message.issuedAt != null && $Object.hasOwnProperty.call(message, "issuedAt") && (typeof message.issuedAt === "object" ? message.issuedAt.low || message.issuedAt.high : message.issuedAt !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.issuedAt);
+                if (message.expiresAt != null && $Object.hasOwnProperty.call(message, "expiresAt") && (typeof message.expiresAt === "object" ? message.expiresAt.low || message.expiresAt.high : message.expiresAt !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.expiresAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordingConsent message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.RecordingConsent
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.RecordingConsent & auralink.relay.RecordingConsent.$Shape} RecordingConsent
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordingConsent.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.RecordingConsent();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recordingId = value;
+                            else
+                                delete message.recordingId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.callId = value;
+                            else
+                                delete message.callId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.participants && message.participants.length))
+                                message.participants = [];
+                            message.participants.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.relay = value;
+                            else
+                                delete message.relay;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAt = value;
+                            else
+                                delete message.issuedAt;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiresAt = value;
+                            else
+                                delete message.expiresAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RecordingConsent
+             * @function getTypeUrl
+             * @memberof auralink.relay.RecordingConsent
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordingConsent.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.RecordingConsent";
+            };
+
+            return RecordingConsent;
+        })();
+
+        relay.SignedRecordingConsent = (function() {
+
+            /**
+             * Properties of a SignedRecordingConsent.
+             * @typedef {Object} auralink.relay.SignedRecordingConsent.$Properties
+             * @property {Uint8Array|null} [payload] SignedRecordingConsent payload
+             * @property {Uint8Array|null} [signature] SignedRecordingConsent signature
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SignedRecordingConsent.
+             * @memberof auralink.relay
+             * @interface ISignedRecordingConsent
+             * @augments auralink.relay.SignedRecordingConsent.$Properties
+             * @deprecated Use auralink.relay.SignedRecordingConsent.$Properties instead.
+             */
+
+            /**
+             * Shape of a SignedRecordingConsent.
+             * @typedef {auralink.relay.SignedRecordingConsent.$Properties} auralink.relay.SignedRecordingConsent.$Shape
+             */
+
+            /**
+             * Constructs a new SignedRecordingConsent.
+             * @memberof auralink.relay
+             * @classdesc Represents a SignedRecordingConsent.
+             * @constructor
+             * @param {auralink.relay.SignedRecordingConsent.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SignedRecordingConsent = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SignedRecordingConsent payload.
+             * @member {Uint8Array} payload
+             * @memberof auralink.relay.SignedRecordingConsent
+             * @instance
+             */
+            SignedRecordingConsent.prototype.payload = $util.newBuffer([]);
+
+            /**
+             * SignedRecordingConsent signature.
+             * @member {Uint8Array} signature
+             * @memberof auralink.relay.SignedRecordingConsent
+             * @instance
+             */
+            SignedRecordingConsent.prototype.signature = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified SignedRecordingConsent message. Does not implicitly {@link auralink.relay.SignedRecordingConsent.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.SignedRecordingConsent
+             * @static
+             * @param {auralink.relay.SignedRecordingConsent.$Properties} message SignedRecordingConsent message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SignedRecordingConsent.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.payload);
+                if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signature);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SignedRecordingConsent message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.SignedRecordingConsent
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.SignedRecordingConsent & auralink.relay.SignedRecordingConsent.$Shape} SignedRecordingConsent
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SignedRecordingConsent.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.SignedRecordingConsent();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.payload = value;
+                            else
+                                delete message.payload;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signature = value;
+                            else
+                                delete message.signature;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SignedRecordingConsent
+             * @function getTypeUrl
+             * @memberof auralink.relay.SignedRecordingConsent
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SignedRecordingConsent.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.SignedRecordingConsent";
+            };
+
+            return SignedRecordingConsent;
+        })();
+
         return relay;
     })();
 
