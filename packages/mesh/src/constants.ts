@@ -84,6 +84,11 @@ export const DTLS_CLIENT_CONFIG_KEY = 'auralinkDtlsClient'
 export const DEFAULT_RELAY_SCORE_WEIGHTS = Object.freeze({
   latency: -0.40, bandwidth: 0.25, reputation: 0.15, hops: -0.10, aicSupport: 0.05, uptime: 0.05
 })
+/**
+ * A relay with at least this many failed circuits (decayed count), more than it carried, is ranked
+ * after every relay that is not failing, whatever its score (docs/reputation.md "Failing relays").
+ */
+export const MIN_FAILED_CIRCUITS_TO_DEMOTE = 2
 /** Every reputation counter halves in this time. */
 export const DEFAULT_REPUTATION_HALF_LIFE_MS = 60 * 60 * 1000
 /** Counters are multiplied by the decay factor once per interval (applied lazily, on read and write). */

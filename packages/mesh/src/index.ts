@@ -38,7 +38,7 @@ export type { ScoreStore } from './reputation/store.js'
 export * from './errors.js'
 // What users set or read; the other tuning constants stay internal (their values are the
 // `@default`s of the options they tune).
-export { DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_RELAY_SCORE_WEIGHTS, REPUTATION_SNAPSHOT_VERSION } from './constants.js'
+export { DATA_CHANNEL_MESSAGE_BYTES, DEFAULT_RELAY_SCORE_WEIGHTS, MIN_FAILED_CIRCUITS_TO_DEMOTE, REPUTATION_SNAPSHOT_VERSION } from './constants.js'
 export { createRelayReports, verifyRelayReports, MAX_RELAY_REPORT_AGE_MS, MAX_RELAY_REPORT_CLOCK_SKEW_MS } from './relay-reports.js'
 export type { RelayReportEntry, RelayReports } from './relay-reports.js'
 export type { ReportsReceived } from './report-exchange.js'

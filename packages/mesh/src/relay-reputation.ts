@@ -115,15 +115,19 @@ export class RelayReputation {
   }
 }
 
-/** `items` with their relay's score from `scorer`, best first; ties by PeerId string, as `scorer.ranked()` breaks them. */
+/**
+ * `items` with their relay's score from `scorer`, best first, in `scorer.ranked()`'s order: relays
+ * whose circuits mostly fail last, then by total, ties by PeerId string.
+ */
 export function rankByScore<T extends { peerId: PeerId }> (scorer: RelayScorer, items: readonly T[]): Array<{ item: T, score: RelayScore }> {
   const ranked = new Map(scorer.ranked().map((r) => [r.relay, r]))
   return items
     .map((item) => {
       const id = item.peerId.toString()
-      const r = ranked.get(id) ?? scorer.score(id)
-      return { item, id, score: { total: r.total, parts: r.parts } }
+      const known = ranked.get(id)
+      const r = known ?? scorer.score(id)
+      return { item, id, failing: known?.failing === true, score: { total: r.total, parts: r.parts } }
     })
-    .sort((a, b) => b.score.total - a.score.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort((a, b) => Number(a.failing) - Number(b.failing) || b.score.total - a.score.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map(({ item, score }) => ({ item, score }))
 }

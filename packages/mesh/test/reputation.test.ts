@@ -92,6 +92,25 @@ describe('relayScorer: scores from own measurements', () => {
     expect(scorer.ranked().at(-1)?.relay).toBe('relay-bad')
   })
 
+  it('ranked() puts a relay whose circuits mostly fail after a working one, however much faster it answers pings (its score alone would keep it first)', () => {
+    const { scorer } = setup()
+    // never carried a circuit, 2 ms away: a relay that accepts reservations and cuts every circuit
+    for (let i = 0; i < 10; i++) { scorer.recordRtt('relay-bad', 2); scorer.recordReservation('relay-bad', true); scorer.recordUptime('relay-bad', true) }
+    scorer.setRelayInfo('relay-bad', { aicSupport: true })
+    // works, but 300 ms away (a busy machine's relay)
+    healthy(scorer, 'relay-slow', 300, 3)
+    scorer.recordCircuit('relay-bad', false)
+    expect(scorer.ranked().map((r) => [r.relay, r.failing])).toEqual([['relay-bad', false], ['relay-slow', false]])
+    scorer.recordCircuit('relay-bad', false)
+    const ranked = scorer.ranked()
+    // by score alone it would still be first
+    expect(ranked.find((r) => r.relay === 'relay-bad')!.total).toBeGreaterThan(ranked.find((r) => r.relay === 'relay-slow')!.total)
+    expect(ranked.map((r) => [r.relay, r.failing])).toEqual([['relay-slow', false], ['relay-bad', true]])
+    // once it carries more circuits than it fails, its score alone decides again
+    for (let i = 0; i < 3; i++) scorer.recordCircuit('relay-bad', true)
+    expect(scorer.ranked().map((r) => [r.relay, r.failing])).toEqual([['relay-bad', false], ['relay-slow', false]])
+  })
+
   it('recordThroughput() raises the bandwidth part towards 1 at the reference, samples above it counting as it', () => {
     const { scorer } = setup()
     for (let i = 0; i < 9; i++) scorer.recordThroughput('relay-a', 1e12)
@@ -331,7 +350,7 @@ describe('relayScorer: properties', () => {
   )
   const weight = fc.double({ min: -1e6, max: 1e6, noNaN: true })
 
-  it('score() totals are finite and ranked() is a strict total order (total, then PeerId) for random inputs', () => {
+  it('score() totals are finite and ranked() is a strict total order (failing last, then total, then PeerId) for random inputs', () => {
     fc.assert(fc.property(fc.array(op, { maxLength: 60 }), fc.option(fc.record({ latency: weight, reputation: weight, hops: weight })), (ops, weights) => {
       let t = START
       const scorer = relayScorer({ preTrusted: ['peer-p'], ...(weights === null ? {} : { weights }) }, { now: () => t })
@@ -363,7 +382,8 @@ describe('relayScorer: properties', () => {
       for (let i = 1; i < ranked.length; i++) {
         const a = ranked[i - 1]!
         const b = ranked[i]!
-        expect(a.total > b.total || (a.total === b.total && a.relay < b.relay)).toBe(true)
+        const byTotal = a.total > b.total || (a.total === b.total && a.relay < b.relay)
+        expect((!a.failing && b.failing) || (a.failing === b.failing && byTotal)).toBe(true)
       }
       expect(new Set(ranked.map((r) => r.relay)).size).toBe(ranked.length)
       expect(scorer.ranked()).toEqual(ranked)

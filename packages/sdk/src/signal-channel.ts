@@ -64,7 +64,10 @@ export class SignalChannel {
         this.handlers?.message(msg)
       }
     } catch (err) {
-      this.finish(this.closedFlag ? undefined : endError(err))
+      // an end that reads as clean, on a stream the peer reset, is a reset (the reset can reach the
+      // reader as the end of its data first)
+      const e = endError(err) ?? (this.stream.status === 'reset' || this.stream.status === 'aborted' ? new Error(`the stream was ${this.stream.status}`) : undefined)
+      this.finish(this.closedFlag ? undefined : e)
     }
   }
 

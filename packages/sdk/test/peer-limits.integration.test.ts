@@ -187,7 +187,9 @@ describe('a hostile peer against a real AuraLink client through a real relay nod
     await until(() => malloryCall.state === 'reconnecting', 20_000, 'mallory\'s silent call reconnecting')
     signalling.abort(new Error('mallory leaves'))
     await until(() => malloryCall.state === 'ended', 20_000, 'mallory\'s call ending')
-    expect(malloryCall.ended).toMatchObject({ reason: 'connection-lost', message: expect.stringContaining('reset the call stream') })
+    // ended because mallory left, not by the 30 s limit: as a reset, or, when the reset reaches
+    // bob's reader as the end of the stream's data first (seen once under load), as a close
+    expect(`${malloryCall.ended?.reason ?? ''}: ${malloryCall.ended?.message ?? ''}`).toMatch(/^(connection-lost: .*reset the call stream|remote-hangup: .*closed the call)/)
     for (const t of transfers.slice(1)) await expect(t.done).rejects.toMatchObject({ name: 'TransferAbortedError' })
     await until(() => held.every(ended), 20_000, () => `the held streams reset (${held.map((h) => h.status).join(', ')})`)
   })

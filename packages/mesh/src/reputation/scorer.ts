@@ -1,5 +1,5 @@
 import { defaultLogger } from '@libp2p/logger'
-import { REPUTATION_SNAPSHOT_VERSION } from '../constants.js'
+import { MIN_FAILED_CIRCUITS_TO_DEMOTE, REPUTATION_SNAPSHOT_VERSION } from '../constants.js'
 import { between, boolean, finite, idOf, integer, nonNegative, show } from './check.js'
 import { resolveOptions } from './options.js'
 import { MAX_REASON_LENGTH, parseSnapshot, peerFromSnapshot, relayFromSnapshot, relayToSnapshot } from './snapshot.js'
@@ -154,8 +154,17 @@ class DefaultRelayScorer implements RelayScorer {
   ranked (): RankedRelay[] {
     const trust = this.trustWeights()
     return [...this.relays.keys()]
-      .map((relay) => ({ relay, ...this.scoreOf(relay, trust) }))
-      .sort((a, b) => b.total - a.total || (a.relay < b.relay ? -1 : a.relay > b.relay ? 1 : 0))
+      .map((relay) => ({ relay, ...this.scoreOf(relay, trust), failing: this.failing(relay) }))
+      // relays whose circuits mostly fail go last: the score weighs latency against reputation,
+      // and on a busy machine a working relay's RTT rose past what a failing one's reputation
+      // costs it (found under load: a relay that cut every circuit was tried first again)
+      .sort((a, b) => Number(a.failing) - Number(b.failing) || b.total - a.total || (a.relay < b.relay ? -1 : a.relay > b.relay ? 1 : 0))
+  }
+
+  /** Whether this peer's own count says the relay's circuits fail more often than they work. */
+  private failing (relay: string): boolean {
+    const e = this.relays.get(relay)
+    return e !== undefined && e.circuitsFailed >= MIN_FAILED_CIRCUITS_TO_DEMOTE && e.circuitsFailed > e.circuitsOk
   }
 
   trust (): Map<string, number> {

@@ -31,6 +31,12 @@ export interface RelayScore {
 export interface RankedRelay extends RelayScore {
   /** The relay's PeerId string. */
   readonly relay: string
+  /**
+   * Its circuits fail more often than they work, by this peer's own count (at least
+   * MIN_FAILED_CIRCUITS_TO_DEMOTE failed): `ranked()` puts it after every relay that is not, whatever
+   * its total. A dial tried through it costs a failed attempt, worth more than any RTT difference.
+   */
+  readonly failing: boolean
 }
 
 /** Facts about a relay that do not decay: from its advert or from configuration. */
