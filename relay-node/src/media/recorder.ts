@@ -32,19 +32,25 @@ export interface RecordingSummary {
   bytes: number
   /** From the recorder's start to stop(). */
   ms: number
+  /**
+   * When the file starts, by the relay's clock (Date.now() when every track had arrived and
+   * writing began): what lines this participant's file up with the others' (mergeRecordings()).
+   */
+  startedAtMs: number
   tracks: Array<{ kind: string, codec: string }>
 }
 
-type Description = { type: 'offer' | 'answer', sdp: string }
+type Description = { type: 'offer', sdp: string }
 
 /** One participant's media into one WebM file. */
 export class MediaRecording {
   private recorder: MediaRecorder | undefined
   private startedAt = 0
+  private startedAtMs = 0
   private stopped: Promise<RecordingSummary> | undefined
   private readonly ready: Promise<void>
 
-  private constructor (private readonly pc: RTCPeerConnection, readonly answer: Description, private readonly init: RecordingInit, private readonly tracks: Promise<MediaStreamTrack[]>) {
+  private constructor (private readonly pc: RTCPeerConnection, readonly answer: { type: 'answer', sdp: string }, private readonly init: RecordingInit, private readonly tracks: Promise<MediaStreamTrack[]>) {
     this.ready = tracks.then(async (t) => { await this.begin(t) })
     this.ready.catch(() => {})
   }
@@ -101,6 +107,7 @@ export class MediaRecording {
     })
     for (const t of tracks) await this.recorder.addTrack(t)
     this.startedAt = performance.now()
+    this.startedAtMs = Date.now()
     // the browser's first key frame went by before the recorder was there: ask for another
     for (const t of tracks) {
       if (t.kind !== 'video' || t.ssrc === undefined) continue
@@ -118,7 +125,7 @@ export class MediaRecording {
       const ms = this.startedAt > 0 ? performance.now() - this.startedAt : 0
       await this.pc.close()
       const bytes = await stat(this.init.file).then((s) => s.size, () => 0)
-      return { file: this.init.file, bytes, ms, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' })) }
+      return { file: this.init.file, bytes, ms, startedAtMs: this.startedAtMs, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' })) }
     })()
     return this.stopped
   }
