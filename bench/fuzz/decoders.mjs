@@ -172,6 +172,11 @@ export async function decoderTargets () {
       make: signed(reports, P.RELAY_REPORTS_SIGNATURE_DOMAIN, P.encodeSignedRelayReports, P.decodeSignedRelayReports),
       run: ([b]) => verifyRelayReports(b, { now: NOW })
     },
+    {
+      name: 'record-request', what: 'decodeRecordRequest, decodeRecordResponse', errors: PROTOCOL_ERRORS,
+      make: one([P.encodeRecordRequest({ consents: consents.map((c) => c.bytes), offerSdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n', tracks: 2 }), P.encodeRecordResponse({ result: 'ok', answerSdp: 'v=0\r\n', endsAt: NOW }), P.encodeRecordResponse({ result: 'limit', message: 'full' })]),
+      run: ([b]) => { try { P.decodeRecordRequest(b) } finally { P.decodeRecordResponse(b) } }
+    },
     { name: 'relay-probe-request', what: 'decodeRelayProbeRequest', errors: PROTOCOL_ERRORS, make: one([P.encodeRelayProbeRequest({ bytes: 1024 }), P.encodeRelayProbeRequest({ bytes: P.MAX_RELAY_PROBE_BYTES }), P.encodeRelayProbeRequest({ bytes: 0 })]), run: ([b]) => P.decodeRelayProbeRequest(b) },
     { name: 'signal-message', what: 'decodeSignalMessage', errors: PROTOCOL_ERRORS, make: one(signals), run: ([b]) => P.decodeSignalMessage(b) },
     { name: 'file-header', what: 'decodeFileHeader', errors: PROTOCOL_ERRORS, make: one(fileHeaders), run: ([b]) => P.decodeFileHeader(b) },

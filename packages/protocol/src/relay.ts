@@ -179,3 +179,45 @@ export const encodeSignedRecordingConsent = (m: { payload: Uint8Array, signature
 /** Decodes a `SignedRecordingConsent` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
 export const decodeSignedRecordingConsent = (b: Uint8Array): { payload: Uint8Array, signature: Uint8Array } =>
   safeDecode('SignedRecordingConsent', pb.SignedRecordingConsent, b, MAX_RECORDING_CONSENT_BYTES)
+
+/** Participants ask a relay to record their media on this protocol (docs/recording.md): one request per stream. */
+export const RECORD_PROTOCOL = '/auralink/record/1.0.0'
+/** Most bytes of a WebRTC offer in a RecordRequest. */
+export const MAX_RECORD_OFFER_BYTES = 16 * 1024
+/** A request holds at most 8 consents and an offer. */
+export const MAX_RECORD_REQUEST_BYTES = MAX_RECORDING_PARTICIPANTS * MAX_RECORDING_CONSENT_BYTES + MAX_RECORD_OFFER_BYTES + 256
+/** Most tracks one participant's upload may send. */
+export const MAX_RECORD_TRACKS = 4
+/** An answer (SDP) and a message: 24 KiB is plenty. */
+export const MAX_RECORD_RESPONSE_BYTES = 24 * 1024
+
+/** The outcome of a RecordRequest, as RecordResponse.result says it. */
+export type RecordResult = 'ok' | 'bad-request' | 'no-consent' | 'limit' | 'failed'
+const RESULTS: Record<RecordResult, number> = {
+  ok: pb.RecordResult.RECORD_RESULT_OK,
+  'bad-request': pb.RecordResult.RECORD_RESULT_BAD_REQUEST,
+  'no-consent': pb.RecordResult.RECORD_RESULT_NO_CONSENT,
+  limit: pb.RecordResult.RECORD_RESULT_LIMIT,
+  failed: pb.RecordResult.RECORD_RESULT_FAILED
+}
+
+export interface RecordRequestMessage { consents: Uint8Array[], offerSdp: string, tracks: number }
+export interface RecordResponseMessage { result: RecordResult | undefined, answerSdp: string, message: string, endsAt: number }
+
+/** Encodes a `RecordRequest` message (protos/relay.proto) to protobuf bytes. */
+export const encodeRecordRequest = (m: RecordRequestMessage): Uint8Array => pb.RecordRequest.encode(m).finish()
+/** Decodes a `RecordRequest` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
+export function decodeRecordRequest (b: Uint8Array): RecordRequestMessage {
+  const m = safeDecode('RecordRequest', pb.RecordRequest, b, MAX_RECORD_REQUEST_BYTES)
+  return { consents: m.consents, offerSdp: m.offerSdp, tracks: m.tracks }
+}
+
+/** Encodes a `RecordResponse` message (protos/relay.proto) to protobuf bytes. */
+export const encodeRecordResponse = (m: { result: RecordResult, answerSdp?: string, message?: string, endsAt?: number }): Uint8Array =>
+  pb.RecordResponse.encode({ result: RESULTS[m.result], answerSdp: m.answerSdp ?? '', message: m.message ?? '', endsAt: m.endsAt ?? 0 }).finish()
+/** Decodes a `RecordResponse` message (protos/relay.proto); `result` undefined when it is none this version knows. */
+export function decodeRecordResponse (b: Uint8Array): RecordResponseMessage {
+  const m = safeDecode('RecordResponse', pb.RecordResponse, b, MAX_RECORD_RESPONSE_BYTES)
+  const result = (Object.keys(RESULTS) as RecordResult[]).find((k) => RESULTS[k] === m.result)
+  return { result, answerSdp: m.answerSdp, message: m.message, endsAt: toSafeNumber('RecordResponse', 'endsAt', m.endsAt) }
+}

@@ -213,5 +213,64 @@ export namespace auralink {
             }
             type $Shape = auralink.relay.SignedRecordingConsent.$Properties;
         }
+
+        interface IRecordRequest extends auralink.relay.RecordRequest.$Properties {
+        }
+
+        class RecordRequest {
+            constructor(properties?: auralink.relay.RecordRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            consents: Uint8Array[];
+            offerSdp: string;
+            tracks: number;
+            static encode(message: auralink.relay.RecordRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordRequest & auralink.relay.RecordRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordRequest {
+            interface $Properties {
+                consents?: (Uint8Array[]|null);
+                offerSdp?: (string|null);
+                tracks?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.RecordRequest.$Properties;
+        }
+
+        enum RecordResult {
+            RECORD_RESULT_UNSPECIFIED = 0,
+            RECORD_RESULT_OK = 1,
+            RECORD_RESULT_BAD_REQUEST = 2,
+            RECORD_RESULT_NO_CONSENT = 3,
+            RECORD_RESULT_LIMIT = 4,
+            RECORD_RESULT_FAILED = 5
+        }
+
+        interface IRecordResponse extends auralink.relay.RecordResponse.$Properties {
+        }
+
+        class RecordResponse {
+            constructor(properties?: auralink.relay.RecordResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            result: auralink.relay.RecordResult;
+            answerSdp: string;
+            message: string;
+            endsAt: number;
+            static encode(message: auralink.relay.RecordResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordResponse & auralink.relay.RecordResponse.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordResponse {
+            interface $Properties {
+                result?: (auralink.relay.RecordResult|null);
+                answerSdp?: (string|null);
+                message?: (string|null);
+                endsAt?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.RecordResponse.$Properties;
+        }
     }
 }

@@ -1669,6 +1669,429 @@ $root.auralink = (function() {
             return SignedRecordingConsent;
         })();
 
+        relay.RecordRequest = (function() {
+
+            /**
+             * Properties of a RecordRequest.
+             * @typedef {Object} auralink.relay.RecordRequest.$Properties
+             * @property {Array.<Uint8Array>|null} [consents] RecordRequest consents
+             * @property {string|null} [offerSdp] RecordRequest offerSdp
+             * @property {number|null} [tracks] RecordRequest tracks
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordRequest.
+             * @memberof auralink.relay
+             * @interface IRecordRequest
+             * @augments auralink.relay.RecordRequest.$Properties
+             * @deprecated Use auralink.relay.RecordRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordRequest.
+             * @typedef {auralink.relay.RecordRequest.$Properties} auralink.relay.RecordRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RecordRequest.
+             * @memberof auralink.relay
+             * @classdesc Represents a RecordRequest.
+             * @constructor
+             * @param {auralink.relay.RecordRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RecordRequest = function (properties) {
+                this.consents = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordRequest consents.
+             * @member {Array.<Uint8Array>} consents
+             * @memberof auralink.relay.RecordRequest
+             * @instance
+             */
+            RecordRequest.prototype.consents = $util.emptyArray;
+
+            /**
+             * RecordRequest offerSdp.
+             * @member {string} offerSdp
+             * @memberof auralink.relay.RecordRequest
+             * @instance
+             */
+            RecordRequest.prototype.offerSdp = "";
+
+            /**
+             * RecordRequest tracks.
+             * @member {number} tracks
+             * @memberof auralink.relay.RecordRequest
+             * @instance
+             */
+            RecordRequest.prototype.tracks = 0;
+
+            /**
+             * Encodes the specified RecordRequest message. Does not implicitly {@link auralink.relay.RecordRequest.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.RecordRequest
+             * @static
+             * @param {auralink.relay.RecordRequest.$Properties} message RecordRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.consents != null && message.consents.length)
+                    for (var i = 0; i < message.consents.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.consents[i]);
+                if (message.offerSdp != null && $Object.hasOwnProperty.call(message, "offerSdp") && message.offerSdp !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.offerSdp);
+                if (message.tracks != null && $Object.hasOwnProperty.call(message, "tracks") && message.tracks !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.tracks);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.RecordRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.RecordRequest & auralink.relay.RecordRequest.$Shape} RecordRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.RecordRequest();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.consents && message.consents.length))
+                                message.consents = [];
+                            message.consents.push(reader.bytes());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.offerSdp = value;
+                            else
+                                delete message.offerSdp;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tracks = value;
+                            else
+                                delete message.tracks;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RecordRequest
+             * @function getTypeUrl
+             * @memberof auralink.relay.RecordRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.RecordRequest";
+            };
+
+            return RecordRequest;
+        })();
+
+        /**
+         * RecordResult enum.
+         * @name auralink.relay.RecordResult
+         * @enum {number}
+         * @property {number} RECORD_RESULT_UNSPECIFIED=0 RECORD_RESULT_UNSPECIFIED value
+         * @property {number} RECORD_RESULT_OK=1 RECORD_RESULT_OK value
+         * @property {number} RECORD_RESULT_BAD_REQUEST=2 RECORD_RESULT_BAD_REQUEST value
+         * @property {number} RECORD_RESULT_NO_CONSENT=3 RECORD_RESULT_NO_CONSENT value
+         * @property {number} RECORD_RESULT_LIMIT=4 RECORD_RESULT_LIMIT value
+         * @property {number} RECORD_RESULT_FAILED=5 RECORD_RESULT_FAILED value
+         */
+        relay.RecordResult = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "RECORD_RESULT_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "RECORD_RESULT_OK"] = 1;
+            values[valuesById[2] = "RECORD_RESULT_BAD_REQUEST"] = 2;
+            values[valuesById[3] = "RECORD_RESULT_NO_CONSENT"] = 3;
+            values[valuesById[4] = "RECORD_RESULT_LIMIT"] = 4;
+            values[valuesById[5] = "RECORD_RESULT_FAILED"] = 5;
+            return values;
+        })();
+
+        relay.RecordResponse = (function() {
+
+            /**
+             * Properties of a RecordResponse.
+             * @typedef {Object} auralink.relay.RecordResponse.$Properties
+             * @property {auralink.relay.RecordResult|null} [result] RecordResponse result
+             * @property {string|null} [answerSdp] RecordResponse answerSdp
+             * @property {string|null} [message] RecordResponse message
+             * @property {number|null} [endsAt] RecordResponse endsAt
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordResponse.
+             * @memberof auralink.relay
+             * @interface IRecordResponse
+             * @augments auralink.relay.RecordResponse.$Properties
+             * @deprecated Use auralink.relay.RecordResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordResponse.
+             * @typedef {auralink.relay.RecordResponse.$Properties} auralink.relay.RecordResponse.$Shape
+             */
+
+            /**
+             * Constructs a new RecordResponse.
+             * @memberof auralink.relay
+             * @classdesc Represents a RecordResponse.
+             * @constructor
+             * @param {auralink.relay.RecordResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RecordResponse = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordResponse result.
+             * @member {auralink.relay.RecordResult} result
+             * @memberof auralink.relay.RecordResponse
+             * @instance
+             */
+            RecordResponse.prototype.result = 0;
+
+            /**
+             * RecordResponse answerSdp.
+             * @member {string} answerSdp
+             * @memberof auralink.relay.RecordResponse
+             * @instance
+             */
+            RecordResponse.prototype.answerSdp = "";
+
+            /**
+             * RecordResponse message.
+             * @member {string} message
+             * @memberof auralink.relay.RecordResponse
+             * @instance
+             */
+            RecordResponse.prototype.message = "";
+
+            /**
+             * RecordResponse endsAt.
+             * @member {number} endsAt
+             * @memberof auralink.relay.RecordResponse
+             * @instance
+             */
+            RecordResponse.prototype.endsAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Encodes the specified RecordResponse message. Does not implicitly {@link auralink.relay.RecordResponse.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.RecordResponse
+             * @static
+             * @param {auralink.relay.RecordResponse.$Properties} message RecordResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.result != null && $Object.hasOwnProperty.call(message, "result") && message.result !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.result);
+                if (message.answerSdp != null && $Object.hasOwnProperty.call(message, "answerSdp") && message.answerSdp !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.answerSdp);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.message);
+                if (message.endsAt != null && $Object.hasOwnProperty.call(message, "endsAt") && (typeof message.endsAt === "object" ? message.endsAt.low || message.endsAt.high : message.endsAt !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.endsAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.RecordResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.RecordResponse & auralink.relay.RecordResponse.$Shape} RecordResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.RecordResponse();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.result = value;
+                            else
+                                delete message.result;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.answerSdp = value;
+                            else
+                                delete message.answerSdp;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.endsAt = value;
+                            else
+                                delete message.endsAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RecordResponse
+             * @function getTypeUrl
+             * @memberof auralink.relay.RecordResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.RecordResponse";
+            };
+
+            return RecordResponse;
+        })();
+
         return relay;
     })();
 
