@@ -140,8 +140,19 @@ function sendSide (t: TransformerLike): void {
     transform (frame, controller) {
       const w = frame.getMetadata().width ?? 0
       if (w > 0) lastWidth = w
-      // before the trailer: the receiver's decoder sees the frame without it
-      if (own.on) decodeOwn(frame, frame.data.slice(0))
+      // before the trailer: the receiver's decoder sees the frame without it. Whatever the
+      // decoder does, the frame goes on: the call's video never waits on the adaptive mode
+      if (own.on) {
+        try {
+          decodeOwn(frame, frame.data.slice(0))
+        } catch (err) {
+          // a new decoder starts at the next key frame
+          if (own.decoder !== undefined && own.decoder.state !== 'closed') own.decoder.close()
+          own.decoder = undefined
+          own.needKey = true
+          scope.postMessage({ type: 'decode-error', message: (err as Error).message })
+        }
+      }
       if (meta !== undefined && frame.data.byteLength > 0 && frame.type !== 'empty') {
         const scaleX100 = snapScale(meta.fullWidth, lastWidth)
         const bytes = encodeEnhanceMeta({ scaleX100, modelVersion: meta.modelVersion[String(scaleX100 / 100)] ?? 0, mode: meta.mode })
