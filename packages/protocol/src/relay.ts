@@ -201,7 +201,9 @@ const RESULTS: Record<RecordResult, number> = {
   failed: pb.RecordResult.RECORD_RESULT_FAILED
 }
 
+/** A `RecordRequest` (protos/relay.proto): every participant's signed consent, the requester's offer and its track count. */
 export interface RecordRequestMessage { consents: Uint8Array[], offerSdp: string, tracks: number }
+/** A decoded `RecordResponse`: `result` undefined when it is none this version knows; `endsAt` ms since the epoch. */
 export interface RecordResponseMessage { result: RecordResult | undefined, answerSdp: string, message: string, endsAt: number }
 
 /** Encodes a `RecordRequest` message (protos/relay.proto) to protobuf bytes. */
