@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prepareClip } from '../bench/aic/call-clip.mjs'
-import { scalePlane, TEST_TABLE } from './harness/aic.js'
+import { scalePlane, TEST_TABLE, until } from './harness/aic.js'
 import { launchShapedBrowser } from './harness/shaped-link.js'
 import { trackPeerConnections } from './harness/webrtc.js'
 import * as stamp from './pages/frame-stamp.js'
@@ -88,16 +88,6 @@ describe('tool 1\'s adaptive mode in a Chromium call: the receiver\'s picture', 
   const aicOf = async (p: Page): Promise<AicStats> => {
     const s = ok(await p.evaluate(async () => (window as unknown as AicCallPageWindow).aicCallPage.stats()), 'stats()') as { aic?: AicStats }
     return s.aic ?? {}
-  }
-  async function until<T> (what: string, read: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number): Promise<T> {
-    const end = Date.now() + timeoutMs
-    let last: T | undefined
-    while (Date.now() < end) {
-      last = await read()
-      if (done(last)) return last
-      await new Promise((resolve) => setTimeout(resolve, 500))
-    }
-    throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`)
   }
 
   it('after the sender\'s weight updates are applied, the frames the enhancer restores are closer to the source than bicubic upscaling of the same decoded frames', async () => {

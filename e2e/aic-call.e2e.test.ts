@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { closeSdkPages, runSdk, waitSdkState } from './harness/sdk-page.js'
 import { launchShapedBrowser } from './harness/shaped-link.js'
 import type { ShapedBrowser } from './harness/shaped-link.js'
-import { TEST_TABLE } from './harness/aic.js'
+import { TEST_TABLE, until } from './harness/aic.js'
 import type { AicStats, CallStats } from '@auralink/sdk'
 import type { Page } from 'playwright-core'
 
@@ -50,18 +50,6 @@ describe('AIC in calls between two Chromium pages across a shaped link', () => {
     const s = await run(page, async (sdk) => sdk.stats()) as CallStats
     if (s.aic === undefined) throw new Error('stats().aic is missing on a video call')
     return s.aic
-  }
-
-  /** Polls `read` until `ok` says yes; the last value seen is in the error when time runs out. */
-  async function until<T> (what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-    const end = Date.now() + timeoutMs
-    let last: T | undefined
-    while (Date.now() < end) {
-      last = await read()
-      if (ok(last)) return last
-      await new Promise((resolve) => setTimeout(resolve, 500))
-    }
-    throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`)
   }
 
   /** alice calls bob with one-way video (bob sends audio only) at CAMERA's size. */

@@ -1,5 +1,5 @@
-// AIC's e2e helpers: a crossover table that makes the controller send at half size, and the
-// luma-plane scalers that the adaptive test measures the receiver's picture against.
+// AIC's e2e helpers: a crossover table that makes the controller send at half size, a bounded
+// poll, and the luma-plane scalers that the adaptive test measures the receiver's picture against.
 
 /**
  * A crossover table in which 2x wins by 0.02 SSIM (and 1.5x by less) from 0.005 to 1 bit per
@@ -70,4 +70,16 @@ export function scalePlane (src: Uint8Array, w: number, h: number, outW: number,
     }
   }
   return out
+}
+
+/** Polls `read` every 500 ms until `ok` says yes; the last value seen is in the error when time runs out. */
+export async function until<T> (what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs
+  let last: T | undefined
+  while (Date.now() < end) {
+    last = await read()
+    if (ok(last)) return last
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`)
 }
