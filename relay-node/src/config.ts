@@ -141,12 +141,38 @@ export interface RelayConfig {
   advertIntervalMs: number
   /** A region tag put in this relay's adverts, e.g. 'eu-west'; at most 32 characters. @default '' (none) */
   region: string
+  /**
+   * Record calls whose participants all consent (`/auralink/record/1.0.0`, docs/recording.md).
+   * Off, the relay never loads its WebRTC media stack (werift). @default false
+   */
+  recording: boolean
+  /** Where recordings are written. @default '' (`<dataDir>/recordings`) */
+  recordingsDir: string
+  /** Participants' uploads recorded at once on this relay (a two-party call is two). @default 4 */
+  maxRecordings: number
+  /** Uploads recorded at once from one peer. @default 1 */
+  maxRecordingsPerPeer: number
+  /** Longest one upload is recorded, whatever the consents allow (they lapse within 4 h). @default 3600000 (1 h) */
+  maxRecordingDurationMs: number
+  /** Bytes one upload may write; past it its recording stops (reason `bytes`). @default 1073741824 (1 GiB) */
+  maxRecordingBytes: number
+  /**
+   * Free bytes the recordings' disk must keep: a request is refused (`limit`) below it, and the
+   * recordings under way stop (reason `disk`). @default 1073741824 (1 GiB)
+   */
+  recordingsMinFreeBytes: number
+  /**
+   * Milliseconds a recording whose uploads have all ended waits for a participant who has not
+   * uploaded yet (or one coming back after a drop) before its file is made. @default 30000
+   */
+  recordingGraceMs: number
 }
 
 export { DEFAULTS }
 
 /** `secret`: a string that may be empty and is never echoed in an error message. */
-interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs', help: string }
+/** `switch`: on or off; a flag without a value (`--recording`), or true/false, 1/0, yes/no, on/off. */
+interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs' | 'switch', help: string }
 
 /** Every setting: its flag, env var, kind and help line. The one table CLI, env and file share. */
 export const FIELDS: Record<keyof RelayConfig, Field> = {
@@ -193,7 +219,15 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   advertIntervalMs: { flag: 'advert-interval-ms', env: 'AURALINK_RELAY_ADVERT_INTERVAL_MS', kind: 'count', help: 'milliseconds between this relay\'s adverts on gossipsub (1000-599000)' },
   region: { flag: 'region', env: 'AURALINK_RELAY_REGION', kind: 'tag', help: 'region tag in this relay\'s adverts (at most 32 characters)' },
   dhtRepublishIntervalMs: { flag: 'dht-republish-interval-ms', env: 'AURALINK_RELAY_DHT_REPUBLISH_INTERVAL_MS', kind: 'count', help: 'milliseconds between republishing held names to the DHT (0: never)' },
-  dhtPutRateLimit: { flag: 'dht-put-rate-limit', env: 'AURALINK_RELAY_DHT_PUT_RATE_LIMIT', kind: 'count', help: 'DHT PUTs of AuraID records accepted per relay per minute' }
+  dhtPutRateLimit: { flag: 'dht-put-rate-limit', env: 'AURALINK_RELAY_DHT_PUT_RATE_LIMIT', kind: 'count', help: 'DHT PUTs of AuraID records accepted per relay per minute' },
+  recording: { flag: 'recording', env: 'AURALINK_RELAY_RECORDING', kind: 'switch', help: 'record calls whose participants all consent (loads the WebRTC media stack)' },
+  recordingsDir: { flag: 'recordings-dir', env: 'AURALINK_RELAY_RECORDINGS_DIR', kind: 'tag', help: 'folder for recordings (none: <data-dir>/recordings)' },
+  maxRecordings: { flag: 'max-recordings', env: 'AURALINK_RELAY_MAX_RECORDINGS', kind: 'count', help: 'participants\' uploads recorded at once' },
+  maxRecordingsPerPeer: { flag: 'max-recordings-per-peer', env: 'AURALINK_RELAY_MAX_RECORDINGS_PER_PEER', kind: 'count', help: 'uploads recorded at once from one peer' },
+  maxRecordingDurationMs: { flag: 'max-recording-duration-ms', env: 'AURALINK_RELAY_MAX_RECORDING_DURATION_MS', kind: 'count', help: 'milliseconds one upload is recorded at most' },
+  maxRecordingBytes: { flag: 'max-recording-bytes', env: 'AURALINK_RELAY_MAX_RECORDING_BYTES', kind: 'count', help: 'bytes one upload may write' },
+  recordingsMinFreeBytes: { flag: 'recordings-min-free-bytes', env: 'AURALINK_RELAY_RECORDINGS_MIN_FREE_BYTES', kind: 'count', help: 'free bytes the recordings\' disk keeps (below it: no new recordings, running ones stop)' },
+  recordingGraceMs: { flag: 'recording-grace-ms', env: 'AURALINK_RELAY_RECORDING_GRACE_MS', kind: 'count', help: 'milliseconds a recording waits for a missing participant before its file is made' }
 }
 
 /**
@@ -266,7 +300,7 @@ function fromSeconds (old: keyof DeprecatedRelaySettings, raw: unknown, source: 
 export function usage (): string {
   const lines = Object.entries(FIELDS).map(([key, f]) => {
     const def = DEFAULTS[key as keyof RelayConfig]
-    return `  --${f.flag.padEnd(32)} ${f.help} (default: ${Array.isArray(def) || def === '' ? 'none' : String(def)}; env ${f.env})`
+    return `  --${f.flag.padEnd(32)} ${f.help} (default: ${Array.isArray(def) || def === '' ? 'none' : typeof def === 'boolean' ? (def ? 'on' : 'off') : String(def)}; env ${f.env})`
   })
   return [
     'usage: auralink-relay [options]',
@@ -330,6 +364,13 @@ function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): Rela
     case 'level':
       if (!LOG_LEVELS.includes(raw as LogLevel)) bad(`is not a log level (${LOG_LEVELS.join(', ')})`)
       return raw as LogLevel
+    case 'switch': {
+      if (typeof raw === 'boolean') return raw
+      const word = typeof raw === 'string' ? raw.trim().toLowerCase() : ''
+      if (['true', '1', 'yes', 'on'].includes(word)) return true
+      if (['false', '0', 'no', 'off'].includes(word)) return false
+      return bad('is not on or off (true/false, 1/0, yes/no, on/off)')
+    }
     case 'addrs': {
       const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : bad('is not a list of multiaddrs')
       for (const a of list) {
@@ -382,7 +423,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
     // would otherwise repair on every restart)
     repair: { type: 'boolean' }
   }
-  for (const f of Object.values(FIELDS)) options[f.flag] = { type: 'string', ...(f.kind === 'addrs' ? { multiple: true } : {}) }
+  for (const f of Object.values(FIELDS)) options[f.flag] = { type: f.kind === 'switch' ? 'boolean' : 'string', ...(f.kind === 'addrs' ? { multiple: true } : {}) }
   for (const r of Object.values(DEPRECATED_FIELDS)) options[r.flag] = { type: 'string' }
   const deprecations: Deprecation[] = []
   let values: Record<string, string | boolean | string[] | undefined>

@@ -75,5 +75,13 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   dhtRepublishIntervalMs: 3_600_000,
   dhtPutRateLimit: 600,
   advertIntervalMs: 60_000,
-  region: ''
+  region: '',
+  recording: false,
+  recordingsDir: '',
+  maxRecordings: 4,
+  maxRecordingsPerPeer: 1,
+  maxRecordingDurationMs: 3_600_000,
+  maxRecordingBytes: 1_073_741_824,
+  recordingsMinFreeBytes: 1_073_741_824,
+  recordingGraceMs: 30_000
 })

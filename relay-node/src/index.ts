@@ -28,3 +28,6 @@ export type { RelayMetricsSources, ErrorKind, ConnectionListener, ConnectionRefu
 export { connectionGuard, connectionManagerInit, guardedWebSockets } from './connection-guard.js'
 export type { ConnectionGuard, ConnectionGuardInit, ConnectionGuardComponents, GuardedWebSocketsInit, Libp2pRefusal } from './connection-guard.js'
 export * from './errors.js'
+// types only: the service itself (and werift) loads when `recording` is on
+export type { RecordService, RecordServiceInit, RecordServiceLimits, RecordingSidecar, UploadStopReason, RecordRequestOutcome } from './media/record-service.js'
+export type { RecordLimits } from './media/record-request.js'

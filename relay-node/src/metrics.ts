@@ -17,6 +17,8 @@ export interface RelayMetricsSources {
   knownRelays?(): number
   /** True while the relay is degraded (its datastore failed: /healthz says why). */
   degraded?(): boolean
+  /** Participants' uploads being recorded now (0 when recording is off). */
+  recordings?(): number
 }
 
 /** Where a connection or socket was refused or closed early: libp2p's upgrader and gater, the WebSocket port's sockets, the HTTP port's sockets. */
@@ -45,7 +47,10 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 
  * `auralink_errors_total{kind}`, `auralink_dht_peers`,
  * `auralink_dht_operations_total{op,outcome}`, `auralink_directory_conflicts_total`,
  * `auralink_dht_put_refused_total{reason}`,
- * `auralink_relay_adverts_total{result,reason}`, `auralink_known_relays` and `auralink_relay_degraded`.
+ * `auralink_relay_adverts_total{result,reason}`, `auralink_known_relays`, `auralink_relay_degraded`,
+ * and with `--recording`: `auralink_recordings_active`, `auralink_recordings_requests_total{result}`,
+ * `auralink_recordings_stopped_total{reason}`, `auralink_recordings_bytes_total`,
+ * `auralink_recordings_finished_total{status}`.
  * A gauge whose source fails is left out of that scrape and counted
  * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
@@ -60,6 +65,10 @@ export class RelayMetrics {
   readonly directoryConflicts: Counter
   readonly dhtPutsRefused: Counter<'reason'>
   readonly adverts: Counter<'result' | 'reason'>
+  readonly recordingRequests: Counter<'result'>
+  readonly recordingsStopped: Counter<'reason'>
+  readonly recordingBytes: Counter
+  readonly recordingsFinished: Counter<'status'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -171,6 +180,35 @@ export class RelayMetrics {
       help: '1 while the relay is degraded (its datastore failed a read or write; /healthz says why), else 0',
       registers,
       collect: skipping((g) => { g.set(sources.degraded?.() === true ? 1 : 0) })
+    })
+    new Gauge({
+      name: 'auralink_recordings_active',
+      help: 'Participants\' uploads being recorded now (--recording)',
+      registers,
+      collect: skipping((g) => { g.set(sources.recordings?.() ?? 0) })
+    })
+    this.recordingRequests = new Counter({
+      name: 'auralink_recordings_requests_total',
+      help: 'Recording requests by result: ok, bad_request, no_consent (the consents are not a full set for this relay and requester), limit (uploads at once, per peer, the disk floor), failed (the media endpoint could not answer)',
+      labelNames: ['result'],
+      registers
+    })
+    this.recordingsStopped = new Counter({
+      name: 'auralink_recordings_stopped_total',
+      help: 'Uploads whose recording ended, by reason: participant, lapsed (the agreed end), bytes (--max-recording-bytes), disk (--recordings-min-free-bytes), relay_stopping, failed, protocol',
+      labelNames: ['reason'],
+      registers
+    })
+    this.recordingBytes = new Counter({
+      name: 'auralink_recordings_bytes_total',
+      help: 'Bytes of media written by ended uploads',
+      registers
+    })
+    this.recordingsFinished = new Counter({
+      name: 'auralink_recordings_finished_total',
+      help: 'Recordings finished, by status: complete (one WebM of every part, beside its sidecar), failed (no file could be made; the parts are kept)',
+      labelNames: ['status'],
+      registers
     })
     this.errors = new Counter({
       name: 'auralink_errors_total',

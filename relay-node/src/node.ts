@@ -27,6 +27,7 @@ import type { Deprecation, DeprecatedRelaySettings, RelayConfig } from './config
 import type { ConnectionListener, ConnectionRefusal } from './metrics.js'
 import type { RelayAdverts } from './adverts.js'
 import type { RelayGuard, RelayLimit } from './relay-guard.js'
+import type { RecordService } from './media/record-service.js'
 import type { DhtGuard } from './dht-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -94,6 +95,11 @@ export interface RelayNode {
   readonly repaired?: { names: number, entries: number, lost: string[], message: string }
   /** The HTTP base URL, e.g. http://127.0.0.1:4002 ('' before start()). */
   readonly httpUrl: string
+  /**
+   * The recording service (`/auralink/record/1.0.0`, docs/recording.md) when `recording` is on;
+   * undefined otherwise (the relay then never loads its WebRTC media stack).
+   */
+  readonly recordings?: RecordService
   /**
    * Listens: HTTP first (503 on /healthz until libp2p is up), then libp2p.
    * Idempotent; rejects with PortInUseError for a taken port, InvalidStateError after stop().
@@ -203,6 +209,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
   for (const d of deprecations) log.warn({ setting: d.setting, replacement: d.replacement }, d.message)
   const dataDir = resolve(config.dataDir)
   config.dataDir = dataDir
+  config.recordingsDir = resolve(config.recordingsDir === '' ? join(dataDir, 'recordings') : config.recordingsDir)
   await prepareDataDir(dataDir)
   const privateKey = await loadOrCreateKey(dataDir)
   // inspected before it is opened; read and write faults at run time make the relay degraded
@@ -228,8 +235,10 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     circuits: () => guard.circuits(),
     dhtPeers: () => routingTableSize(libp2p?.services.dht),
     knownRelays: () => libp2p?.services.adverts.relays().length ?? 0,
-    degraded: () => datastoreHealth.degraded
+    degraded: () => datastoreHealth.degraded,
+    recordings: () => recordings?.active ?? 0
   })
+  let recordings: RecordService | undefined
   // every datastore fault is counted; the first (which makes the relay degraded) is one error line
   datastoreHealth.onFault = ({ words, first }) => {
     metrics.error('datastore')
@@ -278,6 +287,32 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
   }
 
   connections.attach({ connections: () => libp2p.getConnections().length })
+  if (config.recording) {
+    // loaded only here: a relay that does not record never loads werift
+    const { RecordService } = await import('./media/record-service.js').catch(async (err: unknown) => {
+      await datastore.close().catch(() => {})
+      throw new Error(`--recording needs the relay's media stack (the werift package), which did not load: ${(err as Error).message}`, { cause: err })
+    })
+    recordings = new RecordService({
+      dir: config.recordingsDir,
+      relay: libp2p.peerId,
+      limits: {
+        maxRecordings: config.maxRecordings,
+        maxRecordingsPerPeer: config.maxRecordingsPerPeer,
+        maxDurationMs: config.maxRecordingDurationMs,
+        maxBytes: config.maxRecordingBytes,
+        minFreeBytes: config.recordingsMinFreeBytes
+      },
+      graceMs: config.recordingGraceMs,
+      log: log.child({ component: 'recording' }),
+      onRequest: (result) => { metrics.recordingRequests.inc({ result }) },
+      onUploadStopped: (reason, bytes) => {
+        metrics.recordingsStopped.inc({ reason })
+        metrics.recordingBytes.inc(bytes)
+      },
+      onFinished: (status) => { metrics.recordingsFinished.inc({ status }) }
+    })
+  }
   let repaired: RelayNode['repaired']
   if (repairReport !== undefined) {
     const names = await libp2p.services.directory.size().catch(async (err: unknown) => {
@@ -399,8 +434,9 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       if (isDatastoreFault(err)) throw damagedError(storeDir, `a read at start failed: ${levelWords(err)}`, err)
       throw err
     }
+    await recordings?.start(libp2p)
     serving = true
-    log.info({ multiaddrs: node.multiaddrs, http: httpUrl }, 'listening')
+    log.info({ multiaddrs: node.multiaddrs, http: httpUrl, ...(recordings !== undefined ? { recordings: config.recordingsDir } : {}) }, 'listening')
     joinNetwork()
   }
 
@@ -413,6 +449,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     repaired,
     get multiaddrs () { return libp2p.getMultiaddrs().map(String) },
     get httpUrl () { return httpUrl },
+    recordings,
     async start () {
       if (stopping !== undefined) throw new InvalidStateError('start() on a relay node that was stopped: create a new one')
       starting ??= listen()
@@ -427,6 +464,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         joining.abort(new InvalidStateError('the relay node is stopping'))
         await joined
         guard.stop()
+        // every upload told why and every recording's file made, while libp2p still carries the answers
+        await recordings?.stop()
         if (http.listening) {
           http.closeAllConnections()
           await new Promise((resolve) => http.close(resolve))

@@ -164,6 +164,21 @@ describe('loadConfig', () => {
     expect(resolveConfig({ region: '' }).region).toBe('')
   })
 
+  it('--recording is a switch (off by default): a bare flag, or true/false, 1/0, yes/no, on/off from the env and true/false in the file; anything else names the source', async () => {
+    expect(loadConfig([], {}).config).toMatchObject({ recording: false, recordingsDir: '', maxRecordings: 4, maxRecordingsPerPeer: 1, maxRecordingDurationMs: 3_600_000, maxRecordingBytes: 1_073_741_824, recordingsMinFreeBytes: 1_073_741_824, recordingGraceMs: 30_000 })
+    expect(loadConfig(['--recording'], {}).config.recording).toBe(true)
+    for (const [word, on] of [['true', true], ['1', true], ['YES', true], ['on', true], ['false', false], ['0', false], ['no', false], ['off', false]] as const) {
+      expect(loadConfig([], { AURALINK_RELAY_RECORDING: word }).config.recording).toBe(on)
+    }
+    expect(loadConfig(['--config', await configFile({ recording: true, recordingsDir: './recs' })], {}).config).toMatchObject({ recording: true, recordingsDir: './recs' })
+    expect(() => loadConfig([], { AURALINK_RELAY_RECORDING: 'maybe' })).toThrow('AURALINK_RELAY_RECORDING: "maybe" is not on or off')
+    const bad = await configFile({ recording: 'sometimes' })
+    expect(() => loadConfig(['--config', bad], {})).toThrow(/recording: "sometimes" is not on or off/)
+    expect(() => loadConfig(['--recording=yes'], {})).toThrow("Option '--recording' does not take an argument")
+    expect(() => resolveConfig({ recording: 2 as unknown as boolean })).toThrow('init.recording: 2 is not on or off')
+    expect(usage()).toMatch(/--recording +record calls whose participants all consent .*\(default: off; env AURALINK_RELAY_RECORDING\)/)
+  })
+
   it('every duration setting ends in Ms, and every deprecated name (seconds) maps to one of them with a distinct flag and env var', () => {
     for (const [key, f] of Object.entries(FIELDS)) {
       if (/(Ttl|Grace|Duration|Age|Interval|Timeout)/.test(key)) {

@@ -78,7 +78,8 @@ describe('checkRecordRequest()', () => {
   })
 
   it('RecordResponse round-trips, and a result this version does not know reads as undefined', () => {
-    expect(decodeRecordResponse(encodeRecordResponse({ result: 'ok', answerSdp: SDP, endsAt: NOW }))).toEqual({ result: 'ok', answerSdp: SDP, message: '', endsAt: NOW })
+    expect(decodeRecordResponse(encodeRecordResponse({ result: 'ok', answerSdp: SDP, endsAt: NOW }))).toEqual({ result: 'ok', answerSdp: SDP, message: '', endsAt: NOW, startedAt: 0 })
+    expect(decodeRecordResponse(encodeRecordResponse({ result: 'ok', message: 'recording', startedAt: NOW })).startedAt).toBe(NOW)
     expect(decodeRecordResponse(encodeRecordResponse({ result: 'limit', message: 'full' }))).toMatchObject({ result: 'limit', message: 'full' })
     expect(decodeRecordResponse(new Uint8Array([0x08, 0x09])).result).toBeUndefined()
   })

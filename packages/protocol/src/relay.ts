@@ -203,8 +203,11 @@ const RESULTS: Record<RecordResult, number> = {
 
 /** A `RecordRequest` (protos/relay.proto): every participant's signed consent, the requester's offer and its track count. */
 export interface RecordRequestMessage { consents: Uint8Array[], offerSdp: string, tracks: number }
-/** A decoded `RecordResponse`: `result` undefined when it is none this version knows; `endsAt` ms since the epoch. */
-export interface RecordResponseMessage { result: RecordResult | undefined, answerSdp: string, message: string, endsAt: number }
+/**
+ * A decoded `RecordResponse`: `result` undefined when it is none this version knows; `endsAt` and
+ * `startedAt` ms since the epoch (`startedAt` 0 except on the message that says the recording began).
+ */
+export interface RecordResponseMessage { result: RecordResult | undefined, answerSdp: string, message: string, endsAt: number, startedAt: number }
 
 /** Encodes a `RecordRequest` message (protos/relay.proto) to protobuf bytes. */
 export const encodeRecordRequest = (m: RecordRequestMessage): Uint8Array => pb.RecordRequest.encode(m).finish()
@@ -215,11 +218,11 @@ export function decodeRecordRequest (b: Uint8Array): RecordRequestMessage {
 }
 
 /** Encodes a `RecordResponse` message (protos/relay.proto) to protobuf bytes. */
-export const encodeRecordResponse = (m: { result: RecordResult, answerSdp?: string, message?: string, endsAt?: number }): Uint8Array =>
-  pb.RecordResponse.encode({ result: RESULTS[m.result], answerSdp: m.answerSdp ?? '', message: m.message ?? '', endsAt: m.endsAt ?? 0 }).finish()
+export const encodeRecordResponse = (m: { result: RecordResult, answerSdp?: string, message?: string, endsAt?: number, startedAt?: number }): Uint8Array =>
+  pb.RecordResponse.encode({ result: RESULTS[m.result], answerSdp: m.answerSdp ?? '', message: m.message ?? '', endsAt: m.endsAt ?? 0, startedAt: m.startedAt ?? 0 }).finish()
 /** Decodes a `RecordResponse` message (protos/relay.proto); `result` undefined when it is none this version knows. */
 export function decodeRecordResponse (b: Uint8Array): RecordResponseMessage {
   const m = safeDecode('RecordResponse', pb.RecordResponse, b, MAX_RECORD_RESPONSE_BYTES)
   const result = (Object.keys(RESULTS) as RecordResult[]).find((k) => RESULTS[k] === m.result)
-  return { result, answerSdp: m.answerSdp, message: m.message, endsAt: toSafeNumber('RecordResponse', 'endsAt', m.endsAt) }
+  return { result, answerSdp: m.answerSdp, message: m.message, endsAt: toSafeNumber('RecordResponse', 'endsAt', m.endsAt), startedAt: toSafeNumber('RecordResponse', 'startedAt', m.startedAt) }
 }

@@ -38,6 +38,8 @@ export interface RecordingSummary {
    */
   startedAtMs: number
   tracks: Array<{ kind: string, codec: string }>
+  /** RTP packets received on the recorded tracks: 0 means the file holds no media (the participant never connected). */
+  packets: number
 }
 
 type Description = { type: 'offer', sdp: string }
@@ -46,11 +48,11 @@ type Description = { type: 'offer', sdp: string }
 export class MediaRecording {
   private recorder: MediaRecorder | undefined
   private startedAt = 0
-  private startedAtMs = 0
+  private startedAtMs_ = 0
   private stopped: Promise<RecordingSummary> | undefined
   private readonly ready: Promise<void>
 
-  private constructor (private readonly pc: RTCPeerConnection, readonly answer: { type: 'answer', sdp: string }, private readonly init: RecordingInit, private readonly tracks: Promise<MediaStreamTrack[]>) {
+  private constructor (private readonly pc: RTCPeerConnection, readonly answer: { type: 'answer', sdp: string }, private readonly init: RecordingInit, tracks: Promise<MediaStreamTrack[]>, private readonly arrived: readonly MediaStreamTrack[], private readonly received: { packets: number }, private readonly cancel: () => void) {
     this.ready = tracks.then(async (t) => { await this.begin(t) })
     this.ready.catch(() => {})
   }
@@ -68,12 +70,23 @@ export class MediaRecording {
     // iceServers: [], and a relay run by strangers must not talk to third parties unasked
     const pc = new RTCPeerConnection({ iceServers: [], iceLite: true })
     const timeoutMs = init.timeoutMs ?? 15_000
+    const got: MediaStreamTrack[] = []
+    const received = { packets: 0 }
+    let cancel = (): void => {}
+    // werift gives the tracks when it reads the offer; the file starts with the first packet, so
+    // that an upload that never connects writes nothing (and its start time is its media's)
     const tracks = new Promise<MediaStreamTrack[]>((resolve, reject) => {
-      const got: MediaStreamTrack[] = []
-      const timer = setTimeout(() => { reject(new Error(`${got.length} of ${init.tracks} tracks arrived within ${timeoutMs} ms`)) }, timeoutMs)
+      const timer = setTimeout(() => { reject(new Error(`${got.length} of ${init.tracks} tracks arrived, ${received.packets > 0 ? 'with' : 'no'} media, within ${timeoutMs} ms`)) }, timeoutMs)
+      cancel = () => { clearTimeout(timer); reject(new Error('stopped before any media arrived')) }
+      const ready = (): void => {
+        if (got.length === init.tracks && received.packets > 0) { clearTimeout(timer); resolve(got) }
+      }
       pc.onTrack.subscribe((track) => {
         got.push(track)
-        if (got.length === init.tracks) { clearTimeout(timer); resolve(got) }
+        track.onReceiveRtp.subscribe(() => {
+          if (received.packets++ === 0) ready()
+        })
+        ready()
       })
     })
     tracks.catch(() => {})
@@ -87,10 +100,15 @@ export class MediaRecording {
     }
     const local = pc.localDescription
     if (local == null) { await pc.close(); throw new Error('no local description after the answer') }
-    return new MediaRecording(pc, { type: 'answer', sdp: local.sdp }, init, tracks)
+    return new MediaRecording(pc, { type: 'answer', sdp: local.sdp }, init, tracks, got, received, cancel)
   }
 
-  /** Resolves once the file is being written (every track arrived, a key frame asked for). */
+  /** When the file starts by the relay's clock (Date.now() as the first media was written); 0 before. */
+  get startedAtMs (): number {
+    return this.startedAtMs_
+  }
+
+  /** Resolves once the file is being written (every track arrived, media flowing, a key frame asked for). */
   async whenRecording (): Promise<void> {
     await this.ready
   }
@@ -107,7 +125,7 @@ export class MediaRecording {
     })
     for (const t of tracks) await this.recorder.addTrack(t)
     this.startedAt = performance.now()
-    this.startedAtMs = Date.now()
+    this.startedAtMs_ = Date.now()
     // the browser's first key frame went by before the recorder was there: ask for another
     for (const t of tracks) {
       if (t.kind !== 'video' || t.ssrc === undefined) continue
@@ -119,13 +137,15 @@ export class MediaRecording {
   /** Stops writing, closes the connection; what was written. Idempotent. */
   async stop (): Promise<RecordingSummary> {
     this.stopped ??= (async () => {
-      const tracks = await this.tracks.catch(() => [] as MediaStreamTrack[])
+      // tracks still awaited are not waited for: the recording never began
+      this.cancel()
+      const tracks = [...this.arrived]
       await this.ready.catch(() => {})
       await this.recorder?.stop()
       const ms = this.startedAt > 0 ? performance.now() - this.startedAt : 0
       await this.pc.close()
       const bytes = await stat(this.init.file).then((s) => s.size, () => 0)
-      return { file: this.init.file, bytes, ms, startedAtMs: this.startedAtMs, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' })) }
+      return { file: this.init.file, bytes, ms, startedAtMs: this.startedAtMs_, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' })), packets: this.received.packets }
     })()
     return this.stopped
   }

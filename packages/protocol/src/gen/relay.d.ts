@@ -257,6 +257,7 @@ export namespace auralink {
             answerSdp: string;
             message: string;
             endsAt: number;
+            startedAt: number;
             static encode(message: auralink.relay.RecordResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordResponse & auralink.relay.RecordResponse.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -268,6 +269,7 @@ export namespace auralink {
                 answerSdp?: (string|null);
                 message?: (string|null);
                 endsAt?: (number|null);
+                startedAt?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.relay.RecordResponse.$Properties;

@@ -1891,6 +1891,7 @@ $root.auralink = (function() {
              * @property {string|null} [answerSdp] RecordResponse answerSdp
              * @property {string|null} [message] RecordResponse message
              * @property {number|null} [endsAt] RecordResponse endsAt
+             * @property {number|null} [startedAt] RecordResponse startedAt
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1955,6 +1956,14 @@ $root.auralink = (function() {
             RecordResponse.prototype.endsAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RecordResponse startedAt.
+             * @member {number} startedAt
+             * @memberof auralink.relay.RecordResponse
+             * @instance
+             */
+            RecordResponse.prototype.startedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Encodes the specified RecordResponse message. Does not implicitly {@link auralink.relay.RecordResponse.verify|verify} messages.
              * @function encode
              * @memberof auralink.relay.RecordResponse
@@ -1978,6 +1987,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.message);
                 if (message.endsAt != null && $Object.hasOwnProperty.call(message, "endsAt") && (typeof message.endsAt === "object" ? message.endsAt.low || message.endsAt.high : message.endsAt !== 0))
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.endsAt);
+                if (message.startedAt != null && $Object.hasOwnProperty.call(message, "startedAt") && (typeof message.startedAt === "object" ? message.startedAt.low || message.startedAt.high : message.startedAt !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.startedAt);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2056,6 +2067,15 @@ $root.auralink = (function() {
                                 message.endsAt = value;
                             else
                                 delete message.endsAt;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.startedAt = value;
+                            else
+                                delete message.startedAt;
                             continue;
                         }
                     }

@@ -1,0 +1,478 @@
+/**
+ * The relay's recording service (issue 17; docs/recording.md): `/auralink/record/1.0.0`, served
+ * only by a relay started with `--recording`. Each participant of a call opens one stream, sends
+ * one RecordRequest (every participant's signed consent and its own WebRTC offer) and, when the
+ * relay takes it, gets a RecordResponse with the relay's answer; its audio and video then go into
+ * a WebM file of its own (`<recordingsDir>/<recordingId>/<peer>-<n>.webm`) for as long as the
+ * stream stays open. When every participant's upload has ended, ffmpeg merges the parts into
+ * `<recordingsDir>/<recordingId>.webm`, each shifted by when it started (mergeRecordings()), and
+ * `<recordingId>.json` beside it (the sidecar) says who, when, with which consents, how big.
+ *
+ * The relay ends an upload itself when the consents lapse or `maxRecordingDurationMs` passes,
+ * past `maxRecordingBytes`, when the disk falls under `recordingsMinFreeBytes`, or when it stops;
+ * it then sends a second RecordResponse saying why (`ok` for the agreed end, `limit` for a cap,
+ * `failed` for a fault) and closes the stream. Anything else the participant sends after its
+ * request is a protocol violation: the upload ends and the stream is reset.
+ *
+ * This module imports werift (through recorder.ts): node.ts loads it only when `recording` is on.
+ */
+import { mkdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { encodeRecordResponse, MAX_RECORD_REQUEST_BYTES, RECORD_PROTOCOL } from '@auralink/protocol'
+import { lpStream } from '@libp2p/utils'
+import { mergeRecordings } from './merge.js'
+import { MediaRecording } from './recorder.js'
+import { checkRecordRequest } from './record-request.js'
+import type { RecordDecision, RecordLimits } from './record-request.js'
+import type { RecordingSummary } from './recorder.js'
+import type { AgreedRecording } from '@auralink/identity'
+import type { RecordResult } from '@auralink/protocol'
+import type { Connection, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { Logger } from 'pino'
+
+/** Why an upload's recording ended. */
+export type UploadStopReason = 'participant' | 'lapsed' | 'bytes' | 'disk' | 'relay_stopping' | 'failed' | 'protocol'
+
+/** A request's outcome, as `auralink_recordings_requests_total{result}` counts it. */
+export type RecordRequestOutcome = 'ok' | 'bad_request' | 'no_consent' | 'limit' | 'failed'
+
+/** The sidecar beside each recording (`<recordingId>.json`): what a relay operator and a participant can check. */
+export interface RecordingSidecar {
+  version: 1
+  recordingId: string
+  callId: string
+  relay: string
+  /** 'recording' while uploads run or the file is being made; 'complete' once it is; 'failed' when no file could be made (`error` says why; the parts stay). */
+  status: 'recording' | 'complete' | 'failed'
+  participants: string[]
+  /** ISO 8601, by the relay's clock: the first upload's start, the last one's end. */
+  startedAt: string
+  endedAt: string | null
+  /** The merged file, relative to the sidecar's folder, and its size; null until it exists. */
+  file: string | null
+  bytes: number
+  /** Every participant's signed consent, as it came (base64), with what it says. */
+  consents: Array<{ signer: string, issuedAt: string, expiresAt: string, signed: string }>
+  parts: Array<{ participant: string, file: string, startedAt: string, endedAt: string | null, bytes: number, tracks: Array<{ kind: string, codec: string }>, stopped: UploadStopReason | null }>
+  error?: string
+}
+
+/** The service's limits: the request check's and the running uploads' caps. */
+export interface RecordServiceLimits extends RecordLimits {
+  /** Bytes one upload may write. */
+  maxBytes: number
+  /** Free bytes the recordings' disk keeps. */
+  minFreeBytes: number
+}
+
+/** What the relay's recording service is built with (node.ts fills it from the relay's settings). */
+export interface RecordServiceInit {
+  /** Where recordings go (made if missing, mode 0700). */
+  dir: string
+  relay: PeerId
+  limits: RecordServiceLimits
+  log: Logger
+  /** How often each upload's size and the disk's free space are checked. @default 1000 */
+  checkEveryMs?: number
+  /**
+   * How long a recording whose uploads have all ended waits for a participant who has not
+   * uploaded yet, or one coming back, before its file is made. @default 30000
+   */
+  graceMs?: number
+  /** How long a request may take to arrive once the stream is open. @default 10000 */
+  requestTimeoutMs?: number
+  /** The ffmpeg that merges the parts. @default 'ffmpeg' */
+  ffmpeg?: string
+  /** Called once per request with its outcome (the metrics count it). */
+  onRequest?: (outcome: RecordRequestOutcome) => void
+  /** Called once per upload that ended: why, and the bytes its file holds. */
+  onUploadStopped?: (reason: UploadStopReason, bytes: number) => void
+  /** Called once per recording finished: its file made, or not. */
+  onFinished?: (status: 'complete' | 'failed') => void
+}
+
+interface Registrar {
+  handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+  unhandle(protocol: string): Promise<void>
+}
+
+/** One participant's upload under way. */
+interface Upload {
+  peer: string
+  recording: MediaRecording
+  file: string
+  /** Ends the upload: the first reason given wins. */
+  end: (reason: UploadStopReason) => void
+}
+
+/** One recording (one call), its parts and the uploads that still run. */
+interface CallRecording {
+  agreed: AgreedRecording
+  sidecar: RecordingSidecar
+  uploads: Set<Upload>
+  /** The participants who have uploaded at least once. */
+  uploaded: Set<string>
+  /** When each part's file starts by the relay's clock (by its path in the sidecar), and whether it holds any media: what mergeRecordings() takes. */
+  starts: Map<string, { startedAtMs: number, media: boolean }>
+  /** Part files named so far. */
+  partsMade: number
+  /** The last sidecar write: the next waits for it. */
+  writing: Promise<void>
+  /** Set while no upload runs and not every participant has uploaded: makes the file when it fires. */
+  idle?: ReturnType<typeof setTimeout>
+  finishing?: Promise<void>
+}
+
+const RESULT_OUTCOME: Record<Exclude<RecordResult, 'ok'>, RecordRequestOutcome> = { 'bad-request': 'bad_request', 'no-consent': 'no_consent', limit: 'limit', failed: 'failed' }
+
+/** The end response each reason gets. */
+const END_RESULT: Record<UploadStopReason, RecordResult> = { participant: 'ok', lapsed: 'ok', bytes: 'limit', disk: 'limit', relay_stopping: 'failed', failed: 'failed', protocol: 'bad-request' }
+const END_WORDS: Record<UploadStopReason, string> = {
+  participant: 'stopped by the participant',
+  lapsed: 'the agreed end (the consents\' earliest lapse, or this relay\'s duration cap) came',
+  bytes: 'this upload reached the relay\'s size cap',
+  disk: 'the relay\'s disk is nearly full',
+  relay_stopping: 'the relay is stopping',
+  failed: 'the relay\'s media endpoint failed',
+  protocol: 'the participant sent bytes after its request'
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
+
+/** Free bytes for an unprivileged writer on the disk that holds `dir`. */
+export async function freeBytes (dir: string): Promise<number> {
+  const s = await statfs(dir)
+  return s.bavail * s.bsize
+}
+
+/** The relay's recording service; `start()` registers the protocol, `stop()` ends every upload and makes every file. */
+export class RecordService {
+  private readonly calls = new Map<string, CallRecording>()
+  private readonly uploads = new Set<Upload>()
+  /** Requests being checked, by peer: they count against the limits as uploads do. */
+  private readonly pending = new Map<string, number>()
+  private pendingTotal = 0
+  private watchdog: ReturnType<typeof setInterval> | undefined
+  private stopping = false
+  private registrar: Registrar | undefined
+  /** Every stream being served, from its request to its upload's end (and the file, when it was the last). */
+  private readonly serving = new Set<Promise<void>>()
+  /** Aborted by stop(): a request still being read is given up at once. */
+  private readonly closing = new AbortController()
+
+  constructor (private readonly init: RecordServiceInit) {}
+
+  /** Uploads being recorded now. */
+  get active (): number {
+    return this.uploads.size
+  }
+
+  /** Makes the recordings folder and serves the protocol through `registrar` (the relay's libp2p node). */
+  async start (registrar: Registrar): Promise<void> {
+    await mkdir(this.init.dir, { recursive: true, mode: 0o700 })
+    this.registrar = registrar
+    await registrar.handle(RECORD_PROTOCOL, (stream, connection) => {
+      const served = this.serve(stream, connection).catch((err: unknown) => {
+        this.init.log.error({ peer: connection.remotePeer.toString(), reason: (err as Error).message }, 'recording request failed')
+        stream.abort(err as Error)
+      })
+      this.serving.add(served)
+      void served.finally(() => this.serving.delete(served))
+    }, { maxInboundStreams: 2 })
+  }
+
+  /** Ends every upload (reason `relay_stopping`, each told so), then makes every recording's file. */
+  async stop (): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    this.closing.abort(new Error(END_WORDS.relay_stopping))
+    await this.registrar?.unhandle(RECORD_PROTOCOL).catch(() => {})
+    for (const u of this.uploads) u.end('relay_stopping')
+    // calls waiting for a participant are finished now
+    for (const c of this.calls.values()) {
+      if (c.idle === undefined) continue
+      clearTimeout(c.idle)
+      c.idle = undefined
+      c.finishing ??= this.finish(c)
+    }
+    // each stream's upload ends (and the last of a call makes its file); the waiting calls finish
+    await Promise.all([...this.serving, ...[...this.calls.values()].map(async (c) => { await c.finishing })])
+    this.stopWatchdog()
+  }
+
+  private countFrom (peer: string): number {
+    let n = this.pending.get(peer) ?? 0
+    for (const u of this.uploads) if (u.peer === peer) n++
+    return n
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const who = peer.toString()
+    const log = this.init.log
+    const lp = lpStream(stream, { maxDataLength: MAX_RECORD_REQUEST_BYTES })
+    const refuse = async (result: Exclude<RecordResult, 'ok'>, message: string): Promise<void> => {
+      this.init.onRequest?.(RESULT_OUTCOME[result])
+      log.debug({ peer: who, result, reason: message }, 'recording refused')
+      try {
+        await lp.write(encodeRecordResponse({ result, message: message.slice(0, 256) }), { signal: AbortSignal.timeout(5_000) })
+        await stream.close({ signal: AbortSignal.timeout(5_000) })
+      } catch (err) {
+        stream.abort(err as Error)
+      }
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = (await lp.read({ signal: AbortSignal.any([AbortSignal.timeout(this.init.requestTimeoutMs ?? 10_000), this.closing.signal]) })).subarray()
+    } catch (err) {
+      // too long, cut short, or too slow: a refusal if the stream can still carry one
+      await refuse('bad-request', `no request read: ${(err as Error).message}`)
+      return
+    }
+    if (this.stopping) { await refuse('failed', END_WORDS.relay_stopping); return }
+    const active = { total: this.uploads.size + this.pendingTotal, fromRequester: this.countFrom(who) }
+    this.pending.set(who, (this.pending.get(who) ?? 0) + 1)
+    this.pendingTotal++
+    let held = true
+    /** The request stops counting as pending: refused, or now an upload. */
+    const release = (): void => {
+      if (!held) return
+      held = false
+      const left = (this.pending.get(who) ?? 1) - 1
+      if (left === 0) this.pending.delete(who)
+      else this.pending.set(who, left)
+      this.pendingTotal--
+    }
+    try {
+      let decision = await checkRecordRequest(bytes, { relay: this.init.relay, requester: peer, active }, this.init.limits)
+      if (decision.ok && decision.agreed.kind !== 'file') decision = { ok: false, result: 'no-consent', message: `the consents are for a ${decision.agreed.kind}, not a file recording` }
+      if (decision.ok) {
+        const free = await freeBytes(this.init.dir)
+        if (free < this.init.limits.minFreeBytes) decision = { ok: false, result: 'limit', message: `the relay's disk has ${free} bytes free, under its floor of ${this.init.limits.minFreeBytes}` }
+      }
+      if (!decision.ok) { release(); await refuse(decision.result, decision.message); return }
+      const call = await this.callFor(decision.agreed)
+      if (typeof call === 'string') { release(); await refuse('no-consent', call); return }
+      const dir = join(this.init.dir, decision.agreed.recordingId)
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      // numbered in the call, taken at once: two uploads at the same moment never share a file
+      const name = `${who}-${call.partsMade++}.webm`
+      let recording: MediaRecording
+      try {
+        recording = await MediaRecording.answer(decision.offer, { file: join(dir, name), tracks: decision.tracks })
+      } catch (err) {
+        release()
+        log.warn({ peer: who, recordingId: decision.agreed.recordingId, reason: (err as Error).message }, 'recording could not start')
+        await refuse('failed', `the relay could not answer the offer: ${(err as Error).message}`)
+        if (call.sidecar.parts.length === 0 && call.uploads.size === 0) this.calls.delete(decision.agreed.recordingId)
+        return
+      }
+      await this.run(stream, lp, who, call, name, recording, decision, release)
+    } finally {
+      release()
+    }
+  }
+
+  /** The recording these consents are for, made on the first upload; a string says why it cannot take another. */
+  private async callFor (agreed: AgreedRecording): Promise<CallRecording | string> {
+    const id = agreed.recordingId
+    let call = this.calls.get(id)
+    if (call !== undefined) {
+      if (call.finishing !== undefined) return `recording ${id} has ended`
+      const same = call.agreed.callId === agreed.callId && call.agreed.participants.map(String).join() === agreed.participants.map(String).join()
+      return same ? call : `recording ${id} is under way for another call or other participants`
+    }
+    // a recording that ended here is never written again (its file and sidecar stay as they are)
+    if (await stat(join(this.init.dir, `${id}.json`)).then(() => true, () => false)) return `recording ${id} has ended`
+    // another upload of it made it meanwhile
+    if (this.calls.has(id)) return this.callFor(agreed)
+    call = {
+      agreed,
+      uploads: new Set(),
+      uploaded: new Set(),
+      starts: new Map(),
+      partsMade: 0,
+      writing: Promise.resolve(),
+      sidecar: {
+        version: 1,
+        recordingId: id,
+        callId: agreed.callId,
+        relay: agreed.relay.toString(),
+        status: 'recording',
+        participants: agreed.participants.map(String),
+        startedAt: iso(Date.now()),
+        endedAt: null,
+        file: null,
+        bytes: 0,
+        consents: agreed.consents.map((c) => ({ signer: c.signer.toString(), issuedAt: iso(c.issuedAt), expiresAt: iso(c.expiresAt), signed: base64(c.bytes) })),
+        parts: []
+      }
+    }
+    this.calls.set(id, call)
+    return call
+  }
+
+  /** Records one upload until it ends, then tells the participant why and finishes the call's file when it was the last. */
+  private async run (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, who: string, call: CallRecording, name: string, recording: MediaRecording, decision: Extract<RecordDecision, { ok: true }>, release: () => void): Promise<void> {
+    const log = this.init.log
+    let reason: UploadStopReason | undefined
+    let ended!: () => void
+    const endedP = new Promise<void>((resolve) => { ended = resolve })
+    const upload: Upload = { peer: who, recording, file: join(this.init.dir, call.agreed.recordingId, name), end: (r) => { reason ??= r; ended() } }
+    const part: RecordingSidecar['parts'][number] = { participant: who, file: join(call.agreed.recordingId, name), startedAt: iso(Date.now()), endedAt: null, bytes: 0, tracks: [], stopped: null }
+    this.uploads.add(upload)
+    release()
+    if (this.stopping) upload.end('relay_stopping')
+    call.uploads.add(upload)
+    clearTimeout(call.idle)
+    call.idle = undefined
+    call.uploaded.add(who)
+    call.sidecar.parts.push(part)
+    this.startWatchdog()
+    const lapse = setTimeout(() => { upload.end('lapsed') }, Math.max(0, decision.endsAt - Date.now()))
+    const onRemoteEnd = (): void => { upload.end('participant') }
+    const onMessage = (): void => { upload.end('protocol') }
+    stream.addEventListener('remoteCloseWrite', onRemoteEnd)
+    stream.addEventListener('close', onRemoteEnd)
+    // the participant's messages after the answer go one at a time, in order
+    let answered!: () => void
+    let said = new Promise<void>((resolve) => { answered = resolve })
+    const say = async (bytes: Uint8Array): Promise<void> => {
+      said = said.then(async () => { await lp.write(bytes, { signal: AbortSignal.timeout(2_000) }) }).catch(() => {})
+      await said
+    }
+    recording.whenRecording().then(async () => {
+      if (reason !== undefined) return
+      // from now the participant is being recorded: what its app shows
+      part.startedAt = iso(recording.startedAtMs)
+      await say(encodeRecordResponse({ result: 'ok', message: 'recording', startedAt: recording.startedAtMs }))
+      await this.writeSidecar(call)
+    }, (err: unknown) => {
+      if (reason !== undefined) return
+      log.warn({ peer: who, recordingId: call.agreed.recordingId, reason: (err as Error).message }, 'recording failed')
+      upload.end('failed')
+    }).catch(() => {})
+    try {
+      await this.writeSidecar(call)
+      await lp.write(encodeRecordResponse({ result: 'ok', answerSdp: recording.answer.sdp, endsAt: decision.endsAt }), { signal: AbortSignal.timeout(5_000) })
+      // beside the length-prefixed reader's own listener: anything after the request ends the upload
+      stream.addEventListener('message', onMessage)
+      if (stream.remoteWriteStatus !== 'writable' || stream.status !== 'open') upload.end('participant')
+      this.init.onRequest?.('ok')
+      log.info({ peer: who, recordingId: call.agreed.recordingId, callId: call.agreed.callId, endsAt: iso(decision.endsAt) }, 'recording upload started')
+    } catch (err) {
+      log.debug({ peer: who, reason: (err as Error).message }, 'recording answer not delivered')
+      upload.end('participant')
+    } finally {
+      answered()
+    }
+    await endedP
+    clearTimeout(lapse)
+    stream.removeEventListener('remoteCloseWrite', onRemoteEnd)
+    stream.removeEventListener('close', onRemoteEnd)
+    stream.removeEventListener('message', onMessage)
+    const stopReason = reason ?? 'failed'
+    let summary: RecordingSummary | undefined
+    try {
+      summary = await recording.stop()
+    } catch (err) {
+      log.warn({ peer: who, reason: (err as Error).message }, 'recording stop failed')
+    }
+    this.uploads.delete(upload)
+    call.uploads.delete(upload)
+    if (this.uploads.size === 0) this.stopWatchdog()
+    part.endedAt = iso(Date.now())
+    part.bytes = summary?.bytes ?? 0
+    part.tracks = summary?.tracks ?? []
+    part.stopped = stopReason
+    call.starts.set(part.file, { startedAtMs: summary?.startedAtMs ?? 0, media: (summary?.packets ?? 0) > 0 })
+    this.init.onUploadStopped?.(stopReason, part.bytes)
+    log.info({ peer: who, recordingId: call.agreed.recordingId, reason: stopReason, bytes: part.bytes }, 'recording upload ended')
+    if (stopReason === 'protocol') {
+      stream.abort(new Error(END_WORDS.protocol))
+    } else if (stream.status === 'open' && stream.writeStatus === 'writable') {
+      await say(encodeRecordResponse({ result: END_RESULT[stopReason], message: END_WORDS[stopReason], endsAt: Date.now() }))
+      await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
+    }
+    // the last upload of a call whose every participant has uploaded, or any when the relay stops
+    const everyone = call.agreed.participants.every((p) => call.uploaded.has(p.toString()))
+    if (call.uploads.size === 0 && (everyone || this.stopping || stopReason === 'lapsed')) {
+      call.finishing ??= this.finish(call)
+      await call.finishing
+      return
+    }
+    await this.writeSidecar(call)
+    if (call.uploads.size === 0 && call.finishing === undefined) {
+      // someone has not uploaded yet, or may come back: wait, bounded
+      call.idle = setTimeout(() => {
+        call.idle = undefined
+        if (call.uploads.size === 0) call.finishing ??= this.finish(call)
+      }, this.init.graceMs ?? 30_000)
+    }
+  }
+
+  /** Merges a call's parts into `<recordingId>.webm` and writes the sidecar's last state. */
+  private async finish (call: CallRecording): Promise<void> {
+    const id = call.agreed.recordingId
+    const sidecar = call.sidecar
+    const parts = sidecar.parts.filter((p) => call.starts.get(p.file)?.media === true)
+    sidecar.endedAt = iso(Date.now())
+    const out = join(this.init.dir, `${id}.webm`)
+    try {
+      if (parts.length === 0) throw new Error('no upload wrote any media')
+      await mergeRecordings(parts.map((p) => ({ file: join(this.init.dir, p.file), startedAtMs: call.starts.get(p.file)?.startedAtMs ?? 0 })), out, { ffmpeg: this.init.ffmpeg })
+      sidecar.file = `${id}.webm`
+      sidecar.bytes = (await stat(out)).size
+      sidecar.status = 'complete'
+      await rm(join(this.init.dir, id), { recursive: true, force: true })
+      sidecar.parts = sidecar.parts.map((p) => ({ ...p, file: `${id}.webm` }))
+    } catch (err) {
+      sidecar.status = 'failed'
+      // the recordings folder is not named: the sidecar may be shown to participants
+      sidecar.error = (err as Error).message.replaceAll(`${this.init.dir}/`, '').slice(0, 1000)
+      this.init.log.error({ recordingId: id, reason: sidecar.error }, 'recording could not be finished: its parts are kept')
+    }
+    await this.writeSidecar(call)
+    this.calls.delete(id)
+    this.init.onFinished?.(sidecar.status === 'complete' ? 'complete' : 'failed')
+    this.init.log.info({ recordingId: id, status: sidecar.status, bytes: sidecar.bytes, file: sidecar.file }, 'recording finished')
+  }
+
+  /** The sidecar, replaced whole (written beside, then renamed over), one write at a time per recording, each with the state as it is then. */
+  private async writeSidecar (call: CallRecording): Promise<void> {
+    const file = join(this.init.dir, `${call.agreed.recordingId}.json`)
+    const write = async (): Promise<void> => {
+      await writeFile(`${file}.tmp`, `${JSON.stringify(call.sidecar, null, 2)}\n`, { mode: 0o600 })
+      await rename(`${file}.tmp`, file)
+    }
+    const next = call.writing.then(write, write)
+    call.writing = next.catch(() => {})
+    await next
+  }
+
+  private startWatchdog (): void {
+    if (this.watchdog !== undefined) return
+    this.watchdog = setInterval(() => { void this.check() }, this.init.checkEveryMs ?? 1000)
+    this.watchdog.unref()
+  }
+
+  private stopWatchdog (): void {
+    clearInterval(this.watchdog)
+    this.watchdog = undefined
+  }
+
+  /** Each upload's size against the cap, the disk's free space against the floor. */
+  private async check (): Promise<void> {
+    try {
+      if (await freeBytes(this.init.dir) < this.init.limits.minFreeBytes) {
+        for (const u of this.uploads) u.end('disk')
+        return
+      }
+    } catch {}
+    for (const u of this.uploads) {
+      const size = await stat(u.file).then((s) => s.size, () => 0)
+      if (size > this.init.limits.maxBytes) u.end('bytes')
+    }
+  }
+}

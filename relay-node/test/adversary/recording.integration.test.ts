@@ -1,0 +1,231 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { createRecordingConsent, generateIdentityKey } from '@auralink/identity'
+import { decodeRecordResponse, encodeRecordRequest, MAX_RECORD_REQUEST_BYTES, MAX_RECORD_RESPONSE_BYTES, RECORD_PROTOCOL } from '@auralink/protocol'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanup, metric, startRelay, stockPeer, tempDir, until } from './harness.js'
+import type { RecordResponseMessage, RecordingKind } from '@auralink/protocol'
+import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+
+// The recording protocol (/auralink/record/1.0.0, docs/recording.md) against stock js-libp2p peers
+// that speak it as raw length-prefixed protobuf: a real relay node in this process with
+// `recording: true`, on 127.0.0.1. The offers are hand-written SDP (a host candidate on a port no
+// one listens on): the relay answers them, but no media ever arrives, which is all a refusal or a
+// limit needs. Recording real media is e2e/relay-recording.e2e.test.ts.
+
+const hex = (): string => randomBytes(16).toString('hex')
+
+/** A sendonly audio and video offer, as a browser's would read, that never connects. */
+function offer (): string {
+  const fingerprint = Array.from(randomBytes(32), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':')
+  const media = (kind: 'audio' | 'video', mid: number, pt: number, codec: string, ssrc: number): string[] => [
+    `m=${kind} 9 UDP/TLS/RTP/SAVPF ${pt}`,
+    'c=IN IP4 0.0.0.0',
+    'a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host',
+    'a=ice-ufrag:abcd',
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+    `a=fingerprint:sha-256 ${fingerprint}`,
+    'a=setup:actpass',
+    `a=mid:${mid}`,
+    'a=sendonly',
+    `a=msid:s ${kind}`,
+    'a=rtcp-mux',
+    `a=rtpmap:${pt} ${codec}`,
+    ...(kind === 'video' ? [`a=rtcp-fb:${pt} nack pli`] : []),
+    `a=ssrc:${ssrc} cname:c`
+  ]
+  return ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1', 'a=msid-semantic: WMS s',
+    ...media('audio', 0, 111, 'opus/48000/2', 1111), ...media('video', 1, 96, 'VP8/90000', 2222), ''].join('\r\n')
+}
+
+interface Party { key: PrivateKey, id: PeerId }
+const party = async (): Promise<Party> => {
+  const key = await generateIdentityKey()
+  return { key, id: peerIdFromPrivateKey(key) }
+}
+
+/** Every party's signed consent to one recording at `relay`. */
+async function consents (parties: Party[], relay: PeerId, extra: { kind?: RecordingKind, recordingId?: string, ttlMs?: number } = {}): Promise<Uint8Array[]> {
+  const recordingId = extra.recordingId ?? hex()
+  const callId = hex()
+  return Promise.all(parties.map(async (p) => (await createRecordingConsent(p.key, { recordingId, callId, participants: parties.map((q) => q.id), relay, kind: extra.kind, ttlMs: extra.ttlMs })).bytes))
+}
+
+/** Opens a record stream, sends `bytes` as one length-prefixed message, reads the first response. The stream stays open. */
+async function ask (node: Libp2p, addr: string, bytes: Uint8Array): Promise<{ response: RecordResponseMessage, stream: Stream, next: () => Promise<RecordResponseMessage> }> {
+  const signal = AbortSignal.timeout(10_000)
+  const stream = await node.dialProtocol(multiaddr(addr), RECORD_PROTOCOL, { signal })
+  const lp = lpStream(stream, { maxDataLength: MAX_RECORD_RESPONSE_BYTES })
+  await lp.write(bytes, { signal })
+  const response = decodeRecordResponse((await lp.read({ signal })).subarray())
+  // a refusal ends the exchange: the requester closes its end too, as a client does
+  if (response.result !== 'ok') await stream.close({ signal })
+  return { response, stream, next: async () => decodeRecordResponse((await lp.read({ signal: AbortSignal.timeout(20_000) })).subarray()) }
+}
+
+const request = (c: Uint8Array[], sdp = offer()): Uint8Array => encodeRecordRequest({ consents: c, offerSdp: sdp, tracks: 2 })
+
+describe('the relay\'s recording protocol against stock libp2p peers', () => {
+  afterEach(cleanup)
+
+  it('the built relay loads werift (its WebRTC media stack) only when recording is on', async () => {
+    const dist = new URL('../../dist/index.js', import.meta.url).href
+    // a child Node with a resolve hook that notes every module asked for, running the built package
+    const script = `
+      import { registerHooks } from 'node:module'
+      const asked = new Set()
+      registerHooks({ resolve (spec, ctx, next) { asked.add(spec); return next(spec, ctx) } })
+      const { createRelayNode } = await import(${JSON.stringify(dist)})
+      const relay = await createRelayNode({ port: 0, httpPort: 0, dataDir: process.argv[1], logLevel: 'silent', recording: process.argv[2] === 'on', recordingsMinFreeBytes: 0 })
+      await relay.start()
+      await relay.stop()
+      console.log(JSON.stringify([...asked].some((s) => s === 'werift' || s.startsWith('werift/'))))`
+    const run = async (recording: 'on' | 'off'): Promise<boolean> => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, await tempDir(), recording], { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 60_000 })
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as boolean
+    }
+    expect(await run('off')).toBe(false)
+    expect(await run('on')).toBe(true)
+  })
+
+  it('a relay without --recording does not speak the protocol at all', async () => {
+    const { relay, addr } = await startRelay()
+    expect(relay.recordings).toBeUndefined()
+    const peer = await stockPeer()
+    await expect(peer.dialProtocol(multiaddr(addr), RECORD_PROTOCOL, { signal: AbortSignal.timeout(10_000) })).rejects.toThrow(/protocol/i)
+  })
+
+  it('garbage, a stranger holding two others\' consents, consents for another relay or for a stream, and a lone consent are each refused, named and counted; nothing is written', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: 0 })
+    const relayId = relay.libp2p.peerId
+    const [alice, bob] = [await party(), await party()]
+    const stranger = await stockPeer()
+    const alicePeer = await stockPeer({ privateKey: alice.key })
+
+    const garbage = await ask(stranger, addr, randomBytes(300))
+    expect(garbage.response.result).toBe('bad-request')
+
+    const theirs = await ask(stranger, addr, request(await consents([alice, bob], relayId)))
+    expect(theirs.response).toMatchObject({ result: 'no-consent', answerSdp: '' })
+    expect(theirs.response.message).toContain(`the requester ${stranger.peerId.toString()} is not a participant`)
+
+    const elsewhere = await ask(alicePeer, addr, request(await consents([alice, bob], bob.id)))
+    expect(elsewhere.response.result).toBe('no-consent')
+    expect(elsewhere.response.message).toContain('not this one')
+
+    const stream = await ask(alicePeer, addr, request(await consents([alice, bob], relayId, { kind: 'stream' })))
+    expect(stream.response).toMatchObject({ result: 'no-consent', message: 'the consents are for a stream, not a file recording' })
+
+    const all = await consents([alice, bob], relayId)
+    const lone = await ask(alicePeer, addr, request(all.slice(0, 1)))
+    expect(lone.response.result).toBe('no-consent')
+
+    const badTracks = await ask(alicePeer, addr, encodeRecordRequest({ consents: all, offerSdp: offer(), tracks: 9 }))
+    expect(badTracks.response).toMatchObject({ result: 'bad-request', message: 'tracks must be 1 to 4, got 9' })
+    const notSdp = await ask(alicePeer, addr, encodeRecordRequest({ consents: all, offerSdp: 'hello', tracks: 2 }))
+    expect(notSdp.response.result).toBe('bad-request')
+
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'bad_request' })).toBe(3)
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'no_consent' })).toBe(4)
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'ok' })).toBe(0)
+    expect(await metric(relay, 'auralink_recordings_active')).toBe(0)
+  })
+
+  it('a request over MAX_RECORD_REQUEST_BYTES is refused before it is decoded', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: 0 })
+    const peer = await stockPeer()
+    const big = await ask(peer, addr, new Uint8Array(MAX_RECORD_REQUEST_BYTES + 1)).catch((err: Error) => err)
+    // the relay answers bad-request, or the stream dies under the oversized write: never an OK
+    if (!(big instanceof Error)) expect(big.response.result).toBe('bad-request')
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'ok' })).toBe(0)
+  })
+
+  it('--max-recordings-per-peer 1 and --max-recordings 2: a participant\'s second upload and a third upload relay-wide get `limit`; the first two are answered and run until their participants close', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: 0, maxRecordings: 2, maxRecordingsPerPeer: 1, recordingGraceMs: 60_000 })
+    const relayId = relay.libp2p.peerId
+    const [alice, bob, carol] = [await party(), await party(), await party()]
+    const [a, b, c] = await Promise.all([alice, bob, carol].map(async (p) => stockPeer({ privateKey: p.key })))
+    const recordingId = hex()
+    const set = await consents([alice, bob, carol], relayId, { recordingId })
+
+    const first = await ask(a!, addr, request(set))
+    expect(first.response).toMatchObject({ result: 'ok' })
+    expect(first.response.answerSdp).toMatch(/^v=0/)
+    expect(first.response.answerSdp).toContain('a=ice-lite')
+    // the agreed end: the consents' lapse (1 h by default) or the relay's cap (1 h), whichever first
+    expect(first.response.endsAt).toBeGreaterThan(Date.now() + 50 * 60_000)
+    const again = await ask(a!, addr, request(set))
+    expect([again.response.result, again.response.message]).toEqual(['limit', 'this relay records 1 upload(s) at once per peer'])
+
+    const second = await ask(b!, addr, request(set))
+    expect(second.response.result).toBe('ok')
+    const third = await ask(c!, addr, request(set))
+    expect(third.response).toMatchObject({ result: 'limit', message: 'this relay records 2 uploads at once, all taken' })
+    expect(await metric(relay, 'auralink_recordings_active')).toBe(2)
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'limit' })).toBe(2)
+
+    // the sidecar exists while it runs: the consents as they came, the parts under way
+    const sidecar = JSON.parse(await readFile(join(relay.config.recordingsDir, `${recordingId}.json`), 'utf8')) as { status: string, participants: string[], consents: unknown[], parts: Array<{ participant: string, stopped: string | null }> }
+    expect(sidecar.status).toBe('recording')
+    expect(sidecar.participants.sort()).toEqual([alice, bob, carol].map((p) => p.id.toString()).sort())
+    expect(sidecar.consents).toHaveLength(3)
+    expect(sidecar.parts.map((p) => [p.participant, p.stopped])).toEqual([[alice.id.toString(), null], [bob.id.toString(), null]])
+
+    // closing its stream ends an upload: the relay says why, frees the place, counts it
+    await first.stream.close()
+    expect(await first.next()).toMatchObject({ result: 'ok', message: 'stopped by the participant' })
+    expect(await until(async () => metric(relay, 'auralink_recordings_active'), 1, 5000)).toBe(1)
+    const now = await ask(c!, addr, request(set))
+    expect(now.response.result).toBe('ok')
+    expect(await metric(relay, 'auralink_recordings_stopped_total', { reason: 'participant' })).toBe(1)
+  })
+
+  it('bytes after the request end the upload and reset the stream (reason protocol); a reused recording id is refused once it has ended', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: 0, recordingGraceMs: 100 })
+    const relayId = relay.libp2p.peerId
+    const [alice, bob] = [await party(), await party()]
+    const a = await stockPeer({ privateKey: alice.key })
+    const recordingId = hex()
+    const set = await consents([alice, bob], relayId, { recordingId })
+    const up = await ask(a, addr, request(set))
+    expect(up.response).toMatchObject({ result: 'ok' })
+    up.stream.send(randomBytes(64))
+    expect(await until(async () => metric(relay, 'auralink_recordings_stopped_total', { reason: 'protocol' }), 1, 5000)).toBe(1)
+    expect(await until(() => up.stream.status, (s) => s !== 'open', 5000)).not.toBe('open')
+    // bob never uploaded: after the grace the recording ends with no media, its sidecar says so
+    const sidecarFile = join(relay.config.recordingsDir, `${recordingId}.json`)
+    const ended = await until(async () => JSON.parse(await readFile(sidecarFile, 'utf8')) as { status: string, error?: string }, (s) => s.status !== 'recording', 10_000)
+    expect(ended).toMatchObject({ status: 'failed', error: 'no upload wrote any media' })
+    expect(await metric(relay, 'auralink_recordings_finished_total', { status: 'failed' })).toBe(1)
+    // the same recording id again, with fresh consents: refused, the sidecar untouched
+    const reuse = await ask(a, addr, request(await consents([alice, bob], relayId, { recordingId })))
+    expect(reuse.response).toMatchObject({ result: 'no-consent', message: `recording ${recordingId} has ended` })
+  })
+
+  it('--recordings-min-free-bytes above the disk\'s free space: every request gets `limit`, naming the floor', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: Number.MAX_SAFE_INTEGER })
+    const [alice, bob] = [await party(), await party()]
+    const a = await stockPeer({ privateKey: alice.key })
+    const { response } = await ask(a, addr, request(await consents([alice, bob], relay.libp2p.peerId)))
+    expect(response.result).toBe('limit')
+    expect(response.message).toMatch(/^the relay's disk has \d+ bytes free, under its floor of 9007199254740991$/)
+  })
+
+  it('stopping the relay ends every upload, telling each participant why', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: 0 })
+    const [alice, bob] = [await party(), await party()]
+    const a = await stockPeer({ privateKey: alice.key })
+    const up = await ask(a, addr, request(await consents([alice, bob], relay.libp2p.peerId)))
+    expect(up.response).toMatchObject({ result: 'ok' })
+    const told = up.next()
+    await relay.stop()
+    expect(await told).toMatchObject({ result: 'failed', message: 'the relay is stopping' })
+  })
+})
