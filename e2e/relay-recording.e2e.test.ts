@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mergeRecordings } from '../relay-node/src/media/merge.js'
 import { MediaRecording } from '../relay-node/src/media/recorder.js'
 import { launchBrowser } from './harness/browser.js'
+import { ffprobe } from './harness/ffprobe.js'
 import { startRelay } from './harness/relay.js'
 import { until } from './harness/aic.js'
 import type { E2eBrowser } from './harness/browser.js'
@@ -32,13 +32,6 @@ import type { Server } from 'node:http'
 // process) answers and writes WebM; ffprobe, which no one here wrote, reads the file back. The
 // page and the recorder meet on the test namespace's own addresses (iceServers: []).
 
-interface Probe { streams: Array<{ codec_type: string, codec_name: string, width?: number, height?: number, nb_read_frames?: string, start_time?: string }>, format: { duration?: string } }
-
-function ffprobe (file: string): Probe {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,codec_name,width,height,nb_read_frames,start_time:format=duration', '-of', 'json', file], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`ffprobe failed on ${file}: ${r.stderr}`)
-  return JSON.parse(r.stdout) as Probe
-}
 
 describe('the relay\'s recorder: a Chromium participant\'s audio and video into WebM', () => {
   let browser: E2eBrowser | undefined

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'vite'
@@ -68,7 +68,7 @@ describe('examples/web-call: two Chromium pages call each other through the app\
   beforeAll(async () => {
     buildDir = await mkdtemp(join(tmpdir(), 'auralink-web-call-'))
     const started = await Promise.allSettled([
-      startRelay().then((r) => { relay = r }),
+      startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0'] }).then((r) => { relay = r }),
       buildApp(buildDir),
       launchBrowser().then((b) => { browser = b })
     ])
@@ -193,6 +193,25 @@ describe('examples/web-call: two Chromium pages call each other through the app\
       await framesAdvance(page, 'local-video')
       await page.screenshot({ path: join(ARTIFACTS, `web-call-${who}.png`) })
     }
+
+    // Record: alice asks, bob sees who asks and allows; both show REC while the relay writes; alice stops
+    await alice.click('#record')
+    await waitFor(bob, '#rec-ask:not([hidden])', 10_000)
+    expect(await text(bob, '#rec-ask-from')).toBe('@alice-web.aura')
+    expect(await alice.isVisible('#rec-indicator')).toBe(false)
+    await bob.click('#rec-allow')
+    for (const page of [alice, bob]) await waitFor(page, '#rec-indicator:not([hidden])', 20_000)
+    expect(await text(alice, '#record')).toBe('Stop recording')
+    const recordingId = await alice.locator('#rec-indicator').getAttribute('data-id')
+    await bob.screenshot({ path: join(ARTIFACTS, 'web-call-recording.png') })
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    await alice.click('#record')
+    for (const page of [alice, bob]) await waitFor(page, '#rec-state[data-state="stopped"]', 10_000)
+    expect(await bob.isVisible('#rec-indicator')).toBe(false)
+    expect(await text(bob, '#rec-state')).toBe('recording stopped by them')
+    // the relay made the file from both uploads
+    await expect.poll(async () => JSON.parse(await readFile(join(relay!.process.dataDir, 'recordings', `${recordingId}.json`), 'utf8').catch(() => '{}')) as { status?: string, parts?: unknown[] },
+      { timeout: 30_000 }).toMatchObject({ status: 'complete', parts: [expect.anything(), expect.anything()] })
 
     // Hang up ends both
     await alice.click('#hangup')

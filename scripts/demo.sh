@@ -93,7 +93,7 @@ wait_for() {
   return 1
 }
 
-node relay-node/dist/cli.js --host 127.0.0.1 --port "$relay_port" --http-port "$relay_http_port" \
+node relay-node/dist/cli.js --host 127.0.0.1 --port "$relay_port" --http-port "$relay_http_port" --recording \
   --data-dir "$data_dir" --log-level warn >"$relay_log" 2>&1 &
 pids+=($!)
 relay_addr=$(wait_for "$relay_log" '/ip4/127\.0\.0\.1/tcp/[0-9]+/ws/p2p/[A-Za-z0-9]+' "${pids[0]}" "relay node")
@@ -108,7 +108,8 @@ demo: relay node  $relay_addr
                   (health: http://127.0.0.1:$relay_http_port/healthz, log: $relay_log)
 demo: web app     $web_url  (log: $web_log)
 
-  open $web_url in two browser windows, register @alice.aura in one and @bob.aura in the other, call
+  open $web_url in two browser windows, register @alice.aura in one and @bob.aura in the other, call;
+  Record asks the other window, and once it allows, the relay records both (files in $data_dir/recordings)
 
   (the relay field is filled in; allow the camera and microphone when the browser asks)
   The browser must run on this machine. From another computer, forward both ports and open

@@ -4,7 +4,7 @@
 import { AuraLink } from '@auralink/sdk'
 import { rawChannel } from './rawdc.js'
 import type { RawChannel } from './rawdc.js'
-import type { AicInit, AicMode, AicStats, Call, CallSetupTimes, CallStats, FileTransfer } from '@auralink/sdk'
+import type { AicInit, AicMode, AicStats, Call, CallSetupTimes, CallStats, FileTransfer, RecordingChange } from '@auralink/sdk'
 import type { Stream } from '@libp2p/interface'
 
 export interface PageError { name: string, message: string, ms: number }
@@ -71,6 +71,14 @@ export interface SdkPage {
   remoteTrackLog(): Array<{ kind: string, stream: string, state: string }>
   /** A raw RTCDataChannel to the other page (the baseline). */
   raw: RawChannel
+  /** How this page answers the other side's recording asks from now on: accept, or refuse with a reason. */
+  answerRecording(mode: 'accept' | 'refuse', reason?: string): void
+  /** call.startRecording({ relay }) on the current call: what it resolved with, or the error. */
+  startRecording(relay?: string): Promise<RecordingChange | PageError>
+  /** call.stopRecording() on the current call. */
+  stopRecording(): Promise<void>
+  /** Every `recording` event of the current call, in order. */
+  recordingEvents(): RecordingChange[]
   /** For bench/browser-throughput: `size` bytes pushed on a plain libp2p stream of the call's connection (no file protocol, no hashing); ms until the receiver acknowledged them. */
   timedStreamPush(size: number): Promise<{ ms: number } | PageError>
 }
@@ -81,6 +89,8 @@ let client: AuraLink | undefined
 let call: Call | undefined
 let answerMode: { mode: 'accept' | 'reject', reason: string, media: { audio: boolean, video: boolean, aic?: AicMode } } = { mode: 'accept', reason: '', media: { audio: true, video: true } }
 const aicLog: AicStats[] = []
+const recordingLog: RecordingChange[] = []
+let recordingAnswer: { mode: 'accept' | 'refuse', reason: string } = { mode: 'accept', reason: '' }
 const stateLog: StateRecord[] = []
 const received: string[] = []
 const remoteTracks: Array<{ track: MediaStreamTrack, stream: MediaStream }> = []
@@ -125,7 +135,14 @@ function follow (c: Call): void {
   stateLog.length = 0
   remoteTracks.length = 0
   aicLog.length = 0
+  recordingLog.length = 0
   c.addEventListener('aic', (e) => { aicLog.push(e.detail) })
+  c.addEventListener('recording', (e) => {
+    recordingLog.push(e.detail)
+    if (e.detail.state !== 'asked') return
+    if (recordingAnswer.mode === 'accept') void c.acceptRecording().catch(() => {})
+    else void c.refuseRecording(recordingAnswer.reason)
+  })
   stateLog.push({ state: c.state, at: performance.now() })
   c.addEventListener('state', (e) => {
     stateLog.push({ ...e.detail, at: performance.now() })
@@ -212,6 +229,21 @@ const sdkPage: SdkPage = {
     }
   },
   aicEvents: () => aicLog.slice(),
+  answerRecording (mode, reason = '') {
+    recordingAnswer = { mode, reason }
+  },
+  async startRecording (relay) {
+    const t0 = performance.now()
+    try {
+      return await current().startRecording(relay !== undefined ? { relay } : {})
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  async stopRecording () {
+    await current().stopRecording()
+  },
+  recordingEvents: () => recordingLog.slice(),
   shownSize: () => ({ width: video.videoWidth, height: video.videoHeight }),
   async call (name, media) {
     const t0 = performance.now()

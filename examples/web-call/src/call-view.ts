@@ -1,5 +1,6 @@
 // One call on screen: its state line, the two videos, chat, files, stats and the Hang up button.
 import { action, byId, onSubmit, showError } from './dom.js'
+import { showRecording } from './recording-view.js'
 import { watchStats } from './stats-panel.js'
 import { clearTransfers, showTransfer } from './transfers.js'
 import type { Call, CallStateChange } from '@auralink/sdk'
@@ -108,6 +109,7 @@ export function showCall (call: Call, onEnded: () => void): void {
   if (call.remoteStream !== undefined) playRemote(call.remoteStream)
   setState({ state: call.state }, call)
   setLive(call.state !== 'ended')
+  showRecording(call, who(call))
 
   call.addEventListener('state', (e) => {
     setState(e.detail, call)

@@ -36,6 +36,12 @@ export type MediaSignal =
   | { type: 'candidate', candidate: MediaCandidate }
 
 /** What the call must do about a message it received. */
+/** A recording message from the other side (recording.ts): an ask, an answer, a stop. */
+export type RecordingSignal =
+  | { type: 'ask', recordingId: string, relayAddr: string, consent: Uint8Array }
+  | { type: 'answer', recordingId: string, agreed: boolean, consent: Uint8Array, reason: string }
+  | { type: 'stop', recordingId: string, reason: string }
+
 export type Effect =
   | { type: 'ignore', reason: string }
   | { type: 'accepted', media: MediaRequest, offerTaken?: true }
@@ -48,6 +54,7 @@ export type Effect =
   | { type: 'resumed', chatReceived: number }
   | { type: 'pong', nonce: number }
   | { type: 'aic', message: AicSignal }
+  | { type: 'recording', message: RecordingSignal }
 
 const END_REASONS = new Map<number, CallEndReason>([
   [WireEndReason.END_REASON_HANGUP, 'remote-hangup'],
@@ -174,6 +181,23 @@ export class CallMachine {
               ? (msg.aicSwitch != null ? { type: 'switch', switch: msg.aicSwitch } : undefined)
               : (msg.aicWeightUpdate != null ? { type: 'weightUpdate', update: msg.aicWeightUpdate } : undefined)
         return message !== undefined ? { type: 'aic', message } : ignore(`an empty ${msg.body}`)
+      }
+      case 'recordingAsk':
+      case 'recordingAnswer':
+      case 'recordingStop': {
+        const body = msg.body
+        if (!this._accepted) return ignore(`${msg.body} before the call was accepted`)
+        if (!this.needsMedia) return ignore(`${msg.body} on a call without media`)
+        if (msg.recordingAsk != null) {
+          const a = msg.recordingAsk
+          return { type: 'recording', message: { type: 'ask', recordingId: a.recordingId ?? '', relayAddr: a.relayAddr ?? '', consent: a.consent ?? new Uint8Array() } }
+        }
+        if (msg.recordingAnswer != null) {
+          const a = msg.recordingAnswer
+          return { type: 'recording', message: { type: 'answer', recordingId: a.recordingId ?? '', agreed: a.agreed === true, consent: a.consent ?? new Uint8Array(), reason: (a.reason ?? '').slice(0, 256) } }
+        }
+        if (msg.recordingStop != null) return { type: 'recording', message: { type: 'stop', recordingId: msg.recordingStop.recordingId ?? '', reason: (msg.recordingStop.reason ?? '').slice(0, 256) } }
+        return ignore(`an empty ${body}`)
       }
       default:
         return ignore('an empty message or one of a kind this version does not know')

@@ -10,6 +10,8 @@ import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
 import { CallTimeline } from './call-timeline.js'
+import { CallRecorder } from './recording.js'
+import type { RecordingChange, RecordingComponents, StartRecordingOptions } from './recording.js'
 import type { EarlyMedia } from './early-media.js'
 import type { MediaSessionEvents } from './media-session.js'
 import type { AicStats } from './aic-session.js'
@@ -48,6 +50,13 @@ export interface CallEvents {
   'file:refused': CustomEvent<FileRefusal>
   /** AIC's state changed (negotiated, a scale switch, a fallback): the same object as `stats().aic`. */
   aic: CustomEvent<AicStats>
+  /**
+   * A recording's state changed (docs/recording.md): 'asked' when the other side asks to record
+   * the call (answer with `acceptRecording()` or `refuseRecording()`; show it to the user), then
+   * 'starting', 'recording' (the relay writes this side's media: show an indicator), 'stopped',
+   * 'refused' or 'failed'. The same object as `call.recording`.
+   */
+  recording: CustomEvent<RecordingChange>
 }
 
 /** Media to send: flags, and for audio or video the stream to send (the client gets one from getUserMedia when absent). */
@@ -85,6 +94,8 @@ export interface CallComponents {
     /** Whether the runtime has loaded (an earlier call loaded it). */
     loaded(): boolean
   }
+  /** What recording needs: the key that signs consents, the client's relays, streams to a relay. */
+  recording: RecordingComponents
 }
 
 /**
@@ -127,6 +138,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private readonly mediaConnected: { promise: Promise<void>, resolve: () => void }
   // reconnecting (packages/sdk/README.md "Reconnecting"): chat messages held and sent again across a break
   private readonly chat = new ChatLog()
+  private readonly recorder: CallRecorder
 
   /** @internal */
   constructor (init: {
@@ -178,6 +190,14 @@ export class Call extends SafeEventEmitter<CallEvents> {
         if (!this.machine.accepted && this.state !== 'ended') this.hangupWith('timeout', `${this.who} did not answer within ${Math.round(components.ringTimeoutMs / 1000)} s`)
       }, components.ringTimeoutMs)
     }
+    this.recorder = new CallRecorder(components.recording, {
+      log: components.log,
+      id: init.callId,
+      remote: this.remotePeer,
+      send: async (fields) => { await this.channel.send({ callId: this.id, ...fields }) },
+      localStream: () => this.localStream,
+      changed: (change) => { this.safeDispatchEvent('recording', { detail: change }) }
+    })
     this.link.start()
   }
 
@@ -339,6 +359,47 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.aic.setMode(checked)
   }
 
+  /** The recording now (or the last one of this call): its id, state, relay; undefined when none was asked for. */
+  get recording (): RecordingChange | undefined {
+    return this.recorder.status
+  }
+
+  /**
+   * Asks the other side to record the call at a relay running `--recording` (`options.relay`, or
+   * this client's best relay), with this side's signed consent. Once it agrees (its app calls
+   * `acceptRecording()`), each side uploads its own audio and video to the relay, which makes one
+   * file of both. Resolves once the relay writes this side's media (state 'recording'). Rejects
+   * with RecordingRefusedError when the other side refuses (nothing is recorded),
+   * RecordingFailedError when the relay refuses or cannot be reached, no answer comes within
+   * `answerTimeoutMs`, or the other side's consent is not valid; InvalidStateError when a
+   * recording is under way or this side sends no audio or video.
+   */
+  async startRecording (options: StartRecordingOptions = {}): Promise<RecordingChange> {
+    this.assertLive('startRecording()')
+    return this.recorder.start(options)
+  }
+
+  /**
+   * Agrees to record the call, as the other side asked (`recording` event, state 'asked'): signs
+   * this side's consent and uploads this side's media. Resolves once the relay writes it.
+   */
+  async acceptRecording (options: AbortOptions = {}): Promise<RecordingChange> {
+    this.assertLive('acceptRecording()')
+    return this.recorder.accept(options)
+  }
+
+  /** Refuses to be recorded, as the other side asked: nothing is recorded; its `startRecording()` rejects with RecordingRefusedError and these words. */
+  async refuseRecording (reason = ''): Promise<void> {
+    this.assertLive('refuseRecording()')
+    await this.recorder.refuse(reason)
+  }
+
+  /** Stops the recording (both sides' uploads end; the relay then makes the file), or withdraws an ask. Does nothing when none runs. */
+  async stopRecording (reason = 'stopped'): Promise<void> {
+    if (typeof reason !== 'string') throw new TypeError(`stopRecording(reason): reason must be a string, got ${typeof reason}`)
+    await this.recorder.stop(reason)
+  }
+
   /** The call's figures now: path, RTT, bitrates, losses, codecs. */
   async stats (): Promise<CallStats> {
     const stats = await collectStats({
@@ -393,6 +454,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
         return
       case 'aic':
         this.aic?.onSignal(effect.message)
+        return
+      case 'recording':
+        this.recorder.onSignal(effect.message)
         return
       case 'pong':
         this.link.pong(effect.nonce)
@@ -539,6 +603,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     clearTimeout(this.glareWait)
     this.mediaConnected.resolve()
     this.aic?.stop()
+    this.recorder.close()
     this.early?.stop()
     this.media?.stop()
     // its timers, the stream and connection a move left behind, and the call stream

@@ -1,8 +1,9 @@
 import { SafeEventEmitter } from '@auralink/core'
-import { EndReason, FILE_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
+import { EndReason, FILE_PROTOCOL, RECORD_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
 import { validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
 import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
@@ -132,6 +133,14 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         const stream = await acquire(getUserMedia, media)
         if (stream !== undefined) this.ownedStreams.add(stream)
         return stream
+      },
+      recording: {
+        key: settings.identity.key,
+        self: mesh.peerId,
+        relayAddrs: () => this.mesh.relays()
+          .filter((r) => r.state === 'reserved' || r.state === 'connected')
+          .map((r) => { const a = r.addr.toString(); return a.includes('/p2p/') ? a : `${a}/p2p/${r.peerId.toString()}` }),
+        openRecordStream: async (addr, options) => this.mesh.libp2p.dialProtocol(multiaddr(addr), RECORD_PROTOCOL, options)
       },
       aic: {
         mode: init.aic?.mode ?? DEFAULT_AIC_MODE,

@@ -75,7 +75,13 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
     ringTimeoutMs: 60_000,
     getMedia: async () => undefined,
     forget: () => {},
-    aic: { mode: 'off', capabilityTimeoutMs: 15_000, tickMs: 1000, runtime: async () => { throw new Error('no AIC in these tests') }, loaded: () => false }
+    aic: { mode: 'off', capabilityTimeoutMs: 15_000, tickMs: 1000, runtime: async () => { throw new Error('no AIC in these tests') }, loaded: () => false },
+    recording: {
+      key: undefined as never,
+      self: undefined as never,
+      relayAddrs: () => [],
+      openRecordStream: async () => { throw new Error('no recording in these tests') }
+    }
   }
   return {
     files,

@@ -110,3 +110,40 @@ export class UnsupportedRuntimeError extends AuraLinkError {
     super(message, options)
   }
 }
+
+/** The other side of the call refused to be recorded (`call.startRecording()`): nothing was recorded. `reason` is its words. */
+export class RecordingRefusedError extends AuraLinkError {
+  static override readonly name = 'RecordingRefusedError'
+  override readonly name = 'RecordingRefusedError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_RECORDING_REFUSED'
+  readonly code = 'ERR_RECORDING_REFUSED'
+  /** The other side's words ('' when it gave none). */
+  readonly reason: string
+
+  constructor (reason: string, message: string) {
+    super(message)
+    this.reason = reason
+  }
+}
+
+/**
+ * A recording could not start or was cut short: the relay refused it (`result`: 'bad-request',
+ * 'no-consent', 'limit' or 'failed', as its RecordResponse said, with its words in the message),
+ * the relay could not be reached ('unreachable'), no answer came in time ('timeout'), or the
+ * other side's consent was not valid ('invalid-consent').
+ */
+export class RecordingFailedError extends AuraLinkError {
+  static override readonly name = 'RecordingFailedError'
+  override readonly name = 'RecordingFailedError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_RECORDING_FAILED'
+  readonly code = 'ERR_RECORDING_FAILED'
+  /** What went wrong. */
+  readonly result: 'bad-request' | 'no-consent' | 'limit' | 'failed' | 'unreachable' | 'timeout' | 'invalid-consent'
+
+  constructor (result: RecordingFailedError['result'], message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.result = result
+  }
+}

@@ -403,6 +403,78 @@ export namespace auralink {
             type $Shape = auralink.signal.AicWeightUpdate.$Properties;
         }
 
+        interface IRecordingAsk extends auralink.signal.RecordingAsk.$Properties {
+        }
+
+        class RecordingAsk {
+            constructor(properties?: auralink.signal.RecordingAsk.$Properties);
+            $unknowns?: Uint8Array[];
+            recordingId: string;
+            relayAddr: string;
+            consent: Uint8Array;
+            static encode(message: auralink.signal.RecordingAsk.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.RecordingAsk & auralink.signal.RecordingAsk.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordingAsk {
+            interface $Properties {
+                recordingId?: (string|null);
+                relayAddr?: (string|null);
+                consent?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.RecordingAsk.$Properties;
+        }
+
+        interface IRecordingAnswer extends auralink.signal.RecordingAnswer.$Properties {
+        }
+
+        class RecordingAnswer {
+            constructor(properties?: auralink.signal.RecordingAnswer.$Properties);
+            $unknowns?: Uint8Array[];
+            recordingId: string;
+            agreed: boolean;
+            consent: Uint8Array;
+            reason: string;
+            static encode(message: auralink.signal.RecordingAnswer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.RecordingAnswer & auralink.signal.RecordingAnswer.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordingAnswer {
+            interface $Properties {
+                recordingId?: (string|null);
+                agreed?: (boolean|null);
+                consent?: (Uint8Array|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.RecordingAnswer.$Properties;
+        }
+
+        interface IRecordingStop extends auralink.signal.RecordingStop.$Properties {
+        }
+
+        class RecordingStop {
+            constructor(properties?: auralink.signal.RecordingStop.$Properties);
+            $unknowns?: Uint8Array[];
+            recordingId: string;
+            reason: string;
+            static encode(message: auralink.signal.RecordingStop.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.RecordingStop & auralink.signal.RecordingStop.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordingStop {
+            interface $Properties {
+                recordingId?: (string|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.RecordingStop.$Properties;
+        }
+
         interface ISignalMessage extends auralink.signal.SignalMessage.$Properties {
         }
 
@@ -423,7 +495,10 @@ export namespace auralink {
             aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
             resume?: (auralink.signal.Resume.$Properties|null);
             aicWeightUpdate?: (auralink.signal.AicWeightUpdate.$Properties|null);
-            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate");
+            recordingAsk?: (auralink.signal.RecordingAsk.$Properties|null);
+            recordingAnswer?: (auralink.signal.RecordingAnswer.$Properties|null);
+            recordingStop?: (auralink.signal.RecordingStop.$Properties|null);
+            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop");
             static encode(message: auralink.signal.SignalMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignalMessage & auralink.signal.SignalMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -445,7 +520,10 @@ export namespace auralink {
                 aicSwitch?: (auralink.signal.AicSwitch.$Properties|null);
                 resume?: (auralink.signal.Resume.$Properties|null);
                 aicWeightUpdate?: (auralink.signal.AicWeightUpdate.$Properties|null);
-                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate");
+                recordingAsk?: (auralink.signal.RecordingAsk.$Properties|null);
+                recordingAnswer?: (auralink.signal.RecordingAnswer.$Properties|null);
+                recordingStop?: (auralink.signal.RecordingStop.$Properties|null);
+                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -463,9 +541,12 @@ export namespace auralink {
               aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
               resume?: auralink.signal.Resume.$Shape|null;
               aicWeightUpdate?: auralink.signal.AicWeightUpdate.$Shape|null;
+              recordingAsk?: auralink.signal.RecordingAsk.$Shape|null;
+              recordingAnswer?: auralink.signal.RecordingAnswer.$Shape|null;
+              recordingStop?: auralink.signal.RecordingStop.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape })
+              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape })
             );
         }
 

@@ -3111,6 +3111,576 @@ $root.auralink = (function() {
             return AicWeightUpdate;
         })();
 
+        signal.RecordingAsk = (function() {
+
+            /**
+             * Properties of a RecordingAsk.
+             * @typedef {Object} auralink.signal.RecordingAsk.$Properties
+             * @property {string|null} [recordingId] RecordingAsk recordingId
+             * @property {string|null} [relayAddr] RecordingAsk relayAddr
+             * @property {Uint8Array|null} [consent] RecordingAsk consent
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordingAsk.
+             * @memberof auralink.signal
+             * @interface IRecordingAsk
+             * @augments auralink.signal.RecordingAsk.$Properties
+             * @deprecated Use auralink.signal.RecordingAsk.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordingAsk.
+             * @typedef {auralink.signal.RecordingAsk.$Properties} auralink.signal.RecordingAsk.$Shape
+             */
+
+            /**
+             * Constructs a new RecordingAsk.
+             * @memberof auralink.signal
+             * @classdesc Represents a RecordingAsk.
+             * @constructor
+             * @param {auralink.signal.RecordingAsk.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RecordingAsk = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordingAsk recordingId.
+             * @member {string} recordingId
+             * @memberof auralink.signal.RecordingAsk
+             * @instance
+             */
+            RecordingAsk.prototype.recordingId = "";
+
+            /**
+             * RecordingAsk relayAddr.
+             * @member {string} relayAddr
+             * @memberof auralink.signal.RecordingAsk
+             * @instance
+             */
+            RecordingAsk.prototype.relayAddr = "";
+
+            /**
+             * RecordingAsk consent.
+             * @member {Uint8Array} consent
+             * @memberof auralink.signal.RecordingAsk
+             * @instance
+             */
+            RecordingAsk.prototype.consent = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified RecordingAsk message. Does not implicitly {@link auralink.signal.RecordingAsk.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.RecordingAsk
+             * @static
+             * @param {auralink.signal.RecordingAsk.$Properties} message RecordingAsk message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordingAsk.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.recordingId != null && $Object.hasOwnProperty.call(message, "recordingId") && message.recordingId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.recordingId);
+                if (message.relayAddr != null && $Object.hasOwnProperty.call(message, "relayAddr") && message.relayAddr !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.relayAddr);
+                if (message.consent != null && $Object.hasOwnProperty.call(message, "consent") && message.consent.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.consent);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordingAsk message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.RecordingAsk
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.RecordingAsk & auralink.signal.RecordingAsk.$Shape} RecordingAsk
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordingAsk.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.RecordingAsk();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recordingId = value;
+                            else
+                                delete message.recordingId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.relayAddr = value;
+                            else
+                                delete message.relayAddr;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.consent = value;
+                            else
+                                delete message.consent;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RecordingAsk
+             * @function getTypeUrl
+             * @memberof auralink.signal.RecordingAsk
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordingAsk.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.RecordingAsk";
+            };
+
+            return RecordingAsk;
+        })();
+
+        signal.RecordingAnswer = (function() {
+
+            /**
+             * Properties of a RecordingAnswer.
+             * @typedef {Object} auralink.signal.RecordingAnswer.$Properties
+             * @property {string|null} [recordingId] RecordingAnswer recordingId
+             * @property {boolean|null} [agreed] RecordingAnswer agreed
+             * @property {Uint8Array|null} [consent] RecordingAnswer consent
+             * @property {string|null} [reason] RecordingAnswer reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordingAnswer.
+             * @memberof auralink.signal
+             * @interface IRecordingAnswer
+             * @augments auralink.signal.RecordingAnswer.$Properties
+             * @deprecated Use auralink.signal.RecordingAnswer.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordingAnswer.
+             * @typedef {auralink.signal.RecordingAnswer.$Properties} auralink.signal.RecordingAnswer.$Shape
+             */
+
+            /**
+             * Constructs a new RecordingAnswer.
+             * @memberof auralink.signal
+             * @classdesc Represents a RecordingAnswer.
+             * @constructor
+             * @param {auralink.signal.RecordingAnswer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RecordingAnswer = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordingAnswer recordingId.
+             * @member {string} recordingId
+             * @memberof auralink.signal.RecordingAnswer
+             * @instance
+             */
+            RecordingAnswer.prototype.recordingId = "";
+
+            /**
+             * RecordingAnswer agreed.
+             * @member {boolean} agreed
+             * @memberof auralink.signal.RecordingAnswer
+             * @instance
+             */
+            RecordingAnswer.prototype.agreed = false;
+
+            /**
+             * RecordingAnswer consent.
+             * @member {Uint8Array} consent
+             * @memberof auralink.signal.RecordingAnswer
+             * @instance
+             */
+            RecordingAnswer.prototype.consent = $util.newBuffer([]);
+
+            /**
+             * RecordingAnswer reason.
+             * @member {string} reason
+             * @memberof auralink.signal.RecordingAnswer
+             * @instance
+             */
+            RecordingAnswer.prototype.reason = "";
+
+            /**
+             * Encodes the specified RecordingAnswer message. Does not implicitly {@link auralink.signal.RecordingAnswer.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.RecordingAnswer
+             * @static
+             * @param {auralink.signal.RecordingAnswer.$Properties} message RecordingAnswer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordingAnswer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.recordingId != null && $Object.hasOwnProperty.call(message, "recordingId") && message.recordingId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.recordingId);
+                if (message.agreed != null && $Object.hasOwnProperty.call(message, "agreed") && message.agreed !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.agreed);
+                if (message.consent != null && $Object.hasOwnProperty.call(message, "consent") && message.consent.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.consent);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.reason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordingAnswer message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.RecordingAnswer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.RecordingAnswer & auralink.signal.RecordingAnswer.$Shape} RecordingAnswer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordingAnswer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.RecordingAnswer();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recordingId = value;
+                            else
+                                delete message.recordingId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.agreed = value;
+                            else
+                                delete message.agreed;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.consent = value;
+                            else
+                                delete message.consent;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RecordingAnswer
+             * @function getTypeUrl
+             * @memberof auralink.signal.RecordingAnswer
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordingAnswer.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.RecordingAnswer";
+            };
+
+            return RecordingAnswer;
+        })();
+
+        signal.RecordingStop = (function() {
+
+            /**
+             * Properties of a RecordingStop.
+             * @typedef {Object} auralink.signal.RecordingStop.$Properties
+             * @property {string|null} [recordingId] RecordingStop recordingId
+             * @property {string|null} [reason] RecordingStop reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordingStop.
+             * @memberof auralink.signal
+             * @interface IRecordingStop
+             * @augments auralink.signal.RecordingStop.$Properties
+             * @deprecated Use auralink.signal.RecordingStop.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordingStop.
+             * @typedef {auralink.signal.RecordingStop.$Properties} auralink.signal.RecordingStop.$Shape
+             */
+
+            /**
+             * Constructs a new RecordingStop.
+             * @memberof auralink.signal
+             * @classdesc Represents a RecordingStop.
+             * @constructor
+             * @param {auralink.signal.RecordingStop.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var RecordingStop = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordingStop recordingId.
+             * @member {string} recordingId
+             * @memberof auralink.signal.RecordingStop
+             * @instance
+             */
+            RecordingStop.prototype.recordingId = "";
+
+            /**
+             * RecordingStop reason.
+             * @member {string} reason
+             * @memberof auralink.signal.RecordingStop
+             * @instance
+             */
+            RecordingStop.prototype.reason = "";
+
+            /**
+             * Encodes the specified RecordingStop message. Does not implicitly {@link auralink.signal.RecordingStop.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.RecordingStop
+             * @static
+             * @param {auralink.signal.RecordingStop.$Properties} message RecordingStop message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordingStop.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.recordingId != null && $Object.hasOwnProperty.call(message, "recordingId") && message.recordingId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.recordingId);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.reason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordingStop message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.RecordingStop
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.RecordingStop & auralink.signal.RecordingStop.$Shape} RecordingStop
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordingStop.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.RecordingStop();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.recordingId = value;
+                            else
+                                delete message.recordingId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for RecordingStop
+             * @function getTypeUrl
+             * @memberof auralink.signal.RecordingStop
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordingStop.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.RecordingStop";
+            };
+
+            return RecordingStop;
+        })();
+
         signal.SignalMessage = (function() {
 
             /**
@@ -3130,7 +3700,10 @@ $root.auralink = (function() {
              * @property {auralink.signal.AicSwitch.$Properties|null} [aicSwitch] SignalMessage aicSwitch
              * @property {auralink.signal.Resume.$Properties|null} [resume] SignalMessage resume
              * @property {auralink.signal.AicWeightUpdate.$Properties|null} [aicWeightUpdate] SignalMessage aicWeightUpdate
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"} [body] SignalMessage body
+             * @property {auralink.signal.RecordingAsk.$Properties|null} [recordingAsk] SignalMessage recordingAsk
+             * @property {auralink.signal.RecordingAnswer.$Properties|null} [recordingAnswer] SignalMessage recordingAnswer
+             * @property {auralink.signal.RecordingStop.$Properties|null} [recordingStop] SignalMessage recordingStop
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3159,9 +3732,12 @@ $root.auralink = (function() {
              *   aicSwitch?: auralink.signal.AicSwitch.$Shape|null;
              *   resume?: auralink.signal.Resume.$Shape|null;
              *   aicWeightUpdate?: auralink.signal.AicWeightUpdate.$Shape|null;
+             *   recordingAsk?: auralink.signal.RecordingAsk.$Shape|null;
+             *   recordingAnswer?: auralink.signal.RecordingAnswer.$Shape|null;
+             *   recordingStop?: auralink.signal.RecordingStop.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -3292,17 +3868,41 @@ $root.auralink = (function() {
              */
             SignalMessage.prototype.aicWeightUpdate = null;
 
+            /**
+             * SignalMessage recordingAsk.
+             * @member {auralink.signal.RecordingAsk.$Properties|null|undefined} recordingAsk
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.recordingAsk = null;
+
+            /**
+             * SignalMessage recordingAnswer.
+             * @member {auralink.signal.RecordingAnswer.$Properties|null|undefined} recordingAnswer
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.recordingAnswer = null;
+
+            /**
+             * SignalMessage recordingStop.
+             * @member {auralink.signal.RecordingStop.$Properties|null|undefined} recordingStop
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.recordingStop = null;
+
             // OneOf field names bound to virtual getters and setters
             var $oneOfFields;
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate", "recordingAsk", "recordingAnswer", "recordingStop"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3350,6 +3950,12 @@ $root.auralink = (function() {
                     $root.auralink.signal.Resume.encode(message.resume, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                 if (message.aicWeightUpdate != null && $Object.hasOwnProperty.call(message, "aicWeightUpdate"))
                     $root.auralink.signal.AicWeightUpdate.encode(message.aicWeightUpdate, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                if (message.recordingAsk != null && $Object.hasOwnProperty.call(message, "recordingAsk"))
+                    $root.auralink.signal.RecordingAsk.encode(message.recordingAsk, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.recordingAnswer != null && $Object.hasOwnProperty.call(message, "recordingAnswer"))
+                    $root.auralink.signal.RecordingAnswer.encode(message.recordingAnswer, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                if (message.recordingStop != null && $Object.hasOwnProperty.call(message, "recordingStop"))
+                    $root.auralink.signal.RecordingStop.encode(message.recordingStop, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3492,6 +4098,27 @@ $root.auralink = (function() {
                                 break;
                             message.aicWeightUpdate = $root.auralink.signal.AicWeightUpdate.decode(reader, reader.size(), $undefined, _depth + 1, message.aicWeightUpdate);
                             message.body = "aicWeightUpdate";
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.recordingAsk = $root.auralink.signal.RecordingAsk.decode(reader, reader.size(), $undefined, _depth + 1, message.recordingAsk);
+                            message.body = "recordingAsk";
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.recordingAnswer = $root.auralink.signal.RecordingAnswer.decode(reader, reader.size(), $undefined, _depth + 1, message.recordingAnswer);
+                            message.body = "recordingAnswer";
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 2)
+                                break;
+                            message.recordingStop = $root.auralink.signal.RecordingStop.decode(reader, reader.size(), $undefined, _depth + 1, message.recordingStop);
+                            message.body = "recordingStop";
                             continue;
                         }
                     }
