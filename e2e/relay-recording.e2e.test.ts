@@ -19,6 +19,7 @@ import { MediaRecording } from '../relay-node/src/media/recorder.js'
 import { launchBrowser } from './harness/browser.js'
 import { ffprobe } from './harness/ffprobe.js'
 import { startRelay } from './harness/relay.js'
+import { removeDir, startRelayProcess } from '../test-utils/relay-process.js'
 import { until } from './harness/aic.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
@@ -237,6 +238,46 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     } finally {
       await node?.stop()
       await relay?.stop()
+    }
+  })
+
+  it('SIGKILL 5 s into a recording: at the next start the relay finishes it from what reached the disk (sidecar "recovered"); ffprobe reads both participants, at least 4 s', async () => {
+    const args = ['--recording', '--recordings-min-free-bytes', '0']
+    let relay = await startRelayProcess({ args })
+    const dataDir = relay.dataDir
+    const nodes: Libp2p[] = []
+    try {
+      const relayId = peerIdFromString(relay.addr.split('/p2p/')[1]!)
+      const keys = [await generateIdentityKey(), await generateIdentityKey()]
+      for (const k of keys) nodes.push(await libp2pNode(k))
+      const participants = nodes.map((n) => n.peerId)
+      const recordingId = randomBytes(16).toString('hex')
+      const init = { recordingId, callId: randomBytes(16).toString('hex'), participants, relay: relayId }
+      const consents = await Promise.all(keys.map(async (k) => (await createRecordingConsent(k, init)).bytes))
+      const addr = relay.addr
+      await Promise.all(nodes.map(async (node, i) => upload(node, addr, consents, `crash-${i}`)))
+      await new Promise((resolve) => setTimeout(resolve, 5_000))
+      relay.child.kill('SIGKILL')
+      expect(await relay.stop()).toBeNull()
+      const dir = join(dataDir, 'recordings')
+      expect(JSON.parse(await readFile(join(dir, `${recordingId}.json`), 'utf8'))).toMatchObject({ status: 'recording' })
+      // the same data folder: the relay finds the unfinished recording and finishes it
+      relay = await startRelayProcess({ dataDir, args })
+      const sidecar = await endedSidecar(dir, recordingId)
+      console.log('[recording] recovered', JSON.stringify({ ...sidecar, consents: sidecar.consents?.length }))
+      expect(sidecar).toMatchObject({ status: 'complete', recovered: true, file: `${recordingId}.webm` })
+      expect(sidecar.parts!.map((p) => p.stopped)).toEqual(['interrupted', 'interrupted'])
+      // written when the media began, so known after a crash too
+      for (const p of sidecar.parts!) expect(p.tracks.map((t) => t.kind).sort()).toEqual(['audio', 'video'])
+      const probe = ffprobe(join(dir, `${recordingId}.webm`))
+      console.log('[recording] recovered file', JSON.stringify(probe))
+      expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'opus', 'vp8', 'vp8'])
+      expect(Number(probe.format.duration)).toBeGreaterThanOrEqual(4)
+      expect(relay.output()).toContain('finishing a recording the relay did not finish')
+    } finally {
+      await Promise.all(nodes.map(async (n) => n.stop()))
+      await relay.stop()
+      await removeDir(dataDir)
     }
   })
 })

@@ -16,7 +16,7 @@
  *
  * This module imports werift (through recorder.ts): node.ts loads it only when `recording` is on.
  */
-import { mkdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodeRecordResponse, MAX_RECORD_REQUEST_BYTES, RECORD_PROTOCOL } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
@@ -31,7 +31,7 @@ import type { Connection, PeerId, Stream, StreamHandler, StreamHandlerOptions } 
 import type { Logger } from 'pino'
 
 /** Why an upload's recording ended. */
-export type UploadStopReason = 'participant' | 'lapsed' | 'bytes' | 'disk' | 'relay_stopping' | 'failed' | 'protocol'
+export type UploadStopReason = 'participant' | 'lapsed' | 'bytes' | 'disk' | 'relay_stopping' | 'failed' | 'protocol' | 'interrupted'
 
 /** A request's outcome, as `auralink_recordings_requests_total{result}` counts it. */
 export type RecordRequestOutcome = 'ok' | 'bad_request' | 'no_consent' | 'limit' | 'failed'
@@ -55,6 +55,8 @@ export interface RecordingSidecar {
   consents: Array<{ signer: string, issuedAt: string, expiresAt: string, signed: string }>
   parts: Array<{ participant: string, file: string, startedAt: string, endedAt: string | null, bytes: number, tracks: Array<{ kind: string, codec: string }>, stopped: UploadStopReason | null }>
   error?: string
+  /** Set when the relay stopped without finishing it (a crash, a kill) and finished it at its next start: the parts as they were on disk (their end is the file's last write; `stopped` 'interrupted'). */
+  recovered?: true
 }
 
 /** The service's limits: the request check's and the running uploads' caps. */
@@ -126,7 +128,7 @@ interface CallRecording {
 const RESULT_OUTCOME: Record<Exclude<RecordResult, 'ok'>, RecordRequestOutcome> = { 'bad-request': 'bad_request', 'no-consent': 'no_consent', limit: 'limit', failed: 'failed' }
 
 /** The end response each reason gets. */
-const END_RESULT: Record<UploadStopReason, RecordResult> = { participant: 'ok', lapsed: 'ok', bytes: 'limit', disk: 'limit', relay_stopping: 'failed', failed: 'failed', protocol: 'bad-request' }
+const END_RESULT: Record<UploadStopReason, RecordResult> = { participant: 'ok', lapsed: 'ok', bytes: 'limit', disk: 'limit', relay_stopping: 'failed', failed: 'failed', protocol: 'bad-request', interrupted: 'failed' }
 const END_WORDS: Record<UploadStopReason, string> = {
   participant: 'stopped by the participant',
   lapsed: 'the agreed end (the consents\' earliest lapse, or this relay\'s duration cap) came',
@@ -134,7 +136,8 @@ const END_WORDS: Record<UploadStopReason, string> = {
   disk: 'the relay\'s disk is nearly full',
   relay_stopping: 'the relay is stopping',
   failed: 'the relay\'s media endpoint failed',
-  protocol: 'the participant sent bytes after its request'
+  protocol: 'the participant sent bytes after its request',
+  interrupted: 'the relay stopped without finishing it'
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -168,9 +171,13 @@ export class RecordService {
     return this.uploads.size
   }
 
-  /** Makes the recordings folder and serves the protocol through `registrar` (the relay's libp2p node). */
+  /**
+   * Makes the recordings folder, finishes the recordings an earlier run left unfinished (a crash:
+   * see recover()), and serves the protocol through `registrar` (the relay's libp2p node).
+   */
   async start (registrar: Registrar): Promise<void> {
     await mkdir(this.init.dir, { recursive: true, mode: 0o700 })
+    await this.recover()
     this.registrar = registrar
     await registrar.handle(RECORD_PROTOCOL, (stream, connection) => {
       const served = this.serve(stream, connection).catch((err: unknown) => {
@@ -346,6 +353,7 @@ export class RecordService {
       if (reason !== undefined) return
       // from now the participant is being recorded: what its app shows
       part.startedAt = iso(recording.startedAtMs)
+      part.tracks = recording.tracks
       await say(encodeRecordResponse({ result: 'ok', message: 'recording', startedAt: recording.startedAtMs }))
       await this.writeSidecar(call)
     }, (err: unknown) => {
@@ -412,12 +420,61 @@ export class RecordService {
     }
   }
 
+  /**
+   * Finishes every recording whose sidecar still says 'recording': the relay stopped without
+   * finishing it (killed, crashed, the machine lost power). Its parts are WebM files written
+   * cluster by cluster, so what reached the disk is readable; each part's end is its file's last
+   * write, `stopped` is 'interrupted', and the parts are merged as at a normal end (the sidecar
+   * says `recovered`). A sidecar that does not parse, or names a part outside its recording's
+   * folder, is left as it is and logged.
+   */
+  private async recover (): Promise<void> {
+    const names = await readdir(this.init.dir).catch(() => [] as string[])
+    for (const name of names) {
+      if (!/^[0-9a-f]{32}\.json$/.test(name)) continue
+      const id = name.slice(0, 32)
+      let sidecar: RecordingSidecar
+      try {
+        sidecar = JSON.parse(await readFile(join(this.init.dir, name), 'utf8')) as RecordingSidecar
+        if (sidecar?.status !== 'recording') continue
+        const partName = new RegExp(`^${id}/[1-9A-HJ-NP-Za-km-z]+-\\d+\\.webm$`)
+        if (sidecar.recordingId !== id || !Array.isArray(sidecar.parts) || !sidecar.parts.every((p) => typeof p?.file === 'string' && partName.test(p.file))) throw new Error('its fields are not a sidecar this relay wrote')
+      } catch (err) {
+        this.init.log.error({ sidecar: name, reason: (err as Error).message }, 'an unfinished recording\'s sidecar could not be read: left as it is')
+        continue
+      }
+      const call: CallRecording = {
+        agreed: { recordingId: id } as AgreedRecording,
+        sidecar,
+        uploads: new Set(),
+        uploaded: new Set(),
+        starts: new Map(),
+        partsMade: sidecar.parts.length,
+        writing: Promise.resolve()
+      }
+      for (const part of sidecar.parts) {
+        const st = await stat(join(this.init.dir, part.file)).catch(() => undefined)
+        if (part.endedAt === null) {
+          part.endedAt = st !== undefined ? st.mtime.toISOString() : part.startedAt
+          part.stopped = 'interrupted'
+        }
+        part.bytes = st?.size ?? 0
+        call.starts.set(part.file, { startedAtMs: Date.parse(part.startedAt), media: part.bytes > 0 })
+      }
+      sidecar.recovered = true
+      this.init.log.warn({ recordingId: id, parts: sidecar.parts.length }, 'finishing a recording the relay did not finish (it stopped while recording)')
+      await this.finish(call)
+    }
+  }
+
   /** Merges a call's parts into `<recordingId>.webm` and writes the sidecar's last state. */
   private async finish (call: CallRecording): Promise<void> {
     const id = call.agreed.recordingId
     const sidecar = call.sidecar
     const parts = sidecar.parts.filter((p) => call.starts.get(p.file)?.media === true)
-    sidecar.endedAt = iso(Date.now())
+    // a recovered recording ended when its last part was last written, not now
+    const ends = sidecar.parts.map((p) => Date.parse(p.endedAt ?? '')).filter(Number.isFinite)
+    sidecar.endedAt = iso(sidecar.recovered === true && ends.length > 0 ? Math.max(...ends) : Date.now())
     const out = join(this.init.dir, `${id}.webm`)
     try {
       if (parts.length === 0) throw new Error('no upload wrote any media')

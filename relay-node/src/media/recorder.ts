@@ -108,6 +108,11 @@ export class MediaRecording {
     return this.startedAtMs_
   }
 
+  /** The tracks that arrived: kind and codec. */
+  get tracks (): Array<{ kind: string, codec: string }> {
+    return this.arrived.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' }))
+  }
+
   /** Resolves once the file is being written (every track arrived, media flowing, a key frame asked for). */
   async whenRecording (): Promise<void> {
     await this.ready
@@ -139,13 +144,13 @@ export class MediaRecording {
     this.stopped ??= (async () => {
       // tracks still awaited are not waited for: the recording never began
       this.cancel()
-      const tracks = [...this.arrived]
+      const tracks = this.tracks
       await this.ready.catch(() => {})
       await this.recorder?.stop()
       const ms = this.startedAt > 0 ? performance.now() - this.startedAt : 0
       await this.pc.close()
       const bytes = await stat(this.init.file).then((s) => s.size, () => 0)
-      return { file: this.init.file, bytes, ms, startedAtMs: this.startedAtMs_, tracks: tracks.map((t) => ({ kind: t.kind, codec: t.codec?.mimeType ?? '' })), packets: this.received.packets }
+      return { file: this.init.file, bytes, ms, startedAtMs: this.startedAtMs_, tracks, packets: this.received.packets }
     })()
     return this.stopped
   }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -216,6 +216,27 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     const { response } = await ask(a, addr, request(await consents([alice, bob], relay.libp2p.peerId)))
     expect(response.result).toBe('limit')
     expect(response.message).toMatch(/^the relay's disk has \d+ bytes free, under its floor of 9007199254740991$/)
+  })
+
+  it('at start, unfinished sidecars that do not parse or name a part outside their folder are left as they are and logged; the relay starts', async () => {
+    const dataDir = await tempDir()
+    const dir = join(dataDir, 'recordings')
+    await mkdir(dir, { recursive: true })
+    const [a, b, c] = [hex(), hex(), hex()]
+    await writeFile(join(dir, `${a}.json`), '{ "status": "recording", ')
+    const escape = { version: 1, recordingId: b, status: 'recording', parts: [{ participant: 'x', file: '../../relay.key', startedAt: new Date().toISOString(), endedAt: null, bytes: 0, tracks: [], stopped: null }] }
+    await writeFile(join(dir, `${b}.json`), JSON.stringify(escape))
+    // finished: not touched
+    const done = { version: 1, recordingId: c, status: 'complete', parts: [] }
+    await writeFile(join(dir, `${c}.json`), JSON.stringify(done))
+    const { relay, log } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0 }, { log: 'info' })
+    expect(relay.recordings).toBeDefined()
+    expect(await readFile(join(dir, `${a}.json`), 'utf8')).toBe('{ "status": "recording", ')
+    expect(JSON.parse(await readFile(join(dir, `${b}.json`), 'utf8'))).toEqual(escape)
+    expect(JSON.parse(await readFile(join(dir, `${c}.json`), 'utf8'))).toEqual(done)
+    const unreadable = log.records().filter((l) => l.msg === 'an unfinished recording\'s sidecar could not be read: left as it is')
+    expect(unreadable.map((l) => l.sidecar).sort()).toEqual([`${a}.json`, `${b}.json`].sort())
+    expect(await metric(relay, 'auralink_recordings_finished_total', { status: 'complete' })).toBe(0)
   })
 
   it('stopping the relay ends every upload, telling each participant why', async () => {
