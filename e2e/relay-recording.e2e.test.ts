@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createRecordingConsent, generateIdentityKey } from '@auralink/identity'
 import { decodeRecordResponse, encodeRecordRequest, MAX_RECORD_RESPONSE_BYTES, RECORD_PROTOCOL } from '@auralink/protocol'
 import { identify } from '@libp2p/identify'
@@ -33,6 +34,7 @@ import type { Server } from 'node:http'
 // process) answers and writes WebM; ffprobe, which no one here wrote, reads the file back. The
 // page and the recorder meet on the test namespace's own addresses (iceServers: []).
 
+const CLI = resolve(import.meta.dirname, '../relay-node/dist/cli.js')
 
 describe('the relay\'s recorder: a Chromium participant\'s audio and video into WebM', () => {
   let browser: E2eBrowser | undefined
@@ -212,11 +214,16 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     }
   })
 
-  it('--max-recording-bytes 100000: an upload past it is stopped by the relay, which says why (limit); the other participant never uploads, so the file is made after --recording-grace-ms', async () => {
+  it('--max-recording-bytes 100000: an upload past it is stopped by the relay, which says why (limit); the other participant never uploads, so the file is made after --recording-grace-ms; with --recordings-recipient only an age file is kept, which ffprobe cannot read until `recordings decrypt`', async () => {
     let relay: E2eRelay | undefined
     let node: Libp2p | undefined
     try {
-      relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--max-recording-bytes', '100000', '--recording-grace-ms', '500'] })
+      const keyDir = await mkdtemp(join(tmpdir(), 'auralink-recording-key-'))
+      const ageKey = join(keyDir, 'key.txt')
+      const keygen = spawnSync(process.execPath, [CLI, 'recordings', 'keygen', '--out', ageKey], { encoding: 'utf8' })
+      const recipient = /Public key: (age1\S+)/.exec(keygen.stderr)?.[1]
+      expect(recipient).toBeDefined()
+      relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--max-recording-bytes', '100000', '--recording-grace-ms', '500', '--recordings-recipient', recipient!] })
       const relayId = peerIdFromString(relay.addr.split('/p2p/')[1]!)
       const [key, other] = [await generateIdentityKey(), await generateIdentityKey()]
       node = await libp2pNode(key)
@@ -229,12 +236,18 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
       expect(await next()).toMatchObject({ result: 'limit', message: 'this upload reached the relay\'s size cap' })
       const dir = join(relay.process.dataDir, 'recordings')
       const sidecar = await endedSidecar(dir, recordingId)
-      expect(sidecar).toMatchObject({ status: 'complete', file: `${recordingId}.webm` })
+      expect(sidecar).toMatchObject({ status: 'complete', file: `${recordingId}.webm.age`, encrypted: 'age' })
       expect(sidecar.parts!.map((p) => p.stopped)).toEqual(['bytes'])
+      // nothing in the clear is left: no merged file, no parts
+      expect((await readdir(dir)).sort()).toEqual([`${recordingId}.json`, `${recordingId}.webm.age`])
+      expect(() => ffprobe(join(dir, `${recordingId}.webm.age`))).toThrow(/ffprobe failed/)
+      const decrypt = spawnSync(process.execPath, [CLI, 'recordings', 'decrypt', '--identity', ageKey, join(dir, `${recordingId}.webm.age`), '--out', join(keyDir, 'clear.webm')], { encoding: 'utf8' })
+      expect(decrypt.status, decrypt.stderr).toBe(0)
       // the check runs once a second: the file may pass the cap by what a second brings, no more
       expect(sidecar.parts![0]!.bytes).toBeGreaterThan(100_000)
       expect(sidecar.parts![0]!.bytes).toBeLessThan(100_000 + 1_000_000)
-      expect(ffprobe(join(dir, `${recordingId}.webm`)).streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'vp8'])
+      expect(ffprobe(join(keyDir, 'clear.webm')).streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'vp8'])
+      await rm(keyDir, { recursive: true, force: true })
     } finally {
       await node?.stop()
       await relay?.stop()

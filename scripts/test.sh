@@ -5,12 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ffmpeg: the AIC quality metrics are checked against its ssim and psnr filters;
+# age: the reference age tool, checked against the relay's encrypted recordings (relay-node/test/recordings-cli.test.ts);
 # chromium: the browser and end-to-end tests (Playwright drives Debian's Chromium);
 # firefox-esr: the cross-browser calls of e2e/firefox-call.e2e.test.ts (puppeteer-core drives it over WebDriver BiDi);
 # coturn: a real TURN server (turnserver) for the mesh's TURN dial phase (packages/mesh/test/turn.integration.test.ts);
 # opencv-doc, python3-skimage, python3-pil, python3-torch, python3-onnx: the AIC training smoke run
 py=/usr/lib/python3/dist-packages
-EXTRA_DEBIAN="ffmpeg:ffmpeg chromium:chromium firefox-esr:firefox-esr /usr/bin/turnserver:coturn /usr/share/doc/opencv-doc/examples/data/vtest.avi:opencv-doc \
+EXTRA_DEBIAN="ffmpeg:ffmpeg age:age chromium:chromium firefox-esr:firefox-esr /usr/bin/turnserver:coturn /usr/share/doc/opencv-doc/examples/data/vtest.avi:opencv-doc \
   $py/skimage/data/astronaut.png:python3-skimage $py/PIL/Image.py:python3-pil \
   $py/torch/__init__.py:python3-torch $py/onnx/__init__.py:python3-onnx" source scripts/setup.sh
 # only the workspaces whose sources changed since their last build here (`npm run build` builds all)

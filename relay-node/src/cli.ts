@@ -28,6 +28,12 @@ if (Number.parseInt(process.versions.node, 10) < MIN_NODE_MAJOR) {
   process.exit(2)
 }
 
+// `auralink-relay recordings ...`: the operator's tools for recordings (keygen, decrypt), not a relay
+if (process.argv[2] === 'recordings') {
+  const { recordingsCommand } = await import('./recordings-cli.js')
+  process.exit(await recordingsCommand(process.argv.slice(3)))
+}
+
 let parsed
 try {
   parsed = loadConfig(process.argv.slice(2))

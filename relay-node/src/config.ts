@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { MAX_RELAY_REGION_LENGTH } from '@auralink/protocol'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DEFAULTS } from './constants.js'
+import { DEFAULTS, RELAY_NAME } from './constants.js'
 import { ConfigError } from './errors.js'
 
 /** A pino log level; 'silent' logs nothing. */
@@ -166,6 +166,12 @@ export interface RelayConfig {
    * uploaded yet (or one coming back after a drop) before its file is made. @default 30000
    */
   recordingGraceMs: number
+  /**
+   * An age public key (`age1...`): each finished recording is encrypted to it (age, the file
+   * format of the `age` tool) and only `<id>.webm.age` is kept; whoever holds the identity decrypts
+   * it (`auralink-relay recordings decrypt`, or `age -d`); the relay cannot. @default '' (none: files in the clear)
+   */
+  recordingsRecipient: string
 }
 
 export { DEFAULTS }
@@ -227,7 +233,8 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   maxRecordingDurationMs: { flag: 'max-recording-duration-ms', env: 'AURALINK_RELAY_MAX_RECORDING_DURATION_MS', kind: 'count', help: 'milliseconds one upload is recorded at most' },
   maxRecordingBytes: { flag: 'max-recording-bytes', env: 'AURALINK_RELAY_MAX_RECORDING_BYTES', kind: 'count', help: 'bytes one upload may write' },
   recordingsMinFreeBytes: { flag: 'recordings-min-free-bytes', env: 'AURALINK_RELAY_RECORDINGS_MIN_FREE_BYTES', kind: 'count', help: 'free bytes the recordings\' disk keeps (below it: no new recordings, running ones stop)' },
-  recordingGraceMs: { flag: 'recording-grace-ms', env: 'AURALINK_RELAY_RECORDING_GRACE_MS', kind: 'count', help: 'milliseconds a recording waits for a missing participant before its file is made' }
+  recordingGraceMs: { flag: 'recording-grace-ms', env: 'AURALINK_RELAY_RECORDING_GRACE_MS', kind: 'count', help: 'milliseconds a recording waits for a missing participant before its file is made' },
+  recordingsRecipient: { flag: 'recordings-recipient', env: 'AURALINK_RELAY_RECORDINGS_RECIPIENT', kind: 'tag', help: 'age public key (age1...) finished recordings are encrypted to' }
 }
 
 /**
@@ -311,6 +318,7 @@ export function usage (): string {
     `  --${'config <file.json>'.padEnd(32)} a JSON file with any of the settings above, camelCase (env AURALINK_RELAY_CONFIG)`,
     `  --${'repair'.padEnd(32)} repair a damaged datastore first (LevelDB's repair: keeps what it can read, says how many names; flag only)`,
     `  --${'help'.padEnd(32)} this text`,
+    `  ${'recordings keygen | decrypt'.padEnd(34)} the recordings' tools: an age key for --recordings-recipient, decrypting a recording (${RELAY_NAME} recordings --help)`,
     `  --${'version'.padEnd(32)} the version`,
     '',
     'Precedence: flags, then env vars, then the config file, then defaults.',
@@ -324,6 +332,8 @@ const BOUNDS: Partial<Record<keyof RelayConfig, (v: never) => string | undefined
   // an advert lives 10 minutes (DEFAULT_RELAY_ADVERT_TTL_MS): the next must come before it ends
   advertIntervalMs: (v: number) => v < 1000 || v > 599_000 ? 'is not from 1000 to 599000 ms' : undefined,
   region: (v: string) => v.length > MAX_RELAY_REGION_LENGTH ? `is longer than ${MAX_RELAY_REGION_LENGTH} characters` : undefined,
+  // the full check (the key decodes) is age's, when recording starts; this catches a key pasted in the wrong field
+  recordingsRecipient: (v: string) => v !== '' && !/^age1[0-9a-z]{10,2000}$/.test(v) ? 'is not an age recipient (age1 and lowercase bech32, as age-keygen prints after "public key:")' : undefined,
   metricsToken: (v: string) => v !== '' && v.length < 16 ? 'is shorter than 16 characters' : undefined,
   // libp2p's connection manager throws for less
   maxConnections: (v: number) => v < 1 ? 'is not at least 1' : undefined,

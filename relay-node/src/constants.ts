@@ -83,5 +83,6 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   maxRecordingDurationMs: 3_600_000,
   maxRecordingBytes: 1_073_741_824,
   recordingsMinFreeBytes: 1_073_741_824,
-  recordingGraceMs: 30_000
+  recordingGraceMs: 30_000,
+  recordingsRecipient: ''
 })

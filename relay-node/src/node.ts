@@ -14,7 +14,7 @@ import { resolveConfig } from './config.js'
 import { DATASTORE_DIR, DHT_PROTOCOL, RELAY_NAME } from './constants.js'
 import { loadOrCreateKey, prepareDataDir } from './data-dir.js'
 import { damagedError, DatastoreHealth, describeRepair, isDatastoreFault, levelWords, openRelayDatastore } from './datastore-health.js'
-import { InvalidStateError, PortInUseError } from './errors.js'
+import { ConfigError, InvalidStateError, PortInUseError } from './errors.js'
 import { dhtGuard } from './dht-guard.js'
 import { connectionGuard, connectionManagerInit, guardedWebSockets } from './connection-guard.js'
 import { createHttpServer } from './http.js'
@@ -293,6 +293,15 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       await datastore.close().catch(() => {})
       throw new Error(`--recording needs the relay's media stack (the werift package), which did not load: ${(err as Error).message}`, { cause: err })
     })
+    if (config.recordingsRecipient !== '') {
+      const { checkRecipient } = await import('./media/encrypt.js')
+      try {
+        checkRecipient(config.recordingsRecipient)
+      } catch (err) {
+        await datastore.close().catch(() => {})
+        throw new ConfigError(`recordingsRecipient: ${(err as Error).message}`, { cause: err })
+      }
+    }
     recordings = new RecordService({
       dir: config.recordingsDir,
       relay: libp2p.peerId,
@@ -304,6 +313,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         minFreeBytes: config.recordingsMinFreeBytes
       },
       graceMs: config.recordingGraceMs,
+      ...(config.recordingsRecipient !== '' ? { recipient: config.recordingsRecipient } : {}),
       log: log.child({ component: 'recording' }),
       onRequest: (result) => { metrics.recordingRequests.inc({ result }) },
       onUploadStopped: (reason, bytes) => {

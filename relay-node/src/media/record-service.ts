@@ -51,6 +51,8 @@ export interface RecordingSidecar {
   /** The merged file, relative to the sidecar's folder, and its size; null until it exists. */
   file: string | null
   bytes: number
+  /** 'age' when the file is encrypted (`<id>.webm.age`, to the relay's `--recordings-recipient`). */
+  encrypted?: 'age'
   /** Every participant's signed consent, as it came (base64), with what it says. */
   consents: Array<{ signer: string, issuedAt: string, expiresAt: string, signed: string }>
   parts: Array<{ participant: string, file: string, startedAt: string, endedAt: string | null, bytes: number, tracks: Array<{ kind: string, codec: string }>, stopped: UploadStopReason | null }>
@@ -85,6 +87,8 @@ export interface RecordServiceInit {
   requestTimeoutMs?: number
   /** The ffmpeg that merges the parts. @default 'ffmpeg' */
   ffmpeg?: string
+  /** An age recipient (`age1...`): finished files are encrypted to it and kept only as `<id>.webm.age`. */
+  recipient?: string
   /** Called once per request with its outcome (the metrics count it). */
   onRequest?: (outcome: RecordRequestOutcome) => void
   /** Called once per upload that ended: why, and the bytes its file holds. */
@@ -479,11 +483,20 @@ export class RecordService {
     try {
       if (parts.length === 0) throw new Error('no upload wrote any media')
       await mergeRecordings(parts.map((p) => ({ file: join(this.init.dir, p.file), startedAtMs: call.starts.get(p.file)?.startedAtMs ?? 0 })), out, { ffmpeg: this.init.ffmpeg })
-      sidecar.file = `${id}.webm`
-      sidecar.bytes = (await stat(out)).size
+      let file = `${id}.webm`
+      if (this.init.recipient !== undefined && this.init.recipient !== '') {
+        // only the encrypted file stays (the parts and the clear merge are removed below)
+        const { encryptFile } = await import('./encrypt.js')
+        await encryptFile(out, `${out}.age`, this.init.recipient)
+        await rm(out, { force: true })
+        file = `${id}.webm.age`
+        sidecar.encrypted = 'age'
+      }
+      sidecar.file = file
+      sidecar.bytes = (await stat(join(this.init.dir, file))).size
       sidecar.status = 'complete'
       await rm(join(this.init.dir, id), { recursive: true, force: true })
-      sidecar.parts = sidecar.parts.map((p) => ({ ...p, file: `${id}.webm` }))
+      sidecar.parts = sidecar.parts.map((p) => ({ ...p, file }))
     } catch (err) {
       sidecar.status = 'failed'
       // the recordings folder is not named: the sidecar may be shown to participants

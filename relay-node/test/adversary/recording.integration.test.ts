@@ -229,7 +229,7 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     // finished: not touched
     const done = { version: 1, recordingId: c, status: 'complete', parts: [] }
     await writeFile(join(dir, `${c}.json`), JSON.stringify(done))
-    const { relay, log } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0 }, { log: 'info' })
+    const { relay, log } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0 }, { log: 'debug' })
     expect(relay.recordings).toBeDefined()
     expect(await readFile(join(dir, `${a}.json`), 'utf8')).toBe('{ "status": "recording", ')
     expect(JSON.parse(await readFile(join(dir, `${b}.json`), 'utf8'))).toEqual(escape)
