@@ -172,6 +172,11 @@ export interface RelayConfig {
    * it (`auralink-relay recordings decrypt`, or `age -d`); the relay cannot. @default '' (none: files in the clear)
    */
   recordingsRecipient: string
+  /**
+   * Days a finished recording (its file and sidecar) is kept after it ended; then it is deleted.
+   * Checked at start and every hour. 0: kept until someone deletes it. @default 30
+   */
+  recordingsRetentionDays: number
 }
 
 export { DEFAULTS }
@@ -234,7 +239,8 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   maxRecordingBytes: { flag: 'max-recording-bytes', env: 'AURALINK_RELAY_MAX_RECORDING_BYTES', kind: 'count', help: 'bytes one upload may write' },
   recordingsMinFreeBytes: { flag: 'recordings-min-free-bytes', env: 'AURALINK_RELAY_RECORDINGS_MIN_FREE_BYTES', kind: 'count', help: 'free bytes the recordings\' disk keeps (below it: no new recordings, running ones stop)' },
   recordingGraceMs: { flag: 'recording-grace-ms', env: 'AURALINK_RELAY_RECORDING_GRACE_MS', kind: 'count', help: 'milliseconds a recording waits for a missing participant before its file is made' },
-  recordingsRecipient: { flag: 'recordings-recipient', env: 'AURALINK_RELAY_RECORDINGS_RECIPIENT', kind: 'tag', help: 'age public key (age1...) finished recordings are encrypted to' }
+  recordingsRecipient: { flag: 'recordings-recipient', env: 'AURALINK_RELAY_RECORDINGS_RECIPIENT', kind: 'tag', help: 'age public key (age1...) finished recordings are encrypted to' },
+  recordingsRetentionDays: { flag: 'recordings-retention-days', env: 'AURALINK_RELAY_RECORDINGS_RETENTION_DAYS', kind: 'count', help: 'days a finished recording is kept, then deleted (0: kept)' }
 }
 
 /**

@@ -84,5 +84,6 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   maxRecordingBytes: 1_073_741_824,
   recordingsMinFreeBytes: 1_073_741_824,
   recordingGraceMs: 30_000,
-  recordingsRecipient: ''
+  recordingsRecipient: '',
+  recordingsRetentionDays: 30
 })

@@ -50,7 +50,7 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 
  * `auralink_relay_adverts_total{result,reason}`, `auralink_known_relays`, `auralink_relay_degraded`,
  * and with `--recording`: `auralink_recordings_active`, `auralink_recordings_requests_total{result}`,
  * `auralink_recordings_stopped_total{reason}`, `auralink_recordings_bytes_total`,
- * `auralink_recordings_finished_total{status}`.
+ * `auralink_recordings_finished_total{status}`, `auralink_recordings_expired_total`.
  * A gauge whose source fails is left out of that scrape and counted
  * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
@@ -69,6 +69,7 @@ export class RelayMetrics {
   readonly recordingsStopped: Counter<'reason'>
   readonly recordingBytes: Counter
   readonly recordingsFinished: Counter<'status'>
+  readonly recordingsExpired: Counter
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -208,6 +209,11 @@ export class RelayMetrics {
       name: 'auralink_recordings_finished_total',
       help: 'Recordings finished, by status: complete (one WebM of every part, beside its sidecar), failed (no file could be made; the parts are kept)',
       labelNames: ['status'],
+      registers
+    })
+    this.recordingsExpired = new Counter({
+      name: 'auralink_recordings_expired_total',
+      help: 'Recordings deleted because they ended more than --recordings-retention-days ago',
       registers
     })
     this.errors = new Counter({

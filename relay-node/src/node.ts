@@ -313,6 +313,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         minFreeBytes: config.recordingsMinFreeBytes
       },
       graceMs: config.recordingGraceMs,
+      retentionDays: config.recordingsRetentionDays,
+      onExpired: () => { metrics.recordingsExpired.inc() },
       ...(config.recordingsRecipient !== '' ? { recipient: config.recordingsRecipient } : {}),
       log: log.child({ component: 'recording' }),
       onRequest: (result) => { metrics.recordingRequests.inc({ result }) },

@@ -89,6 +89,14 @@ export interface RecordServiceInit {
   ffmpeg?: string
   /** An age recipient (`age1...`): finished files are encrypted to it and kept only as `<id>.webm.age`. */
   recipient?: string
+  /** Days a finished recording is kept after it ended (0: kept). @default 0 */
+  retentionDays?: number
+  /** How often expired recordings are looked for. @default 3600000 (an hour) */
+  sweepEveryMs?: number
+  /** The clock, for tests. @default Date.now */
+  now?: () => number
+  /** Called once per recording deleted for its age. */
+  onExpired?: () => void
   /** Called once per request with its outcome (the metrics count it). */
   onRequest?: (outcome: RecordRequestOutcome) => void
   /** Called once per upload that ended: why, and the bytes its file holds. */
@@ -167,6 +175,7 @@ export class RecordService {
   private readonly serving = new Set<Promise<void>>()
   /** Aborted by stop(): a request still being read is given up at once. */
   private readonly closing = new AbortController()
+  private sweeper: ReturnType<typeof setInterval> | undefined
 
   constructor (private readonly init: RecordServiceInit) {}
 
@@ -182,6 +191,11 @@ export class RecordService {
   async start (registrar: Registrar): Promise<void> {
     await mkdir(this.init.dir, { recursive: true, mode: 0o700 })
     await this.recover()
+    if ((this.init.retentionDays ?? 0) > 0) {
+      await this.sweep()
+      this.sweeper = setInterval(() => { void this.sweep() }, this.init.sweepEveryMs ?? 3_600_000)
+      this.sweeper.unref()
+    }
     this.registrar = registrar
     await registrar.handle(RECORD_PROTOCOL, (stream, connection) => {
       const served = this.serve(stream, connection).catch((err: unknown) => {
@@ -197,6 +211,7 @@ export class RecordService {
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
+    clearInterval(this.sweeper)
     this.closing.abort(new Error(END_WORDS.relay_stopping))
     await this.registrar?.unhandle(RECORD_PROTOCOL).catch(() => {})
     for (const u of this.uploads) u.end('relay_stopping')
@@ -422,6 +437,38 @@ export class RecordService {
         if (call.uploads.size === 0) call.finishing ??= this.finish(call)
       }, this.init.graceMs ?? 30_000)
     }
+  }
+
+  /**
+   * Deletes every finished recording (status 'complete' or 'failed') that ended more than
+   * `retentionDays` ago: its file, its parts if any are left, then its sidecar. Sidecars that do
+   * not parse are left alone (logged). Returns the recording ids deleted.
+   */
+  async sweep (): Promise<string[]> {
+    const days = this.init.retentionDays ?? 0
+    if (days <= 0) return []
+    const cutoff = (this.init.now ?? Date.now)() - days * 86_400_000
+    const deleted: string[] = []
+    for (const name of await readdir(this.init.dir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{32}\.json$/.test(name)) continue
+      const id = name.slice(0, 32)
+      try {
+        const sidecar = JSON.parse(await readFile(join(this.init.dir, name), 'utf8')) as Partial<RecordingSidecar>
+        if (sidecar.status !== 'complete' && sidecar.status !== 'failed') continue
+        const ended = Date.parse(sidecar.endedAt ?? '')
+        if (!Number.isFinite(ended) || ended > cutoff) continue
+        // the file first, the sidecar last: a sweep cut short leaves a sidecar to find again
+        for (const f of [`${id}.webm`, `${id}.webm.age`]) await rm(join(this.init.dir, f), { force: true })
+        await rm(join(this.init.dir, id), { recursive: true, force: true })
+        await rm(join(this.init.dir, name), { force: true })
+        deleted.push(id)
+        this.init.onExpired?.()
+        this.init.log.info({ recordingId: id, endedAt: sidecar.endedAt, retentionDays: days }, 'recording deleted: past its retention')
+      } catch (err) {
+        this.init.log.warn({ sidecar: name, reason: (err as Error).message }, 'retention: a sidecar could not be read; left as it is')
+      }
+    }
+    return deleted
   }
 
   /**

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -237,6 +237,26 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     const unreadable = log.records().filter((l) => l.msg === 'an unfinished recording\'s sidecar could not be read: left as it is')
     expect(unreadable.map((l) => l.sidecar).sort()).toEqual([`${a}.json`, `${b}.json`].sort())
     expect(await metric(relay, 'auralink_recordings_finished_total', { status: 'complete' })).toBe(0)
+  })
+
+  it('--recordings-retention-days 30: at start a recording that ended 31 days ago is deleted (file, then sidecar) and counted; one that ended yesterday stays; with 0 both stay', async () => {
+    const dataDir = await tempDir()
+    const dir = join(dataDir, 'recordings')
+    await mkdir(dir, { recursive: true })
+    const day = 86_400_000
+    const [old, recent] = [hex(), hex()]
+    for (const [id, ago] of [[old, 31 * day], [recent, day]] as const) {
+      await writeFile(join(dir, `${id}.webm.age`), randomBytes(100))
+      await writeFile(join(dir, `${id}.json`), JSON.stringify({ version: 1, recordingId: id, status: 'complete', endedAt: new Date(Date.now() - ago).toISOString(), file: `${id}.webm.age`, parts: [] }))
+    }
+    const kept = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0, recordingsRetentionDays: 0 })
+    await kept.relay.stop()
+    expect((await readdir(dir)).length).toBe(4)
+    const { relay } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0, recordingsRetentionDays: 30 })
+    expect((await readdir(dir)).sort()).toEqual([`${recent}.json`, `${recent}.webm.age`].sort())
+    expect(await metric(relay, 'auralink_recordings_expired_total')).toBe(1)
+    // the hourly sweep finds the next one when its day comes
+    expect(await relay.recordings!.sweep()).toEqual([])
   })
 
   it('stopping the relay ends every upload, telling each participant why', async () => {
