@@ -34,8 +34,8 @@ async function buildApp (outDir: string): Promise<void> {
 }
 
 /** Runs server.mjs on a free port; resolves with the URL it prints. */
-async function startServer (dir: string, relay: string): Promise<{ url: string, child: ChildProcess, stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(APP_DIR, 'server.mjs'), '--port', '0', '--dir', dir, '--relay', relay], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function startServer (dir: string, relay: string, relayHttp: string): Promise<{ url: string, child: ChildProcess, stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(APP_DIR, 'server.mjs'), '--port', '0', '--dir', dir, '--relay', relay, '--relay-http', relayHttp], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d) => { out += String(d) })
   child.stderr.on('data', (d) => { out += String(d) })
@@ -73,7 +73,7 @@ describe('examples/web-call: two Chromium pages call each other through the app\
       launchBrowser().then((b) => { browser = b })
     ])
     throwFirstRejection(started)
-    server = await startServer(buildDir, relay!.addr)
+    server = await startServer(buildDir, relay!.addr, /auralink-relay http (\S+)/.exec(relay!.output())![1]!)
   })
 
   afterAll(async () => {
@@ -212,6 +212,19 @@ describe('examples/web-call: two Chromium pages call each other through the app\
     // the relay made the file from both uploads
     await expect.poll(async () => JSON.parse(await readFile(join(relay!.process.dataDir, 'recordings', `${recordingId}.json`), 'utf8').catch(() => '{}')) as { status?: string, parts?: unknown[] },
       { timeout: 30_000 }).toMatchObject({ status: 'complete', parts: [expect.anything(), expect.anything()] })
+
+    // "Your recordings": the relay lists it to alice (signed with her key) and her page plays it
+    await alice.click('#recordings-show')
+    await waitFor(alice, `#recordings li[data-id="${recordingId}"] video`, 10_000)
+    await expect.poll(async () => alice.locator(`#recordings li[data-id="${recordingId}"] video`).evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 10_000 }).toBeGreaterThanOrEqual(1)
+    const played = await alice.locator(`#recordings li[data-id="${recordingId}"] video`).evaluate(async (v: HTMLVideoElement) => {
+      v.muted = true
+      await v.play()
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      return { width: v.videoWidth, time: v.currentTime }
+    })
+    expect(played.width).toBeGreaterThan(0)
+    expect(played.time).toBeGreaterThan(0.3)
 
     // Hang up ends both
     await alice.click('#hangup')

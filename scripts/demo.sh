@@ -98,7 +98,7 @@ node relay-node/dist/cli.js --host 127.0.0.1 --port "$relay_port" --http-port "$
 pids+=($!)
 relay_addr=$(wait_for "$relay_log" '/ip4/127\.0\.0\.1/tcp/[0-9]+/ws/p2p/[A-Za-z0-9]+' "${pids[0]}" "relay node")
 
-node examples/web-call/server.mjs --port "$web_port" --relay "$relay_addr" >"$web_log" 2>&1 &
+node examples/web-call/server.mjs --port "$web_port" --relay "$relay_addr" --relay-http "http://127.0.0.1:$relay_http_port" >"$web_log" 2>&1 &
 pids+=($!)
 web_url=$(wait_for "$web_log" 'http://127\.0\.0\.1:[0-9]+' "${pids[1]}" "web app server")
 

@@ -12,11 +12,12 @@ import { createServer } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const USAGE = `usage: node server.mjs [--relay <multiaddr>]... [--port 5173] [--host 127.0.0.1] [--dir dist]
+const USAGE = `usage: node server.mjs [--relay <multiaddr>]... [--relay-http <url>] [--port 5173] [--host 127.0.0.1] [--dir dist]
 
-Serves the built web call app and /config.json ({ "relays": [...] }) for it.
+Serves the built web call app and /config.json ({ "relays": [...], "relayHttp": "..." }) for it.
 
-  --relay   a relay node's WebSocket multiaddr (repeatable); the app's relay field starts with it
+  --relay       a relay node's WebSocket multiaddr (repeatable); the app's relay field starts with it
+  --relay-http  that relay's HTTP port (http://127.0.0.1:4002): where the app lists and plays your recordings
   --port    HTTP port; 0 picks a free one (default: 5173)
   --host    address to listen on (default: 127.0.0.1)
   --dir     the built app (default: dist/ next to this file; npm run build makes it)
@@ -44,6 +45,7 @@ try {
   args = parseArgs({
     options: {
       relay: { type: 'string', multiple: true, default: [] },
+      'relay-http': { type: 'string', default: '' },
       port: { type: 'string', default: '5173' },
       host: { type: 'string', default: '127.0.0.1' },
       dir: { type: 'string', default: join(import.meta.dirname, 'dist') },
@@ -67,7 +69,9 @@ const root = resolve(args.dir)
 if ((await stat(join(root, 'index.html')).catch(() => undefined))?.isFile() !== true) {
   fail(`${root} has no index.html: build the app first (npm run build -w @auralink/example-web-call)`)
 }
-const config = JSON.stringify({ relays })
+const relayHttp = args['relay-http']
+if (relayHttp !== '' && !/^https?:\/\/\S+$/.test(relayHttp)) fail(`--relay-http must be an http:// or https:// URL, got ${JSON.stringify(relayHttp)}`)
+const config = JSON.stringify({ relays, relayHttp })
 
 const server = createServer((req, res) => {
   serve(req, res).catch((err) => {

@@ -3,7 +3,7 @@ import { createServer } from 'node:http'
 import { DEFAULTS } from './constants.js'
 import { guardSockets } from './socket-guard.js'
 import type { RelayMetrics } from './metrics.js'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
 export interface HealthSource {
@@ -29,6 +29,8 @@ export interface HttpServerInit {
   maxConnections?: number
   /** @default 8 */
   maxConnectionsPerAddress?: number
+  /** More routes (the recordings' playback): true when it answered the request. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
 }
 
 /** Raw answers for sockets whose request never completed (Node's own, which a 'clientError' listener replaces). */
@@ -65,7 +67,8 @@ export function createHttpServer (metrics: RelayMetrics, health: HealthSource, i
         } else if (path === '/healthz') {
           const ready = health.ready()
           const body = JSON.stringify({ status: ready ? 'ok' : 'unavailable', ...(ready ? await health.health() : {}) })
-          res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(body)
+          // public facts (peer id, counts): a web app on another origin may read them (its relay's peer id)
+          res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(body)
         } else if (path === '/metrics') {
           if (expected !== undefined && !authorized(req.headers.authorization, expected)) {
             const error = req.headers.authorization === undefined ? '' : ', error="invalid_token"'
@@ -75,7 +78,7 @@ export function createHttpServer (metrics: RelayMetrics, health: HealthSource, i
           }
           const body = await metrics.registry.metrics()
           res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body)
-        } else {
+        } else if (init.routes === undefined || !(await init.routes(req, res))) {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n')
         }
       } catch (err) {

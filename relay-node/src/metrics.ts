@@ -50,7 +50,8 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 
  * `auralink_relay_adverts_total{result,reason}`, `auralink_known_relays`, `auralink_relay_degraded`,
  * and with `--recording`: `auralink_recordings_active`, `auralink_recordings_requests_total{result}`,
  * `auralink_recordings_stopped_total{reason}`, `auralink_recordings_bytes_total`,
- * `auralink_recordings_finished_total{status}`, `auralink_recordings_expired_total`.
+ * `auralink_recordings_finished_total{status}`, `auralink_recordings_expired_total`,
+ * `auralink_recordings_served_total{result}`.
  * A gauge whose source fails is left out of that scrape and counted
  * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
@@ -70,6 +71,7 @@ export class RelayMetrics {
   readonly recordingBytes: Counter
   readonly recordingsFinished: Counter<'status'>
   readonly recordingsExpired: Counter
+  readonly recordingsServed: Counter<'result'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -214,6 +216,12 @@ export class RelayMetrics {
     this.recordingsExpired = new Counter({
       name: 'auralink_recordings_expired_total',
       help: 'Recordings deleted because they ended more than --recordings-retention-days ago',
+      registers
+    })
+    this.recordingsServed = new Counter({
+      name: 'auralink_recordings_served_total',
+      help: 'Playback requests on the HTTP port, by result: list, file, unauthorized, forbidden, not_found, conflict, bad_request',
+      labelNames: ['result'],
       registers
     })
     this.errors = new Counter({

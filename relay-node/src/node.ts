@@ -370,6 +370,10 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     log.debug({ peer: detail.addr.toString() }, 'reservation made')
   })
 
+  // the recordings' playback on the HTTP port: signed requests from participants only
+  const playback = config.recording
+    ? (await import('./media/playback.js')).playbackHandler({ dir: config.recordingsDir, relay: libp2p.peerId, onRequest: (result) => { metrics.recordingsServed.inc({ result }) } })
+    : undefined
   const http = createHttpServer(metrics, {
     ready: () => serving,
     health: async () => {
@@ -395,7 +399,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     requestTimeoutMs: config.httpRequestTimeoutMs,
     keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
     maxConnections: config.httpMaxConnections,
-    maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress
+    maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
+    ...(playback !== undefined ? { routes: playback } : {})
   })
 
   let httpUrl = ''

@@ -9,6 +9,7 @@ import { validateAuraId } from '@auralink/identity'
 import { AuraLink, idbKeyStore } from '@auralink/sdk'
 import { activeCall, showCall } from './call-view.js'
 import { action, byId, onSubmit, showError } from './dom.js'
+import { setRecordingsClient, setRelayHttp } from './recordings-list.js'
 import type { Call } from '@auralink/sdk'
 
 const el = {
@@ -38,9 +39,10 @@ let ringing: Call | undefined
 async function loadConfig (): Promise<void> {
   const res = await fetch('./config.json', { cache: 'no-store' })
   if (!res.ok) throw new Error(`GET /config.json: HTTP ${res.status}`)
-  const config = await res.json() as { relays?: unknown }
+  const config = await res.json() as { relays?: unknown, relayHttp?: unknown }
   const relays = Array.isArray(config.relays) ? config.relays.filter((r): r is string => typeof r === 'string') : []
   if (el.relay.value === '') el.relay.value = relays.join(', ')
+  if (typeof config.relayHttp === 'string') setRelayHttp(config.relayHttp)
 }
 
 function setCallControls (): void {
@@ -59,6 +61,7 @@ async function register (): Promise<void> {
     activeCall()?.hangup().catch(() => {})
     await client?.stop()
     client = undefined
+    setRecordingsClient(undefined)
     setCallControls()
     const next = await AuraLink.create({ relays, keyStore, keyLabel: name })
     try {
@@ -68,6 +71,7 @@ async function register (): Promise<void> {
       throw err
     }
     client = next
+    setRecordingsClient(next)
     client.addEventListener('incoming', (e) => { onIncoming(e.detail.call) })
     sessionStorage.setItem(NAME_KEY, name)
     el.me.textContent = name

@@ -32,3 +32,5 @@ export { createRelayAdvert, verifyRelayAdvert, DEFAULT_RELAY_ADVERT_TTL_MS, MAX_
 export type { RelayAdvert, RelayAdvertInit } from './relay-advert.js'
 export { createRecordingConsent, verifyRecordingConsent, checkRecordingConsents, DEFAULT_RECORDING_CONSENT_TTL_MS, MAX_RECORDING_CONSENT_CLOCK_SKEW_MS } from './recording-consent.js'
 export type { AgreedRecording, RecordingConsent, RecordingConsentInit } from './recording-consent.js'
+export { signRecordingAccess, verifyRecordingAccess, RECORDING_ACCESS_SIGNATURE_DOMAIN, MAX_RECORDING_ACCESS_TTL_MS, DEFAULT_RECORDING_ACCESS_TTL_MS } from './recording-access.js'
+export type { RecordingAccess } from './recording-access.js'

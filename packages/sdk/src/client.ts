@@ -22,6 +22,8 @@ import { fileLimits, IncomingFiles } from './file-receiver.js'
 import { checkNodeVersion } from './node-version.js'
 import { SignalChannel } from './signal-channel.js'
 import { acquire, defaultGetUserMedia } from './user-media.js'
+import { relayRecordings } from './recording-playback.js'
+import type { RelayRecordings } from './recording-playback.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { CallComponents, CallMediaOptions } from './call.js'
 import type { AuraLinkInit } from './client-init.js'
@@ -195,6 +197,15 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
 
   /** Calls in progress (ringing, connecting, connected, reconnecting). */
   calls (): Call[] { return [...this.active.values()] }
+
+  /**
+   * The recordings this client took part in at the relay whose HTTP port is `httpUrl` (e.g.
+   * `http://127.0.0.1:4002`): `list()`, and `url(id)`, a signed URL a `<video src>` plays. Each
+   * request is signed with this client's key; the relay serves nobody else (docs/recording.md).
+   */
+  recordings (httpUrl: string): RelayRecordings {
+    return relayRecordings(httpUrl, this.identity.key)
+  }
 
   /** Binds `name` (`@alice.aura`) to this client's key at its relays' directories. NAME_TAKEN when another key holds it. */
   async register (name: string, options: RegisterOptions = {}): Promise<AuraIdRecord> {

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createRecordingConsent, generateIdentityKey } from '@auralink/identity'
+import { createRecordingConsent, generateIdentityKey, signRecordingAccess } from '@auralink/identity'
 import { decodeRecordResponse, encodeRecordRequest, MAX_RECORD_REQUEST_BYTES, MAX_RECORD_RESPONSE_BYTES, RECORD_PROTOCOL } from '@auralink/protocol'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
@@ -257,6 +257,71 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     expect(await metric(relay, 'auralink_recordings_expired_total')).toBe(1)
     // the hourly sweep finds the next one when its day comes
     expect(await relay.recordings!.sweep()).toEqual([])
+  })
+
+  it('playback on the HTTP port: a participant\'s signed request gets the file (and byte ranges) and its list; unsigned, forged, expired, another recording\'s or a stranger\'s requests get nothing', async () => {
+    const dataDir = await tempDir()
+    const dir = join(dataDir, 'recordings')
+    await mkdir(dir, { recursive: true })
+    const { relay: started } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0 })
+    const relayId = started.libp2p.peerId
+    await started.stop()
+    const [alice, bob, eve] = [await party(), await party(), await party()]
+    const [mine, theirs, sealed] = [hex(), hex(), hex()]
+    const media = randomBytes(50_000)
+    const sidecar = (id: string, participants: Party[], extra: Record<string, unknown> = {}): string => JSON.stringify({
+      version: 1, recordingId: id, callId: hex(), relay: relayId.toString(), status: 'complete', participants: participants.map((p) => p.id.toString()),
+      startedAt: new Date().toISOString(), endedAt: new Date().toISOString(), file: `${id}.webm`, bytes: media.length, consents: [], parts: [], ...extra
+    })
+    await writeFile(join(dir, `${mine}.webm`), media)
+    await writeFile(join(dir, `${mine}.json`), sidecar(mine, [alice, bob]))
+    await writeFile(join(dir, `${theirs}.webm`), media)
+    await writeFile(join(dir, `${theirs}.json`), sidecar(theirs, [bob, eve]))
+    await writeFile(join(dir, `${sealed}.webm.age`), media)
+    await writeFile(join(dir, `${sealed}.json`), sidecar(sealed, [alice, bob], { file: `${sealed}.webm.age`, encrypted: 'age' }))
+    const { relay } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: 0 })
+    expect(relay.libp2p.peerId.equals(relayId)).toBe(true)
+    const url = async (who: Party, id: string, signFor = id, extra: Record<string, number> = {}): Promise<string> => {
+      const a = await signRecordingAccess(who.key, { relay: relayId, recordingId: signFor, ...extra })
+      return `${relay.httpUrl}/recordings${id === '' ? '' : `/${id}`}?${new URLSearchParams({ ...a })}`
+    }
+    const get = async (u: string, headers: Record<string, string> = {}): Promise<Response> => fetch(u, { headers, signal: AbortSignal.timeout(5_000) })
+
+    const whole = await get(await url(alice, mine))
+    expect(whole.status).toBe(200)
+    expect(whole.headers.get('content-type')).toBe('video/webm')
+    expect(whole.headers.get('access-control-allow-origin')).toBe('*')
+    // a cross-origin-isolated page (COEP require-corp) may play it
+    expect(whole.headers.get('cross-origin-resource-policy')).toBe('cross-origin')
+    expect(Buffer.compare(Buffer.from(await whole.arrayBuffer()), media)).toBe(0)
+    const part = await get(await url(bob, mine), { range: 'bytes=100-199' })
+    expect(part.status).toBe(206)
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${media.length}`)
+    expect(Buffer.compare(Buffer.from(await part.arrayBuffer()), media.subarray(100, 200))).toBe(0)
+    expect((await get(await url(bob, mine), { range: `bytes=${media.length}-` })).status).toBe(416)
+
+    const list = await (await get(await url(alice, ''))).json() as { recordings: Array<{ id: string, encrypted: boolean }> }
+    expect(list.recordings.map((r) => [r.id, r.encrypted]).sort()).toEqual([[mine, false], [sealed, true]].sort())
+
+    // eve: not in it (403), signing as alice with her own key, or alice's signature for another recording, time or relay
+    expect((await get(await url(eve, mine))).status).toBe(403)
+    const forged = new URL(await url(eve, mine))
+    forged.searchParams.set('peer', alice.id.toString())
+    expect((await get(forged.toString())).status).toBe(401)
+    expect((await get(await url(alice, mine, theirs))).status).toBe(401)
+    const stretched = new URL(await url(alice, mine))
+    stretched.searchParams.set('expires', String(Number(stretched.searchParams.get('expires')) + 60_000))
+    expect((await get(stretched.toString())).status).toBe(401)
+    expect((await get(`${relay.httpUrl}/recordings/${mine}`)).status).toBe(401)
+    expect((await get(await url(alice, mine, mine, { now: Date.now() - 6 * 60_000 }))).status).toBe(401)
+    expect((await get(await url(alice, theirs))).status).toBe(403)
+    expect((await get(await url(alice, sealed))).status).toBe(409)
+    expect((await get(await url(alice, hex()))).status).toBe(404)
+    expect((await get(`${relay.httpUrl}/recordings/..%2F..%2Frelay.key`)).status).toBe(400)
+    const eveList = await (await get(await url(eve, ''))).json() as { recordings: Array<{ id: string }> }
+    expect(eveList.recordings.map((r) => r.id)).toEqual([theirs])
+    expect(await metric(relay, 'auralink_recordings_served_total', { result: 'unauthorized' })).toBe(5)
+    expect(await metric(relay, 'auralink_recordings_served_total', { result: 'file' })).toBe(2)
   })
 
   it('stopping the relay ends every upload, telling each participant why', async () => {
