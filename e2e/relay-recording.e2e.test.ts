@@ -293,5 +293,64 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
       await removeDir(dataDir)
     }
   })
+
+  it('a participant that drops for 5 s and uploads again: its two parts become one track with a 5 s gap at the right place (a held frame and silence), never a shift; the other track runs through', async () => {
+    let relay: E2eRelay | undefined
+    const nodes: Libp2p[] = []
+    try {
+      relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0'] })
+      const relayId = peerIdFromString(relay.addr.split('/p2p/')[1]!)
+      const keys = [await generateIdentityKey(), await generateIdentityKey()]
+      for (const k of keys) nodes.push(await libp2pNode(k))
+      const recordingId = randomBytes(16).toString('hex')
+      const init = { recordingId, callId: randomBytes(16).toString('hex'), participants: nodes.map((n) => n.peerId), relay: relayId }
+      const consents = await Promise.all(keys.map(async (k) => (await createRecordingConsent(k, init)).bytes))
+      const [a, b] = await Promise.all(nodes.map(async (node, i) => upload(node, relay!.addr, consents, `rejoin-${i}`)))
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      // a drops: its upload ends, b goes on
+      await a!.stream.close({ signal: AbortSignal.timeout(5_000) })
+      expect(await a!.next()).toMatchObject({ result: 'ok', message: 'stopped by the participant' })
+      const dropped = performance.now()
+      await new Promise((resolve) => setTimeout(resolve, 5_000))
+      // a comes back: a new connection and upload, the same consents
+      const again = await upload(nodes[0]!, relay.addr, consents, 'rejoin-0-again')
+      const gap = (again.at - dropped) / 1000
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      for (const u of [again, b!]) {
+        await u.stream.close({ signal: AbortSignal.timeout(5_000) })
+        await u.next()
+      }
+      const dir = join(relay.process.dataDir, 'recordings')
+      const sidecar = await endedSidecar(dir, recordingId)
+      expect(sidecar).toMatchObject({ status: 'complete' })
+      expect(sidecar.parts).toHaveLength(3)
+      const file = join(dir, `${recordingId}.webm`)
+      expect(ffprobe(file).streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'opus', 'vp8', 'vp8'])
+      // each video stream's largest pause between frames: a's is the drop, b's is none
+      const packets = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=stream_index,pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8' }).stdout
+      const byStream = new Map<string, number[]>()
+      for (const line of packets.trim().split('\n')) {
+        const [stream, t] = line.split(',')
+        byStream.set(stream!, [...(byStream.get(stream!) ?? []), Number(t)])
+      }
+      const pauses = [...byStream.values()].map((ts) => {
+        const sorted = ts.sort((x, y) => x - y)
+        let most = 0
+        let at = 0
+        for (let i = 1; i < sorted.length; i++) if (sorted[i]! - sorted[i - 1]! > most) { most = sorted[i]! - sorted[i - 1]!; at = sorted[i - 1]! }
+        return { most, at }
+      }).sort((x, y) => y.most - x.most)
+      console.log('[recording] rejoin', JSON.stringify({ gap, pauses }))
+      expect(pauses).toHaveLength(2)
+      // the drop, where it happened (about 3 s in), as long as it was (the new upload's setup included)
+      expect(Math.abs(pauses[0]!.most - gap)).toBeLessThan(1.5)
+      expect(pauses[0]!.at).toBeGreaterThan(2)
+      expect(pauses[0]!.at).toBeLessThan(4.5)
+      expect(pauses[1]!.most).toBeLessThan(1)
+    } finally {
+      await Promise.all(nodes.map(async (n) => n.stop()))
+      await relay?.stop()
+    }
+  })
 })
 

@@ -3,7 +3,7 @@
 // is a finding. Keys come from fixed seeds and every check runs at a fixed `now`, so an input
 // decodes the same way on any day (`--replay`).
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from '@auralink/core'
-import { createRecord, createRecordingConsent, createRelayAdvert, createUnregister, verifyRecord, verifyRecordingConsent, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
+import { createRecord, createRecordingConsent, createRelayAdvert, createUnregister, signRecordingAccess, verifyRecord, verifyRecordingAccess, verifyRecordingConsent, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
 import { createRelayReports, verifyRelayReports } from '@auralink/mesh'
 import * as P from '@auralink/protocol'
 import { auraIdDhtKey, verifyDhtRecord } from '@auralink/signalling'
@@ -74,6 +74,11 @@ export async function decoderTargets () {
     await createRecordingConsent(relayKeys[0], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: consentIds, relay: relayIds[2], now: NOW }),
     await createRecordingConsent(relayKeys[1], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: [...consentIds, relayIds[2]], relay: relayIds[2], kind: 'stream', ttlMs: 60_000, now: NOW - 30_000 })
   ].map((c, i) => ({ bytes: c.bytes, privateKey: relayKeys[i] }))
+  // a participant's signed playback request, as the query string a relay's HTTP port reads
+  const accesses = [
+    await signRecordingAccess(relayKeys[0], { relay: relayIds[2], recordingId: 'ab'.repeat(16), now: NOW }),
+    await signRecordingAccess(relayKeys[1], { relay: relayIds[2], recordingId: '', ttlMs: 600_000, now: NOW - 1000 })
+  ].map((a) => enc.encode(new URLSearchParams(a).toString()))
   const reports = [
     await createRelayReports(holder, [{ relay: relayIds[0], value: 0.5 }], { now: NOW }),
     await createRelayReports(holder, relayIds.map((relay, i) => ({ relay, value: i / 2 })), { now: NOW - 60_000 }),
@@ -108,7 +113,10 @@ export async function decoderTargets () {
     { chat: { text: 'hello', data: new Uint8Array(16) } },
     { aicCapability: { available: true, mode: 2, runtime: 'wasm', metaInFrame: true, models: [{ scaleX100: 200, version: 3, msPerFrame: 4.5, width: 640, height: 360 }] } },
     { aicReport: { enhanceMsP50: 3.2, enhanceMsP95: 8.1, framesEnhanced: 1000, framesPassedThrough: 3 } },
-    { aicSwitch: { meta: Uint8Array.of(8, 1, 16, 200, 1), width: 1280, height: 720 } }
+    { aicSwitch: { meta: Uint8Array.of(8, 1, 16, 200, 1), width: 1280, height: 720 } },
+    { recordingAsk: { recordingId: 'ab'.repeat(16), relayAddr: `/ip4/127.0.0.1/tcp/4001/ws/p2p/${relayIds[2].toString()}`, consent: consents[0].bytes } },
+    { recordingAnswer: { recordingId: 'ab'.repeat(16), agreed: true, consent: consents[1].bytes } },
+    { recordingStop: { recordingId: 'ab'.repeat(16), reason: 'stopped' } }
   ].map((body) => P.encodeSignalMessage({ callId, ...body }))
   const fileHeaders = [
     P.encodeFileHeader({ callId, offer: { fileId: 'f1', name: 'photo.jpg', size: 123456, mimeType: 'image/jpeg', sha256: new Uint8Array(32).fill(1) } }),
@@ -171,6 +179,15 @@ export async function decoderTargets () {
       name: 'relay-reports', what: 'verifyRelayReports (mesh)', errors: ['MessageTooLargeError', 'InvalidRelayReportError'],
       make: signed(reports, P.RELAY_REPORTS_SIGNATURE_DOMAIN, P.encodeSignedRelayReports, P.decodeSignedRelayReports),
       run: ([b]) => verifyRelayReports(b, { now: NOW })
+    },
+    {
+      // never throws: every input is a verdict (ok, or malformed / expired / signature)
+      name: 'recording-access', what: 'verifyRecordingAccess of a playback URL\'s query (identity)', errors: [],
+      make: one(accesses),
+      run: async ([b]) => {
+        const q = new URLSearchParams(new TextDecoder().decode(b))
+        for (const recordingId of ['ab'.repeat(16), '']) await verifyRecordingAccess({ peer: q.get('peer'), expires: q.get('expires'), sig: q.get('sig') }, { relay: relayIds[2], recordingId, now: NOW })
+      }
     },
     {
       name: 'record-request', what: 'decodeRecordRequest, decodeRecordResponse', errors: PROTOCOL_ERRORS,

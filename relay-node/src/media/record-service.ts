@@ -20,10 +20,11 @@ import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'n
 import { join } from 'node:path'
 import { encodeRecordResponse, MAX_RECORD_REQUEST_BYTES, RECORD_PROTOCOL } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
-import { mergeRecordings } from './merge.js'
+import { joinParts, mergeRecordings } from './merge.js'
 import { MediaRecording } from './recorder.js'
 import { checkRecordRequest } from './record-request.js'
 import type { RecordDecision, RecordLimits } from './record-request.js'
+import type { RecordingPart } from './merge.js'
 import type { RecordingSummary } from './recorder.js'
 import type { AgreedRecording } from '@auralink/identity'
 import type { RecordResult } from '@auralink/protocol'
@@ -529,7 +530,23 @@ export class RecordService {
     const out = join(this.init.dir, `${id}.webm`)
     try {
       if (parts.length === 0) throw new Error('no upload wrote any media')
-      await mergeRecordings(parts.map((p) => ({ file: join(this.init.dir, p.file), startedAtMs: call.starts.get(p.file)?.startedAtMs ?? 0 })), out, { ffmpeg: this.init.ffmpeg })
+      // one track set per participant: one who dropped and came back has its parts joined first,
+      // each at its own start (a held frame and silence across the gap, never a shift)
+      const byParticipant = new Map<string, RecordingPart[]>()
+      for (const p of parts) {
+        const list = byParticipant.get(p.participant) ?? []
+        list.push({ file: join(this.init.dir, p.file), startedAtMs: call.starts.get(p.file)?.startedAtMs ?? 0 })
+        byParticipant.set(p.participant, list)
+      }
+      const joined: RecordingPart[] = []
+      for (const [participant, list] of byParticipant) {
+        list.sort((a, b) => a.startedAtMs - b.startedAtMs)
+        if (list.length === 1) { joined.push(list[0]!); continue }
+        const file = join(this.init.dir, id, `${participant}-joined.webm`)
+        await joinParts(list, file, { ffmpeg: this.init.ffmpeg })
+        joined.push({ file, startedAtMs: list[0]!.startedAtMs })
+      }
+      await mergeRecordings(joined, out, { ffmpeg: this.init.ffmpeg })
       let file = `${id}.webm`
       if (this.init.recipient !== undefined && this.init.recipient !== '') {
         // only the encrypted file stays (the parts and the clear merge are removed below)
