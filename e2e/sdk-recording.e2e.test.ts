@@ -120,4 +120,28 @@ describe('call.startRecording() between two Chromium pages, recorded by a real r
     expect(await readdir(recordings()).catch(() => [] as string[])).toEqual(before)
     expect(await run(alice, (sdk) => sdk.states().at(-1)?.state)).toBe('connected')
   })
+
+  it('alice\'s connection to the relay drops mid-recording: her side uploads again by itself (starting, then recording), the call goes on, and the relay\'s file has her as one track with the gap held', async () => {
+    const { alice, bob } = await connected()
+    const started = await run(alice, async (sdk) => sdk.startRecording())
+    if ('name' in started) throw new Error(`startRecording: ${(started as PageError).name}: ${(started as PageError).message}`)
+    await until('bob records', async () => events(bob), (e) => e.some((x) => x.state === 'recording'), 20_000)
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    expect(await run(alice, (sdk) => sdk.dropRelayConnections())).toBeGreaterThan(0)
+    const back = await until('alice records again', async () => events(alice), (e) => e.filter((x) => x.state === 'recording').length >= 2, 30_000)
+    expect(back.map((e) => e.state)).toEqual(['asking', 'recording', 'starting', 'recording'])
+    expect(await run(alice, (sdk) => sdk.states().at(-1)?.state)).toBe('connected')
+    // bob never stopped
+    expect((await events(bob)).map((e) => e.state)).toEqual(['asked', 'starting', 'recording'])
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    await run(alice, async (sdk) => sdk.stopRecording())
+    const sidecarFile = join(recordings(), `${started.id}.json`)
+    const sidecar = await until('the relay finishes the file', async () => JSON.parse(await readFile(sidecarFile, 'utf8').catch(() => '{}')) as Partial<RecordingSidecar>,
+      (s) => s.status === 'complete' || s.status === 'failed', 30_000)
+    expect(sidecar.status).toBe('complete')
+    // alice's two uploads and bob's one
+    expect(sidecar.parts).toHaveLength(3)
+    expect(ffprobe(join(recordings(), `${started.id}.webm`)).streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'opus', 'vp8', 'vp8'])
+  })
 })
+

@@ -79,6 +79,8 @@ export interface SdkPage {
   stopRecording(): Promise<void>
   /** Every `recording` event of the current call, in order. */
   recordingEvents(): RecordingChange[]
+  /** Aborts this client's libp2p connections to its relays (a network drop between it and them; the call's direct path stays): how many. */
+  dropRelayConnections(): number
   /** For bench/browser-throughput: `size` bytes pushed on a plain libp2p stream of the call's connection (no file protocol, no hashing); ms until the receiver acknowledged them. */
   timedStreamPush(size: number): Promise<{ ms: number } | PageError>
 }
@@ -244,6 +246,13 @@ const sdkPage: SdkPage = {
     await current().stopRecording()
   },
   recordingEvents: () => recordingLog.slice(),
+  dropRelayConnections () {
+    let n = 0
+    for (const r of client!.relays()) {
+      for (const c of client!.mesh.libp2p.getConnections(r.peerId)) { c.abort(new Error('the test dropped the relay connection')); n++ }
+    }
+    return n
+  },
   shownSize: () => ({ width: video.videoWidth, height: video.videoHeight }),
   async call (name, media) {
     const t0 = performance.now()

@@ -88,6 +88,8 @@ export const DEFAULT_RECORDING_ANSWER_TIMEOUT_MS = 60_000
 const UPLOAD_TIMEOUT_MS = 20_000
 /** How long the relay has to say why an upload ended once we closed it. */
 const CLOSE_WAIT_MS = 5_000
+/** Uploads again after a broken connection, at most this many times per recording (1, 2, 4 s apart). */
+const UPLOAD_RETRIES = 3
 /** A relay multiaddr longer than this is refused. */
 const MAX_RELAY_ADDR_CHARS = 512
 
@@ -339,8 +341,13 @@ export class CallRecorder {
     return new RecordingFailedError('failed', `recording ${cur.id} is ${cur.state}`)
   }
 
-  /** Uploads this side's media with both consents; resolves once the relay writes it. */
-  private async upload (cur: Current, local: MediaStream, options: AbortOptions): Promise<RecordingChange> {
+  /**
+   * Uploads this side's media with both consents; resolves once the relay writes it. When the
+   * upload's connection breaks (the relay said nothing: a network drop, not a cap or a stop), it
+   * uploads again, up to UPLOAD_RETRIES times with a growing wait, and the relay joins the parts
+   * into one track with the gap kept; the state goes 'starting', then 'recording' again.
+   */
+  private async upload (cur: Current, local: MediaStream, options: AbortOptions, attempt = 0): Promise<RecordingChange> {
     const consents = [cur.ownConsent!, cur.theirConsent!]
     const recording = new Promise<void>((resolve, reject) => {
       void openUpload(this.c, cur.relayAddr, consents, local, options, {
@@ -352,9 +359,17 @@ export class CallRecorder {
         ended: (by, reason) => {
           reject(new RecordingFailedError('failed', `the recording ended before it began: ${reason}`))
           if (ENDED.includes(cur.state)) return
-          this.set(cur, by === 'relay-ok' ? 'stopped' : 'failed', { by: 'relay', reason })
-          // the other side stops too
-          void this.call.send({ recordingStop: { recordingId: cur.id, reason: reason.slice(0, 256) } }).catch(() => {})
+          if (by === 'broken' && cur.state === 'recording' && !this.closed && attempt < UPLOAD_RETRIES) {
+            this.call.log('call %s: recording %s upload broke (%s); uploading again', this.call.id, cur.id, reason)
+            this.set(cur, 'starting')
+            void (async () => {
+              await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** attempt))
+              if (cur.state !== 'starting' || this.closed) return
+              await this.upload(cur, local, {}, attempt + 1)
+            })().catch((err: Error) => { this.failUpload(cur, err.message) })
+            return
+          }
+          this.failUpload(cur, reason, by === 'relay-ok' ? 'stopped' : 'failed')
         }
       }).then((u) => {
         cur.upload = u
@@ -365,15 +380,23 @@ export class CallRecorder {
     await recording
     return this.describe(cur)
   }
+
+  /** Our upload ended for good: the state says why (the relay's words), and the other side stops too. */
+  private failUpload (cur: Current, reason: string, state: 'stopped' | 'failed' = 'failed'): void {
+    if (ENDED.includes(cur.state)) return
+    this.set(cur, state, { by: 'relay', reason })
+    void this.call.send({ recordingStop: { recordingId: cur.id, reason: reason.slice(0, 256) } }).catch(() => {})
+  }
 }
 
 /**
  * Offers this side's tracks to the relay (send-only), sends the request with both consents, takes
  * the answer; then reads the relay's messages: `started` when it writes our media, `ended` with
- * why ('relay-ok': the relay's ok, a stop; else a cap or a fault) when the upload ends.
+ * why ('relay-ok': the relay's ok, a stop; 'relay-error': a cap or a fault; 'broken': the stream
+ * ended with no word from the relay) when the upload ends.
  */
 async function openUpload (c: RecordingComponents, addr: string, consents: Uint8Array[], local: MediaStream, options: AbortOptions,
-  on: { started(at: number): void, ended(by: 'relay-ok' | 'relay-error', reason: string): void }): Promise<Upload> {
+  on: { started(at: number): void, ended(by: 'relay-ok' | 'relay-error' | 'broken', reason: string): void }): Promise<Upload> {
   const signal = AbortSignal.any([AbortSignal.timeout(UPLOAD_TIMEOUT_MS), ...(options.signal !== undefined ? [options.signal] : [])])
   const pc = new RTCPeerConnection({ iceServers: [] })
   let stream: Stream | undefined
@@ -404,7 +427,8 @@ async function openUpload (c: RecordingComponents, addr: string, consents: Uint8
           return
         }
       } catch (err) {
-        on.ended('relay-error', `the relay's stream closed: ${(err as Error).message}`)
+        // no last word from the relay: the connection broke (or we closed it)
+        on.ended('broken', `the relay's stream closed: ${(err as Error).message}`)
       } finally {
         pc.close()
         endedResolve()
