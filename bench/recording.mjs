@@ -185,4 +185,5 @@ console.log('|---|---|---|---|---|---|---|---|---|---|')
 for (const r of rows) {
   console.log(`| ${r.uploads} | ${r.relayCpuPercentOfOneCore} | ${r.relayCpuPercentPerUpload} | ${r.relayRssMiB} | ${r.relayRssMiBPerUpload} | ${r.sentFps} | ${r.framesSent} | ${r.framesRecorded} | ${r.framesLost} (${r.lostPercent}%) | ${round(r.bytesPerMinutePerUpload / 1e6, 2)} |`)
 }
-writeResult('recording', { options: { counts, seconds, width, height, fps }, rows })
+// the default size writes recording.json; another size writes recording-<W>x<H>.json beside it
+writeResult(width === 640 && height === 360 ? 'recording' : `recording-${width}x${height}`, { options: { counts, seconds, width, height, fps }, rows })
