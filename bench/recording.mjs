@@ -1,4 +1,4 @@
-/* global window, document, navigator, RTCPeerConnection -- the functions passed to page.evaluate() run in the page */
+/* global window, navigator, RTCPeerConnection -- the functions passed to page.evaluate() run in the page */
 // bench/recording.mjs: what recording costs a relay on this machine, the figures an operator sizes
 // a machine with (relay-node/README.md "Recording"). For each count N, N Chromium participants
 // (fake camera and microphone) upload to one relay-node process started with --recording, in
