@@ -26,7 +26,7 @@ import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { RecordingSidecar } from '../relay-node/src/index.js'
 import type { RecordResponseMessage } from '@auralink/protocol'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Server } from 'node:http'
 
 // The relay's media endpoint for recording (issue 17, first part): a Chromium page with the fake
@@ -105,6 +105,21 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     until('the sidecar says the recording ended', async () => JSON.parse(await readFile(join(dir, `${recordingId}.json`), 'utf8').catch(() => '{}')) as Partial<RecordingSidecar>,
       (s) => s.status === 'complete' || s.status === 'failed', 30_000)
 
+  /**
+   * Two participants of one new recording at the relay `relayAddr`: their libp2p nodes (also
+   * pushed to `nodes`, for the test's finally), the recording's id and call id, and both consents.
+   */
+  async function twoParticipants (relayAddr: string, nodes: Libp2p[]): Promise<{ recordingId: string, callId: string, participants: PeerId[], consents: Uint8Array[], nodes: Libp2p[] }> {
+    const relay = peerIdFromString(relayAddr.split('/p2p/')[1]!)
+    const keys = [await generateIdentityKey(), await generateIdentityKey()]
+    const mine: Libp2p[] = []
+    for (const k of keys) mine.push(await libp2pNode(k))
+    nodes.push(...mine)
+    const init = { recordingId: randomBytes(16).toString('hex'), callId: randomBytes(16).toString('hex'), participants: mine.map((n) => n.peerId), relay }
+    const consents = await Promise.all(keys.map(async (k) => (await createRecordingConsent(k, init)).bytes))
+    return { ...init, consents, nodes: mine }
+  }
+
   it('two participants, the second 2 s after the first, each in its own file: mergeRecordings() makes one WebM of their four streams, the second pair starting when it joined', async () => {
     const rec = async (label: string, file: string): Promise<MediaRecording> => {
       const p = await participant(label)
@@ -172,12 +187,7 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     try {
       relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0'] })
       const relayId = peerIdFromString(relay.addr.split('/p2p/')[1]!)
-      const keys = [await generateIdentityKey(), await generateIdentityKey()]
-      for (const privateKey of keys) nodes.push(await libp2pNode(privateKey))
-      const participants = nodes.map((n) => n.peerId)
-      const recordingId = randomBytes(16).toString('hex')
-      const callId = randomBytes(16).toString('hex')
-      const consents = await Promise.all(keys.map(async (k) => (await createRecordingConsent(k, { recordingId, callId, participants, relay: relayId })).bytes))
+      const { recordingId, callId, participants, consents } = await twoParticipants(relay.addr, nodes)
       const uploads = await Promise.all(nodes.map(async (node, i) => upload(node, relay!.addr, consents, `uploader-${i}`)))
       await new Promise((resolve) => setTimeout(resolve, 10_000))
       // the recorded span: from the first participant's "recording" to the stop
@@ -260,13 +270,7 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     const dataDir = relay.dataDir
     const nodes: Libp2p[] = []
     try {
-      const relayId = peerIdFromString(relay.addr.split('/p2p/')[1]!)
-      const keys = [await generateIdentityKey(), await generateIdentityKey()]
-      for (const k of keys) nodes.push(await libp2pNode(k))
-      const participants = nodes.map((n) => n.peerId)
-      const recordingId = randomBytes(16).toString('hex')
-      const init = { recordingId, callId: randomBytes(16).toString('hex'), participants, relay: relayId }
-      const consents = await Promise.all(keys.map(async (k) => (await createRecordingConsent(k, init)).bytes))
+      const { recordingId, consents } = await twoParticipants(relay.addr, nodes)
       const addr = relay.addr
       await Promise.all(nodes.map(async (node, i) => upload(node, addr, consents, `crash-${i}`)))
       await new Promise((resolve) => setTimeout(resolve, 5_000))
@@ -299,12 +303,7 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     const nodes: Libp2p[] = []
     try {
       relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0'] })
-      const relayId = peerIdFromString(relay.addr.split('/p2p/')[1]!)
-      const keys = [await generateIdentityKey(), await generateIdentityKey()]
-      for (const k of keys) nodes.push(await libp2pNode(k))
-      const recordingId = randomBytes(16).toString('hex')
-      const init = { recordingId, callId: randomBytes(16).toString('hex'), participants: nodes.map((n) => n.peerId), relay: relayId }
-      const consents = await Promise.all(keys.map(async (k) => (await createRecordingConsent(k, init)).bytes))
+      const { recordingId, consents } = await twoParticipants(relay.addr, nodes)
       const [a, b] = await Promise.all(nodes.map(async (node, i) => upload(node, relay!.addr, consents, `rejoin-${i}`)))
       await new Promise((resolve) => setTimeout(resolve, 3_000))
       // a drops: its upload ends, b goes on
