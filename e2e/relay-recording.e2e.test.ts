@@ -134,7 +134,7 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     await new Promise((resolve) => setTimeout(resolve, 3_000))
     const [a, b] = await Promise.all([first.stop(), second.stop()])
     const out = join(dir, 'call.webm')
-    await mergeRecordings([{ file: a.file, startedAtMs: a.startedAtMs }, { file: b.file, startedAtMs: b.startedAtMs }], out)
+    await mergeRecordings([{ file: a.file!, startedAtMs: a.startedAtMs }, { file: b.file!, startedAtMs: b.startedAtMs }], out)
     const probe = ffprobe(out)
     const gap = (b.startedAtMs - a.startedAtMs) / 1000
     console.log('[recording] merged', JSON.stringify({ gap, probe }))
@@ -149,7 +149,7 @@ describe('the relay\'s recorder: a Chromium participant\'s audio and video into 
     expect(duration).toBeGreaterThan(gap + 2)
     expect(duration).toBeLessThan(a.ms / 1000 + 1)
     for (const v of probe.streams.filter((s) => s.codec_type === 'video')) expect(Number(v.nb_read_frames)).toBeGreaterThan(20)
-    await expect(mergeRecordings([{ file: a.file, startedAtMs: 0 }], join(dir, 'x.webm'), { ffmpeg: 'no-such-ffmpeg' })).rejects.toThrow(/needs ffmpeg \(Debian package ffmpeg\)/)
+    await expect(mergeRecordings([{ file: a.file!, startedAtMs: 0 }], join(dir, 'x.webm'), { ffmpeg: 'no-such-ffmpeg' })).rejects.toThrow(/needs ffmpeg \(Debian package ffmpeg\)/)
   })
 
   it('records 5 s of a fake camera (640x360, 30 fps) and microphone: ffprobe reads one VP8 and one Opus stream, about 5 s long, with about 30 frames a second', async () => {

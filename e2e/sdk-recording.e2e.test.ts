@@ -8,6 +8,8 @@ import { closeSdkPages, runSdk, waitSdkState } from './harness/sdk-page.js'
 import { servePages } from './harness/server.js'
 import { throwFirstRejection } from './harness/settled.js'
 import { until } from './harness/aic.js'
+import { probeRtmp, startNginxRtmp } from '../test-utils/nginx-rtmp.js'
+import type { NginxRtmp } from '../test-utils/nginx-rtmp.js'
 import type { PageError } from './pages/sdk.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
@@ -18,11 +20,14 @@ import type { Page } from 'playwright-core'
 
 // call.startRecording() between two Chromium pages (fake camera and microphone) through a real
 // relay-node process started with --recording: the asker's consent, the other side's answer,
-// each side's upload, the relay's file read back by ffprobe (which no one here wrote).
+// each side's upload, the relay's file read back by ffprobe (which no one here wrote). And
+// call.startStream(): the same relay pushes the call to Debian's nginx with libnginx-mod-rtmp,
+// read back by ffprobe.
 
 
-describe('call.startRecording() between two Chromium pages, recorded by a real relay node', () => {
+describe('call.startRecording() and call.startStream() between two Chromium pages, through a real relay node', () => {
   let relay: E2eRelay | undefined
+  let nginx: NginxRtmp | undefined
   let server: PageServer | undefined
   let browser: E2eBrowser | undefined
   let pages: Page[] = []
@@ -55,7 +60,10 @@ describe('call.startRecording() between two Chromium pages, recorded by a real r
 
   beforeAll(async () => {
     const started = await Promise.allSettled([
-      startRelay({ args: ['--max-reservations-per-address', '64', '--recording', '--recordings-min-free-bytes', '0'] }).then((r) => { relay = r }),
+      startNginxRtmp(19352).then(async (n) => {
+        nginx = n
+        relay = await startRelay({ args: ['--max-reservations-per-address', '64', '--recording', '--recordings-min-free-bytes', '0', '--stream-host', `127.0.0.1:${n.port}`] })
+      }),
       servePages(['sdk']).then((s) => { server = s }),
       launchBrowser().then((b) => { browser = b })
     ])
@@ -68,7 +76,7 @@ describe('call.startRecording() between two Chromium pages, recorded by a real r
   })
 
   afterAll(async () => {
-    const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop()])
+    const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop(), nginx?.close()])
     throwFirstRejection(closed)
   })
 
@@ -142,6 +150,55 @@ describe('call.startRecording() between two Chromium pages, recorded by a real r
     // alice's two uploads and bob's one
     expect(sidecar.parts).toHaveLength(3)
     expect(ffprobe(join(recordings(), `${started.id}.webm`)).streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'opus', 'vp8', 'vp8'])
+  })
+
+  it('startStream(): alice asks, bob agrees, both see "live"; nginx gets H.264 1280x360 and AAC; nginx restarted mid-stream: both see "reconnecting", then "live" within 5 s of its return; alice stops: both "stopped"', async () => {
+    const { alice, bob } = await connected()
+    const url = nginx!.url(`call-${Date.now()}`)
+    const started = await run(alice, async (sdk, u) => sdk.startStream(u as string), url)
+    if ('name' in started) throw new Error(`startStream: ${(started as PageError).name}: ${(started as PageError).message}`)
+    expect(started).toMatchObject({ kind: 'stream', state: 'live', askedBy: 'local', url })
+    const streamEvents = async (page: Page): Promise<RecordingChange[]> => run(page, (sdk) => sdk.streamEvents())
+    const bobLive = await until('bob live', async () => streamEvents(bob), (e) => e.some((x) => x.state === 'live'), 20_000)
+    expect(bobLive.map((e) => e.state)).toEqual(['asked', 'starting', 'live'])
+    expect(bobLive[0]).toMatchObject({ kind: 'stream', url })
+    const probe = await probeRtmp(url, 3)
+    console.log('[sdk-stream] rtmp', JSON.stringify(probe))
+    expect(probe.streams.find((x) => x.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 1280, height: 360 })
+    expect(probe.streams.find((x) => x.codec_type === 'audio')).toMatchObject({ codec_name: 'aac' })
+    expect(Number(probe.streams.find((x) => x.codec_type === 'video')?.nb_read_frames)).toBeGreaterThan(40)
+
+    await nginx!.stop()
+    await until('alice reconnecting', async () => streamEvents(alice), (e) => e.some((x) => x.state === 'reconnecting'), 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    await nginx!.start()
+    const back = Date.now()
+    const again = await until('alice live again', async () => streamEvents(alice), (e) => e.filter((x) => x.state === 'live').length >= 2, 15_000)
+    const gap = Date.now() - back
+    console.log(`[sdk-stream] live again ${gap} ms after nginx returned; alice's states ${again.map((e) => e.state).join(' ')}`)
+    expect(gap).toBeLessThan(5_000)
+    expect((await probeRtmp(url, 2)).streams.find((x) => x.codec_type === 'video')?.codec_name).toBe('h264')
+    await until('bob live again', async () => streamEvents(bob), (e) => e.filter((x) => x.state === 'live').length >= 2, 10_000)
+
+    await run(alice, async (sdk) => sdk.stopStream())
+    const bobEnd = await until('bob stops', async () => streamEvents(bob), (e) => e.some((x) => x.state === 'stopped'), 10_000)
+    expect(bobEnd.at(-1)).toMatchObject({ state: 'stopped', by: 'remote' })
+    expect(await run(alice, (sdk) => sdk.states().at(-1)?.state)).toBe('connected')
+    // the relay ends the push: nothing to read there any more
+    await until('the push ends', async () => probeRtmp(url, 1).then(() => 'still there', () => 'gone'), (r) => r === 'gone', 10_000)
+  })
+
+  it('startStream() to a host the relay does not list is refused by the relay (RecordingFailedError, limit); bob refusing a stream rejects with RecordingRefusedError and nothing reaches nginx', async () => {
+    const { alice, bob } = await connected()
+    const elsewhere = await run(alice, async (sdk) => sdk.startStream('rtmp://127.0.0.1:1/live/not-listed'))
+    expect(elsewhere).toMatchObject({ name: 'RecordingFailedError' })
+    expect((elsewhere as PageError).message).toMatch(/streams only to the hosts its operator lists/)
+    await run(bob, (sdk) => { sdk.answerRecording('refuse', 'no streaming') })
+    const url = nginx!.url(`refused-${Date.now()}`)
+    const refused = await run(alice, async (sdk, u) => sdk.startStream(u as string), url)
+    expect(refused).toMatchObject({ name: 'RecordingRefusedError' })
+    expect((refused as PageError).message).toContain('no streaming')
+    await expect(probeRtmp(url, 1)).rejects.toThrow()
   })
 })
 

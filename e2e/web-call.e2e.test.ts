@@ -7,6 +7,8 @@ import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from './harness/browser.js'
 import { startRelay } from './harness/relay.js'
+import { probeRtmp, startNginxRtmp } from '../test-utils/nginx-rtmp.js'
+import type { NginxRtmp } from '../test-utils/nginx-rtmp.js'
 import { throwFirstRejection } from './harness/settled.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
@@ -61,6 +63,7 @@ async function startServer (dir: string, relay: string, relayHttp: string): Prom
 
 describe('examples/web-call: two Chromium pages call each other through the app\'s UI', () => {
   let relay: E2eRelay | undefined
+  let nginx: NginxRtmp | undefined
   let server: Awaited<ReturnType<typeof startServer>> | undefined
   let browser: E2eBrowser | undefined
   let buildDir: string | undefined
@@ -68,7 +71,10 @@ describe('examples/web-call: two Chromium pages call each other through the app\
   beforeAll(async () => {
     buildDir = await mkdtemp(join(tmpdir(), 'auralink-web-call-'))
     const started = await Promise.allSettled([
-      startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0'] }).then((r) => { relay = r }),
+      startNginxRtmp(19354).then(async (n) => {
+        nginx = n
+        relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--stream-host', `127.0.0.1:${n.port}`] })
+      }),
       buildApp(buildDir),
       launchBrowser().then((b) => { browser = b })
     ])
@@ -77,7 +83,7 @@ describe('examples/web-call: two Chromium pages call each other through the app\
   })
 
   afterAll(async () => {
-    const closed = await Promise.allSettled([browser?.close(), server?.stop(), relay?.stop()])
+    const closed = await Promise.allSettled([browser?.close(), server?.stop(), relay?.stop(), nginx?.close()])
     if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
     throwFirstRejection(closed)
   })
@@ -225,6 +231,25 @@ describe('examples/web-call: two Chromium pages call each other through the app\
     })
     expect(played.width).toBeGreaterThan(0)
     expect(played.time).toBeGreaterThan(0.3)
+
+    // Stream: alice types an RTMP URL and asks; bob sees where to (not the stream key) and allows;
+    // both show LIVE while nginx takes it (ffprobe reads it back); alice stops
+    const streamUrl = nginx!.url('web-call-secret-key')
+    await alice.fill('#stream-url', streamUrl)
+    await alice.click('#stream')
+    await waitFor(bob, '#live-ask:not([hidden])', 10_000)
+    expect(await text(bob, '#live-ask-to')).toBe(`rtmp://127.0.0.1:${nginx!.port}/live/…`)
+    await bob.click('#live-allow')
+    for (const page of [alice, bob]) await waitFor(page, '#live-indicator:not([hidden])', 30_000)
+    expect(await text(alice, '#stream')).toBe('Stop stream')
+    expect(await text(bob, '#live-state')).toBe(`live at rtmp://127.0.0.1:${nginx!.port}/live/…`)
+    await bob.screenshot({ path: join(ARTIFACTS, 'web-call-live.png') })
+    const live = await probeRtmp(streamUrl, 2)
+    expect(live.streams.find((x) => x.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 1280, height: 360 })
+    await alice.click('#stream')
+    for (const page of [alice, bob]) await waitFor(page, '#live-state[data-state="stopped"]', 10_000)
+    expect(await bob.isVisible('#live-indicator')).toBe(false)
+    expect(await text(bob, '#live-state')).toBe('stream stopped by them')
 
     // Hang up ends both
     await alice.click('#hangup')

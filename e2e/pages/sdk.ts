@@ -79,6 +79,12 @@ export interface SdkPage {
   stopRecording(): Promise<void>
   /** Every `recording` event of the current call, in order. */
   recordingEvents(): RecordingChange[]
+  /** call.startStream({ url }) on the current call: what it resolved with, or the error. */
+  startStream(url: string): Promise<RecordingChange | PageError>
+  /** call.stopStream() on the current call. */
+  stopStream(): Promise<void>
+  /** Every `stream` event of the current call, in order. */
+  streamEvents(): RecordingChange[]
   /** Aborts this client's libp2p connections to its relays (a network drop between it and them; the call's direct path stays): how many. */
   dropRelayConnections(): number
   /** For bench/browser-throughput: `size` bytes pushed on a plain libp2p stream of the call's connection (no file protocol, no hashing); ms until the receiver acknowledged them. */
@@ -92,6 +98,7 @@ let call: Call | undefined
 let answerMode: { mode: 'accept' | 'reject', reason: string, media: { audio: boolean, video: boolean, aic?: AicMode } } = { mode: 'accept', reason: '', media: { audio: true, video: true } }
 const aicLog: AicStats[] = []
 const recordingLog: RecordingChange[] = []
+const streamLog: RecordingChange[] = []
 let recordingAnswer: { mode: 'accept' | 'refuse', reason: string } = { mode: 'accept', reason: '' }
 const stateLog: StateRecord[] = []
 const received: string[] = []
@@ -138,6 +145,14 @@ function follow (c: Call): void {
   remoteTracks.length = 0
   aicLog.length = 0
   recordingLog.length = 0
+  streamLog.length = 0
+  // a stream is answered as recordings are (answerRecording())
+  c.addEventListener('stream', (e) => {
+    streamLog.push(e.detail)
+    if (e.detail.state !== 'asked') return
+    if (recordingAnswer.mode === 'accept') void c.acceptStream().catch(() => {})
+    else void c.refuseStream(recordingAnswer.reason)
+  })
   c.addEventListener('aic', (e) => { aicLog.push(e.detail) })
   c.addEventListener('recording', (e) => {
     recordingLog.push(e.detail)
@@ -246,6 +261,18 @@ const sdkPage: SdkPage = {
     await current().stopRecording()
   },
   recordingEvents: () => recordingLog.slice(),
+  async startStream (url) {
+    const t0 = performance.now()
+    try {
+      return await current().startStream({ url })
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  async stopStream () {
+    await current().stopStream()
+  },
+  streamEvents: () => streamLog.slice(),
   dropRelayConnections () {
     let n = 0
     for (const r of client!.relays()) {

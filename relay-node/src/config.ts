@@ -177,13 +177,22 @@ export interface RelayConfig {
    * Checked at start and every hour. 0: kept until someone deletes it. @default 30
    */
   recordingsRetentionDays: number
+  /**
+   * The RTMP hosts this relay streams calls out to (with `recording` on): `host` or `host:port`,
+   * `*.example.com` for its subdomains; an entry without a port allows any. A stream to any other
+   * host is refused (`limit`): a relay pushing wherever a stranger points it would be a way into
+   * its own network. @default [] (none: the relay streams nowhere)
+   */
+  streamHosts: string[]
+  /** Streams out (each one encoder, one RTMP push) at once on this relay. @default 2 */
+  maxStreams: number
 }
 
 export { DEFAULTS }
 
 /** `secret`: a string that may be empty and is never echoed in an error message. */
 /** `switch`: on or off; a flag without a value (`--recording`), or true/false, 1/0, yes/no, on/off. */
-interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs' | 'switch', help: string }
+interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs' | 'hosts' | 'switch', help: string }
 
 /** Every setting: its flag, env var, kind and help line. The one table CLI, env and file share. */
 export const FIELDS: Record<keyof RelayConfig, Field> = {
@@ -240,7 +249,9 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   recordingsMinFreeBytes: { flag: 'recordings-min-free-bytes', env: 'AURALINK_RELAY_RECORDINGS_MIN_FREE_BYTES', kind: 'count', help: 'free bytes the recordings\' disk keeps (below it: no new recordings, running ones stop)' },
   recordingGraceMs: { flag: 'recording-grace-ms', env: 'AURALINK_RELAY_RECORDING_GRACE_MS', kind: 'count', help: 'milliseconds a recording waits for a missing participant before its file is made' },
   recordingsRecipient: { flag: 'recordings-recipient', env: 'AURALINK_RELAY_RECORDINGS_RECIPIENT', kind: 'tag', help: 'age public key (age1...) finished recordings are encrypted to' },
-  recordingsRetentionDays: { flag: 'recordings-retention-days', env: 'AURALINK_RELAY_RECORDINGS_RETENTION_DAYS', kind: 'count', help: 'days a finished recording is kept, then deleted (0: kept)' }
+  recordingsRetentionDays: { flag: 'recordings-retention-days', env: 'AURALINK_RELAY_RECORDINGS_RETENTION_DAYS', kind: 'count', help: 'days a finished recording is kept, then deleted (0: kept)' },
+  streamHosts: { flag: 'stream-host', env: 'AURALINK_RELAY_STREAM_HOSTS', kind: 'hosts', help: 'RTMP host (host, host:port, *.domain) calls may be streamed out to (repeatable; env: comma-separated; none: no streams)' },
+  maxStreams: { flag: 'max-streams', env: 'AURALINK_RELAY_MAX_STREAMS', kind: 'count', help: 'streams out over RTMP at once' }
 }
 
 /**
@@ -361,6 +372,9 @@ function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayCon
   return value
 }
 
+/** A stream host entry: a name or IPv4 (with `*.` for subdomains), or a bracketed IPv6; an optional port. */
+const HOST_PATTERN = /^(?:(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
+
 function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
   const f = FIELDS[key]
   const bad = (why: string): never => { throw new ConfigError(`${source}: ${shown(key, raw)} ${why}`) }
@@ -387,6 +401,11 @@ function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): Rela
       if (['false', '0', 'no', 'off'].includes(word)) return false
       return bad('is not on or off (true/false, 1/0, yes/no, on/off)')
     }
+    case 'hosts': {
+      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : bad('is not a list of hosts')
+      for (const h of list) if (typeof h !== 'string' || !HOST_PATTERN.test(h)) throw new ConfigError(`${source}: ${JSON.stringify(h)} is not a host, host:port or *.domain`)
+      return list.map((h) => String(h).toLowerCase())
+    }
     case 'addrs': {
       const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : bad('is not a list of multiaddrs')
       for (const a of list) {
@@ -407,7 +426,7 @@ function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): Rela
  * seconds, DeprecatedRelaySettings) sets its replacement and is added to `deprecations`.
  */
 export function resolveConfig (init: Partial<RelayConfig> & DeprecatedRelaySettings, deprecations: Deprecation[] = []): RelayConfig {
-  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [] }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [], streamHosts: [] }
   // the old names (seconds) first, so that a new name given beside its old one wins
   const entries = Object.entries(init).filter(([, value]) => value !== undefined)
   for (const [key, value] of [...entries.filter(([k]) => isDeprecated(k)), ...entries.filter(([k]) => !isDeprecated(k))]) {
@@ -439,7 +458,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
     // would otherwise repair on every restart)
     repair: { type: 'boolean' }
   }
-  for (const f of Object.values(FIELDS)) options[f.flag] = { type: f.kind === 'switch' ? 'boolean' : 'string', ...(f.kind === 'addrs' ? { multiple: true } : {}) }
+  for (const f of Object.values(FIELDS)) options[f.flag] = { type: f.kind === 'switch' ? 'boolean' : 'string', ...(f.kind === 'addrs' || f.kind === 'hosts' ? { multiple: true } : {}) }
   for (const r of Object.values(DEPRECATED_FIELDS)) options[r.flag] = { type: 'string' }
   const deprecations: Deprecation[] = []
   let values: Record<string, string | boolean | string[] | undefined>
@@ -448,7 +467,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new ConfigError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), { cause: err })
   }
-  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [] }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [], streamHosts: [] }
   const file = (values.config as string | undefined) ?? env.AURALINK_RELAY_CONFIG
   if (file !== undefined) {
     let parsed: unknown

@@ -85,5 +85,7 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   recordingsMinFreeBytes: 1_073_741_824,
   recordingGraceMs: 30_000,
   recordingsRecipient: '',
-  recordingsRetentionDays: 30
+  recordingsRetentionDays: 30,
+  streamHosts: [],
+  maxStreams: 2
 })

@@ -19,6 +19,8 @@ export interface RelayMetricsSources {
   degraded?(): boolean
   /** Participants' uploads being recorded now (0 when recording is off). */
   recordings?(): number
+  /** Calls streamed out over RTMP now (0 when none may be). */
+  streams?(): number
 }
 
 /** Where a connection or socket was refused or closed early: libp2p's upgrader and gater, the WebSocket port's sockets, the HTTP port's sockets. */
@@ -51,7 +53,8 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 
  * and with `--recording`: `auralink_recordings_active`, `auralink_recordings_requests_total{result}`,
  * `auralink_recordings_stopped_total{reason}`, `auralink_recordings_bytes_total`,
  * `auralink_recordings_finished_total{status}`, `auralink_recordings_expired_total`,
- * `auralink_recordings_served_total{result}`.
+ * `auralink_recordings_served_total{result}`; with `--stream-host`: `auralink_streams_active`,
+ * `auralink_streams_states_total{state}`, `auralink_streams_reconnects_total`.
  * A gauge whose source fails is left out of that scrape and counted
  * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
@@ -72,6 +75,8 @@ export class RelayMetrics {
   readonly recordingsFinished: Counter<'status'>
   readonly recordingsExpired: Counter
   readonly recordingsServed: Counter<'result'>
+  readonly streamStates: Counter<'state'>
+  readonly streamReconnects: Counter
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -222,6 +227,23 @@ export class RelayMetrics {
       name: 'auralink_recordings_served_total',
       help: 'Playback requests on the HTTP port, by result: list, file, unauthorized, forbidden, not_found, conflict, bad_request',
       labelNames: ['result'],
+      registers
+    })
+    new Gauge({
+      name: 'auralink_streams_active',
+      help: 'Calls streamed out over RTMP now (--stream-host)',
+      registers,
+      collect: skipping((g) => { g.set(sources.streams?.() ?? 0) })
+    })
+    this.streamStates = new Counter({
+      name: 'auralink_streams_states_total',
+      help: 'Streams out entering a state: connecting (started), live (the RTMP server takes it), reconnecting (the server dropped it), ended (stopped, or failed: the server never took it or stayed away)',
+      labelNames: ['state'],
+      registers
+    })
+    this.streamReconnects = new Counter({
+      name: 'auralink_streams_reconnects_total',
+      help: 'New connections to an RTMP server after it dropped a stream (each try counts)',
       registers
     })
     this.errors = new Counter({

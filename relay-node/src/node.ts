@@ -28,6 +28,7 @@ import type { ConnectionListener, ConnectionRefusal } from './metrics.js'
 import type { RelayAdverts } from './adverts.js'
 import type { RelayGuard, RelayLimit } from './relay-guard.js'
 import type { RecordService } from './media/record-service.js'
+import type { StreamService } from './media/stream-service.js'
 import type { DhtGuard } from './dht-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -207,6 +208,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
   const config = resolveConfig(settings, deprecations)
   const log = logger ?? pino({ name: RELAY_NAME, level: config.logLevel })
   for (const d of deprecations) log.warn({ setting: d.setting, replacement: d.replacement }, d.message)
+  if (config.streamHosts.length > 0 && !config.recording) throw new ConfigError('streamHosts: streaming calls out needs recording on (--recording: the relay\'s media endpoint)')
   const dataDir = resolve(config.dataDir)
   config.dataDir = dataDir
   config.recordingsDir = resolve(config.recordingsDir === '' ? join(dataDir, 'recordings') : config.recordingsDir)
@@ -236,9 +238,11 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     dhtPeers: () => routingTableSize(libp2p?.services.dht),
     knownRelays: () => libp2p?.services.adverts.relays().length ?? 0,
     degraded: () => datastoreHealth.degraded,
-    recordings: () => recordings?.active ?? 0
+    recordings: () => recordings?.active ?? 0,
+    streams: () => streams?.streamsNow ?? 0
   })
   let recordings: RecordService | undefined
+  let streams: StreamService | undefined
   // every datastore fault is counted; the first (which makes the relay degraded) is one error line
   datastoreHealth.onFault = ({ words, first }) => {
     metrics.error('datastore')
@@ -302,6 +306,16 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         throw new ConfigError(`recordingsRecipient: ${(err as Error).message}`, { cause: err })
       }
     }
+    if (config.streamHosts.length > 0) {
+      const { StreamService } = await import('./media/stream-service.js')
+      streams = new StreamService({
+        log: log.child({ component: 'stream' }),
+        maxStreams: config.maxStreams,
+        onState: (state) => { metrics.streamStates.inc({ state }) },
+        onReconnect: () => { metrics.streamReconnects.inc() },
+        onUploadStopped: (reason) => { metrics.recordingsStopped.inc({ reason }) }
+      })
+    }
     recordings = new RecordService({
       dir: config.recordingsDir,
       relay: libp2p.peerId,
@@ -310,8 +324,10 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         maxRecordingsPerPeer: config.maxRecordingsPerPeer,
         maxDurationMs: config.maxRecordingDurationMs,
         maxBytes: config.maxRecordingBytes,
-        minFreeBytes: config.recordingsMinFreeBytes
+        minFreeBytes: config.recordingsMinFreeBytes,
+        streamHosts: config.streamHosts
       },
+      ...(streams !== undefined ? { streams } : {}),
       graceMs: config.recordingGraceMs,
       retentionDays: config.recordingsRetentionDays,
       onExpired: () => { metrics.recordingsExpired.inc() },

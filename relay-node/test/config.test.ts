@@ -179,6 +179,18 @@ describe('loadConfig', () => {
     expect(usage()).toMatch(/--recording +record calls whose participants all consent .*\(default: off; env AURALINK_RELAY_RECORDING\)/)
   })
 
+  it('--stream-host repeats (env: comma-separated; file: a list), lower-cased, and refuses what is not a host, host:port or *.domain, naming it; --max-streams defaults to 2', async () => {
+    expect(loadConfig([], {}).config).toMatchObject({ streamHosts: [], maxStreams: 2 })
+    expect(loadConfig(['--stream-host', 'A.RTMP.youtube.com', '--stream-host', '127.0.0.1:1935', '--stream-host', '*.contribute.live-video.net', '--stream-host', '[::1]:1935'], {}).config.streamHosts)
+      .toEqual(['a.rtmp.youtube.com', '127.0.0.1:1935', '*.contribute.live-video.net', '[::1]:1935'])
+    expect(loadConfig([], { AURALINK_RELAY_STREAM_HOSTS: 'a.example, b.example:1936' }).config.streamHosts).toEqual(['a.example', 'b.example:1936'])
+    const file = await configFile({ streamHosts: ['c.example'] })
+    expect(loadConfig(['--config', file], {}).config.streamHosts).toEqual(['c.example'])
+    for (const bad of ['rtmp://a.example', 'a.example/live', '*', 'a b', 'host:port', '*.', '-a.example']) {
+      expect(() => loadConfig([`--stream-host=${bad}`], {})).toThrow(`--stream-host: ${JSON.stringify(bad)} is not a host, host:port or *.domain`)
+    }
+  })
+
   it('every duration setting ends in Ms, and every deprecated name (seconds) maps to one of them with a distinct flag and env var', () => {
     for (const [key, f] of Object.entries(FIELDS)) {
       if (/(Ttl|Grace|Duration|Age|Interval|Timeout)/.test(key)) {

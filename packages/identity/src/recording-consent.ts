@@ -32,6 +32,8 @@ export interface RecordingConsentInit extends AbortOptions {
   relay: PeerId
   /** @default 'file' */
   kind?: RecordingKind
+  /** For a stream (kind 'stream', where it is required): the RTMP URL it goes to; the consent binds its SHA-256 (streamDestination()). */
+  streamUrl?: string
   /** @default Date.now() */
   now?: number
   /** @default DEFAULT_RECORDING_CONSENT_TTL_MS (an hour); at most MAX_RECORDING_CONSENT_TTL_MS */
@@ -47,6 +49,8 @@ export interface RecordingConsent {
   participants: PeerId[]
   relay: PeerId
   kind: RecordingKind
+  /** For a stream: the SHA-256 of the RTMP URL consented to (32 bytes); empty for a file. */
+  destination: Uint8Array
   issuedAt: number
   expiresAt: number
   /** The signed bytes, exactly as they travel. */
@@ -54,17 +58,29 @@ export interface RecordingConsent {
 }
 
 const HEX32 = /^[0-9a-f]{32}$/
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+
+/**
+ * What a stream consent binds: the SHA-256 of its RTMP URL, exactly as given (32 bytes). The relay
+ * streams only to a URL whose digest every consent names.
+ */
+export async function streamDestination (url: string): Promise<Uint8Array> {
+  if (typeof url !== 'string' || url.length === 0) throw new TypeError(`streamUrl must be a non-empty string, got ${JSON.stringify(url)}`)
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(url)))
+}
 const DOMAIN = new TextEncoder().encode(RECORDING_CONSENT_SIGNATURE_DOMAIN)
 const signedPart = (payload: Uint8Array): Uint8Array => withDomain(DOMAIN, payload)
 
 /** Field checks shared by create (RangeError) and verify (InvalidRecordingConsentError 'fields'). */
-function fieldProblem (f: { recordingId: string, callId: string, participants: PeerId[], issuedAt: number, expiresAt: number }, signer: PeerId): string | undefined {
+function fieldProblem (f: { recordingId: string, callId: string, participants: PeerId[], kind: RecordingKind, destination: Uint8Array, issuedAt: number, expiresAt: number }, signer: PeerId): string | undefined {
   if (!HEX32.test(f.recordingId)) return `recordingId must be 32 lowercase hex characters, got ${JSON.stringify(f.recordingId.slice(0, 40))}`
   if (!HEX32.test(f.callId)) return `callId must be 32 lowercase hex characters, got ${JSON.stringify(f.callId.slice(0, 40))}`
   const ids = f.participants.map((p) => p.toString())
   if (ids.length < 2 || ids.length > MAX_RECORDING_PARTICIPANTS) return `participants must name 2 to ${MAX_RECORDING_PARTICIPANTS} peers, got ${ids.length}`
   if (new Set(ids).size !== ids.length) return 'participants names a peer twice'
   if (!ids.includes(signer.toString())) return `participants does not name the signer ${signer.toString()}`
+  if (f.kind === 'stream' && f.destination.length !== 32) return `a stream's destination must be the 32-byte SHA-256 of its URL, got ${f.destination.length} bytes`
+  if (f.kind === 'file' && f.destination.length !== 0) return 'a file recording names no destination'
   if (!Number.isSafeInteger(f.issuedAt) || !(f.expiresAt > f.issuedAt) || f.expiresAt - f.issuedAt > MAX_RECORDING_CONSENT_TTL_MS) return `validity must be more than 0 and at most ${MAX_RECORDING_CONSENT_TTL_MS} ms, got ${f.expiresAt - f.issuedAt}`
   return undefined
 }
@@ -76,8 +92,11 @@ export async function createRecordingConsent (privateKey: PrivateKey, init: Reco
   if (init.relay == null || typeof init.relay.toMultihash !== 'function') throw new TypeError('relay must be a PeerId')
   const kind = init.kind ?? 'file'
   if (kind !== 'file' && kind !== 'stream') throw new RangeError(`kind must be 'file' or 'stream', got ${JSON.stringify(kind)}`)
+  if (kind === 'stream' && init.streamUrl === undefined) throw new TypeError('a stream consent needs streamUrl: the RTMP URL consented to')
+  if (kind === 'file' && init.streamUrl !== undefined) throw new TypeError('a file recording takes no streamUrl')
+  const destination = kind === 'stream' ? await streamDestination(init.streamUrl!) : new Uint8Array()
   const issuedAt = init.now ?? Date.now()
-  const fields = { recordingId: init.recordingId, callId: init.callId, participants: init.participants, relay: init.relay, kind, issuedAt, expiresAt: issuedAt + (init.ttlMs ?? DEFAULT_RECORDING_CONSENT_TTL_MS) }
+  const fields = { recordingId: init.recordingId, callId: init.callId, participants: init.participants, relay: init.relay, kind, destination, issuedAt, expiresAt: issuedAt + (init.ttlMs ?? DEFAULT_RECORDING_CONSENT_TTL_MS) }
   const problem = fieldProblem(fields, signer)
   if (problem !== undefined) throw new RangeError(problem)
   const payload = encodeRecordingConsent({
@@ -116,7 +135,8 @@ export async function verifyRecordingConsent (bytes: Uint8Array, options: AbortO
   }
   const signer = peerIdFromPublicKey(publicKey)
   if (m.kind === undefined) throw new InvalidRecordingConsentError('fields', `recording consent of ${signer.toString()}: kind is none this version knows`)
-  const problem = fieldProblem({ ...m, participants }, signer)
+  const kind = m.kind
+  const problem = fieldProblem({ ...m, kind, participants }, signer)
   if (problem !== undefined) throw new InvalidRecordingConsentError('fields', `recording consent of ${signer.toString()}: ${problem}`)
   let ok = false
   try {
@@ -128,7 +148,7 @@ export async function verifyRecordingConsent (bytes: Uint8Array, options: AbortO
   const now = options.now ?? Date.now()
   if (m.expiresAt <= now) throw new InvalidRecordingConsentError('expired', `recording consent of ${signer.toString()} lapsed ${now - m.expiresAt} ms ago`)
   if (m.issuedAt > now + MAX_RECORDING_CONSENT_CLOCK_SKEW_MS) throw new InvalidRecordingConsentError('expired', `recording consent of ${signer.toString()} is issued ${m.issuedAt - now} ms in the future`)
-  return { signer, recordingId: m.recordingId, callId: m.callId, participants, relay, kind: m.kind, issuedAt: m.issuedAt, expiresAt: m.expiresAt, bytes }
+  return { signer, recordingId: m.recordingId, callId: m.callId, participants, relay, kind, destination: m.destination, issuedAt: m.issuedAt, expiresAt: m.expiresAt, bytes }
 }
 
 /** What a set of consents agrees on: the recording every participant consented to, and until when all of them did. */
@@ -138,6 +158,8 @@ export interface AgreedRecording {
   participants: PeerId[]
   relay: PeerId
   kind: RecordingKind
+  /** For a stream: the SHA-256 of the RTMP URL every consent names; empty for a file. */
+  destination: Uint8Array
   /** The earliest lapse of the consents: the recording must end by then. */
   expiresAt: number
   consents: RecordingConsent[]
@@ -147,7 +169,7 @@ export interface AgreedRecording {
  * Verifies every consent and checks that together they are every participant's consent to one
  * recording at `relay`, and that `requester` (the peer asking the relay) is one of them.
  * InvalidRecordingConsentError: a bad consent (its reason), or 'mismatch' (they differ in the
- * recording, call, participants, relay or kind; one is missing or given twice; the relay or the
+ * recording, call, participants, relay, kind or destination; one is missing or given twice; the relay or the
  * requester is not the one they name).
  */
 export async function checkRecordingConsents (consents: readonly Uint8Array[], expect: AbortOptions & { relay: PeerId, requester: PeerId, now?: number }): Promise<AgreedRecording> {
@@ -155,7 +177,7 @@ export async function checkRecordingConsents (consents: readonly Uint8Array[], e
   const checked: RecordingConsent[] = []
   for (const bytes of consents) checked.push(await verifyRecordingConsent(bytes, expect))
   const first = checked[0]!
-  const key = (c: RecordingConsent): string => JSON.stringify([c.recordingId, c.callId, c.participants.map((p) => p.toString()), c.relay.toString(), c.kind])
+  const key = (c: RecordingConsent): string => JSON.stringify([c.recordingId, c.callId, c.participants.map((p) => p.toString()), c.relay.toString(), c.kind, hex(c.destination)])
   const mismatch = (why: string): never => { throw new InvalidRecordingConsentError('mismatch', why) }
   for (const c of checked) if (key(c) !== key(first)) mismatch(`the consents of ${first.signer.toString()} and ${c.signer.toString()} are for different recordings`)
   if (!first.relay.equals(expect.relay)) mismatch(`the consents are for relay ${first.relay.toString()}, not this one (${expect.relay.toString()})`)
@@ -170,6 +192,7 @@ export async function checkRecordingConsents (consents: readonly Uint8Array[], e
     participants: first.participants,
     relay: first.relay,
     kind: first.kind,
+    destination: first.destination,
     expiresAt: Math.min(...checked.map((c) => c.expiresAt)),
     consents: checked
   }

@@ -3,7 +3,7 @@ import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { checkRecordingConsents, createRecordingConsent, verifyRecordingConsent } from '../src/index.js'
+import { checkRecordingConsents, createRecordingConsent, streamDestination, verifyRecordingConsent } from '../src/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 // Recording consents (issue 17): each participant signs its own; a relay records only on a full
@@ -33,8 +33,10 @@ describe('recording consents', () => {
   })
 
   it('verifyRecordingConsent(createRecordingConsent(...)) gives back every field and the signer', async () => {
-    const c = await createRecordingConsent(alice, init([a, b], { kind: 'stream', ttlMs: 30 * 60 * 1000 }))
+    const c = await createRecordingConsent(alice, init([a, b], { kind: 'stream', streamUrl: 'rtmp://127.0.0.1/live/key', ttlMs: 30 * 60 * 1000 }))
     const back = await verifyRecordingConsent(c.bytes, { now: NOW + 1000 })
+    expect(back.destination).toEqual(await streamDestination('rtmp://127.0.0.1/live/key'))
+    expect(back.destination).toHaveLength(32)
     expect(back.signer.equals(a)).toBe(true)
     expect(back.participants.map(String)).toEqual([a, b].map(String))
     expect(back.relay.equals(relay)).toBe(true)
@@ -50,6 +52,9 @@ describe('recording consents', () => {
     await expect(createRecordingConsent(alice, init([b, m]))).rejects.toThrow(/does not name the signer/)
     await expect(createRecordingConsent(alice, init([a, b], { ttlMs: MAX_RECORDING_CONSENT_TTL_MS + 1 }))).rejects.toThrow(/validity must be/)
     await expect(createRecordingConsent(alice, init([a, b], { kind: 'tape' }))).rejects.toThrow(/kind must be 'file' or 'stream'/)
+    await expect(createRecordingConsent(alice, init([a, b], { kind: 'stream' }))).rejects.toThrow(/a stream consent needs streamUrl/)
+    await expect(createRecordingConsent(alice, init([a, b], { kind: 'file', streamUrl: 'rtmp://x/y' }))).rejects.toThrow(/a file recording takes no streamUrl/)
+    await expect(createRecordingConsent(alice, init([a, b], { kind: 'stream', streamUrl: '' }))).rejects.toThrow(/streamUrl must be a non-empty string/)
   })
 
   it('verifyRecordingConsent() refuses a lapsed consent, one from the future, a forged signature and edited bytes', async () => {
@@ -99,5 +104,28 @@ describe('recording consents', () => {
     const ca3 = await createRecordingConsent(alice, init([a, b, m]))
     const cb3 = await createRecordingConsent(bob, init([a, b, m]))
     expect(await refuse([ca3.bytes, cb3.bytes], {})).toMatch(/mismatch: no consent from/)
+  })
+
+  it('checkRecordingConsents() agrees on a stream only when every consent names the same destination; a consent whose destination is not a SHA-256 is refused', async () => {
+    const url = 'rtmp://127.0.0.1:1935/live/secret-key'
+    const ca = await createRecordingConsent(alice, init([a, b], { kind: 'stream', streamUrl: url }))
+    const cb = await createRecordingConsent(bob, init([a, b], { kind: 'stream', streamUrl: url }))
+    const agreed = await checkRecordingConsents([ca.bytes, cb.bytes], { relay, requester: a, now: NOW })
+    expect(agreed.kind).toBe('stream')
+    expect(agreed.destination).toEqual(await streamDestination(url))
+    // bob agreed to stream elsewhere: no set
+    const cbElsewhere = await createRecordingConsent(bob, init([a, b], { kind: 'stream', streamUrl: 'rtmp://evil.example/live/x' }))
+    await expect(checkRecordingConsents([ca.bytes, cbElsewhere.bytes], { relay, requester: a, now: NOW })).rejects.toMatchObject({ name: 'InvalidRecordingConsentError', reason: 'mismatch' })
+    // hand-signed consents with a destination that is no digest, or a file that names one
+    const signed = async (kind: 'file' | 'stream', destination: Uint8Array): Promise<Uint8Array> => {
+      const payload = encodeRecordingConsent({ publicKey: publicKeyToProtobuf(alice.publicKey), recordingId: REC, callId: CALL, participants: [a, b].map(String), relay: relay.toString(), kind, issuedAt: NOW, expiresAt: NOW + 60_000, destination })
+      const sig = await alice.sign(new Uint8Array([...new TextEncoder().encode('auralink-recording-consent:'), ...payload]))
+      return encodeSignedRecordingConsent({ payload, signature: sig })
+    }
+    await expect(verifyRecordingConsent(await signed('stream', new Uint8Array(5)), { now: NOW })).rejects.toThrow(/destination must be the 32-byte SHA-256/)
+    await expect(verifyRecordingConsent(await signed('stream', new Uint8Array()), { now: NOW })).rejects.toThrow(/destination must be the 32-byte SHA-256/)
+    await expect(verifyRecordingConsent(await signed('file', new Uint8Array(32)), { now: NOW })).rejects.toThrow(/a file recording names no destination/)
+    // the same hand-made path signs a good one: the refusals above are for the field alone
+    await expect(verifyRecordingConsent(await signed('stream', await streamDestination(url)), { now: NOW })).resolves.toMatchObject({ kind: 'stream' })
   })
 })

@@ -142,6 +142,8 @@ export interface RecordingConsentMessage {
   kind: RecordingKind | undefined
   issuedAt: number
   expiresAt: number
+  /** For a stream: the SHA-256 of its RTMP URL (32 bytes); empty for a file. */
+  destination: Uint8Array
 }
 
 /** The fields of a `RecordingConsent` (protos/relay.proto), as encodeRecordingConsent takes them. */
@@ -154,6 +156,8 @@ export interface RecordingConsentFields {
   kind: RecordingKind
   issuedAt: number
   expiresAt: number
+  /** For a stream: the SHA-256 of its RTMP URL (32 bytes); omitted or empty for a file. */
+  destination?: Uint8Array
 }
 
 /** Encodes a `RecordingConsent` message (protos/relay.proto) to protobuf bytes. */
@@ -170,7 +174,8 @@ export function decodeRecordingConsent (b: Uint8Array): RecordingConsentMessage 
     relay: m.relay,
     kind,
     issuedAt: toSafeNumber('RecordingConsent', 'issuedAt', m.issuedAt),
-    expiresAt: toSafeNumber('RecordingConsent', 'expiresAt', m.expiresAt)
+    expiresAt: toSafeNumber('RecordingConsent', 'expiresAt', m.expiresAt),
+    destination: Uint8Array.from(m.destination ?? [])
   }
 }
 
@@ -188,6 +193,8 @@ export const MAX_RECORD_OFFER_BYTES = 16 * 1024
 export const MAX_RECORD_REQUEST_BYTES = MAX_RECORDING_PARTICIPANTS * MAX_RECORDING_CONSENT_BYTES + MAX_RECORD_OFFER_BYTES + 256
 /** Most tracks one participant's upload may send. */
 export const MAX_RECORD_TRACKS = 4
+/** Longest RTMP URL a stream may go to (host, application, stream key). */
+export const MAX_STREAM_URL_CHARS = 1024
 /** An answer (SDP) and a message: 24 KiB is plenty. */
 export const MAX_RECORD_RESPONSE_BYTES = 24 * 1024
 
@@ -201,28 +208,49 @@ const RESULTS: Record<RecordResult, number> = {
   failed: pb.RecordResult.RECORD_RESULT_FAILED
 }
 
-/** A `RecordRequest` (protos/relay.proto): every participant's signed consent, the requester's offer and its track count. */
-export interface RecordRequestMessage { consents: Uint8Array[], offerSdp: string, tracks: number }
+/**
+ * A `RecordRequest` (protos/relay.proto): every participant's signed consent, the requester's offer
+ * and its track count; for a stream, its RTMP URL (empty for a file).
+ */
+export interface RecordRequestMessage { consents: Uint8Array[], offerSdp: string, tracks: number, streamUrl?: string }
+
+/** Where a stream out stands (RecordResponse.stream_state). */
+export type StreamState = 'connecting' | 'live' | 'reconnecting'
+const STREAM_STATES: Record<StreamState, number> = {
+  connecting: pb.StreamState.STREAM_STATE_CONNECTING,
+  live: pb.StreamState.STREAM_STATE_LIVE,
+  reconnecting: pb.StreamState.STREAM_STATE_RECONNECTING
+}
+
 /**
  * A decoded `RecordResponse`: `result` undefined when it is none this version knows; `endsAt` and
- * `startedAt` ms since the epoch (`startedAt` 0 except on the message that says the recording began).
+ * `startedAt` ms since the epoch (`startedAt` 0 except on the message that says the recording
+ * began); `streamState` set only on a message that says a stream's state changed.
  */
-export interface RecordResponseMessage { result: RecordResult | undefined, answerSdp: string, message: string, endsAt: number, startedAt: number }
+export interface RecordResponseMessage { result: RecordResult | undefined, answerSdp: string, message: string, endsAt: number, startedAt: number, streamState?: StreamState }
 
 /** Encodes a `RecordRequest` message (protos/relay.proto) to protobuf bytes. */
-export const encodeRecordRequest = (m: RecordRequestMessage): Uint8Array => pb.RecordRequest.encode(m).finish()
+export const encodeRecordRequest = (m: RecordRequestMessage): Uint8Array => pb.RecordRequest.encode({ ...m, streamUrl: m.streamUrl ?? '' }).finish()
 /** Decodes a `RecordRequest` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
-export function decodeRecordRequest (b: Uint8Array): RecordRequestMessage {
+export function decodeRecordRequest (b: Uint8Array): Required<RecordRequestMessage> {
   const m = safeDecode('RecordRequest', pb.RecordRequest, b, MAX_RECORD_REQUEST_BYTES)
-  return { consents: m.consents, offerSdp: m.offerSdp, tracks: m.tracks }
+  return { consents: m.consents, offerSdp: m.offerSdp, tracks: m.tracks, streamUrl: m.streamUrl ?? '' }
 }
 
 /** Encodes a `RecordResponse` message (protos/relay.proto) to protobuf bytes. */
-export const encodeRecordResponse = (m: { result: RecordResult, answerSdp?: string, message?: string, endsAt?: number, startedAt?: number }): Uint8Array =>
-  pb.RecordResponse.encode({ result: RESULTS[m.result], answerSdp: m.answerSdp ?? '', message: m.message ?? '', endsAt: m.endsAt ?? 0, startedAt: m.startedAt ?? 0 }).finish()
+export const encodeRecordResponse = (m: { result: RecordResult, answerSdp?: string, message?: string, endsAt?: number, startedAt?: number, streamState?: StreamState }): Uint8Array =>
+  pb.RecordResponse.encode({ result: RESULTS[m.result], answerSdp: m.answerSdp ?? '', message: m.message ?? '', endsAt: m.endsAt ?? 0, startedAt: m.startedAt ?? 0, streamState: m.streamState !== undefined ? STREAM_STATES[m.streamState] : 0 }).finish()
 /** Decodes a `RecordResponse` message (protos/relay.proto); `result` undefined when it is none this version knows. */
 export function decodeRecordResponse (b: Uint8Array): RecordResponseMessage {
   const m = safeDecode('RecordResponse', pb.RecordResponse, b, MAX_RECORD_RESPONSE_BYTES)
   const result = (Object.keys(RESULTS) as RecordResult[]).find((k) => RESULTS[k] === m.result)
-  return { result, answerSdp: m.answerSdp, message: m.message, endsAt: toSafeNumber('RecordResponse', 'endsAt', m.endsAt), startedAt: toSafeNumber('RecordResponse', 'startedAt', m.startedAt) }
+  const streamState = (Object.keys(STREAM_STATES) as StreamState[]).find((k) => STREAM_STATES[k] === m.streamState)
+  return {
+    result,
+    answerSdp: m.answerSdp,
+    message: m.message,
+    endsAt: toSafeNumber('RecordResponse', 'endsAt', m.endsAt),
+    startedAt: toSafeNumber('RecordResponse', 'startedAt', m.startedAt),
+    ...(streamState !== undefined ? { streamState } : {})
+  }
 }

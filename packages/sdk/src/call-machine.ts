@@ -38,7 +38,7 @@ export type MediaSignal =
 /** What the call must do about a message it received. */
 /** A recording message from the other side (recording.ts): an ask, an answer, a stop. */
 export type RecordingSignal =
-  | { type: 'ask', recordingId: string, relayAddr: string, consent: Uint8Array }
+  | { type: 'ask', recordingId: string, relayAddr: string, consent: Uint8Array, streamUrl: string }
   | { type: 'answer', recordingId: string, agreed: boolean, consent: Uint8Array, reason: string }
   | { type: 'stop', recordingId: string, reason: string }
 
@@ -190,7 +190,7 @@ export class CallMachine {
         if (!this.needsMedia) return ignore(`${msg.body} on a call without media`)
         if (msg.recordingAsk != null) {
           const a = msg.recordingAsk
-          return { type: 'recording', message: { type: 'ask', recordingId: a.recordingId ?? '', relayAddr: a.relayAddr ?? '', consent: a.consent ?? new Uint8Array() } }
+          return { type: 'recording', message: { type: 'ask', recordingId: a.recordingId ?? '', relayAddr: a.relayAddr ?? '', consent: a.consent ?? new Uint8Array(), streamUrl: a.streamUrl ?? '' } }
         }
         if (msg.recordingAnswer != null) {
           const a = msg.recordingAnswer

@@ -11,7 +11,7 @@ import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
 import { CallTimeline } from './call-timeline.js'
 import { CallRecorder } from './recording.js'
-import type { RecordingChange, RecordingComponents, StartRecordingOptions } from './recording.js'
+import type { RecordingChange, RecordingComponents, StartRecordingOptions, StartStreamOptions } from './recording.js'
 import type { EarlyMedia } from './early-media.js'
 import type { MediaSessionEvents } from './media-session.js'
 import type { AicStats } from './aic-session.js'
@@ -57,6 +57,14 @@ export interface CallEvents {
    * 'refused' or 'failed'. The same object as `call.recording`.
    */
   recording: CustomEvent<RecordingChange>
+  /**
+   * A stream out's state changed (docs/recording.md "RTMP out"): 'asked' when the other side asks
+   * to stream the call to an RTMP URL (answer with `acceptStream()` or `refuseStream()`; show the
+   * URL's host to the user), then 'starting', 'live' (the RTMP server takes it: show an
+   * indicator), 'reconnecting' (the server dropped it; the relay connects again), 'stopped',
+   * 'refused' or 'failed'. The same object as `call.streaming`.
+   */
+  stream: CustomEvent<RecordingChange>
 }
 
 /** Media to send: flags, and for audio or video the stream to send (the client gets one from getUserMedia when absent). */
@@ -139,6 +147,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
   // reconnecting (packages/sdk/README.md "Reconnecting"): chat messages held and sent again across a break
   private readonly chat = new ChatLog()
   private readonly recorder: CallRecorder
+  private readonly streamer: CallRecorder
 
   /** @internal */
   constructor (init: {
@@ -190,14 +199,16 @@ export class Call extends SafeEventEmitter<CallEvents> {
         if (!this.machine.accepted && this.state !== 'ended') this.hangupWith('timeout', `${this.who} did not answer within ${Math.round(components.ringTimeoutMs / 1000)} s`)
       }, components.ringTimeoutMs)
     }
-    this.recorder = new CallRecorder(components.recording, {
+    const recordingCall = (event: 'recording' | 'stream'): ConstructorParameters<typeof CallRecorder>[1] => ({
       log: components.log,
       id: init.callId,
       remote: this.remotePeer,
       send: async (fields) => { await this.channel.send({ callId: this.id, ...fields }) },
       localStream: () => this.localStream,
-      changed: (change) => { this.safeDispatchEvent('recording', { detail: change }) }
+      changed: (change) => { this.safeDispatchEvent(event, { detail: change }) }
     })
+    this.recorder = new CallRecorder(components.recording, recordingCall('recording'))
+    this.streamer = new CallRecorder(components.recording, recordingCall('stream'), 'stream')
     this.link.start()
   }
 
@@ -400,6 +411,44 @@ export class Call extends SafeEventEmitter<CallEvents> {
     await this.recorder.stop(reason)
   }
 
+  /** The stream out now (or the last one of this call): its id, URL, state, relay; undefined when none was asked for. */
+  get streaming (): RecordingChange | undefined {
+    return this.streamer.status
+  }
+
+  /**
+   * Asks the other side to stream the call out over RTMP (`options.url`) through a relay running
+   * `--recording` that lists the URL's host (`--stream-host`), with this side's signed consent to
+   * that URL. Once it agrees (`acceptStream()`), each side uploads its own audio and video to the
+   * relay, which puts both pictures side by side, mixes the audio and pushes H.264 + AAC to the
+   * URL, reconnecting when the RTMP server drops it. Resolves once the RTMP server takes the
+   * stream (state 'live'). Rejects as startRecording() does; TypeError for a URL that is not
+   * rtmp:// or rtmps://.
+   */
+  async startStream (options: StartStreamOptions): Promise<RecordingChange> {
+    this.assertLive('startStream()')
+    if (options === null || typeof options !== 'object') throw new TypeError(`startStream(options): options must be an object with a url, got ${String(options)}`)
+    return this.streamer.start(options)
+  }
+
+  /** Agrees to stream the call to the URL the other side asked for (`stream` event, state 'asked', its `url`). Resolves once the stream is live. */
+  async acceptStream (options: AbortOptions = {}): Promise<RecordingChange> {
+    this.assertLive('acceptStream()')
+    return this.streamer.accept(options)
+  }
+
+  /** Refuses to be streamed, as the other side asked: nothing is streamed; its `startStream()` rejects with RecordingRefusedError and these words. */
+  async refuseStream (reason = ''): Promise<void> {
+    this.assertLive('refuseStream()')
+    await this.streamer.refuse(reason)
+  }
+
+  /** Stops the stream out (both sides' uploads end; the relay ends the push), or withdraws an ask. Does nothing when none runs. */
+  async stopStream (reason = 'stopped'): Promise<void> {
+    if (typeof reason !== 'string') throw new TypeError(`stopStream(reason): reason must be a string, got ${typeof reason}`)
+    await this.streamer.stop(reason)
+  }
+
   /** The call's figures now: path, RTT, bitrates, losses, codecs. */
   async stats (): Promise<CallStats> {
     const stats = await collectStats({
@@ -455,9 +504,13 @@ export class Call extends SafeEventEmitter<CallEvents> {
       case 'aic':
         this.aic?.onSignal(effect.message)
         return
-      case 'recording':
-        this.recorder.onSignal(effect.message)
+      case 'recording': {
+        // an ask names its kind (a stream has its URL); answers and stops go to whichever holds that id
+        const m = effect.message
+        const toStream = m.type === 'ask' ? m.streamUrl !== '' : this.streamer.status?.id === m.recordingId
+        ;(toStream ? this.streamer : this.recorder).onSignal(m)
         return
+      }
       case 'pong':
         this.link.pong(effect.nonce)
     }
@@ -604,6 +657,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.mediaConnected.resolve()
     this.aic?.stop()
     this.recorder.close()
+    this.streamer.close()
     this.early?.stop()
     this.media?.stop()
     // its timers, the stream and connection a move left behind, and the call stream

@@ -13,27 +13,36 @@
  * for this recording id, this call, exactly these two participants, the relay named, a file.
  */
 import { RecordingFailedError, RecordingRefusedError, InvalidStateError, MediaUnsupportedError } from '@auralink/core'
-import { createRecordingConsent, verifyRecordingConsent } from '@auralink/identity'
-import { decodeRecordResponse, encodeRecordRequest, MAX_RECORD_RESPONSE_BYTES } from '@auralink/protocol'
+import { createRecordingConsent, streamDestination, verifyRecordingConsent } from '@auralink/identity'
+import { decodeRecordResponse, encodeRecordRequest, MAX_RECORD_RESPONSE_BYTES, MAX_STREAM_URL_CHARS } from '@auralink/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { RecordingSignal } from './call-machine.js'
-import type { SignalMessageFields } from '@auralink/protocol'
+import type { SignalMessageFields, StreamState } from '@auralink/protocol'
 import type { AbortOptions, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
 /**
- * Where a recording stands, for this side: 'asking' (we asked; waiting for the other side),
- * 'asked' (the other side asked; `acceptRecording()` or `refuseRecording()`), 'starting' (both
- * agreed; our upload is connecting), 'recording' (the relay is writing our media), then one of
- * 'stopped', 'refused', 'failed'.
+ * Where a recording or a stream stands, for this side: 'asking' (we asked; waiting for the other
+ * side), 'asked' (the other side asked; accept or refuse), 'starting' (both agreed; our upload is
+ * connecting; for a stream, also until the RTMP server takes it), 'recording' (a file: the relay
+ * is writing our media), 'live' (a stream: the RTMP server takes it), 'reconnecting' (a stream:
+ * the RTMP server dropped it and the relay connects again), then one of 'stopped', 'refused',
+ * 'failed'.
  */
-export type RecordingState = 'asking' | 'asked' | 'starting' | 'recording' | 'stopped' | 'refused' | 'failed'
+export type RecordingState = 'asking' | 'asked' | 'starting' | 'recording' | 'live' | 'reconnecting' | 'stopped' | 'refused' | 'failed'
+
+/** What is asked for: a file on the relay, or a stream out over RTMP. */
+export type RecordingKind = 'file' | 'stream'
 
 /** The payload of a call's `recording` event, and what `call.recording` says. */
 export interface RecordingChange {
   /** The recording's id (32 hex characters): the relay names its file `<id>.webm`. */
   id: string
+  /** 'file' (the `recording` event) or 'stream' (the `stream` event). */
+  kind: RecordingKind
+  /** A stream's RTMP URL (its stream key included: show only its host to the user). */
+  url?: string
   state: RecordingState
   /** Who asked for it. */
   askedBy: 'local' | 'remote'
@@ -56,6 +65,16 @@ export interface StartRecordingOptions extends AbortOptions {
   relay?: string
   /** How long the other side has to answer (its user is asked). @default 60000 */
   answerTimeoutMs?: number
+}
+
+/** Options of `call.startStream()`. */
+export interface StartStreamOptions extends StartRecordingOptions {
+  /**
+   * Where the relay pushes the call: an rtmp:// or rtmps:// URL, stream key included (YouTube:
+   * `rtmp://a.rtmp.youtube.com/live2/<key>`; Twitch: `rtmp://<ingest>.contribute.live-video.net/app/<key>`).
+   * The relay must list its host (`--stream-host`). The other side sees the URL: it consents to it.
+   */
+  url: string
 }
 
 /** @internal what the recorder needs from the client */
@@ -95,6 +114,13 @@ const MAX_RELAY_ADDR_CHARS = 512
 
 const randomId = (): string => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
 
+/** Why `url` cannot be a stream's destination (words after "options.url"), or undefined. The relay checks it again, and its host against its list. */
+function streamUrlProblem (url: unknown): string | undefined {
+  if (typeof url !== 'string' || url.length === 0 || url.length > MAX_STREAM_URL_CHARS) return `must be an rtmp:// or rtmps:// URL of at most ${MAX_STREAM_URL_CHARS} characters, got ${JSON.stringify(String(url).slice(0, 80))}`
+  if (!/^rtmps?:\/\/[\x21-\x7e]+$/.test(url)) return `must be an rtmp:// or rtmps:// URL of printable characters, got ${JSON.stringify(url.slice(0, 80))}`
+  return undefined
+}
+
 /** The relay's PeerId from its multiaddr; a TypeError naming the input when there is none. */
 function relayOf (addr: string): PeerId {
   if (typeof addr !== 'string' || addr.length === 0 || addr.length > MAX_RELAY_ADDR_CHARS) throw new TypeError(`relay must be a multiaddr of at most ${MAX_RELAY_ADDR_CHARS} characters, got ${JSON.stringify(String(addr).slice(0, 80))}`)
@@ -116,6 +142,8 @@ interface Upload {
 
 interface Current {
   id: string
+  /** A stream's URL. */
+  url?: string
   askedBy: 'local' | 'remote'
   relayAddr: string
   relay: PeerId
@@ -140,7 +168,11 @@ export class CallRecorder {
   private current: Current | undefined
   private closed = false
 
-  constructor (private readonly c: RecordingComponents, private readonly call: RecordingCall) {}
+  constructor (private readonly c: RecordingComponents, private readonly call: RecordingCall, private readonly kind: RecordingKind = 'file') {}
+
+  private get what (): string {
+    return this.kind === 'file' ? 'recording' : 'stream'
+  }
 
   /** The recording now, or the last one. */
   get status (): RecordingChange | undefined {
@@ -150,6 +182,8 @@ export class CallRecorder {
   private describe (cur: Current): RecordingChange {
     return {
       id: cur.id,
+      kind: this.kind,
+      ...(cur.url !== undefined ? { url: cur.url } : {}),
       state: cur.state,
       askedBy: cur.askedBy,
       relay: cur.relayAddr,
@@ -160,7 +194,7 @@ export class CallRecorder {
   }
 
   private set (cur: Current, state: RecordingState, end: { by?: RecordingChange['by'], reason?: string } = {}): void {
-    if (ENDED.includes(cur.state)) return
+    if (ENDED.includes(cur.state) || cur.state === state) return
     cur.state = state
     if (end.by !== undefined) cur.by = end.by
     if (end.reason !== undefined) cur.reason = end.reason
@@ -173,32 +207,39 @@ export class CallRecorder {
   }
 
   /** Asks the other side, then uploads once it agreed; resolves when the relay writes our media. */
-  async start (options: StartRecordingOptions = {}): Promise<RecordingChange> {
-    if (this.closed) throw new InvalidStateError('startRecording(): the call has ended')
-    if (this.busy()) throw new InvalidStateError(`startRecording(): recording ${this.current!.id} is ${this.current!.state}`)
-    const local = this.recordable('startRecording()')
+  async start (options: StartRecordingOptions & { url?: string } = {}): Promise<RecordingChange> {
+    const api = this.kind === 'file' ? 'startRecording()' : 'startStream()'
+    if (this.closed) throw new InvalidStateError(`${api}: the call has ended`)
+    if (this.busy()) throw new InvalidStateError(`${api}: ${this.what} ${this.current!.id} is ${this.current!.state}`)
+    let url: string | undefined
+    if (this.kind === 'stream') {
+      url = options.url
+      const problem = streamUrlProblem(url)
+      if (problem !== undefined) throw new TypeError(`${api}: options.url ${problem}`)
+    }
+    const local = this.recordable(api)
     const relayAddr = options.relay ?? this.c.relayAddrs()[0]
-    if (relayAddr === undefined) throw new RecordingFailedError('unreachable', 'startRecording(): this client holds no relay to record at; name one with { relay }')
+    if (relayAddr === undefined) throw new RecordingFailedError('unreachable', `${api}: this client holds no relay to ${this.kind === 'file' ? 'record' : 'stream'} at; name one with { relay }`)
     const relay = relayOf(relayAddr)
     const id = randomId()
-    const consent = await createRecordingConsent(this.c.key, { recordingId: id, callId: this.call.id, participants: [this.c.self, this.call.remote], relay, kind: 'file' })
-    const cur: Current = { id, askedBy: 'local', relayAddr, relay, state: 'asking', ownConsent: consent.bytes }
+    const consent = await createRecordingConsent(this.c.key, { recordingId: id, callId: this.call.id, participants: [this.c.self, this.call.remote], relay, kind: this.kind, ...(url !== undefined ? { streamUrl: url } : {}) })
+    const cur: Current = { id, askedBy: 'local', relayAddr, relay, state: 'asking', ownConsent: consent.bytes, ...(url !== undefined ? { url } : {}) }
     this.current = cur
     this.call.changed(this.describe(cur))
     const answerTimeoutMs = options.answerTimeoutMs ?? DEFAULT_RECORDING_ANSWER_TIMEOUT_MS
     const answer = new Promise<Extract<RecordingSignal, { type: 'answer' }>>((resolve, reject) => {
       cur.answered = resolve
-      cur.timer = setTimeout(() => { reject(new RecordingFailedError('timeout', `${this.call.remote.toString()} did not answer the recording request within ${answerTimeoutMs} ms`)) }, answerTimeoutMs)
+      cur.timer = setTimeout(() => { reject(new RecordingFailedError('timeout', `${this.call.remote.toString()} did not answer the ${this.what} request within ${answerTimeoutMs} ms`)) }, answerTimeoutMs)
       options.signal?.addEventListener('abort', () => { reject(options.signal?.reason as Error) }, { once: true })
     })
     try {
-      await this.call.send({ recordingAsk: { recordingId: id, relayAddr, consent: consent.bytes } })
+      await this.call.send({ recordingAsk: { recordingId: id, relayAddr, consent: consent.bytes, ...(url !== undefined ? { streamUrl: url } : {}) } })
       const a = await answer
       clearTimeout(cur.timer)
       if (cur.state !== 'asking') throw this.endedError(cur)
       if (!a.agreed) {
         this.set(cur, 'refused', { by: 'remote', reason: a.reason })
-        throw new RecordingRefusedError(a.reason, `${this.call.remote.toString()} refused to be recorded${a.reason !== '' ? `: ${a.reason}` : ''}`)
+        throw new RecordingRefusedError(a.reason, `${this.call.remote.toString()} refused to be ${this.kind === 'file' ? 'recorded' : 'streamed'}${a.reason !== '' ? `: ${a.reason}` : ''}`)
       }
       const why = await this.theirs(a.consent, cur)
       if (why !== undefined) {
@@ -221,10 +262,11 @@ export class CallRecorder {
   /** Agrees to the other side's ask: signs this side's consent, sends it, uploads. */
   async accept (options: AbortOptions = {}): Promise<RecordingChange> {
     const cur = this.current
-    if (cur?.state !== 'asked') throw new InvalidStateError(`acceptRecording(): no recording is waiting for an answer${cur !== undefined ? ` (recording ${cur.id} is ${cur.state})` : ''}`)
-    const local = this.recordable('acceptRecording()')
+    const api = this.kind === 'file' ? 'acceptRecording()' : 'acceptStream()'
+    if (cur?.state !== 'asked') throw new InvalidStateError(`${api}: no ${this.what} is waiting for an answer${cur !== undefined ? ` (${this.what} ${cur.id} is ${cur.state})` : ''}`)
+    const local = this.recordable(api)
     clearTimeout(cur.timer)
-    const consent = await createRecordingConsent(this.c.key, { recordingId: cur.id, callId: this.call.id, participants: [this.call.remote, this.c.self], relay: cur.relay, kind: 'file' })
+    const consent = await createRecordingConsent(this.c.key, { recordingId: cur.id, callId: this.call.id, participants: [this.call.remote, this.c.self], relay: cur.relay, kind: this.kind, ...(cur.url !== undefined ? { streamUrl: cur.url } : {}) })
     cur.ownConsent = consent.bytes
     cur.state = 'starting'
     this.call.changed(this.describe(cur))
@@ -241,8 +283,9 @@ export class CallRecorder {
   /** Says no to the other side's ask: nothing is recorded. */
   async refuse (reason = ''): Promise<void> {
     const cur = this.current
-    if (cur?.state !== 'asked') throw new InvalidStateError('refuseRecording(): no recording is waiting for an answer')
-    if (typeof reason !== 'string') throw new TypeError(`refuseRecording(reason): reason must be a string, got ${typeof reason}`)
+    const api = this.kind === 'file' ? 'refuseRecording' : 'refuseStream'
+    if (cur?.state !== 'asked') throw new InvalidStateError(`${api}(): no ${this.what} is waiting for an answer`)
+    if (typeof reason !== 'string') throw new TypeError(`${api}(reason): reason must be a string, got ${typeof reason}`)
     this.set(cur, 'refused', { by: 'local', reason })
     await this.call.send({ recordingAnswer: { recordingId: cur.id, agreed: false, reason: reason.slice(0, 256) } })
   }
@@ -290,7 +333,7 @@ export class CallRecorder {
       await this.call.send({ recordingAnswer: { recordingId: msg.recordingId.slice(0, 64), agreed: false, reason: reason.slice(0, 256) } }).catch(() => {})
     }
     if (this.closed) return
-    if (this.busy()) { await refuse(`recording ${this.current!.id} is ${this.current!.state}`); return }
+    if (this.busy()) { await refuse(`${this.what} ${this.current!.id} is ${this.current!.state}`); return }
     let relay: PeerId
     try {
       relay = relayOf(msg.relayAddr)
@@ -298,7 +341,11 @@ export class CallRecorder {
       await refuse((err as Error).message)
       return
     }
-    const cur: Current = { id: msg.recordingId, askedBy: 'remote', relayAddr: msg.relayAddr, relay, state: 'asked' }
+    if (this.kind === 'stream') {
+      const problem = streamUrlProblem(msg.streamUrl)
+      if (problem !== undefined) { await refuse(`the stream URL ${problem}`); return }
+    }
+    const cur: Current = { id: msg.recordingId, askedBy: 'remote', relayAddr: msg.relayAddr, relay, state: 'asked', ...(this.kind === 'stream' ? { url: msg.streamUrl } : {}) }
     const why = await this.theirs(msg.consent, cur)
     if (why !== undefined) { await refuse(`your consent is not valid: ${why}`); return }
     if (this.busy() || this.closed) { await refuse('another recording began meanwhile'); return }
@@ -323,7 +370,11 @@ export class CallRecorder {
       if (c.callId !== this.call.id) return `for call ${c.callId}, not this one`
       if (ids.join() !== [this.c.self, this.call.remote].map(String).sort().join()) return 'for other participants'
       if (!c.relay.equals(cur.relay)) return `for relay ${c.relay.toString()}, not ${cur.relay.toString()}`
-      if (c.kind !== 'file') return `for a ${c.kind}, not a file`
+      if (c.kind !== this.kind) return `for a ${c.kind}, not a ${this.kind}`
+      if (this.kind === 'stream') {
+        const want = await streamDestination(cur.url ?? '')
+        if (!want.every((b, i) => b === c.destination[i])) return 'for another stream URL'
+      }
       return undefined
     } catch (err) {
       return (err as Error).message
@@ -350,16 +401,21 @@ export class CallRecorder {
   private async upload (cur: Current, local: MediaStream, options: AbortOptions, attempt = 0): Promise<RecordingChange> {
     const consents = [cur.ownConsent!, cur.theirConsent!]
     const recording = new Promise<void>((resolve, reject) => {
-      void openUpload(this.c, cur.relayAddr, consents, local, options, {
+      void openUpload(this.c, cur.relayAddr, { consents, streamUrl: cur.url ?? '' }, local, options, {
         started: (at) => {
           cur.startedAt = at
-          this.set(cur, 'recording')
-          resolve()
+          // a file is recorded from now; a stream is when the RTMP server takes it (streamState)
+          if (this.kind === 'file') { this.set(cur, 'recording'); resolve() }
+        },
+        streamState: (state) => {
+          if (state === 'connecting') return
+          this.set(cur, state)
+          if (state === 'live') resolve()
         },
         ended: (by, reason) => {
-          reject(new RecordingFailedError('failed', `the recording ended before it began: ${reason}`))
+          reject(new RecordingFailedError('failed', `the ${this.what} ended before it began: ${reason}`))
           if (ENDED.includes(cur.state)) return
-          if (by === 'broken' && cur.state === 'recording' && !this.closed && attempt < UPLOAD_RETRIES) {
+          if (by === 'broken' && (cur.state === 'recording' || cur.state === 'live' || cur.state === 'reconnecting') && !this.closed && attempt < UPLOAD_RETRIES) {
             this.call.log('call %s: recording %s upload broke (%s); uploading again', this.call.id, cur.id, reason)
             this.set(cur, 'starting')
             void (async () => {
@@ -395,8 +451,8 @@ export class CallRecorder {
  * why ('relay-ok': the relay's ok, a stop; 'relay-error': a cap or a fault; 'broken': the stream
  * ended with no word from the relay) when the upload ends.
  */
-async function openUpload (c: RecordingComponents, addr: string, consents: Uint8Array[], local: MediaStream, options: AbortOptions,
-  on: { started(at: number): void, ended(by: 'relay-ok' | 'relay-error' | 'broken', reason: string): void }): Promise<Upload> {
+async function openUpload (c: RecordingComponents, addr: string, ask: { consents: Uint8Array[], streamUrl: string }, local: MediaStream, options: AbortOptions,
+  on: { started(at: number): void, streamState(state: StreamState): void, ended(by: 'relay-ok' | 'relay-error' | 'broken', reason: string): void }): Promise<Upload> {
   const signal = AbortSignal.any([AbortSignal.timeout(UPLOAD_TIMEOUT_MS), ...(options.signal !== undefined ? [options.signal] : [])])
   const pc = new RTCPeerConnection({ iceServers: [] })
   let stream: Stream | undefined
@@ -411,7 +467,7 @@ async function openUpload (c: RecordingComponents, addr: string, consents: Uint8
       throw new RecordingFailedError('unreachable', `the relay ${addr} could not be reached for recording: ${(err as Error).message}`, { cause: err })
     }
     const lp = lpStream(stream, { maxDataLength: MAX_RECORD_RESPONSE_BYTES })
-    await lp.write(encodeRecordRequest({ consents, offerSdp: pc.localDescription!.sdp, tracks }), { signal })
+    await lp.write(encodeRecordRequest({ consents: ask.consents, offerSdp: pc.localDescription!.sdp, tracks, streamUrl: ask.streamUrl }), { signal })
     const res = decodeRecordResponse((await lp.read({ signal })).subarray())
     if (res.result !== 'ok') throw new RecordingFailedError(res.result ?? 'failed', `the relay refused the recording (${res.result ?? 'an unknown result'}): ${res.message}`)
     await pc.setRemoteDescription({ type: 'answer', sdp: res.answerSdp })
@@ -423,6 +479,7 @@ async function openUpload (c: RecordingComponents, addr: string, consents: Uint8
         for (;;) {
           const m = decodeRecordResponse((await lp.read()).subarray())
           if (m.startedAt > 0) { on.started(m.startedAt); continue }
+          if (m.streamState !== undefined) { on.streamState(m.streamState); continue }
           on.ended(m.result === 'ok' ? 'relay-ok' : 'relay-error', m.message !== '' ? m.message : `the relay ended it (${m.result ?? 'unknown'})`)
           return
         }

@@ -22,13 +22,14 @@ const side = async (): Promise<Side> => {
 }
 
 /** A recorder for `me` in call `callId` with `them`, its sent messages and events gathered. */
-function recorder (me: Side, them: Side, callId: string, relays: string[] = []): { rec: CallRecorder, sent: Array<Omit<SignalMessageFields, 'callId'>>, events: RecordingChange[] } {
+function recorder (me: Side, them: Side, callId: string, relays: string[] = [], kind: 'file' | 'stream' = 'file'): { rec: CallRecorder, sent: Array<Omit<SignalMessageFields, 'callId'>>, events: RecordingChange[] } {
   const sent: Array<Omit<SignalMessageFields, 'callId'>> = []
   const events: RecordingChange[] = []
   const log = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as never
   const rec = new CallRecorder(
     { key: me.key, self: me.id, relayAddrs: () => relays, openRecordStream: async () => { throw new Error('no relay here') } },
-    { log, id: callId, remote: them.id, send: async (f) => { sent.push(f) }, localStream: () => undefined, changed: (c) => { events.push(c) } }
+    { log, id: callId, remote: them.id, send: async (f) => { sent.push(f) }, localStream: () => undefined, changed: (c) => { events.push(c) } },
+    kind
   )
   return { rec, sent, events }
 }
@@ -46,13 +47,13 @@ describe('CallRecorder: the other side\'s recording messages', () => {
     const recordingId = hex()
     const relayAddr = `/ip4/127.0.0.1/tcp/4001/ws/p2p/${relay.id.toString()}`
     const consent = await createRecordingConsent(them.key, { recordingId, callId, participants: [them.id, me.id], relay: relay.id })
-    rec.onSignal({ type: 'ask', recordingId, relayAddr, consent: consent.bytes })
+    rec.onSignal({ type: 'ask', streamUrl: '', recordingId, relayAddr, consent: consent.bytes })
     for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    expect(events).toEqual([{ id: recordingId, state: 'asked', askedBy: 'remote', relay: relayAddr }])
+    expect(events).toEqual([{ id: recordingId, kind: 'file', state: 'asked', askedBy: 'remote', relay: relayAddr }])
     expect(rec.status?.state).toBe('asked')
 
     const again = await createRecordingConsent(them.key, { recordingId: hex(), callId, participants: [them.id, me.id], relay: relay.id })
-    rec.onSignal({ type: 'ask', recordingId: hex(), relayAddr, consent: again.bytes })
+    rec.onSignal({ type: 'ask', streamUrl: '', recordingId: hex(), relayAddr, consent: again.bytes })
     await sentCount(sent, 1)
     expect(sent[0]?.recordingAnswer).toMatchObject({ agreed: false, reason: `recording ${recordingId} is asked` })
 
@@ -70,13 +71,13 @@ describe('CallRecorder: the other side\'s recording messages', () => {
     ['for another recording id', async (t: Ctx) => (await createRecordingConsent(t.them.key, { recordingId: hex(), callId: t.callId, participants: [t.them.id, t.me.id], relay: t.relay.id })).bytes, /^your consent is not valid: for recording [0-9a-f]{32}, not [0-9a-f]{32}$/],
     ['naming a third participant', async (t: Ctx) => (await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id, t.stranger.id], relay: t.relay.id })).bytes, /^your consent is not valid: for other participants$/],
     ['for another relay', async (t: Ctx) => (await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id], relay: t.stranger.id })).bytes, /^your consent is not valid: for relay 12D3KooW\w+, not 12D3KooW\w+$/],
-    ['for a stream', async (t: Ctx) => (await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id], relay: t.relay.id, kind: 'stream' })).bytes, /^your consent is not valid: for a stream, not a file$/],
+    ['for a stream', async (t: Ctx) => (await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id], relay: t.relay.id, kind: 'stream', streamUrl: 'rtmp://127.0.0.1/live/x' })).bytes, /^your consent is not valid: for a stream, not a file$/],
     ['random bytes', async () => new Uint8Array(randomBytes(200)), /^your consent is not valid: recording consent does not decode/],
     ['a flipped signature bit', async (t: Ctx) => { const b = Uint8Array.from((await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id], relay: t.relay.id })).bytes); b[b.length - 1]! ^= 1; return b }, /signature does not verify/]
   ])('an ask with a consent %s is refused at once, saying why; the app never hears of it', async (_what, make, reason) => {
     const t = await ctx()
     const { rec, sent, events } = recorder(t.me, t.them, t.callId)
-    rec.onSignal({ type: 'ask', recordingId: t.recordingId, relayAddr: `/ip4/127.0.0.1/tcp/4001/ws/p2p/${t.relay.id.toString()}`, consent: await make(t) })
+    rec.onSignal({ type: 'ask', streamUrl: '', recordingId: t.recordingId, relayAddr: `/ip4/127.0.0.1/tcp/4001/ws/p2p/${t.relay.id.toString()}`, consent: await make(t) })
     await sentCount(sent, 1)
     expect(sent[0]?.recordingAnswer?.agreed).toBe(false)
     expect(sent[0]?.recordingAnswer?.reason).toMatch(reason)
@@ -89,7 +90,7 @@ describe('CallRecorder: the other side\'s recording messages', () => {
     const { rec, sent, events } = recorder(t.me, t.them, t.callId)
     const consent = (await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id], relay: t.relay.id })).bytes
     for (const relayAddr of ['not a multiaddr', '/ip4/127.0.0.1/tcp/4001/ws', `/dns4/${'a'.repeat(600)}/tcp/1/p2p/${t.relay.id.toString()}`]) {
-      rec.onSignal({ type: 'ask', recordingId: t.recordingId, relayAddr, consent })
+      rec.onSignal({ type: 'ask', streamUrl: '', recordingId: t.recordingId, relayAddr, consent })
     }
     await sentCount(sent, 3)
     expect(sent.map((m) => m.recordingAnswer?.reason)).toEqual([
@@ -148,6 +149,39 @@ describe('CallRecorder: the other side\'s recording messages', () => {
     await expect(p3).rejects.toMatchObject({ result: 'invalid-consent' })
     expect(forged.sent.at(-1)?.recordingStop?.reason).toMatch(/^your consent is not valid: signed by/)
     expect(forged.events.at(-1)?.state).toBe('failed')
+  })
+
+  it('a stream ask (kind stream) shows its URL in the "asked" event; one whose consent names another URL, a file, or whose URL is not rtmp:// is refused at once', async () => {
+    const t = await ctx()
+    const relayAddr = `/ip4/127.0.0.1/tcp/4001/ws/p2p/${t.relay.id.toString()}`
+    const url = 'rtmp://127.0.0.1:1935/live/key-of-them'
+    const consent = async (extra: Record<string, unknown>): Promise<Uint8Array> => (await createRecordingConsent(t.them.key, { recordingId: t.recordingId, callId: t.callId, participants: [t.them.id, t.me.id], relay: t.relay.id, ...extra })).bytes
+    // hostile asks first: each refused, the app never told
+    const bad = recorder(t.me, t.them, t.callId, [], 'stream')
+    bad.rec.onSignal({ type: 'ask', recordingId: t.recordingId, relayAddr, streamUrl: url, consent: await consent({ kind: 'stream', streamUrl: 'rtmp://elsewhere.example/live/x' }) })
+    bad.rec.onSignal({ type: 'ask', recordingId: t.recordingId, relayAddr, streamUrl: url, consent: await consent({}) })
+    bad.rec.onSignal({ type: 'ask', recordingId: t.recordingId, relayAddr, streamUrl: 'http://127.0.0.1/x', consent: await consent({ kind: 'stream', streamUrl: 'http://127.0.0.1/x' }) })
+    await sentCount(bad.sent, 3)
+    expect(bad.sent.map((m) => m.recordingAnswer?.reason).sort()).toEqual([
+      'the stream URL must be an rtmp:// or rtmps:// URL of printable characters, got "http://127.0.0.1/x"',
+      'your consent is not valid: for a file, not a stream',
+      'your consent is not valid: for another stream URL'
+    ])
+    expect(bad.events).toEqual([])
+    // the good one
+    const { rec, events } = recorder(t.me, t.them, t.callId, [], 'stream')
+    rec.onSignal({ type: 'ask', recordingId: t.recordingId, relayAddr, streamUrl: url, consent: await consent({ kind: 'stream', streamUrl: url }) })
+    for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(events).toEqual([{ id: t.recordingId, kind: 'stream', url, state: 'asked', askedBy: 'remote', relay: relayAddr }])
+  })
+
+  it('startStream(): a URL that is not rtmp:// or rtmps:// is a TypeError naming it, before anything is sent', async () => {
+    const t = await ctx()
+    const { rec, sent } = recorder(t.me, t.them, t.callId, [`/ip4/127.0.0.1/tcp/4001/ws/p2p/${t.relay.id.toString()}`], 'stream')
+    await expect(rec.start({ url: 'https://example.com/live' })).rejects.toThrow(/^startStream\(\): options\.url must be an rtmp:\/\/ or rtmps:\/\/ URL of printable characters, got "https:\/\/example\.com\/live"$/)
+    await expect(rec.start({})).rejects.toThrow(TypeError)
+    await expect(rec.start({ url: `rtmp://x/${'k'.repeat(1100)}` })).rejects.toThrow(/at most 1024 characters/)
+    expect(sent).toEqual([])
   })
 })
 

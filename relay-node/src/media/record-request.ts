@@ -5,8 +5,8 @@
  * no crypto), and the consents are a full set for this relay, asked for by one of its participants.
  * The recording ends by the consents' earliest lapse, or the relay's own cap if sooner.
  */
-import { checkRecordingConsents } from '@auralink/identity'
-import { decodeRecordRequest, MAX_RECORD_OFFER_BYTES, MAX_RECORD_TRACKS } from '@auralink/protocol'
+import { checkRecordingConsents, streamDestination } from '@auralink/identity'
+import { decodeRecordRequest, MAX_RECORD_OFFER_BYTES, MAX_RECORD_TRACKS, MAX_STREAM_URL_CHARS } from '@auralink/protocol'
 import type { AgreedRecording } from '@auralink/identity'
 import type { PeerId } from '@libp2p/interface'
 
@@ -18,6 +18,8 @@ export interface RecordLimits {
   maxRecordingsPerPeer: number
   /** Longest one upload is recorded, whatever the consents allow. */
   maxDurationMs: number
+  /** The RTMP hosts streams may go to (config `streamHosts`): none, no streams. @default [] */
+  streamHosts?: readonly string[]
 }
 
 /** What the relay knows when a request comes. */
@@ -33,7 +35,7 @@ export interface RecordContext {
 
 /** A request the relay takes, or why not (RecordResponse's result and message). */
 export type RecordDecision =
-  | { ok: true, agreed: AgreedRecording, offer: { type: 'offer', sdp: string }, tracks: number, endsAt: number }
+  | { ok: true, agreed: AgreedRecording, offer: { type: 'offer', sdp: string }, tracks: number, endsAt: number, streamUrl: string }
   | { ok: false, result: 'bad-request' | 'no-consent' | 'limit', message: string }
 
 /** The shortest recording worth starting: consents that lapse sooner are refused. */
@@ -50,6 +52,13 @@ export async function checkRecordRequest (bytes: Uint8Array, ctx: RecordContext,
   if (req.offerSdp.length > MAX_RECORD_OFFER_BYTES || !req.offerSdp.startsWith('v=0')) return { ok: false, result: 'bad-request', message: `offer_sdp must be an SDP offer of at most ${MAX_RECORD_OFFER_BYTES} bytes` }
   if (ctx.active.total >= limits.maxRecordings) return { ok: false, result: 'limit', message: `this relay records ${limits.maxRecordings} uploads at once, all taken` }
   if (ctx.active.fromRequester >= limits.maxRecordingsPerPeer) return { ok: false, result: 'limit', message: `this relay records ${limits.maxRecordingsPerPeer} upload(s) at once per peer` }
+  if (req.streamUrl !== '') {
+    const problem = streamUrlProblem(req.streamUrl)
+    if (problem !== undefined) return { ok: false, result: 'bad-request', message: problem }
+    const hosts = limits.streamHosts ?? []
+    if (hosts.length === 0) return { ok: false, result: 'limit', message: 'this relay streams nowhere: its operator lists no --stream-host' }
+    if (!hostAllowed(new URL(req.streamUrl), hosts)) return { ok: false, result: 'limit', message: `this relay streams only to the hosts its operator lists (--stream-host); ${new URL(req.streamUrl).host} is not one` }
+  }
   const now = ctx.now ?? Date.now()
   let agreed: AgreedRecording
   try {
@@ -61,5 +70,43 @@ export async function checkRecordRequest (bytes: Uint8Array, ctx: RecordContext,
   }
   const endsAt = Math.min(agreed.expiresAt, now + limits.maxDurationMs)
   if (endsAt - now < MIN_RECORDING_MS) return { ok: false, result: 'no-consent', message: `the consents lapse in ${endsAt - now} ms: ask everyone again` }
-  return { ok: true, agreed, offer: { type: 'offer', sdp: req.offerSdp }, tracks: req.tracks, endsAt }
+  if (agreed.kind === 'file' && req.streamUrl !== '') return { ok: false, result: 'bad-request', message: 'a file recording\'s request carries no stream_url' }
+  if (agreed.kind === 'stream') {
+    if (req.streamUrl === '') return { ok: false, result: 'bad-request', message: 'a stream\'s request must carry its RTMP URL (stream_url)' }
+    const digest = await streamDestination(req.streamUrl)
+    if (!digest.every((b, i) => b === agreed.destination[i])) return { ok: false, result: 'no-consent', message: 'the stream URL is not the destination the consents name' }
+  }
+  return { ok: true, agreed, offer: { type: 'offer', sdp: req.offerSdp }, tracks: req.tracks, endsAt, streamUrl: req.streamUrl }
+}
+
+/**
+ * Why `url` cannot be streamed to, or undefined: rtmp:// or rtmps:// only, at most
+ * MAX_STREAM_URL_CHARS of printable ASCII (it goes to ffmpeg as one argument; nothing it could
+ * read as an option or another protocol), a host, no user or password.
+ */
+export function streamUrlProblem (url: string): string | undefined {
+  if (url.length > MAX_STREAM_URL_CHARS) return `stream_url must be at most ${MAX_STREAM_URL_CHARS} characters, got ${url.length}`
+  if (!/^[\x21-\x7e]+$/.test(url)) return 'stream_url must be printable ASCII without spaces'
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return `stream_url ${JSON.stringify(url.slice(0, 80))} is not a URL`
+  }
+  if (u.protocol !== 'rtmp:' && u.protocol !== 'rtmps:') return `stream_url must be rtmp:// or rtmps://, got ${u.protocol}`
+  if (u.hostname === '') return 'stream_url names no host'
+  if (u.username !== '' || u.password !== '') return 'stream_url must not carry a user or password'
+  return undefined
+}
+
+/** Whether `url`'s host (and port) is one of `hosts` (`host`, `host:port`, `*.domain`). */
+export function hostAllowed (url: URL, hosts: readonly string[]): boolean {
+  const host = url.hostname.toLowerCase()
+  const port = url.port !== '' ? url.port : url.protocol === 'rtmps:' ? '443' : '1935'
+  return hosts.some((entry) => {
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase())!
+    const [name, p] = [m[1]!, m[2]]
+    if (p !== undefined && p !== port) return false
+    return name.startsWith('*.') ? host.endsWith(name.slice(1)) && host.length > name.length - 1 : host === name
+  })
 }

@@ -23,16 +23,18 @@ import { lpStream } from '@libp2p/utils'
 import { joinParts, mergeRecordings } from './merge.js'
 import { MediaRecording } from './recorder.js'
 import { checkRecordRequest } from './record-request.js'
+import { END_WORDS, UploadSession } from './upload-session.js'
 import type { RecordDecision, RecordLimits } from './record-request.js'
 import type { RecordingPart } from './merge.js'
 import type { RecordingSummary } from './recorder.js'
+import type { StreamService } from './stream-service.js'
+import type { UploadStopReason } from './upload-session.js'
 import type { AgreedRecording } from '@auralink/identity'
 import type { RecordResult } from '@auralink/protocol'
 import type { Connection, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Logger } from 'pino'
 
-/** Why an upload's recording ended. */
-export type UploadStopReason = 'participant' | 'lapsed' | 'bytes' | 'disk' | 'relay_stopping' | 'failed' | 'protocol' | 'interrupted'
+export type { UploadStopReason } from './upload-session.js'
 
 /** A request's outcome, as `auralink_recordings_requests_total{result}` counts it. */
 export type RecordRequestOutcome = 'ok' | 'bad_request' | 'no_consent' | 'limit' | 'failed'
@@ -104,6 +106,8 @@ export interface RecordServiceInit {
   onUploadStopped?: (reason: UploadStopReason, bytes: number) => void
   /** Called once per recording finished: its file made, or not. */
   onFinished?: (status: 'complete' | 'failed') => void
+  /** Streams out: requests whose consents are for a stream go there (none: refused). Their uploads count against the same limits. */
+  streams?: StreamService
 }
 
 interface Registrar {
@@ -139,19 +143,6 @@ interface CallRecording {
 }
 
 const RESULT_OUTCOME: Record<Exclude<RecordResult, 'ok'>, RecordRequestOutcome> = { 'bad-request': 'bad_request', 'no-consent': 'no_consent', limit: 'limit', failed: 'failed' }
-
-/** The end response each reason gets. */
-const END_RESULT: Record<UploadStopReason, RecordResult> = { participant: 'ok', lapsed: 'ok', bytes: 'limit', disk: 'limit', relay_stopping: 'failed', failed: 'failed', protocol: 'bad-request', interrupted: 'failed' }
-const END_WORDS: Record<UploadStopReason, string> = {
-  participant: 'stopped by the participant',
-  lapsed: 'the agreed end (the consents\' earliest lapse, or this relay\'s duration cap) came',
-  bytes: 'this upload reached the relay\'s size cap',
-  disk: 'the relay\'s disk is nearly full',
-  relay_stopping: 'the relay is stopping',
-  failed: 'the relay\'s media endpoint failed',
-  protocol: 'the participant sent bytes after its request',
-  interrupted: 'the relay stopped without finishing it'
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
@@ -216,6 +207,7 @@ export class RecordService {
     this.closing.abort(new Error(END_WORDS.relay_stopping))
     await this.registrar?.unhandle(RECORD_PROTOCOL).catch(() => {})
     for (const u of this.uploads) u.end('relay_stopping')
+    const streamsStopped = this.init.streams?.stop()
     // calls waiting for a participant are finished now
     for (const c of this.calls.values()) {
       if (c.idle === undefined) continue
@@ -224,7 +216,7 @@ export class RecordService {
       c.finishing ??= this.finish(c)
     }
     // each stream's upload ends (and the last of a call makes its file); the waiting calls finish
-    await Promise.all([...this.serving, ...[...this.calls.values()].map(async (c) => { await c.finishing })])
+    await Promise.all([...this.serving, streamsStopped, ...[...this.calls.values()].map(async (c) => { await c.finishing })])
     this.stopWatchdog()
   }
 
@@ -258,7 +250,8 @@ export class RecordService {
       return
     }
     if (this.stopping) { await refuse('failed', END_WORDS.relay_stopping); return }
-    const active = { total: this.uploads.size + this.pendingTotal, fromRequester: this.countFrom(who) }
+    const streams = this.init.streams
+    const active = { total: this.uploads.size + (streams?.active ?? 0) + this.pendingTotal, fromRequester: this.countFrom(who) + (streams?.countFrom(who) ?? 0) }
     this.pending.set(who, (this.pending.get(who) ?? 0) + 1)
     this.pendingTotal++
     let held = true
@@ -273,7 +266,12 @@ export class RecordService {
     }
     try {
       let decision = await checkRecordRequest(bytes, { relay: this.init.relay, requester: peer, active }, this.init.limits)
-      if (decision.ok && decision.agreed.kind !== 'file') decision = { ok: false, result: 'no-consent', message: `the consents are for a ${decision.agreed.kind}, not a file recording` }
+      if (decision.ok && decision.agreed.kind === 'stream') {
+        // a stream out: its own service (no file, no disk)
+        if (this.init.streams === undefined) { release(); await refuse('limit', 'this relay streams nowhere: its operator lists no --stream-host'); return }
+        await this.init.streams.serve(stream, lp, who, decision, release, refuse)
+        return
+      }
       if (decision.ok) {
         const free = await freeBytes(this.init.dir)
         if (free < this.init.limits.minFreeBytes) decision = { ok: false, result: 'limit', message: `the relay's disk has ${free} bytes free, under its floor of ${this.init.limits.minFreeBytes}` }
@@ -295,7 +293,7 @@ export class RecordService {
         if (call.sidecar.parts.length === 0 && call.uploads.size === 0) this.calls.delete(decision.agreed.recordingId)
         return
       }
-      await this.run(stream, lp, who, call, name, recording, decision, release)
+      await this.run(new UploadSession(stream, lp, decision.endsAt), who, call, name, recording, decision, release)
     } finally {
       release()
     }
@@ -341,12 +339,9 @@ export class RecordService {
   }
 
   /** Records one upload until it ends, then tells the participant why and finishes the call's file when it was the last. */
-  private async run (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, who: string, call: CallRecording, name: string, recording: MediaRecording, decision: Extract<RecordDecision, { ok: true }>, release: () => void): Promise<void> {
+  private async run (session: UploadSession, who: string, call: CallRecording, name: string, recording: MediaRecording, decision: Extract<RecordDecision, { ok: true }>, release: () => void): Promise<void> {
     const log = this.init.log
-    let reason: UploadStopReason | undefined
-    let ended!: () => void
-    const endedP = new Promise<void>((resolve) => { ended = resolve })
-    const upload: Upload = { peer: who, recording, file: join(this.init.dir, call.agreed.recordingId, name), end: (r) => { reason ??= r; ended() } }
+    const upload: Upload = { peer: who, recording, file: join(this.init.dir, call.agreed.recordingId, name), end: (r) => { session.end(r) } }
     const part: RecordingSidecar['parts'][number] = { participant: who, file: join(call.agreed.recordingId, name), startedAt: iso(Date.now()), endedAt: null, bytes: 0, tracks: [], stopped: null }
     this.uploads.add(upload)
     release()
@@ -357,50 +352,26 @@ export class RecordService {
     call.uploaded.add(who)
     call.sidecar.parts.push(part)
     this.startWatchdog()
-    const lapse = setTimeout(() => { upload.end('lapsed') }, Math.max(0, decision.endsAt - Date.now()))
-    const onRemoteEnd = (): void => { upload.end('participant') }
-    const onMessage = (): void => { upload.end('protocol') }
-    stream.addEventListener('remoteCloseWrite', onRemoteEnd)
-    stream.addEventListener('close', onRemoteEnd)
-    // the participant's messages after the answer go one at a time, in order
-    let answered!: () => void
-    let said = new Promise<void>((resolve) => { answered = resolve })
-    const say = async (bytes: Uint8Array): Promise<void> => {
-      said = said.then(async () => { await lp.write(bytes, { signal: AbortSignal.timeout(2_000) }) }).catch(() => {})
-      await said
-    }
     recording.whenRecording().then(async () => {
-      if (reason !== undefined) return
+      if (session.reason !== undefined) return
       // from now the participant is being recorded: what its app shows
       part.startedAt = iso(recording.startedAtMs)
       part.tracks = recording.tracks
-      await say(encodeRecordResponse({ result: 'ok', message: 'recording', startedAt: recording.startedAtMs }))
+      await session.say(encodeRecordResponse({ result: 'ok', message: 'recording', startedAt: recording.startedAtMs }))
       await this.writeSidecar(call)
     }, (err: unknown) => {
-      if (reason !== undefined) return
+      if (session.reason !== undefined) return
       log.warn({ peer: who, recordingId: call.agreed.recordingId, reason: (err as Error).message }, 'recording failed')
       upload.end('failed')
     }).catch(() => {})
-    try {
-      await this.writeSidecar(call)
-      await lp.write(encodeRecordResponse({ result: 'ok', answerSdp: recording.answer.sdp, endsAt: decision.endsAt }), { signal: AbortSignal.timeout(5_000) })
-      // beside the length-prefixed reader's own listener: anything after the request ends the upload
-      stream.addEventListener('message', onMessage)
-      if (stream.remoteWriteStatus !== 'writable' || stream.status !== 'open') upload.end('participant')
+    await this.writeSidecar(call).catch((err: Error) => { log.warn({ recordingId: call.agreed.recordingId, reason: err.message }, 'sidecar not written') })
+    if (await session.answer(encodeRecordResponse({ result: 'ok', answerSdp: recording.answer.sdp, endsAt: decision.endsAt }))) {
       this.init.onRequest?.('ok')
       log.info({ peer: who, recordingId: call.agreed.recordingId, callId: call.agreed.callId, endsAt: iso(decision.endsAt) }, 'recording upload started')
-    } catch (err) {
-      log.debug({ peer: who, reason: (err as Error).message }, 'recording answer not delivered')
-      upload.end('participant')
-    } finally {
-      answered()
     }
-    await endedP
-    clearTimeout(lapse)
-    stream.removeEventListener('remoteCloseWrite', onRemoteEnd)
-    stream.removeEventListener('close', onRemoteEnd)
-    stream.removeEventListener('message', onMessage)
-    const stopReason = reason ?? 'failed'
+    await session.ended
+    session.detach()
+    const stopReason = session.reason ?? 'failed'
     let summary: RecordingSummary | undefined
     try {
       summary = await recording.stop()
@@ -417,12 +388,7 @@ export class RecordService {
     call.starts.set(part.file, { startedAtMs: summary?.startedAtMs ?? 0, media: (summary?.packets ?? 0) > 0 })
     this.init.onUploadStopped?.(stopReason, part.bytes)
     log.info({ peer: who, recordingId: call.agreed.recordingId, reason: stopReason, bytes: part.bytes }, 'recording upload ended')
-    if (stopReason === 'protocol') {
-      stream.abort(new Error(END_WORDS.protocol))
-    } else if (stream.status === 'open' && stream.writeStatus === 'writable') {
-      await say(encodeRecordResponse({ result: END_RESULT[stopReason], message: END_WORDS[stopReason], endsAt: Date.now() }))
-      await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
-    }
+    await session.close()
     // the last upload of a call whose every participant has uploaded, or any when the relay stops
     const everyone = call.agreed.participants.every((p) => call.uploaded.has(p.toString()))
     if (call.uploads.size === 0 && (everyone || this.stopping || stopReason === 'lapsed')) {

@@ -9,14 +9,17 @@
  * (relay-node/README.md "Recording").
  */
 import { stat } from 'node:fs/promises'
-import { RTCPeerConnection } from 'werift'
+import { PassThrough } from 'node:stream'
+import { Event, RTCPeerConnection } from 'werift'
 import { MediaRecorder } from 'werift/nonstandard'
+import type { Readable } from 'node:stream'
 import type { MediaStreamTrack } from 'werift'
+import type { StreamEvent } from 'werift/nonstandard'
 
 /** Options of one recording. */
 export interface RecordingInit {
-  /** The WebM file written (created or replaced). */
-  file: string
+  /** The WebM file written (created or replaced); none for a stream, which reads liveWebm() instead. */
+  file?: string
   /** The tracks the offer sends (audio and video: 2); the file starts once all have arrived. */
   tracks: number
   /** How long the tracks may take to arrive once the answer is made. @default 15000 */
@@ -28,7 +31,7 @@ export interface RecordingInit {
 
 /** What a stopped recording wrote. */
 export interface RecordingSummary {
-  file: string
+  file: string | undefined
   bytes: number
   /** From the recorder's start to stop(). */
   ms: number
@@ -47,6 +50,8 @@ type Description = { type: 'offer', sdp: string }
 /** One participant's media into one WebM file. */
 export class MediaRecording {
   private recorder: MediaRecorder | undefined
+  /** The live WebM being read (a stream's encoder input), and its end. */
+  private live: { recorder: MediaRecorder, out: PassThrough } | undefined
   private startedAt = 0
   private startedAtMs_ = 0
   private stopped: Promise<RecordingSummary> | undefined
@@ -120,23 +125,59 @@ export class MediaRecording {
 
   private async begin (tracks: MediaStreamTrack[]): Promise<void> {
     if (this.stopped !== undefined) return
-    this.recorder = new MediaRecorder({
-      path: this.init.file,
-      numOfTracks: tracks.length,
-      width: this.init.width ?? 640,
-      height: this.init.height ?? 360,
-      // the browser's RTCP sender reports are not waited for: timestamps start from the first packets
-      disableNtp: true
-    })
-    for (const t of tracks) await this.recorder.addTrack(t)
+    if (this.init.file !== undefined) {
+      this.recorder = new MediaRecorder({
+        path: this.init.file,
+        numOfTracks: tracks.length,
+        width: this.init.width ?? 640,
+        height: this.init.height ?? 360,
+        // the browser's RTCP sender reports are not waited for: timestamps start from the first packets
+        disableNtp: true
+      })
+      for (const t of tracks) await this.recorder.addTrack(t)
+    }
     this.startedAt = performance.now()
     this.startedAtMs_ = Date.now()
     // the browser's first key frame went by before the recorder was there: ask for another
-    for (const t of tracks) {
+    await this.requestKeyFrame()
+  }
+
+  /** Asks the sender for a key frame on every video track (RTCP PLI). */
+  async requestKeyFrame (): Promise<void> {
+    for (const t of this.arrived) {
       if (t.kind !== 'video' || t.ssrc === undefined) continue
       const receiver = this.pc.getTransceivers().find((tr) => tr.receiver.tracks.includes(t))?.receiver
       await receiver?.sendRtcpPLI(t.ssrc)
     }
+  }
+
+  /**
+   * This participant's tracks as a live WebM byte stream from now on (for a stream's encoder): a
+   * fresh header, then each frame as it comes; a key frame is asked for. A second call ends the
+   * first one's stream (the encoder was restarted). Rejects before whenRecording() has resolved.
+   */
+  async liveWebm (): Promise<Readable> {
+    if (this.startedAtMs_ === 0 || this.stopped !== undefined) throw new Error('liveWebm(): the participant\'s media is not arriving')
+    await this.endLive()
+    const out = new PassThrough({ highWaterMark: 1 << 20 })
+    const stream: StreamEvent = new Event()
+    stream.subscribe((o) => {
+      // a reader that stopped reading loses frames, never the relay's memory
+      if (o.saveToFile !== undefined && out.writableLength < 8 << 20) out.write(o.saveToFile)
+    })
+    const recorder = new MediaRecorder({ stream, numOfTracks: this.arrived.length, width: this.init.width ?? 640, height: this.init.height ?? 360, disableNtp: true })
+    this.live = { recorder, out }
+    for (const t of this.arrived) await recorder.addTrack(t)
+    await this.requestKeyFrame()
+    return out
+  }
+
+  private async endLive (): Promise<void> {
+    const live = this.live
+    this.live = undefined
+    if (live === undefined) return
+    await live.recorder.stop().catch(() => {})
+    live.out.end()
   }
 
   /** Stops writing, closes the connection; what was written. Idempotent. */
@@ -147,9 +188,10 @@ export class MediaRecording {
       const tracks = this.tracks
       await this.ready.catch(() => {})
       await this.recorder?.stop()
+      await this.endLive()
       const ms = this.startedAt > 0 ? performance.now() - this.startedAt : 0
       await this.pc.close()
-      const bytes = await stat(this.init.file).then((s) => s.size, () => 0)
+      const bytes = this.init.file === undefined ? 0 : await stat(this.init.file).then((s) => s.size, () => 0)
       return { file: this.init.file, bytes, ms, startedAtMs: this.startedAtMs_, tracks, packets: this.received.packets }
     })()
     return this.stopped

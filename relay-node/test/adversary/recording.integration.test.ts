@@ -52,10 +52,10 @@ const party = async (): Promise<Party> => {
 }
 
 /** Every party's signed consent to one recording at `relay`. */
-async function consents (parties: Party[], relay: PeerId, extra: { kind?: RecordingKind, recordingId?: string, ttlMs?: number } = {}): Promise<Uint8Array[]> {
+async function consents (parties: Party[], relay: PeerId, extra: { kind?: RecordingKind, recordingId?: string, ttlMs?: number, streamUrl?: string } = {}): Promise<Uint8Array[]> {
   const recordingId = extra.recordingId ?? hex()
   const callId = hex()
-  return Promise.all(parties.map(async (p) => (await createRecordingConsent(p.key, { recordingId, callId, participants: parties.map((q) => q.id), relay, kind: extra.kind, ttlMs: extra.ttlMs })).bytes))
+  return Promise.all(parties.map(async (p) => (await createRecordingConsent(p.key, { recordingId, callId, participants: parties.map((q) => q.id), relay, kind: extra.kind, ttlMs: extra.ttlMs, ...(extra.streamUrl !== undefined ? { streamUrl: extra.streamUrl } : {}) })).bytes))
 }
 
 /** Opens a record stream, sends `bytes` as one length-prefixed message, reads the first response. The stream stays open. */
@@ -120,8 +120,9 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     expect(elsewhere.response.result).toBe('no-consent')
     expect(elsewhere.response.message).toContain('not this one')
 
-    const stream = await ask(alicePeer, addr, request(await consents([alice, bob], relayId, { kind: 'stream' })))
-    expect(stream.response).toMatchObject({ result: 'no-consent', message: 'the consents are for a stream, not a file recording' })
+    // a stream's consents at a relay that lists no RTMP host
+    const stream = await ask(alicePeer, addr, encodeRecordRequest({ consents: await consents([alice, bob], relayId, { kind: 'stream', streamUrl: 'rtmp://127.0.0.1/live/x' }), offerSdp: offer(), tracks: 2, streamUrl: 'rtmp://127.0.0.1/live/x' }))
+    expect(stream.response).toMatchObject({ result: 'limit', message: 'this relay streams nowhere: its operator lists no --stream-host' })
 
     const all = await consents([alice, bob], relayId)
     const lone = await ask(alicePeer, addr, request(all.slice(0, 1)))
@@ -133,9 +134,55 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     expect(notSdp.response.result).toBe('bad-request')
 
     expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'bad_request' })).toBe(3)
-    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'no_consent' })).toBe(4)
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'no_consent' })).toBe(3)
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'limit' })).toBe(1)
     expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'ok' })).toBe(0)
     expect(await metric(relay, 'auralink_recordings_active')).toBe(0)
+  })
+
+  it('streams: a URL the consents do not name, no URL, a URL to an unlisted host, and URLs that are not rtmp:// are each refused; --max-streams 1 refuses a second stream while the first runs', async () => {
+    const { relay, addr } = await startRelay({ recording: true, recordingsMinFreeBytes: 0, streamHosts: ['127.0.0.1:19353', '*.ingest.example'], maxStreams: 1 })
+    const relayId = relay.libp2p.peerId
+    const [alice, bob] = [await party(), await party()]
+    const a = await stockPeer({ privateKey: alice.key })
+    const url = 'rtmp://127.0.0.1:19353/live/key'
+    const set = await consents([alice, bob], relayId, { kind: 'stream', streamUrl: url })
+    const streamRequest = (c: Uint8Array[], streamUrl: string): Uint8Array => encodeRecordRequest({ consents: c, offerSdp: offer(), tracks: 2, streamUrl })
+    const refused = async (bytes: Uint8Array): Promise<[string | undefined, string]> => { const r = (await ask(a, addr, bytes)).response; return [r.result, r.message] }
+
+    // the consents bind one URL: another on the same listed host is not theirs
+    expect(await refused(streamRequest(set, 'rtmp://127.0.0.1:19353/live/other-key'))).toEqual(['no-consent', 'the stream URL is not the destination the consents name'])
+    expect(await refused(streamRequest(set, ''))).toEqual(['bad-request', 'a stream\'s request must carry its RTMP URL (stream_url)'])
+    // a file recording's consents with a URL
+    expect(await refused(streamRequest(await consents([alice, bob], relayId), url))).toEqual(['bad-request', 'a file recording\'s request carries no stream_url'])
+    // hosts and ports the operator did not list (the consents for them are good: the relay still refuses)
+    for (const elsewhere of ['rtmp://127.0.0.1:6379/live/x', 'rtmp://10.0.0.1:19353/live/x', 'rtmp://ingest.example/live/x', 'rtmps://evil.example/live/x']) {
+      const c = await consents([alice, bob], relayId, { kind: 'stream', streamUrl: elsewhere })
+      const [result, message] = await refused(streamRequest(c, elsewhere))
+      expect([elsewhere, result, message]).toEqual([elsewhere, 'limit', expect.stringMatching(/^this relay streams only to the hosts its operator lists \(--stream-host\); .* is not one$/)])
+    }
+    // a subdomain of a listed *.domain passes the host check (and fails later: its consents name another URL)
+    expect((await refused(streamRequest(set, 'rtmp://a.ingest.example/app/k')))[0]).toBe('no-consent')
+    // not RTMP, or what ffmpeg could read as something else
+    for (const bad of ['file:///etc/passwd', 'http://127.0.0.1:19353/x', 'rtmp://user:pw@127.0.0.1:19353/live/x', 'rtmp://127.0.0.1:19353/live/x -f null', `rtmp://127.0.0.1:19353/${'k'.repeat(1100)}`, 'rtmp://']) {
+      const [result] = await refused(streamRequest(set, bad))
+      expect([bad.slice(0, 40), result]).toEqual([bad.slice(0, 40), 'bad-request'])
+    }
+    expect(await metric(relay, 'auralink_recordings_requests_total', { result: 'ok' })).toBe(0)
+
+    // the good request is answered (its media never comes); a second stream meanwhile is over --max-streams
+    const first = await ask(a, addr, streamRequest(set, url))
+    expect(first.response.result).toBe('ok')
+    expect(await metric(relay, 'auralink_streams_active')).toBe(1)
+    const b = await stockPeer({ privateKey: bob.key })
+    const url2 = 'rtmp://127.0.0.1:19353/live/second'
+    const other = (await ask(b, addr, streamRequest(await consents([alice, bob], relayId, { kind: 'stream', streamUrl: url2 }), url2))).response
+    expect([other.result, other.message]).toEqual(['limit', 'this relay streams 1 call(s) out at once, all taken'])
+    await first.stream.close()
+    expect(await first.next()).toMatchObject({ result: 'ok', message: 'stopped by the participant' })
+    expect(await until(async () => metric(relay, 'auralink_streams_active'), 0, 5000)).toBe(0)
+    // an ended stream is never restarted with the same consents
+    expect(await refused(streamRequest(set, url))).toEqual(['no-consent', expect.stringMatching(/^stream [0-9a-f]{32} has ended$/)])
   })
 
   it('a request over MAX_RECORD_REQUEST_BYTES is refused before it is decoded', async () => {

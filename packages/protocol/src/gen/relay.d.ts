@@ -172,6 +172,7 @@ export namespace auralink {
             kind: auralink.relay.RecordingKind;
             issuedAt: number;
             expiresAt: number;
+            destination: Uint8Array;
             static encode(message: auralink.relay.RecordingConsent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordingConsent & auralink.relay.RecordingConsent.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -187,6 +188,7 @@ export namespace auralink {
                 kind?: (auralink.relay.RecordingKind|null);
                 issuedAt?: (number|null);
                 expiresAt?: (number|null);
+                destination?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.relay.RecordingConsent.$Properties;
@@ -223,6 +225,7 @@ export namespace auralink {
             consents: Uint8Array[];
             offerSdp: string;
             tracks: number;
+            streamUrl: string;
             static encode(message: auralink.relay.RecordRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordRequest & auralink.relay.RecordRequest.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -233,9 +236,17 @@ export namespace auralink {
                 consents?: (Uint8Array[]|null);
                 offerSdp?: (string|null);
                 tracks?: (number|null);
+                streamUrl?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.relay.RecordRequest.$Properties;
+        }
+
+        enum StreamState {
+            STREAM_STATE_UNSPECIFIED = 0,
+            STREAM_STATE_CONNECTING = 1,
+            STREAM_STATE_LIVE = 2,
+            STREAM_STATE_RECONNECTING = 3
         }
 
         enum RecordResult {
@@ -258,6 +269,7 @@ export namespace auralink {
             message: string;
             endsAt: number;
             startedAt: number;
+            streamState: auralink.relay.StreamState;
             static encode(message: auralink.relay.RecordResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.RecordResponse & auralink.relay.RecordResponse.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -270,6 +282,7 @@ export namespace auralink {
                 message?: (string|null);
                 endsAt?: (number|null);
                 startedAt?: (number|null);
+                streamState?: (auralink.relay.StreamState|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.relay.RecordResponse.$Properties;

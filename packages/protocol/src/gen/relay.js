@@ -1221,6 +1221,7 @@ $root.auralink = (function() {
              * @property {auralink.relay.RecordingKind|null} [kind] RecordingConsent kind
              * @property {number|null} [issuedAt] RecordingConsent issuedAt
              * @property {number|null} [expiresAt] RecordingConsent expiresAt
+             * @property {Uint8Array|null} [destination] RecordingConsent destination
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1318,6 +1319,14 @@ $root.auralink = (function() {
             RecordingConsent.prototype.expiresAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RecordingConsent destination.
+             * @member {Uint8Array} destination
+             * @memberof auralink.relay.RecordingConsent
+             * @instance
+             */
+            RecordingConsent.prototype.destination = $util.newBuffer([]);
+
+            /**
              * Encodes the specified RecordingConsent message. Does not implicitly {@link auralink.relay.RecordingConsent.verify|verify} messages.
              * @function encode
              * @memberof auralink.relay.RecordingConsent
@@ -1350,6 +1359,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.issuedAt);
                 if (message.expiresAt != null && $Object.hasOwnProperty.call(message, "expiresAt") && (typeof message.expiresAt === "object" ? message.expiresAt.low || message.expiresAt.high : message.expiresAt !== 0))
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.expiresAt);
+                if (message.destination != null && $Object.hasOwnProperty.call(message, "destination") && message.destination.length)
+                    writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.destination);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1463,6 +1474,15 @@ $root.auralink = (function() {
                                 message.expiresAt = value;
                             else
                                 delete message.expiresAt;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.destination = value;
+                            else
+                                delete message.destination;
                             continue;
                         }
                     }
@@ -1677,6 +1697,7 @@ $root.auralink = (function() {
              * @property {Array.<Uint8Array>|null} [consents] RecordRequest consents
              * @property {string|null} [offerSdp] RecordRequest offerSdp
              * @property {number|null} [tracks] RecordRequest tracks
+             * @property {string|null} [streamUrl] RecordRequest streamUrl
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1734,6 +1755,14 @@ $root.auralink = (function() {
             RecordRequest.prototype.tracks = 0;
 
             /**
+             * RecordRequest streamUrl.
+             * @member {string} streamUrl
+             * @memberof auralink.relay.RecordRequest
+             * @instance
+             */
+            RecordRequest.prototype.streamUrl = "";
+
+            /**
              * Encodes the specified RecordRequest message. Does not implicitly {@link auralink.relay.RecordRequest.verify|verify} messages.
              * @function encode
              * @memberof auralink.relay.RecordRequest
@@ -1756,6 +1785,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.offerSdp);
                 if (message.tracks != null && $Object.hasOwnProperty.call(message, "tracks") && message.tracks !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.tracks);
+                if (message.streamUrl != null && $Object.hasOwnProperty.call(message, "streamUrl") && message.streamUrl !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.streamUrl);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1826,6 +1857,15 @@ $root.auralink = (function() {
                                 delete message.tracks;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.streamUrl = value;
+                            else
+                                delete message.streamUrl;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1861,6 +1901,24 @@ $root.auralink = (function() {
         })();
 
         /**
+         * StreamState enum.
+         * @name auralink.relay.StreamState
+         * @enum {number}
+         * @property {number} STREAM_STATE_UNSPECIFIED=0 STREAM_STATE_UNSPECIFIED value
+         * @property {number} STREAM_STATE_CONNECTING=1 STREAM_STATE_CONNECTING value
+         * @property {number} STREAM_STATE_LIVE=2 STREAM_STATE_LIVE value
+         * @property {number} STREAM_STATE_RECONNECTING=3 STREAM_STATE_RECONNECTING value
+         */
+        relay.StreamState = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "STREAM_STATE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "STREAM_STATE_CONNECTING"] = 1;
+            values[valuesById[2] = "STREAM_STATE_LIVE"] = 2;
+            values[valuesById[3] = "STREAM_STATE_RECONNECTING"] = 3;
+            return values;
+        })();
+
+        /**
          * RecordResult enum.
          * @name auralink.relay.RecordResult
          * @enum {number}
@@ -1892,6 +1950,7 @@ $root.auralink = (function() {
              * @property {string|null} [message] RecordResponse message
              * @property {number|null} [endsAt] RecordResponse endsAt
              * @property {number|null} [startedAt] RecordResponse startedAt
+             * @property {auralink.relay.StreamState|null} [streamState] RecordResponse streamState
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1964,6 +2023,14 @@ $root.auralink = (function() {
             RecordResponse.prototype.startedAt = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * RecordResponse streamState.
+             * @member {auralink.relay.StreamState} streamState
+             * @memberof auralink.relay.RecordResponse
+             * @instance
+             */
+            RecordResponse.prototype.streamState = 0;
+
+            /**
              * Encodes the specified RecordResponse message. Does not implicitly {@link auralink.relay.RecordResponse.verify|verify} messages.
              * @function encode
              * @memberof auralink.relay.RecordResponse
@@ -1989,6 +2056,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.endsAt);
                 if (message.startedAt != null && $Object.hasOwnProperty.call(message, "startedAt") && (typeof message.startedAt === "object" ? message.startedAt.low || message.startedAt.high : message.startedAt !== 0))
                     writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.startedAt);
+                if (message.streamState != null && $Object.hasOwnProperty.call(message, "streamState") && message.streamState !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).int32(message.streamState);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2076,6 +2145,15 @@ $root.auralink = (function() {
                                 message.startedAt = value;
                             else
                                 delete message.startedAt;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.streamState = value;
+                            else
+                                delete message.streamState;
                             continue;
                         }
                     }

@@ -412,6 +412,7 @@ export namespace auralink {
             recordingId: string;
             relayAddr: string;
             consent: Uint8Array;
+            streamUrl: string;
             static encode(message: auralink.signal.RecordingAsk.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.RecordingAsk & auralink.signal.RecordingAsk.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -422,6 +423,7 @@ export namespace auralink {
                 recordingId?: (string|null);
                 relayAddr?: (string|null);
                 consent?: (Uint8Array|null);
+                streamUrl?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.RecordingAsk.$Properties;

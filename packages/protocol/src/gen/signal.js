@@ -3119,6 +3119,7 @@ $root.auralink = (function() {
              * @property {string|null} [recordingId] RecordingAsk recordingId
              * @property {string|null} [relayAddr] RecordingAsk relayAddr
              * @property {Uint8Array|null} [consent] RecordingAsk consent
+             * @property {string|null} [streamUrl] RecordingAsk streamUrl
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3175,6 +3176,14 @@ $root.auralink = (function() {
             RecordingAsk.prototype.consent = $util.newBuffer([]);
 
             /**
+             * RecordingAsk streamUrl.
+             * @member {string} streamUrl
+             * @memberof auralink.signal.RecordingAsk
+             * @instance
+             */
+            RecordingAsk.prototype.streamUrl = "";
+
+            /**
              * Encodes the specified RecordingAsk message. Does not implicitly {@link auralink.signal.RecordingAsk.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.RecordingAsk
@@ -3196,6 +3205,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.relayAddr);
                 if (message.consent != null && $Object.hasOwnProperty.call(message, "consent") && message.consent.length)
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.consent);
+                if (message.streamUrl != null && $Object.hasOwnProperty.call(message, "streamUrl") && message.streamUrl !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.streamUrl);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3265,6 +3276,15 @@ $root.auralink = (function() {
                                 message.consent = value;
                             else
                                 delete message.consent;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.streamUrl = value;
+                            else
+                                delete message.streamUrl;
                             continue;
                         }
                     }
