@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: start a real relay-node process, percentiles, results.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir, cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +21,7 @@ export function requireNetns (name) {
 // (the limits are tested in relay-node/test/abuse.integration.test.ts)
 const BENCH_LIMITS = ['--circuit-rate-limit', '1000000', '--reservation-rate-limit', '1000000']
 
+/** A relay-node process for a benchmark; with AURALINK_BENCH_RELAY_LOG set, its log lines go to stderr too (to see why a run failed). */
 export async function startRelay ({ dataDir = mkdtempSync(join(tmpdir(), 'auralink-bench-relay-')), args = [] } = {}) {
   const child = spawn(process.execPath, [join(root, 'relay-node/dist/cli.js'), '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...BENCH_LIMITS, ...args], {
     stdio: ['ignore', 'pipe', 'inherit']
@@ -29,6 +30,7 @@ export async function startRelay ({ dataDir = mkdtempSync(join(tmpdir(), 'aurali
   const addr = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay did not start in 20 s:\n${out}`)), 20_000)
     child.stdout.on('data', (d) => {
+      if (process.env.AURALINK_BENCH_RELAY_LOG !== undefined) process.stderr.write(d)
       out += d
       const m = /auralink-relay listening (\S+)/.exec(out)
       if (m) { clearTimeout(timer); resolve(m[1]) }
@@ -144,6 +146,21 @@ export function procCpuSeconds (pid) {
   // the command name (field 2) may hold spaces: count fields after its closing parenthesis
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** `pid` and every process below it (its children, theirs...), from /proc; Linux. */
+export function procTree (pid) {
+  const parents = new Map()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {}
+  }
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child)
+  return tree
 }
 
 /** The relay's Prometheus text from <httpUrl>/metrics, bounded at `timeoutMs`. */

@@ -11,7 +11,13 @@
 // Chromium lowers its own frame rate ('cpu' quality limitation). So "frames lost" counts only what
 // the pages sent and the file lacks; what Chromium did not send is reported apart (sent fps).
 //
-// Usage: scripts/netns.sh node bench/recording.mjs [--counts 1,2,4] [--seconds 20] [--size 640x360] [--fps 30]
+// With --streams, the same for streams out over RTMP: for each count S, S calls (2S participants)
+// each streamed by the relay to Debian's nginx-rtmp on 127.0.0.1; reported per S: the CPU and
+// memory of the relay and its ffmpeg processes (an encoder and a pusher per stream), and how fast
+// the stream reaches a reader (ffprobe counting packets at nginx): a speed under 1 means the
+// encoder does not keep up, and frames are late or dropped.
+//
+// Usage: scripts/netns.sh node bench/recording.mjs [--counts 1,2,4] [--seconds 20] [--size 640x360] [--fps 30] [--streams]
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { readFile } from 'node:fs/promises'
@@ -29,7 +35,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { launchBrowser } from '../e2e/harness/browser.ts'
 import { ffprobe } from '../e2e/harness/ffprobe.ts'
-import { procCpuSeconds, procRssBytes, requireNetns, round, startRelay, writeResult } from './lib.mjs'
+import { startNginxRtmp } from '../test-utils/nginx-rtmp.ts'
+import { procCpuSeconds, procRssBytes, procTree, requireNetns, round, startRelay, writeResult } from './lib.mjs'
 
 requireNetns('bench/recording.mjs')
 const { values: opts } = parseArgs({
@@ -37,7 +44,8 @@ const { values: opts } = parseArgs({
     counts: { type: 'string', default: '1,2,4' },
     seconds: { type: 'string', default: '20' },
     size: { type: 'string', default: '640x360' },
-    fps: { type: 'string', default: '30' }
+    fps: { type: 'string', default: '30' },
+    streams: { type: 'boolean', default: false }
   }
 })
 const counts = opts.counts.split(',').map(Number)
@@ -85,6 +93,123 @@ const framesSent = async (p) => p.page.evaluate(async () => {
   return n
 })
 
+/** Dials the relay for `p`, sends its request, sets the relay's answer in its page. */
+async function upload (relay, p, streamUrl) {
+  const signal = AbortSignal.timeout(30_000)
+  p.stream = await p.node.dialProtocol(multiaddr(relay.addr), RECORD_PROTOCOL, { signal })
+  p.lp = lpStream(p.stream, { maxDataLength: MAX_RECORD_RESPONSE_BYTES })
+  await p.lp.write(encodeRecordRequest({ consents: p.consents, offerSdp: p.offer, tracks: 2, ...(streamUrl !== undefined ? { streamUrl } : {}) }), { signal })
+  const res = decodeRecordResponse((await p.lp.read({ signal })).subarray())
+  if (res.result !== 'ok') throw new Error(`the relay refused an upload: ${res.result} ${res.message}`)
+  await p.page.evaluate(async (sdp) => { await window.pc.setRemoteDescription({ type: 'answer', sdp }) }, res.answerSdp)
+}
+
+/** CPU seconds and resident bytes of a process and everything below it. */
+function treeCpu (pid) {
+  return procTree(pid).reduce((sum, p) => { try { return sum + procCpuSeconds(p) } catch { return sum } }, 0)
+}
+function treeRss (pid) {
+  return procTree(pid).reduce((sum, p) => { try { return sum + procRssBytes(p) } catch { return sum } }, 0)
+}
+
+/** ffprobe reading `seconds` of the stream at `url` (packets counted, nothing decoded): the stream time read over the wall time it took. */
+async function readSpeed (url, seconds) {
+  const { spawn } = await import('node:child_process')
+  const t0 = performance.now()
+  const out = await new Promise((resolve, reject) => {
+    const p = spawn('ffprobe', ['-v', 'error', '-rw_timeout', '5000000', '-read_intervals', `%+${seconds}`, '-count_packets', '-show_entries', 'stream=codec_type,nb_read_packets', '-of', 'json', url], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let o = ''
+    let e = ''
+    p.stdout.on('data', (d) => { o += d })
+    p.stderr.on('data', (d) => { e += d })
+    p.on('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(o))
+      else reject(new Error(`ffprobe ${url}: ${e}`))
+    })
+  })
+  const wall = (performance.now() - t0) / 1000
+  const video = Number(out.streams.find((x) => x.codec_type === 'video')?.nb_read_packets ?? 0)
+  return { wall, video, speed: seconds / wall }
+}
+
+async function streamRows () {
+  const nginx = await startNginxRtmp(19360)
+  const rows = []
+  try {
+    for (const s of counts) {
+      const relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--max-recordings', '64', '--max-streams', '64', '--stream-host', `127.0.0.1:${nginx.port}`] })
+      const relayId = peerIdFromString(relay.addr.split('/p2p/')[1])
+      const pid = relay.child.pid
+      const parts = []
+      try {
+        const urls = []
+        for (let i = 0; i < s; i++) {
+          const pair = [await participant(`s${i}a`), await participant(`s${i}b`)]
+          const url = nginx.url(`bench-${i}-${randomBytes(4).toString('hex')}`)
+          const init = { recordingId: randomBytes(16).toString('hex'), callId: randomBytes(16).toString('hex'), participants: pair.map((p) => peerIdFromPrivateKey(p.privateKey)), relay: relayId, kind: 'stream', streamUrl: url }
+          const consents = await Promise.all(pair.map(async (p) => (await createRecordingConsent(p.privateKey, init)).bytes))
+          for (const p of pair) { p.consents = consents; p.url = url }
+          parts.push(...pair)
+          urls.push(url)
+        }
+        const rssBefore = treeRss(pid)
+        for (const p of parts) await upload(relay, p, p.url)
+        // every upload hears "live" once its stream is taken by nginx
+        await Promise.all(parts.map(async (p) => {
+          for (;;) {
+            const m = decodeRecordResponse((await p.lp.read({ signal: AbortSignal.timeout(60_000) })).subarray())
+            if (m.streamState === 'live') return
+            if (m.startedAt === 0 && m.streamState === undefined) throw new Error(`a stream upload ended: ${m.result} ${m.message}`)
+          }
+        }))
+        await sleep(2000)
+        const cpu0 = treeCpu(pid)
+        const t0 = performance.now()
+        let rssPeak = 0
+        const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, treeRss(pid)) }, 1000)
+        const reads = await Promise.all(urls.map(async (u) => readSpeed(u, seconds)))
+        clearInterval(sampler)
+        const wall = (performance.now() - t0) / 1000
+        const cpu = (treeCpu(pid) - cpu0) / wall
+        for (const p of parts) await p.stream.close({ signal: AbortSignal.timeout(10_000) }).catch(() => {})
+        const row = {
+          streams: s,
+          uploads: parts.length,
+          cpuPercentOfOneCore: round(cpu * 100, 1),
+          cpuPercentPerStream: round(cpu * 100 / s, 1),
+          rssMiB: round(rssPeak / 2 ** 20, 1),
+          rssMiBPerStream: round((rssPeak - rssBefore) / 2 ** 20 / s, 1),
+          slowestSpeed: round(Math.min(...reads.map((r) => r.speed)), 2),
+          videoPacketsPerSecond: round(Math.min(...reads.map((r) => r.video / r.wall)), 1)
+        }
+        rows.push(row)
+        console.log(JSON.stringify(row))
+      } finally {
+        for (const p of parts) {
+          await p.node.stop().catch(() => {})
+          await p.page.context().close().catch(() => {})
+        }
+        await relay.stop()
+      }
+    }
+  } finally {
+    await nginx.close()
+  }
+  return rows
+}
+
+if (opts.streams) {
+  const rows = await streamRows()
+  await browser.close()
+  pageServer.close()
+  console.log(`\nstreams out over RTMP (side by side 1280x360, 25 fps, H.264 + AAC) to nginx-rtmp, ${width}x${height} cameras, ${seconds} s read at nginx, this machine (the pages share its cores)`)
+  console.log('| streams | uploads | relay + ffmpeg CPU (% of a core) | per stream | RSS MiB | per stream | slowest speed at nginx | video packets/s |')
+  console.log('|---|---|---|---|---|---|---|---|')
+  for (const r of rows) console.log(`| ${r.streams} | ${r.uploads} | ${r.cpuPercentOfOneCore} | ${r.cpuPercentPerStream} | ${r.rssMiB} | ${r.rssMiBPerStream} | ${r.slowestSpeed} | ${r.videoPacketsPerSecond} |`)
+  writeResult('recording-streams', { options: { counts, seconds, width, height, fps }, rows })
+  process.exit(0)
+}
+
 const rows = []
 for (const n of counts) {
   const relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--max-recordings', '64', '--recording-grace-ms', '1000'] })
@@ -105,15 +230,7 @@ for (const n of counts) {
       for (const p of pair) p.consents = consents
     }
     const rssBefore = procRssBytes(pid)
-    for (const p of parts) {
-      const signal = AbortSignal.timeout(30_000)
-      p.stream = await p.node.dialProtocol(multiaddr(relay.addr), RECORD_PROTOCOL, { signal })
-      p.lp = lpStream(p.stream, { maxDataLength: MAX_RECORD_RESPONSE_BYTES })
-      await p.lp.write(encodeRecordRequest({ consents: p.consents, offerSdp: p.offer, tracks: 2 }), { signal })
-      const res = decodeRecordResponse((await p.lp.read({ signal })).subarray())
-      if (res.result !== 'ok') throw new Error(`the relay refused upload ${parts.indexOf(p)}: ${res.result} ${res.message}`)
-      await p.page.evaluate(async (sdp) => { await window.pc.setRemoteDescription({ type: 'answer', sdp }) }, res.answerSdp)
-    }
+    for (const p of parts) await upload(relay, p)
     for (const p of parts) {
       const started = decodeRecordResponse((await p.lp.read({ signal: AbortSignal.timeout(30_000) })).subarray())
       if (started.startedAt === 0) throw new Error(`no "recording" for an upload: ${started.result} ${started.message}`)

@@ -94,7 +94,7 @@ wait_for() {
 }
 
 node relay-node/dist/cli.js --host 127.0.0.1 --port "$relay_port" --http-port "$relay_http_port" --recording \
-  --data-dir "$data_dir" --log-level warn >"$relay_log" 2>&1 &
+  --stream-host 127.0.0.1:1935 --data-dir "$data_dir" --log-level warn >"$relay_log" 2>&1 &
 pids+=($!)
 relay_addr=$(wait_for "$relay_log" '/ip4/127\.0\.0\.1/tcp/[0-9]+/ws/p2p/[A-Za-z0-9]+' "${pids[0]}" "relay node")
 
@@ -109,7 +109,9 @@ demo: relay node  $relay_addr
 demo: web app     $web_url  (log: $web_log)
 
   open $web_url in two browser windows, register @alice.aura in one and @bob.aura in the other, call;
-  Record asks the other window, and once it allows, the relay records both (files in $data_dir/recordings)
+  Record asks the other window, and once it allows, the relay records both (files in $data_dir/recordings);
+  Stream does the same for a live stream to an RTMP server on this machine's port 1935 (nginx with
+  libnginx-mod-rtmp, for one): type rtmp://127.0.0.1:1935/live/demo and watch it with ffplay
 
   (the relay field is filled in; allow the camera and microphone when the browser asks)
   The browser must run on this machine. From another computer, forward both ports and open

@@ -30,6 +30,8 @@ export interface RtmpInput {
   /** Whether the WebM holds video, and audio (without, that half is black or silent). */
   video: boolean
   audio: boolean
+  /** Asks the participant for a key frame (RTCP PLI): repeated until the encoder writes its first bytes. */
+  keyFrame?: () => Promise<void>
 }
 
 export interface RtmpOutInit {
@@ -65,7 +67,7 @@ const MAX_PUSH_BACKLOG = 4 << 20
 
 /** The encoder's arguments for these inputs: one pipe per input that has a WebM, from fd 3. */
 export function encoderArgs (inputs: ReadonlyArray<{ webm?: unknown, video: boolean, audio: boolean }>, o: { tileWidth: number, tileHeight: number, fps: number, videoKbps: number, offsetS: number }): string[] {
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin']
+  const args = ['-hide_banner', '-loglevel', 'warning', '-nostdin']
   const w = o.tileWidth
   const h = o.tileHeight
   const filters: string[] = []
@@ -100,7 +102,7 @@ export function encoderArgs (inputs: ReadonlyArray<{ webm?: unknown, video: bool
 
 /** The pusher's arguments: MPEG-TS on stdin, FLV to the RTMP URL, progress on stdout. */
 export function pusherArgs (url: string): string[] {
-  return ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1',
+  return ['-hide_banner', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
     '-analyzeduration', '2000000', '-probesize', '2000000', '-f', 'mpegts', '-i', 'pipe:0',
     '-c', 'copy', '-protocol_whitelist', 'rtmp,rtmps,tcp,tls', '-f', 'flv', '-flvflags', 'no_duration_filesize', url]
 }
@@ -196,8 +198,18 @@ export class RtmpOut {
       sink.on('error', () => {})
       webm.pipe(sink)
     })
-    enc.stderr!.setEncoding('utf8').on('data', (s: string) => { this.encoderError = lastLine(s, this.encoderError) })
+    enc.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      this.encoderError = lastLine(s, this.encoderError)
+      this.init.log.debug({ process: 'encoder', output: s.trim().slice(0, 500) }, 'ffmpeg said')
+    })
     enc.stdout!.on('data', (chunk: Buffer) => { this.feed(chunk) })
+    // the picture waits for every participant's first key frame: a sender may ignore a PLI that
+    // comes soon after another (Chromium does), so ask again every half second until it comes
+    const asking = setInterval(() => {
+      if (this.encoder !== enc || this.encoderBytes > 0) { clearInterval(asking); return }
+      for (const inp of inputs) void inp.keyFrame?.().catch(() => {})
+    }, 500)
+    enc.once('exit', () => { clearInterval(asking) })
     enc.on('error', (err) => { this.fail(`ffmpeg (the encoder) could not run: ${err.message}`) })
     enc.on('exit', (code, signal) => {
       if (this.encoder !== enc) return
@@ -229,7 +241,10 @@ export class RtmpOut {
     this.pusher = p
     this.pusherFresh = true
     p.stdin.on('error', () => {})
-    p.stderr.setEncoding('utf8').on('data', (s: string) => { this.pusherError = lastLine(s, this.pusherError) })
+    p.stderr.setEncoding('utf8').on('data', (s: string) => {
+      this.pusherError = lastLine(s, this.pusherError)
+      this.init.log.debug({ process: 'pusher', output: s.trim().slice(0, 500) }, 'ffmpeg said')
+    })
     let progress = ''
     p.stdout.setEncoding('utf8').on('data', (s: string) => {
       progress = (progress + s).slice(-4096)

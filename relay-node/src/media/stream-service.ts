@@ -191,7 +191,8 @@ export class StreamService {
         if (u === undefined) { inputs.push({ video: false, audio: false }); continue }
         try {
           const kinds = u.recording.tracks.map((t) => t.kind)
-          inputs.push({ webm: await u.recording.liveWebm(), video: kinds.includes('video'), audio: kinds.includes('audio') })
+          const recording = u.recording
+          inputs.push({ webm: await recording.liveWebm(), video: kinds.includes('video'), audio: kinds.includes('audio'), keyFrame: async () => { await recording.requestKeyFrame() } })
         } catch {
           inputs.push({ video: false, audio: false })
         }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -263,6 +263,33 @@ describe('the relay\'s recording protocol against stock libp2p peers', () => {
     const { response } = await ask(a, addr, request(await consents([alice, bob], relay.libp2p.peerId)))
     expect(response.result).toBe('limit')
     expect(response.message).toMatch(/^the relay's disk has \d+ bytes free, under its floor of 9007199254740991$/)
+  })
+
+  it('the disk falls under --recordings-min-free-bytes while an upload runs: the relay stops it within seconds, saying why (limit), and counts it (reason disk)', async () => {
+    // the real disk: the floor 256 MiB under its free space now, then a file of twice that written beside the recordings
+    const dataDir = await tempDir()
+    const free = await statfs(dataDir).then((f) => f.bavail * f.bsize)
+    const margin = 256 * 2 ** 20
+    const { relay, addr } = await startRelay({ dataDir, recording: true, recordingsMinFreeBytes: free - margin })
+    const [alice, bob] = [await party(), await party()]
+    const a = await stockPeer({ privateKey: alice.key })
+    const up = await ask(a, addr, request(await consents([alice, bob], relay.libp2p.peerId)))
+    expect(up.response.result).toBe('ok')
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(await metric(relay, 'auralink_recordings_active')).toBe(1)
+    const filler = join(dataDir, 'filler')
+    const block = Buffer.alloc(2 ** 20, 1)
+    const fd = await open(filler, 'w')
+    try {
+      for (let i = 0; i < (2 * margin) / 2 ** 20; i++) await fd.write(block)
+      await fd.sync()
+    } finally {
+      await fd.close()
+    }
+    const last = await up.next()
+    expect(last).toMatchObject({ result: 'limit', message: 'the relay\'s disk is nearly full' })
+    expect(await metric(relay, 'auralink_recordings_stopped_total', { reason: 'disk' })).toBe(1)
+    await rm(filler, { force: true })
   })
 
   it('at start, unfinished sidecars that do not parse or name a part outside their folder are left as they are and logged; the relay starts', async () => {
