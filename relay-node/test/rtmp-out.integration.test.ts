@@ -84,6 +84,31 @@ describe('RtmpOut: a composed H.264 + AAC stream to nginx-rtmp', () => {
     expect(out.current).toBe('ended')
   })
 
+  it('one participant and one not there (a black tile): 1280x360 from the start; restart() with both when the second arrives: the push goes on (no reconnect) and a reader still gets the stream', async () => {
+    const a = participant(600)
+    procs.push(a.proc)
+    const states: RtmpState[] = []
+    let reconnects = 0
+    const out = new RtmpOut({ url: nginx.url('late'), log, onState: (st) => { states.push(st) }, onReconnect: () => { reconnects++ } })
+    outs.push(out)
+    out.start([a.input, { video: false, audio: false }])
+    await reaches(states, 'live', 15_000)
+    const alone = await probeRtmp(nginx.url('late'), 2)
+    expect(alone.streams.find((x) => x.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 1280, height: 360 })
+    // the second arrives: the encoder restarts with both (each participant's input made anew)
+    a.proc.kill('SIGKILL')
+    const a2 = participant(600)
+    const b = participant(1000)
+    procs.push(a2.proc, b.proc)
+    out.restart([a2.input, b.input])
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    const both = await probeRtmp(nginx.url('late'), 2)
+    expect(both.streams.find((x) => x.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 1280, height: 360 })
+    expect(Number(both.streams.find((x) => x.codec_type === 'video')?.nb_read_frames)).toBeGreaterThan(25)
+    expect(out.current).toBe('live')
+    expect(reconnects).toBe(0)
+  })
+
   it('a URL nothing listens on: the stream fails with the pusher\'s words once firstConnectTimeoutMs passes', async () => {
     const a = participant(600)
     procs.push(a.proc)
