@@ -3,7 +3,7 @@
 // is a finding. Keys come from fixed seeds and every check runs at a fixed `now`, so an input
 // decodes the same way on any day (`--replay`).
 import { ExpiredRelayAdvertError, InvalidRelayAdvertError, MessageTooLargeError } from '@auralink/core'
-import { createRecord, createRecordingConsent, createRelayAdvert, createUnregister, signRecordingAccess, verifyRecord, verifyRecordingAccess, verifyRecordingConsent, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
+import { createGroupOp, createRecord, createRecordingConsent, createRelayAdvert, createUnregister, GroupMembership, signRecordingAccess, verifyGroupOp, verifyRecord, verifyRecordingAccess, verifyRecordingConsent, verifyRelayAdvert, verifyUnregister } from '@auralink/identity'
 import { createRelayReports, verifyRelayReports } from '@auralink/mesh'
 import * as P from '@auralink/protocol'
 import { auraIdDhtKey, verifyDhtRecord } from '@auralink/signalling'
@@ -72,8 +72,16 @@ export async function decoderTargets () {
   const consentIds = [relayIds[0], relayIds[1]]
   const consents = [
     await createRecordingConsent(relayKeys[0], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: consentIds, relay: relayIds[2], now: NOW }),
-    await createRecordingConsent(relayKeys[1], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: [...consentIds, relayIds[2]], relay: relayIds[2], kind: 'stream', ttlMs: 60_000, now: NOW - 30_000 })
+    await createRecordingConsent(relayKeys[1], { recordingId: 'ab'.repeat(16), callId: 'cd'.repeat(16), participants: [...consentIds, relayIds[2]], relay: relayIds[2], kind: 'stream', streamUrl: 'rtmp://127.0.0.1:1935/live/key', ttlMs: 60_000, now: NOW - 30_000 })
   ].map((c, i) => ({ bytes: c.bytes, privateKey: relayKeys[i] }))
+  // a group call's ops: a create, an invite, a leave (issue 18)
+  const groupCreate = await createGroupOp(relayKeys[0], { kind: 'create', now: NOW })
+  const groupOps = [
+    groupCreate,
+    await createGroupOp(relayKeys[0], { kind: 'invite', roomId: groupCreate.roomId, subject: relayIds[1], now: NOW + 1 }),
+    await createGroupOp(relayKeys[1], { kind: 'leave', roomId: groupCreate.roomId, now: NOW + 2 })
+  ].map((o, i) => ({ bytes: o.bytes, privateKey: relayKeys[i === 2 ? 1 : 0] }))
+  const room = await GroupMembership.from(groupCreate.bytes, { now: NOW })
   // a participant's signed playback request, as the query string a relay's HTTP port reads
   const accesses = [
     await signRecordingAccess(relayKeys[0], { relay: relayIds[2], recordingId: 'ab'.repeat(16), now: NOW }),
@@ -169,6 +177,17 @@ export async function decoderTargets () {
       name: 'recording-consent', what: 'verifyRecordingConsent (identity)', errors: ['MessageTooLargeError', 'InvalidRecordingConsentError'],
       make: signed(consents, P.RECORDING_CONSENT_SIGNATURE_DOMAIN, P.encodeSignedRecordingConsent, P.decodeSignedRecordingConsent),
       run: ([b]) => verifyRecordingConsent(b, { now: NOW })
+    },
+    {
+      name: 'group-op', what: 'verifyGroupOp (identity)', errors: ['MessageTooLargeError', 'InvalidGroupOpError'],
+      make: signed(groupOps, P.GROUP_OP_SIGNATURE_DOMAIN, P.encodeSignedGroupOp, P.decodeSignedGroupOp),
+      run: ([b]) => verifyGroupOp(b, { now: NOW })
+    },
+    {
+      // never throws: a bad op is refused with its reason, whatever the bytes
+      name: 'group-state', what: 'GroupMembership.merge of a GroupState (identity)', errors: PROTOCOL_ERRORS,
+      make: one([P.encodeGroupState(groupOps.map((o) => o.bytes))]),
+      run: async ([b]) => { await room.merge(P.decodeGroupState(b), { now: NOW }) }
     },
     {
       name: 'relay-list', what: 'a relay list answer: length-prefixed adverts, each verifyRelayAdvert', errors: ['MessageTooLargeError', 'InvalidRelayAdvertError', 'ExpiredRelayAdvertError', 'RelayListFramingError'],

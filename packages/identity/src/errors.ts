@@ -2,6 +2,6 @@
 export {
   CorruptKeyError, InvalidAuraIdError, KeyInUseError, InvalidRecordError, InvalidSignatureError, InvalidStateError,
   MalformedRecordError, RecordExpiredError, RecordTooLargeError, UnsupportedPlatformError,
-  ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidRecordingConsentError, MessageTooLargeError
+  ExpiredRelayAdvertError, InvalidRelayAdvertError, InvalidRecordingConsentError, InvalidGroupOpError, MessageTooLargeError
 } from '@auralink/core'
 export type { NameRule } from '@auralink/core'

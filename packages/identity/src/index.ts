@@ -34,3 +34,5 @@ export { createRecordingConsent, streamDestination, verifyRecordingConsent, chec
 export type { AgreedRecording, RecordingConsent, RecordingConsentInit } from './recording-consent.js'
 export { signRecordingAccess, verifyRecordingAccess, RECORDING_ACCESS_SIGNATURE_DOMAIN, MAX_RECORDING_ACCESS_TTL_MS, DEFAULT_RECORDING_ACCESS_TTL_MS } from './recording-access.js'
 export type { RecordingAccess } from './recording-access.js'
+export { createGroupOp, verifyGroupOp, GroupMembership, DEFAULT_GROUP_MAX_MEMBERS, MAX_GROUP_OP_CLOCK_SKEW_MS } from './group-membership.js'
+export type { GroupMember, GroupOp, GroupOpEffect, GroupOpInit } from './group-membership.js'

@@ -147,3 +147,23 @@ export class RecordingFailedError extends AuraLinkError {
     this.result = result
   }
 }
+
+/**
+ * A group call's membership op (issue 18; docs/group-calls.md) that does not decode, is not
+ * signed by the key it names, has fields out of bounds, is from the future, or is for another
+ * room (`reason` says which). Nobody joins or leaves on it.
+ */
+export class InvalidGroupOpError extends AuraLinkError {
+  static override readonly name = 'InvalidGroupOpError'
+  override readonly name = 'InvalidGroupOpError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_INVALID_GROUP_OP'
+  readonly code = 'ERR_INVALID_GROUP_OP'
+  /** What is wrong. */
+  readonly reason: 'malformed' | 'signature' | 'fields' | 'future' | 'room'
+
+  constructor (reason: InvalidGroupOpError['reason'], message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}

@@ -477,6 +477,87 @@ export namespace auralink {
             type $Shape = auralink.signal.RecordingStop.$Properties;
         }
 
+        enum GroupOpKind {
+            GROUP_OP_UNSPECIFIED = 0,
+            GROUP_OP_CREATE = 1,
+            GROUP_OP_INVITE = 2,
+            GROUP_OP_LEAVE = 3
+        }
+
+        interface IGroupOp extends auralink.signal.GroupOp.$Properties {
+        }
+
+        class GroupOp {
+            constructor(properties?: auralink.signal.GroupOp.$Properties);
+            $unknowns?: Uint8Array[];
+            publicKey: Uint8Array;
+            roomId: string;
+            kind: auralink.signal.GroupOpKind;
+            subject: string;
+            at: number;
+            nonce: string;
+            maxMembers: number;
+            static encode(message: auralink.signal.GroupOp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.GroupOp & auralink.signal.GroupOp.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GroupOp {
+            interface $Properties {
+                publicKey?: (Uint8Array|null);
+                roomId?: (string|null);
+                kind?: (auralink.signal.GroupOpKind|null);
+                subject?: (string|null);
+                at?: (number|null);
+                nonce?: (string|null);
+                maxMembers?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.GroupOp.$Properties;
+        }
+
+        interface ISignedGroupOp extends auralink.signal.SignedGroupOp.$Properties {
+        }
+
+        class SignedGroupOp {
+            constructor(properties?: auralink.signal.SignedGroupOp.$Properties);
+            $unknowns?: Uint8Array[];
+            payload: Uint8Array;
+            signature: Uint8Array;
+            static encode(message: auralink.signal.SignedGroupOp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignedGroupOp & auralink.signal.SignedGroupOp.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SignedGroupOp {
+            interface $Properties {
+                payload?: (Uint8Array|null);
+                signature?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.SignedGroupOp.$Properties;
+        }
+
+        interface IGroupState extends auralink.signal.GroupState.$Properties {
+        }
+
+        class GroupState {
+            constructor(properties?: auralink.signal.GroupState.$Properties);
+            $unknowns?: Uint8Array[];
+            ops: Uint8Array[];
+            static encode(message: auralink.signal.GroupState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.GroupState & auralink.signal.GroupState.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GroupState {
+            interface $Properties {
+                ops?: (Uint8Array[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.GroupState.$Properties;
+        }
+
         interface ISignalMessage extends auralink.signal.SignalMessage.$Properties {
         }
 

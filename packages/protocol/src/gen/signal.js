@@ -3701,6 +3701,615 @@ $root.auralink = (function() {
             return RecordingStop;
         })();
 
+        /**
+         * GroupOpKind enum.
+         * @name auralink.signal.GroupOpKind
+         * @enum {number}
+         * @property {number} GROUP_OP_UNSPECIFIED=0 GROUP_OP_UNSPECIFIED value
+         * @property {number} GROUP_OP_CREATE=1 GROUP_OP_CREATE value
+         * @property {number} GROUP_OP_INVITE=2 GROUP_OP_INVITE value
+         * @property {number} GROUP_OP_LEAVE=3 GROUP_OP_LEAVE value
+         */
+        signal.GroupOpKind = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "GROUP_OP_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "GROUP_OP_CREATE"] = 1;
+            values[valuesById[2] = "GROUP_OP_INVITE"] = 2;
+            values[valuesById[3] = "GROUP_OP_LEAVE"] = 3;
+            return values;
+        })();
+
+        signal.GroupOp = (function() {
+
+            /**
+             * Properties of a GroupOp.
+             * @typedef {Object} auralink.signal.GroupOp.$Properties
+             * @property {Uint8Array|null} [publicKey] GroupOp publicKey
+             * @property {string|null} [roomId] GroupOp roomId
+             * @property {auralink.signal.GroupOpKind|null} [kind] GroupOp kind
+             * @property {string|null} [subject] GroupOp subject
+             * @property {number|null} [at] GroupOp at
+             * @property {string|null} [nonce] GroupOp nonce
+             * @property {number|null} [maxMembers] GroupOp maxMembers
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GroupOp.
+             * @memberof auralink.signal
+             * @interface IGroupOp
+             * @augments auralink.signal.GroupOp.$Properties
+             * @deprecated Use auralink.signal.GroupOp.$Properties instead.
+             */
+
+            /**
+             * Shape of a GroupOp.
+             * @typedef {auralink.signal.GroupOp.$Properties} auralink.signal.GroupOp.$Shape
+             */
+
+            /**
+             * Constructs a new GroupOp.
+             * @memberof auralink.signal
+             * @classdesc Represents a GroupOp.
+             * @constructor
+             * @param {auralink.signal.GroupOp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var GroupOp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GroupOp publicKey.
+             * @member {Uint8Array} publicKey
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.publicKey = $util.newBuffer([]);
+
+            /**
+             * GroupOp roomId.
+             * @member {string} roomId
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.roomId = "";
+
+            /**
+             * GroupOp kind.
+             * @member {auralink.signal.GroupOpKind} kind
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.kind = 0;
+
+            /**
+             * GroupOp subject.
+             * @member {string} subject
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.subject = "";
+
+            /**
+             * GroupOp at.
+             * @member {number} at
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.at = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GroupOp nonce.
+             * @member {string} nonce
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.nonce = "";
+
+            /**
+             * GroupOp maxMembers.
+             * @member {number} maxMembers
+             * @memberof auralink.signal.GroupOp
+             * @instance
+             */
+            GroupOp.prototype.maxMembers = 0;
+
+            /**
+             * Encodes the specified GroupOp message. Does not implicitly {@link auralink.signal.GroupOp.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.GroupOp
+             * @static
+             * @param {auralink.signal.GroupOp.$Properties} message GroupOp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GroupOp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.publicKey != null && $Object.hasOwnProperty.call(message, "publicKey") && message.publicKey.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.publicKey);
+                if (message.roomId != null && $Object.hasOwnProperty.call(message, "roomId") && message.roomId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.roomId);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.kind);
+                if (message.subject != null && $Object.hasOwnProperty.call(message, "subject") && message.subject !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.subject);
+                if (message.at != null && $Object.hasOwnProperty.call(message, "at") && (typeof message.at === "object" ? message.at.low || message.at.high : message.at !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.at);
+                if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.nonce);
+                if (message.maxMembers != null && $Object.hasOwnProperty.call(message, "maxMembers") && message.maxMembers !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.maxMembers);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GroupOp message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.GroupOp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.GroupOp & auralink.signal.GroupOp.$Shape} GroupOp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GroupOp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.GroupOp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.publicKey = value;
+                            else
+                                delete message.publicKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.roomId = value;
+                            else
+                                delete message.roomId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.subject = value;
+                            else
+                                delete message.subject;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.at = value;
+                            else
+                                delete message.at;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nonce = value;
+                            else
+                                delete message.nonce;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxMembers = value;
+                            else
+                                delete message.maxMembers;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for GroupOp
+             * @function getTypeUrl
+             * @memberof auralink.signal.GroupOp
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GroupOp.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.GroupOp";
+            };
+
+            return GroupOp;
+        })();
+
+        signal.SignedGroupOp = (function() {
+
+            /**
+             * Properties of a SignedGroupOp.
+             * @typedef {Object} auralink.signal.SignedGroupOp.$Properties
+             * @property {Uint8Array|null} [payload] SignedGroupOp payload
+             * @property {Uint8Array|null} [signature] SignedGroupOp signature
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SignedGroupOp.
+             * @memberof auralink.signal
+             * @interface ISignedGroupOp
+             * @augments auralink.signal.SignedGroupOp.$Properties
+             * @deprecated Use auralink.signal.SignedGroupOp.$Properties instead.
+             */
+
+            /**
+             * Shape of a SignedGroupOp.
+             * @typedef {auralink.signal.SignedGroupOp.$Properties} auralink.signal.SignedGroupOp.$Shape
+             */
+
+            /**
+             * Constructs a new SignedGroupOp.
+             * @memberof auralink.signal
+             * @classdesc Represents a SignedGroupOp.
+             * @constructor
+             * @param {auralink.signal.SignedGroupOp.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SignedGroupOp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SignedGroupOp payload.
+             * @member {Uint8Array} payload
+             * @memberof auralink.signal.SignedGroupOp
+             * @instance
+             */
+            SignedGroupOp.prototype.payload = $util.newBuffer([]);
+
+            /**
+             * SignedGroupOp signature.
+             * @member {Uint8Array} signature
+             * @memberof auralink.signal.SignedGroupOp
+             * @instance
+             */
+            SignedGroupOp.prototype.signature = $util.newBuffer([]);
+
+            /**
+             * Encodes the specified SignedGroupOp message. Does not implicitly {@link auralink.signal.SignedGroupOp.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.SignedGroupOp
+             * @static
+             * @param {auralink.signal.SignedGroupOp.$Properties} message SignedGroupOp message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SignedGroupOp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.payload);
+                if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signature);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SignedGroupOp message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.SignedGroupOp
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.SignedGroupOp & auralink.signal.SignedGroupOp.$Shape} SignedGroupOp
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SignedGroupOp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.SignedGroupOp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.payload = value;
+                            else
+                                delete message.payload;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.signature = value;
+                            else
+                                delete message.signature;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SignedGroupOp
+             * @function getTypeUrl
+             * @memberof auralink.signal.SignedGroupOp
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SignedGroupOp.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.SignedGroupOp";
+            };
+
+            return SignedGroupOp;
+        })();
+
+        signal.GroupState = (function() {
+
+            /**
+             * Properties of a GroupState.
+             * @typedef {Object} auralink.signal.GroupState.$Properties
+             * @property {Array.<Uint8Array>|null} [ops] GroupState ops
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GroupState.
+             * @memberof auralink.signal
+             * @interface IGroupState
+             * @augments auralink.signal.GroupState.$Properties
+             * @deprecated Use auralink.signal.GroupState.$Properties instead.
+             */
+
+            /**
+             * Shape of a GroupState.
+             * @typedef {auralink.signal.GroupState.$Properties} auralink.signal.GroupState.$Shape
+             */
+
+            /**
+             * Constructs a new GroupState.
+             * @memberof auralink.signal
+             * @classdesc Represents a GroupState.
+             * @constructor
+             * @param {auralink.signal.GroupState.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var GroupState = function (properties) {
+                this.ops = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GroupState ops.
+             * @member {Array.<Uint8Array>} ops
+             * @memberof auralink.signal.GroupState
+             * @instance
+             */
+            GroupState.prototype.ops = $util.emptyArray;
+
+            /**
+             * Encodes the specified GroupState message. Does not implicitly {@link auralink.signal.GroupState.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.GroupState
+             * @static
+             * @param {auralink.signal.GroupState.$Properties} message GroupState message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GroupState.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.ops != null && message.ops.length)
+                    for (var i = 0; i < message.ops.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.ops[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GroupState message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.GroupState
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.GroupState & auralink.signal.GroupState.$Shape} GroupState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GroupState.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.GroupState();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.ops && message.ops.length))
+                                message.ops = [];
+                            message.ops.push(reader.bytes());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for GroupState
+             * @function getTypeUrl
+             * @memberof auralink.signal.GroupState
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GroupState.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.GroupState";
+            };
+
+            return GroupState;
+        })();
+
         signal.SignalMessage = (function() {
 
             /**
