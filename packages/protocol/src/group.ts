@@ -58,7 +58,7 @@ export const decodeSignedGroupOp = (b: Uint8Array): { payload: Uint8Array, signa
 }
 
 /** Encodes a `GroupState` (its SignedGroupOps) to protobuf bytes. */
-export const encodeGroupState = (ops: Uint8Array[]): Uint8Array => pb.GroupState.encode({ ops }).finish()
+export const encodeGroupState = (ops: Uint8Array[], names: Array<{ peer: string, auraId: string }> = []): Uint8Array => pb.GroupState.encode({ ops, names }).finish()
 /** Decodes a `GroupState`; oversized or malformed bytes, or more than MAX_GROUP_OPS ops, throw MessageTooLargeError or MalformedMessageError. */
 export function decodeGroupState (b: Uint8Array): Uint8Array[] {
   const m = safeDecode('GroupState', pb.GroupState, b, MAX_GROUP_STATE_BYTES)

@@ -1,4 +1,4 @@
-import { EndReason as WireEndReason } from '@auralink/protocol'
+import { EndReason as WireEndReason, MAX_GROUP_OPS } from '@auralink/protocol'
 import type { AicSignal } from './aic-wire.js'
 import type { MediaRequestFields, SignalMessage, SignalMessageFields } from '@auralink/protocol'
 
@@ -42,6 +42,17 @@ export type RecordingSignal =
   | { type: 'answer', recordingId: string, agreed: boolean, consent: Uint8Array, reason: string }
   | { type: 'stop', recordingId: string, reason: string }
 
+/** A GroupState as received: signed ops (checked by GroupMembership) and unsigned name hints. */
+export interface GroupStateMessage { ops: Uint8Array[], names: Array<{ peer: string, auraId: string }> }
+
+/** A GroupState message's fields, bounded (at most MAX_GROUP_OPS ops and as many names). */
+export function groupStateOf (m: { ops?: Uint8Array[] | null, names?: Array<{ peer?: string | null, auraId?: string | null }> | null } | null | undefined): GroupStateMessage {
+  return {
+    ops: (m?.ops ?? []).slice(0, MAX_GROUP_OPS).map((o) => Uint8Array.from(o)),
+    names: (m?.names ?? []).slice(0, MAX_GROUP_OPS).map((n) => ({ peer: (n.peer ?? '').slice(0, 128), auraId: (n.auraId ?? '').slice(0, 128) }))
+  }
+}
+
 export type Effect =
   | { type: 'ignore', reason: string }
   | { type: 'accepted', media: MediaRequest, offerTaken?: true }
@@ -55,6 +66,8 @@ export type Effect =
   | { type: 'pong', nonce: number }
   | { type: 'aic', message: AicSignal }
   | { type: 'recording', message: RecordingSignal }
+  /** A group call's state from the other side (its signed ops and name hints, unchecked). */
+  | { type: 'group', state: GroupStateMessage }
 
 const END_REASONS = new Map<number, CallEndReason>([
   [WireEndReason.END_REASON_HANGUP, 'remote-hangup'],
@@ -182,6 +195,9 @@ export class CallMachine {
               : (msg.aicWeightUpdate != null ? { type: 'weightUpdate', update: msg.aicWeightUpdate } : undefined)
         return message !== undefined ? { type: 'aic', message } : ignore(`an empty ${msg.body}`)
       }
+      case 'groupState':
+        if (!this._accepted) return ignore('groupState before the call was accepted')
+        return { type: 'group', state: groupStateOf(msg.groupState) }
       case 'recordingAsk':
       case 'recordingAnswer':
       case 'recordingStop': {

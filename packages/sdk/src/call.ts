@@ -17,7 +17,7 @@ import type { MediaSessionEvents } from './media-session.js'
 import type { AicStats } from './aic-session.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { AicMode } from './aic-wire.js'
-import type { CallEndReason, CallRole, CallState, Effect, MediaRequest, MediaSignal } from './call-machine.js'
+import type { CallEndReason, CallRole, CallState, Effect, GroupStateMessage, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
 import type { FileRefusal } from './file-receiver.js'
 import type { CallStats } from './stats.js'
@@ -65,6 +65,8 @@ export interface CallEvents {
    * 'refused' or 'failed'. The same object as `call.streaming`.
    */
   stream: CustomEvent<RecordingChange>
+  /** @internal a group call's state from the other side (GroupCall merges it) */
+  groupstate: CustomEvent<GroupStateMessage>
 }
 
 /** Media to send: flags, and for audio or video the stream to send (the client gets one from getUserMedia when absent). */
@@ -513,7 +515,16 @@ export class Call extends SafeEventEmitter<CallEvents> {
       }
       case 'pong':
         this.link.pong(effect.nonce)
+        return
+      case 'group':
+        this.safeDispatchEvent('groupstate', { detail: effect.state })
     }
+  }
+
+  /** @internal sends a group call's state (its signed ops) to the other side */
+  async sendGroupState (state: GroupStateMessage): Promise<void> {
+    if (this.state === 'ended') return
+    await this.channel.send({ callId: this.id, groupState: state })
   }
 
   /** The call was accepted: the media session starts (or, made before the invite, is handed over); `offerTaken`: the callee took the invite's offer. */

@@ -1,6 +1,6 @@
 import { SafeEventEmitter } from '@auralink/core'
 import { EndReason, FILE_PROTOCOL, RECORD_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
-import { validateAuraId } from '@auralink/identity'
+import { createGroupOp, DEFAULT_GROUP_MAX_MEMBERS, GroupMembership, validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -11,7 +11,7 @@ import { checkInit, checkMedia } from './client-init.js'
 import { openIdentity } from './client-identity.js'
 import { CallTimeline } from './call-timeline.js'
 import { EarlyMedia } from './early-media.js'
-import { theirsWins } from './call-machine.js'
+import { groupStateOf, theirsWins } from './call-machine.js'
 import { CallerNames, inviteLimits } from './caller-names.js'
 import {
   CALL_DIAL_TIMEOUT_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RECONNECTING_AFTER_MS, DEFAULT_AIC_CAPABILITY_TIMEOUT_MS, DEFAULT_AIC_MODE,
@@ -23,6 +23,9 @@ import { checkNodeVersion } from './node-version.js'
 import { SignalChannel } from './signal-channel.js'
 import { acquire, defaultGetUserMedia } from './user-media.js'
 import { relayRecordings } from './recording-playback.js'
+import { GroupCall, roomOfInvite } from './group-call.js'
+import type { GroupHost } from './group-call.js'
+import type { GroupStateMessage } from './call-machine.js'
 import type { RelayRecordings } from './recording-playback.js'
 import type { AicRuntime } from './aic-runtime.js'
 import type { CallComponents, CallMediaOptions } from './call.js'
@@ -40,8 +43,12 @@ export type { AuraLinkInit } from './client-init.js'
 
 /** The events of an AuraLink client, by name (`client.addEventListener('incoming', ...)`). */
 export interface AuraLinkEvents {
-  /** A call is ringing: call `accept()` or `reject()` on it. */
-  incoming: CustomEvent<{ call: Call }>
+  /**
+   * A call is ringing: call `accept()` or `reject()` on it. For an invite to a group call
+   * (docs/group-calls.md), `group` is set: answer with `group.accept()` or `group.reject()`
+   * (calls from members of a group call this client is in are joined without this event).
+   */
+  incoming: CustomEvent<{ call: Call, group?: GroupCall }>
   /** A relay reservation was lost or regained. */
   'relay:lost': CustomEvent<{ relay: PeerId }>
   'relay:reserved': CustomEvent<{ relay: PeerId }>
@@ -57,6 +64,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   readonly mesh: MeshNode
   private readonly log = defaultLogger().forComponent('auralink:sdk')
   private readonly active = new Map<string, Call>()
+  private readonly groups = new Map<string, GroupCall>()
   /** Outgoing calls between resolve and the invite being sent, by PeerId: glare checks wait for them. */
   private readonly dialing = new Map<string, Promise<unknown>>()
   private readonly names = new Set<string>()
@@ -232,7 +240,58 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
    * and the connection's dial run at once; the offer goes in the invite, so the callee answers
    * with its accept. `call.stats().setup` says when each step was reached.
    */
-  async call (target: string, media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<Call> {
+  async call (target: string, media?: CallMediaOptions, options?: AbortOptions): Promise<Call>
+  /**
+   * Starts a group call (docs/group-calls.md) with everyone in `targets` (`['@bob.aura',
+   * '@carol.aura']`): a new room, an invite signed for each, a call to each; each then calls the
+   * others. Resolves with the GroupCall once at least one invite was delivered; rejects as
+   * call() does when none was.
+   */
+  async call (targets: string[], media?: CallMediaOptions, options?: AbortOptions): Promise<GroupCall>
+  async call (target: string | string[], media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<Call | GroupCall> {
+    if (Array.isArray(target)) return this.callGroup(target, media, options)
+    return this.placeCall(target, media, options)
+  }
+
+  private async callGroup (targets: string[], media: CallMediaOptions, options: AbortOptions): Promise<GroupCall> {
+    this.assertRunning()
+    if (targets.length === 0) throw new TypeError('call(targets): targets must name at least one AuraID')
+    const names = targets.map((t) => validateAuraId(t))
+    if (new Set(names).size !== names.length) throw new TypeError(`call(targets): an AuraID is named twice in ${JSON.stringify(targets)}`)
+    const create = await createGroupOp(this.identity.key, { kind: 'create', maxMembers: Math.max(DEFAULT_GROUP_MAX_MEMBERS, names.length + 1) })
+    const group = new GroupCall(this.groupHost(), await GroupMembership.from(create.bytes))
+    this.groups.set(group.roomId, group)
+    await group.start(names, media, options)
+    return group
+  }
+
+  /** Calls in progress as the user sees them (`maxCalls` counts these): 1:1 calls, and each group call once. */
+  private callsInProgress (): number {
+    const inGroups = new Set<Call>()
+    for (const g of this.groups.values()) for (const p of g.participants) if (p.call !== undefined) inGroups.add(p.call)
+    return [...this.active.values()].filter((c) => !inGroups.has(c)).length + this.groups.size
+  }
+
+  /** The group calls this client takes part in. */
+  groupCalls (): GroupCall[] { return [...this.groups.values()] }
+
+  private groupHost (): GroupHost {
+    return {
+      log: this.log,
+      key: this.identity.key,
+      self: this.mesh.peerId,
+      selfName: () => [...this.names][0],
+      resolve: async (name, options) => (await this.mesh.resolve(name, options)).peerId,
+      callMember: async (name, media, group) => this.placeCall(name, media, {}, group),
+      getMedia: async (media) => {
+        const requested = checkMedia(media, 'group call')
+        return requested.audio || requested.video ? this.components.getMedia(requested) : undefined
+      },
+      forget: (g) => { if (this.groups.get(g.roomId) === g) this.groups.delete(g.roomId) }
+    }
+  }
+
+  private async placeCall (target: string, media: CallMediaOptions, options: AbortOptions, group?: GroupStateMessage): Promise<Call> {
     this.assertRunning()
     const timeline = new CallTimeline()
     const name = validateAuraId(target)
@@ -256,7 +315,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         await preparing
         if (mediaError !== undefined) throw mediaError
         return prepared
-      }, signal)
+      }, signal, group)
       this.dialing.set(peerKey, placing)
       return await placing
     } catch (err) {
@@ -299,7 +358,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     }
   }
 
-  private async place (name: string, peer: PeerId, requested: MediaRequest, aic: AicMode | undefined, timeline: CallTimeline, media: () => Promise<PreparedMedia>, signal: AbortSignal): Promise<Call> {
+  private async place (name: string, peer: PeerId, requested: MediaRequest, aic: AicMode | undefined, timeline: CallTimeline, media: () => Promise<PreparedMedia>, signal: AbortSignal, group?: GroupStateMessage): Promise<Call> {
     timeline.reusedConnection = this.mesh.libp2p.getConnections(peer).some((c) => c.status === 'open' && c.direct && c.limits == null)
     // by name (the record is cached by the resolve just made), so that errors name it
     // within CALL_DIAL_TIMEOUT_MS the mesh retries past dial.retries: on a busy machine a run of
@@ -314,7 +373,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     try {
       prepared = await media()
       const offer = prepared.early?.inviteOffer() ?? ''
-      await channel.send({ callId, invite: { from: [...this.names][0] ?? '', to: name, media: requested, ...(offer !== '' ? { offer } : {}) } })
+      await channel.send({ callId, invite: { from: [...this.names][0] ?? '', to: name, media: requested, ...(offer !== '' ? { offer } : {}), ...(group !== undefined ? { group } : {}) } })
       timeline.mark('invited')
     } catch (err) {
       channel.abort(err as Error)
@@ -333,6 +392,38 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   }
 
   /**
+   * A call whose invite names a group (docs/group-calls.md). A room this client is in: the
+   * caller's ops are merged, and the call is joined without asking when the caller is a member,
+   * refused otherwise. A new room: the app hears `incoming` with the GroupCall only when the
+   * room's ops admit both this client and the caller; anything else is refused.
+   */
+  private async groupInvite (call: Call, state: GroupStateMessage, checked: Awaited<ReturnType<typeof roomOfInvite>>): Promise<GroupCall | undefined> {
+    const refuse = async (why: string): Promise<undefined> => {
+      this.log('refusing group call %s from %p: %s', call.id, call.remotePeer, why)
+      await call.reject(why).catch(() => {})
+      return undefined
+    }
+    try {
+      if ('why' in checked) return await refuse(checked.why)
+      const known = this.groups.get(checked.room.roomId)
+      if (known !== undefined) {
+        await known.mergeState(state, call.remotePeer)
+        if (known.state !== 'joined' || !known.participants.some((p) => p.peer.equals(call.remotePeer) && p.state !== 'left')) return await refuse('not a member of this room here')
+        known.attach(call)
+        await call.accept(known.pairMedia())
+        return undefined
+      }
+      const group = new GroupCall(this.groupHost(), checked.room)
+      await group.mergeState(state, call.remotePeer)
+      group.attach(call)
+      this.groups.set(group.roomId, group)
+      return group
+    } catch (err) {
+      return await refuse(`the group invite could not be read: ${(err as Error).message}`)
+    }
+  }
+
+  /**
    * Ends every call, stops the mesh node and releases the identity key (another client may then
    * use it). Idempotent: a second call while it stops resolves once it has stopped.
    */
@@ -345,6 +436,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.stopped = true
     this.lifetime.abort(new InvalidStateError('the client stopped'))
     this.files.stop()
+    await Promise.allSettled([...this.groups.values()].map(async (g) => g.leave()))
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
     try {
@@ -362,7 +454,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     const channel = new SignalChannel(stream, this.log)
     let timeline: CallTimeline | undefined
     const from = connection.remotePeer
-    let invite: { callId: string, from: string, media: MediaRequestFields | null | undefined, offer?: string }
+    let invite: { callId: string, from: string, media: MediaRequestFields | null | undefined, offer?: string, group?: GroupStateMessage }
     try {
       const msg = await channel.readOne(AbortSignal.any([AbortSignal.timeout(5000), this.lifetime.signal]))
       if (msg.body === 'resume') { await this.onResume(msg.callId, msg.resume?.chatReceived ?? 0, channel, connection); return }
@@ -371,7 +463,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       if (this.active.has(msg.callId)) throw new Error(`call id ${msg.callId} is in use`)
       timeline = new CallTimeline()
       const offer = msg.invite.offer ?? ''
-      invite = { callId: msg.callId, from: msg.invite.from ?? '', media: msg.invite.media, ...(offer !== '' ? { offer } : {}) }
+      invite = { callId: msg.callId, from: msg.invite.from ?? '', media: msg.invite.media, ...(offer !== '' ? { offer } : {}), ...(msg.invite.group != null ? { group: groupStateOf(msg.invite.group) } : {}) }
     } catch (err) {
       this.log('refusing a call stream from %p: %s', from, (err as Error).message)
       channel.abort(err as Error)
@@ -405,7 +497,17 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       }
       return
     }
-    if (this.active.size >= this.maxCalls) {
+    // a call of a group this client is in is part of that call, not another one
+    const checked = invite.group !== undefined ? await roomOfInvite(invite.group, this.mesh.peerId, from).catch((err: Error) => ({ why: err.message })) : undefined
+    if (checked !== undefined && 'why' in checked) {
+      // a group invite whose ops do not admit this client and the caller: refused, the app never asked
+      this.log('refusing group call %s from %p: %s', invite.callId, from, checked.why)
+      await channel.send({ callId: invite.callId, end: { reason: EndReason.END_REASON_REJECTED, message: checked.why.slice(0, 256) } }).catch(() => {})
+      await channel.close()
+      return
+    }
+    const ofJoinedGroup = checked !== undefined && this.groups.has(checked.room.roomId)
+    if (!ofJoinedGroup && this.callsInProgress() >= this.maxCalls) {
       // busy: the caller's call ends with 'busy'; this app never hears of it (init.maxCalls)
       this.log('busy: refusing call %s from %p (%d of %d calls in progress)', invite.callId, from, this.active.size, this.maxCalls)
       await channel.send({ callId: invite.callId, end: { reason: EndReason.END_REASON_BUSY } }).catch(() => {})
@@ -422,6 +524,11 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     }, this.components)
     this.active.set(invite.callId, call)
     this.log('incoming call %s from %s', invite.callId, remoteAuraId ?? from.toString())
+    if (invite.group !== undefined && checked !== undefined) {
+      const group = await this.groupInvite(call, invite.group, checked)
+      if (group !== undefined) this.safeDispatchEvent('incoming', { detail: { call, group } })
+      return
+    }
     this.safeDispatchEvent('incoming', { detail: { call } })
   }
 

@@ -40,6 +40,7 @@ export namespace auralink {
             to: string;
             media?: (auralink.signal.MediaRequest.$Properties|null);
             offer: string;
+            group?: (auralink.signal.GroupState.$Properties|null);
             static encode(message: auralink.signal.Invite.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.Invite & auralink.signal.Invite.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -51,6 +52,7 @@ export namespace auralink {
                 to?: (string|null);
                 media?: (auralink.signal.MediaRequest.$Properties|null);
                 offer?: (string|null);
+                group?: (auralink.signal.GroupState.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.Invite.$Properties;
@@ -545,6 +547,7 @@ export namespace auralink {
             constructor(properties?: auralink.signal.GroupState.$Properties);
             $unknowns?: Uint8Array[];
             ops: Uint8Array[];
+            names: auralink.signal.GroupMemberName.$Properties[];
             static encode(message: auralink.signal.GroupState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.GroupState & auralink.signal.GroupState.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -553,9 +556,32 @@ export namespace auralink {
         namespace GroupState {
             interface $Properties {
                 ops?: (Uint8Array[]|null);
+                names?: (auralink.signal.GroupMemberName.$Properties[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = auralink.signal.GroupState.$Properties;
+        }
+
+        interface IGroupMemberName extends auralink.signal.GroupMemberName.$Properties {
+        }
+
+        class GroupMemberName {
+            constructor(properties?: auralink.signal.GroupMemberName.$Properties);
+            $unknowns?: Uint8Array[];
+            peer: string;
+            auraId: string;
+            static encode(message: auralink.signal.GroupMemberName.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.GroupMemberName & auralink.signal.GroupMemberName.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GroupMemberName {
+            interface $Properties {
+                peer?: (string|null);
+                auraId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.signal.GroupMemberName.$Properties;
         }
 
         interface ISignalMessage extends auralink.signal.SignalMessage.$Properties {
@@ -581,7 +607,8 @@ export namespace auralink {
             recordingAsk?: (auralink.signal.RecordingAsk.$Properties|null);
             recordingAnswer?: (auralink.signal.RecordingAnswer.$Properties|null);
             recordingStop?: (auralink.signal.RecordingStop.$Properties|null);
-            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop");
+            groupState?: (auralink.signal.GroupState.$Properties|null);
+            body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState");
             static encode(message: auralink.signal.SignalMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.signal.SignalMessage & auralink.signal.SignalMessage.$Shape;
             static getTypeUrl(prefix?: string): string;
@@ -606,7 +633,8 @@ export namespace auralink {
                 recordingAsk?: (auralink.signal.RecordingAsk.$Properties|null);
                 recordingAnswer?: (auralink.signal.RecordingAnswer.$Properties|null);
                 recordingStop?: (auralink.signal.RecordingStop.$Properties|null);
-                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop");
+                groupState?: (auralink.signal.GroupState.$Properties|null);
+                body?: ("invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -627,9 +655,10 @@ export namespace auralink {
               recordingAsk?: auralink.signal.RecordingAsk.$Shape|null;
               recordingAnswer?: auralink.signal.RecordingAnswer.$Shape|null;
               recordingStop?: auralink.signal.RecordingStop.$Shape|null;
+              groupState?: auralink.signal.GroupState.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape })
+              ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null; groupState?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape; groupState?: null }|{ body?: "groupState"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState: auralink.signal.GroupState.$Shape })
             );
         }
 

@@ -229,6 +229,7 @@ $root.auralink = (function() {
              * @property {string|null} [to] Invite to
              * @property {auralink.signal.MediaRequest.$Properties|null} [media] Invite media
              * @property {string|null} [offer] Invite offer
+             * @property {auralink.signal.GroupState.$Properties|null} [group] Invite group
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -293,6 +294,14 @@ $root.auralink = (function() {
             Invite.prototype.offer = "";
 
             /**
+             * Invite group.
+             * @member {auralink.signal.GroupState.$Properties|null|undefined} group
+             * @memberof auralink.signal.Invite
+             * @instance
+             */
+            Invite.prototype.group = null;
+
+            /**
              * Encodes the specified Invite message. Does not implicitly {@link auralink.signal.Invite.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.Invite
@@ -316,6 +325,8 @@ $root.auralink = (function() {
                     $root.auralink.signal.MediaRequest.encode(message.media, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                 if (message.offer != null && $Object.hasOwnProperty.call(message, "offer") && message.offer !== "")
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.offer);
+                if (message.group != null && $Object.hasOwnProperty.call(message, "group"))
+                    $root.auralink.signal.GroupState.encode(message.group, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -391,6 +402,12 @@ $root.auralink = (function() {
                                 message.offer = value;
                             else
                                 delete message.offer;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.group = $root.auralink.signal.GroupState.decode(reader, reader.size(), $undefined, _depth + 1, message.group);
                             continue;
                         }
                     }
@@ -4165,6 +4182,7 @@ $root.auralink = (function() {
              * Properties of a GroupState.
              * @typedef {Object} auralink.signal.GroupState.$Properties
              * @property {Array.<Uint8Array>|null} [ops] GroupState ops
+             * @property {Array.<auralink.signal.GroupMemberName.$Properties>|null} [names] GroupState names
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4191,6 +4209,7 @@ $root.auralink = (function() {
              */
             var GroupState = function (properties) {
                 this.ops = [];
+                this.names = [];
                 if (properties)
                     for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4204,6 +4223,14 @@ $root.auralink = (function() {
              * @instance
              */
             GroupState.prototype.ops = $util.emptyArray;
+
+            /**
+             * GroupState names.
+             * @member {Array.<auralink.signal.GroupMemberName.$Properties>} names
+             * @memberof auralink.signal.GroupState
+             * @instance
+             */
+            GroupState.prototype.names = $util.emptyArray;
 
             /**
              * Encodes the specified GroupState message. Does not implicitly {@link auralink.signal.GroupState.verify|verify} messages.
@@ -4224,6 +4251,9 @@ $root.auralink = (function() {
                 if (message.ops != null && message.ops.length)
                     for (var i = 0; i < message.ops.length; ++i)
                         writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.ops[i]);
+                if (message.names != null && message.names.length)
+                    for (var i = 0; i < message.names.length; ++i)
+                        $root.auralink.signal.GroupMemberName.encode(message.names[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4276,6 +4306,14 @@ $root.auralink = (function() {
                             message.ops.push(reader.bytes());
                             continue;
                         }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.names && message.names.length))
+                                message.names = [];
+                            message.names.push($root.auralink.signal.GroupMemberName.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4310,6 +4348,176 @@ $root.auralink = (function() {
             return GroupState;
         })();
 
+        signal.GroupMemberName = (function() {
+
+            /**
+             * Properties of a GroupMemberName.
+             * @typedef {Object} auralink.signal.GroupMemberName.$Properties
+             * @property {string|null} [peer] GroupMemberName peer
+             * @property {string|null} [auraId] GroupMemberName auraId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GroupMemberName.
+             * @memberof auralink.signal
+             * @interface IGroupMemberName
+             * @augments auralink.signal.GroupMemberName.$Properties
+             * @deprecated Use auralink.signal.GroupMemberName.$Properties instead.
+             */
+
+            /**
+             * Shape of a GroupMemberName.
+             * @typedef {auralink.signal.GroupMemberName.$Properties} auralink.signal.GroupMemberName.$Shape
+             */
+
+            /**
+             * Constructs a new GroupMemberName.
+             * @memberof auralink.signal
+             * @classdesc Represents a GroupMemberName.
+             * @constructor
+             * @param {auralink.signal.GroupMemberName.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var GroupMemberName = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GroupMemberName peer.
+             * @member {string} peer
+             * @memberof auralink.signal.GroupMemberName
+             * @instance
+             */
+            GroupMemberName.prototype.peer = "";
+
+            /**
+             * GroupMemberName auraId.
+             * @member {string} auraId
+             * @memberof auralink.signal.GroupMemberName
+             * @instance
+             */
+            GroupMemberName.prototype.auraId = "";
+
+            /**
+             * Encodes the specified GroupMemberName message. Does not implicitly {@link auralink.signal.GroupMemberName.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.GroupMemberName
+             * @static
+             * @param {auralink.signal.GroupMemberName.$Properties} message GroupMemberName message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GroupMemberName.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.peer != null && $Object.hasOwnProperty.call(message, "peer") && message.peer !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.peer);
+                if (message.auraId != null && $Object.hasOwnProperty.call(message, "auraId") && message.auraId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.auraId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GroupMemberName message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.GroupMemberName
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.GroupMemberName & auralink.signal.GroupMemberName.$Shape} GroupMemberName
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GroupMemberName.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.GroupMemberName();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.peer = value;
+                            else
+                                delete message.peer;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.auraId = value;
+                            else
+                                delete message.auraId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for GroupMemberName
+             * @function getTypeUrl
+             * @memberof auralink.signal.GroupMemberName
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GroupMemberName.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.GroupMemberName";
+            };
+
+            return GroupMemberName;
+        })();
+
         signal.SignalMessage = (function() {
 
             /**
@@ -4332,7 +4540,8 @@ $root.auralink = (function() {
              * @property {auralink.signal.RecordingAsk.$Properties|null} [recordingAsk] SignalMessage recordingAsk
              * @property {auralink.signal.RecordingAnswer.$Properties|null} [recordingAnswer] SignalMessage recordingAnswer
              * @property {auralink.signal.RecordingStop.$Properties|null} [recordingStop] SignalMessage recordingStop
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"} [body] SignalMessage body
+             * @property {auralink.signal.GroupState.$Properties|null} [groupState] SignalMessage groupState
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4364,9 +4573,10 @@ $root.auralink = (function() {
              *   recordingAsk?: auralink.signal.RecordingAsk.$Shape|null;
              *   recordingAnswer?: auralink.signal.RecordingAnswer.$Shape|null;
              *   recordingStop?: auralink.signal.RecordingStop.$Shape|null;
+             *   groupState?: auralink.signal.GroupState.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null; groupState?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape; groupState?: null }|{ body?: "groupState"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState: auralink.signal.GroupState.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -4521,17 +4731,25 @@ $root.auralink = (function() {
              */
             SignalMessage.prototype.recordingStop = null;
 
+            /**
+             * SignalMessage groupState.
+             * @member {auralink.signal.GroupState.$Properties|null|undefined} groupState
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.groupState = null;
+
             // OneOf field names bound to virtual getters and setters
             var $oneOfFields;
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate", "recordingAsk", "recordingAnswer", "recordingStop"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate", "recordingAsk", "recordingAnswer", "recordingStop", "groupState"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4585,6 +4803,8 @@ $root.auralink = (function() {
                     $root.auralink.signal.RecordingAnswer.encode(message.recordingAnswer, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
                 if (message.recordingStop != null && $Object.hasOwnProperty.call(message, "recordingStop"))
                     $root.auralink.signal.RecordingStop.encode(message.recordingStop, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                if (message.groupState != null && $Object.hasOwnProperty.call(message, "groupState"))
+                    $root.auralink.signal.GroupState.encode(message.groupState, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4748,6 +4968,13 @@ $root.auralink = (function() {
                                 break;
                             message.recordingStop = $root.auralink.signal.RecordingStop.decode(reader, reader.size(), $undefined, _depth + 1, message.recordingStop);
                             message.body = "recordingStop";
+                            continue;
+                        }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            message.groupState = $root.auralink.signal.GroupState.decode(reader, reader.size(), $undefined, _depth + 1, message.groupState);
+                            message.body = "groupState";
                             continue;
                         }
                     }

@@ -1,0 +1,324 @@
+/**
+ * Group calls (issue 18; docs/group-calls.md): three to eight people, peer to peer. Every pair of
+ * participants holds its own Call (the existing dial, signalling and media path), so no server
+ * sees the media; the room's membership is a set of signed ops (`GroupMembership` in
+ * `@auralink/identity`) that each participant merges and checks for itself.
+ *
+ * Who dials whom: an inviter calls its invitee (the call's Invite carries the room's state); for
+ * any other pair, the member that came in later dials the earlier one. A call that names a room
+ * is joined without asking the user only when, after merging the caller's ops, the caller is a
+ * member (its connection's PeerId is checked as in any call); an invite to a new room reaches the
+ * app (`incoming` with `group`) only when its ops make this client and the caller members.
+ */
+import { SafeEventEmitter } from '@auralink/core'
+import { createGroupOp, GroupMembership, verifyGroupOp } from '@auralink/identity'
+import { InvalidStateError } from './errors.js'
+import type { Call, CallMediaOptions } from './call.js'
+import type { GroupStateMessage } from './call-machine.js'
+import type { GroupMember } from '@auralink/identity'
+import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
+
+/** A participant of a group call, as this side sees it. */
+export interface GroupParticipant {
+  peer: PeerId
+  /** Its AuraID, when known (proved by its call, or named by another member and checked on dial). */
+  auraId?: string
+  /** 'connecting' (a member without a call up yet), 'connected', 'left' (left the room, or its call ended). */
+  state: 'connecting' | 'connected' | 'left'
+  /** Who let it in; undefined for the room's creator. */
+  invitedBy?: PeerId
+  /** Its call with this side, while there is one. */
+  call?: Call
+}
+
+/** The events of a GroupCall. */
+export interface GroupCallEvents {
+  /** A participant's call is up. */
+  'participant:joined': CustomEvent<{ participant: GroupParticipant }>
+  /** A participant left the room, or its call ended (`reason`). */
+  'participant:left': CustomEvent<{ participant: GroupParticipant, reason: string }>
+  /** A remote track arrived, with whose it is. */
+  track: CustomEvent<{ participant: GroupParticipant, track: MediaStreamTrack, stream: MediaStream }>
+  /** A chat message from a participant. */
+  message: CustomEvent<{ participant: GroupParticipant, text?: string, data?: Uint8Array }>
+  /** The room's members changed (an invite or a leave took effect). */
+  members: CustomEvent<{ members: PeerId[] }>
+}
+
+/** @internal what a GroupCall needs from the client */
+export interface GroupHost {
+  log: Logger
+  key: PrivateKey
+  self: PeerId
+  /** This client's AuraID, if it holds one. */
+  selfName(): string | undefined
+  /** The PeerId an AuraID names (its verified record). */
+  resolve(name: string, options?: AbortOptions): Promise<PeerId>
+  /** Places a call to `name` carrying the group's state in its invite. */
+  callMember(name: string, media: CallMediaOptions, group: GroupStateMessage): Promise<Call>
+  /** The local stream for `media` (getUserMedia); the group owns it from then. */
+  getMedia(media: CallMediaOptions): Promise<MediaStream | undefined>
+  /** The group ended here. */
+  forget(group: GroupCall): void
+}
+
+/** How long a member may stay without a call up before its pair is given up for now. */
+const PAIR_TIMEOUT_MS = 30_000
+
+/** One group call, as this side takes part in it. */
+export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
+  private readonly pairs = new Map<string, Call>()
+  private readonly names = new Map<string, string>()
+  private readonly gone = new Map<string, string>()
+  private readonly dialling = new Set<string>()
+  private media: CallMediaOptions = {}
+  private stream: MediaStream | undefined
+  private state_: 'ringing' | 'joined' | 'left' = 'ringing'
+  private lastMembers = ''
+
+  /** @internal made by the client (client.call([...]), or an incoming group invite) */
+  constructor (private readonly host: GroupHost, private readonly room: GroupMembership) {
+    super()
+    const mine = host.selfName()
+    if (mine !== undefined) this.names.set(host.self.toString(), mine)
+  }
+
+  /** The room's id (32 hex characters). */
+  get roomId (): string {
+    return this.room.roomId
+  }
+
+  /** 'ringing' (invited, not yet accepted), 'joined', 'left'. */
+  get state (): 'ringing' | 'joined' | 'left' {
+    return this.state_
+  }
+
+  /** The local stream sent to every participant. */
+  get localStream (): MediaStream | undefined {
+    return this.stream
+  }
+
+  /** Every other member, and those who left, with their state. */
+  get participants (): GroupParticipant[] {
+    const out: GroupParticipant[] = []
+    for (const m of this.room.members()) {
+      const id = m.peer.toString()
+      if (id === this.host.self.toString()) continue
+      out.push(this.participant(m.peer, m))
+    }
+    for (const [id] of this.gone) if (!out.some((p) => p.peer.toString() === id)) out.push(this.participant(this.pairs.get(id)?.remotePeer ?? this.peerOf(id)))
+    return out
+  }
+
+  private peerOf (id: string): PeerId {
+    return this.pairs.get(id)?.remotePeer ?? this.room.members().find((m) => m.peer.toString() === id)?.peer ?? this.host.self
+  }
+
+  private participant (peer: PeerId, member?: GroupMember): GroupParticipant {
+    const id = peer.toString()
+    const call = this.pairs.get(id)
+    const state = this.gone.has(id) ? 'left' : call?.state === 'connected' || call?.state === 'reconnecting' ? 'connected' : 'connecting'
+    const auraId = this.names.get(id) ?? call?.remoteAuraId
+    return { peer, state, ...(auraId !== undefined ? { auraId } : {}), ...(member?.invitedBy !== undefined ? { invitedBy: member.invitedBy } : {}), ...(call !== undefined && state !== 'left' ? { call } : {}) }
+  }
+
+  /** @internal the media each pair call of this side sends: the group's stream */
+  pairMedia (): CallMediaOptions {
+    return { ...this.media, ...(this.stream !== undefined ? { stream: this.stream } : {}) }
+  }
+
+  /** @internal the state this side sends: its ops and the names it knows */
+  groupState (): GroupStateMessage {
+    return { ops: this.room.signedOps(), names: [...this.names].map(([peer, auraId]) => ({ peer, auraId })) }
+  }
+
+  /** @internal starts the room as its creator: invites each name and calls it */
+  async start (names: string[], media: CallMediaOptions, options: AbortOptions): Promise<void> {
+    await this.useMedia(media)
+    this.state_ = 'joined'
+    const results = await Promise.allSettled(names.map(async (n) => { await this.invite(n, options) }))
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed.length === names.length) {
+      await this.leave()
+      throw failed[0]!.reason as Error
+    }
+    for (const f of failed) this.host.log('group %s: an invite failed: %s', this.roomId, (f.reason as Error).message)
+  }
+
+  /**
+   * Lets `name` (`@dave.aura`) into the room: signs an invite, tells every member, and calls it
+   * with the room's state. Resolves once the invite is delivered (its device rings).
+   */
+  async invite (name: string, options: AbortOptions = {}): Promise<void> {
+    if (this.state_ !== 'joined') throw new InvalidStateError(`invite(): the group call is ${this.state_}`)
+    const peer = await this.host.resolve(name, options)
+    if (peer.equals(this.host.self)) throw new TypeError(`invite(${JSON.stringify(name)}): that is this client`)
+    if (this.room.isMember(peer) && this.pairs.has(peer.toString())) return
+    const op = await createGroupOp(this.host.key, { kind: 'invite', roomId: this.roomId, subject: peer })
+    const { added } = await this.room.merge([op.bytes])
+    if (added[0]?.effect === 'full') throw new InvalidStateError(`invite(${JSON.stringify(name)}): the room is full (${this.room.maxMembers})`)
+    this.names.set(peer.toString(), name)
+    this.gone.delete(peer.toString())
+    this.membersChanged()
+    await this.broadcast()
+    const call = await this.host.callMember(name, this.pairMedia(), this.groupState())
+    this.attach(call)
+  }
+
+  /** Accepts the invite (the `incoming` event's `group`): media once for every participant, then calls to the other members. */
+  async accept (media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<void> {
+    if (this.state_ !== 'ringing') throw new InvalidStateError(`accept(): the group call is ${this.state_}`)
+    await this.useMedia(media)
+    const first = [...this.pairs.values()][0]
+    if (first === undefined) throw new InvalidStateError('accept(): the invite\'s call has ended')
+    await first.accept(this.pairMedia(), options)
+    this.state_ = 'joined'
+    this.connectMembers()
+  }
+
+  /** Refuses the invite: its call is rejected; nothing else happens. */
+  async reject (reason = ''): Promise<void> {
+    if (this.state_ !== 'ringing') throw new InvalidStateError(`reject(): the group call is ${this.state_}`)
+    this.state_ = 'left'
+    for (const c of this.pairs.values()) await c.reject(reason).catch(() => {})
+    this.host.forget(this)
+  }
+
+  /** A chat message to every connected participant, or to one (`to`). */
+  async send (message: string | Uint8Array, options: { to?: PeerId } = {}): Promise<void> {
+    const targets = [...this.pairs.values()].filter((c) => c.state === 'connected' && (options.to === undefined || c.remotePeer.equals(options.to)))
+    if (options.to !== undefined && targets.length === 0) throw new InvalidStateError(`send(): ${options.to.toString()} is not connected in this group call`)
+    await Promise.all(targets.map(async (c) => { await c.send(message) }))
+  }
+
+  /** Leaves the room: a signed leave to every member, then every call hangs up. Idempotent. */
+  async leave (): Promise<void> {
+    if (this.state_ === 'left') return
+    const wasJoined = this.state_ === 'joined'
+    this.state_ = 'left'
+    if (wasJoined) {
+      const op = await createGroupOp(this.host.key, { kind: 'leave', roomId: this.roomId })
+      await this.room.merge([op.bytes])
+      await this.broadcast()
+    }
+    await Promise.allSettled([...this.pairs.values()].map(async (c) => c.hangup()))
+    if (this.stream !== undefined) for (const t of this.stream.getTracks()) t.stop()
+    this.host.forget(this)
+  }
+
+  /** @internal merges a state from a member (a call's Invite or GroupState); true when the room changed */
+  async mergeState (state: GroupStateMessage, from: PeerId): Promise<void> {
+    const { added, refused } = await this.room.merge(state.ops)
+    for (const r of refused) this.host.log('group %s: an op from %p refused: %s', this.roomId, from, r.reason)
+    // names are hints: one is used only to dial the member it names, whose record must carry that key
+    for (const n of state.names) if (n.peer !== this.host.self.toString() && !this.names.has(n.peer) && /^@/.test(n.auraId)) this.names.set(n.peer, n.auraId)
+    if (added.length > 0) {
+      this.membersChanged()
+      // members that left: their calls end here too
+      for (const [id, call] of this.pairs) {
+        if (this.room.isMember(call.remotePeer)) continue
+        void call.hangup().catch(() => {})
+        this.markGone(id, 'left the room')
+      }
+      await this.broadcast(from)
+      this.connectMembers()
+    }
+  }
+
+  /** @internal a call of this room (ours, or a member's that called us): its events become the group's */
+  attach (call: Call): void {
+    const id = call.remotePeer.toString()
+    const old = this.pairs.get(id)
+    if (old === call) return
+    if (old !== undefined && old.state !== 'ended') void old.hangup().catch(() => {})
+    this.pairs.set(id, call)
+    this.gone.delete(id)
+    if (call.remoteAuraId !== undefined) this.names.set(id, call.remoteAuraId)
+    call.addEventListener('state', (e) => {
+      if (this.pairs.get(id) !== call) return
+      if (e.detail.state === 'connected') {
+        this.safeDispatchEvent('participant:joined', { detail: { participant: this.participant(call.remotePeer) } })
+        // the other side may not know every op yet
+        void call.sendGroupState(this.groupState()).catch(() => {})
+      }
+      if (e.detail.state === 'ended') {
+        this.dialling.delete(id)
+        this.markGone(id, e.detail.reason ?? 'ended')
+      }
+    })
+    call.addEventListener('track', (e) => { this.safeDispatchEvent('track', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
+    call.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
+    call.addEventListener('groupstate', (e) => { void this.mergeState(e.detail, call.remotePeer).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) }) })
+  }
+
+  private markGone (id: string, reason: string): void {
+    if (this.gone.has(id) || this.state_ === 'left') return
+    this.gone.set(id, reason)
+    this.safeDispatchEvent('participant:left', { detail: { participant: this.participant(this.peerOf(id)), reason } })
+  }
+
+  private membersChanged (): void {
+    const members = this.room.members().map((m) => m.peer)
+    const key = members.map(String).join()
+    if (key === this.lastMembers) return
+    this.lastMembers = key
+    this.safeDispatchEvent('members', { detail: { members } })
+  }
+
+  /** Sends the room's state to every connected member (but `except`). */
+  private async broadcast (except?: PeerId): Promise<void> {
+    const state = this.groupState()
+    await Promise.allSettled([...this.pairs.values()].filter((c) => c.state === 'connected' && (except === undefined || !c.remotePeer.equals(except))).map(async (c) => { await c.sendGroupState(state) }))
+  }
+
+  /** Calls every member this side must dial (it came in after them) and has no call with. */
+  private connectMembers (): void {
+    if (this.state_ !== 'joined') return
+    const self = this.room.members().find((m) => m.peer.equals(this.host.self))
+    if (self === undefined) return
+    for (const m of this.room.members()) {
+      const id = m.peer.toString()
+      if (m.peer.equals(this.host.self) || this.pairs.has(id) || this.dialling.has(id)) continue
+      // an inviter calls its invitee; otherwise the later one dials the earlier
+      const mine = m.invitedBy?.equals(this.host.self) === true || (self.invitedBy?.equals(m.peer) !== true && (self.since > m.since || (self.since === m.since && this.host.self.toString() > id)))
+      if (!mine) continue
+      const name = this.names.get(id)
+      if (name === undefined) { this.host.log('group %s: no AuraID known for member %s: it must dial us', this.roomId, id); continue }
+      this.dialling.add(id)
+      void (async () => {
+        // the name is a hint: the record it resolves to must carry the member's key
+        const peer = await this.host.resolve(name, { signal: AbortSignal.timeout(PAIR_TIMEOUT_MS) })
+        if (!peer.equals(m.peer)) throw new Error(`${name} resolves to ${peer.toString()}, not the member ${id}`)
+        const call = await this.host.callMember(name, this.pairMedia(), this.groupState())
+        if (this.state_ === 'left') { await call.hangup(); return }
+        this.attach(call)
+      })().catch((err: Error) => {
+        this.dialling.delete(id)
+        this.host.log('group %s: calling member %s failed: %s', this.roomId, id, err.message)
+      })
+    }
+  }
+
+  private async useMedia (media: CallMediaOptions): Promise<void> {
+    this.media = { ...(media.audio !== undefined ? { audio: media.audio } : {}), ...(media.video !== undefined ? { video: media.video } : {}), ...(media.aic !== undefined ? { aic: media.aic } : {}) }
+    this.stream = media.stream ?? await this.host.getMedia(this.media)
+  }
+}
+
+/**
+ * The room a call's Invite names, checked: its create verifies, and after merging its ops both
+ * this client and the caller are members. Undefined (with why) when it does not admit them.
+ */
+export async function roomOfInvite (state: GroupStateMessage, self: PeerId, caller: PeerId): Promise<{ room: GroupMembership } | { why: string }> {
+  let create: Uint8Array | undefined
+  for (const b of state.ops) {
+    const op = await verifyGroupOp(b).catch(() => undefined)
+    if (op?.kind === 'create') { create = b; break }
+  }
+  if (create === undefined) return { why: 'a group invite without its room\'s create' }
+  const room = await GroupMembership.from(create)
+  await room.merge(state.ops)
+  if (!room.isMember(caller)) return { why: 'the caller is not a member of the room it invites to' }
+  if (!room.isMember(self)) return { why: 'the room\'s ops do not let this client in' }
+  return { room }
+}
