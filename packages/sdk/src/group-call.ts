@@ -234,6 +234,9 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     this.pairs.set(id, call)
     this.gone.delete(id)
     if (call.remoteAuraId !== undefined) this.names.set(id, call.remoteAuraId)
+    // this pair's states merge in order, and its end waits for them: a leave sent just before a
+    // hangup is read as the leave it is
+    let merging = Promise.resolve()
     call.addEventListener('state', (e) => {
       if (this.pairs.get(id) !== call) return
       if (e.detail.state === 'connected') {
@@ -243,12 +246,15 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       }
       if (e.detail.state === 'ended') {
         this.dialling.delete(id)
-        this.markGone(id, e.detail.reason ?? 'ended')
+        const reason = e.detail.reason ?? 'ended'
+        void merging.then(() => { if (this.pairs.get(id) === call) this.markGone(id, reason) })
       }
     })
     call.addEventListener('track', (e) => { this.safeDispatchEvent('track', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
     call.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
-    call.addEventListener('groupstate', (e) => { void this.mergeState(e.detail, call.remotePeer).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) }) })
+    call.addEventListener('groupstate', (e) => {
+      merging = merging.then(async () => { await this.mergeState(e.detail, call.remotePeer) }).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) })
+    })
   }
 
   private markGone (id: string, reason: string): void {

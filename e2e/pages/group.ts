@@ -1,0 +1,98 @@
+// A page for group calls (e2e/sdk-group.e2e.test.ts): one AuraLink client, one group call at a
+// time, a <video> per participant (the grid), and what the test reads back.
+import { AuraLink } from '@auralink/sdk'
+import type { GroupCall } from '@auralink/sdk'
+
+export interface GroupPageError { name: string, message: string }
+export interface GroupPage {
+  /** AuraLink.create({ relays: [relay] }) without a key store, then register(name); the PeerId. */
+  start(relay: string, name: string): Promise<string>
+  /** client.call(names, audio + video) (the fake camera at 320x240, 15 fps): null, or the error. */
+  call(names: string[]): Promise<GroupPageError | null>
+  /** group.invite(name): null, or the error. */
+  invite(name: string): Promise<GroupPageError | null>
+  /** Each participant as the group sees it: its AuraID, state, remote video frames presented and live audio tracks. */
+  participants(): Array<{ auraId: string, state: string, frames: number, audio: number }>
+  send(text: string): Promise<void>
+  messages(): string[]
+  /** participant:left events: who and why, and ms since the page loaded. */
+  lefts(): Array<{ auraId: string, reason: string, at: number }>
+  leave(): Promise<void>
+}
+export interface GroupPageWindow { groupPage: GroupPage }
+
+let client: AuraLink | undefined
+let group: GroupCall | undefined
+const videos = new Map<string, HTMLVideoElement>()
+const audio = new Map<string, number>()
+const received: string[] = []
+const lefts: Array<{ auraId: string, reason: string, at: number }> = []
+const grid = document.getElementById('grid')!
+const camera = { audio: true, video: { width: 320, height: 240, frameRate: 15 } }
+
+function follow (g: GroupCall): void {
+  group = g
+  g.addEventListener('track', (e) => {
+    const id = e.detail.participant.peer.toString()
+    if (e.detail.track.kind === 'audio') { audio.set(id, (audio.get(id) ?? 0) + 1); return }
+    let v = videos.get(id)
+    if (v === undefined) {
+      v = document.createElement('video')
+      v.muted = true
+      v.autoplay = true
+      v.playsInline = true
+      v.width = 160
+      v.height = 120
+      grid.append(v)
+      videos.set(id, v)
+    }
+    v.srcObject = e.detail.stream
+    void v.play().catch(() => {})
+  })
+  g.addEventListener('message', (e) => { received.push(`${e.detail.participant.auraId ?? '?'}: ${e.detail.text ?? ''}`) })
+  g.addEventListener('participant:left', (e) => { lefts.push({ auraId: e.detail.participant.auraId ?? '?', reason: e.detail.reason, at: performance.now() }) })
+}
+
+const errorOf = (err: unknown): GroupPageError => ({ name: (err as Error).name, message: (err as Error).message })
+
+const page: GroupPage = {
+  async start (relay, name) {
+    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null })
+    await client.register(name)
+    client.addEventListener('incoming', (e) => {
+      if (e.detail.group === undefined) { void e.detail.call.reject('this page takes group calls only'); return }
+      follow(e.detail.group)
+      void navigator.mediaDevices.getUserMedia(camera).then(async (stream) => { await e.detail.group!.accept({ audio: true, video: true, stream }) })
+    })
+    return client.peerId.toString()
+  },
+  async call (names) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(camera)
+      follow(await client!.call(names, { audio: true, video: true, stream }))
+      return null
+    } catch (err) {
+      return errorOf(err)
+    }
+  },
+  async invite (name) {
+    try {
+      await group!.invite(name)
+      return null
+    } catch (err) {
+      return errorOf(err)
+    }
+  },
+  participants () {
+    return (group?.participants ?? []).map((p) => {
+      const id = p.peer.toString()
+      const v = videos.get(id)
+      return { auraId: p.auraId ?? '?', state: p.state, frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0, audio: p.call?.remoteStream?.getAudioTracks().filter((t) => t.readyState === 'live').length ?? 0 }
+    })
+  },
+  async send (text) { await group!.send(text) },
+  messages: () => received.slice(),
+  lefts: () => lefts.slice(),
+  async leave () { await group?.leave() }
+}
+;(window as unknown as GroupPageWindow).groupPage = page

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser } from './harness/browser.js'
+import { startRelay } from './harness/relay.js'
+import { servePages } from './harness/server.js'
+import { throwFirstRejection } from './harness/settled.js'
+import { until } from './harness/aic.js'
+import type { GroupPage, GroupPageError, GroupPageWindow } from './pages/group.js'
+import type { E2eBrowser } from './harness/browser.js'
+import type { E2eRelay } from './harness/relay.js'
+import type { PageServer } from './harness/server.js'
+import type { Page } from 'playwright-core'
+
+// A four-person group call (issue 18) between Chromium pages (fake camera at 320x240 and
+// microphone) through a real relay-node process: every pair holds its own WebRTC call; each page
+// shows three remote videos whose frames advance and hears three remote audio tracks.
+
+/** Runs `fn(window.groupPage, arg)` in `page`. */
+async function run<T> (page: Page, fn: (g: GroupPage, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
+  return page.evaluate(async ([src, a]) => {
+    const f = new Function(`return (${src})`)() as (g: GroupPage, arg: unknown) => T
+    return f((window as unknown as GroupPageWindow).groupPage, a)
+  }, [fn.toString(), arg] as const)
+}
+
+describe('a group call of four Chromium pages, every pair peer to peer', () => {
+  let relay: E2eRelay | undefined
+  let server: PageServer | undefined
+  let browser: E2eBrowser | undefined
+  const pages: Page[] = []
+
+  beforeAll(async () => {
+    const started = await Promise.allSettled([
+      startRelay({ args: ['--max-reservations-per-address', '64'] }).then((r) => { relay = r }),
+      servePages(['group']).then((s) => { server = s }),
+      launchBrowser().then((b) => { browser = b })
+    ])
+    throwFirstRejection(started)
+  })
+
+  afterAll(async () => {
+    for (const p of pages) await p.context().close().catch(() => {})
+    const closed = await Promise.allSettled([browser?.close(), server?.close(), relay?.stop()])
+    throwFirstRejection(closed)
+  })
+
+  async function user (label: string): Promise<{ page: Page, name: string }> {
+    const page = await browser!.newPage(label)
+    pages.push(page)
+    await page.goto(server!.url('group'), { timeout: 15_000 })
+    await page.waitForFunction(() => 'groupPage' in window, undefined, { timeout: 10_000 })
+    const name = `@${label}-group.aura`
+    await run(page, async (g, a) => g.start((a as string[])[0]!, (a as string[])[1]!), [relay!.addr, name])
+    return { page, name }
+  }
+
+  /** Every page sees `n` others connected, each with advancing video and live audio. */
+  async function everyoneSees (ps: Page[], n: number, timeoutMs: number): Promise<void> {
+    for (const p of ps) {
+      const first = await until('participants connected with video and audio', async () => run(p, (g) => g.participants()),
+        (list) => list.filter((x) => x.state === 'connected' && x.frames > 0 && x.audio > 0).length >= n, timeoutMs)
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const later = await run(p, (g) => g.participants())
+      for (const x of first.filter((y) => y.state === 'connected')) {
+        const now = later.find((y) => y.auraId === x.auraId)
+        expect([x.auraId, (now?.frames ?? 0) > x.frames]).toEqual([x.auraId, true])
+      }
+    }
+  }
+
+  it('alice calls bob and carol, then invites dave: each page shows three remote videos with advancing frames and hears three audio tracks; a chat reaches all; carol leaves (seen within 2 s, the others keep their media); dave\'s page closes without leaving (seen within 10 s)', async () => {
+    const [alice, bob, carol, dave] = [await user('alice'), await user('bob'), await user('carol'), await user('dave')]
+    expect(await run(alice.page, async (g, a) => g.call(a as string[]), [bob.name, carol.name])).toBeNull()
+    await everyoneSees([alice.page, bob.page, carol.page], 2, 40_000)
+    expect(await run(alice.page, async (g, a) => g.invite(a as string), dave.name)).toBeNull()
+    await everyoneSees([alice.page, bob.page, carol.page, dave.page], 3, 60_000)
+
+    await run(bob.page, async (g) => g.send('hi from bob'))
+    for (const p of [alice.page, carol.page, dave.page]) {
+      await until('bob\'s message', async () => run(p, (g) => g.messages()), (m) => m.includes(`${bob.name}: hi from bob`), 10_000)
+    }
+
+    const t0 = await alice.page.evaluate(() => performance.now())
+    await run(carol.page, async (g) => g.leave())
+    for (const p of [alice.page, bob.page, dave.page]) {
+      const l = await until('carol left', async () => run(p, (g) => g.lefts()), (x) => x.some((y) => y.auraId === carol.name), 5_000)
+      expect(l.find((y) => y.auraId === carol.name)?.reason).toBe('left the room')
+    }
+    // within 2 s (alice's clock: her page saw it)
+    const seen = (await run(alice.page, (g) => g.lefts())).find((y) => y.auraId === carol.name)!.at - t0
+    expect(seen).toBeLessThan(2_000)
+    await everyoneSees([alice.page, bob.page, dave.page], 2, 10_000)
+
+    // dave's page is closed: no leave; the others notice when his calls' liveness checks end them
+    const closedAt = Date.now()
+    await dave.page.context().close()
+    for (const p of [alice.page, bob.page]) await until('dave gone', async () => run(p, (g) => g.lefts()), (x) => x.some((y) => y.auraId === dave.name), 15_000)
+    const noticed = Date.now() - closedAt
+    console.log(`[group] carol's leave seen in ${Math.round(seen)} ms; dave's closed page noticed in ${noticed} ms`)
+    expect(noticed).toBeLessThan(10_000 + 1_000)
+    await everyoneSees([alice.page, bob.page], 1, 10_000)
+  })
+
+  it('call([]) and call() of the same name twice are TypeErrors naming the input', async () => {
+    const erin = await user('erin')
+    const empty = await run(erin.page, async (g) => g.call([]))
+    expect(empty).toMatchObject({ name: 'TypeError' })
+    expect((empty as GroupPageError).message).toMatch(/targets must name at least one AuraID/)
+    const twice = await run(erin.page, async (g) => g.call(['@x-group.aura', '@x-group.aura']))
+    expect((twice as GroupPageError).message).toMatch(/named twice/)
+  })
+})
