@@ -262,6 +262,40 @@ describe('examples/web-call: two Chromium pages call each other through the app\
     await Promise.all([alice.context().close(), bob.context().close()])
   })
 
+  it('a group call through the UI: alice calls "@bob, @carol", both accept the banner, then alice invites dave from the invite box: each page\'s grid shows the others\' videos advancing; a chat reaches everyone; carol leaves and her tile says so', async () => {
+    const [alice, bob, carol, dave] = [await user('galice', '@alice-grp.aura'), await user('gbob', '@bob-grp.aura'), await user('gcarol', '@carol-grp.aura'), await user('gdave', '@dave-grp.aura')]
+    await alice.fill('#callee', '@bob-grp.aura, @carol-grp.aura')
+    await alice.click('#call')
+    for (const page of [bob, carol]) {
+      await waitFor(page, '#incoming:not([hidden])', 15_000)
+      expect(await text(page, '#incoming-what')).toMatch(/^invites you to a group call with \d others$/)
+      await page.click('#accept')
+    }
+    await alice.fill('#group-invitee', '@dave-grp.aura')
+    await alice.click('#group-invite')
+    await waitFor(dave, '#incoming:not([hidden])', 15_000)
+    await dave.click('#accept')
+    const tilesAdvance = async (page: Page, n: number): Promise<void> => {
+      const count = async (): Promise<number> => page.evaluate(() => [...document.querySelectorAll('#group-grid .group-tile:not(.local)[data-state="connected"] video')].filter((v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > 0).length)
+      await expect.poll(count, { timeout: 60_000, message: 'tiles with video' }).toBeGreaterThanOrEqual(n)
+      const before = await page.evaluate(() => [...document.querySelectorAll('#group-grid .group-tile:not(.local) video')].map((v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames))
+      await expect.poll(async () => page.evaluate((b) => [...document.querySelectorAll('#group-grid .group-tile:not(.local) video')].filter((v, i) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > (b[i] ?? 0)).length, before), { timeout: 10_000, message: 'tiles advancing' }).toBeGreaterThanOrEqual(n)
+    }
+    for (const page of [alice, bob, carol, dave]) await tilesAdvance(page, 3)
+    await mkdir(ARTIFACTS, { recursive: true })
+    await dave.screenshot({ path: join(ARTIFACTS, 'web-call-group.png') })
+
+    await bob.fill('#group-chat-input', 'hello group')
+    await bob.click('#group-chat-send')
+    for (const page of [alice, carol, dave]) await expect.poll(async () => text(page, '#group-chat'), { timeout: 10_000 }).toContain('@bob-grp.aura: hello group')
+
+    await carol.click('#group-leave')
+    for (const page of [alice, bob, dave]) {
+      await expect.poll(async () => page.locator('#group-grid .group-tile[data-state="left"] .tag').textContent(), { timeout: 5_000 }).toBe('@carol-grp.aura · left')
+    }
+    for (const page of [alice, bob, dave, carol]) await page.context().close()
+  })
+
   it('calling an unknown AuraID shows "AuraIdNotFoundError: ..."; after a reload the same AuraID registers again with the key kept in IndexedDB', async () => {
     const carol = await user('carol', '@carol-web.aura')
     const peerId = await carol.locator('#registered').getAttribute('data-peer-id')

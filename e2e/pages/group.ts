@@ -18,6 +18,8 @@ export interface GroupPage {
   /** participant:left events: who and why, and ms since the page loaded. */
   lefts(): Array<{ auraId: string, reason: string, at: number }>
   leave(): Promise<void>
+  /** Bytes sent and received over every participant's call so far (their stats()), and how many calls. */
+  bytes(): Promise<{ sent: number, received: number, calls: number }>
 }
 export interface GroupPageWindow { groupPage: GroupPage }
 
@@ -93,6 +95,19 @@ const page: GroupPage = {
   async send (text) { await group!.send(text) },
   messages: () => received.slice(),
   lefts: () => lefts.slice(),
-  async leave () { await group?.leave() }
+  async leave () { await group?.leave() },
+  async bytes () {
+    let sent = 0
+    let received = 0
+    let calls = 0
+    for (const p of group?.participants ?? []) {
+      if (p.call === undefined || p.state !== 'connected') continue
+      const st = await p.call.stats()
+      sent += st.bytesSent
+      received += st.bytesReceived
+      calls++
+    }
+    return { sent, received, calls }
+  }
 }
 ;(window as unknown as GroupPageWindow).groupPage = page

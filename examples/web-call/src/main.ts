@@ -8,9 +8,10 @@
 import { validateAuraId } from '@auralink/identity'
 import { AuraLink, idbKeyStore } from '@auralink/sdk'
 import { activeCall, showCall } from './call-view.js'
+import { activeGroup, showGroup } from './group-view.js'
 import { action, byId, onSubmit, showError } from './dom.js'
 import { setRecordingsClient, setRelayHttp } from './recordings-list.js'
-import type { Call } from '@auralink/sdk'
+import type { Call, GroupCall } from '@auralink/sdk'
 
 const el = {
   me: byId('me', HTMLSpanElement),
@@ -24,6 +25,7 @@ const el = {
   call: byId('call', HTMLButtonElement),
   incoming: byId('incoming', HTMLDivElement),
   incomingFrom: byId('incoming-from', HTMLElement),
+  incomingWhat: byId('incoming-what', HTMLElement),
   accept: byId('accept', HTMLButtonElement),
   reject: byId('reject', HTMLButtonElement)
 }
@@ -34,6 +36,7 @@ const keyStore = idbKeyStore({ dbName: 'auralink-web-call' })
 
 let client: AuraLink | undefined
 let ringing: Call | undefined
+let ringingGroup: GroupCall | undefined
 
 /** Fills the relay field from /config.json (written by server.mjs from its --relay flags). */
 async function loadConfig (): Promise<void> {
@@ -46,7 +49,7 @@ async function loadConfig (): Promise<void> {
 }
 
 function setCallControls (): void {
-  const busy = activeCall() !== undefined || ringing !== undefined
+  const busy = activeCall() !== undefined || activeGroup() !== undefined || ringing !== undefined
   el.callee.disabled = client === undefined
   el.call.disabled = client === undefined || busy
 }
@@ -72,7 +75,7 @@ async function register (): Promise<void> {
     }
     client = next
     setRecordingsClient(next)
-    client.addEventListener('incoming', (e) => { onIncoming(e.detail.call) })
+    client.addEventListener('incoming', (e) => { onIncoming(e.detail.call, e.detail.group) })
     sessionStorage.setItem(NAME_KEY, name)
     el.me.textContent = name
     el.me.classList.add('on')
@@ -92,23 +95,31 @@ async function register (): Promise<void> {
 
 async function call (): Promise<void> {
   if (client === undefined) throw new TypeError('register an AuraID first')
-  const target = validateAuraId(el.callee.value.trim())
+  const targets = el.callee.value.split(',').map((t) => t.trim()).filter((t) => t !== '')
   el.call.disabled = true
   try {
-    const c = await client.call(target, { audio: true, video: true })
+    if (targets.length > 1) {
+      // several names: a group call, every pair peer to peer
+      const g = await client.call(targets.map((t) => validateAuraId(t)), { audio: true, video: true })
+      showGroup(g, setCallControls)
+      return
+    }
+    const c = await client.call(validateAuraId(targets[0] ?? ''), { audio: true, video: true })
     showCall(c, setCallControls)
   } finally {
     setCallControls()
   }
 }
 
-function onIncoming (c: Call): void {
-  if (activeCall() !== undefined || ringing !== undefined) {
-    void c.reject('busy on another call')
+function onIncoming (c: Call, group?: GroupCall): void {
+  if (activeCall() !== undefined || activeGroup() !== undefined || ringing !== undefined) {
+    void (group !== undefined ? group.reject('busy on another call') : c.reject('busy on another call'))
     return
   }
   ringing = c
+  ringingGroup = group
   el.incomingFrom.textContent = c.remoteAuraId ?? `an unnamed peer (${c.remotePeer.toString().slice(-8)})`
+  el.incomingWhat.textContent = group !== undefined ? `invites you to a group call with ${group.participants.length} others` : 'is calling'
   el.incoming.hidden = false
   setCallControls()
   // the caller hung up (or the ring timed out) before we answered
@@ -119,16 +130,23 @@ function onIncoming (c: Call): void {
 
 function endRinging (): void {
   ringing = undefined
+  ringingGroup = undefined
   el.incoming.hidden = true
   setCallControls()
 }
 
 el.accept.addEventListener('click', action(async () => {
   const c = ringing
+  const g = ringingGroup
   if (c === undefined) return
   endRinging()
   el.call.disabled = true
   try {
+    if (g !== undefined) {
+      await g.accept({ audio: true, video: true })
+      showGroup(g, setCallControls)
+      return
+    }
     await c.accept({ audio: true, video: true })
     showCall(c, setCallControls)
   } finally {
@@ -138,8 +156,10 @@ el.accept.addEventListener('click', action(async () => {
 
 el.reject.addEventListener('click', action(async () => {
   const c = ringing
+  const g = ringingGroup
   endRinging()
-  await c?.reject('declined')
+  if (g !== undefined) await g.reject('declined')
+  else await c?.reject('declined')
 }, 'rejecting the call'))
 
 onSubmit(el.registerForm, register)

@@ -408,9 +408,10 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       const known = this.groups.get(checked.room.roomId)
       if (known !== undefined) {
         await known.mergeState(state, call.remotePeer)
-        if (known.state !== 'joined' || !known.participants.some((p) => p.peer.equals(call.remotePeer) && p.state !== 'left')) return await refuse('not a member of this room here')
+        if (known.state === 'left' || !known.participants.some((p) => p.peer.equals(call.remotePeer) && p.state !== 'left')) return await refuse('not a member of this room here')
         known.attach(call)
-        await call.accept(known.pairMedia())
+        // a member calling before this side accepted the invite is answered with the invite
+        if (known.state === 'joined') await call.accept(known.pairMedia())
         return undefined
       }
       const group = new GroupCall(this.groupHost(), checked.room)

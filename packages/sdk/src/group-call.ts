@@ -169,10 +169,12 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   async accept (media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<void> {
     if (this.state_ !== 'ringing') throw new InvalidStateError(`accept(): the group call is ${this.state_}`)
     await this.useMedia(media)
-    const first = [...this.pairs.values()][0]
-    if (first === undefined) throw new InvalidStateError('accept(): the invite\'s call has ended')
-    await first.accept(this.pairMedia(), options)
+    // the invite's call, and any member's that came while this side was asked
+    const ringing = [...this.pairs.values()].filter((c) => c.state === 'ringing')
+    if (ringing.length === 0) throw new InvalidStateError('accept(): the invite\'s call has ended')
+    await ringing[0]!.accept(this.pairMedia(), options)
     this.state_ = 'joined'
+    for (const c of ringing.slice(1)) void c.accept(this.pairMedia()).catch((err: Error) => { this.host.log('group %s: a member\'s call could not be accepted: %s', this.roomId, err.message) })
     this.connectMembers()
   }
 
