@@ -50,7 +50,7 @@ try {
       const names = []
       for (let i = 0; i < size; i++) {
         const page = await browser.newPage(`p${i}`)
-        await page.goto(server.url('group'))
+        await page.goto(server.url('group') + (process.env.GROUP_AIC === 'off' ? '?aic=off' : ''))
         await page.waitForFunction(() => 'groupPage' in window)
         const name = `@bench${++n}-group.aura`
         await run(page, async (g, a) => g.start(a[0], a[1]), [relay.addr, name])
@@ -66,7 +66,7 @@ try {
         for (let i = 0; ; i++) {
           const ps = await run(page, (g) => g.participants())
           if (ps.filter((x) => x.state === 'connected' && x.frames > 0).length >= size - 1) break
-          if (Date.now() - t0 > 90_000) throw new Error(`size ${size}: page ${pages.indexOf(page)} sees ${JSON.stringify(ps)} within 90 s`)
+          if (Date.now() - t0 > 90_000) throw new Error(`size ${size}: page ${pages.indexOf(page)} sees ${JSON.stringify(ps)} within 90 s; ${JSON.stringify(await run(page, async (g) => g.inspect()))}`)
           await sleep(100)
         }
         seen.push(Date.now() - t0)

@@ -18,6 +18,8 @@ export interface GroupPage {
   /** participant:left events: who and why, and ms since the page loaded. */
   lefts(): Array<{ auraId: string, reason: string, at: number }>
   leave(): Promise<void>
+  /** Per participant: what its call's stats and tracks say (to see why a video shows nothing). */
+  inspect(): Promise<unknown[]>
   /** Bytes sent and received over every participant's call so far (their stats()), and how many calls. */
   bytes(): Promise<{ sent: number, received: number, calls: number }>
 }
@@ -59,7 +61,8 @@ const errorOf = (err: unknown): GroupPageError => ({ name: (err as Error).name, 
 
 const page: GroupPage = {
   async start (relay, name) {
-    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null })
+    const aicOff = new URLSearchParams(location.search).get('aic') === 'off'
+    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null, ...(aicOff ? { aic: { mode: 'off' as const } } : {}) })
     await client.register(name)
     client.addEventListener('incoming', (e) => {
       if (e.detail.group === undefined) { void e.detail.call.reject('this page takes group calls only'); return }
@@ -96,6 +99,15 @@ const page: GroupPage = {
   messages: () => received.slice(),
   lefts: () => lefts.slice(),
   async leave () { await group?.leave() },
+  async inspect () {
+    const out: unknown[] = []
+    for (const p of group?.participants ?? []) {
+      const st = p.call !== undefined ? await p.call.stats() : undefined
+      const v = videos.get(p.peer.toString())
+      out.push({ auraId: p.auraId, state: p.state, video: st?.video, codecs: st?.codecs, tracks: p.call?.remoteStream?.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.muted ? 'muted' : 'unmuted'}`), elementStream: (v?.srcObject as MediaStream | null)?.id, callStream: p.call?.remoteStream?.id, paused: v?.paused, readyState: v?.readyState })
+    }
+    return out
+  },
   async bytes () {
     let sent = 0
     let received = 0

@@ -64,6 +64,11 @@ export interface GroupHost {
 
 /** How long a member may stay without a call up before its pair is given up for now. */
 const PAIR_TIMEOUT_MS = 30_000
+/** A pair call that failed, or ended without a leave, is made again this many times, this long apart. */
+const MAX_REDIALS = 3
+const REDIAL_WAIT_MS = 2_000
+/** Ends of a pair call that mean its path broke (not a hangup, a refusal or a glare): the pair is made again. */
+const BROKEN = new Set(['timeout', 'peer-vanished', 'connection-lost', 'media-failed', 'error'])
 
 /** One group call, as this side takes part in it. */
 export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
@@ -71,6 +76,8 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   private readonly names = new Map<string, string>()
   private readonly gone = new Map<string, string>()
   private readonly dialling = new Set<string>()
+  /** Calls this side made again to a member whose pair call failed or ended without a leave. */
+  private readonly redials = new Map<string, number>()
   private media: CallMediaOptions = {}
   private stream: MediaStream | undefined
   private state_: 'ringing' | 'joined' | 'left' = 'ringing'
@@ -132,17 +139,23 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     return { ops: this.room.signedOps(), names: [...this.names].map(([peer, auraId]) => ({ peer, auraId })) }
   }
 
-  /** @internal starts the room as its creator: invites each name and calls it */
+  /**
+   * @internal starts the room as its creator: invites each name and calls it. Resolves as soon as
+   * one invite is delivered (the app then listens before any pair's media can arrive: a pair's
+   * media needs its invite answered first); the other invites go on, and one that fails is
+   * logged. Rejects with the first error when every invite failed (the room is left).
+   */
   async start (names: string[], media: CallMediaOptions, options: AbortOptions): Promise<void> {
     await this.useMedia(media)
     this.state_ = 'joined'
-    const results = await Promise.allSettled(names.map(async (n) => { await this.invite(n, options) }))
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed.length === names.length) {
+    const invites = names.map(async (n) => { await this.invite(n, options) })
+    for (const p of invites) p.catch((err: Error) => { this.host.log('group %s: an invite failed: %s', this.roomId, err.message) })
+    try {
+      await Promise.any(invites)
+    } catch (err) {
       await this.leave()
-      throw failed[0]!.reason as Error
+      throw (err as AggregateError).errors?.[0] ?? err
     }
-    for (const f of failed) this.host.log('group %s: an invite failed: %s', this.roomId, (f.reason as Error).message)
   }
 
   /**
@@ -249,7 +262,12 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       if (e.detail.state === 'ended') {
         this.dialling.delete(id)
         const reason = e.detail.reason ?? 'ended'
-        void merging.then(() => { if (this.pairs.get(id) === call) this.markGone(id, reason) })
+        void merging.then(() => {
+          if (this.pairs.get(id) !== call) return
+          this.markGone(id, reason)
+          // a member still in the room (no leave) whose call broke: this side calls again if the pair is its to dial
+          if (this.room.isMember(call.remotePeer) && BROKEN.has(reason)) this.retryLater(id)
+        })
       }
     })
     call.addEventListener('track', (e) => { this.safeDispatchEvent('track', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
@@ -257,6 +275,14 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     call.addEventListener('groupstate', (e) => {
       merging = merging.then(async () => { await this.mergeState(e.detail, call.remotePeer) }).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) })
     })
+  }
+
+  /** Calls a member again in REDIAL_WAIT_MS, at most MAX_REDIALS times (connectMembers decides whether it is this side's to dial). */
+  private retryLater (id: string): void {
+    const n = this.redials.get(id) ?? 0
+    if (n >= MAX_REDIALS || this.state_ !== 'joined') return
+    this.redials.set(id, n + 1)
+    setTimeout(() => { this.connectMembers() }, REDIAL_WAIT_MS)
   }
 
   private markGone (id: string, reason: string): void {
@@ -286,7 +312,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     if (self === undefined) return
     for (const m of this.room.members()) {
       const id = m.peer.toString()
-      if (m.peer.equals(this.host.self) || this.pairs.has(id) || this.dialling.has(id)) continue
+      if (m.peer.equals(this.host.self) || this.dialling.has(id) || (this.pairs.has(id) && this.pairs.get(id)!.state !== 'ended')) continue
       // an inviter calls its invitee; otherwise the later one dials the earlier
       const mine = m.invitedBy?.equals(this.host.self) === true || (self.invitedBy?.equals(m.peer) !== true && (self.since > m.since || (self.since === m.since && this.host.self.toString() > id)))
       if (!mine) continue
@@ -303,6 +329,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       })().catch((err: Error) => {
         this.dialling.delete(id)
         this.host.log('group %s: calling member %s failed: %s', this.roomId, id, err.message)
+        this.retryLater(id)
       })
     }
   }
