@@ -58,12 +58,13 @@ describe('a group call of four Chromium pages, every pair peer to peer', () => {
     for (const p of ps) {
       const first = await until('participants connected with video and audio', async () => run(p, (g) => g.participants()),
         (list) => list.filter((x) => x.state === 'connected' && x.frames > 0 && x.audio > 0).length >= n, timeoutMs)
-      await new Promise((resolve) => setTimeout(resolve, 1_000))
-      const later = await run(p, (g) => g.participants())
-      for (const x of first.filter((y) => y.state === 'connected')) {
-        const now = later.find((y) => y.auraId === x.auraId)
-        expect([x.auraId, (now?.frames ?? 0) > x.frames]).toEqual([x.auraId, true])
-      }
+      // then every video advances: a new pair's video often holds its first frames for about 3.3 s
+      // (docs/group-calls.md: not yet explained); how long is logged
+      const t0 = Date.now()
+      const later = await until('videos advancing', async () => run(p, (g) => g.participants()), (list) =>
+        first.filter((y) => y.state === 'connected').every((x) => (list.find((y) => y.auraId === x.auraId)?.frames ?? 0) > x.frames), 10_000)
+      if (Date.now() - t0 > 1_500) console.log(`[group] a video held for ${Date.now() - t0} ms before advancing: ${JSON.stringify(first)}`)
+      for (const x of later) if (x.replaced > 0) console.log(`[group] ${x.auraId}'s tile stream was replaced ${x.replaced} time(s)`)
     }
   }
 

@@ -11,8 +11,12 @@ export interface GroupPage {
   call(names: string[]): Promise<GroupPageError | null>
   /** group.invite(name): null, or the error. */
   invite(name: string): Promise<GroupPageError | null>
-  /** Each participant as the group sees it: its AuraID, state, remote video frames presented and live audio tracks. */
-  participants(): Array<{ auraId: string, state: string, frames: number, audio: number }>
+  /**
+   * Each participant as the group sees it: its AuraID, state, remote video frames presented (all
+   * its tile's streams together) and live audio tracks, and how often its tile's stream was
+   * replaced (a new call for the pair, or a new track).
+   */
+  participants(): Array<{ auraId: string, state: string, frames: number, audio: number, replaced: number }>
   send(text: string): Promise<void>
   messages(): string[]
   /** participant:left events: who and why, and ms since the page loaded. */
@@ -28,6 +32,8 @@ export interface GroupPageWindow { groupPage: GroupPage }
 let client: AuraLink | undefined
 let group: GroupCall | undefined
 const videos = new Map<string, HTMLVideoElement>()
+/** Frames a tile presented before its stream was replaced, and how many times it was. */
+const earlier = new Map<string, { frames: number, replaced: number }>()
 const audio = new Map<string, number>()
 const received: string[] = []
 const lefts: Array<{ auraId: string, reason: string, at: number }> = []
@@ -49,6 +55,10 @@ function follow (g: GroupCall): void {
       v.height = 120
       grid.append(v)
       videos.set(id, v)
+    }
+    if (v.srcObject !== e.detail.stream && v.srcObject !== null) {
+      const before = earlier.get(id) ?? { frames: 0, replaced: 0 }
+      earlier.set(id, { frames: before.frames + v.getVideoPlaybackQuality().totalVideoFrames, replaced: before.replaced + 1 })
     }
     v.srcObject = e.detail.stream
     void v.play().catch(() => {})
@@ -92,7 +102,8 @@ const page: GroupPage = {
     return (group?.participants ?? []).map((p) => {
       const id = p.peer.toString()
       const v = videos.get(id)
-      return { auraId: p.auraId ?? '?', state: p.state, frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0, audio: p.call?.remoteStream?.getAudioTracks().filter((t) => t.readyState === 'live').length ?? 0 }
+      const before = earlier.get(id) ?? { frames: 0, replaced: 0 }
+      return { auraId: p.auraId ?? '?', state: p.state, frames: before.frames + (v?.getVideoPlaybackQuality().totalVideoFrames ?? 0), replaced: before.replaced, audio: p.call?.remoteStream?.getAudioTracks().filter((t) => t.readyState === 'live').length ?? 0 }
     })
   },
   async send (text) { await group!.send(text) },
