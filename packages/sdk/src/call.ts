@@ -24,6 +24,7 @@ import type { CallStats } from './stats.js'
 import type { SignalChannel } from './signal-channel.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
 import type { ConnectionPath, MeshConnection, MeshDialOptions } from '@auralink/mesh'
+import type { GroupCall } from './group-call.js'
 import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 
 /** The payload of a call's `state` event, and of `whenEnded()`. */
@@ -65,6 +66,12 @@ export interface CallEvents {
    * 'refused' or 'failed'. The same object as `call.streaming`.
    */
   stream: CustomEvent<RecordingChange>
+  /**
+   * This 1:1 call became a group call (docs/group-calls.md "From a 1:1 call"): this side called
+   * `invite()`, or the other side did and its room admits both of you. The call goes on as the
+   * group's pair with that participant; the group's own events tell who else joins.
+   */
+  group: CustomEvent<{ group: GroupCall }>
   /** @internal a group call's state from the other side (GroupCall merges it) */
   groupstate: CustomEvent<GroupStateMessage>
 }
@@ -106,6 +113,13 @@ export interface CallComponents {
   }
   /** What recording needs: the key that signs consents, the client's relays, streams to a relay. */
   recording: RecordingComponents
+  /** Group calls made from 1:1 calls (docs/group-calls.md "From a 1:1 call"). */
+  groups: {
+    /** Makes a room with this call's two sides in it, this side its creator; the call becomes its first pair. */
+    upgrade(call: Call): Promise<GroupCall>
+    /** The other side sent a room's state on this 1:1 call: the room it made of the call, when it admits both sides. */
+    adopt(call: Call, state: GroupStateMessage): Promise<GroupCall | undefined>
+  }
 }
 
 /**
@@ -150,6 +164,10 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private readonly chat = new ChatLog()
   private readonly recorder: CallRecorder
   private readonly streamer: CallRecorder
+  /** The group call this call is a pair of, once it is one. */
+  private group_: GroupCall | undefined
+  /** A 1:1 call being made a group call (invite(), or the other side's room being checked). */
+  private grouping: Promise<GroupCall | undefined> | undefined
 
   /** @internal */
   constructor (init: {
@@ -517,8 +535,52 @@ export class Call extends SafeEventEmitter<CallEvents> {
         this.link.pong(effect.nonce)
         return
       case 'group':
-        this.safeDispatchEvent('groupstate', { detail: effect.state })
+        this.onGroupState(effect.state)
     }
+  }
+
+  /** The group call this call is a pair of (docs/group-calls.md), once it is one. */
+  get group (): GroupCall | undefined { return this.group_ }
+
+  /**
+   * Invites `name` (`@carol.aura`) into this call. A 1:1 call becomes a group call first
+   * (docs/group-calls.md "From a 1:1 call"): a room with both of you in it, this side its
+   * creator; the other side's call gets a `group` event, and this call goes on as the group's
+   * pair with it. Resolves with the GroupCall once the invite is delivered (`name`'s device rings).
+   */
+  async invite (name: string, options: AbortOptions = {}): Promise<GroupCall> {
+    if (this.group_ === undefined) {
+      if (this.state !== 'connected') throw new InvalidStateError(`invite(): the call is ${this.state}; a 1:1 call becomes a group call once connected`)
+      // the other side may be making it one too: whichever room lands first is the call's
+      this.grouping ??= this.c.groups.upgrade(this).catch((err: Error) => { this.grouping = undefined; throw err })
+      await this.grouping
+    }
+    const group = this.group_
+    if (group === undefined) throw new InvalidStateError('invite(): the call could not become a group call')
+    await group.invite(name, options)
+    return group
+  }
+
+  /** @internal this call is a pair of `group` (GroupCall.attach); `upgraded`: a 1:1 call that became one, told to the app */
+  joinGroup (group: GroupCall, upgraded: boolean): void {
+    this.group_ = group
+    if (upgraded) this.safeDispatchEvent('group', { detail: { group } })
+  }
+
+  /** A room's state from the other side: for a group pair, the group merges it; a 1:1 call may become one. */
+  private onGroupState (state: GroupStateMessage): void {
+    if (this.group_ !== undefined) { this.safeDispatchEvent('groupstate', { detail: state }); return }
+    if (this.grouping === undefined) {
+      if (this.state !== 'connected' && this.state !== 'reconnecting') return
+      // the group, once made, has merged this state itself
+      this.grouping = this.c.groups.adopt(this, state).catch((err: Error) => {
+        this.c.log('call %s: the other side\'s room could not be read: %s', this.id, err.message)
+        return undefined
+      }).then((g) => { if (g === undefined) this.grouping = undefined; return g })
+      return
+    }
+    // a state that came while the call was becoming a group call: merged after
+    void this.grouping.then(() => { if (this.group_ !== undefined) this.safeDispatchEvent('groupstate', { detail: state }) })
   }
 
   /** @internal sends a group call's state (its signed ops) to the other side */

@@ -159,6 +159,10 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}).then((rt) => { this.aicLoaded = true; return rt })),
         loaded: () => this.aicLoaded
       },
+      groups: {
+        upgrade: async (call) => this.upgradeToGroup(call),
+        adopt: async (call, state) => this.adoptGroup(call, state)
+      },
       forget: (call) => {
         this.active.delete(call.id)
         if (call.localStream !== undefined && this.ownedStreams.has(call.localStream)) {
@@ -270,6 +274,39 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     const inGroups = new Set<Call>()
     for (const g of this.groups.values()) for (const p of g.participants) if (p.call !== undefined) inGroups.add(p.call)
     return [...this.active.values()].filter((c) => !inGroups.has(c)).length + this.groups.size
+  }
+
+  /** A connected 1:1 call made a group call by this side (`call.invite()`): a room with both sides in it, this side its creator. */
+  private async upgradeToGroup (call: Call): Promise<GroupCall> {
+    const create = await createGroupOp(this.identity.key, { kind: 'create' })
+    const room = await GroupMembership.from(create.bytes)
+    const invite = await createGroupOp(this.identity.key, { kind: 'invite', roomId: room.roomId, subject: call.remotePeer })
+    await room.merge([invite.bytes])
+    return this.groupOfCall(call, room)
+  }
+
+  /** The other side of a 1:1 call made it a group call: its room, when the room's ops admit both sides. */
+  private async adoptGroup (call: Call, state: GroupStateMessage): Promise<GroupCall | undefined> {
+    const checked = await roomOfInvite(state, this.mesh.peerId, call.remotePeer)
+    if ('why' in checked) {
+      this.log('call %s: the other side\'s room is ignored: %s', call.id, checked.why)
+      return undefined
+    }
+    if (this.groups.has(checked.room.roomId)) {
+      this.log('call %s: the other side\'s room %s is one this client is in already', call.id, checked.room.roomId)
+      return undefined
+    }
+    return this.groupOfCall(call, checked.room, state)
+  }
+
+  /** The group call `call` becomes the first pair of (`state`: the other side's, for its name hints). */
+  private async groupOfCall (call: Call, room: GroupMembership, state?: GroupStateMessage): Promise<GroupCall> {
+    const group = new GroupCall(this.groupHost(), room)
+    if (state !== undefined) await group.mergeState(state, call.remotePeer)
+    if (call.state === 'ended') throw new InvalidStateError(`the call ended (${call.ended?.reason ?? 'ended'}) before it became a group call`)
+    this.groups.set(group.roomId, group)
+    group.adopt(call)
+    return group
   }
 
   /** The group calls this client takes part in. */

@@ -14,6 +14,8 @@ import { SafeEventEmitter } from '@auralink/core'
 import { createGroupOp, GroupMembership, verifyGroupOp } from '@auralink/identity'
 import { InvalidStateError } from './errors.js'
 import type { Call, CallMediaOptions } from './call.js'
+import type { CallStats } from './stats.js'
+import type { FileInput, FileTransfer } from './file-transfer.js'
 import type { GroupStateMessage } from './call-machine.js'
 import type { GroupMember } from '@auralink/identity'
 import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
@@ -29,6 +31,25 @@ export interface GroupParticipant {
   invitedBy?: PeerId
   /** Its call with this side, while there is one. */
   call?: Call
+  /** Its media as this side receives it (its call's remote stream), once a track arrived. */
+  stream?: MediaStream
+}
+
+/** Who a group message or file went to. */
+export interface GroupDelivery {
+  /** The participants it was handed to (their calls send it; a reconnecting call sends chat once it is back). */
+  to: PeerId[]
+  /** Members it could not go to: no call up with them (yet), or (files) a call that is reconnecting. */
+  unreached: PeerId[]
+}
+
+/** One participant's figures (`GroupCall.stats()`). */
+export interface GroupParticipantStats {
+  peer: PeerId
+  auraId?: string
+  state: GroupParticipant['state']
+  /** Its call's stats (path, round trip, bitrates, frames, AIC), while there is a call. */
+  stats?: CallStats
 }
 
 /** The events of a GroupCall. */
@@ -41,6 +62,8 @@ export interface GroupCallEvents {
   track: CustomEvent<{ participant: GroupParticipant, track: MediaStreamTrack, stream: MediaStream }>
   /** A chat message from a participant. */
   message: CustomEvent<{ participant: GroupParticipant, text?: string, data?: Uint8Array }>
+  /** A file is arriving from a participant (as a Call's `file` event: its progress, its `done`). */
+  file: CustomEvent<{ participant: GroupParticipant, transfer: FileTransfer }>
   /** The room's members changed (an invite or a leave took effect). */
   members: CustomEvent<{ members: PeerId[] }>
 }
@@ -126,7 +149,15 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     const call = this.pairs.get(id)
     const state = this.gone.has(id) ? 'left' : call?.state === 'connected' || call?.state === 'reconnecting' ? 'connected' : 'connecting'
     const auraId = this.names.get(id) ?? call?.remoteAuraId
-    return { peer, state, ...(auraId !== undefined ? { auraId } : {}), ...(member?.invitedBy !== undefined ? { invitedBy: member.invitedBy } : {}), ...(call !== undefined && state !== 'left' ? { call } : {}) }
+    const live = call !== undefined && state !== 'left' ? call : undefined
+    return {
+      peer,
+      state,
+      ...(auraId !== undefined ? { auraId } : {}),
+      ...(member?.invitedBy !== undefined ? { invitedBy: member.invitedBy } : {}),
+      ...(live !== undefined ? { call: live } : {}),
+      ...(live?.remoteStream !== undefined ? { stream: live.remoteStream } : {})
+    }
   }
 
   /** @internal the media each pair call of this side sends: the group's stream */
@@ -199,11 +230,50 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     this.host.forget(this)
   }
 
-  /** A chat message to every connected participant, or to one (`to`). */
-  async send (message: string | Uint8Array, options: { to?: PeerId } = {}): Promise<void> {
-    const targets = [...this.pairs.values()].filter((c) => c.state === 'connected' && (options.to === undefined || c.remotePeer.equals(options.to)))
-    if (options.to !== undefined && targets.length === 0) throw new InvalidStateError(`send(): ${options.to.toString()} is not connected in this group call`)
-    await Promise.all(targets.map(async (c) => { await c.send(message) }))
+  /**
+   * A chat message to every participant, or to one (`to`). Calls that are reconnecting hold it
+   * and send it once back (as 1:1 calls do); members with no call up are named in `unreached`.
+   * Throws when `to` is not a participant with a call up.
+   */
+  async send (message: string | Uint8Array, options: { to?: PeerId } = {}): Promise<GroupDelivery> {
+    const { calls, unreached } = this.targets('send()', options.to, (c) => c.state === 'connected' || c.state === 'reconnecting')
+    await Promise.all(calls.map(async (c) => { await c.send(message) }))
+    return { to: calls.map((c) => c.remotePeer), unreached }
+  }
+
+  /**
+   * Sends a file to every connected participant, or to one (`to`): one transfer per participant
+   * (each with its own progress and `done`, which rejects if that call ends first). Members whose
+   * call is not connected now are named in `unreached`.
+   */
+  sendFile (file: FileInput, options: AbortOptions & { to?: PeerId } = {}): { transfers: Array<{ peer: PeerId, transfer: FileTransfer }>, unreached: PeerId[] } {
+    const { calls, unreached } = this.targets('sendFile()', options.to, (c) => c.state === 'connected')
+    const signal = options.signal
+    return { transfers: calls.map((c) => ({ peer: c.remotePeer, transfer: c.sendFile(file, signal !== undefined ? { signal } : {}) })), unreached }
+  }
+
+  /** Every participant's state and, where it has a call, that call's stats. */
+  async stats (): Promise<GroupParticipantStats[]> {
+    return Promise.all(this.participants.map(async (p) => ({
+      peer: p.peer,
+      state: p.state,
+      ...(p.auraId !== undefined ? { auraId: p.auraId } : {}),
+      ...(p.call !== undefined ? { stats: await p.call.stats() } : {})
+    })))
+  }
+
+  /** The calls a message or file goes to (`usable`), and the members it cannot reach. */
+  private targets (what: string, to: PeerId | undefined, usable: (c: Call) => boolean): { calls: Call[], unreached: PeerId[] } {
+    if (this.state_ !== 'joined') throw new InvalidStateError(`${what}: the group call is ${this.state_}`)
+    const members = this.participants.filter((p) => p.state !== 'left' && (to === undefined || p.peer.equals(to)))
+    const calls: Call[] = []
+    const unreached: PeerId[] = []
+    for (const p of members) {
+      if (p.call !== undefined && usable(p.call)) calls.push(p.call)
+      else unreached.push(p.peer)
+    }
+    if (to !== undefined && calls.length === 0) throw new InvalidStateError(`${what}: ${to.toString()} is not ${members.length === 0 ? 'a participant of' : 'connected in'} this group call`)
+    return { calls, unreached }
   }
 
   /** Leaves the room: a signed leave to every member, then every call hangs up. Idempotent. */
@@ -240,12 +310,29 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     }
   }
 
+  /**
+   * @internal a connected 1:1 call becomes this room's first pair (docs/group-calls.md "From a
+   * 1:1 call"): its local stream is the group's, this side is joined, the call's app hears `group`.
+   */
+  adopt (call: Call): void {
+    const stream = call.localStream
+    this.media = { audio: (stream?.getAudioTracks().length ?? 0) > 0, video: (stream?.getVideoTracks().length ?? 0) > 0 }
+    this.stream = stream
+    this.state_ = 'joined'
+    this.attach(call)
+    this.membersChanged()
+    void call.sendGroupState(this.groupState()).catch(() => {})
+    call.joinGroup(this, true)
+    this.connectMembers()
+  }
+
   /** @internal a call of this room (ours, or a member's that called us): its events become the group's */
   attach (call: Call): void {
     const id = call.remotePeer.toString()
     const old = this.pairs.get(id)
     if (old === call) return
     if (old !== undefined && old.state !== 'ended') void old.hangup().catch(() => {})
+    call.joinGroup(this, false)
     this.pairs.set(id, call)
     this.gone.delete(id)
     if (call.remoteAuraId !== undefined) this.names.set(id, call.remoteAuraId)
@@ -272,6 +359,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     })
     call.addEventListener('track', (e) => { this.safeDispatchEvent('track', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
     call.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
+    call.addEventListener('file', (e) => { this.safeDispatchEvent('file', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
     call.addEventListener('groupstate', (e) => {
       merging = merging.then(async () => { await this.mergeState(e.detail, call.remotePeer) }).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) })
     })

@@ -81,6 +81,10 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
       self: undefined as never,
       relayAddrs: () => [],
       openRecordStream: async () => { throw new Error('no recording in these tests') }
+    },
+    groups: {
+      upgrade: async () => { throw new Error('no group calls in these tests') },
+      adopt: async () => undefined
     }
   }
   return {

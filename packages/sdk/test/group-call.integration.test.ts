@@ -2,7 +2,7 @@ import { createGroupOp } from '@auralink/identity'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuraLink } from '../src/index.js'
 import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
-import type { GroupCall } from '../src/index.js'
+import type { Call, GroupCall } from '../src/index.js'
 import type { GroupStateMessage } from '../src/call-machine.js'
 import type { RelayProcess } from '../../../test-utils/relay-process.js'
 
@@ -41,6 +41,14 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     })
     await group.accept({ data: true })
     return group
+  }
+
+  async function until (ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const t0 = Date.now()
+    while (!ok()) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
 
   /** Waits until `group` has `count` participants connected. */
@@ -90,6 +98,75 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     }
   })
 
+  it('a 1:1 call becomes a group call with call.invite(): bob\'s call hears `group`, carol joins and connects to both; chat and a file go to one or to everyone; stats per participant', async () => {
+    const [alice, bob, carol] = [await client('alice'), await client('bob'), await client('carol')]
+    const bobCall = new Promise<Call>((resolve) => {
+      bob.client.addEventListener('incoming', (e) => { void e.detail.call.accept({ data: true }).then(() => { resolve(e.detail.call) }) }, { once: true })
+    })
+    const call = await alice.client.call(bob.name, { data: true })
+    const b1 = await bobCall
+    await call.whenConnected()
+    const bobHears = new Promise<GroupCall>((resolve) => { b1.addEventListener('group', (e) => { resolve(e.detail.group) }, { once: true }) })
+    const carolJoins = joins(carol.client)
+    const a = await call.invite(carol.name)
+    expect(call.group).toBe(a)
+    const [b, c] = await Promise.all([bobHears, carolJoins])
+    expect(b.roomId).toBe(a.roomId)
+    expect(b1.group).toBe(b)
+    // carol came in after bob: she dials him, and bob's side joins that call without asking
+    for (const g of [a, b, c]) await connected(g, 2)
+    expect(c.participants.map((p) => p.auraId).sort()).toEqual([alice.name, bob.name].sort())
+    // the 1:1 call is still the pair between alice and bob
+    expect(a.participants.find((p) => p.peer.equals(bob.client.peerId))?.call).toBe(call)
+    // the group counts once against maxCalls: one call in progress each
+    expect(alice.client.groupCalls()).toEqual([a])
+
+    // chat to one participant, then to everyone
+    const carolHeard: string[] = []
+    const bobHeard: string[] = []
+    c.addEventListener('message', (e) => { carolHeard.push(e.detail.text ?? '') })
+    b.addEventListener('message', (e) => { bobHeard.push(e.detail.text ?? '') })
+    const one = await a.send('just carol', { to: carol.client.peerId })
+    expect(one.to.map(String)).toEqual([carol.client.peerId.toString()])
+    const all = await a.send('everyone')
+    expect(all.to.length).toBe(2)
+    expect(all.unreached).toEqual([])
+    await until(() => carolHeard.length === 2 && bobHeard.length === 1)
+    expect(carolHeard).toEqual(['just carol', 'everyone'])
+    expect(bobHeard).toEqual(['everyone'])
+    await expect(a.send('nobody', { to: alice.client.peerId })).rejects.toThrow(/not a participant/)
+
+    // a file to everyone: one transfer per participant, each confirmed by its receiver
+    const received = [b, c].map(async (g) => new Promise<{ from?: string, bytes: Uint8Array }>((resolve, reject) => {
+      g.addEventListener('file', (e) => {
+        e.detail.transfer.done.then(async (r) => { resolve({ ...(e.detail.participant.auraId !== undefined ? { from: e.detail.participant.auraId } : {}), bytes: new Uint8Array(await r!.blob!.arrayBuffer()) }) }, reject)
+      })
+    }))
+    const bytes = new Uint8Array(100_000).map((_, i) => i % 251)
+    const sent = a.sendFile({ name: 'notes.bin', data: bytes })
+    expect(sent.transfers.length).toBe(2)
+    await Promise.all(sent.transfers.map(async (t) => t.transfer.done))
+    for (const r of await Promise.all(received)) expect(r).toEqual({ from: alice.name, bytes })
+
+    // stats: every participant, with its call's figures
+    const stats = await a.stats()
+    expect(stats.map((s) => s.auraId).sort()).toEqual([bob.name, carol.name].sort())
+    for (const s of stats) {
+      expect(s.state).toBe('connected')
+      expect(s.stats?.bytesSent).toBeGreaterThan(0)
+    }
+
+    // a member still being asked has no call up: named, not silently skipped
+    const dave = await client('dave')
+    const daveRings = new Promise<void>((resolve) => { dave.client.addEventListener('incoming', () => { resolve() }, { once: true }) })
+    await a.invite(dave.name)
+    await daveRings
+    const meanwhile = await a.send('before dave answers')
+    expect(meanwhile.to.length).toBe(2)
+    expect(meanwhile.unreached.map(String)).toEqual([dave.client.peerId.toString()])
+    expect(() => a.sendFile({ name: 'x', data: new Uint8Array(1) }, { to: dave.client.peerId })).toThrow(/not connected/)
+  })
+
   it('a forged group invite (mallory names alice\'s room with an invite she signed herself) is refused: bob\'s app never hears of it', async () => {
     const [alice, bob, mallory] = [await client('alice'), await client('bob'), await client('mallory')]
     const bobJoins = joins(bob.client)
@@ -111,5 +188,23 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     const call2 = await placeCall(bob.name, { data: true }, {}, { ops: [own.bytes], names: [] })
     expect((await call2.whenEnded()).reason).toBe('rejected')
     expect(heard).toBe(0)
+
+    // on a 1:1 call with carol, that room (it does not name carol) does not make her call a group call
+    const carol = await client('carol')
+    const carolAnswers = new Promise<Call>((resolve) => {
+      carol.client.addEventListener('incoming', (e) => { void e.detail.call.accept({ data: true }).then(() => { resolve(e.detail.call) }) }, { once: true })
+    })
+    const m1 = await mallory.client.call(carol.name, { data: true })
+    await m1.whenConnected()
+    const c1 = await carolAnswers
+    const chat = new Promise<void>((resolve) => { c1.addEventListener('message', () => { resolve() }, { once: true }) })
+    await (m1 as unknown as { sendGroupState: (s: GroupStateMessage) => Promise<void> }).sendGroupState({ ops: [own.bytes], names: [] })
+    await m1.send('after the state')
+    await chat
+    // the state's check is asynchronous (signatures): give it the time it would need to take effect
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(c1.group).toBeUndefined()
+    expect(carol.client.groupCalls()).toEqual([])
+    expect(c1.state).toBe('connected')
   })
 })
