@@ -1,5 +1,6 @@
 // One call on screen: its state line, the two videos, chat, files, stats and the Hang up button.
 import { action, byId, onSubmit, showError } from './dom.js'
+import { showGroup } from './group-view.js'
 import { showRecording } from './recording-view.js'
 import { watchStats } from './stats-panel.js'
 import { clearTransfers, showTransfer } from './transfers.js'
@@ -19,6 +20,9 @@ const el = {
   chatInput: byId('chat-input', HTMLInputElement),
   chatSend: byId('chat-send', HTMLButtonElement),
   fileInput: byId('file-input', HTMLInputElement),
+  inviteForm: byId('call-invite-form', HTMLFormElement),
+  invitee: byId('call-invitee', HTMLInputElement),
+  invite: byId('call-invite', HTMLButtonElement),
   aicToggle: byId('aic-toggle', HTMLInputElement)
 }
 
@@ -83,6 +87,8 @@ function setLive (live: boolean): void {
   el.chatInput.disabled = !live
   el.chatSend.disabled = !live
   el.fileInput.disabled = !live
+  el.invitee.disabled = !live
+  el.invite.disabled = !live
 }
 
 function resetMedia (): void {
@@ -111,26 +117,51 @@ export function showCall (call: Call, onEnded: () => void): void {
   setLive(call.state !== 'ended')
   showRecording(call, who(call))
 
+  // someone was added (here or by the other side): the call goes on as the group's pair with them
+  call.addEventListener('group', (e) => {
+    if (current !== call) return
+    leave(call)
+    el.state.dataset.state = 'group'
+    el.state.textContent = `in a group call with ${who(call)}`
+    showGroup(e.detail.group, onEnded)
+  })
   call.addEventListener('state', (e) => {
+    if (current !== call) return
     setState(e.detail, call)
     if (e.detail.state === 'connected') stopStats ??= watchStats(call)
     if (e.detail.state !== 'ended') return
-    stopStats?.()
-    stopStats = undefined
-    setLive(false)
-    resetMedia()
+    leave(call)
     el.placeholder.textContent = 'Call ended'
     onEnded()
   })
-  call.addEventListener('track', (e) => { playRemote(e.detail.stream) })
+  call.addEventListener('track', (e) => { if (current === call) playRemote(e.detail.stream) })
   call.addEventListener('message', (e) => {
-    addChatLine(who(call), e.detail.text ?? `<${e.detail.data?.byteLength ?? 0} bytes>`, false)
+    if (current === call) addChatLine(who(call), e.detail.text ?? `<${e.detail.data?.byteLength ?? 0} bytes>`, false)
   })
-  call.addEventListener('file', (e) => { showTransfer(e.detail.transfer, who(call)) })
+  call.addEventListener('file', (e) => { if (current === call) showTransfer(e.detail.transfer, who(call)) })
   if (call.state === 'connected') stopStats ??= watchStats(call)
 }
 
+/** Takes `call` off the screen (it ended, or it became a group call's pair). */
+function leave (call: Call): void {
+  if (current !== call) return
+  current = undefined
+  stopStats?.()
+  stopStats = undefined
+  setLive(false)
+  resetMedia()
+}
+
 // controls that act on the call on screen
+
+// adding someone makes the call a group call (docs/group-calls.md "From a 1:1 call"): the 'group' event shows it
+onSubmit(el.inviteForm, async () => {
+  const call = activeCall()
+  const name = el.invitee.value.trim()
+  if (call === undefined || name === '') return
+  await call.invite(name)
+  el.invitee.value = ''
+}, 'adding to the call')
 
 onSubmit(el.chatForm, async () => {
   const call = activeCall()

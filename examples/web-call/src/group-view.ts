@@ -43,6 +43,12 @@ function tile (p: GroupParticipant): HTMLDivElement {
     el.grid.append(t)
   }
   t.dataset.state = p.state
+  // a participant whose media came before this view (the 1:1 call this group grew from)
+  const v = t.querySelector('video')!
+  if (p.stream !== undefined && v.srcObject === null) {
+    v.srcObject = p.stream
+    void v.play().catch(() => {})
+  }
   t.querySelector('.tag')!.textContent = p.state === 'connected' ? label(p) : `${label(p)} · ${p.state}`
   return t
 }
@@ -112,8 +118,10 @@ onSubmit(el.chatForm, async () => {
   const g = activeGroup()
   const text = el.chatInput.value
   if (g === undefined || text === '') return
-  await g.send(text)
+  const { unreached } = await g.send(text)
   chat('you', text)
+  // members with no call up yet do not get it: said, not dropped silently
+  if (unreached.length > 0) chat('not delivered to', unreached.map((p) => label(g.participants.find((x) => x.peer.equals(p)) ?? { peer: p, state: 'connecting' })).join(', '))
   el.chatInput.value = ''
 }, 'sending to the group')
 
