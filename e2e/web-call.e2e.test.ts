@@ -63,8 +63,8 @@ async function startServer (dir: string, relay: string, relayHttp: string): Prom
 
 /**
  * How long an invitee's banner may take: the call's own dial bound (the SDK's CALL_DIAL_TIMEOUT_MS,
- * 30 s: a WebRTC attempt that hangs after ICE connects, seen under load, is given up and made
- * again within it), and a little more; an error on the inviter's page ends the wait at once.
+ * 30 s, within which failed WebRTC attempts are made again), and a little more; an error on the
+ * inviter's page ends the wait at once.
  */
 const INVITE_WAIT_MS = 35_000
 

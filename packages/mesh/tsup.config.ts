@@ -60,12 +60,64 @@ const failFastOnClosedPeerConnection: Plugin = {
   }
 }
 
+// Both builds: a second upstream-style fix, to @libp2p/webrtc 6.0.33's
+// private-to-private/initiate-connection.js. Once connected, the dialler waited for its 'init' data
+// channel's 'open' event, then closed it and waited for 'close'. But the other end closes 'init'
+// as soon as it sees it (muxer.js), and under load that close can come before this end's channel
+// has fired 'open', or before this code looks: the channel goes from 'connecting' to 'closed'
+// without opening, and the attempt hung until its stall limit (traced in Chromium under
+// scripts/stress.sh: "wait for init channel to open" with readyState 'connecting' then a 'close',
+// or readyState 'closed' already; docs/group-calls.md). A channel the other end closed proves what
+// the wait was for (the association carries data channels both ways), so now the dialler waits
+// for 'open' or 'close', and closes and waits only for a channel that is not closed yet. The build
+// fails if the code to change is not found; test/bundled-webrtc.test.ts checks the built code.
+const INIT_WAIT = `        if (channel.readyState !== 'open') {
+            log.trace('wait for init channel to open');
+            await pEvent(channel, 'open', {
+                signal
+            });
+        }
+        log.trace('closing init channel');
+        channel.close();
+        // wait for init channel to close before proceeding, otherwise the channel
+        // id can be reused before both sides have seen the channel close
+        log.trace('waiting for init channel to close');
+        await pEvent(channel, 'close', {
+            signal
+        });`
+const INIT_WAIT_FIXED = `        if (channel.readyState === 'connecting') {
+            log.trace('wait for init channel to open (or be closed by the other end)');
+            await pEvent(channel, ['open', 'close'], {
+                signal
+            });
+        }
+        // wait for init channel to close before proceeding, otherwise the channel
+        // id can be reused before both sides have seen the channel close
+        if (channel.readyState !== 'closed') {
+            log.trace('closing init channel');
+            channel.close();
+            log.trace('waiting for init channel to close');
+            await pEvent(channel, 'close', {
+                signal
+            });
+        }`
+const initChannelClosedEarly: Plugin = {
+  name: 'auralink-libp2p-webrtc-init-channel',
+  setup (build) {
+    build.onLoad({ filter: /[\\/]@libp2p[\\/]webrtc[\\/]dist[\\/]src[\\/]private-to-private[\\/]initiate-connection\.js$/ }, async (args) => {
+      const code = await readFile(args.path, 'utf8')
+      if (code.split(INIT_WAIT).length !== 2) throw new Error(`${args.path}: the wait for the 'init' channel is not there once; see packages/mesh/tsup.config.ts`)
+      return { contents: code.replace(INIT_WAIT, INIT_WAIT_FIXED), loader: 'js', resolveDir: dirname(args.path) }
+    })
+  }
+}
+
 export default defineConfig([
   {
     ...packageConfig(['src/index.ts', 'src/reputation/store.node.ts', 'src/reputation/store.browser.ts']),
     platform: 'node',
     noExternal: bundled,
-    esbuildPlugins: [nodePeerConnection, failFastOnClosedPeerConnection]
+    esbuildPlugins: [nodePeerConnection, failFastOnClosedPeerConnection, initChannelClosedEarly]
   },
   {
     ...packageConfig(['src/index.ts']),
@@ -76,6 +128,6 @@ export default defineConfig([
     dts: false,
     clean: false,
     noExternal: bundled,
-    esbuildPlugins: [failFastOnClosedPeerConnection]
+    esbuildPlugins: [failFastOnClosedPeerConnection, initChannelClosedEarly]
   }
 ])

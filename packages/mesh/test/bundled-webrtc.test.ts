@@ -55,6 +55,14 @@ describe.skipIf(!built)('@auralink/mesh with @libp2p/webrtc bundled (skipped whe
     expect(code).not.toContain('if (options.signal?.aborted === true && pc.connectionState !== "connected") {')
   })
 
+  it.each(BUNDLES)('%s carries the fix that lets a dial go on when the other end closes the \'init\' data channel before it opened here (tsup.config.ts)', (file) => {
+    const code = read(file)
+    // esbuild may rename pEvent (pEvent2): the calls are matched with any suffix
+    expect(code).toMatch(/await pEvent\d*\(channel, \["open", "close"\], \{/)
+    expect(code).toMatch(/if \(channel\.readyState !== "closed"\) \{\s*log\.trace\("closing init channel"\);/)
+    expect(code).not.toMatch(/await pEvent\d*\(channel, "open", \{/)
+  })
+
   it('dist/browser/index.js takes the browser files of @libp2p/webrtc: no node-datachannel, no node: modules', () => {
     const imported = importedPackages(read('dist/browser/index.js'))
     expect(imported.filter((n) => n === 'node-datachannel' || n.startsWith('node:') || builtinModules.includes(n))).toEqual([])
