@@ -440,6 +440,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       await call.reject(why).catch(() => {})
       return undefined
     }
+    let made: GroupCall | undefined
     try {
       if ('why' in checked) return await refuse(checked.why)
       const known = this.groups.get(checked.room.roomId)
@@ -451,12 +452,16 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         if (known.state === 'joined') await call.accept(known.pairMedia())
         return undefined
       }
-      const group = new GroupCall(this.groupHost(), checked.room)
-      await group.mergeState(state, call.remotePeer)
-      group.attach(call)
+      // registered before anything is awaited: a second member's call for this room that comes
+      // meanwhile (under load one can come before the inviter's) joins this GroupCall instead of
+      // making another that the app never hears of, whose calls would ring until they time out
+      const group = made = new GroupCall(this.groupHost(), checked.room)
       this.groups.set(group.roomId, group)
+      group.attach(call)
+      await group.mergeState(state, call.remotePeer)
       return group
     } catch (err) {
+      if (made !== undefined && this.groups.get(made.roomId) === made) this.groups.delete(made.roomId)
       return await refuse(`the group invite could not be read: ${(err as Error).message}`)
     }
   }

@@ -87,9 +87,12 @@ export interface GroupHost {
 
 /** How long a member may stay without a call up before its pair is given up for now. */
 const PAIR_TIMEOUT_MS = 30_000
-/** A pair call that failed, or ended without a leave, is made again this many times, this long apart. */
-const MAX_REDIALS = 3
-const REDIAL_WAIT_MS = 2_000
+/**
+ * A pair call that failed, or ended without a leave, is made again after each of these waits in
+ * turn (about 30 s in all): a busy device's pair may need more than a few quick tries, and a
+ * group has no "call again" button for one pair.
+ */
+const REDIAL_WAITS_MS = [2_000, 4_000, 8_000, 16_000]
 /** Ends of a pair call that mean its path broke (not a hangup, a refusal or a glare): the pair is made again. */
 const BROKEN = new Set(['timeout', 'peer-vanished', 'connection-lost', 'media-failed', 'error'])
 
@@ -342,6 +345,8 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     call.addEventListener('state', (e) => {
       if (this.pairs.get(id) !== call) return
       if (e.detail.state === 'connected') {
+        // a pair that is up again gets its tries back for a later break
+        this.redials.delete(id)
         this.safeDispatchEvent('participant:joined', { detail: { participant: this.participant(call.remotePeer) } })
         // the other side may not know every op yet
         void call.sendGroupState(this.groupState()).catch(() => {})
@@ -365,12 +370,14 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     })
   }
 
-  /** Calls a member again in REDIAL_WAIT_MS, at most MAX_REDIALS times (connectMembers decides whether it is this side's to dial). */
+  /** Calls a member again after the next of REDIAL_WAITS_MS, while there is one (connectMembers decides whether it is this side's to dial). */
   private retryLater (id: string): void {
     const n = this.redials.get(id) ?? 0
-    if (n >= MAX_REDIALS || this.state_ !== 'joined') return
+    const wait = REDIAL_WAITS_MS[n]
+    if (wait === undefined || this.state_ !== 'joined') return
     this.redials.set(id, n + 1)
-    setTimeout(() => { this.connectMembers() }, REDIAL_WAIT_MS)
+    this.host.log('group %s: calling member %s again in %d ms (%d of %d)', this.roomId, id, wait, n + 1, REDIAL_WAITS_MS.length)
+    setTimeout(() => { this.connectMembers() }, wait)
   }
 
   private markGone (id: string, reason: string): void {
@@ -414,9 +421,9 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
         const call = await this.host.callMember(name, this.pairMedia(), this.groupState())
         if (this.state_ === 'left') { await call.hangup(); return }
         this.attach(call)
-      })().catch((err: Error) => {
+      })().catch((err: unknown) => {
         this.dialling.delete(id)
-        this.host.log('group %s: calling member %s failed: %s', this.roomId, id, err.message)
+        this.host.log('group %s: calling member %s failed: %s', this.roomId, id, err instanceof Error ? `${err.name}: ${err.message}` : String(err))
         this.retryLater(id)
       })
     }

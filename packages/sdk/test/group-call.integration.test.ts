@@ -1,4 +1,4 @@
-import { createGroupOp } from '@auralink/identity'
+import { createGroupOp, GroupMembership } from '@auralink/identity'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuraLink } from '../src/index.js'
 import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
@@ -165,6 +165,29 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     expect(meanwhile.to.length).toBe(2)
     expect(meanwhile.unreached.map(String)).toEqual([dave.client.peerId.toString()])
     expect(() => a.sendFile({ name: 'x', data: new Uint8Array(1) }, { to: dave.client.peerId })).toThrow(/not connected/)
+  })
+
+  it('two members\' calls for a room bob does not know yet, at the same moment: bob\'s app hears one invite, and its accept answers both calls', async () => {
+    const [alice, bob, carol] = [await client('alice'), await client('bob'), await client('carol')]
+    const key = (c: AuraLink): Parameters<typeof createGroupOp>[0] => (c as unknown as { identity: { key: Parameters<typeof createGroupOp>[0] } }).identity.key
+    // alice's room with bob and carol in it, as its ops say; carol calls bob as a member would,
+    // at the same moment as alice's invite (under load a member's call can come first)
+    const create = await createGroupOp(key(alice.client), { kind: 'create' })
+    const roomId = (await GroupMembership.from(create.bytes)).roomId
+    const ops = [create.bytes]
+    for (const who of [bob, carol]) ops.push((await createGroupOp(key(alice.client), { kind: 'invite', roomId, subject: who.client.peerId })).bytes)
+    const state = { ops, names: [{ peer: alice.client.peerId.toString(), auraId: alice.name }, { peer: bob.client.peerId.toString(), auraId: bob.name }, { peer: carol.client.peerId.toString(), auraId: carol.name }] }
+    const invites: GroupCall[] = []
+    bob.client.addEventListener('incoming', (e) => { if (e.detail.group !== undefined) invites.push(e.detail.group) })
+    type Placed = { whenConnected: () => Promise<void> }
+    const place = (c: AuraLink): Promise<Placed> => (c as unknown as { placeCall: (name: string, media: object, options: object, group: GroupStateMessage) => Promise<Placed> }).placeCall(bob.name, { data: true }, {}, state)
+    const [fromAlice, fromCarol] = await Promise.all([place(alice.client), place(carol.client)])
+    await until(() => invites.length > 0)
+    await invites[0]!.accept({ data: true })
+    await Promise.all([fromAlice.whenConnected(), fromCarol.whenConnected()])
+    expect(invites.length).toBe(1)
+    expect(bob.client.groupCalls().length).toBe(1)
+    await connected(invites[0]!, 2)
   })
 
   it('a forged group invite (mallory names alice\'s room with an invite she signed herself) is refused: bob\'s app never hears of it', async () => {
