@@ -11,7 +11,8 @@
 // each participant then sends one stream instead of N-1 and receives N-1, and the server forwards
 // N(N-1) streams (docs/group-calls.md says where its per-consumer cost comes from).
 //
-// Usage: scripts/netns.sh node bench/group-call.mjs [--sizes 2,3,4,5,6] [--seconds 10]
+// Usage: scripts/netns.sh node bench/group-call.mjs [--sizes 2,3,4,5,6] [--seconds 10] [--video WxH@FPS]
+//   --video: the fake camera's size and rate (default 320x240@15); GROUP_AIC=off: AIC off in every page
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { launchBrowser } from '../e2e/harness/browser.ts'
@@ -19,14 +20,22 @@ import { servePages } from '../e2e/harness/server.ts'
 import { requireNetns, round, startRelay, writeResult } from './lib.mjs'
 
 requireNetns('bench/group-call.mjs')
-const { values: opts } = parseArgs({ options: { sizes: { type: 'string', default: '2,3,4,5,6' }, seconds: { type: 'string', default: '10' } } })
+const { values: opts } = parseArgs({ options: { sizes: { type: 'string', default: '2,3,4,5,6' }, seconds: { type: 'string', default: '10' }, video: { type: 'string' } } })
 const sizes = opts.sizes.split(',').map(Number)
 const seconds = Number(opts.seconds)
-if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 8) || !(seconds >= 3 && seconds <= 120)) {
-  console.error('usage: scripts/netns.sh node bench/group-call.mjs [--sizes 2,3,4 (each 2-8)] [--seconds 3-120]')
+if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 8) || !(seconds >= 3 && seconds <= 120) || (opts.video !== undefined && !/^\d{2,4}x\d{2,4}@\d{1,2}$/.test(opts.video))) {
+  console.error('usage: scripts/netns.sh node bench/group-call.mjs [--sizes 2,3,4 (each 2-8)] [--seconds 3-120] [--video WxH@FPS, e.g. 160x120@10]')
   process.exit(2)
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A room size whose pages did not all see each other in time (its `detail`: what they saw). */
+class SizeFailed extends Error {
+  constructor (message, detail) {
+    super(message)
+    this.detail = detail
+  }
+}
 
 /** CPU seconds the whole machine spent busy so far (all cores; /proc/stat, 100 ticks a second). */
 function machineBusySeconds () {
@@ -40,9 +49,11 @@ const run = async (page, fn, arg) => page.evaluate(async ([src, a]) => new Funct
 
 const relay = await startRelay({ args: ['--max-reservations-per-address', '256'] })
 const server = await servePages(['group'])
-const browser = await launchBrowser({ log: () => {} })
+// AURALINK_BENCH_PAGE_LOG=1: the pages' console (with AURALINK_E2E_DEBUG's namespaces) on stderr
+const browser = await launchBrowser(process.env.AURALINK_BENCH_PAGE_LOG === '1' ? {} : { log: () => {} })
 const rows = []
-let n = 0
+const SIZE_WORDS = ['', '', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight']
+const PEOPLE = ['amy', 'ben', 'cat', 'dan', 'eve', 'fay', 'gus', 'hal']
 try {
   for (const size of sizes) {
     const pages = []
@@ -50,9 +61,12 @@ try {
       const names = []
       for (let i = 0; i < size; i++) {
         const page = await browser.newPage(`p${i}`)
-        await page.goto(server.url('group') + (process.env.GROUP_AIC === 'off' ? '?aic=off' : ''))
+        const query = new URLSearchParams({ ...(process.env.GROUP_AIC === 'off' ? { aic: 'off' } : {}), ...(opts.video !== undefined ? { video: opts.video } : {}) }).toString()
+        await page.goto(server.url('group') + (query !== '' ? `?${query}` : ''))
         await page.waitForFunction(() => 'groupPage' in window)
-        const name = `@bench${++n}-group.aura`
+        // words, not numbers: the directory refuses a name that looks like one another key holds
+        // (@bench18 and @bench10 are confusable), so each room's names are its size and a person
+        const name = `@${SIZE_WORDS[size]}-${PEOPLE[i]}-bench.aura`
         await run(page, async (g, a) => g.start(a[0], a[1]), [relay.addr, name])
         pages.push(page)
         names.push(name)
@@ -66,7 +80,7 @@ try {
         for (let i = 0; ; i++) {
           const ps = await run(page, (g) => g.participants())
           if (ps.filter((x) => x.state === 'connected' && x.frames > 0).length >= size - 1) break
-          if (Date.now() - t0 > 90_000) throw new Error(`size ${size}: page ${pages.indexOf(page)} sees ${JSON.stringify(ps)} within 90 s; ${JSON.stringify(await run(page, async (g) => g.inspect()))}`)
+          if (Date.now() - t0 > 90_000) throw new SizeFailed(`page ${pages.indexOf(page)} saw ${ps.filter((x) => x.state === 'connected' && x.frames > 0).length} of ${size - 1} others within 90 s; pairs that ended there: ${JSON.stringify(await run(page, (g) => g.lefts()))}`, `${JSON.stringify(ps)}; ${JSON.stringify(await run(page, async (g) => g.inspect()))}`)
           await sleep(100)
         }
         seen.push(Date.now() - t0)
@@ -96,6 +110,11 @@ try {
       }
       rows.push(row)
       console.log(JSON.stringify(row))
+    } catch (err) {
+      // a size that does not come together is a result too: recorded, and the next size runs
+      if (!(err instanceof SizeFailed)) throw err
+      console.error(`size ${size} failed: ${err.message}\n${err.detail}`)
+      rows.push({ participants: size, failed: err.message })
     } finally {
       for (const p of pages) await p.context().close().catch(() => {})
     }
@@ -106,8 +125,13 @@ try {
   await relay.stop()
 }
 
-console.log(`\ngroup calls, every pair peer to peer: Chromium pages with the fake camera (320x240, 15 fps) on this 2-core machine, ${seconds} s steady`)
+console.log(`\ngroup calls, every pair peer to peer: Chromium pages with the fake camera (${opts.video ?? '320x240@15'}${process.env.GROUP_AIC === 'off' ? ', AIC off' : ''}) on this 2-core machine, ${seconds} s steady`)
 console.log('| participants | last page sees everyone (ms) | CPU per participant (% of a core) | sent kbit/s per participant | per pair | received kbit/s | SFU: sent | SFU: received | SFU: streams the server forwards |')
 console.log('|---|---|---|---|---|---|---|---|---|')
-for (const r of rows) console.log(`| ${r.participants} | ${r.lastSeesEveryoneMs} | ${r.cpuPercentPerParticipant} | ${r.sentKbpsPerParticipant} | ${r.sentKbpsPerPair} | ${r.receivedKbpsPerParticipant} | ${r.sfu.sentKbpsPerParticipant} | ${r.sfu.receivedKbpsPerParticipant} | ${r.sfu.streamsForwardedByServer} |`)
-writeResult('group-call', { options: { sizes, seconds }, rows })
+for (const r of rows) {
+  if (r.failed !== undefined) { console.log(`| ${r.participants} | failed: ${r.failed.slice(0, 120)} | | | | | | | |`); continue }
+  console.log(`| ${r.participants} | ${r.lastSeesEveryoneMs} | ${r.cpuPercentPerParticipant} | ${r.sentKbpsPerParticipant} | ${r.sentKbpsPerPair} | ${r.receivedKbpsPerParticipant} | ${r.sfu.sentKbpsPerParticipant} | ${r.sfu.receivedKbpsPerParticipant} | ${r.sfu.streamsForwardedByServer} |`)
+}
+// the default run writes bench/results/group-call.json; a run with --video or GROUP_AIC=off its own file beside it
+const variant = `${opts.video !== undefined ? `-${opts.video.replace('@', 'at')}` : ''}${process.env.GROUP_AIC === 'off' ? '-aic-off' : ''}`
+writeResult(`group-call${variant}`, { options: { sizes, seconds, video: opts.video ?? '320x240@15', aic: process.env.GROUP_AIC === 'off' ? 'off' : 'default' }, rows })

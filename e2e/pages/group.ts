@@ -7,7 +7,7 @@ export interface GroupPageError { name: string, message: string }
 export interface GroupPage {
   /** AuraLink.create({ relays: [relay] }) without a key store, then register(name); the PeerId. */
   start(relay: string, name: string): Promise<string>
-  /** client.call(names, audio + video) (the fake camera at 320x240, 15 fps): null, or the error. */
+  /** client.call(names, audio + video) (the fake camera at 320x240, 15 fps, or `?video=`): null, or the error. */
   call(names: string[]): Promise<GroupPageError | null>
   /** group.invite(name): null, or the error. */
   invite(name: string): Promise<GroupPageError | null>
@@ -38,7 +38,10 @@ const audio = new Map<string, number>()
 const received: string[] = []
 const lefts: Array<{ auraId: string, reason: string, at: number }> = []
 const grid = document.getElementById('grid')!
-const camera = { audio: true, video: { width: 320, height: 240, frameRate: 15 } }
+// the fake camera: 320x240 at 15 fps, or `?video=WxH@FPS` (a six-page room on a 2-core machine
+// sends smaller pictures: thirty encoders and thirty decoders share its cores)
+const videoParam = /^(\d{2,4})x(\d{2,4})@(\d{1,2})$/.exec(new URLSearchParams(location.search).get('video') ?? '')
+const camera = { audio: true, video: videoParam !== null ? { width: Number(videoParam[1]), height: Number(videoParam[2]), frameRate: Number(videoParam[3]) } : { width: 320, height: 240, frameRate: 15 } }
 
 function follow (g: GroupCall): void {
   group = g
