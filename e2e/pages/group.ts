@@ -26,6 +26,10 @@ export interface GroupPage {
   inspect(): Promise<unknown[]>
   /** Bytes sent and received over every participant's call so far (their stats()), and how many calls. */
   bytes(): Promise<{ sent: number, received: number, calls: number }>
+  /** group.setUplink(bps). */
+  setUplink(bps: number): void
+  /** Per participant with a call: bytes sent to it so far, and its pair's video budget (group.stats()). */
+  pairs(): Promise<Array<{ auraId: string, bytesSent: number, videoBudgetBps?: number }>>
 }
 export interface GroupPageWindow { groupPage: GroupPage }
 
@@ -134,6 +138,10 @@ const page: GroupPage = {
       calls++
     }
     return { sent, received, calls }
+  },
+  setUplink (bps) { group!.setUplink(bps) },
+  async pairs () {
+    return (await group?.stats() ?? []).filter((x) => x.stats !== undefined).map((x) => ({ auraId: x.auraId ?? '', bytesSent: x.stats!.bytesSent, ...(x.videoBudgetBps !== undefined ? { videoBudgetBps: x.videoBudgetBps } : {}) }))
   }
 }
 ;(window as unknown as GroupPageWindow).groupPage = page

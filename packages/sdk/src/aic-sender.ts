@@ -2,11 +2,15 @@
  * The sending half of AIC in a call: once a second it reads its video sender's stats (available
  * outgoing bitrate, loss, RTT), gives them with the receiver's last AicReport to the mode
  * controller of @auralink/aic, and applies its decision with `RTCRtpSender.setParameters`
+ * through the sender's one writer (sender-params.ts, which also holds a group call's share of the
+ * uplink: the controller then sees no more bitrate available than that share)
  * (`scaleResolutionDownBy` 1, 1.5 or 2, `maxBitrate`, and `degradationPreference`
  * 'maintain-resolution' while reduced, so that Chromium's own adaptation does not shrink the
  * frames the enhancer restores). The meta of each frame rides in the frame (encoded transform) when
  * the receiver strips it; else each applied switch is said in an AicSwitch.
  */
+import { senderParams } from './sender-params.js'
+import type { SenderParams } from './sender-params.js'
 import type { AicScale, PeerAicReport } from './aic-wire.js'
 import type { Logger } from '@libp2p/interface'
 
@@ -45,6 +49,7 @@ export class AicSender {
   private stopped = false
   /** The decision in force on the sender now. */
   current: SenderDecision = { scale: 1, reason: 'not started' }
+  private readonly params: SenderParams
 
   constructor (
     private readonly pc: RTCPeerConnection,
@@ -53,7 +58,9 @@ export class AicSender {
     private readonly hooks: SenderHooks,
     private readonly log: Logger,
     private readonly tickMs: number
-  ) {}
+  ) {
+    this.params = senderParams(sender, log)
+  }
 
   start (): void {
     this.timer = setInterval(() => { void this.tick() }, this.tickMs)
@@ -86,6 +93,9 @@ export class AicSender {
     try {
       const obs = await readSenderStats(this.sender)
       const atMs = performance.now()
+      // a group call's share of the uplink is all this pair may use: the controller decides within it
+      const budget = this.params.budgetBps
+      if (budget !== undefined) obs.availableBitrateBps = Math.min(obs.availableBitrateBps ?? budget, budget)
       const { decision, changed } = this.controller.update({
         atMs,
         ...obs,
@@ -102,17 +112,14 @@ export class AicSender {
   }
 
   private async apply (decision: SenderDecision): Promise<void> {
-    const params = this.sender.getParameters()
-    const enc = params.encodings?.[0]
-    if (enc === undefined) { this.hooks.failed('the video sender has no encoding to set'); return }
-    enc.scaleResolutionDownBy = decision.scale
-    if (decision.maxBitrateBps !== undefined) enc.maxBitrate = Math.round(decision.maxBitrateBps)
-    else delete enc.maxBitrate
-    const p = params as RTCRtpSendParameters & { degradationPreference?: string }
-    p.degradationPreference = decision.scale > 1 ? 'maintain-resolution' : 'balanced'
     this.hooks.applying(decision)
     try {
-      await this.sender.setParameters(params)
+      // through the sender's one writer, which also holds a group call's share (sender-params.ts)
+      await this.params.setAic({
+        scale: decision.scale,
+        ...(decision.maxBitrateBps !== undefined ? { maxBitrateBps: decision.maxBitrateBps } : {}),
+        degradationPreference: decision.scale > 1 ? 'maintain-resolution' : 'balanced'
+      })
     } catch (err) {
       this.hooks.failed(`setParameters refused scale ${decision.scale}: ${(err as Error).message}`)
       return

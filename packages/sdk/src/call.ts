@@ -9,6 +9,7 @@ import { AicSession } from './aic-session.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
+import { senderParams } from './sender-params.js'
 import { CallTimeline } from './call-timeline.js'
 import { CallRecorder } from './recording.js'
 import type { RecordingChange, RecordingComponents, StartRecordingOptions, StartStreamOptions } from './recording.js'
@@ -166,6 +167,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private readonly streamer: CallRecorder
   /** The group call this call is a pair of, once it is one. */
   private group_: GroupCall | undefined
+  /** A group call's share of the uplink for this pair's video, if one was set. */
+  private videoBudget: number | undefined
   /** A 1:1 call being made a group call (invite(), or the other side's room being checked). */
   private grouping: Promise<GroupCall | undefined> | undefined
 
@@ -542,6 +545,25 @@ export class Call extends SafeEventEmitter<CallEvents> {
   /** The group call this call is a pair of (docs/group-calls.md), once it is one. */
   get group (): GroupCall | undefined { return this.group_ }
 
+  /** @internal the group call's share of the uplink for this pair's video, if one was set */
+  get videoBudgetBps (): number | undefined { return this.videoBudget }
+
+  /** @internal a group call's share of the uplink for this pair's video (docs/group-calls.md "Bitrate per pair"); undefined: none */
+  setVideoBudget (bps: number | undefined): void {
+    if (bps === this.videoBudget) return
+    this.videoBudget = bps
+    this.applyVideoBudget()
+  }
+
+  /** The budget goes to the video sender's one writer (AIC's decisions go there too), once there is a sender. */
+  private applyVideoBudget (): void {
+    const sender = this.media?.pc.getSenders().find((s) => s.track?.kind === 'video')
+    if (sender === undefined || this.state === 'ended') return
+    senderParams(sender, this.c.log).setBudget(this.videoBudget).catch((err: Error) => {
+      this.c.log('call %s: the video budget could not be set: %s', this.id, err.message)
+    })
+  }
+
   /**
    * Invites `name` (`@carol.aura`) into this call. A 1:1 call becomes a group call first
    * (docs/group-calls.md "From a 1:1 call"): a room with both of you in it, this side its
@@ -625,6 +647,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
           connected: () => {
             this.timeline.mark('connected')
             this.mediaConnected.resolve()
+            if (this.videoBudget !== undefined) this.applyVideoBudget()
             if (this.machine.connected()) this.emitState()
             this.link.mediaConnected()
           },

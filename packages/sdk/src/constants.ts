@@ -94,3 +94,9 @@ export const MIN_NODE_MAJOR = 22
 export const MAX_PENDING_CANDIDATES = 64
 /** @internal Media signals (offers, answers, candidates) from the peer waiting to be applied; past it the media session fails. */
 export const MAX_PENDING_MEDIA_SIGNALS = 256
+/**
+ * The video uplink a group call shares equally among its pairs by default (bit/s): each pair's
+ * video sender gets uplink / pairs as its ceiling (`group.setUplink()`), AIC deciding within it
+ * (docs/group-calls.md "Bitrate per pair"). 2.5 Mbit/s: a pair of a six-person room gets 500 kbit/s.
+ */
+export const DEFAULT_GROUP_UPLINK_BPS = 2_500_000

@@ -13,6 +13,8 @@
 import { SafeEventEmitter } from '@auralink/core'
 import { createGroupOp, GroupMembership, verifyGroupOp } from '@auralink/identity'
 import { InvalidStateError } from './errors.js'
+import { DEFAULT_GROUP_UPLINK_BPS } from './constants.js'
+import { MIN_VIDEO_BUDGET_BPS } from './sender-params.js'
 import type { Call, CallMediaOptions } from './call.js'
 import type { CallStats } from './stats.js'
 import type { FileInput, FileTransfer } from './file-transfer.js'
@@ -50,6 +52,8 @@ export interface GroupParticipantStats {
   state: GroupParticipant['state']
   /** Its call's stats (path, round trip, bitrates, frames, AIC), while there is a call. */
   stats?: CallStats
+  /** This pair's share of the uplink for video (bit/s): its sender's ceiling. */
+  videoBudgetBps?: number
 }
 
 /** The events of a GroupCall. */
@@ -108,6 +112,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   private stream: MediaStream | undefined
   private state_: 'ringing' | 'joined' | 'left' = 'ringing'
   private lastMembers = ''
+  private uplink = DEFAULT_GROUP_UPLINK_BPS
 
   /** @internal made by the client (client.call([...]), or an incoming group invite) */
   constructor (private readonly host: GroupHost, private readonly room: GroupMembership) {
@@ -124,6 +129,28 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   /** 'ringing' (invited, not yet accepted), 'joined', 'left'. */
   get state (): 'ringing' | 'joined' | 'left' {
     return this.state_
+  }
+
+  /** The video uplink (bit/s) this side shares equally among its pairs: see setUplink(). */
+  get uplinkBps (): number { return this.uplink }
+
+  /**
+   * The video uplink this side shares among its pairs (bit/s; default 2.5 Mbit/s): each pair's
+   * video sender gets an equal share as its ceiling, and AIC decides within it (a smaller share may
+   * send a reduced picture that the receiver restores). Shares follow the room as pairs come and go.
+   */
+  setUplink (bps: number): void {
+    if (typeof bps !== 'number' || !Number.isFinite(bps) || bps < MIN_VIDEO_BUDGET_BPS) throw new RangeError(`setUplink(${String(bps)}): the uplink must be a number of bit/s, at least ${MIN_VIDEO_BUDGET_BPS}`)
+    this.uplink = bps
+    this.rebalance()
+  }
+
+  /** Each pair call that is not over gets an equal share of the uplink (at least the floor a picture needs). */
+  private rebalance (): void {
+    const live = [...this.pairs.entries()].filter(([id, c]) => c.state !== 'ended' && !this.gone.has(id)).map(([, c]) => c)
+    if (live.length === 0) return
+    const share = Math.max(MIN_VIDEO_BUDGET_BPS, Math.floor(this.uplink / live.length))
+    for (const c of live) c.setVideoBudget(share)
   }
 
   /** The local stream sent to every participant. */
@@ -261,7 +288,8 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       peer: p.peer,
       state: p.state,
       ...(p.auraId !== undefined ? { auraId: p.auraId } : {}),
-      ...(p.call !== undefined ? { stats: await p.call.stats() } : {})
+      ...(p.call !== undefined ? { stats: await p.call.stats() } : {}),
+      ...(p.call?.videoBudgetBps !== undefined ? { videoBudgetBps: p.call.videoBudgetBps } : {})
     })))
   }
 
@@ -338,6 +366,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     call.joinGroup(this, false)
     this.pairs.set(id, call)
     this.gone.delete(id)
+    this.rebalance()
     if (call.remoteAuraId !== undefined) this.names.set(id, call.remoteAuraId)
     // this pair's states merge in order, and its end waits for them: a leave sent just before a
     // hangup is read as the leave it is
@@ -383,6 +412,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   private markGone (id: string, reason: string): void {
     if (this.gone.has(id) || this.state_ === 'left') return
     this.gone.set(id, reason)
+    this.rebalance()
     this.safeDispatchEvent('participant:left', { detail: { participant: this.participant(this.peerOf(id)), reason } })
   }
 
