@@ -80,7 +80,9 @@ describe('examples/web-call: two Chromium pages call each other through the app\
     const started = await Promise.allSettled([
       startNginxRtmp(19354).then(async (n) => {
         nginx = n
-        relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--stream-host', `127.0.0.1:${n.port}`] })
+        // every page reaches the relay from 127.0.0.1, and the file's tests register ten AuraIDs in
+        // all: past the default 8 reservations per address the ninth page got none
+        relay = await startRelay({ args: ['--recording', '--recordings-min-free-bytes', '0', '--stream-host', `127.0.0.1:${n.port}`, '--max-reservations-per-address', '32'] })
       }),
       buildApp(buildDir),
       launchBrowser().then((b) => { browser = b })
