@@ -301,10 +301,17 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
 
   /** The group call `call` becomes the first pair of (`state`: the other side's, for its name hints). */
   private async groupOfCall (call: Call, room: GroupMembership, state?: GroupStateMessage): Promise<GroupCall> {
+    // registered before anything is awaited, as an invite's room is (groupInvite): a member's call
+    // for this room that comes meanwhile is held in it and answered by adopt()
     const group = new GroupCall(this.groupHost(), room)
-    if (state !== undefined) await group.mergeState(state, call.remotePeer)
-    if (call.state === 'ended') throw new InvalidStateError(`the call ended (${call.ended?.reason ?? 'ended'}) before it became a group call`)
     this.groups.set(group.roomId, group)
+    try {
+      if (state !== undefined) await group.mergeState(state, call.remotePeer)
+      if (call.state === 'ended') throw new InvalidStateError(`the call ended (${call.ended?.reason ?? 'ended'}) before it became a group call`)
+    } catch (err) {
+      if (this.groups.get(group.roomId) === group) this.groups.delete(group.roomId)
+      throw err
+    }
     group.adopt(call)
     return group
   }

@@ -248,8 +248,13 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     if (ringing.length === 0) throw new InvalidStateError('accept(): the invite\'s call has ended')
     await ringing[0]!.accept(this.pairMedia(), options)
     this.state_ = 'joined'
-    for (const c of ringing.slice(1)) void c.accept(this.pairMedia()).catch((err: Error) => { this.host.log('group %s: a member\'s call could not be accepted: %s', this.roomId, err.message) })
+    this.answerHeld(ringing.slice(1))
     this.connectMembers()
+  }
+
+  /** Members' calls that came while this side was not joined yet: answered now, with the group's media. */
+  private answerHeld (calls: Call[]): void {
+    for (const c of calls) void c.accept(this.pairMedia()).catch((err: Error) => { this.host.log('group %s: a member\'s call could not be accepted: %s', this.roomId, err.message) })
   }
 
   /** Refuses the invite: its call is rejected; nothing else happens. */
@@ -354,6 +359,8 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     this.membersChanged()
     void call.sendGroupState(this.groupState()).catch(() => {})
     call.joinGroup(this, true)
+    // a member's call that came while the room was being read
+    this.answerHeld([...this.pairs.values()].filter((c) => c !== call && c.state === 'ringing'))
     this.connectMembers()
   }
 

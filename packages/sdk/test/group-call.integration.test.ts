@@ -1,8 +1,9 @@
 import { createGroupOp, GroupMembership } from '@auralink/identity'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { AuraLink } from '../src/index.js'
 import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
-import type { Call, GroupCall } from '../src/index.js'
+import { GroupCall } from '../src/group-call.js'
+import type { Call } from '../src/index.js'
 import type { GroupStateMessage } from '../src/call-machine.js'
 import type { RelayProcess } from '../../../test-utils/relay-process.js'
 
@@ -41,6 +42,15 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     })
     await group.accept({ data: true })
     return group
+  }
+
+  async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
+    let t: ReturnType<typeof setTimeout> | undefined
+    try {
+      return await Promise.race([p, new Promise<never>((resolve, reject) => { t = setTimeout(() => { reject(new Error(`${what}: not within ${ms} ms`)) }, ms) })])
+    } finally {
+      clearTimeout(t)
+    }
   }
 
   async function until (ok: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -188,6 +198,50 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     expect(invites.length).toBe(1)
     expect(bob.client.groupCalls().length).toBe(1)
     await connected(invites[0]!, 2)
+  })
+
+  it('a member\'s call that comes while bob\'s 1:1 call is becoming alice\'s room is held in that room and answered: no second room, no invite for bob\'s app', async () => {
+    const [alice, bob, carol] = [await client('alice'), await client('bob'), await client('carol')]
+    const key = (c: AuraLink): Parameters<typeof createGroupOp>[0] => (c as unknown as { identity: { key: Parameters<typeof createGroupOp>[0] } }).identity.key
+    const bobAnswers = new Promise<Call>((resolve) => {
+      bob.client.addEventListener('incoming', (e) => { void e.detail.call.accept({ data: true }).then(() => { resolve(e.detail.call) }) }, { once: true })
+    })
+    const call = await alice.client.call(bob.name, { data: true })
+    const b1 = await bobAnswers
+    await call.whenConnected()
+    let invites = 0
+    bob.client.addEventListener('incoming', () => { invites++ })
+    // alice's room with bob and carol in it; alice sends it on the 1:1 call while carol, a member
+    // by those ops, calls bob with it at the same moment
+    const create = await createGroupOp(key(alice.client), { kind: 'create' })
+    const roomId = (await GroupMembership.from(create.bytes)).roomId
+    const ops = [create.bytes]
+    for (const who of [bob, carol]) ops.push((await createGroupOp(key(alice.client), { kind: 'invite', roomId, subject: who.client.peerId })).bytes)
+    const state = { ops, names: [{ peer: carol.client.peerId.toString(), auraId: carol.name }] }
+    const bobGroup = new Promise<GroupCall>((resolve) => { b1.addEventListener('group', (e) => { resolve(e.detail.group) }, { once: true }) })
+    // bob's reading of alice's state is held until carol's call has reached him, so that her call
+    // comes in that window every time (it is a few ms long without the hold)
+    type Placed = { whenConnected: (options?: { signal?: AbortSignal }) => Promise<void> }
+    let carolArrived = (): void => {}
+    const arrived = new Promise<void>((resolve) => { carolArrived = resolve })
+    const merge = GroupCall.prototype.mergeState
+    const spy = vi.spyOn(GroupCall.prototype, 'mergeState').mockImplementation(async function (this: GroupCall, st: GroupStateMessage, from) {
+      if (from.equals(alice.client.peerId)) await arrived
+      else carolArrived()
+      return merge.call(this, st, from)
+    })
+    try {
+      await (call as unknown as { sendGroupState: (s: GroupStateMessage) => Promise<void> }).sendGroupState(state)
+      const fromCarol = await (carol.client as unknown as { placeCall: (name: string, media: object, options: object, group: GroupStateMessage) => Promise<Placed> }).placeCall(bob.name, { data: true }, {}, state)
+      const b = await within(bobGroup, 15_000, 'bob\'s call becoming a group call')
+      await fromCarol.whenConnected({ signal: AbortSignal.timeout(15_000) })
+      await connected(b, 2)
+      expect(b.roomId).toBe(roomId)
+      expect(bob.client.groupCalls()).toEqual([b])
+      expect(invites).toBe(0)
+    } finally {
+      spy.mockRestore()
+    }
   })
 
   it('a forged group invite (mallory names alice\'s room with an invite she signed herself) is refused: bob\'s app never hears of it', async () => {
