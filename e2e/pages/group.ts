@@ -17,7 +17,8 @@ export interface GroupPage {
    * replaced (a new call for the pair, or a new track).
    */
   participants(): Array<{ auraId: string, state: string, frames: number, audio: number, replaced: number }>
-  send(text: string): Promise<void>
+  /** group.send(text): the AuraIDs (or peer ids) it was handed to and those it did not reach. */
+  send(text: string): Promise<{ to: string[], unreached: string[] }>
   messages(): string[]
   /** participant:left events: who and why, and ms since the page loaded. */
   lefts(): Array<{ auraId: string, reason: string, at: number }>
@@ -113,7 +114,11 @@ const page: GroupPage = {
       return { auraId: p.auraId ?? '?', state: p.state, frames: before.frames + (v?.getVideoPlaybackQuality().totalVideoFrames ?? 0), replaced: before.replaced, audio: p.call?.remoteStream?.getAudioTracks().filter((t) => t.readyState === 'live').length ?? 0 }
     })
   },
-  async send (text) { await group!.send(text) },
+  async send (text) {
+    const { to, unreached } = await group!.send(text)
+    const named = (peer: { toString: () => string }): string => group!.participants.find((p) => p.peer.toString() === peer.toString())?.auraId ?? peer.toString()
+    return { to: to.map(named), unreached: unreached.map(named) }
+  },
   messages: () => received.slice(),
   lefts: () => lefts.slice(),
   async leave () { await group?.leave() },
