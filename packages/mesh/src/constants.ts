@@ -135,6 +135,13 @@ export const REPUTATION_SNAPSHOT_VERSION = 1
 export const DEFAULT_REPUTATION_SAVE_INTERVAL_MS = 60_000
 /** Limit of one ping of a connected relay at a relay check; a ping that takes longer counts as the relay being down at that check. */
 export const DEFAULT_RELAY_PING_TIMEOUT_MS = 5_000
+/**
+ * Failed relay pings in a row after which the relay's connection is closed and redialled: with a
+ * ping at each 2 s check, each bounded by 5 s, a relay silent for about 15 s. libp2p's connection
+ * monitor, which did this after one failed ping of its own, no longer closes connections (it
+ * closed direct connections carrying calls on a busy machine: mesh-node.ts).
+ */
+export const DEFAULT_RELAY_CLOSE_AFTER_FAILED_PINGS = 3
 /** Bytes of one throughput probe of a relay (`/auralink/relay-probe/1.0.0`); 0 turns probing off. */
 export const DEFAULT_RELAY_PROBE_BYTES = 128 * 1024
 /** How often a mesh node probes each connected relay's throughput (the first time when it connects). */

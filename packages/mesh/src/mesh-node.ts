@@ -103,11 +103,19 @@ export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOpt
     // monitor pings every connection on /ipfs/ping/1.0.0 every 10 s and aborts the connection when
     // its ping stream cannot open, and the relay keeper pings each relay on the same protocol every
     // check (relay-ping.ts). With one allowed, a monitor ping that starts while a keeper ping is
-    // open fails ("Too many outbound protocol streams ... 2/1") and the monitor drops the relay
+    // open fails ("Too many outbound protocol streams ... 2/1") and the monitor (when it still aborted on a failed ping, below) dropped the relay
     // connection: the reservation is lost, and callers meanwhile get MALFORMED_MESSAGE from the
     // relay (the connection it picks for us is the dropped one). Two is what a listener accepts
     // (the ping spec; the relay's ping service keeps libp2p's default of two inbound).
-    services: { identify: identify(), ping: ping({ maxOutboundStreams: 2 }) }
+    services: { identify: identify(), ping: ping({ maxOutboundStreams: 2 }) },
+    // the monitor's pings go on (they give connections their RTT), but a failed one no longer
+    // aborts the connection. It aborted direct WebRTC connections that carried calls whenever a
+    // ping stream could not open within 5 s: on a busy machine (six group-call pages on two cores)
+    // 51 aborts in one test run, each a call broken and re-dialled while its media was flowing. A
+    // call's own heartbeat decides when its peer is gone (and ICE consent ends a dead peer
+    // connection); a relay that goes silent is closed by the relay keeper after
+    // DEFAULT_RELAY_CLOSE_AFTER_FAILED_PINGS of its pings (relay-keeper.ts)
+    connectionMonitor: { abortConnectionOnPingFailure: false }
   })
   return new AuraMeshNode(libp2p, privateKey, init, relays.map((r) => r.addr), { ice, iceServers })
 }

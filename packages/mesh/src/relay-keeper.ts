@@ -2,7 +2,7 @@ import { upstreamErrorKind } from '@auralink/core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
-  DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_PROBE_INTERVAL_MS, DEFAULT_RELAY_PROBE_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
+  DEFAULT_RELAY_CHECK_INTERVAL_MS, DEFAULT_RELAY_CLOSE_AFTER_FAILED_PINGS, DEFAULT_RELAY_PING_TIMEOUT_MS, DEFAULT_RELAY_PROBE_INTERVAL_MS, DEFAULT_RELAY_PROBE_TIMEOUT_MS, DEFAULT_RELAY_RESERVATIONS, MAX_RELAY_BACKOFF_MS,
   KNOWN_RELAY_DROP_MS, KNOWN_RELAY_MAX_FAILURES, RELAY_DIAL_HEAD_START_MS, RELAY_DIAL_TIMEOUT_MS
 } from './constants.js'
 import { RelayUnreachableError } from './errors.js'
@@ -35,6 +35,12 @@ export interface RelayKeeperInit {
   checkIntervalMs?: number
   /** Limit of one ping at a check. @default 5000 */
   pingTimeoutMs?: number
+  /**
+   * Failed pings in a row after which a relay's connection is closed, and the relay redialled as
+   * a lost one: how a relay that went silent without closing (a frozen process, a network that
+   * dropped us) is noticed. 0: never. @default 3
+   */
+  closeAfterFailedPings?: number
   /** Reservations wanted: this many best-ranked relays get a head start when redialled. @default 2 */
   reservations?: number
   /**
@@ -99,6 +105,9 @@ export class RelayKeeper {
   private readonly log: Logger
   private readonly interval: number
   private readonly pingTimeoutMs: number
+  private readonly closeAfterFailedPings: number
+  /** Failed pings in a row, by relay PeerId. */
+  private readonly failedPings = new Map<string, number>()
   private readonly reservations: number
   private readonly adopt: number
   private readonly candidates?: RelayKeeperComponents['candidates']
@@ -132,6 +141,7 @@ export class RelayKeeper {
     this.events = events
     this.interval = init.checkIntervalMs ?? DEFAULT_RELAY_CHECK_INTERVAL_MS
     this.pingTimeoutMs = init.pingTimeoutMs ?? DEFAULT_RELAY_PING_TIMEOUT_MS
+    this.closeAfterFailedPings = init.closeAfterFailedPings ?? DEFAULT_RELAY_CLOSE_AFTER_FAILED_PINGS
     this.reservations = init.reservations ?? DEFAULT_RELAY_RESERVATIONS
     this.adopt = init.adopt ?? 0
     this.probeIntervalMs = init.probeIntervalMs ?? DEFAULT_RELAY_PROBE_INTERVAL_MS
@@ -361,12 +371,29 @@ export class RelayKeeper {
       if (!this.running) return
       this.scorer.recordRtt(relay.peerId, ms)
       this.scorer.recordUptime(relay.peerId, true)
+      this.failedPings.delete(relay.peerId.toString())
     } catch (err) {
       if (!this.running) return
       const unsupported = upstreamErrorKind(err) === 'unsupported-protocol'
       this.scorer.recordUptime(relay.peerId, unsupported)
-      if (!unsupported) this.log('ping of relay %p failed: %s', relay.peerId, describeError(err))
+      if (unsupported) return
+      this.log('ping of relay %p failed: %s', relay.peerId, describeError(err))
+      this.pingFailed(relay, err)
     }
+  }
+
+  /** Counts a failed ping; at closeAfterFailedPings in a row the relay's connections are closed (the next check redials it). */
+  private pingFailed (relay: RelayStatus, err: unknown): void {
+    const id = relay.peerId.toString()
+    const n = (this.failedPings.get(id) ?? 0) + 1
+    if (this.closeAfterFailedPings === 0 || n < this.closeAfterFailedPings) {
+      this.failedPings.set(id, n)
+      return
+    }
+    this.failedPings.delete(id)
+    const connections = this.libp2p.getConnections(relay.peerId)
+    this.log('relay %p answered none of %d pings in a row (last: %s): closing its %d connection(s)', relay.peerId, n, describeError(err), connections.length)
+    for (const c of connections) c.abort(new Error(`relay ${id} answered none of ${n} pings in a row`))
   }
 }
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { createMeshNode } from '../src/index.js'
 import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
 import type { MeshNode, RelayInfo } from '../src/index.js'
@@ -141,5 +142,31 @@ describe('relay reputation with two real relay nodes, one killed', () => {
     expect(again.relay!.toString()).not.toBe(viaId)
     expect(await roundTrip(1024)).toBe(1024)
     await stream.close()
+  })
+  it('a relay frozen with SIGSTOP (its connection open, nothing answered) is closed by the keeper after three unanswered pings and shown down; after SIGCONT it is reserved again', async () => {
+    // libp2p's connection monitor no longer closes connections on a failed ping (mesh-node.ts):
+    // the relay keeper's own count of unanswered pings is what notices a relay gone silent
+    const frozen = await startRelayProcess()
+    relays.push(frozen)
+    const bob = await peer([frozen.addr])
+    await expect.poll(() => bob.relays().map((r) => r.state), { timeout: 15_000, interval: 100 }).toEqual(['reserved'])
+    const t0 = Date.now()
+    const lost = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`no relay:lost within 25 s of SIGSTOP; relays: ${JSON.stringify(bob.relays().map((r) => r.state))}`)) }, 25_000)
+      bob.addEventListener('relay:lost', () => { clearTimeout(timer); resolve(Date.now() - t0) }, { once: true })
+    })
+    frozen.child.kill('SIGSTOP')
+    try {
+      // three pings, each bounded by 5 s (DEFAULT_RELAY_PING_TIMEOUT_MS): about 15 s
+      const after = await lost
+      console.log(`frozen relay's connection closed and relay:lost after ${after} ms`)
+      expect(after).toBeGreaterThan(10_000)
+      // closed: the keeper is redialling it (and the dial hangs on the frozen process)
+      expect(bob.relays()[0]?.state).toMatch(/^(connecting|down)$/)
+      expect(bob.libp2p.getConnections(peerIdFromString(idOf(frozen))).filter((c) => c.status === 'open')).toEqual([])
+    } finally {
+      frozen.child.kill('SIGCONT')
+    }
+    await expect.poll(() => bob.relays()[0]?.state, { timeout: 40_000, interval: 250 }).toBe('reserved')
   })
 })

@@ -15,14 +15,17 @@ function fakeLibp2p (reachable: Set<string>, dialMs = 0): {
   connected: Set<string>
   own: string[]
   dials: Array<{ relay: string, start: number, end?: number }>
+  /** Relays whose connection the keeper aborted, in order. */
+  aborted: string[]
   emit(type: string): void
 } {
   const connected = new Set<string>()
   const own: string[] = []
   const dials: Array<{ relay: string, start: number, end?: number }> = []
+  const aborted: string[] = []
   const listeners = new Map<string, Set<() => void>>()
   const libp2p = {
-    getConnections: (peer: PeerId) => connected.has(peer.toString()) ? [{ status: 'open' }] : [],
+    getConnections: (peer: PeerId) => connected.has(peer.toString()) ? [{ status: 'open', abort: () => { aborted.push(peer.toString()); connected.delete(peer.toString()) } }] : [],
     getMultiaddrs: () => own.map((a) => multiaddr(a)),
     dial: async (addr: { toString(): string }) => {
       const relay = addr.toString().split('/p2p/').pop()!
@@ -42,6 +45,7 @@ function fakeLibp2p (reachable: Set<string>, dialMs = 0): {
     connected,
     own,
     dials,
+    aborted,
     emit: (type) => { for (const fn of [...(listeners.get(type) ?? [])]) fn() }
   }
 }
@@ -56,7 +60,7 @@ describe('RelayKeeper and the relay scorer', () => {
   const keepers: RelayKeeper[] = []
   afterEach(() => { for (const k of keepers.splice(0)) k.stop() })
 
-  function keeper (components: { libp2p: RelayKeeperComponents['libp2p'], scorer: RelayScorer, ping?: RelayKeeperComponents['ping'], candidates?: RelayKeeperComponents['candidates'] }, relays: string[], init: { pingTimeoutMs?: number, reservations?: number, adopt?: number, checkIntervalMs?: number } = {}, events = { reserved: () => {}, lost: () => {} }): RelayKeeper {
+  function keeper (components: { libp2p: RelayKeeperComponents['libp2p'], scorer: RelayScorer, ping?: RelayKeeperComponents['ping'], candidates?: RelayKeeperComponents['candidates'] }, relays: string[], init: { pingTimeoutMs?: number, reservations?: number, adopt?: number, checkIntervalMs?: number, closeAfterFailedPings?: number } = {}, events = { reserved: () => {}, lost: () => {} }): RelayKeeper {
     const k = new RelayKeeper({ ...components, log: defaultLogger().forComponent('test:keeper') }, { relays: relays.map((r, i) => addrOf(r, 4001 + i)), checkIntervalMs: 20, ...init }, events)
     keepers.push(k)
     return k
@@ -105,6 +109,39 @@ describe('RelayKeeper and the relay scorer', () => {
     // the keeper owns its ping signals: stop() aborts the one in flight
     k.stop()
     expect(signals.at(-1)?.aborted).toBe(true)
+  })
+
+  it('closeAfterFailedPings (3) pings in a row unanswered close the relay\'s connection, and the next check redials it; a ping answered in between starts the count again', async () => {
+    const [silent, flaky] = await relayIds(2) as [string, string]
+    const fake = fakeLibp2p(new Set([silent, flaky]))
+    const scorer = relayScorer()
+    let flakyPings = 0
+    const ping = async (peer: PeerId, options: AbortOptions): Promise<number> => {
+      if (peer.toString() === silent) return new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => { reject(options.signal?.reason as Error) }))
+      // two failures, then an answer, over and over: never three in a row
+      if (++flakyPings % 3 !== 0) throw new Error('stream reset')
+      return 25
+    }
+    const k = keeper({ libp2p: fake.libp2p, scorer, ping }, [silent, flaky], { pingTimeoutMs: 30 })
+    k.start()
+    await expect.poll(() => fake.aborted.length, { timeout: 5000 }).toBeGreaterThanOrEqual(1)
+    expect(fake.aborted[0]).toBe(silent)
+    // redialled: a second dial of the silent relay after the close
+    await expect.poll(() => fake.dials.filter((d) => d.relay === silent).length, { timeout: 5000 }).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => flakyPings, { timeout: 5000 }).toBeGreaterThanOrEqual(12)
+    expect(fake.aborted).not.toContain(flaky)
+    k.stop()
+  })
+
+  it('closeAfterFailedPings 0: a silent relay\'s connection is left open', async () => {
+    const [silent] = await relayIds(1) as [string]
+    const fake = fakeLibp2p(new Set([silent]))
+    const scorer = relayScorer()
+    const k = keeper({ libp2p: fake.libp2p, scorer, ping: async () => { throw new Error('stream reset') } }, [silent], { closeAfterFailedPings: 0 })
+    k.start()
+    await expect.poll(() => scorer.toJSON().relays[silent]?.uptime.down ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(6)
+    expect(fake.aborted).toEqual([])
+    k.stop()
   })
 
   it('a relay that does not speak ping (UnsupportedProtocolError) counts as up, with no RTT sample', async () => {
