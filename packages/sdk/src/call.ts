@@ -12,6 +12,7 @@ import { collectStats } from './stats.js'
 import { senderParams } from './sender-params.js'
 import { CallTimeline } from './call-timeline.js'
 import { CallRecorder } from './recording.js'
+import { checkCamera } from './user-media.js'
 import type { RecordingChange, RecordingComponents, StartRecordingOptions, StartStreamOptions } from './recording.js'
 import type { EarlyMedia } from './early-media.js'
 import type { MediaSessionEvents } from './media-session.js'
@@ -85,6 +86,13 @@ export interface CallMediaOptions {
   data?: boolean
   /** The local stream to send. */
   stream?: MediaStream
+  /**
+   * What getUserMedia is asked of the camera when the SDK takes it (no `stream`): its size and
+   * frame rate, as in `{ width: 320, height: 240, frameRate: 15 }`. A group call of five or six on
+   * a slow machine sends one encoding per pair (docs/group-calls.md): a smaller camera is what
+   * keeps it going. @default the browser's default camera settings
+   */
+  camera?: MediaTrackConstraints
   /** AIC for this call's video (docs/aic.md "AIC in calls"). @default the client's `aic.mode` ('adaptive') */
   aic?: AicMode
 }
@@ -100,7 +108,7 @@ export interface CallComponents {
   dial(peer: PeerId, options: MeshDialOptions): Promise<MeshConnection>
   ringTimeoutMs: number
   /** Gets the local stream for accept() (getUserMedia in browsers). */
-  getMedia(media: MediaRequest, signal?: AbortSignal): Promise<MediaStream | undefined>
+  getMedia(media: MediaRequest, signal?: AbortSignal, camera?: MediaTrackConstraints): Promise<MediaStream | undefined>
   /** The call ended: the client forgets it. */
   forget(call: Call): void
   aic: {
@@ -306,7 +314,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
     let stream = media.stream
     if (stream === undefined && (wanted.audio || wanted.video)) {
       try {
-        stream = await this.c.getMedia(wanted, options.signal)
+        stream = await this.c.getMedia(wanted, options.signal, checkCamera(media, 'accept(media)'))
       } catch (err) {
         // the caller hears that we could not take the call with the media it wanted
         this.hangupWith('media-failed', (err as Error).message)

@@ -2,6 +2,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_CALLS } from './constants.js'
 import { checkAicMode } from './aic-wire.js'
 import { inviteLimits } from './caller-names.js'
 import { fileLimits } from './file-receiver.js'
+import { checkCamera } from './user-media.js'
 import type { AicInit } from './aic-runtime.js'
 import type { CallMediaOptions } from './call.js'
 import type { MediaRequest } from './call-machine.js'
@@ -135,5 +136,7 @@ export function checkMedia (m: CallMediaOptions | { audio?: boolean | null, vide
     const v = m[k]
     if (v != null && typeof v !== 'boolean') throw new TypeError(`${what}: media.${k} must be a boolean, got ${JSON.stringify(v)}`)
   }
+  checkCamera(m as { camera?: unknown }, what)
   return { audio: m.audio === true, video: m.video === true, data: m.data !== false }
 }
+

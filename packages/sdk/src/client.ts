@@ -139,8 +139,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       },
       reconnect: { timeoutMs: init.reconnect?.timeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS },
       dial: async (peer, options) => this.mesh.dial(peer, options),
-      getMedia: async (media) => {
-        const stream = await acquire(getUserMedia, media)
+      getMedia: async (media, _signal, camera) => {
+        const stream = await acquire(getUserMedia, media, camera)
         if (stream !== undefined) this.ownedStreams.add(stream)
         return stream
       },
@@ -329,7 +329,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       callMember: async (name, media, group) => this.placeCall(name, media, {}, group),
       getMedia: async (media) => {
         const requested = checkMedia(media, 'group call')
-        return requested.audio || requested.video ? this.components.getMedia(requested) : undefined
+        return requested.audio || requested.video ? this.components.getMedia(requested, undefined, media.camera) : undefined
       },
       forget: (g) => { if (this.groups.get(g.roomId) === g) this.groups.delete(g.roomId) }
     }
@@ -346,7 +346,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     const signal = options.signal != null ? AbortSignal.any([stop.signal, options.signal]) : stop.signal
     let prepared: PreparedMedia = { stream: media.stream }
     let mediaError: Error | undefined
-    const preparing = this.prepareMedia(requested, media.stream, aic ?? this.components.aic.mode, timeline, signal).then((p) => { prepared = p }, (err: unknown) => {
+    const preparing = this.prepareMedia(requested, media.stream, media.camera, aic ?? this.components.aic.mode, timeline, signal).then((p) => { prepared = p }, (err: unknown) => {
       mediaError = err instanceof Error ? err : new Error(String(err))
       stop.abort(err)
     })
@@ -384,9 +384,9 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
    * none is made once `signal` aborted (the call failed: call() stops the stream it returns).
    * Rejects only when getting the media failed.
    */
-  private async prepareMedia (requested: MediaRequest, given: MediaStream | undefined, aicMode: AicMode, timeline: CallTimeline, signal: AbortSignal): Promise<PreparedMedia> {
+  private async prepareMedia (requested: MediaRequest, given: MediaStream | undefined, camera: MediaTrackConstraints | undefined, aicMode: AicMode, timeline: CallTimeline, signal: AbortSignal): Promise<PreparedMedia> {
     let stream = given
-    if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, signal)
+    if (stream === undefined && (requested.audio || requested.video)) stream = await this.components.getMedia(requested, signal, camera)
     timeline.mark('media')
     if (signal.aborted || !(requested.audio || requested.video) || typeof globalThis.RTCPeerConnection !== 'function') return { stream }
     let early: EarlyMedia | undefined

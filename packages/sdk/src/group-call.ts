@@ -467,7 +467,7 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   }
 
   private async useMedia (media: CallMediaOptions): Promise<void> {
-    this.media = { ...(media.audio !== undefined ? { audio: media.audio } : {}), ...(media.video !== undefined ? { video: media.video } : {}), ...(media.aic !== undefined ? { aic: media.aic } : {}) }
+    this.media = { ...(media.audio !== undefined ? { audio: media.audio } : {}), ...(media.video !== undefined ? { video: media.video } : {}), ...(media.aic !== undefined ? { aic: media.aic } : {}), ...(media.camera !== undefined ? { camera: media.camera } : {}) }
     this.stream = media.stream ?? await this.host.getMedia(this.media)
   }
 }
