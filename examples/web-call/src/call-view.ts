@@ -4,7 +4,7 @@ import { showGroup } from './group-view.js'
 import { showRecording } from './recording-view.js'
 import { watchStats } from './stats-panel.js'
 import { clearTransfers, showTransfer } from './transfers.js'
-import type { Call, CallStateChange } from '@auralink/sdk'
+import type { AicMode, Call, CallStateChange } from '@auralink/sdk'
 
 const el = {
   state: byId('call-state', HTMLSpanElement),
@@ -37,6 +37,11 @@ let current: Call | undefined
 let stopStats: (() => void) | undefined
 
 /** The call on screen, if one is not over. */
+/** AIC for the next call: the toggle beside the AIC badge (it switches the running call too). */
+export function aicChoice (): AicMode {
+  return el.aicToggle.checked ? 'adaptive' : 'off'
+}
+
 export function activeCall (): Call | undefined {
   return current !== undefined && current.state !== 'ended' ? current : undefined
 }
@@ -186,7 +191,7 @@ el.hangup.addEventListener('click', action(async () => { await activeCall()?.han
 el.aicToggle.addEventListener('change', action(() => {
   const call = activeCall()
   if (call === undefined || call.state === 'ended') return
-  call.setAicMode(el.aicToggle.checked ? 'adaptive' : 'off')
+  call.setAicMode(aicChoice())
 }, 'switching AIC'))
 
 el.unmute.addEventListener('click', () => {

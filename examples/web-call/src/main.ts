@@ -7,11 +7,11 @@
 // is refused (KeyInUseError: the SDK locks a key while a client uses it).
 import { validateAuraId } from '@auralink/identity'
 import { AuraLink, idbKeyStore } from '@auralink/sdk'
-import { activeCall, showCall } from './call-view.js'
+import { activeCall, aicChoice, showCall } from './call-view.js'
 import { activeGroup, showGroup } from './group-view.js'
 import { action, byId, onSubmit, showError } from './dom.js'
 import { setRecordingsClient, setRelayHttp } from './recordings-list.js'
-import type { Call, GroupCall } from '@auralink/sdk'
+import type { Call, CallMediaOptions, GroupCall } from '@auralink/sdk'
 
 const el = {
   me: byId('me', HTMLSpanElement),
@@ -27,7 +27,8 @@ const el = {
   incomingFrom: byId('incoming-from', HTMLElement),
   incomingWhat: byId('incoming-what', HTMLElement),
   accept: byId('accept', HTMLButtonElement),
-  reject: byId('reject', HTMLButtonElement)
+  reject: byId('reject', HTMLButtonElement),
+  camera: byId('camera', HTMLSelectElement)
 }
 
 /** This tab's last AuraID (sessionStorage: per tab, kept across reloads). */
@@ -46,6 +47,20 @@ async function loadConfig (): Promise<void> {
   const relays = Array.isArray(config.relays) ? config.relays.filter((r): r is string => typeof r === 'string') : []
   if (el.relay.value === '') el.relay.value = relays.join(', ')
   if (typeof config.relayHttp === 'string') setRelayHttp(config.relayHttp)
+}
+
+/**
+ * What a call or an accept sends: audio and video, the camera at the size chosen (`WxH@FPS`, or
+ * the browser's default), AIC as its toggle says.
+ */
+function callMedia (): CallMediaOptions {
+  const size = /^(\d+)x(\d+)@(\d+)$/.exec(el.camera.value)
+  return {
+    audio: true,
+    video: true,
+    aic: aicChoice(),
+    ...(size !== null ? { camera: { width: Number(size[1]), height: Number(size[2]), frameRate: Number(size[3]) } } : {})
+  }
 }
 
 function setCallControls (): void {
@@ -100,11 +115,11 @@ async function call (): Promise<void> {
   try {
     if (targets.length > 1) {
       // several names: a group call, every pair peer to peer
-      const g = await client.call(targets.map((t) => validateAuraId(t)), { audio: true, video: true })
+      const g = await client.call(targets.map((t) => validateAuraId(t)), callMedia())
       showGroup(g, setCallControls)
       return
     }
-    const c = await client.call(validateAuraId(targets[0] ?? ''), { audio: true, video: true })
+    const c = await client.call(validateAuraId(targets[0] ?? ''), callMedia())
     showCall(c, setCallControls)
   } finally {
     setCallControls()
@@ -143,11 +158,11 @@ el.accept.addEventListener('click', action(async () => {
   el.call.disabled = true
   try {
     if (g !== undefined) {
-      await g.accept({ audio: true, video: true })
+      await g.accept(callMedia())
       showGroup(g, setCallControls)
       return
     }
-    await c.accept({ audio: true, video: true })
+    await c.accept(callMedia())
     showCall(c, setCallControls)
   } finally {
     setCallControls()

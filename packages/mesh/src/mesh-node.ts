@@ -100,10 +100,10 @@ export async function createMeshNode (init: MeshNodeInit = {}, options: AbortOpt
     // those (see dial-policy.ts)
     connectionGater: meshConnectionGater(relays.map((r) => r.peerId)),
     // two outbound ping streams per connection, not the ping service's one: libp2p's connection
-    // monitor pings every connection on /ipfs/ping/1.0.0 every 10 s and aborts the connection when
-    // its ping stream cannot open, and the relay keeper pings each relay on the same protocol every
-    // check (relay-ping.ts). With one allowed, a monitor ping that starts while a keeper ping is
-    // open fails ("Too many outbound protocol streams ... 2/1") and the monitor (when it still aborted on a failed ping, below) dropped the relay
+    // monitor pings every connection on /ipfs/ping/1.0.0 every 10 s, and the relay keeper pings
+    // each relay on the same protocol every check (relay-ping.ts). With one allowed, a monitor ping
+    // that starts while a keeper ping is open fails ("Too many outbound protocol streams ... 2/1"),
+    // and the monitor, when it still aborted on a failed ping (below), dropped the relay
     // connection: the reservation is lost, and callers meanwhile get MALFORMED_MESSAGE from the
     // relay (the connection it picks for us is the dropped one). Two is what a listener accepts
     // (the ping spec; the relay's ping service keeps libp2p's default of two inbound).
