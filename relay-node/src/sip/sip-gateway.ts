@@ -1,0 +1,390 @@
+/**
+ * The relay's SIP gateway (issue 19), first part: outbound calls to configured trunks, with the
+ * SIP side's audio received as G.711 over RTP. A call is an INVITE whose SDP offers PCMU, PCMA and
+ * telephone-events; provisional answers make it `ringing`, a 2xx is ACKed and makes it
+ * `connected`, an error answer ends it with a typed reason; hangup() sends CANCEL while it rings
+ * and BYE once connected, and a BYE from the far end ends it. Inbound INVITEs are refused (403)
+ * until inbound calls are built. The WebRTC side (the SDK's `client.call('sip:...')`), the
+ * transcoding to Opus and DTMF come next (relay-node/README.md "SIP gateway").
+ *
+ * SIP messages are parsed and sent by the `sip` package (kirm/sip.js: parser, UDP and TCP
+ * transports, transactions, digest authentication; docs/dependencies.md says why).
+ */
+import { randomBytes, randomInt } from 'node:crypto'
+import { createSocket } from 'node:dgram'
+import { EventEmitter } from 'node:events'
+import sip from 'sip'
+import digest from 'sip/digest.js'
+import { decodeG711, G711_PAYLOAD_TYPES, parseRtp } from './rtp.js'
+import type { G711 } from './rtp.js'
+import type { Socket } from 'node:dgram'
+import type { SipMessage, SipRemote, SipStack } from 'sip'
+
+/** A SIP server this relay may call: calls go only to these (host and port as the target URI names them). */
+export interface SipTrunk {
+  name: string
+  host: string
+  /** @default 5060 */
+  port: number
+  /** @default 'udp' */
+  transport: 'udp' | 'tcp'
+  /** Digest credentials, sent when the trunk challenges an INVITE (401 or 407). */
+  username?: string
+  password?: string
+}
+
+export interface SipGatewayInit {
+  /** Address the SIP stack and the RTP sockets bind (and announce in Contact and SDP). */
+  host: string
+  /** SIP port (UDP). 0 is not allowed: the port is announced in every message. */
+  port: number
+  trunks: SipTrunk[]
+  /** User part of the From header. @default 'auralink' */
+  fromUser?: string
+  /** No final answer to an INVITE within this: CANCEL, and the call ends 'unreachable'. @default 30000 */
+  answerTimeoutMs?: number
+  log?: (msg: string) => void
+  /** Logs every SIP message sent and received (method or status, CSeq method, address). @default false */
+  trace?: boolean
+}
+
+/** Why a SIP call ended. */
+export type SipEndReason = 'busy' | 'declined' | 'not-found' | 'unreachable' | 'failed' | 'remote-hangup' | 'hangup'
+
+/** An error answer's status to the end reason it means (RFC 3261 section 21). */
+export function endReasonOf (status: number): SipEndReason {
+  if (status === 486 || status === 600) return 'busy'
+  if (status === 603) return 'declined'
+  if (status === 404 || status === 604 || status === 484 || status === 410) return 'not-found'
+  if (status === 408 || status === 480 || status >= 500) return 'unreachable'
+  return 'failed'
+}
+
+/** A target URI checked against the trunks: TypeError naming it when malformed or on no trunk. */
+export function trunkOf (target: string, trunks: SipTrunk[]): SipTrunk {
+  const uri = typeof target === 'string' && /^sip:[^@\s]+@[^\s]+$/.test(target) ? sip.parseUri(target) : undefined
+  if (uri === undefined || uri.host === undefined) throw new TypeError(`SIP target ${JSON.stringify(target)} is not a sip:user@host[:port] URI`)
+  // the package reads a URI without a port as port NaN
+  const port = uri.port !== undefined && Number.isInteger(uri.port) && uri.port > 0 ? uri.port : 5060
+  const trunk = trunks.find((t) => t.host === uri.host && t.port === port)
+  if (trunk === undefined) throw new TypeError(`SIP target ${JSON.stringify(target)}: ${uri.host}:${port} is none of this relay's trunks (${trunks.map((t) => `${t.host}:${t.port}`).join(', ') || 'none configured'})`)
+  return trunk
+}
+
+export interface SipCallEvents {
+  state: [SipCallState]
+  /** Decoded audio from the far end: 16-bit PCM at 8 kHz, one RTP packet's worth. */
+  audio: [Int16Array]
+}
+export type SipCallState = 'calling' | 'ringing' | 'connected' | 'ended'
+
+/** What the far end's SDP answer chose. */
+export interface SipMediaAnswer {
+  codec: G711
+  address: string
+  port: number
+  /** telephone-event's payload type, when the answer kept it. */
+  dtmfPayloadType?: number
+}
+
+/** One outbound call. */
+export class SipCall extends EventEmitter<SipCallEvents> {
+  state: SipCallState = 'calling'
+  endReason: SipEndReason | undefined
+  /** The far end's status and words when an error answer ended the call. */
+  endStatus: { status: number, reason: string } | undefined
+  media: SipMediaAnswer | undefined
+  /** RTP packets taken, and dropped (not RTP, from another address, or of a payload type not agreed). */
+  readonly rtp = { received: 0, dropped: 0 }
+  /** @internal */ readonly invite: SipMessage
+  /** @internal */ remoteTag: string | undefined
+  /** @internal */ remoteTarget: string | undefined
+  /** @internal */ routeSet: SipMessage['headers']['route']
+  private cseq = 1
+  /** Where the far end's RTP comes from, once its first packet came (`address:port`). */
+  rtpSource: string | undefined
+  /** The INVITE as last sent (with its Via). */
+  private sent: SipMessage | undefined
+  private answerTimer: ReturnType<typeof setTimeout> | undefined
+  private endedResolve!: () => void
+  private readonly ended = new Promise<void>((resolve) => { this.endedResolve = resolve })
+
+  constructor (private readonly gw: SipGateway, readonly target: string, readonly trunk: SipTrunk, private readonly socket: Socket, rtpPort: number) {
+    super()
+    const host = gw.host
+    const sdp = [
+      'v=0',
+      `o=auralink ${randomInt(1, 2 ** 31)} 1 IN IP4 ${host}`,
+      's=AuraLink',
+      `c=IN IP4 ${host}`,
+      't=0 0',
+      `m=audio ${rtpPort} RTP/AVP 0 8 101`,
+      'a=rtpmap:0 PCMU/8000',
+      'a=rtpmap:8 PCMA/8000',
+      'a=rtpmap:101 telephone-event/8000',
+      'a=fmtp:101 0-16',
+      'a=ptime:20',
+      'a=sendrecv',
+      ''
+    ].join('\r\n')
+    this.invite = {
+      method: 'INVITE',
+      uri: target,
+      headers: {
+        to: { uri: target, params: {} },
+        from: { uri: `sip:${gw.fromUser}@${host}:${gw.port}`, params: { tag: randomBytes(6).toString('hex') } },
+        'call-id': `${randomBytes(12).toString('hex')}@${host}`,
+        cseq: { method: 'INVITE', seq: this.cseq },
+        contact: [{ uri: `sip:${gw.fromUser}@${host}:${gw.port}`, params: {} }],
+        'max-forwards': 70,
+        'content-type': 'application/sdp'
+      },
+      content: sdp
+    }
+    socket.on('message', (b, from) => { this.onRtp(b, from.address, from.port) })
+  }
+
+  get callId (): string { return this.invite.headers['call-id']! }
+
+  /** Resolves once the call has ended. */
+  async whenEnded (): Promise<void> { await this.ended }
+
+  /** CANCEL while it rings (or calls), BYE once connected; nothing once ended. */
+  hangup (): void {
+    if (this.state === 'connected') {
+      this.gw.sendInDialog(this, 'BYE', ++this.cseq)
+      this.end('hangup')
+    } else if (this.state !== 'ended') {
+      this.cancel()
+      this.end('hangup')
+    }
+  }
+
+  /** @internal places the INVITE; a challenge is answered once with the trunk's credentials. */
+  start (answerTimeoutMs: number): void {
+    this.answerTimer = setTimeout(() => {
+      if (this.state === 'calling' || this.state === 'ringing') { this.cancel(); this.end('unreachable', { status: 408, reason: `no answer within ${answerTimeoutMs} ms` }) }
+    }, answerTimeoutMs)
+    this.send(this.invite, false)
+  }
+
+  private send (invite: SipMessage, authed: boolean): void {
+    // the message as sent: the stack gives it its Via (whose branch a CANCEL must repeat)
+    this.sent = this.gw.toTrunk(invite, this.trunk)
+    this.gw.stack.send(this.sent, (rs) => { this.onResponse(rs, authed) })
+  }
+
+  private onResponse (rs: SipMessage, authed: boolean): void {
+    const status = rs.status ?? 0
+    if (this.state === 'ended') {
+      // a 2xx that crossed our CANCEL: the call was answered after all; it is ACKed and ended
+      if (status >= 200 && status < 300) { this.answered(rs); this.gw.sendInDialog(this, 'BYE', ++this.cseq) }
+      return
+    }
+    if (status < 200) {
+      if (status >= 180 && this.state === 'calling') this.setState('ringing')
+      return
+    }
+    if (status < 300) {
+      this.answered(rs)
+      if (this.media === undefined) {
+        this.gw.sendInDialog(this, 'BYE', ++this.cseq)
+        this.end('failed', { status, reason: 'the answer\'s SDP chose none of PCMU and PCMA' })
+        return
+      }
+      this.setState('connected')
+      return
+    }
+    if ((status === 401 || status === 407) && !authed && this.trunk.username !== undefined && this.trunk.password !== undefined) {
+      const again: SipMessage = { ...this.invite, headers: { ...this.invite.headers, cseq: { method: 'INVITE', seq: ++this.cseq }, via: [] } }
+      digest.signRequest(null, again, rs, { user: this.trunk.username, password: this.trunk.password })
+      this.invite.headers.cseq = again.headers.cseq
+      this.send(again, true)
+      return
+    }
+    this.end(endReasonOf(status), { status, reason: rs.reason ?? '' })
+  }
+
+  /** A 2xx: the dialog's remote tag, target and route set; the ACK; the SDP answer read. */
+  private answered (rs: SipMessage): void {
+    this.remoteTag = rs.headers.to?.params.tag
+    const contact = rs.headers.contact
+    this.remoteTarget = Array.isArray(contact) && contact[0] !== undefined ? contact[0].uri : this.target
+    this.routeSet = (rs.headers['record-route'] ?? []).slice().reverse()
+    this.gw.ack(this, rs)
+    this.media ??= readAnswer(rs.content ?? '')
+  }
+
+  /** @internal a BYE from the far end (already answered 200 by the gateway). */
+  remoteBye (): void {
+    this.end('remote-hangup')
+  }
+
+  private cancel (): void {
+    const inv = this.sent
+    if (inv === undefined) return
+    this.gw.stack.send(this.gw.toTrunk({ method: 'CANCEL', uri: inv.uri, headers: { to: inv.headers.to, from: inv.headers.from, 'call-id': inv.headers['call-id'], cseq: { method: 'CANCEL', seq: inv.headers.cseq!.seq }, via: inv.headers.via?.slice(0, 1), 'max-forwards': 70 } }, this.trunk))
+  }
+
+  /**
+   * RTP from the far end: taken from the answer's address, or from the trunk's own address (a
+   * phone behind NAT, or one that announces another interface than it sends from); the first
+   * packet taken fixes the source (address and port), and packets from anywhere else are dropped.
+   */
+  private onRtp (b: Buffer, address: string, port: number): void {
+    const m = this.media
+    if (m !== undefined && this.state === 'connected' && this.rtpSource === undefined && (address === m.address || address === this.trunk.host) && parseRtp(b) !== null) this.rtpSource = `${address}:${port}`
+    const p = m !== undefined && this.state === 'connected' && this.rtpSource === `${address}:${port}` ? parseRtp(b) : null
+    if (p === null || m === undefined || p.payloadType !== G711_PAYLOAD_TYPES[m.codec]) {
+      if (p === null || p.payloadType !== m?.dtmfPayloadType) this.rtp.dropped++
+      return
+    }
+    this.rtp.received++
+    this.emit('audio', decodeG711(m.codec, p.payload))
+  }
+
+  private setState (s: SipCallState): void {
+    if (this.state === s || this.state === 'ended') return
+    this.state = s
+    this.gw.log(`sip call ${this.callId} to ${this.target}: ${s}`)
+    this.emit('state', s)
+  }
+
+  /** @internal */
+  end (reason: SipEndReason, status?: { status: number, reason: string }): void {
+    if (this.state === 'ended') return
+    clearTimeout(this.answerTimer)
+    this.endReason = reason
+    if (status !== undefined) this.endStatus = status
+    this.socket.close()
+    this.gw.forget(this)
+    this.gw.log(`sip call ${this.callId} to ${this.target} ended: ${reason}${status !== undefined ? ` (${status.status} ${status.reason})` : ''}`)
+    this.setState('ended')
+    this.endedResolve()
+  }
+}
+
+/** The media line of an SDP answer: its address, port, first G.711 codec and telephone-event's payload type; undefined without PCMU or PCMA. */
+export function readAnswer (sdp: string): SipMediaAnswer | undefined {
+  const lines = sdp.split(/\r?\n/)
+  const m = lines.map((l) => /^m=audio (\d+) RTP\/AVP ([\d ]+)$/.exec(l.trim())).find((x) => x !== null)
+  if (m == null) return undefined
+  const port = Number(m[1])
+  const types = m[2]!.trim().split(/\s+/).map(Number)
+  // the media-level c= (after m=) wins over the session-level one
+  const conns = lines.map((l) => /^c=IN IP4 (\S+)$/.exec(l.trim())?.[1]).filter((x): x is string => x !== undefined)
+  const address = conns.at(-1)
+  if (address === undefined || port < 1 || port > 65535) return undefined
+  const rtpmap = new Map(lines.map((l) => /^a=rtpmap:(\d+) ([\w-]+)\/8000/.exec(l.trim())).filter((x) => x !== null).map((x) => [Number(x[1]), x[2]!.toUpperCase()]))
+  const codec = types.map((t): G711 | undefined => t === 0 || rtpmap.get(t) === 'PCMU' ? 'PCMU' : t === 8 || rtpmap.get(t) === 'PCMA' ? 'PCMA' : undefined).find((c) => c !== undefined)
+  if (codec === undefined) return undefined
+  const dtmf = types.find((t) => rtpmap.get(t) === 'TELEPHONE-EVENT')
+  return { codec, address, port, ...(dtmf !== undefined ? { dtmfPayloadType: dtmf } : {}) }
+}
+
+/** The gateway: one SIP stack on `host:port`, and the outbound calls placed through it. */
+export class SipGateway {
+  /** @internal */ readonly stack: SipStack
+  readonly host: string
+  readonly port: number
+  readonly fromUser: string
+  private readonly trunks: SipTrunk[]
+  private readonly answerTimeoutMs: number
+  private readonly calls = new Map<string, SipCall>()
+  /** @internal */ readonly log: (msg: string) => void
+  /** Requests refused: inbound INVITEs (not built yet), and in-dialog requests for no call of ours. */
+  readonly refused = { invite: 0, noDialog: 0 }
+
+  constructor (init: SipGatewayInit) {
+    if (!Number.isInteger(init.port) || init.port < 1 || init.port > 65535) throw new TypeError(`SIP port must be 1-65535, got ${String(init.port)}`)
+    this.host = init.host
+    this.port = init.port
+    this.fromUser = init.fromUser ?? 'auralink'
+    this.trunks = init.trunks
+    this.answerTimeoutMs = init.answerTimeoutMs ?? 30_000
+    this.log = init.log ?? (() => {})
+    this.stack = sip.create({ address: init.host, port: init.port, udp: true, tcp: false, publicAddress: init.host, logger: { error: (e) => { this.log(`sip: ${String(e)}`) }, ...(init.trace === true ? { send: (m, t) => { this.log(`sip -> ${t.address}:${t.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) }, recv: (m, r) => { this.log(`sip <- ${r.address}:${r.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) } } : {}) } }, (rq, remote) => { this.onRequest(rq, remote) })
+  }
+
+  /** Calls `target` (`sip:alice@127.0.0.1:5062`, on a configured trunk): the SipCall, `calling` at once. */
+  async call (target: string): Promise<SipCall> {
+    const trunk = trunkOf(target, this.trunks)
+    const socket = createSocket('udp4')
+    await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.bind(0, this.host, () => { socket.off('error', reject); resolve() }) })
+    const c = new SipCall(this, target, trunk, socket, socket.address().port)
+    this.calls.set(c.callId, c)
+    c.start(this.answerTimeoutMs)
+    return c
+  }
+
+  /** Hangs up every call (their BYEs and CANCELs go out) and closes the SIP stack. */
+  async stop (): Promise<void> {
+    for (const c of [...this.calls.values()]) c.hangup()
+    // the stack sends on a later tick: give the hangups a moment to leave before its sockets close
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    this.stack.destroy()
+  }
+
+  /** @internal */
+  forget (c: SipCall): void {
+    this.calls.delete(c.callId)
+  }
+
+  /**
+   * @internal `m`, routed to the trunk's address whatever its request URI names: a first Route
+   * that the `sip` package reads as one of its own flows (a URI on its own host whose user part is
+   * a signed flow token) and takes off before sending. Without it, a request to a URI on this
+   * relay's own address (a PBX on the same host) would be taken for one to this stack itself.
+   */
+  toTrunk (m: SipMessage, trunk: SipTrunk): SipMessage {
+    const flow = this.stack.encodeFlowUri({ protocol: trunk.transport.toUpperCase(), address: trunk.host, port: trunk.port, local: { address: this.host, port: this.port } })
+    return { ...m, headers: { ...m.headers, route: [{ uri: sip.stringifyUri(flow), params: {} }, ...(m.headers.route ?? [])] } }
+  }
+
+  /** @internal the ACK of a 2xx, in the dialog (its own transaction: RFC 3261 13.2.2.4). */
+  ack (c: SipCall, rs: SipMessage): void {
+    this.stack.send(this.toTrunk(this.inDialog(c, 'ACK', rs.headers.cseq?.seq ?? 1), c.trunk))
+  }
+
+  /** @internal a request in the call's dialog (BYE). */
+  sendInDialog (c: SipCall, method: string, seq: number): void {
+    this.stack.send(this.toTrunk(this.inDialog(c, method, seq), c.trunk), () => {})
+  }
+
+  private inDialog (c: SipCall, method: string, seq: number): SipMessage {
+    const inv = c.invite
+    return {
+      method,
+      uri: c.remoteTarget ?? c.target,
+      headers: {
+        to: { ...inv.headers.to!, params: { ...inv.headers.to!.params, ...(c.remoteTag !== undefined ? { tag: c.remoteTag } : {}) } },
+        from: inv.headers.from,
+        'call-id': c.callId,
+        cseq: { method, seq },
+        ...(c.routeSet !== undefined && c.routeSet.length > 0 ? { route: c.routeSet } : {}),
+        'max-forwards': 70
+      }
+    }
+  }
+
+  private onRequest (rq: SipMessage, _remote: SipRemote): void {
+    const c = rq.headers['call-id'] !== undefined ? this.calls.get(rq.headers['call-id']) : undefined
+    if (rq.method === 'ACK') return
+    if (rq.method === 'BYE' && c !== undefined && rq.headers.from?.params.tag === c.remoteTag) {
+      this.stack.send(sip.makeResponse(rq, 200, 'OK'))
+      c.remoteBye()
+      return
+    }
+    if (rq.method === 'INVITE' && rq.headers.to?.params.tag === undefined) {
+      this.refused.invite++
+      this.stack.send(sip.makeResponse(rq, 403, 'Inbound calls are not taken here'))
+      return
+    }
+    if (rq.method === 'OPTIONS') {
+      this.stack.send(sip.makeResponse(rq, 200, 'OK'))
+      return
+    }
+    this.refused.noDialog++
+    this.stack.send(sip.makeResponse(rq, 481, 'Call/Transaction Does Not Exist'))
+  }
+}

@@ -1,0 +1,134 @@
+import { createSocket } from 'node:dgram'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SipGateway } from '../src/sip/sip-gateway.js'
+import { startBaresip, toneShare } from '../../test-utils/baresip.js'
+import type { Baresip } from '../../test-utils/baresip.js'
+import type { SipCall, SipCallState } from '../src/sip/sip-gateway.js'
+
+// The relay's SIP gateway against Debian's baresip on loopback (a SIP phone no one here wrote):
+// outbound calls answered, rung, refused and hung up from each side, the phone's tone received
+// over RTP, and a call the phone places to the gateway refused.
+
+/** AURALINK_SIP_TRACE=1: each SIP message and baresip's output are printed. */
+const trace = process.env.AURALINK_SIP_TRACE === '1'
+
+async function freeUdpPort (): Promise<number> {
+  const s = createSocket('udp4')
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))
+  const port = s.address().port
+  await new Promise<void>((resolve) => s.close(() => { resolve() }))
+  return port
+}
+
+/** Resolves once `call` is in `state`; rejects after `timeoutMs` naming the state it is in. */
+async function reach (call: SipCall, state: SipCallState, timeoutMs: number): Promise<void> {
+  if (call.state === state) return
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => { call.off('state', on); reject(new Error(`call not ${state} within ${timeoutMs} ms: ${call.state} ${call.endReason ?? ''} ${JSON.stringify(call.endStatus ?? '')}`)) }, timeoutMs)
+    const on = (s: SipCallState): void => { if (s === state) { clearTimeout(t); call.off('state', on); resolve() } }
+    call.on('state', on)
+  })
+}
+
+describe('SipGateway: outbound calls to baresip', () => {
+  const phones: Baresip[] = []
+  const gateways: SipGateway[] = []
+  afterEach(async () => {
+    for (const g of gateways.splice(0)) await g.stop()
+    for (const p of phones.splice(0)) {
+      if (trace) console.log(p.output())
+      await p.close()
+    }
+  })
+
+  async function setup (answer: 'auto' | 'manual' = 'auto', answerTimeoutMs?: number): Promise<{ phone: Baresip, gw: SipGateway }> {
+    const phone = await startBaresip({ answer, toneHz: 1000 })
+    phones.push(phone)
+    const gw = new SipGateway({ host: '127.0.0.1', port: await freeUdpPort(), trunks: [{ name: 'phone', host: '127.0.0.1', port: phone.port, transport: 'udp' }], log: (m) => { if (trace) console.log(m) }, trace, ...(answerTimeoutMs !== undefined ? { answerTimeoutMs } : {}) })
+    gateways.push(gw)
+    return { phone, gw }
+  }
+
+  it('an answered call: connected with PCMU, the phone\'s 1 kHz tone arrives over RTP (Goertzel), and our hangup sends BYE: the phone closes the call', async () => {
+    const { phone, gw } = await setup('auto')
+    const call = await gw.call(phone.uri('bob'))
+    const pcm: Int16Array[] = []
+    call.on('audio', (s) => { pcm.push(s) })
+    await reach(call, 'connected', 10_000)
+    expect(call.media?.codec).toBe('PCMU')
+    expect(call.media?.dtmfPayloadType).toBe(101) // baresip keeps telephone-event
+    await phone.waitFor('CALL_ESTABLISHED', 5_000)
+    // a second of audio
+    await expect.poll(() => pcm.reduce((n, s) => n + s.length, 0), { timeout: 5_000 }).toBeGreaterThanOrEqual(8000)
+    const all = Int16Array.from(pcm.flatMap((s) => [...s]).slice(-8000))
+    const at1k = toneShare(all, 1000)
+    const at600 = toneShare(all, 600)
+    console.log(`1 kHz share of the received second: ${at1k.toFixed(3)} (600 Hz: ${at600.toFixed(3)}); RTP ${JSON.stringify(call.rtp)}`)
+    expect(at1k).toBeGreaterThan(0.8)
+    expect(at600).toBeLessThan(0.05)
+    expect(call.rtp.dropped).toBe(0)
+    const before = phone.events.length
+    call.hangup()
+    expect(call.endReason).toBe('hangup')
+    await phone.waitFor('CALL_CLOSED', 5_000, before)
+  })
+
+  it('the phone hangs up: our call ends "remote-hangup"', async () => {
+    const { phone, gw } = await setup('auto')
+    const call = await gw.call(phone.uri('bob'))
+    await reach(call, 'connected', 10_000)
+    await phone.waitFor('CALL_ESTABLISHED', 5_000)
+    await phone.command('hangup')
+    await reach(call, 'ended', 5_000)
+    expect(call.endReason).toBe('remote-hangup')
+  })
+
+  it('a phone that rings: "ringing"; our hangup then CANCELs and the phone stops ringing; a call the phone rejects ends with the reason its answer means', async () => {
+    const { phone, gw } = await setup('manual')
+    const call = await gw.call(phone.uri('bob'))
+    await reach(call, 'ringing', 10_000)
+    await phone.waitFor('CALL_INCOMING', 5_000)
+    const before = phone.events.length
+    call.hangup()
+    expect(call.endReason).toBe('hangup')
+    await phone.waitFor('CALL_CLOSED', 5_000, before)
+
+    const second = await gw.call(phone.uri('bob'))
+    await reach(second, 'ringing', 10_000)
+    await phone.command('hangup')
+    await reach(second, 'ended', 5_000)
+    console.log(`the phone's refusal: ${JSON.stringify(second.endStatus)} -> ${second.endReason ?? ''}`)
+    expect(second.endStatus?.status).toBeGreaterThanOrEqual(400)
+    expect(['busy', 'declined']).toContain(second.endReason)
+  })
+
+  it('a phone already in a call answers busy (486): the second call ends "busy"', async () => {
+    const { phone, gw } = await setup('auto')
+    const first = await gw.call(phone.uri('bob'))
+    await reach(first, 'connected', 10_000)
+    const second = await gw.call(phone.uri('bob'))
+    await reach(second, 'ended', 10_000)
+    expect(second.endStatus?.status).toBe(486)
+    expect(second.endReason).toBe('busy')
+    expect(first.state).toBe('connected')
+  })
+
+  it('a trunk where nothing answers ends "unreachable" after answerTimeoutMs; a target on no trunk is a TypeError naming it', async () => {
+    const silent = await freeUdpPort()
+    const gw = new SipGateway({ host: '127.0.0.1', port: await freeUdpPort(), trunks: [{ name: 'none', host: '127.0.0.1', port: silent, transport: 'udp' }], answerTimeoutMs: 1_500 })
+    gateways.push(gw)
+    const call = await gw.call(`sip:alice@127.0.0.1:${silent}`)
+    await reach(call, 'ended', 5_000)
+    expect(call.endReason).toBe('unreachable')
+    await expect(gw.call('sip:alice@127.0.0.9:5060')).rejects.toThrow(/127\.0\.0\.9:5060 is none of this relay's trunks/)
+    await expect(gw.call('tel:+15551234')).rejects.toThrow(/is not a sip:user@host\[:port\] URI/)
+  })
+
+  it('a call the phone places to the gateway is refused (403), and counted', async () => {
+    const { phone, gw } = await setup('auto')
+    await phone.command('dial', `sip:someone@127.0.0.1:${gw.port}`)
+    const closed = await phone.waitFor('CALL_CLOSED', 10_000)
+    expect(String(closed.param)).toMatch(/403/)
+    expect(gw.refused.invite).toBe(1)
+  })
+})

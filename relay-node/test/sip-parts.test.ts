@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { decodeG711, encodeG711, parseRtp, writeRtp } from '../src/sip/rtp.js'
+import { endReasonOf, readAnswer, trunkOf } from '../src/sip/sip-gateway.js'
+import type { SipTrunk } from '../src/sip/sip-gateway.js'
+
+describe('RTP packets from hostile bytes', () => {
+  const packet = { payloadType: 0, marker: true, seq: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef, payload: new Uint8Array([1, 2, 3, 4]) }
+
+  it('a written packet reads back the same', () => {
+    expect(parseRtp(writeRtp(packet))).toEqual(packet)
+  })
+
+  it('null for what is not a whole RTP packet: short, version not 2, CSRCs, extension or padding past the end', () => {
+    const b = writeRtp(packet)
+    expect(parseRtp(b.subarray(0, 11))).toBeNull()
+    expect(parseRtp(Uint8Array.from([0x40, ...b.subarray(1)]))).toBeNull() // version 1
+    expect(parseRtp(Uint8Array.from([0x8f, ...b.subarray(1)]))).toBeNull() // 15 CSRCs, none there
+    expect(parseRtp(Uint8Array.from([0x90, ...b.subarray(1)]))).toBeNull() // an extension header cut short
+    const ext = Uint8Array.from([0x90, ...b.subarray(1, 12), 0xbe, 0xde, 0x00, 0x09, 1, 2, 3, 4])
+    expect(parseRtp(ext)).toBeNull() // says 9 words of extension, has 1
+    const padded = Uint8Array.from([0xa0, ...b.subarray(1, 12), 1, 2, 3, 200])
+    expect(parseRtp(padded)).toBeNull() // 200 bytes of padding in a 16-byte packet
+    const zeroPad = Uint8Array.from([0xa0, ...b.subarray(1, 12), 1, 2, 3, 0])
+    expect(parseRtp(zeroPad)).toBeNull()
+  })
+
+  it('CSRCs, an extension and padding are stepped over', () => {
+    const b = Uint8Array.from([0xb1, 0x00, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, /* csrc */ 9, 9, 9, 9, /* ext */ 0xbe, 0xde, 0, 1, 7, 7, 7, 7, /* payload */ 5, 6, /* padding */ 0, 2])
+    expect(parseRtp(b)?.payload).toEqual(Uint8Array.from([5, 6]))
+  })
+
+  it('G.711 both laws: a tone through encode and decode keeps its shape (SNR over 30 dB)', () => {
+    const pcm = Int16Array.from({ length: 160 }, (_, i) => Math.round(10000 * Math.sin(2 * Math.PI * 1000 * i / 8000)))
+    for (const codec of ['PCMU', 'PCMA'] as const) {
+      const back = decodeG711(codec, encodeG711(codec, pcm))
+      let signal = 0
+      let noise = 0
+      for (let i = 0; i < pcm.length; i++) { signal += pcm[i]! ** 2; noise += (pcm[i]! - back[i]!) ** 2 }
+      expect(10 * Math.log10(signal / noise)).toBeGreaterThan(30)
+    }
+  })
+})
+
+describe('SIP answers and targets', () => {
+  it('readAnswer: address (the media-level c= over the session one), port, first G.711 codec, telephone-event', () => {
+    const sdp = ['v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 96 8 0 101', 'c=IN IP4 10.0.0.2', 'a=rtpmap:96 opus/48000/2', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n')
+    expect(readAnswer(sdp)).toEqual({ codec: 'PCMA', address: '10.0.0.2', port: 40000, dtmfPayloadType: 101 })
+    expect(readAnswer(sdp.replace('96 8 0 101', '96'))).toBeUndefined()
+    expect(readAnswer('v=0\r\nm=audio 0 RTP/AVP 0\r\nc=IN IP4 1.2.3.4\r\n')).toBeUndefined()
+    expect(readAnswer('nonsense')).toBeUndefined()
+  })
+
+  it('endReasonOf: busy, declined, not found, unreachable, else failed', () => {
+    expect([486, 600, 603, 404, 604, 408, 480, 503, 500, 488, 415].map(endReasonOf)).toEqual(['busy', 'busy', 'declined', 'not-found', 'not-found', 'unreachable', 'unreachable', 'unreachable', 'unreachable', 'failed', 'failed'])
+  })
+
+  it('trunkOf: a sip: URI on a configured host and port (5060 when none is given); else a TypeError naming it', () => {
+    const trunks: SipTrunk[] = [{ name: 'pbx', host: '192.0.2.10', port: 5060, transport: 'udp' }]
+    expect(trunkOf('sip:alice@192.0.2.10', trunks).name).toBe('pbx')
+    expect(trunkOf('sip:alice@192.0.2.10:5060', trunks).name).toBe('pbx')
+    expect(() => trunkOf('sip:alice@192.0.2.10:5062', trunks)).toThrow('SIP target "sip:alice@192.0.2.10:5062": 192.0.2.10:5062 is none of this relay\'s trunks (192.0.2.10:5060)')
+    expect(() => trunkOf('sip:192.0.2.10', trunks)).toThrow(/is not a sip:user@host\[:port\] URI/)
+    expect(() => trunkOf(42 as unknown as string, trunks)).toThrow(/^SIP target 42 is not/)
+  })
+})
