@@ -11,12 +11,13 @@ cd "$(dirname "$0")/.."
 # coturn: a real TURN server (turnserver) for the mesh's TURN dial phase (packages/mesh/test/turn.integration.test.ts);
 # nginx-light, libnginx-mod-rtmp: a real RTMP server the relay streams calls out to (test-utils/nginx-rtmp.ts);
 # baresip-core: a real SIP phone the relay's SIP gateway calls (test-utils/baresip.ts);
+# sip-tester: SIPp, a SIP server that asks the gateway for digest authentication (relay-node/test/fixtures/sipp-uas-digest.xml);
 # opencv-doc, python3-skimage, python3-pil, python3-torch, python3-onnx: the AIC training smoke run
 py=/usr/lib/python3/dist-packages
 EXTRA_DEBIAN="ffmpeg:ffmpeg age:age chromium:chromium firefox-esr:firefox-esr /usr/bin/turnserver:coturn /usr/share/doc/opencv-doc/examples/data/vtest.avi:opencv-doc \
   $py/skimage/data/astronaut.png:python3-skimage $py/PIL/Image.py:python3-pil \
   $py/torch/__init__.py:python3-torch $py/onnx/__init__.py:python3-onnx \
-  /usr/sbin/nginx:nginx-light /usr/lib/nginx/modules/ngx_rtmp_module.so:libnginx-mod-rtmp /usr/bin/baresip:baresip-core" source scripts/setup.sh
+  /usr/sbin/nginx:nginx-light /usr/lib/nginx/modules/ngx_rtmp_module.so:libnginx-mod-rtmp /usr/bin/baresip:baresip-core /usr/bin/sipp:sip-tester" source scripts/setup.sh
 # only the workspaces whose sources changed since their last build here (`npm run build` builds all)
 node scripts/build-changed.mjs
 npm run protos:check

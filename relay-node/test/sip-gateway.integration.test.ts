@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SipGateway } from '../src/sip/sip-gateway.js'
 import { startBaresip, toneShare } from '../../test-utils/baresip.js'
@@ -18,6 +20,17 @@ async function freeUdpPort (): Promise<number> {
   const port = s.address().port
   await new Promise<void>((resolve) => s.close(() => { resolve() }))
   return port
+}
+
+/** Whether something holds UDP `port` on 127.0.0.1. */
+async function portTaken (port: number): Promise<boolean> {
+  const s = createSocket('udp4')
+  const taken = await new Promise<boolean>((resolve) => {
+    s.once('error', () => { resolve(true) })
+    s.bind(port, '127.0.0.1', () => { resolve(false) })
+  })
+  await new Promise<void>((resolve) => { try { s.close(() => { resolve() }) } catch { resolve() } })
+  return taken
 }
 
 /** Resolves once `call` is in `state`; rejects after `timeoutMs` naming the state it is in. */
@@ -130,5 +143,34 @@ describe('SipGateway: outbound calls to baresip', () => {
     const closed = await phone.waitFor('CALL_CLOSED', 10_000)
     expect(String(closed.param)).toMatch(/403/)
     expect(gw.refused.invite).toBe(1)
+  })
+  it('a trunk that asks for digest authentication (SIPp as the server): the INVITE is sent again with the trunk\'s credentials and answered; wrong ones end the call with the server\'s 403', async () => {
+    for (const [password, expected] of [['s3cret-pass', 'connected'], ['not-it', 'failed']] as const) {
+      const port = await freeUdpPort()
+      const sipp = spawn('sipp', ['-sf', join(import.meta.dirname, 'fixtures/sipp-uas-digest.xml'), '-i', '127.0.0.1', '-p', String(port), '-m', '1', '-nostdin', '-timeout', '20s', '-timeout_error'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      sipp.stdout.on('data', (d) => { out += String(d) })
+      sipp.stderr.on('data', (d) => { out += String(d) })
+      const exited = new Promise<number | null>((resolve) => sipp.once('exit', (code) => { resolve(code) }))
+      try {
+        // SIPp listens once its port is taken
+        await expect.poll(async () => portTaken(port), { timeout: 5_000 }).toBe(true)
+        const gw = new SipGateway({ host: '127.0.0.1', port: await freeUdpPort(), trunks: [{ name: 'pbx', host: '127.0.0.1', port, transport: 'udp', username: 'gw', password }], log: (m) => { if (trace) console.log(m) }, trace })
+        gateways.push(gw)
+        const call = await gw.call(`sip:pbx@127.0.0.1:${port}`)
+        await reach(call, expected === 'connected' ? 'connected' : 'ended', 10_000)
+        if (expected === 'connected') {
+          call.hangup()
+          expect(await exited).toBe(0) // SIPp saw the BYE: its one call ran to the end
+        } else {
+          expect(call.endStatus?.status).toBe(403)
+          expect(call.endReason).toBe('failed')
+        }
+      } finally {
+        if (sipp.exitCode === null) sipp.kill('SIGKILL')
+        await exited
+        if (trace) console.log(out)
+      }
+    }
   })
 })
