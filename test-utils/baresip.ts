@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,6 +34,11 @@ export interface Baresip {
   command(command: string, params?: string): Promise<string>
   /** Everything baresip printed so far. */
   output(): string
+  /**
+   * What the phone received in its calls so far, decoded (the sndfile filter's `*-dec.wav` files,
+   * 16-bit PCM at 8 kHz), oldest first: written as the call goes, complete once it has ended.
+   */
+  received(): Promise<Int16Array[]>
   /** SIGTERM, then SIGKILL after 5 s; removes its folder. */
   close(): Promise<void>
 }
@@ -55,6 +60,22 @@ async function freeTcpPort (): Promise<number> {
   const port = (srv.address() as { port: number }).port
   await new Promise<void>((resolve) => srv.close(() => { resolve() }))
   return port
+}
+
+/** The 16-bit samples of a PCM WAV file (its `data` chunk; a chunk cut short by a writer still running is read as far as it goes). */
+export function wavSamples (b: Buffer): Int16Array {
+  let at = 12
+  while (at + 8 <= b.length) {
+    const id = b.toString('ascii', at, at + 4)
+    const size = b.readUInt32LE(at + 4)
+    if (id === 'data') {
+      const end = Math.min(b.length, at + 8 + size)
+      const n = Math.floor((end - at - 8) / 2)
+      return Int16Array.from({ length: n }, (_, i) => b.readInt16LE(at + 8 + i * 2))
+    }
+    at += 8 + size + (size & 1)
+  }
+  return new Int16Array(0)
 }
 
 /** A WAV file (16-bit PCM, mono, 8 kHz) of a sine tone at `hz`, `seconds` long, at a third of full scale. */
@@ -92,6 +113,9 @@ export async function startBaresip (init: BaresipInit = {}): Promise<Baresip> {
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aufile.so',
+    // the sndfile filter writes what each call sent and received to WAV files in snd_path
+    'module sndfile.so',
+    `snd_path ${join(dir, 'calls')}`,
     'module_app account.so',
     'module_app menu.so',
     'module_app ctrl_tcp.so',
@@ -99,6 +123,7 @@ export async function startBaresip (init: BaresipInit = {}): Promise<Baresip> {
     ''
   ].join('\n'))
   await writeFile(join(dir, 'tone.wav'), toneWav(init.toneHz ?? 1000, 60))
+  await mkdir(join(dir, 'calls'))
   await writeFile(join(dir, 'accounts'), `<sip:bob@127.0.0.1>;regint=0;answermode=${init.answer ?? 'auto'}\n`)
   await writeFile(join(dir, 'contacts'), '')
   let out = ''
@@ -155,6 +180,10 @@ export async function startBaresip (init: BaresipInit = {}): Promise<Baresip> {
     uri: (user) => `sip:${user}@127.0.0.1:${port}`,
     events,
     output: () => out,
+    async received () {
+      const files = (await readdir(join(dir, 'calls'))).filter((f) => f.endsWith('-dec.wav')).sort()
+      return Promise.all(files.map(async (f) => wavSamples(await readFile(join(dir, 'calls', f)))))
+    },
     async waitFor (type, timeoutMs, from = 0) {
       const found = (): BaresipEvent | undefined => events.slice(from).find((e) => e.type === type)
       const now = found()

@@ -86,6 +86,32 @@ describe('SipGateway: outbound calls to baresip', () => {
     await phone.waitFor('CALL_CLOSED', 5_000, before)
   })
 
+  it('audio we send (a 600 Hz tone, 2 s in 20 ms packets of PCMU) reaches the phone: the call as it recorded it holds 600 Hz, not its own 1 kHz', async () => {
+    const { phone, gw } = await setup('auto')
+    const call = await gw.call(phone.uri('bob'))
+    await reach(call, 'connected', 10_000)
+    await phone.waitFor('CALL_ESTABLISHED', 5_000)
+    const frame = 160
+    for (let i = 0; i < 100; i++) {
+      const pcm = Int16Array.from({ length: frame }, (_, j) => Math.round(8000 * Math.sin(2 * Math.PI * 600 * (i * frame + j) / 8000)))
+      expect(call.sendAudio(pcm)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(call.rtpOut.packets).toBe(100)
+    const before = phone.events.length
+    call.hangup()
+    await phone.waitFor('CALL_CLOSED', 5_000, before)
+    const [got] = await phone.received()
+    expect(got).toBeDefined()
+    // its last second (the file also holds the moments before our first packet)
+    const last = got!.slice(-8000)
+    const at600 = toneShare(last, 600)
+    const at1k = toneShare(last, 1000)
+    console.log(`the phone received ${got!.length} samples; 600 Hz share of the last second: ${at600.toFixed(3)} (1 kHz: ${at1k.toFixed(3)})`)
+    expect(at600).toBeGreaterThan(0.8)
+    expect(call.sendAudio(new Int16Array(160))).toBe(false)
+  })
+
   it('the phone hangs up: our call ends "remote-hangup"', async () => {
     const { phone, gw } = await setup('auto')
     const call = await gw.call(phone.uri('bob'))

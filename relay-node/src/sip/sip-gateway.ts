@@ -15,10 +15,13 @@ import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import sip from 'sip'
 import digest from 'sip/digest.js'
-import { decodeG711, G711_PAYLOAD_TYPES, parseRtp } from './rtp.js'
+import { decodeG711, encodeG711, G711_PAYLOAD_TYPES, parseRtp, writeRtp } from './rtp.js'
 import type { G711 } from './rtp.js'
 import type { Socket } from 'node:dgram'
 import type { SipMessage, SipRemote, SipStack } from 'sip'
+
+/** G.711 samples in one 20 ms RTP packet at 8 kHz. */
+const SAMPLES_PER_PACKET = 160
 
 /** A SIP server this relay may call: calls go only to these (host and port as the target URI names them). */
 export interface SipTrunk {
@@ -101,6 +104,9 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   /** @internal */ remoteTarget: string | undefined
   /** @internal */ routeSet: SipMessage['headers']['route']
   private cseq = 1
+  /** Our RTP to the far end: packets sent. */
+  readonly rtpOut = { packets: 0 }
+  private readonly out = { seq: randomInt(0, 65536), timestamp: randomInt(0, 2 ** 32), ssrc: randomInt(0, 2 ** 32), pending: new Int16Array(0) }
   /** Where the far end's RTP comes from, once its first packet came (`address:port`). */
   rtpSource: string | undefined
   /** The INVITE as last sent (with its Via). */
@@ -158,6 +164,31 @@ export class SipCall extends EventEmitter<SipCallEvents> {
       this.cancel()
       this.end('hangup')
     }
+  }
+
+  /**
+   * Sends audio to the far end: 16-bit PCM at 8 kHz, in the agreed G.711 codec, one RTP packet
+   * per 20 ms (160 samples; a remainder waits for the next call). The caller paces it (real time).
+   * Sent to where the far end's RTP comes from once it came (symmetric RTP), else to the answer's
+   * address. Before the call is connected there is no one to send to: false, nothing kept.
+   */
+  sendAudio (pcm: Int16Array): boolean {
+    const m = this.media
+    if (m === undefined || this.state !== 'connected') return false
+    const all = new Int16Array(this.out.pending.length + pcm.length)
+    all.set(this.out.pending)
+    all.set(pcm, this.out.pending.length)
+    let at = 0
+    const [address, port] = this.rtpSource !== undefined ? [this.rtpSource.slice(0, this.rtpSource.lastIndexOf(':')), Number(this.rtpSource.slice(this.rtpSource.lastIndexOf(':') + 1))] : [m.address, m.port]
+    for (; at + SAMPLES_PER_PACKET <= all.length; at += SAMPLES_PER_PACKET) {
+      const payload = encodeG711(m.codec, all.subarray(at, at + SAMPLES_PER_PACKET))
+      this.socket.send(writeRtp({ payloadType: G711_PAYLOAD_TYPES[m.codec], marker: this.rtpOut.packets === 0, seq: this.out.seq, timestamp: this.out.timestamp, ssrc: this.out.ssrc, payload }), port, address)
+      this.out.seq = (this.out.seq + 1) & 0xffff
+      this.out.timestamp = (this.out.timestamp + SAMPLES_PER_PACKET) >>> 0
+      this.rtpOut.packets++
+    }
+    this.out.pending = all.slice(at)
+    return true
   }
 
   /** @internal places the INVITE; a challenge is answered once with the trunk's credentials. */
