@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeG711, encodeG711, parseRtp, writeRtp } from '../src/sip/rtp.js'
 import { endReasonOf, readAnswer, trunkOf } from '../src/sip/sip-gateway.js'
+import { toneShare as toneShareOf } from '../../test-utils/baresip.js'
 import type { SipTrunk } from '../src/sip/sip-gateway.js'
 
 describe('RTP packets from hostile bytes', () => {
@@ -61,5 +62,64 @@ describe('SIP answers and targets', () => {
     expect(() => trunkOf('sip:alice@192.0.2.10:5062', trunks)).toThrow('SIP target "sip:alice@192.0.2.10:5062": 192.0.2.10:5062 is none of this relay\'s trunks (192.0.2.10:5060)')
     expect(() => trunkOf('sip:192.0.2.10', trunks)).toThrow(/is not a sip:user@host\[:port\] URI/)
     expect(() => trunkOf(42 as unknown as string, trunks)).toThrow(/^SIP target 42 is not/)
+  })
+})
+
+describe('Opus at 8 kHz and G.711: the bridge\'s codec path', () => {
+  /** SNR in dB of `got` against `ref`, at the lag (0-400 samples) where they line up best. */
+  function snrDb (ref: Int16Array, got: Int16Array): { db: number, lag: number } {
+    let best = { db: -Infinity, lag: 0 }
+    for (let lag = 0; lag <= 400; lag++) {
+      let signal = 0
+      let noise = 0
+      // the middle of the signal: the codecs' start-up is left out
+      for (let i = 1600; i < ref.length - 1600; i++) {
+        const g = got[i + lag] ?? 0
+        signal += ref[i]! ** 2
+        noise += (ref[i]! - g) ** 2
+      }
+      const db = 10 * Math.log10(signal / noise)
+      if (db > best.db) best = { db, lag }
+    }
+    return best
+  }
+
+  it('a 1 kHz tone through Opus (the WebRTC side), G.711 (the phone line) and Opus again keeps its shape; the SNR of each step is printed', async () => {
+    const { Opus8k, FRAME_8K } = await import('../src/sip/opus8k.js')
+    const tone = Int16Array.from({ length: 8000 * 2 }, (_, i) => Math.round(10000 * Math.sin(2 * Math.PI * 1000 * i / 8000)))
+    const frames = (pcm: Int16Array): Int16Array[] => Array.from({ length: Math.floor(pcm.length / FRAME_8K) }, (_, k) => pcm.subarray(k * FRAME_8K, (k + 1) * FRAME_8K))
+    const join = (parts: Int16Array[]): Int16Array => Int16Array.from(parts.flatMap((p) => [...p]))
+    const browser = new Opus8k()
+    const relay = new Opus8k()
+    try {
+      // the browser's Opus, decoded at the relay
+      const atRelay = join(frames(tone).map((f) => relay.decode(browser.encode(f))))
+      // onto the phone line and back (PCMU)
+      const line = decodeG711('PCMU', encodeG711('PCMU', atRelay))
+      // the phone's audio, encoded by the relay, decoded by the browser
+      const atBrowser = join(frames(line).map((f) => browser.decode(relay.encode(f))))
+      const steps = { opus: snrDb(tone, atRelay), opusG711: snrDb(tone, line), roundTrip: snrDb(tone, atBrowser) }
+      // the tone against everything else in the signal (noise and distortion, whatever the phase): SINAD
+      const sinad = (pcm: Int16Array): number => { const s = toneShareOf(pcm.slice(4000, 12000), 1000); return 10 * Math.log10(s / (1 - s)) }
+      console.log(`1 kHz tone, waveform SNR: after Opus ${steps.opus.db.toFixed(1)} dB (lag ${steps.opus.lag}), then PCMU ${steps.opusG711.db.toFixed(1)} dB, then Opus again ${steps.roundTrip.db.toFixed(1)} dB (lag ${steps.roundTrip.lag}); SINAD ${sinad(atRelay).toFixed(1)}, ${sinad(line).toFixed(1)}, ${sinad(atBrowser).toFixed(1)} dB`)
+      // a working path keeps a tone well clear of its noise; a broken one (wrong rate, wrong
+      // sample format, lost frames) falls to about 0 dB or below
+      expect(sinad(atBrowser)).toBeGreaterThan(20)
+      expect(steps.roundTrip.db).toBeGreaterThan(10)
+    } finally {
+      browser.destroy()
+      relay.destroy()
+    }
+  })
+
+  it('encode() takes 160 samples only; decode() of bytes that are not Opus throws', async () => {
+    const { Opus8k } = await import('../src/sip/opus8k.js')
+    const o = new Opus8k()
+    try {
+      expect(() => o.encode(new Int16Array(100))).toThrow('Opus8k.encode(): a frame is 160 samples (20 ms at 8 kHz), got 100')
+      expect(() => o.decode(new Uint8Array([0xff, 0xff, 0xff]))).toThrow()
+    } finally {
+      o.destroy()
+    }
   })
 })
