@@ -11,14 +11,21 @@
  * transports, transactions, digest authentication; docs/dependencies.md says why).
  */
 import { randomBytes, randomInt } from 'node:crypto'
-import { createSocket } from 'node:dgram'
+import dgram, { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import sip from 'sip'
 import digest from 'sip/digest.js'
 import { decodeG711, encodeG711, G711_PAYLOAD_TYPES, parseRtp, writeRtp } from './rtp.js'
 import type { G711 } from './rtp.js'
-import type { Socket } from 'node:dgram'
+import type { RemoteInfo, Socket } from 'node:dgram'
 import type { SipMessage, SipRemote, SipStack } from 'sip'
+
+/**
+ * The largest SIP datagram read. RFC 3261 sends a request over 1300 bytes by TCP instead; what
+ * is bigger is dropped before the `sip` package parses it, whose message regex takes time that
+ * grows with the square of the datagram's size (60 KB of spaces: about 225 ms of CPU).
+ */
+export const MAX_SIP_DATAGRAM_BYTES = 8 * 1024
 
 /** G.711 samples in one 20 ms RTP packet at 8 kHz. */
 const SAMPLES_PER_PACKET = 160
@@ -323,8 +330,11 @@ export class SipGateway {
   private readonly answerTimeoutMs: number
   private readonly calls = new Map<string, SipCall>()
   /** @internal */ readonly log: (msg: string) => void
-  /** Requests refused: inbound INVITEs (not built yet), and in-dialog requests for no call of ours. */
-  readonly refused = { invite: 0, noDialog: 0 }
+  /**
+   * Requests refused: from an address that is no trunk's (not answered at all: a scanner learns
+   * nothing), inbound INVITEs (not built yet: 403), in-dialog requests for no call of ours (481).
+   */
+  readonly refused = { notTrunk: 0, tooLarge: 0, invite: 0, noDialog: 0 }
 
   constructor (init: SipGatewayInit) {
     if (!Number.isInteger(init.port) || init.port < 1 || init.port > 65535) throw new TypeError(`SIP port must be 1-65535, got ${String(init.port)}`)
@@ -334,7 +344,23 @@ export class SipGateway {
     this.trunks = init.trunks
     this.answerTimeoutMs = init.answerTimeoutMs ?? 30_000
     this.log = init.log ?? (() => {})
-    this.stack = sip.create({ address: init.host, port: init.port, udp: true, tcp: false, publicAddress: init.host, logger: { error: (e) => { this.log(`sip: ${String(e)}`) }, ...(init.trace === true ? { send: (m, t) => { this.log(`sip -> ${t.address}:${t.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) }, recv: (m, r) => { this.log(`sip <- ${r.address}:${r.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) } } : {}) } }, (rq, remote) => { this.onRequest(rq, remote) })
+    this.stack = createGuarded((msg, from) => this.admit(msg, from), { address: init.host, port: init.port, udp: true, tcp: false, publicAddress: init.host, logger: { error: (e) => { this.log(`sip: ${String(e)}`) }, ...(init.trace === true ? { send: (m, t) => { this.log(`sip -> ${t.address}:${t.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) }, recv: (m, r) => { this.log(`sip <- ${r.address}:${r.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) } } : {}) } }, (rq, remote) => { this.onRequest(rq, remote) })
+  }
+
+  /**
+   * Whether a datagram reaches the SIP parser: only from a trunk's address (anything else is
+   * dropped unread and unanswered: a scanner learns nothing), and no bigger than MAX_SIP_DATAGRAM_BYTES.
+   */
+  private admit (msg: Buffer, from: RemoteInfo): boolean {
+    if (!this.trunks.some((t) => t.host === from.address)) {
+      this.refused.notTrunk++
+      return false
+    }
+    if (msg.byteLength > MAX_SIP_DATAGRAM_BYTES) {
+      this.refused.tooLarge++
+      return false
+    }
+    return true
   }
 
   /** Calls `target` (`sip:alice@127.0.0.1:5062`, on a configured trunk): the SipCall, `calling` at once. */
@@ -417,5 +443,28 @@ export class SipGateway {
     }
     this.refused.noDialog++
     this.stack.send(sip.makeResponse(rq, 481, 'Call/Transaction Does Not Exist'))
+  }
+}
+
+/**
+ * sip.create() with `admit` in front of its UDP socket: the package makes that socket itself and
+ * parses every datagram it gets, so dgram.createSocket is wrapped for the one synchronous call that
+ * makes it, and the socket's message listener sees only what `admit` lets through.
+ */
+function createGuarded (admit: (msg: Buffer, from: RemoteInfo) => boolean, options: Parameters<typeof sip.create>[0], onRequest: Parameters<typeof sip.create>[1]): SipStack {
+  const real = dgram.createSocket
+  let wrapped = 0
+  const guarded = ((type: 'udp4' | 'udp6', listener?: (msg: Buffer, from: RemoteInfo) => void) => {
+    wrapped++
+    return real(type, listener !== undefined ? (msg, from) => { if (admit(msg, from)) listener(msg, from) } : undefined)
+  }) as typeof dgram.createSocket
+  dgram.createSocket = guarded
+  try {
+    const stack = sip.create(options, onRequest)
+    // the package's UDP transport is the one socket it makes; another way of making it would leave the parser open
+    if (wrapped !== 1) throw new Error(`the sip package made ${wrapped} UDP sockets through dgram.createSocket, not 1: its datagrams are not guarded`)
+    return stack
+  } finally {
+    dgram.createSocket = real
   }
 }
