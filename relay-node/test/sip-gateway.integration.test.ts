@@ -112,6 +112,25 @@ describe('SipGateway: outbound calls to baresip', () => {
     expect(call.sendAudio(new Int16Array(160))).toBe(false)
   })
 
+  it('DTMF both ways as RFC 4733 telephone-events: "123#" we send is what the phone hears, "4*" the phone sends comes as dtmf events; digits that are not DTMF are a TypeError', async () => {
+    const { phone, gw } = await setup('auto')
+    const call = await gw.call(phone.uri('bob'))
+    await reach(call, 'connected', 10_000)
+    await phone.waitFor('CALL_ESTABLISHED', 5_000)
+    const heard: string[] = []
+    call.on('dtmf', (d) => { heard.push(d) })
+    const from = phone.events.length
+    await call.sendDtmf('123#')
+    await expect.poll(() => phone.events.slice(from).filter((e) => e.type === 'CALL_DTMF_START').map((e) => String(e.param)), { timeout: 5_000 }).toEqual(['1', '2', '3', '#'])
+    for (const d of ['4', '*']) {
+      await phone.command('sndcode', d)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+    await expect.poll(() => heard, { timeout: 5_000 }).toEqual(['4', '*'])
+    await expect(call.sendDtmf('12x')).rejects.toThrow('sendDtmf(digits): digits must be one or more of 0-9 * # A-D, got "12x"')
+    call.hangup()
+  })
+
   it('the phone hangs up: our call ends "remote-hangup"', async () => {
     const { phone, gw } = await setup('auto')
     const call = await gw.call(phone.uri('bob'))

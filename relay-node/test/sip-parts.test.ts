@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeG711, encodeG711, parseRtp, writeRtp } from '../src/sip/rtp.js'
+import { decodeG711, encodeG711, parseRtp, parseTelephoneEvent, writeRtp, writeTelephoneEvent } from '../src/sip/rtp.js'
 import { endReasonOf, readAnswer, trunkOf } from '../src/sip/sip-gateway.js'
 import { toneShare as toneShareOf } from '../../test-utils/baresip.js'
 import type { SipTrunk } from '../src/sip/sip-gateway.js'
@@ -28,6 +28,13 @@ describe('RTP packets from hostile bytes', () => {
   it('CSRCs, an extension and padding are stepped over', () => {
     const b = Uint8Array.from([0xb1, 0x00, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, /* csrc */ 9, 9, 9, 9, /* ext */ 0xbe, 0xde, 0, 1, 7, 7, 7, 7, /* payload */ 5, 6, /* padding */ 0, 2])
     expect(parseRtp(b)?.payload).toEqual(Uint8Array.from([5, 6]))
+  })
+
+  it('telephone-events (RFC 4733): written and read back; shorter than 4 bytes is null', () => {
+    const e = { event: 11, end: true, volume: 10, duration: 800 }
+    expect(writeTelephoneEvent(e)).toEqual(Uint8Array.of(11, 0x8a, 0x03, 0x20))
+    expect(parseTelephoneEvent(writeTelephoneEvent(e))).toEqual(e)
+    expect(parseTelephoneEvent(Uint8Array.of(1, 2, 3))).toBeNull()
   })
 
   it('G.711 both laws: a tone through encode and decode keeps its shape (SNR over 30 dB)', () => {

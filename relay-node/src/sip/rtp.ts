@@ -73,3 +73,20 @@ export function decodeG711 (codec: G711, payload: Uint8Array): Int16Array {
 export function encodeG711 (codec: G711, pcm: Int16Array): Uint8Array {
   return codec === 'PCMU' ? mulaw.encode(pcm) : alaw.encode(pcm)
 }
+
+/** The DTMF digits by their telephone-event code (RFC 4733 section 3.2: 0-9, *, #, A-D as 0-15). */
+export const DTMF_DIGITS = '0123456789*#ABCD'
+
+/** One telephone-event payload (RFC 4733): the event's code, whether it has ended, its volume (dBm0, negated) and duration so far (timestamp units). */
+export interface TelephoneEvent { event: number, end: boolean, volume: number, duration: number }
+
+/** Reads a telephone-event payload: null when shorter than its 4 bytes. */
+export function parseTelephoneEvent (b: Uint8Array): TelephoneEvent | null {
+  if (b.byteLength < 4) return null
+  return { event: b[0]!, end: (b[1]! & 0x80) !== 0, volume: b[1]! & 0x3f, duration: (b[2]! << 8) | b[3]! }
+}
+
+/** Writes a telephone-event payload. */
+export function writeTelephoneEvent (e: TelephoneEvent): Uint8Array {
+  return Uint8Array.of(e.event & 0xff, (e.end ? 0x80 : 0) | (e.volume & 0x3f), (e.duration >> 8) & 0xff, e.duration & 0xff)
+}

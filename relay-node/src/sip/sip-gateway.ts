@@ -15,7 +15,7 @@ import dgram, { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import sip from 'sip'
 import digest from 'sip/digest.js'
-import { decodeG711, encodeG711, G711_PAYLOAD_TYPES, parseRtp, writeRtp } from './rtp.js'
+import { decodeG711, DTMF_DIGITS, encodeG711, G711_PAYLOAD_TYPES, parseRtp, parseTelephoneEvent, writeRtp, writeTelephoneEvent } from './rtp.js'
 import type { G711 } from './rtp.js'
 import type { RemoteInfo, Socket } from 'node:dgram'
 import type { SipMessage, SipRemote, SipStack } from 'sip'
@@ -29,6 +29,9 @@ export const MAX_SIP_DATAGRAM_BYTES = 8 * 1024
 
 /** G.711 samples in one 20 ms RTP packet at 8 kHz. */
 const SAMPLES_PER_PACKET = 160
+/** A DTMF digit's length (100 ms at 8 kHz) and the pause after it (60 ms). */
+const DTMF_SAMPLES = 800
+const DTMF_PAUSE_SAMPLES = 480
 
 /** A SIP server this relay may call: calls go only to these (host and port as the target URI names them). */
 export interface SipTrunk {
@@ -85,6 +88,8 @@ export interface SipCallEvents {
   state: [SipCallState]
   /** Decoded audio from the far end: 16-bit PCM at 8 kHz, one RTP packet's worth. */
   audio: [Int16Array]
+  /** A DTMF digit the far end sent (RFC 4733 telephone-event), once, when its event ends. */
+  dtmf: [string]
 }
 export type SipCallState = 'calling' | 'ringing' | 'connected' | 'ended'
 
@@ -114,6 +119,8 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   /** Our RTP to the far end: packets sent. */
   readonly rtpOut = { packets: 0 }
   private readonly out = { seq: randomInt(0, 65536), timestamp: randomInt(0, 2 ** 32), ssrc: randomInt(0, 2 ** 32), pending: new Int16Array(0) }
+  /** The timestamp of the last telephone-event reported (its end repeats). */
+  private lastDtmfTimestamp: number | undefined
   /** Where the far end's RTP comes from, once its first packet came (`address:port`). */
   rtpSource: string | undefined
   /** The INVITE as last sent (with its Via). */
@@ -186,13 +193,9 @@ export class SipCall extends EventEmitter<SipCallEvents> {
     all.set(this.out.pending)
     all.set(pcm, this.out.pending.length)
     let at = 0
-    const [address, port] = this.rtpSource !== undefined ? [this.rtpSource.slice(0, this.rtpSource.lastIndexOf(':')), Number(this.rtpSource.slice(this.rtpSource.lastIndexOf(':') + 1))] : [m.address, m.port]
     for (; at + SAMPLES_PER_PACKET <= all.length; at += SAMPLES_PER_PACKET) {
-      const payload = encodeG711(m.codec, all.subarray(at, at + SAMPLES_PER_PACKET))
-      this.socket.send(writeRtp({ payloadType: G711_PAYLOAD_TYPES[m.codec], marker: this.rtpOut.packets === 0, seq: this.out.seq, timestamp: this.out.timestamp, ssrc: this.out.ssrc, payload }), port, address)
-      this.out.seq = (this.out.seq + 1) & 0xffff
+      this.sendRtp(G711_PAYLOAD_TYPES[m.codec], this.rtpOut.packets === 0, this.out.timestamp, encodeG711(m.codec, all.subarray(at, at + SAMPLES_PER_PACKET)))
       this.out.timestamp = (this.out.timestamp + SAMPLES_PER_PACKET) >>> 0
-      this.rtpOut.packets++
     }
     this.out.pending = all.slice(at)
     return true
@@ -273,12 +276,62 @@ export class SipCall extends EventEmitter<SipCallEvents> {
     const m = this.media
     if (m !== undefined && this.state === 'connected' && this.rtpSource === undefined && (address === m.address || address === this.trunk.host) && parseRtp(b) !== null) this.rtpSource = `${address}:${port}`
     const p = m !== undefined && this.state === 'connected' && this.rtpSource === `${address}:${port}` ? parseRtp(b) : null
+    if (p !== null && m !== undefined && p.payloadType === m.dtmfPayloadType) {
+      const e = parseTelephoneEvent(p.payload)
+      if (e === null || e.event >= DTMF_DIGITS.length) { this.rtp.dropped++; return }
+      this.rtp.received++
+      // an event's end is sent three times, all with the event's timestamp: reported once
+      if (e.end && p.timestamp !== this.lastDtmfTimestamp) {
+        this.lastDtmfTimestamp = p.timestamp
+        this.emit('dtmf', DTMF_DIGITS[e.event]!)
+      }
+      return
+    }
     if (p === null || m === undefined || p.payloadType !== G711_PAYLOAD_TYPES[m.codec]) {
-      if (p === null || p.payloadType !== m?.dtmfPayloadType) this.rtp.dropped++
+      this.rtp.dropped++
       return
     }
     this.rtp.received++
     this.emit('audio', decodeG711(m.codec, p.payload))
+  }
+
+  /**
+   * Sends DTMF digits (`0-9`, `*`, `#`, `A-D`) as RFC 4733 telephone-events, one after another:
+   * each 100 ms long, in packets 20 ms apart, its end sent three times, then 60 ms of pause.
+   * Resolves once all are sent. TypeError naming the input for other characters; an Error when
+   * the far end's answer did not take telephone-event (SIP INFO is not built) or the call is not
+   * connected.
+   */
+  async sendDtmf (digits: string): Promise<void> {
+    if (typeof digits !== 'string' || !/^[0-9*#A-D]+$/.test(digits)) throw new TypeError(`sendDtmf(digits): digits must be one or more of 0-9 * # A-D, got ${JSON.stringify(digits)}`)
+    const m = this.media
+    if (m === undefined || this.state !== 'connected') throw new Error(`sendDtmf(): the call is ${this.state}`)
+    const pt = m.dtmfPayloadType
+    if (pt === undefined) throw new Error('sendDtmf(): the far end did not take telephone-event in its answer (SIP INFO is not built)')
+    const tick = async (): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, 20)) }
+    for (const d of digits) {
+      const event = DTMF_DIGITS.indexOf(d)
+      const timestamp = this.out.timestamp
+      for (let duration = SAMPLES_PER_PACKET, first = true; ; duration += SAMPLES_PER_PACKET, first = false) {
+        if (this.state !== 'connected') throw new Error(`sendDtmf(): the call ended (${this.endReason ?? ''}) while sending ${JSON.stringify(digits)}`)
+        const end = duration >= DTMF_SAMPLES
+        for (let k = 0; k < (end ? 3 : 1); k++) this.sendRtp(pt, first && k === 0, timestamp, writeTelephoneEvent({ event, end, volume: 10, duration }))
+        if (end) break
+        await tick()
+      }
+      // the audio stream's clock went on meanwhile
+      this.out.timestamp = (timestamp + DTMF_SAMPLES + DTMF_PAUSE_SAMPLES) >>> 0
+      await new Promise((resolve) => setTimeout(resolve, DTMF_PAUSE_SAMPLES / 8))
+    }
+  }
+
+  /** One RTP packet to the far end, the next in our stream's sequence. */
+  private sendRtp (payloadType: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
+    const m = this.media!
+    const [address, port] = this.rtpSource !== undefined ? [this.rtpSource.slice(0, this.rtpSource.lastIndexOf(':')), Number(this.rtpSource.slice(this.rtpSource.lastIndexOf(':') + 1))] : [m.address, m.port]
+    this.socket.send(writeRtp({ payloadType, marker, seq: this.out.seq, timestamp, ssrc: this.out.ssrc, payload }), port, address)
+    this.out.seq = (this.out.seq + 1) & 0xffff
+    this.rtpOut.packets++
   }
 
   private setState (s: SipCallState): void {
