@@ -109,8 +109,12 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   /** The far end's status and words when an error answer ended the call. */
   endStatus: { status: number, reason: string } | undefined
   media: SipMediaAnswer | undefined
-  /** RTP packets taken, and dropped (not RTP, from another address, or of a payload type not agreed). */
-  readonly rtp = { received: 0, dropped: 0 }
+  /**
+   * RTP packets taken; come before the call was connected here (the far end may send as soon as
+   * it answers, before its 200 is read: not taken, its codec is not known yet); and dropped (not
+   * RTP, from another address, or of a payload type not agreed).
+   */
+  readonly rtp = { received: 0, early: 0, dropped: 0 }
   /** @internal */ readonly invite: SipMessage
   /** @internal */ remoteTag: string | undefined
   /** @internal */ remoteTarget: string | undefined
@@ -274,6 +278,7 @@ export class SipCall extends EventEmitter<SipCallEvents> {
    */
   private onRtp (b: Buffer, address: string, port: number): void {
     const m = this.media
+    if (this.state !== 'connected') { this.rtp.early++; return }
     if (m !== undefined && this.state === 'connected' && this.rtpSource === undefined && (address === m.address || address === this.trunk.host) && parseRtp(b) !== null) this.rtpSource = `${address}:${port}`
     const p = m !== undefined && this.state === 'connected' && this.rtpSource === `${address}:${port}` ? parseRtp(b) : null
     if (p !== null && m !== undefined && p.payloadType === m.dtmfPayloadType) {
