@@ -166,6 +166,8 @@ export class SipCall extends EventEmitter<SipCallEvents> {
       content: sdp
     }
     socket.on('message', (b, from) => { this.onRtp(b, from.address, from.port) })
+    // a socket error (a send the kernel refused) is logged, never thrown out of the relay
+    socket.on('error', (err) => { gw.log(`sip call ${this.callId}: RTP socket: ${err.message}`) })
   }
 
   get callId (): string { return this.invite.headers['call-id']! }
