@@ -244,6 +244,30 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     }
   })
 
+  it('pair glare: two members dial each other at the same moment (as when their views of the room differ): both rooms keep the same call (one of the two, or the one the 1:1 glare rule kept), connected', async () => {
+    const [alice, bob, carol] = [await client('alice'), await client('bob'), await client('carol')]
+    const groups = [joins(bob.client), joins(carol.client)]
+    const a = await alice.client.call([bob.name, carol.name], { data: true })
+    const [b, c] = await Promise.all(groups)
+    await Promise.all([connected(a, 2), connected(b!, 2), connected(c!, 2)])
+    // bob and carol each dial the other with the room's state and take their own call into the
+    // room, as connectMembers() does; each also gets the other's call, as a member's call
+    type Placed = Call
+    const place = async (from: AuraLink, to: string, g: GroupCall): Promise<Placed> => (from as unknown as { placeCall: (name: string, media: object, options: object, group: GroupStateMessage) => Promise<Placed> }).placeCall(to, { data: true }, {}, g.groupState())
+    const pairCall = (g: GroupCall, peer: AuraLink): Call | undefined => g.participants.find((p) => p.peer.equals(peer.peerId))?.call
+    const [bc, cb] = await Promise.all([place(bob.client, carol.name, b!), place(carol.client, bob.name, c!)])
+    b!.attach(bc)
+    c!.attach(cb)
+    console.log(`pair glare: ${bc.id === cb.id ? 'one call (the invites crossed: the 1:1 glare rule kept one)' : 'two calls'}`)
+    await until(() => pairCall(b!, carol.client)?.state === 'connected' && pairCall(c!, bob.client)?.state === 'connected', 15_000)
+    // the same call on both sides
+    expect(pairCall(b!, carol.client)?.id).toBe(pairCall(c!, bob.client)?.id)
+    // and it stays: no hangup follows
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    expect(b!.participants.find((p) => p.peer.equals(carol.client.peerId))?.state).toBe('connected')
+    expect(c!.participants.find((p) => p.peer.equals(bob.client.peerId))?.state).toBe('connected')
+  })
+
   it('a forged group invite (mallory names alice\'s room with an invite she signed herself) is refused: bob\'s app never hears of it', async () => {
     const [alice, bob, mallory] = [await client('alice'), await client('bob'), await client('mallory')]
     const bobJoins = joins(bob.client)
