@@ -44,7 +44,7 @@ export interface Baresip {
 }
 
 /** A free UDP port on 127.0.0.1 (bound, read, released). */
-async function freeUdpPort (): Promise<number> {
+export async function freeUdpPort (): Promise<number> {
   const s = createSocket('udp4')
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))
   const port = s.address().port

@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SipGateway } from '../src/sip/sip-gateway.js'
-import { startBaresip, toneShare } from '../../test-utils/baresip.js'
+import { freeUdpPort, startBaresip, toneShare } from '../../test-utils/baresip.js'
 import type { Baresip } from '../../test-utils/baresip.js'
 import type { SipCall, SipCallState } from '../src/sip/sip-gateway.js'
 
@@ -13,14 +13,6 @@ import type { SipCall, SipCallState } from '../src/sip/sip-gateway.js'
 
 /** AURALINK_SIP_TRACE=1: each SIP message and baresip's output are printed. */
 const trace = process.env.AURALINK_SIP_TRACE === '1'
-
-async function freeUdpPort (): Promise<number> {
-  const s = createSocket('udp4')
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))
-  const port = s.address().port
-  await new Promise<void>((resolve) => s.close(() => { resolve() }))
-  return port
-}
 
 /** Whether something holds UDP `port` on 127.0.0.1. */
 async function portTaken (port: number): Promise<boolean> {
