@@ -186,13 +186,45 @@ export interface RelayConfig {
   streamHosts: string[]
   /** Streams out (each one encoder, one RTMP push) at once on this relay. @default 2 */
   maxStreams: number
+  /**
+   * The SIP gateway's address, `ipv4:port` (docs/sip.md): set, the relay places SIP calls for
+   * clients that hold a name here, to its `sipTrunks` only. @default '' (off: no SIP port open)
+   */
+  sipListen: string
+  /**
+   * The SIP servers (PBXes, phone-line providers) this relay may call: in the config file a list of
+   * `{ "name", "host", "port" }`; as a flag or env var `name=host[:port]` (comma-separated in
+   * the env var). A trunk's digest credentials come from the environment only, never a flag or
+   * the file: `AURALINK_RELAY_SIP_TRUNK_<NAME>_USERNAME` and `_PASSWORD` (NAME upper-cased).
+   * Only UDP. @default [] (none: no call goes anywhere)
+   */
+  sipTrunks: SipTrunkConfig[]
+  /** SIP calls at once on this relay. @default 16 */
+  maxSipCalls: number
+  /** SIP calls at once from one client. @default 2 */
+  maxSipCallsPerPeer: number
+}
+
+/** One SIP trunk (RelayConfig.sipTrunks). */
+export interface SipTrunkConfig {
+  /** Letters, digits and _ (1-32): names it in logs and in its credentials' env vars. */
+  name: string
+  /** The trunk's IPv4 address: SIP and RTP from it are taken, from no other. */
+  host: string
+  /** @default 5060 */
+  port: number
+  transport: 'udp'
+  /** Digest credentials (from the environment; `createRelayNode()` takes them here too). */
+  username?: string
+  password?: string
 }
 
 export { DEFAULTS }
 
 /** `secret`: a string that may be empty and is never echoed in an error message. */
 /** `switch`: on or off; a flag without a value (`--recording`), or true/false, 1/0, yes/no, on/off. */
-interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs' | 'hosts' | 'switch', help: string }
+/** `trunks`: SIP trunks, a list of objects (file, init) or `name=host[:port]` entries (flag, env). */
+interface Field { flag: string, env: string, kind: 'string' | 'tag' | 'secret' | 'port' | 'count' | 'level' | 'addrs' | 'hosts' | 'switch' | 'trunks', help: string }
 
 /** Every setting: its flag, env var, kind and help line. The one table CLI, env and file share. */
 export const FIELDS: Record<keyof RelayConfig, Field> = {
@@ -251,7 +283,11 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   recordingsRecipient: { flag: 'recordings-recipient', env: 'AURALINK_RELAY_RECORDINGS_RECIPIENT', kind: 'tag', help: 'age public key (age1...) finished recordings are encrypted to' },
   recordingsRetentionDays: { flag: 'recordings-retention-days', env: 'AURALINK_RELAY_RECORDINGS_RETENTION_DAYS', kind: 'count', help: 'days a finished recording is kept, then deleted (0: kept)' },
   streamHosts: { flag: 'stream-host', env: 'AURALINK_RELAY_STREAM_HOSTS', kind: 'hosts', help: 'RTMP host (host, host:port, *.domain) calls may be streamed out to (repeatable; env: comma-separated; none: no streams)' },
-  maxStreams: { flag: 'max-streams', env: 'AURALINK_RELAY_MAX_STREAMS', kind: 'count', help: 'streams out over RTMP at once' }
+  maxStreams: { flag: 'max-streams', env: 'AURALINK_RELAY_MAX_STREAMS', kind: 'count', help: 'streams out over RTMP at once' },
+  sipListen: { flag: 'sip-listen', env: 'AURALINK_RELAY_SIP_LISTEN', kind: 'tag', help: 'ipv4:port the SIP gateway listens on (none: no SIP)' },
+  sipTrunks: { flag: 'sip-trunk', env: 'AURALINK_RELAY_SIP_TRUNKS', kind: 'trunks', help: 'SIP trunk calls may go to, name=ipv4[:port] (repeatable; env: comma-separated; credentials: env AURALINK_RELAY_SIP_TRUNK_<NAME>_USERNAME/_PASSWORD)' },
+  maxSipCalls: { flag: 'max-sip-calls', env: 'AURALINK_RELAY_MAX_SIP_CALLS', kind: 'count', help: 'SIP calls at once' },
+  maxSipCallsPerPeer: { flag: 'max-sip-calls-per-peer', env: 'AURALINK_RELAY_MAX_SIP_CALLS_PER_PEER', kind: 'count', help: 'SIP calls at once from one client' }
 }
 
 /**
@@ -352,6 +388,8 @@ const BOUNDS: Partial<Record<keyof RelayConfig, (v: never) => string | undefined
   // the full check (the key decodes) is age's, when recording starts; this catches a key pasted in the wrong field
   recordingsRecipient: (v: string) => v !== '' && !/^age1[0-9a-z]{10,2000}$/.test(v) ? 'is not an age recipient (age1 and lowercase bech32, as age-keygen prints after "public key:")' : undefined,
   metricsToken: (v: string) => v !== '' && v.length < 16 ? 'is shorter than 16 characters' : undefined,
+  // the address is announced in every SIP message and SDP: an unspecified one would be no address at all
+  sipListen: (v: string) => v !== '' && (ipv4Port(v) === undefined || v.startsWith('0.0.0.0:')) ? 'is not ipv4:port (an address of this machine, not 0.0.0.0, and a port 1-65535)' : undefined,
   // libp2p's connection manager throws for less
   maxConnections: (v: number) => v < 1 ? 'is not at least 1' : undefined,
   // 0 would turn Node's and libp2p's timeouts off
@@ -374,6 +412,55 @@ function coerce (key: keyof RelayConfig, raw: unknown, source: string): RelayCon
 
 /** A stream host entry: a name or IPv4 (with `*.` for subdomains), or a bracketed IPv6; an optional port. */
 const HOST_PATTERN = /^(?:(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/
+
+/** `a.b.c.d:port` split, or undefined. */
+function ipv4Port (v: string): { host: string, port: number } | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(v)
+  if (m === null || m[1]!.split('.').some((o) => Number(o) > 255)) return undefined
+  const port = m[2] === undefined ? 5060 : Number(m[2])
+  return port >= 1 && port <= 65535 ? { host: m[1]!, port } : undefined
+}
+
+const TRUNK_NAME = /^[A-Za-z0-9_]{1,32}$/
+
+/** SIP trunks from a list of objects (the file, init) or of `name=ipv4[:port]` strings (a flag, the env); credentials only from init. */
+function trunksOf (raw: unknown, source: string, bad: (why: string) => never): SipTrunkConfig[] {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : bad('is not a list of SIP trunks')
+  const trunks = list.map((t: unknown): SipTrunkConfig => {
+    if (typeof t === 'string') {
+      const eq = t.indexOf('=')
+      const at = ipv4Port(t.slice(eq + 1))
+      if (eq < 1 || !TRUNK_NAME.test(t.slice(0, eq)) || at === undefined) throw new ConfigError(`${source}: ${JSON.stringify(t)} is not name=ipv4[:port] (a name of letters, digits and _)`)
+      return { name: t.slice(0, eq), ...at, transport: 'udp' }
+    }
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new ConfigError(`${source}: ${JSON.stringify(t)} is not a trunk { name, host, port }`)
+    const o = t as Record<string, unknown>
+    const label = `${source}: trunk ${JSON.stringify(o.name)}`
+    if (typeof o.name !== 'string' || !TRUNK_NAME.test(o.name)) throw new ConfigError(`${label}: name must be 1-32 letters, digits or _`)
+    for (const k of Object.keys(o)) if (!['name', 'host', 'port', 'transport', ...(source.startsWith('init.') ? ['username', 'password'] : [])].includes(k)) throw new ConfigError(`${label}: unknown field "${k}"${k === 'username' || k === 'password' ? ' (credentials come from the environment: AURALINK_RELAY_SIP_TRUNK_<NAME>_USERNAME and _PASSWORD)' : ''}`)
+    const at = typeof o.host === 'string' ? ipv4Port(`${o.host}:${o.port === undefined ? 5060 : String(o.port)}`) : undefined
+    if (at === undefined || (o.port !== undefined && !Number.isInteger(o.port))) throw new ConfigError(`${label}: host must be an IPv4 address and port a whole number 1-65535`)
+    if (o.transport !== undefined && o.transport !== 'udp') throw new ConfigError(`${label}: transport ${JSON.stringify(o.transport)} is not taken (only "udp")`)
+    for (const k of ['username', 'password'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') throw new ConfigError(`${label}: ${k} is not a string`)
+    return { name: o.name, ...at, transport: 'udp', ...(typeof o.username === 'string' ? { username: o.username } : {}), ...(typeof o.password === 'string' ? { password: o.password } : {}) }
+  })
+  for (const [i, t] of trunks.entries()) {
+    const twin = trunks.findIndex((u) => u.name === t.name || (u.host === t.host && u.port === t.port))
+    if (twin !== i) throw new ConfigError(`${source}: trunks ${JSON.stringify(trunks[twin]!.name)} and ${JSON.stringify(t.name)} share a name or an address (${t.host}:${t.port})`)
+  }
+  return trunks
+}
+
+/** Each trunk's digest credentials from the environment (`AURALINK_RELAY_SIP_TRUNK_<NAME>_USERNAME` / `_PASSWORD`). */
+export function trunkCredentials (trunks: SipTrunkConfig[], env: NodeJS.ProcessEnv): SipTrunkConfig[] {
+  return trunks.map((t) => {
+    const base = `AURALINK_RELAY_SIP_TRUNK_${t.name.toUpperCase()}`
+    const username = env[`${base}_USERNAME`]
+    const password = env[`${base}_PASSWORD`]
+    if ((username === undefined) !== (password === undefined)) throw new ConfigError(`trunk ${JSON.stringify(t.name)}: ${base}_USERNAME and ${base}_PASSWORD go together (one is set, the other not)`)
+    return username !== undefined && password !== undefined ? { ...t, username, password } : t
+  })
+}
 
 function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): RelayConfig[keyof RelayConfig] {
   const f = FIELDS[key]
@@ -406,6 +493,8 @@ function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): Rela
       for (const h of list) if (typeof h !== 'string' || !HOST_PATTERN.test(h)) throw new ConfigError(`${source}: ${JSON.stringify(h)} is not a host, host:port or *.domain`)
       return list.map((h) => String(h).toLowerCase())
     }
+    case 'trunks':
+      return trunksOf(raw, source, bad)
     case 'addrs': {
       const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : bad('is not a list of multiaddrs')
       for (const a of list) {
@@ -426,7 +515,7 @@ function coerceKind (key: keyof RelayConfig, raw: unknown, source: string): Rela
  * seconds, DeprecatedRelaySettings) sets its replacement and is added to `deprecations`.
  */
 export function resolveConfig (init: Partial<RelayConfig> & DeprecatedRelaySettings, deprecations: Deprecation[] = []): RelayConfig {
-  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [], streamHosts: [] }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [], streamHosts: [], sipTrunks: [] }
   // the old names (seconds) first, so that a new name given beside its old one wins
   const entries = Object.entries(init).filter(([, value]) => value !== undefined)
   for (const [key, value] of [...entries.filter(([k]) => isDeprecated(k)), ...entries.filter(([k]) => !isDeprecated(k))]) {
@@ -458,7 +547,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
     // would otherwise repair on every restart)
     repair: { type: 'boolean' }
   }
-  for (const f of Object.values(FIELDS)) options[f.flag] = { type: f.kind === 'switch' ? 'boolean' : 'string', ...(f.kind === 'addrs' || f.kind === 'hosts' ? { multiple: true } : {}) }
+  for (const f of Object.values(FIELDS)) options[f.flag] = { type: f.kind === 'switch' ? 'boolean' : 'string', ...(f.kind === 'addrs' || f.kind === 'hosts' || f.kind === 'trunks' ? { multiple: true } : {}) }
   for (const r of Object.values(DEPRECATED_FIELDS)) options[r.flag] = { type: 'string' }
   const deprecations: Deprecation[] = []
   let values: Record<string, string | boolean | string[] | undefined>
@@ -467,7 +556,7 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new ConfigError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''), { cause: err })
   }
-  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [], streamHosts: [] }
+  const config: Record<string, unknown> = { ...DEFAULTS, announce: [], bootstrap: [], streamHosts: [], sipTrunks: [] }
   const file = (values.config as string | undefined) ?? env.AURALINK_RELAY_CONFIG
   if (file !== undefined) {
     let parsed: unknown
@@ -511,5 +600,6 @@ export function loadConfig (argv: string[], env: NodeJS.ProcessEnv = process.env
     const v = values[f.flag]
     if (v !== undefined) config[key] = coerce(key as keyof RelayConfig, v, `--${f.flag}`)
   }
+  config.sipTrunks = trunkCredentials(config.sipTrunks as SipTrunkConfig[], env)
   return { config: config as unknown as RelayConfig, help: values.help === true, version: values.version === true, repair: values.repair === true, deprecations }
 }

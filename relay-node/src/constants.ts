@@ -87,5 +87,9 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   recordingsRecipient: '',
   recordingsRetentionDays: 30,
   streamHosts: [],
-  maxStreams: 2
+  maxStreams: 2,
+  sipListen: '',
+  sipTrunks: [],
+  maxSipCalls: 16,
+  maxSipCallsPerPeer: 2
 })

@@ -21,6 +21,8 @@ export interface RelayMetricsSources {
   recordings?(): number
   /** Calls streamed out over RTMP now (0 when none may be). */
   streams?(): number
+  /** SIP calls now, with the requests being checked (0 when SIP is off). */
+  sipCalls?(): number
 }
 
 /** Where a connection or socket was refused or closed early: libp2p's upgrader and gater, the WebSocket port's sockets, the HTTP port's sockets. */
@@ -54,7 +56,9 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 
  * `auralink_recordings_stopped_total{reason}`, `auralink_recordings_bytes_total`,
  * `auralink_recordings_finished_total{status}`, `auralink_recordings_expired_total`,
  * `auralink_recordings_served_total{result}`; with `--stream-host`: `auralink_streams_active`,
- * `auralink_streams_states_total{state}`, `auralink_streams_reconnects_total`.
+ * `auralink_streams_states_total{state}`, `auralink_streams_reconnects_total`; with `--sip-listen`:
+ * `auralink_sip_calls_active`, `auralink_sip_requests_total{result}`,
+ * `auralink_sip_calls_ended_total{reason}`, `auralink_sip_refused_total{reason}`.
  * A gauge whose source fails is left out of that scrape and counted
  * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
@@ -77,6 +81,9 @@ export class RelayMetrics {
   readonly recordingsServed: Counter<'result'>
   readonly streamStates: Counter<'state'>
   readonly streamReconnects: Counter
+  readonly sipRequests: Counter<'result'>
+  readonly sipCallsEnded: Counter<'reason'>
+  readonly sipRefused: Counter<'reason'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -244,6 +251,30 @@ export class RelayMetrics {
     this.streamReconnects = new Counter({
       name: 'auralink_streams_reconnects_total',
       help: 'New connections to an RTMP server after it dropped a stream (each try counts)',
+      registers
+    })
+    new Gauge({
+      name: 'auralink_sip_calls_active',
+      help: 'SIP calls placed for clients now, with the requests being checked (--sip-listen)',
+      registers,
+      collect: skipping((g) => { g.set(sources.sipCalls?.() ?? 0) })
+    })
+    this.sipRequests = new Counter({
+      name: 'auralink_sip_requests_total',
+      help: 'Clients\' SIP call requests by result: placed, bad_request, no_name (the client holds no name here), not_trunk (the target is on none of the trunks), limit (--max-sip-calls, --max-sip-calls-per-peer), failed',
+      labelNames: ['result'],
+      registers
+    })
+    this.sipCallsEnded = new Counter({
+      name: 'auralink_sip_calls_ended_total',
+      help: 'Placed SIP calls that ended, by reason: hangup (the client), remote-hangup, busy, declined, not-found, unreachable, failed',
+      labelNames: ['reason'],
+      registers
+    })
+    this.sipRefused = new Counter({
+      name: 'auralink_sip_refused_total',
+      help: 'SIP datagrams and requests from the network refused, by reason: not_trunk (from an address that is no trunk: dropped unread, unanswered), too_large (over 8 KiB: dropped unread), inbound_invite (answered 403), no_dialog (answered 481)',
+      labelNames: ['reason'],
       registers
     })
     this.errors = new Counter({

@@ -29,6 +29,8 @@ import type { RelayAdverts } from './adverts.js'
 import type { RelayGuard, RelayLimit } from './relay-guard.js'
 import type { RecordService } from './media/record-service.js'
 import type { StreamService } from './media/stream-service.js'
+import type { SipGateway } from './sip/sip-gateway.js'
+import type { SipService } from './sip/sip-service.js'
 import type { DhtGuard } from './dht-guard.js'
 import type { AuraIdDirectory } from '@auralink/signalling'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -101,6 +103,13 @@ export interface RelayNode {
    * undefined otherwise (the relay then never loads its WebRTC media stack).
    */
   readonly recordings?: RecordService
+  /**
+   * The SIP service (`/auralink/sip/1.0.0`, docs/sip.md) when `sipListen` is set; undefined
+   * otherwise (no SIP port open, werift not loaded for it).
+   */
+  readonly sip?: SipService
+  /** The SIP gateway (its stack on `sipListen`) when SIP is on. */
+  readonly sipGateway?: SipGateway
   /**
    * Listens: HTTP first (503 on /healthz until libp2p is up), then libp2p.
    * Idempotent; rejects with PortInUseError for a taken port, InvalidStateError after stop().
@@ -239,8 +248,11 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     knownRelays: () => libp2p?.services.adverts.relays().length ?? 0,
     degraded: () => datastoreHealth.degraded,
     recordings: () => recordings?.active ?? 0,
-    streams: () => streams?.streamsNow ?? 0
+    streams: () => streams?.streamsNow ?? 0,
+    sipCalls: () => sip?.active ?? 0
   })
+  let sip: SipService | undefined
+  let sipGateway: SipGateway | undefined
   let recordings: RecordService | undefined
   let streams: StreamService | undefined
   // every datastore fault is counted; the first (which makes the relay degraded) is one error line
@@ -339,6 +351,39 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         metrics.recordingBytes.inc(bytes)
       },
       onFinished: (status) => { metrics.recordingsFinished.inc({ status }) }
+    })
+  }
+  if (config.sipListen !== '') {
+    // loaded only here: a relay without SIP never loads the SIP stack, nor werift for it
+    const [{ SipGateway }, { SipService }] = await Promise.all([import('./sip/sip-gateway.js'), import('./sip/sip-service.js')]).catch(async (err: unknown) => {
+      await datastore.close().catch(() => {})
+      throw new Error(`--sip-listen needs the relay's SIP and media stack (the sip and werift packages), which did not load: ${(err as Error).message}`, { cause: err })
+    })
+    const at = config.sipListen.lastIndexOf(':')
+    const sipLog = log.child({ component: 'sip' })
+    if (config.sipTrunks.length === 0) sipLog.warn('SIP is on but no trunk is configured (--sip-trunk, sipTrunks): every call is refused')
+    try {
+      sipGateway = new SipGateway({
+        host: config.sipListen.slice(0, at),
+        port: Number(config.sipListen.slice(at + 1)),
+        trunks: config.sipTrunks,
+        log: (msg) => { sipLog.debug(msg) },
+        trace: process.env.AURALINK_SIP_TRACE === '1',
+        onRefused: (reason) => { metrics.sipRefused.inc({ reason }) }
+      })
+    } catch (err) {
+      await datastore.close().catch(() => {})
+      throw err
+    }
+    const gateway = sipGateway
+    sip = new SipService({
+      gateway,
+      maxCalls: config.maxSipCalls,
+      maxCallsPerPeer: config.maxSipCallsPerPeer,
+      holdsName: async (peer, options) => libp2p.services.directory.holdsName(peer, { ...options, minAgeMs: config.namedMinAgeMs }),
+      log: sipLog,
+      onRequest: (result) => { metrics.sipRequests.inc({ result }) },
+      onEnded: (reason) => { metrics.sipCallsEnded.inc({ reason }) }
     })
   }
   let repaired: RelayNode['repaired']
@@ -468,6 +513,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       throw err
     }
     await recordings?.start(libp2p)
+    await sip?.start(libp2p)
     serving = true
     log.info({ multiaddrs: node.multiaddrs, http: httpUrl, ...(recordings !== undefined ? { recordings: config.recordingsDir } : {}) }, 'listening')
     joinNetwork()
@@ -483,6 +529,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
     get multiaddrs () { return libp2p.getMultiaddrs().map(String) },
     get httpUrl () { return httpUrl },
     recordings,
+    ...(sip !== undefined ? { sip, sipGateway } : {}),
     async start () {
       if (stopping !== undefined) throw new InvalidStateError('start() on a relay node that was stopped: create a new one')
       starting ??= listen()
@@ -499,6 +546,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         guard.stop()
         // every upload told why and every recording's file made, while libp2p still carries the answers
         await recordings?.stop()
+        // every SIP call hung up (BYE or CANCEL out), each client told why, the SIP port closed
+        await sip?.stop()
         if (http.listening) {
           http.closeAllConnections()
           await new Promise((resolve) => http.close(resolve))

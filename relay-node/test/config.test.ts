@@ -191,6 +191,33 @@ describe('loadConfig', () => {
     }
   })
 
+  it('SIP: off by default; --sip-listen takes ipv4:port (not 0.0.0.0); --sip-trunk repeats as name=ipv4[:port] (env: comma-separated; file: objects), credentials only from the env, duplicates and bad entries named', async () => {
+    expect(loadConfig([], {}).config).toMatchObject({ sipListen: '', sipTrunks: [], maxSipCalls: 16, maxSipCallsPerPeer: 2 })
+    expect(loadConfig(['--sip-listen', '127.0.0.1:5070'], {}).config.sipListen).toBe('127.0.0.1:5070')
+    for (const bad of ['0.0.0.0:5060', 'pbx.example:5060', '127.0.0.1:0', '127.0.0.1:70000', '300.1.1.1:5060']) {
+      expect(() => loadConfig(['--sip-listen', bad], {})).toThrow(`--sip-listen: ${JSON.stringify(bad)} is not ipv4:port`)
+    }
+    expect(loadConfig(['--sip-trunk', 'pbx=10.0.0.5', '--sip-trunk', 'line_2=10.0.0.6:5080'], {}).config.sipTrunks).toEqual([
+      { name: 'pbx', host: '10.0.0.5', port: 5060, transport: 'udp' },
+      { name: 'line_2', host: '10.0.0.6', port: 5080, transport: 'udp' }
+    ])
+    expect(loadConfig([], { AURALINK_RELAY_SIP_TRUNKS: 'a=10.0.0.1, b=10.0.0.2:5062', AURALINK_RELAY_SIP_TRUNK_B_USERNAME: 'u', AURALINK_RELAY_SIP_TRUNK_B_PASSWORD: 'p' }).config.sipTrunks).toEqual([
+      { name: 'a', host: '10.0.0.1', port: 5060, transport: 'udp' },
+      { name: 'b', host: '10.0.0.2', port: 5062, transport: 'udp', username: 'u', password: 'p' }
+    ])
+    const file = await configFile({ sipTrunks: [{ name: 'pbx', host: '10.0.0.5', port: 5062 }] })
+    expect(loadConfig(['--config', file], {}).config.sipTrunks).toEqual([{ name: 'pbx', host: '10.0.0.5', port: 5062, transport: 'udp' }])
+    const withPassword = await configFile({ sipTrunks: [{ name: 'pbx', host: '10.0.0.5', password: 'x' }] })
+    expect(() => loadConfig(['--config', withPassword], {})).toThrow('unknown field "password" (credentials come from the environment')
+    const tcp = await configFile({ sipTrunks: [{ name: 'pbx', host: '10.0.0.5', transport: 'tcp' }] })
+    expect(() => loadConfig(['--config', tcp], {})).toThrow('transport "tcp" is not taken (only "udp")')
+    expect(() => loadConfig(['--sip-trunk', 'a=10.0.0.1', '--sip-trunk', 'b=10.0.0.1:5060'], {})).toThrow('trunks "a" and "b" share a name or an address (10.0.0.1:5060)')
+    for (const bad of ['pbx', '=10.0.0.1', 'p-x=10.0.0.1', 'pbx=pbx.example']) {
+      expect(() => loadConfig(['--sip-trunk', bad], {})).toThrow(`--sip-trunk: ${JSON.stringify(bad)} is not name=ipv4[:port]`)
+    }
+    expect(() => loadConfig(['--sip-trunk', 'a=10.0.0.1'], { AURALINK_RELAY_SIP_TRUNK_A_USERNAME: 'u' })).toThrow('AURALINK_RELAY_SIP_TRUNK_A_USERNAME and AURALINK_RELAY_SIP_TRUNK_A_PASSWORD go together')
+  })
+
   it('every duration setting ends in Ms, and every deprecated name (seconds) maps to one of them with a distinct flag and env var', () => {
     for (const [key, f] of Object.entries(FIELDS)) {
       if (/(Ttl|Grace|Duration|Age|Interval|Timeout)/.test(key)) {

@@ -179,7 +179,7 @@ describe('SipGateway: outbound calls to baresip', () => {
     await phone.command('dial', `sip:someone@127.0.0.1:${gw.port}`)
     const closed = await phone.waitFor('CALL_CLOSED', 10_000)
     expect(String(closed.param)).toMatch(/403/)
-    expect(gw.refused.invite).toBe(1)
+    expect(gw.refused.inbound_invite).toBe(1)
   })
   it('a trunk that asks for digest authentication (SIPp as the server): the INVITE is sent again with the trunk\'s credentials and answered; wrong ones end the call with the server\'s 403', async () => {
     for (const [password, expected] of [['s3cret-pass', 'connected'], ['not-it', 'failed']] as const) {
@@ -241,8 +241,8 @@ describe('SipGateway: outbound calls to baresip', () => {
       clearInterval(tick)
     }
     console.log(`refused ${JSON.stringify(gw.refused)}; worst event-loop stall ${worst} ms`)
-    expect(gw.refused.notTrunk).toBe(40)
-    expect(gw.refused.tooLarge).toBe(20)
+    expect(gw.refused.not_trunk).toBe(40)
+    expect(gw.refused.too_large).toBe(20)
     expect(answers).toEqual([]) // nothing said to a stranger
     expect(worst).toBeLessThan(200)
     const call = await gw.call(phone.uri('bob'))

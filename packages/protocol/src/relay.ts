@@ -254,3 +254,89 @@ export function decodeRecordResponse (b: Uint8Array): RecordResponseMessage {
     ...(streamState !== undefined ? { streamState } : {})
   }
 }
+
+/** SIP calls through a relay (docs/sip.md): SipRequest, SipControl and SipEvent, length-prefixed. */
+export const SIP_PROTOCOL = '/auralink/sip/1.0.0'
+/** Most characters of a SIP target URI. */
+export const MAX_SIP_TARGET_CHARS = 256
+/** Most bytes of a WebRTC offer in a SipRequest. */
+export const MAX_SIP_OFFER_BYTES = 16 * 1024
+/** Most DTMF digits in one SipControl. */
+export const MAX_SIP_DTMF_DIGITS = 32
+/** Most bytes of one message on SIP_PROTOCOL, either way (a request's offer, or the relay's answer). */
+export const MAX_SIP_MESSAGE_BYTES = MAX_SIP_OFFER_BYTES + 1024
+/** The digits a SipControl may carry (RFC 4733's events 0-15). */
+export const SIP_DTMF_PATTERN = /^[0-9*#A-D]+$/
+
+/** Where a SIP call stands (SipEvent.state). */
+export type SipCallState = 'calling' | 'ringing' | 'connected' | 'ended'
+const SIP_STATES: Record<SipCallState, number> = {
+  calling: pb.SipCallState.SIP_CALL_STATE_CALLING,
+  ringing: pb.SipCallState.SIP_CALL_STATE_RINGING,
+  connected: pb.SipCallState.SIP_CALL_STATE_CONNECTED,
+  ended: pb.SipCallState.SIP_CALL_STATE_ENDED
+}
+
+/**
+ * Why a SIP call ended (SipEvent.end_reason): 'hangup' (by the client), 'remote-hangup', the far
+ * end's refusals ('busy', 'declined', 'not-found', 'unreachable'), 'failed' (another error answer,
+ * or the relay's media failed), and the relay's own: 'refused' (it would not place the call),
+ * 'limit' (calls at once).
+ */
+export type SipEndReason = 'hangup' | 'remote-hangup' | 'busy' | 'declined' | 'not-found' | 'unreachable' | 'failed' | 'refused' | 'limit'
+const SIP_END_REASONS: Record<SipEndReason, number> = {
+  hangup: pb.SipEndReason.SIP_END_REASON_HANGUP,
+  'remote-hangup': pb.SipEndReason.SIP_END_REASON_REMOTE_HANGUP,
+  busy: pb.SipEndReason.SIP_END_REASON_BUSY,
+  declined: pb.SipEndReason.SIP_END_REASON_DECLINED,
+  'not-found': pb.SipEndReason.SIP_END_REASON_NOT_FOUND,
+  unreachable: pb.SipEndReason.SIP_END_REASON_UNREACHABLE,
+  failed: pb.SipEndReason.SIP_END_REASON_FAILED,
+  refused: pb.SipEndReason.SIP_END_REASON_REFUSED,
+  limit: pb.SipEndReason.SIP_END_REASON_LIMIT
+}
+
+/** A `SipRequest` (protos/relay.proto): the SIP URI to call and the client's offer. */
+export interface SipRequestMessage { target: string, offerSdp: string }
+/** A `SipControl`: DTMF digits to send, or the hangup. */
+export interface SipControlMessage { dtmf: string, hangup: boolean }
+/**
+ * A decoded `SipEvent`: `state` undefined when it is none this version knows; `endReason` set
+ * with state 'ended' (undefined when unknown); `status` the SIP status that ended it (0: none).
+ */
+export interface SipEventMessage { answerSdp: string, state: SipCallState | undefined, dtmf: string, endReason?: SipEndReason, status: number, message: string }
+
+const keyOf = <K extends string>(table: Record<K, number>, v: number): K | undefined => (Object.keys(table) as K[]).find((k) => table[k] === v)
+
+/** Encodes a `SipRequest` message (protos/relay.proto) to protobuf bytes. */
+export const encodeSipRequest = (m: SipRequestMessage): Uint8Array => pb.SipRequest.encode(m).finish()
+/** Decodes a `SipRequest` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
+export function decodeSipRequest (b: Uint8Array): SipRequestMessage {
+  const m = safeDecode('SipRequest', pb.SipRequest, b, MAX_SIP_MESSAGE_BYTES)
+  return { target: m.target, offerSdp: m.offerSdp }
+}
+
+/** Encodes a `SipControl` message (protos/relay.proto) to protobuf bytes. */
+export const encodeSipControl = (m: Partial<SipControlMessage>): Uint8Array => pb.SipControl.encode({ dtmf: m.dtmf ?? '', hangup: m.hangup ?? false }).finish()
+/** Decodes a `SipControl` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
+export function decodeSipControl (b: Uint8Array): SipControlMessage {
+  const m = safeDecode('SipControl', pb.SipControl, b, MAX_SIP_MESSAGE_BYTES)
+  return { dtmf: m.dtmf, hangup: m.hangup }
+}
+
+/** Encodes a `SipEvent` message (protos/relay.proto) to protobuf bytes. */
+export const encodeSipEvent = (m: { answerSdp?: string, state?: SipCallState, dtmf?: string, endReason?: SipEndReason, status?: number, message?: string }): Uint8Array =>
+  pb.SipEvent.encode({
+    answerSdp: m.answerSdp ?? '',
+    state: m.state !== undefined ? SIP_STATES[m.state] : 0,
+    dtmf: m.dtmf ?? '',
+    endReason: m.endReason !== undefined ? SIP_END_REASONS[m.endReason] : 0,
+    status: m.status ?? 0,
+    message: (m.message ?? '').slice(0, 256)
+  }).finish()
+/** Decodes a `SipEvent` message (protos/relay.proto); `state` and `endReason` undefined when this version knows none such. */
+export function decodeSipEvent (b: Uint8Array): SipEventMessage {
+  const m = safeDecode('SipEvent', pb.SipEvent, b, MAX_SIP_MESSAGE_BYTES)
+  const endReason = keyOf(SIP_END_REASONS, m.endReason)
+  return { answerSdp: m.answerSdp, state: keyOf(SIP_STATES, m.state), dtmf: m.dtmf, ...(endReason !== undefined ? { endReason } : {}), status: m.status, message: m.message }
+}

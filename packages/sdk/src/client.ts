@@ -1,5 +1,5 @@
 import { SafeEventEmitter } from '@auralink/core'
-import { EndReason, FILE_PROTOCOL, RECORD_PROTOCOL, SIGNAL_PROTOCOL } from '@auralink/protocol'
+import { EndReason, FILE_PROTOCOL, RECORD_PROTOCOL, SIGNAL_PROTOCOL, SIP_PROTOCOL } from '@auralink/protocol'
 import { createGroupOp, DEFAULT_GROUP_MAX_MEMBERS, GroupMembership, validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
@@ -24,6 +24,8 @@ import { SignalChannel } from './signal-channel.js'
 import { acquire, defaultGetUserMedia } from './user-media.js'
 import { relayRecordings } from './recording-playback.js'
 import { GroupCall, roomOfInvite } from './group-call.js'
+import { placePhoneCall } from './phone-call.js'
+import type { PhoneCall, PhoneCallOptions, PhoneComponents } from './phone-call.js'
 import type { GroupHost } from './group-call.js'
 import type { GroupStateMessage } from './call-machine.js'
 import type { RelayRecordings } from './recording-playback.js'
@@ -69,6 +71,9 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private readonly dialing = new Map<string, Promise<unknown>>()
   private readonly names = new Set<string>()
   private readonly ownedStreams = new WeakSet<MediaStream>()
+  /** Phone calls under way (client.call('sip:...')). */
+  private readonly phoneCalls = new Set<PhoneCall>()
+  private readonly phone: PhoneComponents
   private readonly components: CallComponents
   private readonly files: IncomingFiles
   private readonly callers: CallerNames
@@ -170,6 +175,21 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         }
       }
     }
+    this.phone = {
+      log: this.log,
+      iceServers: this.components.iceServers,
+      relayAddrs: () => this.components.recording.relayAddrs(),
+      openSipStream: async (addr, options) => this.mesh.libp2p.dialProtocol(multiaddr(addr), SIP_PROTOCOL, options),
+      getAudio: async () => {
+        const stream = await acquire(getUserMedia, { audio: true, video: false, data: false })
+        if (stream !== undefined) this.ownedStreams.add(stream)
+        return stream
+      },
+      forget: (call, owned) => {
+        this.phoneCalls.delete(call)
+        if (owned) for (const t of call.localStream.getTracks()) t.stop()
+      }
+    }
     mesh.addEventListener('relay:lost', (e) => { this.safeDispatchEvent('relay:lost', { detail: e.detail }) })
     mesh.addEventListener('relay:reserved', (e) => { this.safeDispatchEvent('relay:reserved', { detail: e.detail }) })
   }
@@ -234,6 +254,15 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   }
 
   /**
+   * Calls a phone (docs/sip.md): `target` a SIP URI (`sip:alice@pbx.example.com`) on a trunk of a
+   * relay that runs `--sip-listen`, which places the call and bridges its audio. Resolves once the
+   * relay placed it, with a PhoneCall in state 'calling'; `whenConnected()` waits for the answer.
+   * PhoneCallFailedError when the relay refuses (`refused`: the target is on none of its trunks,
+   * or this client holds no name there; `limit`) or none of this client's relays places SIP calls
+   * (`unavailable`).
+   */
+  async call (target: `sip:${string}`, media?: PhoneCallOptions, options?: AbortOptions): Promise<PhoneCall>
+  /**
    * Calls `target` (`@bob.aura`). Resolves once the invite is delivered (the callee's device is
    * ringing) with a Call in state 'connecting'; `call.whenConnected()` waits for the answer.
    * Rejects fast when the name is unknown (AuraIdNotFoundError), the callee is offline
@@ -252,9 +281,19 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
    * call() does when none was.
    */
   async call (targets: string[], media?: CallMediaOptions, options?: AbortOptions): Promise<GroupCall>
-  async call (target: string | string[], media: CallMediaOptions = {}, options: AbortOptions = {}): Promise<Call | GroupCall> {
+  async call (target: string | string[], media: CallMediaOptions & PhoneCallOptions = {}, options: AbortOptions = {}): Promise<Call | GroupCall | PhoneCall> {
     if (Array.isArray(target)) return this.callGroup(target, media, options)
+    if (typeof target === 'string' && target.startsWith('sip:')) return this.placePhone(target, media, options)
     return this.placeCall(target, media, options)
+  }
+
+  private async placePhone (target: string, media: CallMediaOptions & PhoneCallOptions, options: AbortOptions): Promise<PhoneCall> {
+    this.assertRunning()
+    if (media.video === true) throw new TypeError('call(target, { video: true }): a phone call carries audio only')
+    const call = await placePhoneCall(this.phone, target, media, { signal: AbortSignal.any([this.lifetime.signal, ...(options.signal !== undefined ? [options.signal] : [])]) })
+    this.phoneCalls.add(call)
+    if (call.state === 'ended') this.phoneCalls.delete(call)
+    return call
   }
 
   private async callGroup (targets: string[], media: CallMediaOptions, options: AbortOptions): Promise<GroupCall> {
@@ -488,6 +527,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     this.files.stop()
     await Promise.allSettled([...this.groups.values()].map(async (g) => g.leave()))
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
+    await Promise.allSettled([...this.phoneCalls].map(async (c) => c.hangup()))
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
     try {
       await this.mesh.stop()

@@ -508,13 +508,13 @@ async function openUpload (c: RecordingComponents, addr: string, ask: { consents
   }
 }
 
-/** ICE gathering done (the offer then carries every candidate: the relay takes no trickle). */
-async function gathered (pc: RTCPeerConnection, signal: AbortSignal): Promise<void> {
+/** ICE gathering done (the offer then carries every candidate: the relay takes no trickle); `late()` is the error when `signal` aborts first. */
+export async function gathered (pc: RTCPeerConnection, signal: AbortSignal, late: () => Error = () => new RecordingFailedError('timeout', 'ICE gathering for the recording upload did not complete in time')): Promise<void> {
   if (pc.iceGatheringState === 'complete') return
   await new Promise<void>((resolve, reject) => {
     const done = (): void => { pc.removeEventListener('icegatheringstatechange', check); signal.removeEventListener('abort', abort) }
     const check = (): void => { if (pc.iceGatheringState === 'complete') { done(); resolve() } }
-    const abort = (): void => { done(); reject(new RecordingFailedError('timeout', 'ICE gathering for the recording upload did not complete in time')) }
+    const abort = (): void => { done(); reject(late()) }
     pc.addEventListener('icegatheringstatechange', check)
     signal.addEventListener('abort', abort, { once: true })
   })

@@ -198,7 +198,8 @@ export class MediaRecording {
   }
 }
 
-async function gathered (pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+/** Resolves once `pc`'s ICE gathering is complete (the answer then holds every candidate); rejects after `timeoutMs`. */
+export async function gathered (pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
   if (pc.iceGatheringState === 'complete') return
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { sub.unSubscribe(); reject(new Error(`ICE gathering did not complete within ${timeoutMs} ms`)) }, timeoutMs)

@@ -34,10 +34,11 @@ export function seqDiff (a: number, b: number): number {
   return d >= 0x8000 ? d - 0x10000 : d
 }
 
-export class JitterBuffer {
+/** Holds whatever a packet is carried as: its payload bytes, or its decoded samples. */
+export class JitterBuffer<T = Uint8Array> {
   private readonly depth: number
   private readonly max: number
-  private readonly held = new Map<number, Uint8Array>()
+  private readonly held = new Map<number, T>()
   /** The sequence number the next tick plays; undefined while priming. */
   private next: number | undefined
   private emptyRun = 0
@@ -54,7 +55,7 @@ export class JitterBuffer {
   get size (): number { return this.held.size }
 
   /** A packet arrived. */
-  push (seq: number, payload: Uint8Array): void {
+  push (seq: number, payload: T): void {
     seq &= 0xffff
     this.stats.pushed++
     if (this.next !== undefined && seqDiff(seq, this.next) < 0) { this.stats.late++; return }
@@ -70,7 +71,7 @@ export class JitterBuffer {
   }
 
   /** One 20 ms tick: the packet due now, or null (not come, or still priming). */
-  pop (): Uint8Array | null {
+  pop (): T | null {
     if (this.next === undefined) {
       if (this.held.size < this.depth) return null
       this.next = this.oldest()!

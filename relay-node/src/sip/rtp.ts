@@ -3,7 +3,10 @@
  * that is not a well-formed RTP packet), a packet written, and G.711 frames to and from 16-bit
  * PCM at 8 kHz (alawmulaw: docs/dependencies.md).
  */
-import { alaw, mulaw } from 'alawmulaw'
+import alawmulaw from 'alawmulaw'
+
+// a CommonJS package: Node's ESM loader gives its exports as the default only
+const { alaw, mulaw } = alawmulaw
 
 export interface RtpPacket {
   payloadType: number

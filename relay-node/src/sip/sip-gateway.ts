@@ -1,11 +1,11 @@
 /**
- * The relay's SIP gateway (issue 19), first part: outbound calls to configured trunks, with the
- * SIP side's audio received as G.711 over RTP. A call is an INVITE whose SDP offers PCMU, PCMA and
- * telephone-events; provisional answers make it `ringing`, a 2xx is ACKed and makes it
+ * The relay's SIP gateway (issue 19), its SIP side: outbound calls to configured trunks, audio as
+ * G.711 over RTP and DTMF as RFC 4733 events both ways. A call is an INVITE whose SDP offers PCMU,
+ * PCMA and telephone-events; provisional answers make it `ringing`, a 2xx is ACKed and makes it
  * `connected`, an error answer ends it with a typed reason; hangup() sends CANCEL while it rings
  * and BYE once connected, and a BYE from the far end ends it. Inbound INVITEs are refused (403)
- * until inbound calls are built. The WebRTC side (the SDK's `client.call('sip:...')`), the
- * transcoding to Opus and DTMF come next (relay-node/README.md "SIP gateway").
+ * until inbound calls are built. Clients' calls come through sip-service.ts, their audio through
+ * sip-bridge.ts (relay-node/README.md "SIP gateway").
  *
  * SIP messages are parsed and sent by the `sip` package (kirm/sip.js: parser, UDP and TCP
  * transports, transactions, digest authentication; docs/dependencies.md says why).
@@ -59,7 +59,12 @@ export interface SipGatewayInit {
   log?: (msg: string) => void
   /** Logs every SIP message sent and received (method or status, CSeq method, address). @default false */
   trace?: boolean
+  /** Called for each datagram or request refused (`refused` counts them too): the metrics. */
+  onRefused?: (reason: SipRefusal) => void
 }
+
+/** Why the gateway refused what came from the network (`SipGateway.refused`). */
+export type SipRefusal = 'not_trunk' | 'too_large' | 'inbound_invite' | 'no_dialog'
 
 /** Why a SIP call ended. */
 export type SipEndReason = 'busy' | 'declined' | 'not-found' | 'unreachable' | 'failed' | 'remote-hangup' | 'hangup'
@@ -86,8 +91,8 @@ export function trunkOf (target: string, trunks: SipTrunk[]): SipTrunk {
 
 export interface SipCallEvents {
   state: [SipCallState]
-  /** Decoded audio from the far end: 16-bit PCM at 8 kHz, one RTP packet's worth. */
-  audio: [Int16Array]
+  /** Decoded audio from the far end: 16-bit PCM at 8 kHz, one RTP packet's worth, and the packet's sequence number (for a jitter buffer). */
+  audio: [Int16Array, number]
   /** A DTMF digit the far end sent (RFC 4733 telephone-event), once, when its event ends. */
   dtmf: [string]
 }
@@ -125,8 +130,8 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   private readonly out = { seq: randomInt(0, 65536), timestamp: randomInt(0, 2 ** 32), ssrc: randomInt(0, 2 ** 32), pending: new Int16Array(0) }
   /** The timestamp of the last telephone-event reported (its end repeats). */
   private lastDtmfTimestamp: number | undefined
-  /** Where the far end's RTP comes from, once its first packet came (`address:port`). */
-  rtpSource: string | undefined
+  /** Where the far end's RTP comes from, once its first packet came. */
+  rtpSource: { address: string, port: number } | undefined
   /** The INVITE as last sent (with its Via). */
   private sent: SipMessage | undefined
   private answerTimer: ReturnType<typeof setTimeout> | undefined
@@ -195,9 +200,12 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   sendAudio (pcm: Int16Array): boolean {
     const m = this.media
     if (m === undefined || this.state !== 'connected') return false
-    const all = new Int16Array(this.out.pending.length + pcm.length)
-    all.set(this.out.pending)
-    all.set(pcm, this.out.pending.length)
+    let all = pcm
+    if (this.out.pending.length > 0) {
+      all = new Int16Array(this.out.pending.length + pcm.length)
+      all.set(this.out.pending)
+      all.set(pcm, this.out.pending.length)
+    }
     let at = 0
     for (; at + SAMPLES_PER_PACKET <= all.length; at += SAMPLES_PER_PACKET) {
       this.sendRtp(G711_PAYLOAD_TYPES[m.codec], this.rtpOut.packets === 0, this.out.timestamp, encodeG711(m.codec, all.subarray(at, at + SAMPLES_PER_PACKET)))
@@ -281,8 +289,8 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   private onRtp (b: Buffer, address: string, port: number): void {
     const m = this.media
     if (this.state !== 'connected') { this.rtp.early++; return }
-    if (m !== undefined && this.state === 'connected' && this.rtpSource === undefined && (address === m.address || address === this.trunk.host) && parseRtp(b) !== null) this.rtpSource = `${address}:${port}`
-    const p = m !== undefined && this.state === 'connected' && this.rtpSource === `${address}:${port}` ? parseRtp(b) : null
+    if (m !== undefined && this.rtpSource === undefined && (address === m.address || address === this.trunk.host) && parseRtp(b) !== null) this.rtpSource = { address, port }
+    const p = m !== undefined && this.rtpSource?.address === address && this.rtpSource.port === port ? parseRtp(b) : null
     if (p !== null && m !== undefined && p.payloadType === m.dtmfPayloadType) {
       const e = parseTelephoneEvent(p.payload)
       if (e === null || e.event >= DTMF_DIGITS.length) { this.rtp.dropped++; return }
@@ -299,7 +307,7 @@ export class SipCall extends EventEmitter<SipCallEvents> {
       return
     }
     this.rtp.received++
-    this.emit('audio', decodeG711(m.codec, p.payload))
+    this.emit('audio', decodeG711(m.codec, p.payload), p.seq)
   }
 
   /**
@@ -335,7 +343,7 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   /** One RTP packet to the far end, the next in our stream's sequence. */
   private sendRtp (payloadType: number, marker: boolean, timestamp: number, payload: Uint8Array): void {
     const m = this.media!
-    const [address, port] = this.rtpSource !== undefined ? [this.rtpSource.slice(0, this.rtpSource.lastIndexOf(':')), Number(this.rtpSource.slice(this.rtpSource.lastIndexOf(':') + 1))] : [m.address, m.port]
+    const { address, port } = this.rtpSource ?? m
     this.socket.send(writeRtp({ payloadType, marker, seq: this.out.seq, timestamp, ssrc: this.out.ssrc, payload }), port, address)
     this.out.seq = (this.out.seq + 1) & 0xffff
     this.rtpOut.packets++
@@ -394,7 +402,8 @@ export class SipGateway {
    * Requests refused: from an address that is no trunk's (not answered at all: a scanner learns
    * nothing), inbound INVITEs (not built yet: 403), in-dialog requests for no call of ours (481).
    */
-  readonly refused = { notTrunk: 0, tooLarge: 0, invite: 0, noDialog: 0 }
+  readonly refused: Record<SipRefusal, number> = { not_trunk: 0, too_large: 0, inbound_invite: 0, no_dialog: 0 }
+  private readonly onRefused: (reason: SipRefusal) => void
 
   constructor (init: SipGatewayInit) {
     if (!Number.isInteger(init.port) || init.port < 1 || init.port > 65535) throw new TypeError(`SIP port must be 1-65535, got ${String(init.port)}`)
@@ -404,6 +413,7 @@ export class SipGateway {
     this.trunks = init.trunks
     this.answerTimeoutMs = init.answerTimeoutMs ?? 30_000
     this.log = init.log ?? (() => {})
+    this.onRefused = init.onRefused ?? (() => {})
     this.stack = createGuarded((msg, from) => this.admit(msg, from), { address: init.host, port: init.port, udp: true, tcp: false, publicAddress: init.host, logger: { error: (e) => { this.log(`sip: ${String(e)}`) }, ...(init.trace === true ? { send: (m, t) => { this.log(`sip -> ${t.address}:${t.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) }, recv: (m, r) => { this.log(`sip <- ${r.address}:${r.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) } } : {}) } }, (rq, remote) => { this.onRequest(rq, remote) })
   }
 
@@ -413,14 +423,29 @@ export class SipGateway {
    */
   private admit (msg: Buffer, from: RemoteInfo): boolean {
     if (!this.trunks.some((t) => t.host === from.address)) {
-      this.refused.notTrunk++
+      this.refuse('not_trunk')
       return false
     }
     if (msg.byteLength > MAX_SIP_DATAGRAM_BYTES) {
-      this.refused.tooLarge++
+      this.refuse('too_large')
       return false
     }
     return true
+  }
+
+  private refuse (reason: SipRefusal): void {
+    this.refused[reason]++
+    this.onRefused(reason)
+  }
+
+  /** The trunk `target` is on: TypeError naming the target when it is malformed or on none. */
+  check (target: string): SipTrunk {
+    return trunkOf(target, this.trunks)
+  }
+
+  /** Calls now (placed, not yet ended). */
+  get active (): number {
+    return this.calls.size
   }
 
   /** Calls `target` (`sip:alice@127.0.0.1:5062`, on a configured trunk): the SipCall, `calling` at once. */
@@ -493,7 +518,7 @@ export class SipGateway {
       return
     }
     if (rq.method === 'INVITE' && rq.headers.to?.params.tag === undefined) {
-      this.refused.invite++
+      this.refuse('inbound_invite')
       this.stack.send(sip.makeResponse(rq, 403, 'Inbound calls are not taken here'))
       return
     }
@@ -501,7 +526,7 @@ export class SipGateway {
       this.stack.send(sip.makeResponse(rq, 200, 'OK'))
       return
     }
-    this.refused.noDialog++
+    this.refuse('no_dialog')
     this.stack.send(sip.makeResponse(rq, 481, 'Call/Transaction Does Not Exist'))
   }
 }

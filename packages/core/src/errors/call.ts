@@ -167,3 +167,26 @@ export class InvalidGroupOpError extends AuraLinkError {
     this.reason = reason
   }
 }
+
+/**
+ * A phone call (`client.call('sip:...')`, docs/sip.md) that did not get through or was cut:
+ * `reason` is the relay's or the far end's (`busy`, `declined`, `not-found`, `unreachable`,
+ * `failed`, `refused`: the relay would not place it, `limit`: the relay's calls at once,
+ * `remote-hangup`, `hangup`), or `unavailable` when none of this client's relays places SIP calls;
+ * `status` is the SIP status that ended it (0 when none).
+ */
+export class PhoneCallFailedError extends AuraLinkError {
+  static override readonly name = 'PhoneCallFailedError'
+  override readonly name = 'PhoneCallFailedError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_PHONE_CALL_FAILED'
+  readonly code = 'ERR_PHONE_CALL_FAILED'
+  readonly reason: 'busy' | 'declined' | 'not-found' | 'unreachable' | 'failed' | 'refused' | 'limit' | 'remote-hangup' | 'hangup' | 'unavailable'
+  readonly status: number
+
+  constructor (reason: PhoneCallFailedError['reason'], message: string, options?: { cause?: unknown, status?: number }) {
+    super(message, options)
+    this.reason = reason
+    this.status = options?.status ?? 0
+  }
+}

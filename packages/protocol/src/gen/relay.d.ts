@@ -287,5 +287,100 @@ export namespace auralink {
             }
             type $Shape = auralink.relay.RecordResponse.$Properties;
         }
+
+        interface ISipRequest extends auralink.relay.SipRequest.$Properties {
+        }
+
+        class SipRequest {
+            constructor(properties?: auralink.relay.SipRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            target: string;
+            offerSdp: string;
+            static encode(message: auralink.relay.SipRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.SipRequest & auralink.relay.SipRequest.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SipRequest {
+            interface $Properties {
+                target?: (string|null);
+                offerSdp?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.SipRequest.$Properties;
+        }
+
+        interface ISipControl extends auralink.relay.SipControl.$Properties {
+        }
+
+        class SipControl {
+            constructor(properties?: auralink.relay.SipControl.$Properties);
+            $unknowns?: Uint8Array[];
+            dtmf: string;
+            hangup: boolean;
+            static encode(message: auralink.relay.SipControl.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.SipControl & auralink.relay.SipControl.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SipControl {
+            interface $Properties {
+                dtmf?: (string|null);
+                hangup?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.SipControl.$Properties;
+        }
+
+        enum SipCallState {
+            SIP_CALL_STATE_UNSPECIFIED = 0,
+            SIP_CALL_STATE_CALLING = 1,
+            SIP_CALL_STATE_RINGING = 2,
+            SIP_CALL_STATE_CONNECTED = 3,
+            SIP_CALL_STATE_ENDED = 4
+        }
+
+        enum SipEndReason {
+            SIP_END_REASON_UNSPECIFIED = 0,
+            SIP_END_REASON_HANGUP = 1,
+            SIP_END_REASON_REMOTE_HANGUP = 2,
+            SIP_END_REASON_BUSY = 3,
+            SIP_END_REASON_DECLINED = 4,
+            SIP_END_REASON_NOT_FOUND = 5,
+            SIP_END_REASON_UNREACHABLE = 6,
+            SIP_END_REASON_FAILED = 7,
+            SIP_END_REASON_REFUSED = 8,
+            SIP_END_REASON_LIMIT = 9
+        }
+
+        interface ISipEvent extends auralink.relay.SipEvent.$Properties {
+        }
+
+        class SipEvent {
+            constructor(properties?: auralink.relay.SipEvent.$Properties);
+            $unknowns?: Uint8Array[];
+            answerSdp: string;
+            state: auralink.relay.SipCallState;
+            dtmf: string;
+            endReason: auralink.relay.SipEndReason;
+            status: number;
+            message: string;
+            static encode(message: auralink.relay.SipEvent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.SipEvent & auralink.relay.SipEvent.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SipEvent {
+            interface $Properties {
+                answerSdp?: (string|null);
+                state?: (auralink.relay.SipCallState|null);
+                dtmf?: (string|null);
+                endReason?: (auralink.relay.SipEndReason|null);
+                status?: (number|null);
+                message?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.SipEvent.$Properties;
+        }
     }
 }

@@ -2190,6 +2190,646 @@ $root.auralink = (function() {
             return RecordResponse;
         })();
 
+        relay.SipRequest = (function() {
+
+            /**
+             * Properties of a SipRequest.
+             * @typedef {Object} auralink.relay.SipRequest.$Properties
+             * @property {string|null} [target] SipRequest target
+             * @property {string|null} [offerSdp] SipRequest offerSdp
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SipRequest.
+             * @memberof auralink.relay
+             * @interface ISipRequest
+             * @augments auralink.relay.SipRequest.$Properties
+             * @deprecated Use auralink.relay.SipRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a SipRequest.
+             * @typedef {auralink.relay.SipRequest.$Properties} auralink.relay.SipRequest.$Shape
+             */
+
+            /**
+             * Constructs a new SipRequest.
+             * @memberof auralink.relay
+             * @classdesc Represents a SipRequest.
+             * @constructor
+             * @param {auralink.relay.SipRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SipRequest = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SipRequest target.
+             * @member {string} target
+             * @memberof auralink.relay.SipRequest
+             * @instance
+             */
+            SipRequest.prototype.target = "";
+
+            /**
+             * SipRequest offerSdp.
+             * @member {string} offerSdp
+             * @memberof auralink.relay.SipRequest
+             * @instance
+             */
+            SipRequest.prototype.offerSdp = "";
+
+            /**
+             * Encodes the specified SipRequest message. Does not implicitly {@link auralink.relay.SipRequest.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.SipRequest
+             * @static
+             * @param {auralink.relay.SipRequest.$Properties} message SipRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SipRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target") && message.target !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.target);
+                if (message.offerSdp != null && $Object.hasOwnProperty.call(message, "offerSdp") && message.offerSdp !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.offerSdp);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SipRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.SipRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.SipRequest & auralink.relay.SipRequest.$Shape} SipRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SipRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.SipRequest();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.target = value;
+                            else
+                                delete message.target;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.offerSdp = value;
+                            else
+                                delete message.offerSdp;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SipRequest
+             * @function getTypeUrl
+             * @memberof auralink.relay.SipRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SipRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.SipRequest";
+            };
+
+            return SipRequest;
+        })();
+
+        relay.SipControl = (function() {
+
+            /**
+             * Properties of a SipControl.
+             * @typedef {Object} auralink.relay.SipControl.$Properties
+             * @property {string|null} [dtmf] SipControl dtmf
+             * @property {boolean|null} [hangup] SipControl hangup
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SipControl.
+             * @memberof auralink.relay
+             * @interface ISipControl
+             * @augments auralink.relay.SipControl.$Properties
+             * @deprecated Use auralink.relay.SipControl.$Properties instead.
+             */
+
+            /**
+             * Shape of a SipControl.
+             * @typedef {auralink.relay.SipControl.$Properties} auralink.relay.SipControl.$Shape
+             */
+
+            /**
+             * Constructs a new SipControl.
+             * @memberof auralink.relay
+             * @classdesc Represents a SipControl.
+             * @constructor
+             * @param {auralink.relay.SipControl.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SipControl = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SipControl dtmf.
+             * @member {string} dtmf
+             * @memberof auralink.relay.SipControl
+             * @instance
+             */
+            SipControl.prototype.dtmf = "";
+
+            /**
+             * SipControl hangup.
+             * @member {boolean} hangup
+             * @memberof auralink.relay.SipControl
+             * @instance
+             */
+            SipControl.prototype.hangup = false;
+
+            /**
+             * Encodes the specified SipControl message. Does not implicitly {@link auralink.relay.SipControl.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.SipControl
+             * @static
+             * @param {auralink.relay.SipControl.$Properties} message SipControl message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SipControl.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dtmf != null && $Object.hasOwnProperty.call(message, "dtmf") && message.dtmf !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.dtmf);
+                if (message.hangup != null && $Object.hasOwnProperty.call(message, "hangup") && message.hangup !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.hangup);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SipControl message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.SipControl
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.SipControl & auralink.relay.SipControl.$Shape} SipControl
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SipControl.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.SipControl();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.dtmf = value;
+                            else
+                                delete message.dtmf;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hangup = value;
+                            else
+                                delete message.hangup;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SipControl
+             * @function getTypeUrl
+             * @memberof auralink.relay.SipControl
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SipControl.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.SipControl";
+            };
+
+            return SipControl;
+        })();
+
+        /**
+         * SipCallState enum.
+         * @name auralink.relay.SipCallState
+         * @enum {number}
+         * @property {number} SIP_CALL_STATE_UNSPECIFIED=0 SIP_CALL_STATE_UNSPECIFIED value
+         * @property {number} SIP_CALL_STATE_CALLING=1 SIP_CALL_STATE_CALLING value
+         * @property {number} SIP_CALL_STATE_RINGING=2 SIP_CALL_STATE_RINGING value
+         * @property {number} SIP_CALL_STATE_CONNECTED=3 SIP_CALL_STATE_CONNECTED value
+         * @property {number} SIP_CALL_STATE_ENDED=4 SIP_CALL_STATE_ENDED value
+         */
+        relay.SipCallState = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "SIP_CALL_STATE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "SIP_CALL_STATE_CALLING"] = 1;
+            values[valuesById[2] = "SIP_CALL_STATE_RINGING"] = 2;
+            values[valuesById[3] = "SIP_CALL_STATE_CONNECTED"] = 3;
+            values[valuesById[4] = "SIP_CALL_STATE_ENDED"] = 4;
+            return values;
+        })();
+
+        /**
+         * SipEndReason enum.
+         * @name auralink.relay.SipEndReason
+         * @enum {number}
+         * @property {number} SIP_END_REASON_UNSPECIFIED=0 SIP_END_REASON_UNSPECIFIED value
+         * @property {number} SIP_END_REASON_HANGUP=1 SIP_END_REASON_HANGUP value
+         * @property {number} SIP_END_REASON_REMOTE_HANGUP=2 SIP_END_REASON_REMOTE_HANGUP value
+         * @property {number} SIP_END_REASON_BUSY=3 SIP_END_REASON_BUSY value
+         * @property {number} SIP_END_REASON_DECLINED=4 SIP_END_REASON_DECLINED value
+         * @property {number} SIP_END_REASON_NOT_FOUND=5 SIP_END_REASON_NOT_FOUND value
+         * @property {number} SIP_END_REASON_UNREACHABLE=6 SIP_END_REASON_UNREACHABLE value
+         * @property {number} SIP_END_REASON_FAILED=7 SIP_END_REASON_FAILED value
+         * @property {number} SIP_END_REASON_REFUSED=8 SIP_END_REASON_REFUSED value
+         * @property {number} SIP_END_REASON_LIMIT=9 SIP_END_REASON_LIMIT value
+         */
+        relay.SipEndReason = (function() {
+            var valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "SIP_END_REASON_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "SIP_END_REASON_HANGUP"] = 1;
+            values[valuesById[2] = "SIP_END_REASON_REMOTE_HANGUP"] = 2;
+            values[valuesById[3] = "SIP_END_REASON_BUSY"] = 3;
+            values[valuesById[4] = "SIP_END_REASON_DECLINED"] = 4;
+            values[valuesById[5] = "SIP_END_REASON_NOT_FOUND"] = 5;
+            values[valuesById[6] = "SIP_END_REASON_UNREACHABLE"] = 6;
+            values[valuesById[7] = "SIP_END_REASON_FAILED"] = 7;
+            values[valuesById[8] = "SIP_END_REASON_REFUSED"] = 8;
+            values[valuesById[9] = "SIP_END_REASON_LIMIT"] = 9;
+            return values;
+        })();
+
+        relay.SipEvent = (function() {
+
+            /**
+             * Properties of a SipEvent.
+             * @typedef {Object} auralink.relay.SipEvent.$Properties
+             * @property {string|null} [answerSdp] SipEvent answerSdp
+             * @property {auralink.relay.SipCallState|null} [state] SipEvent state
+             * @property {string|null} [dtmf] SipEvent dtmf
+             * @property {auralink.relay.SipEndReason|null} [endReason] SipEvent endReason
+             * @property {number|null} [status] SipEvent status
+             * @property {string|null} [message] SipEvent message
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SipEvent.
+             * @memberof auralink.relay
+             * @interface ISipEvent
+             * @augments auralink.relay.SipEvent.$Properties
+             * @deprecated Use auralink.relay.SipEvent.$Properties instead.
+             */
+
+            /**
+             * Shape of a SipEvent.
+             * @typedef {auralink.relay.SipEvent.$Properties} auralink.relay.SipEvent.$Shape
+             */
+
+            /**
+             * Constructs a new SipEvent.
+             * @memberof auralink.relay
+             * @classdesc Represents a SipEvent.
+             * @constructor
+             * @param {auralink.relay.SipEvent.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SipEvent = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SipEvent answerSdp.
+             * @member {string} answerSdp
+             * @memberof auralink.relay.SipEvent
+             * @instance
+             */
+            SipEvent.prototype.answerSdp = "";
+
+            /**
+             * SipEvent state.
+             * @member {auralink.relay.SipCallState} state
+             * @memberof auralink.relay.SipEvent
+             * @instance
+             */
+            SipEvent.prototype.state = 0;
+
+            /**
+             * SipEvent dtmf.
+             * @member {string} dtmf
+             * @memberof auralink.relay.SipEvent
+             * @instance
+             */
+            SipEvent.prototype.dtmf = "";
+
+            /**
+             * SipEvent endReason.
+             * @member {auralink.relay.SipEndReason} endReason
+             * @memberof auralink.relay.SipEvent
+             * @instance
+             */
+            SipEvent.prototype.endReason = 0;
+
+            /**
+             * SipEvent status.
+             * @member {number} status
+             * @memberof auralink.relay.SipEvent
+             * @instance
+             */
+            SipEvent.prototype.status = 0;
+
+            /**
+             * SipEvent message.
+             * @member {string} message
+             * @memberof auralink.relay.SipEvent
+             * @instance
+             */
+            SipEvent.prototype.message = "";
+
+            /**
+             * Encodes the specified SipEvent message. Does not implicitly {@link auralink.relay.SipEvent.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.SipEvent
+             * @static
+             * @param {auralink.relay.SipEvent.$Properties} message SipEvent message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SipEvent.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.answerSdp != null && $Object.hasOwnProperty.call(message, "answerSdp") && message.answerSdp !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.answerSdp);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.state);
+                if (message.dtmf != null && $Object.hasOwnProperty.call(message, "dtmf") && message.dtmf !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.dtmf);
+                if (message.endReason != null && $Object.hasOwnProperty.call(message, "endReason") && message.endReason !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.endReason);
+                if (message.status != null && $Object.hasOwnProperty.call(message, "status") && message.status !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.status);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.message);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SipEvent message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.SipEvent
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.SipEvent & auralink.relay.SipEvent.$Shape} SipEvent
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SipEvent.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.SipEvent();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.answerSdp = value;
+                            else
+                                delete message.answerSdp;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.dtmf = value;
+                            else
+                                delete message.dtmf;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.endReason = value;
+                            else
+                                delete message.endReason;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.status = value;
+                            else
+                                delete message.status;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SipEvent
+             * @function getTypeUrl
+             * @memberof auralink.relay.SipEvent
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SipEvent.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.SipEvent";
+            };
+
+            return SipEvent;
+        })();
+
         return relay;
     })();
 
