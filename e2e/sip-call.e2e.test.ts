@@ -38,14 +38,22 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
   let pages: Page[] = []
   let n = 0
 
-  async function user (label: string, name = true): Promise<Page> {
+  /** The AuraID each page registered. */
+  const nameOf = new Map<Page, string>()
+
+  async function user (label: string, name = true, incoming = false): Promise<Page> {
     const page = await browser!.newPage(label)
     pages.push(page)
     await page.goto(server!.url('phone'), { timeout: 15_000 })
     await page.waitForFunction(() => 'phonePage' in window, undefined, { timeout: 10_000 })
-    await run(page, async (p, a) => p.start(...(a as [string, string])), [relay!.addr, name ? `@${label}-${++n}.aura` : ''])
+    const auraId = name ? `@${label}-${++n}.aura` : ''
+    nameOf.set(page, auraId)
+    await run(page, async (p, a) => p.start(...(a as [string, string, boolean])), [relay!.addr, auraId, incoming])
     return page
   }
+
+  /** The SIP URI a phone dials for a page's AuraID: `sip:<name>@<relay's SIP address>`. */
+  const sipUriOf = (page: Page): string => `sip:${nameOf.get(page)!.slice(1, -'.aura'.length)}@127.0.0.1:${sipPort}`
 
   const metrics = async (): Promise<string> => {
     const http = /auralink-relay http (\S+)/.exec(relay!.output())?.[1]
@@ -156,5 +164,53 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
     const m = await metrics()
     expect(m).toMatch(/^auralink_sip_requests_total\{result="not_trunk"\} 1$/m)
     expect(m).toMatch(/^auralink_sip_requests_total\{result="no_name"\} 1$/m)
+  })
+
+  it('the phone calls an AuraID whose page takes phone calls: the page rings with the caller\'s SIP URI, accepts; tones both ways, DTMF both ways; the phone hangs up', async () => {
+    const page = await user('gina', true, true)
+    const from = phone!.events.length
+    await phone!.command('dial', sipUriOf(page))
+    const rung = await until('the page rings', async () => run(page, (p) => p.rung()), (r) => r.length > 0, 10_000)
+    expect(rung[0]).toMatchObject({ from: expect.stringMatching(/^sip:bob@127\.0\.0\.1/), state: 'ringing' })
+    expect(await run(page, async (p) => p.accept(600))).toBeNull()
+    await phone!.waitFor('CALL_ESTABLISHED', 10_000, from)
+    const heard = await until('the page hears 1 kHz', async () => run(page, (p) => p.tone([1000, 600])), (t) => t.samples > 0 && t.shares[0]! > 0.8, 15_000)
+    console.log(`[sip] inbound, page: 1 kHz share ${heard.shares[0]!.toFixed(3)}, 600 Hz ${heard.shares[1]!.toFixed(3)}`)
+    await phone!.command('sndcode', '3')
+    await expect.poll(async () => run(page, (p) => p.dtmf()), { timeout: 10_000 }).toEqual(['3'])
+    expect(await run(page, async (p) => p.sendDtmf('0'))).toBeNull()
+    await expect.poll(() => phone!.events.slice(from).filter((e) => e.type === 'CALL_DTMF_START').map((e) => String(e.param)), { timeout: 10_000 }).toEqual(['0'])
+    await new Promise((resolve) => setTimeout(resolve, 2_000))
+    await phone!.command('hangup')
+    await until('the page\'s call ends', async () => run(page, (p) => p.states()), (s) => s.endReason !== undefined, 10_000)
+    expect(await run(page, (p) => p.states())).toMatchObject({ states: ['ringing', 'connected', 'ended'], endReason: 'remote-hangup' })
+    const got = (await phone!.received()).at(-1)!
+    const last = got.slice(-16000, -4000)
+    console.log(`[sip] inbound, phone: 600 Hz share ${toneShare(last, 600).toFixed(3)} over ${last.length} samples`)
+    expect(toneShare(last, 600)).toBeGreaterThan(0.8)
+    expect(await metrics()).toMatch(/^auralink_sip_inbound_total\{result="rung"\} 1$/m)
+  })
+
+  it('the phone calls a name no one holds and one whose holder takes no phone calls: both 404, the same answer; a page that declines: 603', async () => {
+    const closed = async (uri: string): Promise<string> => {
+      const from = phone!.events.length
+      await phone!.command('dial', uri)
+      const e = await phone!.waitFor('CALL_CLOSED', 10_000, from)
+      return String(e.param)
+    }
+    const notTaking = await user('hank')
+    const nobody = await closed(`sip:nobody-here@127.0.0.1:${sipPort}`)
+    const optedOut = await closed(sipUriOf(notTaking))
+    console.log(`[sip] phone's closes: ${JSON.stringify({ nobody, optedOut })}`)
+    expect(nobody).toContain('404')
+    expect(optedOut).toBe(nobody)
+    const decliner = await user('ivy', true, true)
+    const from = phone!.events.length
+    await phone!.command('dial', sipUriOf(decliner))
+    await until('the page rings', async () => run(decliner, (p) => p.rung()), (r) => r.length > 0, 10_000)
+    expect(await run(decliner, async (p) => p.reject())).toBeNull()
+    expect(String((await phone!.waitFor('CALL_CLOSED', 10_000, from)).param)).toContain('603')
+    expect(await run(decliner, (p) => p.states())).toMatchObject({ endReason: 'declined' })
+    expect(await metrics()).toMatch(/^auralink_sip_inbound_total\{result="not_found"\} 2$/m)
   })
 })

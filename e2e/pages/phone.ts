@@ -10,8 +10,14 @@ import type { PhoneCall } from '@auralink/sdk'
 export interface PageError { name: string, message: string, reason?: string, status?: number }
 
 export interface PhonePage {
-  /** AuraLink.create with `relay`, then register(name) unless name is ''; the PeerId. */
-  start(relay: string, name: string): Promise<string>
+  /** AuraLink.create with `relay` (taking phone calls when `incoming`), then register(name) unless name is ''; the PeerId. */
+  start(relay: string, name: string, incoming?: boolean): Promise<string>
+  /** Phone calls that rang this page so far: caller, display name, state. */
+  rung(): Array<{ from: string, displayName: string, state: string }>
+  /** accept() on the call that rings, sending a tone at `toneHz`: null once connected, or the error. */
+  accept(toneHz: number): Promise<PageError | null>
+  /** reject() on the call that rings: null, or the error. */
+  reject(): Promise<PageError | null>
   /** client.call(target) sending a sine tone at `toneHz`: null once placed, or the error. */
   call(target: string, toneHz: number): Promise<PageError | null>
   /** The call's states so far, in order, and its end. */
@@ -43,39 +49,77 @@ const errorOf = (err: unknown): PageError => {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err), ...(e?.reason !== undefined ? { reason: e.reason } : {}), ...(e?.status !== undefined ? { status: e.status } : {}) }
 }
 
+const rang: PhoneCall[] = []
+
+/** A sine tone at `hz` as a MediaStream (Web Audio): this page's microphone. */
+async function tone (hz: number): Promise<MediaStream> {
+  ctx ??= new AudioContext()
+  await ctx.resume()
+  const osc = new OscillatorNode(ctx, { frequency: hz })
+  const gain = new GainNode(ctx, { gain: 0.3 })
+  const dest = new MediaStreamAudioDestinationNode(ctx)
+  osc.connect(gain).connect(dest)
+  osc.start()
+  return dest.stream
+}
+
+/** Records the call's states and digits, and measures its remote audio. */
+function follow (c: PhoneCall): void {
+  states.length = 0
+  digits.length = 0
+  // an outbound call() resolves in 'calling'; the relay's next word may have come meanwhile
+  if (c.direction === 'outbound') states.push('calling')
+  if (c.state !== 'calling') states.push(c.state)
+  c.addEventListener('state', (e) => { states.push(e.detail) })
+  c.addEventListener('dtmf', (e) => { digits.push(e.detail.digit) })
+  const listen = (stream: MediaStream): void => {
+    // Chromium plays a remote WebRTC track into Web Audio only while a media element has it
+    audio.srcObject = stream
+    ctx ??= new AudioContext()
+    analyser = new AnalyserNode(ctx, { fftSize: 32768 })
+    new MediaStreamAudioSourceNode(ctx, { mediaStream: stream }).connect(analyser)
+  }
+  if (c.remoteStream !== undefined) listen(c.remoteStream)
+  c.addEventListener('track', (e) => { listen(e.detail.stream) })
+}
+
 const phonePage: PhonePage = {
-  async start (relay, name) {
-    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null })
+  async start (relay, name, incoming = false) {
+    client = await AuraLink.create({ relays: [relay], iceServers: [], keyStore: null, phone: { incoming } })
     if (name !== '') await client.register(name)
+    client.addEventListener('incoming:phone', (e) => {
+      call = e.detail.call
+      rang.push(call)
+      follow(call)
+    })
     return client.peerId.toString()
   },
   async call (target, toneHz) {
-    ctx ??= new AudioContext()
-    await ctx.resume()
-    const osc = new OscillatorNode(ctx, { frequency: toneHz })
-    const gain = new GainNode(ctx, { gain: 0.3 })
-    const dest = new MediaStreamAudioDestinationNode(ctx)
-    osc.connect(gain).connect(dest)
-    osc.start()
+    const stream = await tone(toneHz)
     try {
-      call = await client!.call(target as `sip:${string}`, { stream: dest.stream })
+      call = await client!.call(target as `sip:${string}`, { stream })
     } catch (err) {
       return errorOf(err)
     }
-    // call() resolves in 'calling'; the relay's next word may have come meanwhile
-    states.push('calling')
-    if (call.state !== 'calling') states.push(call.state)
-    call.addEventListener('state', (e) => { states.push(e.detail) })
-    call.addEventListener('dtmf', (e) => { digits.push(e.detail.digit) })
-    const listen = (stream: MediaStream): void => {
-      // Chromium plays a remote WebRTC track into Web Audio only while a media element has it
-      audio.srcObject = stream
-      analyser = new AnalyserNode(ctx!, { fftSize: 32768 })
-      new MediaStreamAudioSourceNode(ctx!, { mediaStream: stream }).connect(analyser)
-    }
-    if (call.remoteStream !== undefined) listen(call.remoteStream)
-    call.addEventListener('track', (e) => { listen(e.detail.stream) })
+    follow(call)
     return null
+  },
+  rung: () => rang.map((c) => ({ from: c.target, displayName: c.displayName, state: c.state })),
+  async accept (toneHz) {
+    try {
+      await call!.accept({ stream: await tone(toneHz) })
+      return null
+    } catch (err) {
+      return errorOf(err)
+    }
+  },
+  async reject () {
+    try {
+      await call!.reject()
+      return null
+    } catch (err) {
+      return errorOf(err)
+    }
   },
   states: () => ({ states: states.slice(), ...(call?.endReason !== undefined ? { endReason: call.endReason } : {}), endStatus: call?.endStatus ?? 0, endMessage: call?.endMessage ?? '' }),
   async whenConnected (timeoutMs) {

@@ -58,7 +58,7 @@ export type ErrorKind = 'directory_internal' | 'http' | 'relay' | 'datastore' | 
  * `auralink_recordings_served_total{result}`; with `--stream-host`: `auralink_streams_active`,
  * `auralink_streams_states_total{state}`, `auralink_streams_reconnects_total`; with `--sip-listen`:
  * `auralink_sip_calls_active`, `auralink_sip_requests_total{result}`,
- * `auralink_sip_calls_ended_total{reason}`, `auralink_sip_refused_total{reason}`.
+ * `auralink_sip_calls_ended_total{reason}`, `auralink_sip_inbound_total{result}`, `auralink_sip_refused_total{reason}`.
  * A gauge whose source fails is left out of that scrape and counted
  * (`auralink_errors_total{kind="metrics_source"}`): /metrics still answers 200.
  */
@@ -84,6 +84,7 @@ export class RelayMetrics {
   readonly sipRequests: Counter<'result'>
   readonly sipCallsEnded: Counter<'reason'>
   readonly sipRefused: Counter<'reason'>
+  readonly sipInbound: Counter<'result'>
 
   constructor (sources: RelayMetricsSources) {
     collectDefaultMetrics({ register: this.registry })
@@ -269,6 +270,12 @@ export class RelayMetrics {
       name: 'auralink_sip_calls_ended_total',
       help: 'Placed SIP calls that ended, by reason: hangup (the client), remote-hangup, busy, declined, not-found, unreachable, failed',
       labelNames: ['reason'],
+      registers
+    })
+    this.sipInbound = new Counter({
+      name: 'auralink_sip_inbound_total',
+      help: 'INVITEs from trunks for new calls, by result: rung (the name\'s holder is connected and takes phone calls), not_found (404: no such name, its holder away or taking no phone calls), limit (486), failed',
+      labelNames: ['result'],
       registers
     })
     this.sipRefused = new Counter({

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path'
+import { SIP_INBOUND_PROTOCOL } from '@auralink/protocol'
 import { auraIdDhtSelector, auraIdDirectory, AURAID_DHT_NAMESPACE } from '@auralink/signalling'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
@@ -369,7 +370,8 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
         trunks: config.sipTrunks,
         log: (msg) => { sipLog.debug(msg) },
         trace: process.env.AURALINK_SIP_TRACE === '1',
-        onRefused: (reason) => { metrics.sipRefused.inc({ reason }) }
+        onRefused: (reason) => { metrics.sipRefused.inc({ reason }) },
+        onInvite: (call, user) => { sip?.incoming(call, user) }
       })
     } catch (err) {
       await datastore.close().catch(() => {})
@@ -383,7 +385,16 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       holdsName: async (peer, options) => libp2p.services.directory.holdsName(peer, { ...options, minAgeMs: config.namedMinAgeMs }),
       log: sipLog,
       onRequest: (result) => { metrics.sipRequests.inc({ result }) },
-      onEnded: (reason) => { metrics.sipCallsEnded.inc({ reason }) }
+      onEnded: (reason) => { metrics.sipCallsEnded.inc({ reason }) },
+      onInbound: (result) => { metrics.sipInbound.inc({ result }) },
+      // the client that holds @<user>.aura here, connected now, serving the inbound protocol
+      callee: async (user, options) => {
+        const record = await libp2p.services.directory.get(`@${user}.aura`, options).catch(() => undefined)
+        const conn = record === undefined ? undefined : libp2p.getConnections(record.peerId).find((c) => c.status === 'open' && c.limits == null)
+        if (record === undefined || conn === undefined) return undefined
+        const stream = await conn.newStream(SIP_INBOUND_PROTOCOL, options).catch(() => undefined)
+        return stream === undefined ? undefined : { peer: record.peerId, stream }
+      }
     })
   }
   let repaired: RelayNode['repaired']

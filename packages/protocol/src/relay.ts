@@ -340,3 +340,19 @@ export function decodeSipEvent (b: Uint8Array): SipEventMessage {
   const endReason = keyOf(SIP_END_REASONS, m.endReason)
   return { answerSdp: m.answerSdp, state: keyOf(SIP_STATES, m.state), dtmf: m.dtmf, ...(endReason !== undefined ? { endReason } : {}), status: m.status, message: m.message }
 }
+
+/** SIP calls to a client (docs/sip.md "Inbound"): SipIncoming from the relay, then as on SIP_PROTOCOL. */
+export const SIP_INBOUND_PROTOCOL = '/auralink/sip-in/1.0.0'
+/** Most characters of a caller's display name in a SipIncoming. */
+export const MAX_SIP_DISPLAY_NAME_CHARS = 64
+
+/** A `SipIncoming` (protos/relay.proto): who calls. */
+export interface SipIncomingMessage { from: string, displayName: string }
+
+/** Encodes a `SipIncoming` message (protos/relay.proto) to protobuf bytes; the display name is cut to MAX_SIP_DISPLAY_NAME_CHARS. */
+export const encodeSipIncoming = (m: SipIncomingMessage): Uint8Array => pb.SipIncoming.encode({ from: m.from, displayName: m.displayName.slice(0, MAX_SIP_DISPLAY_NAME_CHARS) }).finish()
+/** Decodes a `SipIncoming` message (protos/relay.proto); oversized, truncated or malformed bytes throw MessageTooLargeError or MalformedMessageError. */
+export function decodeSipIncoming (b: Uint8Array): SipIncomingMessage {
+  const m = safeDecode('SipIncoming', pb.SipIncoming, b, MAX_SIP_MESSAGE_BYTES)
+  return { from: m.from, displayName: m.displayName }
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  decodeSipControl, decodeSipEvent, decodeSipRequest, encodeSipControl, encodeSipEvent, encodeSipRequest,
+  decodeSipControl, decodeSipEvent, decodeSipIncoming, decodeSipRequest, encodeSipControl, encodeSipEvent, encodeSipIncoming, encodeSipRequest,
   MAX_SIP_MESSAGE_BYTES
 } from '../src/index.js'
 import type { SipEndReason } from '../src/index.js'
@@ -10,6 +10,7 @@ describe('SIP protocol messages', () => {
   it('round-trip every field', () => {
     expect(decodeSipRequest(encodeSipRequest({ target: 'sip:alice@127.0.0.1:5062', offerSdp: 'v=0\r\n' }))).toEqual({ target: 'sip:alice@127.0.0.1:5062', offerSdp: 'v=0\r\n' })
     expect(decodeSipControl(encodeSipControl({ dtmf: '12#' }))).toEqual({ dtmf: '12#', hangup: false })
+    expect(decodeSipIncoming(encodeSipIncoming({ from: 'sip:carol@pbx', displayName: 'C'.repeat(80) }))).toEqual({ from: 'sip:carol@pbx', displayName: 'C'.repeat(64) })
     expect(decodeSipControl(encodeSipControl({ hangup: true }))).toEqual({ dtmf: '', hangup: true })
     expect(decodeSipEvent(encodeSipEvent({ answerSdp: 'v=0', state: 'calling' }))).toEqual({ answerSdp: 'v=0', state: 'calling', dtmf: '', status: 0, message: '' })
     const reasons: SipEndReason[] = ['hangup', 'remote-hangup', 'busy', 'declined', 'not-found', 'unreachable', 'failed', 'refused', 'limit']
@@ -33,7 +34,7 @@ describe('SIP protocol messages', () => {
 
   it('decoders throw nothing but the two typed errors on random bytes (property)', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
-      for (const decode of [decodeSipRequest, decodeSipControl, decodeSipEvent]) {
+      for (const decode of [decodeSipRequest, decodeSipControl, decodeSipEvent, decodeSipIncoming]) {
         try {
           decode(bytes)
         } catch (err) {

@@ -83,6 +83,13 @@ export interface AuraLinkInit {
    * @default { mode: 'adaptive' }
    */
   aic?: AicInit
+  /**
+   * Phone calls to this client (docs/sip.md "Inbound"): with `incoming: true`, a relay running
+   * `--sip-listen` rings this client (the `incoming:phone` event) when a phone calls
+   * `<name>@<relay>` for one of its AuraIDs. Off, the relay answers such calls 404, as for a name
+   * no one holds. @default { incoming: false }
+   */
+  phone?: { incoming?: boolean }
   /** Gets local media; defaults to navigator.mediaDevices.getUserMedia where it exists. */
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
 }
@@ -104,6 +111,9 @@ export function checkInit (init: AuraLinkInit): { connectTimeoutMs: number, maxC
   const reconnectMs = init.reconnect?.timeoutMs
   if (reconnectMs !== undefined && (typeof reconnectMs !== 'number' || !Number.isFinite(reconnectMs) || reconnectMs < 100)) {
     throw new RangeError(`AuraLink.create(init): init.reconnect.timeoutMs must be a number of ms >= 100, got ${String(reconnectMs)}`)
+  }
+  if (init.phone !== undefined && (init.phone === null || typeof init.phone !== 'object' || (init.phone.incoming !== undefined && typeof init.phone.incoming !== 'boolean'))) {
+    throw new TypeError(`AuraLink.create(init): init.phone must be { incoming?: boolean }, got ${JSON.stringify(init.phone)}`)
   }
   const maxCalls = init.maxCalls ?? DEFAULT_MAX_CALLS
   if (!Number.isInteger(maxCalls) || maxCalls < 1) throw new RangeError(`AuraLink.create(init): init.maxCalls must be a whole number >= 1, got ${String(maxCalls)}`)

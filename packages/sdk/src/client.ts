@@ -1,5 +1,5 @@
 import { SafeEventEmitter } from '@auralink/core'
-import { EndReason, FILE_PROTOCOL, RECORD_PROTOCOL, SIGNAL_PROTOCOL, SIP_PROTOCOL } from '@auralink/protocol'
+import { EndReason, FILE_PROTOCOL, RECORD_PROTOCOL, SIGNAL_PROTOCOL, SIP_INBOUND_PROTOCOL, SIP_PROTOCOL } from '@auralink/protocol'
 import { createGroupOp, DEFAULT_GROUP_MAX_MEMBERS, GroupMembership, validateAuraId } from '@auralink/identity'
 import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
@@ -24,7 +24,7 @@ import { SignalChannel } from './signal-channel.js'
 import { acquire, defaultGetUserMedia } from './user-media.js'
 import { relayRecordings } from './recording-playback.js'
 import { GroupCall, roomOfInvite } from './group-call.js'
-import { placePhoneCall } from './phone-call.js'
+import { placePhoneCall, ringPhoneCall } from './phone-call.js'
 import type { PhoneCall, PhoneCallOptions, PhoneComponents } from './phone-call.js'
 import type { GroupHost } from './group-call.js'
 import type { GroupStateMessage } from './call-machine.js'
@@ -51,6 +51,13 @@ export interface AuraLinkEvents {
    * (calls from members of a group call this client is in are joined without this event).
    */
   incoming: CustomEvent<{ call: Call, group?: GroupCall }>
+  /**
+   * A phone calls this client through one of its relays (docs/sip.md "Inbound"; only with
+   * `phone: { incoming: true }`): a PhoneCall in state 'ringing', `target` the caller's SIP URI,
+   * `displayName` its name as the phone system gives it. Answer with `call.accept()` or
+   * `call.reject()`. A separate event from `incoming`, whose `call` is always an AuraLink Call.
+   */
+  'incoming:phone': CustomEvent<{ call: PhoneCall }>
   /** A relay reservation was lost or regained. */
   'relay:lost': CustomEvent<{ relay: PeerId }>
   'relay:reserved': CustomEvent<{ relay: PeerId }>
@@ -79,6 +86,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private readonly callers: CallerNames
   private readonly lifetime = new AbortController()
   private readonly maxCalls: number
+  /** `phone.incoming`: whether relays may ring this client with phones' calls. */
+  private readonly takesPhoneCalls: boolean
   private readonly identity: Identity
   private stopped = false
   private stopping: Promise<void> | undefined
@@ -118,6 +127,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     super()
     this.mesh = mesh
     this.maxCalls = settings.maxCalls
+    this.takesPhoneCalls = init.phone?.incoming === true
     this.identity = settings.identity
     this.files = new IncomingFiles(fileLimits(init.maxFileBytes, init.files), {
       log: this.log,
@@ -187,7 +197,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       },
       forget: (call, owned) => {
         this.phoneCalls.delete(call)
-        if (owned) for (const t of call.localStream.getTracks()) t.stop()
+        if (owned) for (const t of call.localStream?.getTracks() ?? []) t.stop()
       }
     }
     mesh.addEventListener('relay:lost', (e) => { this.safeDispatchEvent('relay:lost', { detail: e.detail }) })
@@ -204,6 +214,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       // on relayed connections too: a call whose direct path broke carries on over one (README "Reconnecting")
       await this.mesh.handle(SIGNAL_PROTOCOL, (stream, connection) => { void this.onSignalStream(stream, connection) }, { runOnLimitedConnection: true })
       await this.mesh.handle(FILE_PROTOCOL, (stream, connection) => { void this.onFileStream(stream, connection) })
+      if (this.takesPhoneCalls) await this.mesh.handle(SIP_INBOUND_PROTOCOL, (stream, connection) => { void this.onPhoneStream(stream, connection) })
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal != null ? [options.signal] : [])])
       try {
         await this.mesh.waitForReservation({ signal })
@@ -533,6 +544,26 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
       await this.mesh.stop()
     } finally {
       await this.identity.release()
+    }
+  }
+
+  /** A relay rings this client with a phone's call: only one of its relays may, only while it takes calls. */
+  private async onPhoneStream (stream: Stream, connection: Connection): Promise<void> {
+    const relay = this.mesh.relays().find((r) => r.peerId.equals(connection.remotePeer))
+    if (relay === undefined || this.stopped || this.callsInProgress() + this.phoneCalls.size >= this.maxCalls) {
+      stream.abort(new Error(relay === undefined ? 'phone calls come only from this client\'s relays' : 'busy'))
+      return
+    }
+    try {
+      const call = await ringPhoneCall(this.phone, `${relay.addr.toString()}`, stream)
+      if (call === undefined) { stream.abort(new Error('not a SipIncoming with a SIP URI')); return }
+      if (call.state === 'ended') return
+      this.phoneCalls.add(call)
+      this.log('phone call from %s', call.target)
+      this.safeDispatchEvent('incoming:phone', { detail: { call } })
+    } catch (err) {
+      this.log('a phone call from relay %s could not be read: %s', connection.remotePeer.toString(), (err as Error).message)
+      stream.abort(err as Error)
     }
   }
 

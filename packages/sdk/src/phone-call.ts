@@ -8,7 +8,7 @@
  */
 import { InvalidStateError, PhoneCallFailedError, SafeEventEmitter } from '@auralink/core'
 import {
-  decodeSipEvent, encodeSipControl, encodeSipRequest, MAX_SIP_DTMF_DIGITS, MAX_SIP_MESSAGE_BYTES, MAX_SIP_TARGET_CHARS, SIP_DTMF_PATTERN
+  decodeSipEvent, decodeSipIncoming, encodeSipControl, encodeSipRequest, MAX_SIP_DTMF_DIGITS, MAX_SIP_MESSAGE_BYTES, MAX_SIP_TARGET_CHARS, SIP_DTMF_PATTERN
 } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { MediaUnsupportedError } from './errors.js'
@@ -74,9 +74,18 @@ export function checkSipTarget (target: unknown): string {
   return target
 }
 
-/** One phone call through a relay's SIP gateway. */
+/** One phone call through a relay's SIP gateway: placed by this client, or from a phone to it. */
 export class PhoneCall extends SafeEventEmitter<PhoneCallEvents> {
-  state: PhoneCallState = 'calling'
+  state: PhoneCallState
+  /** 'outbound' (`client.call('sip:...')`: `target` is the phone called) or 'inbound' (`target` is the caller's SIP URI). */
+  readonly direction: 'outbound' | 'inbound'
+  /** An inbound call's caller as its phone system names it (the From header's display name), or ''. */
+  readonly displayName: string
+  /** The audio this side sends (once an inbound call is accepted). */
+  localStream: MediaStream | undefined
+  private pc: RTCPeerConnection | undefined
+  /** Whether the client took `localStream` from the microphone (then stops it at the end). */
+  private ownedLocal = false
   endReason: PhoneEndReason | undefined
   /** The SIP status that ended it (0: none), and the relay's words. */
   endStatus = 0
@@ -89,16 +98,19 @@ export class PhoneCall extends SafeEventEmitter<PhoneCallEvents> {
   private endedResolve!: () => void
   private readonly ended: Promise<void>
 
-  /** @internal made by placePhoneCall() */
-  constructor (readonly target: string, readonly relay: string, readonly localStream: MediaStream, private readonly pc: RTCPeerConnection, private readonly stream: Stream, private readonly lp: ReturnType<typeof lpStream<Stream>>, private readonly log: Logger) {
+  /** @internal made by placePhoneCall() and ringPhoneCall() */
+  constructor (readonly target: string, readonly relay: string, private readonly stream: Stream, private readonly lp: ReturnType<typeof lpStream<Stream>>, private readonly c: PhoneComponents, inbound?: { displayName: string }) {
     super()
+    this.direction = inbound === undefined ? 'outbound' : 'inbound'
+    this.state = inbound === undefined ? 'calling' : 'ringing'
+    this.displayName = inbound?.displayName ?? ''
     this.connected = new Promise((resolve, reject) => { this.connectedResolve = resolve; this.connectedReject = reject })
     this.connected.catch(() => {})
     this.ended = new Promise((resolve) => { this.endedResolve = resolve })
   }
 
   protected override onListenerError (type: string, err: unknown): void {
-    this.log.error('phone call %s: a %s listener threw: %s', this.target, type, (err as Error)?.message ?? String(err))
+    this.c.log.error('phone call %s: a %s listener threw: %s', this.target, type, (err as Error)?.message ?? String(err))
   }
 
   /** Resolves once the far end answered; PhoneCallFailedError (why) when the call ended first. */
@@ -134,6 +146,36 @@ export class PhoneCall extends SafeEventEmitter<PhoneCallEvents> {
     this.end('hangup', 0, 'hung up (the relay did not confirm it)')
   }
 
+  /**
+   * Takes an inbound call (state 'ringing'): the microphone (or `options.stream`) offered to the
+   * relay, which answers the phone; resolves once connected. PhoneCallFailedError when the caller
+   * hung up meanwhile; InvalidStateError unless it is an inbound call that rings.
+   */
+  async accept (options: { stream?: MediaStream } = {}): Promise<void> {
+    if (this.direction !== 'inbound' || this.state !== 'ringing' || this.pc !== undefined) throw new InvalidStateError(`accept(): the phone call is ${this.direction} and ${this.state}${this.pc !== undefined ? ', accepted already' : ''}`)
+    const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    this.ownedLocal = options.stream === undefined
+    const local = options.stream ?? await this.c.getAudio(signal)
+    const track = local?.getAudioTracks().find((t) => t.readyState === 'live')
+    if (local === undefined || track === undefined) throw new TypeError('accept({ stream }): the stream has no live audio track')
+    this.localStream = local
+    this.pc = await offerAudio(this.c, local, track, signal, (e) => { this.gotTrack(e.track, e.streams[0] ?? new MediaStream([e.track])) })
+    this.watch(this.pc)
+    if (this.state !== 'ringing') { this.end('remote-hangup', 0, 'the caller hung up'); await this.connected; return }
+    await this.lp.write(encodeSipRequest({ target: '', offerSdp: this.pc.localDescription!.sdp }), { signal })
+    await this.connected
+  }
+
+  /** Declines an inbound call that rings (the caller hears 603 Decline). */
+  async reject (): Promise<void> {
+    if (this.direction !== 'inbound' || this.state !== 'ringing') throw new InvalidStateError(`reject(): the phone call is ${this.direction} and ${this.state}`)
+    await this.lp.write(encodeSipRequest({ target: '', offerSdp: '' }), { signal: AbortSignal.timeout(2_000) }).catch(() => {})
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.ended, new Promise((resolve) => { timer = setTimeout(resolve, HANGUP_WAIT_MS) })])
+    clearTimeout(timer)
+    this.end('declined', 603, 'declined here')
+  }
+
   /** @internal reads the relay's messages until the call ends. */
   async run (): Promise<void> {
     try {
@@ -141,12 +183,32 @@ export class PhoneCall extends SafeEventEmitter<PhoneCallEvents> {
         const m = decodeSipEvent((await this.lp.read()).subarray())
         if (m.dtmf !== '') { this.safeDispatchEvent('dtmf', { detail: { digit: m.dtmf } }); continue }
         if (m.state === 'ended') { this.end(m.endReason ?? 'failed', m.status, m.message); return }
+        // an inbound call's answer comes with 'connected'
+        if (m.answerSdp !== '' && this.pc !== undefined && this.pc.remoteDescription == null) await this.pc.setRemoteDescription({ type: 'answer', sdp: m.answerSdp })
         if (m.state === 'ringing' || m.state === 'connected') this.setState(m.state)
-        else if (m.message !== '') this.log('phone call %s: the relay says: %s', this.target, m.message)
+        else if (m.message !== '') this.c.log('phone call %s: the relay says: %s', this.target, m.message)
       }
     } catch (err) {
       this.end('failed', 0, `the relay's stream closed: ${(err as Error).message}`)
     }
+  }
+
+  /** @internal an outbound call's media, made before the relay answered */
+  attach (pc: RTCPeerConnection, local: MediaStream, owned: boolean): void {
+    this.pc = pc
+    this.localStream = local
+    this.ownedLocal = owned
+    this.watch(pc)
+  }
+
+  /** The media connection to the relay failed (ICE or DTLS): the call is hung up. */
+  private watch (pc: RTCPeerConnection): void {
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed' && this.state !== 'ended') {
+        this.c.log('phone call %s: the media connection to the relay failed', this.target)
+        void this.hangup()
+      }
+    })
   }
 
   /** @internal the far end's track arrived */
@@ -158,7 +220,7 @@ export class PhoneCall extends SafeEventEmitter<PhoneCallEvents> {
   private setState (s: PhoneCallState): void {
     if (this.state === s || this.state === 'ended') return
     this.state = s
-    this.log('phone call %s: %s', this.target, s)
+    this.c.log('phone call %s: %s', this.target, s)
     if (s === 'connected') this.connectedResolve()
     this.safeDispatchEvent('state', { detail: s })
   }
@@ -169,8 +231,9 @@ export class PhoneCall extends SafeEventEmitter<PhoneCallEvents> {
     this.endReason = reason
     this.endStatus = status
     this.endMessage = message
-    this.connectedReject(new PhoneCallFailedError(reason, `the phone call to ${this.target} ended (${reason}${status !== 0 ? `, SIP ${status}` : ''})${message !== '' ? `: ${message}` : ''}`, { status }))
-    this.pc.close()
+    this.connectedReject(new PhoneCallFailedError(reason, `the phone call ${this.direction === 'outbound' ? 'to' : 'from'} ${this.target} ended (${reason}${status !== 0 ? `, SIP ${status}` : ''})${message !== '' ? `: ${message}` : ''}`, { status }))
+    this.pc?.close()
+    this.c.forget(this, this.ownedLocal)
     void this.stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { this.stream.abort(err) })
     this.setState('ended')
     this.safeDispatchEvent('ended', { detail: { reason, status, message } })
@@ -195,12 +258,12 @@ export async function placePhoneCall (c: PhoneComponents, target: string, option
   const local = options.stream ?? await c.getAudio(signal)
   const track = local?.getAudioTracks().find((t) => t.readyState === 'live')
   if (local === undefined || track === undefined) throw new TypeError('call(target, { stream }): the stream has no live audio track')
-  const pc = new RTCPeerConnection({ iceServers: c.iceServers })
+  let call: PhoneCall | undefined
+  let pc: RTCPeerConnection | undefined
   let stream: Stream | undefined
   try {
-    pc.addTransceiver(track, { direction: 'sendrecv', streams: [local] })
-    await pc.setLocalDescription(await pc.createOffer())
-    await gathered(pc, signal, () => new PhoneCallFailedError('failed', 'ICE gathering for the phone call did not complete in time'))
+    // the far end's track comes as the answer is applied
+    pc = await offerAudio(c, local, track, signal, (e) => { call?.gotTrack(e.track, e.streams[0] ?? new MediaStream([e.track])) })
     // the first relay that speaks the protocol places it
     let relay: string | undefined
     const tried: string[] = []
@@ -222,21 +285,48 @@ export async function placePhoneCall (c: PhoneComponents, target: string, option
       const reason = first.endReason ?? 'failed'
       throw new PhoneCallFailedError(reason, `the relay did not place the call to ${target} (${reason}): ${first.message}`, { status: first.status })
     }
-    const call = new PhoneCall(target, relay, local, pc, stream, lp, c.log)
-    // the far end's track comes as the answer is applied
-    pc.addEventListener('track', (e) => { call.gotTrack(e.track, e.streams[0] ?? new MediaStream([e.track])) })
+    const placed = new PhoneCall(target, relay, stream, lp, c)
+    call = placed
+    placed.attach(pc, local, owned)
     await pc.setRemoteDescription({ type: 'answer', sdp: first.answerSdp })
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed') void call.hangup()
-    })
-    call.addEventListener('ended', () => { c.forget(call, owned) }, { once: true })
-    void call.run()
-    return call
+    void placed.run()
+    return placed
   } catch (err) {
-    pc.close()
+    pc?.close()
     stream?.abort(err as Error)
     if (owned) for (const t of local.getTracks()) t.stop()
     throw err
   }
 }
 
+/**
+ * A peer connection offering `track` (sent and received) with every ICE candidate gathered (the
+ * relay takes no trickle); `onTrack` gets the far end's track.
+ */
+async function offerAudio (c: PhoneComponents, local: MediaStream, track: MediaStreamTrack, signal: AbortSignal, onTrack: (e: RTCTrackEvent) => void): Promise<RTCPeerConnection> {
+  const pc = new RTCPeerConnection({ iceServers: c.iceServers })
+  try {
+    pc.addEventListener('track', onTrack)
+    pc.addTransceiver(track, { direction: 'sendrecv', streams: [local] })
+    await pc.setLocalDescription(await pc.createOffer())
+    await gathered(pc, signal, () => new PhoneCallFailedError('failed', 'ICE gathering for the phone call did not complete in time'))
+    return pc
+  } catch (err) {
+    pc.close()
+    throw err
+  }
+}
+
+/**
+ * An inbound call (docs/sip.md "Inbound"): the relay's stream on SIP_INBOUND_PROTOCOL and its
+ * SipIncoming read; the PhoneCall rings (state 'ringing') until `accept()` or `reject()`, or the
+ * caller hangs up. Undefined when the first message is not a SipIncoming with a SIP URI.
+ */
+export async function ringPhoneCall (c: PhoneComponents, relay: string, stream: Stream): Promise<PhoneCall | undefined> {
+  const lp = lpStream(stream, { maxDataLength: MAX_SIP_MESSAGE_BYTES })
+  const m = decodeSipIncoming((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray())
+  if (!/^sips?:[^\s]{1,250}$/.test(m.from)) return undefined
+  const call = new PhoneCall(m.from, relay, stream, lp, c, { displayName: [...m.displayName].filter((ch) => ch >= ' ' && ch !== '\u007f').join('') })
+  void call.run()
+  return call
+}

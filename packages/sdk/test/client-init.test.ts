@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkAicInit, checkInit, checkMedia } from '../src/client-init.js'
+import { checkSipTarget } from '../src/phone-call.js'
 import type { AuraLinkInit } from '../src/client-init.js'
 
 const relays = ['ws://127.0.0.1:4001']
@@ -8,6 +9,20 @@ describe('checkInit(), checkAicInit(), checkMedia()', () => {
   it('checkInit(init) resolves connectTimeoutMs and maxCalls, with their defaults', () => {
     expect(checkInit({ relays })).toEqual({ connectTimeoutMs: 15000, maxCalls: 1 })
     expect(checkInit({ relays, connectTimeoutMs: 500, maxCalls: 3 })).toEqual({ connectTimeoutMs: 500, maxCalls: 3 })
+  })
+
+  it('checkInit(init) takes phone: { incoming } as a boolean and names anything else', () => {
+    expect(() => checkInit({ relays, phone: { incoming: true } })).not.toThrow()
+    expect(() => checkInit({ relays, phone: {} })).not.toThrow()
+    expect(() => checkInit({ relays, phone: { incoming: 'yes' } as unknown as { incoming: boolean } })).toThrow('init.phone must be { incoming?: boolean }, got {"incoming":"yes"}')
+    expect(() => checkInit({ relays, phone: null as unknown as { incoming: boolean } })).toThrow('init.phone must be { incoming?: boolean }, got null')
+  })
+
+  it('checkSipTarget() takes sip:user@host[:port] of at most 256 characters and names anything else', () => {
+    expect(checkSipTarget('sip:alice@127.0.0.1:5062')).toBe('sip:alice@127.0.0.1:5062')
+    for (const bad of ['sip:alice', 'tel:+15551234', 'sip:a b@host', `sip:${'a'.repeat(250)}@host`, 'sip:a@b@c']) {
+      expect(() => checkSipTarget(bad)).toThrow(`a phone call's target must be a SIP URI sip:user@host[:port] of at most 256 characters, got ${JSON.stringify(bad.slice(0, 80))}`)
+    }
   })
 
   it('checkInit(init) rejects a missing init or empty relays with a TypeError naming the field', () => {

@@ -61,6 +61,12 @@ export interface SipGatewayInit {
   trace?: boolean
   /** Called for each datagram or request refused (`refused` counts them too): the metrics. */
   onRefused?: (reason: SipRefusal) => void
+  /**
+   * An INVITE from a trunk for a new call: the SipCall (inbound, `calling`) and the user part of
+   * its request URI. The handler rings it (`ring()`), then `accept()`s or `reject()`s it. Without a
+   * handler, inbound INVITEs are answered 403.
+   */
+  onInvite?: (call: SipCall, user: string) => void
 }
 
 /** Why the gateway refused what came from the network (`SipGateway.refused`). */
@@ -110,6 +116,8 @@ export interface SipMediaAnswer {
 /** One outbound call. */
 export class SipCall extends EventEmitter<SipCallEvents> {
   state: SipCallState = 'calling'
+  /** Placed by us (to `target`), or from a trunk to us (`target` is then the caller's URI). */
+  readonly direction: 'outbound' | 'inbound'
   endReason: SipEndReason | undefined
   /** The far end's status and words when an error answer ended the call. */
   endStatus: { status: number, reason: string } | undefined
@@ -138,24 +146,44 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   private endedResolve!: () => void
   private readonly ended = new Promise<void>((resolve) => { this.endedResolve = resolve })
 
-  constructor (private readonly gw: SipGateway, readonly target: string, readonly trunk: SipTrunk, private readonly socket: Socket, rtpPort: number) {
+  /** @internal the INVITE received, for an inbound call (its responses answer it) */
+  readonly received: SipMessage | undefined
+  /** Our 200 to an inbound INVITE, sent again until its ACK comes (RFC 3261 13.3.1.4). */
+  private okTimer: ReturnType<typeof setTimeout> | undefined
+
+  /**
+   * An outbound call to `target`, or (with `inbound`, the INVITE received from the trunk) an
+   * inbound one: its dialog taken from the INVITE, its media from the INVITE's SDP offer.
+   */
+  constructor (private readonly gw: SipGateway, readonly target: string, readonly trunk: SipTrunk, private readonly socket: Socket, private readonly rtpPort: number, inbound?: SipMessage) {
     super()
     const host = gw.host
-    const sdp = [
-      'v=0',
-      `o=auralink ${randomInt(1, 2 ** 31)} 1 IN IP4 ${host}`,
-      's=AuraLink',
-      `c=IN IP4 ${host}`,
-      't=0 0',
-      `m=audio ${rtpPort} RTP/AVP 0 8 101`,
-      'a=rtpmap:0 PCMU/8000',
-      'a=rtpmap:8 PCMA/8000',
-      'a=rtpmap:101 telephone-event/8000',
-      'a=fmtp:101 0-16',
-      'a=ptime:20',
-      'a=sendrecv',
-      ''
-    ].join('\r\n')
+    this.direction = inbound === undefined ? 'outbound' : 'inbound'
+    socket.on('message', (b, from) => { this.onRtp(b, from.address, from.port) })
+    // a socket error (a send the kernel refused) is logged, never thrown out of the relay
+    socket.on('error', (err) => { gw.log(`sip call ${this.callId}: RTP socket: ${err.message}`) })
+    if (inbound !== undefined) {
+      this.received = inbound
+      const contact = inbound.headers.contact
+      // the dialog as seen from here: our From is the INVITE's To (with our tag), our To its From
+      this.remoteTag = inbound.headers.from?.params.tag
+      this.remoteTarget = Array.isArray(contact) && contact[0] !== undefined ? contact[0].uri : inbound.headers.from?.uri
+      this.routeSet = (inbound.headers['record-route'] ?? []).slice()
+      this.media = readAnswer(inbound.content ?? '')
+      this.invite = {
+        method: 'INVITE',
+        uri: this.remoteTarget ?? target,
+        headers: {
+          to: { uri: inbound.headers.from?.uri ?? target, params: {} },
+          from: { uri: inbound.headers.to?.uri ?? `sip:${gw.fromUser}@${host}:${gw.port}`, params: { tag: randomBytes(6).toString('hex') } },
+          'call-id': inbound.headers['call-id'] ?? `${randomBytes(12).toString('hex')}@${host}`,
+          cseq: { method: 'INVITE', seq: 0 },
+          contact: [{ uri: `sip:${gw.fromUser}@${host}:${gw.port}`, params: {} }]
+        }
+      }
+      return
+    }
+    const sdp = sdpOf(host, rtpPort, [0, 8], 101)
     this.invite = {
       method: 'INVITE',
       uri: target,
@@ -170,9 +198,6 @@ export class SipCall extends EventEmitter<SipCallEvents> {
       },
       content: sdp
     }
-    socket.on('message', (b, from) => { this.onRtp(b, from.address, from.port) })
-    // a socket error (a send the kernel refused) is logged, never thrown out of the relay
-    socket.on('error', (err) => { gw.log(`sip call ${this.callId}: RTP socket: ${err.message}`) })
   }
 
   get callId (): string { return this.invite.headers['call-id']! }
@@ -180,15 +205,78 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   /** Resolves once the call has ended. */
   async whenEnded (): Promise<void> { await this.ended }
 
-  /** CANCEL while it rings (or calls), BYE once connected; nothing once ended. */
+  /**
+   * CANCEL while it rings (or calls), BYE once connected; nothing once ended. An inbound call not
+   * yet answered is refused instead (480 Temporarily Unavailable; `reject()` gives another status).
+   */
   hangup (): void {
     if (this.state === 'connected') {
+      clearTimeout(this.okTimer)
       this.gw.sendInDialog(this, 'BYE', ++this.cseq)
       this.end('hangup')
+    } else if (this.state !== 'ended' && this.received !== undefined) {
+      this.reject(480, 'Temporarily Unavailable')
     } else if (this.state !== 'ended') {
       this.cancel()
       this.end('hangup')
     }
+  }
+
+  /** An inbound call rings: 180 Ringing to the caller, state `ringing`. */
+  ring (): void {
+    if (this.received === undefined || this.state !== 'calling') return
+    this.gw.stack.send(this.response(180, 'Ringing'))
+    this.setState('ringing')
+  }
+
+  /**
+   * Answers an inbound call: 200 OK with our SDP (the codec the caller offered first of PCMU and
+   * PCMA, telephone-event when it offered it), sent again until the caller's ACK; state `connected`.
+   * A call whose offer had neither codec was refused with 488 when it came.
+   */
+  accept (): void {
+    const m = this.media
+    if (this.received === undefined || m === undefined || (this.state !== 'calling' && this.state !== 'ringing')) return
+    const ok = this.response(200, 'OK')
+    ok.headers.contact = this.invite.headers.contact
+    ok.headers['content-type'] = 'application/sdp'
+    ok.content = sdpOf(this.gw.host, this.rtpPort, [G711_PAYLOAD_TYPES[m.codec]], m.dtmfPayloadType)
+    let wait = 500
+    const send = (): void => {
+      this.gw.stack.send(ok)
+      wait *= 2
+      // no ACK within 32 s: the caller is gone; the call ends with a BYE
+      if (wait > 32_000) { this.hangup(); return }
+      this.okTimer = setTimeout(send, Math.min(wait, 4_000))
+    }
+    send()
+    this.setState('connected')
+  }
+
+  /** @internal the caller's ACK of our 200: it stops being sent again. */
+  acked (): void {
+    clearTimeout(this.okTimer)
+  }
+
+  /** Refuses an inbound call not yet answered: `status` (4xx-6xx) to the caller; ends it `declined` (603), `not-found` (404) or `unreachable`. */
+  reject (status: number, reason: string): void {
+    if (this.received === undefined || (this.state !== 'calling' && this.state !== 'ringing')) return
+    this.gw.stack.send(this.response(status, reason))
+    this.end(status === 603 ? 'declined' : status === 404 ? 'not-found' : status === 486 ? 'busy' : 'unreachable', { status, reason })
+  }
+
+  /** @internal the caller CANCELled before we answered: 487 to its INVITE; ends `remote-hangup`. */
+  cancelled (): void {
+    if (this.received === undefined || (this.state !== 'calling' && this.state !== 'ringing')) return
+    this.gw.stack.send(this.response(487, 'Request Terminated'))
+    this.end('remote-hangup', { status: 487, reason: 'the caller cancelled' })
+  }
+
+  /** A response to the inbound INVITE, with our To tag. */
+  private response (status: number, reason: string): SipMessage {
+    const rs = sip.makeResponse(this.received!, status, reason)
+    rs.headers.to = { ...rs.headers.to!, params: { ...rs.headers.to!.params, tag: this.invite.headers.from!.params.tag } }
+    return rs
   }
 
   /**
@@ -360,6 +448,7 @@ export class SipCall extends EventEmitter<SipCallEvents> {
   end (reason: SipEndReason, status?: { status: number, reason: string }): void {
     if (this.state === 'ended') return
     clearTimeout(this.answerTimer)
+    clearTimeout(this.okTimer)
     this.endReason = reason
     if (status !== undefined) this.endStatus = status
     this.socket.close()
@@ -368,6 +457,24 @@ export class SipCall extends EventEmitter<SipCallEvents> {
     this.setState('ended')
     this.endedResolve()
   }
+}
+
+/** Our SDP: audio on `rtpPort` with the G.711 payload types given, and telephone-event (0-16) as `dtmf` when given. */
+function sdpOf (host: string, rtpPort: number, g711: number[], dtmf: number | undefined): string {
+  const types = [...g711, ...(dtmf !== undefined ? [dtmf] : [])]
+  return [
+    'v=0',
+    `o=auralink ${randomInt(1, 2 ** 31)} 1 IN IP4 ${host}`,
+    's=AuraLink',
+    `c=IN IP4 ${host}`,
+    't=0 0',
+    `m=audio ${rtpPort} RTP/AVP ${types.join(' ')}`,
+    ...g711.map((pt) => `a=rtpmap:${pt} ${pt === 0 ? 'PCMU' : 'PCMA'}/8000`),
+    ...(dtmf !== undefined ? [`a=rtpmap:${dtmf} telephone-event/8000`, `a=fmtp:${dtmf} 0-16`] : []),
+    'a=ptime:20',
+    'a=sendrecv',
+    ''
+  ].join('\r\n')
 }
 
 /** The media line of an SDP answer: its address, port, first G.711 codec and telephone-event's payload type; undefined without PCMU or PCMA. */
@@ -404,6 +511,7 @@ export class SipGateway {
    */
   readonly refused: Record<SipRefusal, number> = { not_trunk: 0, too_large: 0, inbound_invite: 0, no_dialog: 0 }
   private readonly onRefused: (reason: SipRefusal) => void
+  private readonly onInvite: SipGatewayInit['onInvite']
 
   constructor (init: SipGatewayInit) {
     if (!Number.isInteger(init.port) || init.port < 1 || init.port > 65535) throw new TypeError(`SIP port must be 1-65535, got ${String(init.port)}`)
@@ -414,6 +522,7 @@ export class SipGateway {
     this.answerTimeoutMs = init.answerTimeoutMs ?? 30_000
     this.log = init.log ?? (() => {})
     this.onRefused = init.onRefused ?? (() => {})
+    this.onInvite = init.onInvite
     this.stack = createGuarded((msg, from) => this.admit(msg, from), { address: init.host, port: init.port, udp: true, tcp: false, publicAddress: init.host, logger: { error: (e) => { this.log(`sip: ${String(e)}`) }, ...(init.trace === true ? { send: (m, t) => { this.log(`sip -> ${t.address}:${t.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) }, recv: (m, r) => { this.log(`sip <- ${r.address}:${r.port} ${m.method ?? String(m.status)} ${m.headers.cseq?.method ?? ''}`) } } : {}) } }, (rq, remote) => { this.onRequest(rq, remote) })
   }
 
@@ -467,6 +576,23 @@ export class SipGateway {
     this.stack.destroy()
   }
 
+  /** An INVITE from a trunk for a new call: a SipCall for it, handed to `onInvite`; 488 when its offer has no G.711. */
+  private async inbound (rq: SipMessage, remote: SipRemote): Promise<void> {
+    const trunk = this.trunks.find((t) => t.host === remote.address)
+    const user = sip.parseUri(rq.uri ?? '')?.user
+    if (trunk === undefined || rq.headers['call-id'] === undefined) return
+    if (readAnswer(rq.content ?? '') === undefined) {
+      this.stack.send(sip.makeResponse(rq, 488, 'Not Acceptable Here'))
+      return
+    }
+    const socket = createSocket('udp4')
+    await new Promise<void>((resolve, reject) => { socket.once('error', reject); socket.bind(0, this.host, () => { socket.off('error', reject); resolve() }) })
+    const c = new SipCall(this, rq.headers.from?.uri ?? '', trunk, socket, socket.address().port, rq)
+    this.calls.set(c.callId, c)
+    this.log(`sip call ${c.callId} from ${c.target} for ${String(user)}: calling`)
+    this.onInvite!(c, user ?? '')
+  }
+
   /** @internal */
   forget (c: SipCall): void {
     this.calls.delete(c.callId)
@@ -509,9 +635,24 @@ export class SipGateway {
     }
   }
 
-  private onRequest (rq: SipMessage, _remote: SipRemote): void {
+  private onRequest (rq: SipMessage, remote: SipRemote): void {
     const c = rq.headers['call-id'] !== undefined ? this.calls.get(rq.headers['call-id']) : undefined
-    if (rq.method === 'ACK') return
+    if (rq.method === 'ACK') {
+      if (c !== undefined && rq.headers.from?.params.tag === c.remoteTag) c.acked()
+      return
+    }
+    if (rq.method === 'CANCEL' && c !== undefined && c.direction === 'inbound' && rq.headers.from?.params.tag === c.remoteTag) {
+      this.stack.send(sip.makeResponse(rq, 200, 'OK'))
+      c.cancelled()
+      return
+    }
+    if (rq.method === 'INVITE' && rq.headers.to?.params.tag === undefined && this.onInvite !== undefined && c === undefined) {
+      void this.inbound(rq, remote).catch((err: Error) => {
+        this.log(`sip: inbound INVITE failed: ${err.message}`)
+        this.stack.send(sip.makeResponse(rq, 500, 'Server Internal Error'))
+      })
+      return
+    }
     if (rq.method === 'BYE' && c !== undefined && rq.headers.from?.params.tag === c.remoteTag) {
       this.stack.send(sip.makeResponse(rq, 200, 'OK'))
       c.remoteBye()

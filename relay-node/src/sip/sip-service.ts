@@ -12,9 +12,17 @@
  * `maxCallsPerPeer` calls of one client and `maxCalls` in all at once. Every refusal is counted
  * (`onRequest`) and answered with why; nothing is sent to a trunk for a refused request.
  *
+ * Inbound (docs/sip.md "Inbound"): an INVITE from a trunk for `<name>@<relay>` rings the client
+ * that holds `@name.aura` here, when it is connected and serves `/auralink/sip-in/1.0.0` (a client
+ * serves it only when it takes phone calls): the relay sends 180 and a SipIncoming; the client's
+ * SipRequest with an offer takes the call (200 OK to the caller), one without declines it (603).
+ * Every other case is 404, the same answer for a name no one holds and for a client that takes no
+ * phone calls, so that the directory cannot be probed through SIP. An inbound call never leads
+ * to an outbound one.
+ *
  * This module imports werift (through sip-bridge.ts): node.ts loads it only when SIP is on.
  */
-import { decodeSipControl, decodeSipRequest, encodeSipEvent, MAX_SIP_DTMF_DIGITS, MAX_SIP_MESSAGE_BYTES, MAX_SIP_OFFER_BYTES, MAX_SIP_TARGET_CHARS, SIP_DTMF_PATTERN, SIP_PROTOCOL } from '@auralink/protocol'
+import { decodeSipControl, decodeSipRequest, encodeSipEvent, encodeSipIncoming, MAX_SIP_DTMF_DIGITS, MAX_SIP_MESSAGE_BYTES, MAX_SIP_OFFER_BYTES, MAX_SIP_TARGET_CHARS, SIP_DTMF_PATTERN, SIP_PROTOCOL } from '@auralink/protocol'
 import { lpStream } from '@libp2p/utils'
 import { SipBridge } from './sip-bridge.js'
 import type { SipCall, SipGateway } from './sip-gateway.js'
@@ -24,6 +32,12 @@ import type { Logger } from 'pino'
 
 /** A request's outcome, as `auralink_sip_requests_total{result}` counts it. */
 export type SipRequestOutcome = 'placed' | 'bad_request' | 'no_name' | 'not_trunk' | 'limit' | 'failed'
+
+/** An inbound INVITE's outcome, as `auralink_sip_inbound_total{result}` counts it. */
+export type SipInboundOutcome = 'rung' | 'not_found' | 'limit' | 'failed'
+
+/** The client an inbound call rings: its peer and a stream on SIP_INBOUND_PROTOCOL to it. */
+export interface SipCallee { peer: PeerId, stream: Stream }
 
 export interface SipServiceInit {
   gateway: SipGateway
@@ -40,12 +54,25 @@ export interface SipServiceInit {
   onRequest?: (outcome: SipRequestOutcome) => void
   /** Called once per placed call when it ended, with why. */
   onEnded?: (reason: SipEndReason) => void
+  /**
+   * The client holding `@<user>.aura` here, connected, with a stream opened to it on
+   * SIP_INBOUND_PROTOCOL; undefined when there is none (no such name, the holder is not
+   * connected, or it takes no phone calls). Without it, inbound calls are answered 404.
+   */
+  callee?: (user: string, options: AbortOptions) => Promise<SipCallee | undefined>
+  /** How long an inbound call rings before it is given up (480). @default 30000 */
+  ringTimeoutMs?: number
+  /** Called once per inbound INVITE with its outcome. */
+  onInbound?: (outcome: SipInboundOutcome) => void
 }
 
 interface Registrar {
   handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
   unhandle(protocol: string): Promise<void>
 }
+
+/** Whether the call has ended (read after an await: TypeScript's narrowing does not know it may have). */
+const hasEnded = (call: SipCall): boolean => call.state === 'ended'
 
 /** Words of a refusal sent to the client, by outcome. */
 const REFUSAL_REASON: Record<Exclude<SipRequestOutcome, 'placed'>, SipEndReason> = { bad_request: 'refused', no_name: 'refused', not_trunk: 'refused', limit: 'limit', failed: 'failed' }
@@ -105,17 +132,130 @@ export class SipService {
       await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
     }
     if (this.stopping) { await refuse('failed', 'the relay is stopping'); return }
-    if (this.total >= this.init.maxCalls) { await refuse('limit', `this relay places ${this.init.maxCalls} SIP call(s) at once, all taken`); return }
-    if ((this.perPeer.get(who) ?? 0) >= this.init.maxCallsPerPeer) { await refuse('limit', `this relay places ${this.init.maxCallsPerPeer} SIP call(s) at once for one client`); return }
-    this.total++
-    this.perPeer.set(who, (this.perPeer.get(who) ?? 0) + 1)
+    const full = this.full(who)
+    if (full !== undefined) { await refuse('limit', full); return }
+    this.take(who)
     try {
       await this.place(stream, lp, peer, say, refuse)
     } finally {
-      this.total--
-      const n = (this.perPeer.get(who) ?? 1) - 1
-      if (n > 0) this.perPeer.set(who, n)
-      else this.perPeer.delete(who)
+      this.release(who)
+    }
+  }
+
+  /** Why one more call with `who` would pass a limit, or undefined. */
+  private full (who: string): string | undefined {
+    if (this.total >= this.init.maxCalls) return `this relay bridges ${this.init.maxCalls} SIP call(s) at once, all taken`
+    if ((this.perPeer.get(who) ?? 0) >= this.init.maxCallsPerPeer) return `this relay bridges ${this.init.maxCallsPerPeer} SIP call(s) at once for one client`
+    return undefined
+  }
+
+  private take (who: string): void {
+    this.total++
+    this.perPeer.set(who, (this.perPeer.get(who) ?? 0) + 1)
+  }
+
+  private release (who: string): void {
+    this.total--
+    const n = (this.perPeer.get(who) ?? 1) - 1
+    if (n > 0) this.perPeer.set(who, n)
+    else this.perPeer.delete(who)
+  }
+
+  /** An INVITE from a trunk (SipGateway's onInvite): rings the client holding the name, or refuses. */
+  incoming (call: SipCall, user: string): void {
+    const served = this.ring(call, user).catch((err: unknown) => {
+      this.init.log.warn({ from: call.target, user, reason: (err as Error).message }, 'inbound sip call failed')
+      call.reject(500, 'Server Internal Error')
+      this.init.onInbound?.('failed')
+    })
+    this.serving.add(served)
+    void served.finally(() => this.serving.delete(served))
+  }
+
+  private async ring (call: SipCall, user: string): Promise<void> {
+    const log = this.init.log
+    if (this.stopping || this.total >= this.init.maxCalls) {
+      call.reject(486, 'Busy Here')
+      this.init.onInbound?.('limit')
+      return
+    }
+    // the same answer whether no one holds the name, its holder is away or takes no phone calls
+    const callee = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(user) && this.init.callee !== undefined
+      ? await this.init.callee(user, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined)
+      : undefined
+    if (callee === undefined) {
+      call.reject(404, 'Not Found')
+      this.init.onInbound?.('not_found')
+      log.info({ from: call.target, user }, 'inbound sip call: no one takes it (404)')
+      return
+    }
+    const { peer, stream } = callee
+    const who = peer.toString()
+    if (call.state === 'ended' || this.full(who) !== undefined) {
+      call.reject(486, 'Busy Here')
+      stream.abort(new Error('busy'))
+      this.init.onInbound?.('limit')
+      return
+    }
+    this.take(who)
+    try {
+      this.init.onInbound?.('rung')
+      const lp = lpStream(stream, { maxDataLength: MAX_SIP_MESSAGE_BYTES })
+      let said = Promise.resolve()
+      const say = async (m: Parameters<typeof encodeSipEvent>[0]): Promise<void> => {
+        said = said.then(async () => { await lp.write(encodeSipEvent(m), { signal: AbortSignal.timeout(5_000) }) }).catch(() => {})
+        await said
+      }
+      const close = async (): Promise<void> => { await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) }) }
+      call.ring()
+      log.info({ peer: who, from: call.target, user, callId: call.callId }, 'inbound sip call rings')
+      const from = call.received?.headers.from
+      await lp.write(encodeSipIncoming({ from: call.target.slice(0, MAX_SIP_TARGET_CHARS), displayName: typeof from?.name === 'string' ? from.name.replace(/^"|"$/g, '') : '' }), { signal: AbortSignal.timeout(5_000) })
+      // the client's answer, the caller's CANCEL, or the ring's end, whichever comes first
+      const ended = call.whenEnded().then(() => undefined)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const answer = await Promise.race([
+        lp.read({ signal: AbortSignal.timeout(this.init.ringTimeoutMs ?? 30_000) }).then((b) => decodeSipRequest(b.subarray())).catch((err: Error) => err),
+        ended,
+        new Promise<undefined>((resolve) => { timer = setTimeout(() => { resolve(undefined) }, (this.init.ringTimeoutMs ?? 30_000) + 1_000) })
+      ])
+      clearTimeout(timer)
+      if (hasEnded(call)) {
+        // the caller gave up first
+        this.init.onEnded?.(call.endReason ?? 'remote-hangup')
+        await say({ state: 'ended', endReason: call.endReason ?? 'remote-hangup', status: call.endStatus?.status ?? 0, message: 'the caller hung up' })
+        await close()
+        return
+      }
+      if (answer === undefined || answer instanceof Error) {
+        call.reject(480, 'Temporarily Unavailable')
+        this.init.onEnded?.('unreachable')
+        await say({ state: 'ended', endReason: 'unreachable', status: 480, message: answer instanceof Error ? `no answer: ${answer.message}` : 'no answer in time' })
+        await close()
+        return
+      }
+      if (answer.offerSdp === '' || answer.offerSdp.length > MAX_SIP_OFFER_BYTES) {
+        call.reject(603, 'Decline')
+        this.init.onEnded?.('declined')
+        await say({ state: 'ended', endReason: 'declined', status: 603 })
+        await close()
+        return
+      }
+      const entry: { call?: SipCall, end: (why: string) => void } = { end: () => {} }
+      let bridge: SipBridge
+      try {
+        bridge = await SipBridge.answer(answer.offerSdp, { onBroken: (why) => { entry.end(why) } })
+      } catch (err) {
+        call.reject(500, 'Server Internal Error')
+        this.init.onEnded?.('failed')
+        await say({ state: 'ended', endReason: 'failed', message: `the relay could not answer the offer: ${(err as Error).message}` })
+        await close()
+        return
+      }
+      call.accept()
+      await this.bridged(call, bridge, entry, stream, lp, say, who, { answerSdp: bridge.answerSdp, state: 'connected' })
+    } finally {
+      this.release(who)
     }
   }
 
@@ -161,16 +301,26 @@ export class SipService {
       return
     }
     this.init.onRequest?.('placed')
+    log.info({ peer: who, target, callId: call.callId }, 'sip call placed')
+    await this.bridged(call, bridge, entry, stream, lp, say, who, { answerSdp: bridge.answerSdp, state: 'calling' })
+  }
+
+  /**
+   * A call with its bridge, from the client's answer (`first`) to its end: the call's progress and
+   * the far end's digits to the client, the client's digits and hangup to the call, then why it
+   * ended, and the stream closed.
+   */
+  private async bridged (call: SipCall, bridge: SipBridge, entry: { call?: SipCall, end: (why: string) => void }, stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, say: (m: Parameters<typeof encodeSipEvent>[0]) => Promise<void>, who: string, first: Parameters<typeof encodeSipEvent>[0]): Promise<void> {
+    const log = this.init.log
     entry.call = call
     this.calls.add(entry)
     // set when the relay ends the call (it stops, or the client's connection failed): why
     let stopWords: string | undefined
     entry.end = (why) => { stopWords ??= why; call.hangup() }
     bridge.attach(call)
-    log.info({ peer: who, target, callId: call.callId }, 'sip call placed')
     // the answer first; the call's progress after it, in order (say() queues)
-    void say({ answerSdp: bridge.answerSdp, state: 'calling' })
-    call.on('state', (s) => { if (s === 'ringing' || s === 'connected') void say({ state: s }) })
+    void say(first)
+    call.on('state', (s) => { if ((s === 'ringing' || s === 'connected') && s !== first.state) void say({ state: s }) })
     call.on('dtmf', (d) => { void say({ dtmf: d }) })
     // the client's digits, one string after another; its hangup; its end of the stream
     let dtmf = Promise.resolve()
@@ -195,7 +345,7 @@ export class SipService {
     await bridge.close()
     const reason: SipEndReason = stopWords !== undefined ? 'failed' : call.endReason ?? 'failed'
     this.init.onEnded?.(reason)
-    log.info({ peer: who, target, callId: call.callId, reason, ...(call.endStatus !== undefined ? { status: call.endStatus.status } : {}), bridge: bridge.stats, rtp: call.rtp }, 'sip call ended')
+    log.info({ peer: who, [call.direction === 'inbound' ? 'from' : 'target']: call.target, callId: call.callId, reason, ...(call.endStatus !== undefined ? { status: call.endStatus.status } : {}), bridge: bridge.stats, rtp: call.rtp }, 'sip call ended')
     await say({ state: 'ended', endReason: reason, status: call.endStatus?.status ?? 0, message: stopWords ?? call.endStatus?.reason ?? '' })
     await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
   }

@@ -382,5 +382,27 @@ export namespace auralink {
             }
             type $Shape = auralink.relay.SipEvent.$Properties;
         }
+
+        interface ISipIncoming extends auralink.relay.SipIncoming.$Properties {
+        }
+
+        class SipIncoming {
+            constructor(properties?: auralink.relay.SipIncoming.$Properties);
+            $unknowns?: Uint8Array[];
+            from: string;
+            displayName: string;
+            static encode(message: auralink.relay.SipIncoming.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): auralink.relay.SipIncoming & auralink.relay.SipIncoming.$Shape;
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SipIncoming {
+            interface $Properties {
+                from?: (string|null);
+                displayName?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = auralink.relay.SipIncoming.$Properties;
+        }
     }
 }

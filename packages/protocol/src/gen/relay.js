@@ -2830,6 +2830,176 @@ $root.auralink = (function() {
             return SipEvent;
         })();
 
+        relay.SipIncoming = (function() {
+
+            /**
+             * Properties of a SipIncoming.
+             * @typedef {Object} auralink.relay.SipIncoming.$Properties
+             * @property {string|null} [from] SipIncoming from
+             * @property {string|null} [displayName] SipIncoming displayName
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SipIncoming.
+             * @memberof auralink.relay
+             * @interface ISipIncoming
+             * @augments auralink.relay.SipIncoming.$Properties
+             * @deprecated Use auralink.relay.SipIncoming.$Properties instead.
+             */
+
+            /**
+             * Shape of a SipIncoming.
+             * @typedef {auralink.relay.SipIncoming.$Properties} auralink.relay.SipIncoming.$Shape
+             */
+
+            /**
+             * Constructs a new SipIncoming.
+             * @memberof auralink.relay
+             * @classdesc Represents a SipIncoming.
+             * @constructor
+             * @param {auralink.relay.SipIncoming.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var SipIncoming = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SipIncoming from.
+             * @member {string} from
+             * @memberof auralink.relay.SipIncoming
+             * @instance
+             */
+            SipIncoming.prototype.from = "";
+
+            /**
+             * SipIncoming displayName.
+             * @member {string} displayName
+             * @memberof auralink.relay.SipIncoming
+             * @instance
+             */
+            SipIncoming.prototype.displayName = "";
+
+            /**
+             * Encodes the specified SipIncoming message. Does not implicitly {@link auralink.relay.SipIncoming.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.relay.SipIncoming
+             * @static
+             * @param {auralink.relay.SipIncoming.$Properties} message SipIncoming message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SipIncoming.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.from != null && $Object.hasOwnProperty.call(message, "from") && message.from !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.from);
+                if (message.displayName != null && $Object.hasOwnProperty.call(message, "displayName") && message.displayName !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.displayName);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SipIncoming message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.relay.SipIncoming
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.relay.SipIncoming & auralink.relay.SipIncoming.$Shape} SipIncoming
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SipIncoming.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.relay.SipIncoming();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.from = value;
+                            else
+                                delete message.from;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.displayName = value;
+                            else
+                                delete message.displayName;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for SipIncoming
+             * @function getTypeUrl
+             * @memberof auralink.relay.SipIncoming
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SipIncoming.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.relay.SipIncoming";
+            };
+
+            return SipIncoming;
+        })();
+
         return relay;
     })();
 
