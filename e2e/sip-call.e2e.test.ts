@@ -65,7 +65,7 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
       startBaresip({ answer: 'auto', toneHz: 1000 }).then(async (p) => {
         phone = p
         sipPort = await freeUdpPort()
-        relay = await startRelay({ args: ['--max-reservations-per-address', '64', '--named-min-age-ms', '0', '--sip-listen', `127.0.0.1:${sipPort}`, '--sip-trunk', `phone=127.0.0.1:${p.port}`] })
+        relay = await startRelay({ args: ['--max-reservations-per-address', '64', '--named-min-age-ms', '0', '--sip-call-rate-limit', '5', '--sip-listen', `127.0.0.1:${sipPort}`, '--sip-trunk', `phone=127.0.0.1:${p.port}`] })
       }),
       servePages(['phone']).then((s) => { server = s }),
       launchBrowser({ args: ['--autoplay-policy=no-user-gesture-required'] }).then((b) => { browser = b })
@@ -139,7 +139,7 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
     expect(await run(page, (p) => p.states())).toMatchObject({ states: ['calling', 'ringing', 'connected', 'ended'], endReason: 'remote-hangup' })
   })
 
-  it('refusals: a target on no trunk (PhoneCallFailedError "refused", nothing sent), a client holding no name at the relay ("refused"), and a SIP datagram from an address that is no trunk\'s (dropped unanswered, counted)', async () => {
+  it('refusals: a target on no trunk (PhoneCallFailedError "refused", nothing sent), a client holding no name at the relay ("refused"), a SIP datagram from an address that is no trunk\'s (dropped unanswered, counted), a client past --sip-call-rate-limit ("limit")', async () => {
     const page = await user('erin')
     const before = phone!.events.length
     const notTrunk = await run(page, async (p, t) => p.call(t as string, 600), `sip:bob@127.0.0.1:${phone!.port + 1}`) as PageError
@@ -164,6 +164,12 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
     const m = await metrics()
     expect(m).toMatch(/^auralink_sip_requests_total\{result="not_trunk"\} 1$/m)
     expect(m).toMatch(/^auralink_sip_requests_total\{result="no_name"\} 1$/m)
+    // --sip-call-rate-limit 5: erin's sixth request within the minute is refused for the rate,
+    // refused requests counting (a client cannot try targets without end)
+    const outcomes: string[] = []
+    for (let i = 0; i < 5; i++) outcomes.push(((await run(page, async (p, t) => p.call(t as string, 600), `sip:bob${i}@127.0.0.1:${phone!.port + 1}`)) as PageError).reason ?? 'none')
+    expect(outcomes).toEqual(['refused', 'refused', 'refused', 'refused', 'limit'])
+    expect(await metrics()).toMatch(/^auralink_sip_requests_total\{result="rate"\} 1$/m)
   })
 
   it('the phone calls an AuraID whose page takes phone calls: the page rings with the caller\'s SIP URI, accepts; tones both ways, DTMF both ways; the phone hangs up', async () => {

@@ -203,6 +203,11 @@ export interface RelayConfig {
   maxSipCalls: number
   /** SIP calls at once from one client. @default 2 */
   maxSipCallsPerPeer: number
+  /**
+   * New SIP calls per minute from one source: a client placing calls (each request counts, refused
+   * or not), a trunk's address calling in. @default 30
+   */
+  sipCallRateLimit: number
 }
 
 /** One SIP trunk (RelayConfig.sipTrunks). */
@@ -287,7 +292,8 @@ export const FIELDS: Record<keyof RelayConfig, Field> = {
   sipListen: { flag: 'sip-listen', env: 'AURALINK_RELAY_SIP_LISTEN', kind: 'tag', help: 'ipv4:port the SIP gateway listens on (none: no SIP)' },
   sipTrunks: { flag: 'sip-trunk', env: 'AURALINK_RELAY_SIP_TRUNKS', kind: 'trunks', help: 'SIP trunk calls may go to, name=ipv4[:port] (repeatable; env: comma-separated; credentials: env AURALINK_RELAY_SIP_TRUNK_<NAME>_USERNAME/_PASSWORD)' },
   maxSipCalls: { flag: 'max-sip-calls', env: 'AURALINK_RELAY_MAX_SIP_CALLS', kind: 'count', help: 'SIP calls at once' },
-  maxSipCallsPerPeer: { flag: 'max-sip-calls-per-peer', env: 'AURALINK_RELAY_MAX_SIP_CALLS_PER_PEER', kind: 'count', help: 'SIP calls at once from one client' }
+  maxSipCallsPerPeer: { flag: 'max-sip-calls-per-peer', env: 'AURALINK_RELAY_MAX_SIP_CALLS_PER_PEER', kind: 'count', help: 'SIP calls at once from one client' },
+  sipCallRateLimit: { flag: 'sip-call-rate-limit', env: 'AURALINK_RELAY_SIP_CALL_RATE_LIMIT', kind: 'count', help: 'new SIP calls per minute from one client, or in from one trunk' }
 }
 
 /**

@@ -91,5 +91,6 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   sipListen: '',
   sipTrunks: [],
   maxSipCalls: 16,
-  maxSipCallsPerPeer: 2
+  maxSipCallsPerPeer: 2,
+  sipCallRateLimit: 30
 })

@@ -262,7 +262,7 @@ export class RelayMetrics {
     })
     this.sipRequests = new Counter({
       name: 'auralink_sip_requests_total',
-      help: 'Clients\' SIP call requests by result: placed, bad_request, no_name (the client holds no name here), not_trunk (the target is on none of the trunks), limit (--max-sip-calls, --max-sip-calls-per-peer), failed',
+      help: 'Clients\' SIP call requests by result: placed, bad_request, no_name (the client holds no name here), not_trunk (the target is on none of the trunks), limit (--max-sip-calls, --max-sip-calls-per-peer), rate (--sip-call-rate-limit), failed',
       labelNames: ['result'],
       registers
     })
@@ -274,7 +274,7 @@ export class RelayMetrics {
     })
     this.sipInbound = new Counter({
       name: 'auralink_sip_inbound_total',
-      help: 'INVITEs from trunks for new calls, by result: rung (the name\'s holder is connected and takes phone calls), not_found (404: no such name, its holder away or taking no phone calls), limit (486), failed',
+      help: 'INVITEs from trunks for new calls, by result: rung (the name\'s holder is connected and takes phone calls), not_found (404: no such name, its holder away or taking no phone calls), limit (486), rate (503: --sip-call-rate-limit), failed',
       labelNames: ['result'],
       registers
     })

@@ -382,6 +382,7 @@ export async function createRelayNode (init: RelayNodeInit = {}): Promise<RelayN
       gateway,
       maxCalls: config.maxSipCalls,
       maxCallsPerPeer: config.maxSipCallsPerPeer,
+      callRateLimit: config.sipCallRateLimit,
       holdsName: async (peer, options) => libp2p.services.directory.holdsName(peer, { ...options, minAgeMs: config.namedMinAgeMs }),
       log: sipLog,
       onRequest: (result) => { metrics.sipRequests.inc({ result }) },

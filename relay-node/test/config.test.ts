@@ -192,7 +192,7 @@ describe('loadConfig', () => {
   })
 
   it('SIP: off by default; --sip-listen takes ipv4:port (not 0.0.0.0); --sip-trunk repeats as name=ipv4[:port] (env: comma-separated; file: objects), credentials only from the env, duplicates and bad entries named', async () => {
-    expect(loadConfig([], {}).config).toMatchObject({ sipListen: '', sipTrunks: [], maxSipCalls: 16, maxSipCallsPerPeer: 2 })
+    expect(loadConfig([], {}).config).toMatchObject({ sipListen: '', sipTrunks: [], maxSipCalls: 16, maxSipCallsPerPeer: 2, sipCallRateLimit: 30 })
     expect(loadConfig(['--sip-listen', '127.0.0.1:5070'], {}).config.sipListen).toBe('127.0.0.1:5070')
     for (const bad of ['0.0.0.0:5060', 'pbx.example:5060', '127.0.0.1:0', '127.0.0.1:70000', '300.1.1.1:5060']) {
       expect(() => loadConfig(['--sip-listen', bad], {})).toThrow(`--sip-listen: ${JSON.stringify(bad)} is not ipv4:port`)

@@ -23,6 +23,7 @@
  * This module imports werift (through sip-bridge.ts): node.ts loads it only when SIP is on.
  */
 import { decodeSipControl, decodeSipRequest, encodeSipEvent, encodeSipIncoming, MAX_SIP_DTMF_DIGITS, MAX_SIP_MESSAGE_BYTES, MAX_SIP_OFFER_BYTES, MAX_SIP_TARGET_CHARS, SIP_DTMF_PATTERN, SIP_PROTOCOL } from '@auralink/protocol'
+import { PeerRateLimiter } from '@auralink/signalling'
 import { lpStream } from '@libp2p/utils'
 import { SipBridge } from './sip-bridge.js'
 import type { SipCall, SipGateway } from './sip-gateway.js'
@@ -31,10 +32,10 @@ import type { AbortOptions, Connection, PeerId, Stream, StreamHandler, StreamHan
 import type { Logger } from 'pino'
 
 /** A request's outcome, as `auralink_sip_requests_total{result}` counts it. */
-export type SipRequestOutcome = 'placed' | 'bad_request' | 'no_name' | 'not_trunk' | 'limit' | 'failed'
+export type SipRequestOutcome = 'placed' | 'bad_request' | 'no_name' | 'not_trunk' | 'limit' | 'rate' | 'failed'
 
 /** An inbound INVITE's outcome, as `auralink_sip_inbound_total{result}` counts it. */
-export type SipInboundOutcome = 'rung' | 'not_found' | 'limit' | 'failed'
+export type SipInboundOutcome = 'rung' | 'not_found' | 'limit' | 'rate' | 'failed'
 
 /** The client an inbound call rings: its peer and a stream on SIP_INBOUND_PROTOCOL to it. */
 export interface SipCallee { peer: PeerId, stream: Stream }
@@ -45,6 +46,10 @@ export interface SipServiceInit {
   maxCalls: number
   /** SIP calls at once from one client. */
   maxCallsPerPeer: number
+  /** New calls per minute from one client (every request counts) or in from one trunk's address. */
+  callRateLimit: number
+  /** The clock, for tests. @default Date.now */
+  now?: () => number
   /** Whether `peer` holds a name in this relay's directory: only those place calls. */
   holdsName(peer: PeerId, options: AbortOptions): Promise<boolean>
   log: Logger
@@ -75,7 +80,10 @@ interface Registrar {
 const hasEnded = (call: SipCall): boolean => call.state === 'ended'
 
 /** Words of a refusal sent to the client, by outcome. */
-const REFUSAL_REASON: Record<Exclude<SipRequestOutcome, 'placed'>, SipEndReason> = { bad_request: 'refused', no_name: 'refused', not_trunk: 'refused', limit: 'limit', failed: 'failed' }
+const REFUSAL_REASON: Record<Exclude<SipRequestOutcome, 'placed'>, SipEndReason> = { bad_request: 'refused', no_name: 'refused', not_trunk: 'refused', limit: 'limit', rate: 'limit', failed: 'failed' }
+
+/** A source's bucket is forgotten after this long unused. */
+const RATE_IDLE_MS = 10 * 60 * 1000
 
 export class SipService {
   /** Calls (and requests being checked) by peer. */
@@ -85,8 +93,12 @@ export class SipService {
   private readonly serving = new Set<Promise<void>>()
   private registrar: Registrar | undefined
   private stopping = false
+  /** New calls per minute, by client peer id or `trunk:<address>`. */
+  private readonly rate: PeerRateLimiter
 
-  constructor (private readonly init: SipServiceInit) {}
+  constructor (private readonly init: SipServiceInit) {
+    this.rate = new PeerRateLimiter(init.callRateLimit, RATE_IDLE_MS, init.now ?? Date.now)
+  }
 
   /** SIP calls (and requests being checked) now. */
   get active (): number {
@@ -132,6 +144,7 @@ export class SipService {
       await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
     }
     if (this.stopping) { await refuse('failed', 'the relay is stopping'); return }
+    if (!this.rate.take(who)) { await refuse('rate', `this relay takes ${this.init.callRateLimit} SIP call request(s) a minute from one client`); return }
     const full = this.full(who)
     if (full !== undefined) { await refuse('limit', full); return }
     this.take(who)
@@ -174,6 +187,11 @@ export class SipService {
 
   private async ring (call: SipCall, user: string): Promise<void> {
     const log = this.init.log
+    if (!this.rate.take(`trunk:${call.trunk.host}`)) {
+      call.reject(503, 'Service Unavailable')
+      this.init.onInbound?.('rate')
+      return
+    }
     if (this.stopping || this.total >= this.init.maxCalls) {
       call.reject(486, 'Busy Here')
       this.init.onInbound?.('limit')
