@@ -119,6 +119,28 @@ describe('Opus at 8 kHz and G.711: the bridge\'s codec path', () => {
     }
   })
 
+  it('many at once (the WebAssembly memory grows): the first made still encodes and decodes a tone; one destroyed refuses to work', async () => {
+    const { Opus8k, FRAME_8K } = await import('../src/sip/opus8k.js')
+    const first = new Opus8k()
+    const more = Array.from({ length: 300 }, () => new Opus8k())
+    try {
+      const tone = Int16Array.from({ length: FRAME_8K * 50 }, (_, i) => Math.round(10000 * Math.sin(2 * Math.PI * 1000 * i / 8000)))
+      const out: number[] = []
+      for (let k = 0; k < 50; k++) {
+        // every instance works in turn between the first's frames, as calls do on one relay
+        const m = more[k % more.length]!
+        m.decode(m.encode(tone.subarray(k * FRAME_8K, (k + 1) * FRAME_8K)))
+        out.push(...first.decode(first.encode(tone.subarray(k * FRAME_8K, (k + 1) * FRAME_8K))))
+      }
+      const s = toneShareOf(Int16Array.from(out.slice(2000)), 1000)
+      expect(10 * Math.log10(s / (1 - s))).toBeGreaterThan(20)
+    } finally {
+      first.destroy()
+      for (const m of more) m.destroy()
+    }
+    expect(() => first.encode(new Int16Array(FRAME_8K))).toThrow('Opus8k: used after destroy()')
+  })
+
   it('encode() takes 160 samples only; decode() of bytes that are not Opus throws', async () => {
     const { Opus8k } = await import('../src/sip/opus8k.js')
     const o = new Opus8k()

@@ -46,6 +46,8 @@ export interface BridgeStats {
   decodeErrors: number
   /** Ticks skipped because the event loop stalled. */
   skippedTicks: number
+  /** Ticks that threw (an encoder fault): the call goes on; 50 in a row end it as broken. */
+  failedTicks: number
 }
 
 /** Options of SipBridge.answer(). */
@@ -68,10 +70,11 @@ export class SipBridge {
   private t0 = 0
   private ticks = 0
   private closed = false
+  private failedRun = 0
   readonly stats: BridgeStats
 
-  private constructor (private readonly pc: RTCPeerConnection, private readonly transceiver: RTCRtpTransceiver, readonly answerSdp: string) {
-    this.stats = { fromClient: this.fromClient.stats, toClient: this.toClient.stats, sentToPhone: 0, sentToClient: 0, decodeErrors: 0, skippedTicks: 0 }
+  private constructor (private readonly pc: RTCPeerConnection, private readonly transceiver: RTCRtpTransceiver, readonly answerSdp: string, private readonly onBroken: ((why: string) => void) | undefined) {
+    this.stats = { fromClient: this.fromClient.stats, toClient: this.toClient.stats, sentToPhone: 0, sentToClient: 0, decodeErrors: 0, skippedTicks: 0, failedTicks: 0 }
   }
 
   /**
@@ -99,7 +102,7 @@ export class SipBridge {
       const local = pc.localDescription
       if (local == null) throw new Error('no local description after the answer')
       if (!/^a=rtpmap:\d+ opus\/48000/im.test(local.sdp)) throw new TypeError('the offer does not offer Opus')
-      const bridge = new SipBridge(pc, transceiver, local.sdp)
+      const bridge = new SipBridge(pc, transceiver, local.sdp, init.onBroken)
       const receive = (track: MediaStreamTrack): void => {
         if (track.kind !== 'audio') return
         track.onReceiveRtp.subscribe((rtp) => { if (!bridge.closed) bridge.fromClient.push(rtp.header.sequenceNumber, rtp.payload) })
@@ -140,7 +143,16 @@ export class SipBridge {
       this.stats.skippedTicks += due - this.ticks - MAX_CATCH_UP_TICKS
       this.ticks = due - MAX_CATCH_UP_TICKS
     }
-    for (; this.ticks < due && !this.closed; this.ticks++) this.tick()
+    for (; this.ticks < due && !this.closed; this.ticks++) {
+      // nothing a tick does may throw out of the timer (it would take the relay down)
+      try {
+        this.tick()
+        this.failedRun = 0
+      } catch (err) {
+        this.stats.failedTicks++
+        if (++this.failedRun === 50) this.onBroken?.(`the bridge failed 50 ticks in a row: ${(err as Error).message}`)
+      }
+    }
   }
 
   private tick (): void {
