@@ -147,3 +147,9 @@ if (ms) {
     : `Relayed circuit: ${c.error}.`)
   console.log(`Setup: relays ${ms.phases.relaysStartedSeconds} s, DHT settled at ${ms.phases.dhtSettledSeconds} s, peers ${ms.phases.peersSetUpSeconds} s; DHT peers per relay ${ms.relaysAfterPeers.dhtPeers.join(', ')}.`)
 }
+const sp = load('sip')
+if (sp) {
+  console.log(`\n### bench/sip (${sp.date}, ${sp.machine.cpus} cores; calls through one relay to SIPp's RTP echo, ${sp.seconds} s each; ${sp.note})\n`)
+  console.log('| calls | relay CPU (% of a core) | per call | packets back per call (min, of 50/s) | jitter p95 ms | round trip p50 / p95 ms | bursts back | audio |\n|---|---|---|---|---|---|---|---|')
+  for (const r of sp.runs) console.log(`| ${r.calls} | ${r.relayCpuPercent} | ${r.relayCpuPercentPerCall} | ${r.packetsBackPerSecond.min} | ${r.jitterP95Ms} | ${r.roundTripMs.p50} / ${r.roundTripMs.p95} | ${r.burstsBack} | ${r.audioBreaks ? 'breaks' : 'ok'} |`)
+}

@@ -7,12 +7,12 @@
  *
  * Not through opusscript's own `OpusScript` class: it keeps views of the WebAssembly memory made
  * when each instance is created, and those views go dead when a later instance makes the memory
- * grow (about the 48th call on one relay: `RangeError: offset is out of bounds` from every older
- * instance, measured by bench/sip.mjs); its 16-bit views also start at twice the address it
- * allocated. Here the relay loads the same WebAssembly module once, allocates each call's buffers
- * itself and reads the memory afresh on every encode and decode. The module's PCM buffers hold one
- * byte of the little-endian samples in each 16-bit slot (its C side packs and unpacks them so),
- * which is how opusscript's class fills them too.
+ * grow (`RangeError: offset is out of bounds` from every older instance: bench/sip.mjs's callers,
+ * which used the class, failed so at 48 calls, and a relay holding as many instances would too).
+ * Here the relay loads the same WebAssembly module once, allocates each call's buffers itself and
+ * reads the memory afresh on every encode and decode. The module's PCM buffers hold one byte of
+ * the little-endian samples in each 16-bit slot (its C side packs and unpacks them so), which is
+ * how opusscript's class fills them too.
  */
 import { createRequire } from 'node:module'
 
