@@ -109,7 +109,8 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
     await new Promise((resolve) => setTimeout(resolve, 2_000))
     const before = phone!.events.length
     await run(page, async (p) => p.hangup())
-    await phone!.waitFor('CALL_CLOSED', 5_000, before)
+    // baresip's words for a BYE it received (ECONNRESET from its SIP session)
+    expect((await phone!.waitFor('CALL_CLOSED', 5_000, before)).param).toBe('Connection reset by peer')
     // baresip answers 180 before its 200, even when it answers at once
     expect(await run(page, (p) => p.states())).toMatchObject({ states: ['calling', 'ringing', 'connected', 'ended'], endReason: 'hangup' })
     // what the phone received: the page's 600 Hz (through Opus, the jitter buffer, PCMU)
@@ -218,5 +219,36 @@ describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway 
     expect(String((await phone!.waitFor('CALL_CLOSED', 10_000, from)).param)).toContain('603')
     expect(await run(decliner, (p) => p.states())).toMatchObject({ endReason: 'declined' })
     expect(await metrics()).toMatch(/^auralink_sip_inbound_total\{result="not_found"\} 2$/m)
+  })
+
+  it('a relay that stops hangs up its SIP calls: the page\'s connected call ends "failed" saying so and the phone gets a BYE; a call still ringing a page is refused 480 (a second baresip)', async () => {
+    const phones = await Promise.all([startBaresip({ answer: 'auto', toneHz: 1000 }), startBaresip({ answer: 'auto', toneHz: 1000 })])
+    const port = await freeUdpPort()
+    const own = await startRelay({ args: ['--max-reservations-per-address', '64', '--named-min-age-ms', '0', '--sip-listen', `127.0.0.1:${port}`, '--sip-trunk', `a=127.0.0.1:${phones[0].port}`, '--sip-trunk', `b=127.0.0.1:${phones[1].port}`] })
+    try {
+      const talking = await browser!.newPage('kim')
+      const rung = await browser!.newPage('lee')
+      pages.push(talking, rung)
+      for (const [page, name, incoming] of [[talking, `@kim-${++n}.aura`, false], [rung, `@lee-${++n}.aura`, true]] as const) {
+        await page.goto(server!.url('phone'), { timeout: 15_000 })
+        await page.waitForFunction(() => 'phonePage' in window, undefined, { timeout: 10_000 })
+        await run(page, async (p, a) => p.start(...(a as [string, string, boolean])), [own.addr, name, incoming])
+        nameOf.set(page, name)
+      }
+      expect(await run(talking, async (p, t) => p.call(t as string, 600), phones[0].uri('bob'))).toBeNull()
+      expect(await run(talking, async (p) => p.whenConnected(15_000))).toBeNull()
+      await phones[1].command('dial', `sip:${nameOf.get(rung)!.slice(1, -'.aura'.length)}@127.0.0.1:${port}`)
+      await until('the second page rings', async () => run(rung, (p) => p.rung()), (r) => r.length > 0, 10_000)
+      const from = phones.map((p) => p.events.length)
+      await own.stop()
+      const [bye, refused] = await Promise.all(phones.map(async (p, k) => p.waitFor('CALL_CLOSED', 10_000, from[k])))
+      console.log(`[sip] relay stopped: the connected phone ${JSON.stringify(bye!.param)}, the ringing one ${JSON.stringify(refused!.param)}`)
+      expect(bye!.param).toBe('Connection reset by peer')
+      expect(String(refused!.param)).toContain('480')
+      expect(await until('the page\'s call ends', async () => run(talking, (p) => p.states()), (x) => x.endReason !== undefined, 10_000)).toMatchObject({ endReason: 'failed', endMessage: 'the relay is stopping' })
+    } finally {
+      await own.stop()
+      for (const p of phones) await p.close()
+    }
   })
 })

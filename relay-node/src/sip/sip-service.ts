@@ -85,14 +85,32 @@ const REFUSAL_REASON: Record<Exclude<SipRequestOutcome, 'placed'>, SipEndReason>
 /** A source's bucket is forgotten after this long unused. */
 const RATE_IDLE_MS = 10 * 60 * 1000
 
+type Say = (m: Parameters<typeof encodeSipEvent>[0]) => Promise<void>
+
+/** The relay's side of a stream: its messages one at a time, in order (one that cannot be delivered is lost with the stream), and the close. */
+function speaker (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>): { say: Say, close: () => Promise<void> } {
+  let said = Promise.resolve()
+  return {
+    say: async (m) => {
+      said = said.then(async () => { await lp.write(encodeSipEvent(m), { signal: AbortSignal.timeout(5_000) }) }).catch(() => {})
+      await said
+    },
+    close: async () => { await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) }) }
+  }
+}
+
 export class SipService {
   /** Calls (and requests being checked) by peer. */
   private readonly perPeer = new Map<string, number>()
   private total = 0
   private readonly calls = new Set<{ call?: SipCall, end: (why: string) => void }>()
   private readonly serving = new Set<Promise<void>>()
+  /** Inbound calls ringing a client, not yet answered. */
+  private readonly ringing = new Set<SipCall>()
   private registrar: Registrar | undefined
   private stopping = false
+  /** Aborted by stop(): requests still being read are given up at once. */
+  private readonly closing = new AbortController()
   /** New calls per minute, by client peer id or `trunk:<address>`. */
   private readonly rate: PeerRateLimiter
 
@@ -114,14 +132,17 @@ export class SipService {
       })
       this.serving.add(served)
       void served.finally(() => this.serving.delete(served))
-    }, { maxInboundStreams: Math.max(1, this.init.maxCallsPerPeer) })
+    // one more than the calls a client may have, so that the one past the cap hears why
+    }, { maxInboundStreams: this.init.maxCallsPerPeer + 1 })
   }
 
   /** Hangs up every call (each client told why), stops serving, closes the gateway. */
   async stop (): Promise<void> {
     this.stopping = true
+    this.closing.abort(new Error('the relay is stopping'))
     await this.registrar?.unhandle(SIP_PROTOCOL).catch(() => {})
     for (const c of this.calls) c.end('the relay is stopping')
+    for (const c of this.ringing) c.reject(480, 'Temporarily Unavailable')
     await Promise.allSettled([...this.serving])
     await this.init.gateway.stop()
   }
@@ -131,17 +152,12 @@ export class SipService {
     const who = peer.toString()
     const log = this.init.log
     const lp = lpStream(stream, { maxDataLength: MAX_SIP_MESSAGE_BYTES })
-    // the relay's messages go one at a time, in order; one that cannot be delivered is lost with the stream
-    let said = Promise.resolve()
-    const say = async (m: Parameters<typeof encodeSipEvent>[0]): Promise<void> => {
-      said = said.then(async () => { await lp.write(encodeSipEvent(m), { signal: AbortSignal.timeout(5_000) }) }).catch(() => {})
-      await said
-    }
+    const { say, close } = speaker(stream, lp)
     const refuse = async (outcome: Exclude<SipRequestOutcome, 'placed'>, message: string): Promise<void> => {
       this.init.onRequest?.(outcome)
       log.info({ peer: who, outcome, reason: message }, 'sip request refused')
       await say({ state: 'ended', endReason: REFUSAL_REASON[outcome], message })
-      await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
+      await close()
     }
     if (this.stopping) { await refuse('failed', 'the relay is stopping'); return }
     if (!this.rate.take(who)) { await refuse('rate', `this relay takes ${this.init.callRateLimit} SIP call request(s) a minute from one client`); return }
@@ -219,12 +235,8 @@ export class SipService {
     try {
       this.init.onInbound?.('rung')
       const lp = lpStream(stream, { maxDataLength: MAX_SIP_MESSAGE_BYTES })
-      let said = Promise.resolve()
-      const say = async (m: Parameters<typeof encodeSipEvent>[0]): Promise<void> => {
-        said = said.then(async () => { await lp.write(encodeSipEvent(m), { signal: AbortSignal.timeout(5_000) }) }).catch(() => {})
-        await said
-      }
-      const close = async (): Promise<void> => { await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) }) }
+      const { say, close } = speaker(stream, lp)
+      this.ringing.add(call)
       call.ring()
       log.info({ peer: who, from: call.target, user, callId: call.callId }, 'inbound sip call rings')
       const from = call.received?.headers.from
@@ -238,6 +250,7 @@ export class SipService {
         new Promise<undefined>((resolve) => { timer = setTimeout(() => { resolve(undefined) }, (this.init.ringTimeoutMs ?? 30_000) + 1_000) })
       ])
       clearTimeout(timer)
+      this.ringing.delete(call)
       if (hasEnded(call)) {
         // the caller gave up first
         this.init.onEnded?.(call.endReason ?? 'remote-hangup')
@@ -277,13 +290,13 @@ export class SipService {
     }
   }
 
-  private async place (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, peer: PeerId, say: (m: Parameters<typeof encodeSipEvent>[0]) => Promise<void>, refuse: (outcome: Exclude<SipRequestOutcome, 'placed'>, message: string) => Promise<void>): Promise<void> {
+  private async place (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, peer: PeerId, say: Say, refuse: (outcome: Exclude<SipRequestOutcome, 'placed'>, message: string) => Promise<void>): Promise<void> {
     const who = peer.toString()
     const log = this.init.log
     let target: string
     let offerSdp: string
     try {
-      const req = decodeSipRequest((await lp.read({ signal: AbortSignal.timeout(this.init.requestTimeoutMs ?? 10_000) })).subarray())
+      const req = decodeSipRequest((await lp.read({ signal: AbortSignal.any([AbortSignal.timeout(this.init.requestTimeoutMs ?? 10_000), this.closing.signal]) })).subarray())
       target = req.target
       offerSdp = req.offerSdp
     } catch (err) {
@@ -328,7 +341,7 @@ export class SipService {
    * the far end's digits to the client, the client's digits and hangup to the call, then why it
    * ended, and the stream closed.
    */
-  private async bridged (call: SipCall, bridge: SipBridge, entry: { call?: SipCall, end: (why: string) => void }, stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, say: (m: Parameters<typeof encodeSipEvent>[0]) => Promise<void>, who: string, first: Parameters<typeof encodeSipEvent>[0]): Promise<void> {
+  private async bridged (call: SipCall, bridge: SipBridge, entry: { call?: SipCall, end: (why: string) => void }, stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, say: Say, who: string, first: Parameters<typeof encodeSipEvent>[0]): Promise<void> {
     const log = this.init.log
     entry.call = call
     this.calls.add(entry)
