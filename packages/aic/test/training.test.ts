@@ -88,7 +88,7 @@ describe('packages/aic/training (smoke)', () => {
 
   it('train_image_codec.py --smoke trains tool 2 in under a minute, resumes (from its run and from the shipped checkpoint, optimiser included), and exports what the TypeScript codec loads', async () => {
     const runs = join(out, 'codec-runs')
-    const train = (extra: string[]): { steps: number, seconds: number, val: Array<{ level: number, bpp: number, psnr: number }>, bytes: Record<string, number>, intAgreement: number } => {
+    const train = (extra: string[]): { steps: number, seconds: number, device: string, val: Array<{ level: number, bpp: number, psnr: number }>, bytes: Record<string, number>, intAgreement: number } => {
       const res = spawnSync('/usr/bin/python3', [CODEC_TRAIN, '--config', CODEC_CONFIG, '--data', out, '--runs', runs, '--smoke', ...extra], { encoding: 'utf8', timeout: 90_000 })
       expect(res.status, res.stderr).toBe(0)
       expect(res.stderr).toMatch(/ETA/)
@@ -102,6 +102,13 @@ describe('packages/aic/training (smoke)', () => {
     for (const v of first.val) expect(Number.isFinite(v.bpp) && Number.isFinite(v.psnr)).toBe(true)
     // the integer hyper-synthesis that training simulates is the one exported
     expect(first.intAgreement).toBeGreaterThan(0.999)
+    // --device auto trains where torch finds a GPU; on a machine without one, the CPU, and asking for CUDA is refused by name
+    expect(first).toHaveProperty('device')
+    if (first.device === 'cpu') {
+      const cuda = spawnSync('/usr/bin/python3', [CODEC_TRAIN, '--config', CODEC_CONFIG, '--data', out, '--runs', join(out, 'codec-runs-cuda'), '--smoke', '--device', 'cuda'], { encoding: 'utf8', timeout: 60_000 })
+      expect(cuda.status).not.toBe(0)
+      expect(cuda.stderr).toContain('--device cuda, but torch sees no GPU here')
+    }
     const second = train(['--resume'])
     expect(second.steps).toBeGreaterThan(first.steps)
     for (const size of Object.values(second.bytes)) expect(size).toBeLessThanOrEqual(2 * 1024 * 1024)

@@ -5,6 +5,7 @@ and exports it for the TypeScript codec (export_image_codec.py).
   python packages/aic/training/train_image_codec.py --config packages/aic/training/configs/image-codec.json
   ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 50] [--resume | --resume-from FILE] [--smoke]
       [--steps N] [--trace FILE]   (stop at step N; one JSON line per step: the loss parts, gradient norms, latent ranges)
+      [--device auto|cpu|cuda]     (auto: CUDA when torch sees a GPU, else the CPU)
 
 One model serves every quality level: each step trains one level (round robin over the config's
 lambdas) with the loss  bits / pixels + lambda * 255^2 * MSE  (RGB in [0, 1]). Reproducible: the
@@ -85,15 +86,32 @@ def pad64(x):
     return F.pad(x, (0, (-w) % 64, 0, (-h) % 64), mode="replicate")
 
 
+def pick_device(choice):
+    """The torch device of a run: 'auto' is CUDA when torch sees a GPU, else the CPU. On CUDA,
+    TF32 matmuls and convolutions (10-bit mantissas in the products, fp32 sums): the transforms
+    train as well in it, and the rate terms are computed from fp32 results."""
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("train_image_codec: --device cuda, but torch sees no GPU here")
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    return torch.device(choice)
+
+
 def evaluate(model, paths, max_side):
     """Per level: bits per pixel (exact discrete likelihoods of y_hat and z_hat) and PSNR (RGB),
-    from the totals over the held-out stills (each cut to max_side to bound the time)."""
+    from the totals over the held-out stills (each cut to max_side to bound the time), on the
+    model's device."""
     model.eval()
+    device = next(model.parameters()).device
     results = []
     images = []
     for p in paths:
         x = to_bytes(p).float()[None] / 255.0
-        images.append(x[:, :, :max_side, :max_side])
+        images.append(x[:, :, :max_side, :max_side].to(device))
     with torch.no_grad():
         for q in range(model.levels):
             bits, pixels, se, n = 0.0, 0, 0.0, 0
@@ -126,7 +144,8 @@ def save_checkpoint(path, model, opt, step, rng, cfg, lr_scale=1.0):
     The one before it stays as checkpoint-prev.pt."""
     tmp = f"{path}.tmp"
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate(),
-                "torch_rng": torch.get_rng_state(), "config": cfg, "lr_scale": lr_scale}, tmp)
+                "torch_rng": torch.get_rng_state(), **({"cuda_rng": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {}),
+                "config": cfg, "lr_scale": lr_scale}, tmp)
     if os.path.exists(path):
         os.replace(path, path.replace(".pt", "-prev.pt"))
     os.replace(tmp, path)
@@ -148,6 +167,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="a few seconds on a tiny network, for CI")
     ap.add_argument("--steps", type=int, help="stop at this step (the time budget still applies)")
     ap.add_argument("--trace", metavar="PATH", help="one JSON line per step: the loss parts, gradient norms, latent ranges")
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (auto: CUDA when there is a GPU)")
     args = ap.parse_args()
 
     cfg = json.load(open(args.config))
@@ -176,7 +196,9 @@ def main():
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         sys.exit(f"train_image_codec: another run is training in {run_dir}; give this one its own --runs folder")
-    model = ImageCodec(cfg)
+    device = pick_device(args.device)
+    print(f"train_image_codec: training on {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} thread(s)"), file=sys.stderr)
+    model = ImageCodec(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     step = 0
     ckpt_path = os.path.join(run_dir, "checkpoint.pt")
@@ -200,6 +222,8 @@ def main():
             rng.setstate(ckpt["rng"])
         if "torch_rng" in ckpt:
             torch.set_rng_state(ckpt["torch_rng"])
+        if "cuda_rng" in ckpt and device.type == "cuda" and len(ckpt["cuda_rng"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
         print(f"train_image_codec: resumed {cfg['name']} at step {step} from {source}"
               f"{'' if 'opt' in ckpt else ' (weights only: a fresh optimiser)'}", file=sys.stderr)
 
@@ -224,7 +248,7 @@ def main():
         for group in opt.param_groups:
             group["lr"] = learning_rate(cfg, step) * lr_scale
         q = step % len(lambdas)
-        x = crops.batch(cfg["batch"])
+        x = crops.batch(cfg["batch"]).to(device, non_blocking=True)
         x_hat, bits_y, bits_z = model(x, q)
         pixels = x.shape[0] * x.shape[2] * x.shape[3]
         bpp = (bits_y + bits_z) / pixels
@@ -311,8 +335,9 @@ def main():
     # a smoke data set may hold no validation still: then it reports on training stills (and says so)
     val_paths = (val or train)[:2] if args.smoke else (val or train)
     levels = evaluate(model, val_paths, 128 if args.smoke else 512)
-    exported = export_image_codec.export(model, cfg, run_dir, val_paths[0] if val_paths else train[0])
-    summary = {"name": cfg["name"], "torch": torch.__version__, "steps": step, "stepsThisRun": step - first,
+    # the export (ONNX, the integer hyper-synthesis, the tables) runs on the CPU, as the shipped codec does
+    exported = export_image_codec.export(model if device.type == "cpu" else copy.deepcopy(model).cpu(), cfg, run_dir, val_paths[0] if val_paths else train[0])
+    summary = {"name": cfg["name"], "torch": torch.__version__, "device": device.type, "steps": step, "stepsThisRun": step - first,
                "seconds": round(time.time() - t0, 1), "parameters": parameter_count(model), "val": levels,
                "skippedSteps": skipped, "rollbacks": rollbacks, "valImages": len(val_paths), "valSplit": "val" if val else "train", "smoke": args.smoke, **exported}
     log.write(json.dumps({"summary": summary}) + "\n")
