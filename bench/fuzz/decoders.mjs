@@ -213,6 +213,23 @@ export async function decoderTargets () {
       make: one([P.encodeRecordRequest({ consents: consents.map((c) => c.bytes), offerSdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n', tracks: 2 }), P.encodeRecordResponse({ result: 'ok', answerSdp: 'v=0\r\n', endsAt: NOW }), P.encodeRecordResponse({ result: 'limit', message: 'full' })]),
       run: ([b]) => { try { P.decodeRecordRequest(b) } finally { P.decodeRecordResponse(b) } }
     },
+    {
+      // the SIP protocol's four messages (docs/sip.md): what the relay reads from clients, and what clients read from it
+      name: 'sip-messages', what: 'decodeSipRequest, decodeSipControl, decodeSipEvent, decodeSipIncoming', errors: PROTOCOL_ERRORS,
+      make: one([
+        P.encodeSipRequest({ target: 'sip:alice@127.0.0.1:5062', offerSdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n' }),
+        P.encodeSipControl({ dtmf: '123#' }), P.encodeSipControl({ hangup: true }),
+        P.encodeSipEvent({ answerSdp: 'v=0\r\n', state: 'calling' }), P.encodeSipEvent({ state: 'ended', endReason: 'busy', status: 486, message: 'Busy Here' }), P.encodeSipEvent({ dtmf: '5' }),
+        P.encodeSipIncoming({ from: 'sip:carol@pbx.example', displayName: 'Carol' })
+      ]),
+      run: ([b]) => {
+        // every decoder reads the input; an error of a kind not allowed wins over an allowed one
+        const errors = []
+        for (const decode of [P.decodeSipRequest, P.decodeSipControl, P.decodeSipEvent, P.decodeSipIncoming]) { try { decode(b) } catch (err) { errors.push(err) } }
+        const first = errors.find((e) => !PROTOCOL_ERRORS.includes(e?.name)) ?? errors[0]
+        if (first !== undefined) throw first
+      }
+    },
     { name: 'relay-probe-request', what: 'decodeRelayProbeRequest', errors: PROTOCOL_ERRORS, make: one([P.encodeRelayProbeRequest({ bytes: 1024 }), P.encodeRelayProbeRequest({ bytes: P.MAX_RELAY_PROBE_BYTES }), P.encodeRelayProbeRequest({ bytes: 0 })]), run: ([b]) => P.decodeRelayProbeRequest(b) },
     { name: 'signal-message', what: 'decodeSignalMessage', errors: PROTOCOL_ERRORS, make: one(signals), run: ([b]) => P.decodeSignalMessage(b) },
     { name: 'file-header', what: 'decodeFileHeader', errors: PROTOCOL_ERRORS, make: one(fileHeaders), run: ([b]) => P.decodeFileHeader(b) },
