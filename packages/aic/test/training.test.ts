@@ -142,6 +142,58 @@ describe('packages/aic/training (smoke)', () => {
     expect(log.filter((l) => l.summary !== undefined)).toHaveLength(2)
   }, 240_000)
 
+  it('the GPU run (gpu_run.sh) on the CPU: the stills packed to travel, a smoke run of the big config leaves in $OUT only what the device hands back (its log with the summary, weight shards), which the CPU then resumes and exports', () => {
+    const packed = join(out, 'packed')
+    const pack = spawnSync('/usr/bin/python3', [resolve(import.meta.dirname, '../training/pack_stills.py'), '--data', out, '--out', packed], { encoding: 'utf8', timeout: 60_000 })
+    expect(pack.status, pack.stderr).toBe(0)
+    const manifest = JSON.parse(readFileSync(join(packed, 'manifest.json'), 'utf8')) as { items: Item[] }
+    expect(manifest.items.length).toBeGreaterThan(0)
+    expect(manifest.items.every((i) => i.kind === 'still')).toBe(true)
+    const gpuOut = join(out, 'gpu-out')
+    const run = spawnSync('bash', [resolve(import.meta.dirname, '../training/gpu_run.sh'), '--smoke', '--config', resolve(import.meta.dirname, '../training/configs/image-codec-big.json')],
+      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OUT: gpuOut, AIC_STILLS: packed, PYTHON: '/usr/bin/python3', SCRATCH: join(out, 'gpu-scratch') } })
+    expect(run.status, run.stdout + run.stderr).toBe(0)
+    // what comes back from the device: the log and the weights in shards of at most 15 MiB (8 files, 16 MiB each, at most)
+    const back = readdirSync(gpuOut).sort()
+    expect(back).toEqual(['train.log', 'weights-0.pt', 'weights.json'])
+    const log = readFileSync(join(gpuOut, 'train.log'), 'utf8')
+    expect(log).toMatch(/torch .* cuda (True|False)[\s\S]*ETA/)
+    const summary = JSON.parse(log.slice(log.indexOf('\n{') + 1)) as { device: string, steps: number, val: unknown[], bytes?: unknown }
+    expect(summary.device).toBe('cpu')
+    expect(summary.steps).toBeGreaterThan(0)
+    expect(summary.val.length).toBe(5)
+    expect(summary.bytes).toBeUndefined()
+    expect(JSON.parse(readFileSync(join(gpuOut, 'weights.json'), 'utf8'))).toMatchObject({ name: 'image-codec-big', step: summary.steps, shards: 1 })
+    // then here, on the CPU: resumed from those weights at their own step (no training), evaluated and exported
+    const exported = spawnSync('/usr/bin/python3', [CODEC_TRAIN, '--config', resolve(import.meta.dirname, '../training/configs/image-codec-big.json'), '--data', packed, '--runs', join(out, 'export-runs'), '--smoke', '--resume-from', gpuOut, '--steps', String(summary.steps)], { encoding: 'utf8', timeout: 120_000 })
+    expect(exported.status, exported.stderr).toBe(0)
+    expect(exported.stderr).toContain(`resumed image-codec-big at step ${summary.steps} from ${gpuOut} (weights only: a fresh optimiser)`)
+    const result = JSON.parse(exported.stdout) as { stepsThisRun: number, bytes: Record<string, number> }
+    expect(result.stepsThisRun).toBe(0)
+    expect(Object.keys(result.bytes).length).toBeGreaterThanOrEqual(3)
+  }, 240_000)
+
+  it('the big config\'s integer hyper-synthesis: 128 input channels keep the worst-case accumulator inside int32, and its layers at initialisation export and run without overflow', () => {
+    const check = spawnSync('/usr/bin/python3', ['-c', [
+      'import json, sys, torch',
+      `sys.path.insert(0, ${JSON.stringify(resolve(import.meta.dirname, '../training'))})`,
+      'from image_codec import ImageCodec, WMAX, AMAX, int_reference',
+      'import export_image_codec',
+      `cfg = json.load(open(${JSON.stringify(resolve(import.meta.dirname, '../training/configs/image-codec-big.json'))}))`,
+      'worst = WMAX * AMAX * 9 * max(cfg["hyper_channels"], cfg["hyper_latent"])',
+      'model = ImageCodec(cfg)',
+      'layers = export_image_codec.int_layers(model)',
+      'z = torch.randint(-cfg["zmax"], cfg["zmax"] + 1, (1, cfg["hyper_latent"], 4, 6))',
+      'out = int_reference(layers, z)',
+      'print(json.dumps({"worst": worst, "bounds": [L["accBound"] for L in layers], "shape": list(out.shape)}))'
+    ].join('\n')], { encoding: 'utf8', timeout: 60_000 })
+    expect(check.status, check.stderr).toBe(0)
+    const r = JSON.parse(check.stdout) as { worst: number, bounds: number[], shape: number[] }
+    expect(r.worst).toBeLessThan(2 ** 31)
+    for (const b of r.bounds) expect(b).toBeLessThan(2 ** 31)
+    expect(r.shape).toEqual([1, 192, 16, 24])
+  })
+
   it('enhancer.py: before training, the 2x and 1.5x networks are torch\'s bicubic upscaling (float64, within 1e-6), and 1.5x refuses an odd input size, naming it', () => {
     const code = [
       'import sys, torch, torch.nn.functional as F',

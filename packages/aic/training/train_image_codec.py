@@ -6,6 +6,10 @@ and exports it for the TypeScript codec (export_image_codec.py).
   ... --data .auralink/aic-data --runs .auralink/aic-runs [--minutes 50] [--resume | --resume-from FILE] [--smoke]
       [--steps N] [--trace FILE]   (stop at step N; one JSON line per step: the loss parts, gradient norms, latent ranges)
       [--device auto|cpu|cuda]     (auto: CUDA when torch sees a GPU, else the CPU)
+      [--no-export]                (evaluate, but export nothing: a GPU run's checkpoint is exported on
+                                    the CPU later, by resuming it with --steps at its own step)
+      [--weights-out DIR]          (with every checkpoint, the weights as shards of at most 15 MiB and
+                                    weights.json, which --resume-from DIR takes: what a GPU run hands back)
 
 One model serves every quality level: each step trains one level (round robin over the config's
 lambdas) with the loss  bits / pixels + lambda * 255^2 * MSE  (RGB in [0, 1]). Reproducible: the
@@ -55,16 +59,19 @@ def to_bytes(path):
 
 class Crops:
     """Random p x p crops (flipped half the time) of the training stills, decoded once up front;
-    a still smaller than p on a side is padded by reflection."""
+    a still smaller than p on a side is padded by reflection (in rounds: one round reflects at most
+    its own size less one, and a 256 crop needs more than that of a 97-pixel still)."""
 
     def __init__(self, paths, patch, rng):
         self.patch, self.rng = patch, rng
         self.images = []
         for path in paths:
             img = to_bytes(path)
-            _, h, w = img.shape
-            if h < patch or w < patch:
-                img = F.pad(img[None].float(), (0, max(0, patch - w), 0, max(0, patch - h)), mode="reflect")[0].to(torch.uint8)
+            if min(img.shape[1], img.shape[2]) < 2:
+                sys.exit(f"train_image_codec: {path} is {img.shape[2]}x{img.shape[1]}: too small to crop")
+            while img.shape[1] < patch or img.shape[2] < patch:
+                _, h, w = img.shape
+                img = F.pad(img[None].float(), (0, min(max(0, patch - w), w - 1), 0, min(max(0, patch - h), h - 1)), mode="reflect")[0].to(torch.uint8)
             self.images.append(img)
 
     def batch(self, n):
@@ -139,6 +146,55 @@ def learning_rate(cfg, step):
     return max(cfg.get("lr_min", 0.0), cfg["lr"] * 0.5 ** (step / half))
 
 
+# a shard of weights a GPU run hands back: the device tool returns files of at most 16 MiB
+SHARD_BYTES = 15 * 2 ** 20
+
+
+def write_weight_shards(out, model, step, cfg):
+    """The model's weights (fp32, on the CPU) as shards of at most SHARD_BYTES (weights-<i>.pt,
+    each saying its step) and an index (weights.json: name, step, shards, config), written last;
+    each file by rename, so a run killed mid-write leaves the last whole set or a mismatch that
+    load_checkpoint refuses. What a GPU run hands back for the CPU to resume and export."""
+    os.makedirs(out, exist_ok=True)
+    shards, cur, size = [], {}, 0
+    for k, v in model.state_dict().items():
+        n = v.numel() * v.element_size()
+        if cur and size + n > SHARD_BYTES:
+            shards.append(cur)
+            cur, size = {}, 0
+        cur[k] = v.detach().cpu().clone()
+        size += n
+    shards.append(cur)
+    for i, shard in enumerate(shards):
+        tmp = os.path.join(out, f"weights-{i}.pt.tmp")
+        torch.save({"step": step, "weights": shard}, tmp)
+        os.replace(tmp, os.path.join(out, f"weights-{i}.pt"))
+    tmp = os.path.join(out, "weights.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"name": cfg["name"], "step": step, "shards": len(shards), "config": cfg}, f, indent=1)
+    os.replace(tmp, os.path.join(out, "weights.json"))
+
+
+def load_checkpoint(source):
+    """A checkpoint file (model, optimiser, step, RNG states, config), or a folder of weight shards
+    (write_weight_shards: model, step and config only, so training resumes with a fresh optimiser)."""
+    if os.path.isdir(source):
+        index_path = os.path.join(source, "weights.json")
+        if not os.path.exists(index_path):
+            sys.exit(f"train_image_codec: {source} is a folder without weights.json")
+        index = json.load(open(index_path))
+        legacy = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
+        weights = {}
+        for i in range(index["shards"]):
+            shard = torch.load(os.path.join(source, f"weights-{i}.pt"), map_location="cpu", **legacy)
+            if shard["step"] != index["step"]:
+                sys.exit(f"train_image_codec: {source}/weights-{i}.pt is of step {shard['step']}, its index of step {index['step']}: a write was cut short")
+            weights.update(shard["weights"])
+        return {"model": weights, "step": index["step"], "config": index["config"]}
+    legacy = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
+    return torch.load(source, map_location="cpu", **legacy)
+
+
 def save_checkpoint(path, model, opt, step, rng, cfg, lr_scale=1.0):
     """Written to a temporary file and renamed: a run stopped mid-save keeps its last checkpoint.
     The one before it stays as checkpoint-prev.pt."""
@@ -168,6 +224,8 @@ def main():
     ap.add_argument("--steps", type=int, help="stop at this step (the time budget still applies)")
     ap.add_argument("--trace", metavar="PATH", help="one JSON line per step: the loss parts, gradient norms, latent ranges")
     ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (auto: CUDA when there is a GPU)")
+    ap.add_argument("--weights-out", metavar="DIR", help="with every checkpoint, the weights as shards of at most 15 MiB (what a GPU run hands back)")
+    ap.add_argument("--no-export", action="store_true", help="evaluate but export nothing (export later on the CPU: --resume-from the checkpoint --steps its step)")
     args = ap.parse_args()
 
     cfg = json.load(open(args.config))
@@ -203,11 +261,10 @@ def main():
     step = 0
     ckpt_path = os.path.join(run_dir, "checkpoint.pt")
     if args.resume_from is not None and not os.path.exists(args.resume_from):
-        sys.exit(f"train_image_codec: --resume-from {args.resume_from}: no such file")
+        sys.exit(f"train_image_codec: --resume-from {args.resume_from}: no such file or folder")
     source = args.resume_from or (ckpt_path if args.resume and os.path.exists(ckpt_path) else None)
     if source is not None:
-        legacy = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
-        ckpt = torch.load(source, map_location="cpu", **legacy)
+        ckpt = load_checkpoint(source)
         old = ckpt.get("config", {})
         if old.get("name") != cfg["name"]:
             sys.exit(f"train_image_codec: {source} is a checkpoint of {old.get('name')}, not {cfg['name']}")
@@ -322,6 +379,8 @@ def main():
         if step % 100 == 0:
             good = (good or [])[-2:] + [(copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()), step)]
             save_checkpoint(ckpt_path, model, opt, step, rng, cfg, lr_scale)
+            if args.weights_out:
+                write_weight_shards(args.weights_out, model, step, cfg)
         if step % 500 == 0 and not args.smoke:
             # held-out monitor (the 12 stills cut to 256x256, a few seconds): a slow divergence shows
             # here first; and a snapshot on disk every 1,000 steps, so that one costs minutes, not the run
@@ -332,16 +391,20 @@ def main():
             if step % 1000 == 0:
                 save_checkpoint(os.path.join(run_dir, f"checkpoint-step{step}.pt"), model, opt, step, rng, cfg, lr_scale)
     save_checkpoint(ckpt_path, model, opt, step, rng, cfg, lr_scale)
+    if args.weights_out:
+        write_weight_shards(args.weights_out, model, step, cfg)
     # a smoke data set may hold no validation still: then it reports on training stills (and says so)
     val_paths = (val or train)[:2] if args.smoke else (val or train)
     levels = evaluate(model, val_paths, 128 if args.smoke else 512)
     # the export (ONNX, the integer hyper-synthesis, the tables) runs on the CPU, as the shipped codec does
-    exported = export_image_codec.export(model if device.type == "cpu" else copy.deepcopy(model).cpu(), cfg, run_dir, val_paths[0] if val_paths else train[0])
+    exported = {} if args.no_export else export_image_codec.export(model if device.type == "cpu" else copy.deepcopy(model).cpu(), cfg, run_dir, val_paths[0] if val_paths else train[0])
     summary = {"name": cfg["name"], "torch": torch.__version__, "device": device.type, "steps": step, "stepsThisRun": step - first,
                "seconds": round(time.time() - t0, 1), "parameters": parameter_count(model), "val": levels,
                "skippedSteps": skipped, "rollbacks": rollbacks, "valImages": len(val_paths), "valSplit": "val" if val else "train", "smoke": args.smoke, **exported}
     log.write(json.dumps({"summary": summary}) + "\n")
     log.close()
+    with open(os.path.join(run_dir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
     print(json.dumps(summary, indent=1))
 
 
