@@ -137,8 +137,13 @@ describe('a bad relay loses its place within 5 dials', () => {
     const scorer = relayScorer({ weights: { aicSupport: 10 } })
     const { alice } = await setUp(good.addr, bad.addr, { reputation: { scorer } })
     const log = await dials(alice, 2)
-    // the first dial tries the bad relay first (it ranks first) and gets through the good one;
-    // the second tries the good one first (the route cache) though the bad one still ranks first
-    expect(log.map((d) => [d.via, d.tried[0], d.rank[0]])).toEqual([[goodId, badId, badId], [goodId, goodId, badId]])
+    // the first dial tries the bad relay first (it ranks first) and gets through the good one; the
+    // ranking after it (so before the second dial) still puts the bad one first, and the second
+    // dial tries the good one first all the same: the route cache. The ranking after the second
+    // dial is not checked: one fresh-clone CI run under load had the bad relay demoted during it
+    // (a second failed circuit makes a relay "failing", ranked last whatever its score), which
+    // says nothing about the route cache
+    expect(log.map((d) => [d.via, d.tried[0]])).toEqual([[goodId, badId], [goodId, goodId]])
+    expect(log[0]!.rank[0]).toBe(badId)
   })
 })
