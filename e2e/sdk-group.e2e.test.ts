@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from './harness/browser.js'
+import { runIn } from './harness/page-run.js'
 import { startRelay } from './harness/relay.js'
 import { servePages } from './harness/server.js'
 import { throwFirstRejection } from './harness/settled.js'
 import { until } from './harness/aic.js'
-import type { GroupPage, GroupPageError, GroupPageWindow } from './pages/group.js'
+import type { GroupPage, GroupPageError } from './pages/group.js'
 import type { E2eBrowser } from './harness/browser.js'
 import type { E2eRelay } from './harness/relay.js'
 import type { PageServer } from './harness/server.js'
@@ -15,12 +16,7 @@ import type { Page } from 'playwright-core'
 // shows three remote videos whose frames advance and hears three remote audio tracks.
 
 /** Runs `fn(window.groupPage, arg)` in `page`. */
-async function run<T> (page: Page, fn: (g: GroupPage, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
-  return page.evaluate(async ([src, a]) => {
-    const f = new Function(`return (${src})`)() as (g: GroupPage, arg: unknown) => T
-    return f((window as unknown as GroupPageWindow).groupPage, a)
-  }, [fn.toString(), arg] as const)
-}
+const run = async <T>(page: Page, fn: (g: GroupPage, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> => runIn(page, 'groupPage', fn, arg)
 
 describe('group calls of four and of six Chromium pages, every pair peer to peer', () => {
   let relay: E2eRelay | undefined

@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser } from './harness/browser.js'
+import { runIn } from './harness/page-run.js'
 import { startRelay } from './harness/relay.js'
 import { servePages } from './harness/server.js'
 import { throwFirstRejection } from './harness/settled.js'
@@ -21,13 +22,8 @@ import type { Page } from 'playwright-core'
 
 type Phone = PhonePageWindow['phonePage']
 
-/** Runs `fn(window.phonePage, arg)` in `page` (fn travels as source: it may use only its arguments). */
-async function run<T> (page: Page, fn: (p: Phone, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
-  return page.evaluate(async ([src, a]) => {
-    const f = new Function(`return (${src})`)() as (p: Phone, arg: unknown) => T
-    return f((window as unknown as PhonePageWindow).phonePage, a)
-  }, [fn.toString(), arg] as const)
-}
+/** Runs `fn(window.phonePage, arg)` in `page`. */
+const run = async <T>(page: Page, fn: (p: Phone, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> => runIn(page, 'phonePage', fn, arg)
 
 describe('client.call(\'sip:...\') from Chromium through a relay\'s SIP gateway to baresip', () => {
   let relay: E2eRelay | undefined

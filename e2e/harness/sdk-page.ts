@@ -1,5 +1,7 @@
 // Driving e2e/pages/sdk.html from a test: run a function on a page's `window.sdkPage`, wait for a
 // call state, and close pages (each client stopped first, bounded) after a test.
+import { runIn } from './page-run.js'
+import type { PageHandle } from './page-run.js'
 import type { PageError, SdkPageWindow, StateRecord } from '../pages/sdk.js'
 import type { Page } from 'playwright-core'
 
@@ -9,17 +11,11 @@ export type Sdk = SdkPageWindow['sdkPage']
  * What runSdk needs of a page: `evaluate(fn, arg)`, which both Playwright's Page (Chromium) and
  * Puppeteer's (Firefox, e2e/harness/firefox.ts) have.
  */
-export interface SdkPageHandle {
-  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>
-}
+export type SdkPageHandle = PageHandle
 
 /** Runs `fn(window.sdkPage, arg)` in `page` (fn travels as source: it may use only its arguments). */
 export async function runSdk<T> (page: Page | SdkPageHandle, fn: (sdk: Sdk, arg: unknown) => T | Promise<T>, arg?: unknown): Promise<T> {
-  const inPage = async ([src, a]: readonly [string, unknown]): Promise<T> => {
-    const f = new Function(`return (${src})`)() as (sdk: Sdk, arg: unknown) => T
-    return f((window as unknown as SdkPageWindow).sdkPage, a)
-  }
-  return (page as SdkPageHandle).evaluate(inPage, [fn.toString(), arg] as const)
+  return runIn(page as PageHandle, 'sdkPage', fn, arg)
 }
 
 /** The page's current call reaches `state` within `timeoutMs`; throws with the page's error otherwise. */

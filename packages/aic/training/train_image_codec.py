@@ -178,12 +178,12 @@ def write_weight_shards(out, model, step, cfg):
 def load_checkpoint(source):
     """A checkpoint file (model, optimiser, step, RNG states, config), or a folder of weight shards
     (write_weight_shards: model, step and config only, so training resumes with a fresh optimiser)."""
+    legacy = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
     if os.path.isdir(source):
         index_path = os.path.join(source, "weights.json")
         if not os.path.exists(index_path):
             sys.exit(f"train_image_codec: {source} is a folder without weights.json")
         index = json.load(open(index_path))
-        legacy = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
         weights = {}
         for i in range(index["shards"]):
             shard = torch.load(os.path.join(source, f"weights-{i}.pt"), map_location="cpu", **legacy)
@@ -191,7 +191,6 @@ def load_checkpoint(source):
                 sys.exit(f"train_image_codec: {source}/weights-{i}.pt is of step {shard['step']}, its index of step {index['step']}: a write was cut short")
             weights.update(shard["weights"])
         return {"model": weights, "step": index["step"], "config": index["config"]}
-    legacy = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
     return torch.load(source, map_location="cpu", **legacy)
 
 

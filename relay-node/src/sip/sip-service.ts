@@ -86,9 +86,10 @@ const REFUSAL_REASON: Record<Exclude<SipRequestOutcome, 'placed'>, SipEndReason>
 const RATE_IDLE_MS = 10 * 60 * 1000
 
 type Say = (m: Parameters<typeof encodeSipEvent>[0]) => Promise<void>
+interface Speaker { say: Say, close: () => Promise<void> }
 
 /** The relay's side of a stream: its messages one at a time, in order (one that cannot be delivered is lost with the stream), and the close. */
-function speaker (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>): { say: Say, close: () => Promise<void> } {
+function speaker (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>): Speaker {
   let said = Promise.resolve()
   return {
     say: async (m) => {
@@ -152,7 +153,8 @@ export class SipService {
     const who = peer.toString()
     const log = this.init.log
     const lp = lpStream(stream, { maxDataLength: MAX_SIP_MESSAGE_BYTES })
-    const { say, close } = speaker(stream, lp)
+    const io = speaker(stream, lp)
+    const { say, close } = io
     const refuse = async (outcome: Exclude<SipRequestOutcome, 'placed'>, message: string): Promise<void> => {
       this.init.onRequest?.(outcome)
       log.info({ peer: who, outcome, reason: message }, 'sip request refused')
@@ -165,7 +167,7 @@ export class SipService {
     if (full !== undefined) { await refuse('limit', full); return }
     this.take(who)
     try {
-      await this.place(stream, lp, peer, say, refuse)
+      await this.place(lp, peer, io, refuse)
     } finally {
       this.release(who)
     }
@@ -284,13 +286,13 @@ export class SipService {
         return
       }
       call.accept()
-      await this.bridged(call, bridge, entry, stream, lp, say, who, { answerSdp: bridge.answerSdp, state: 'connected' })
+      await this.bridged(call, bridge, entry, lp, { say, close }, who, { answerSdp: bridge.answerSdp, state: 'connected' })
     } finally {
       this.release(who)
     }
   }
 
-  private async place (stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, peer: PeerId, say: Say, refuse: (outcome: Exclude<SipRequestOutcome, 'placed'>, message: string) => Promise<void>): Promise<void> {
+  private async place (lp: ReturnType<typeof lpStream<Stream>>, peer: PeerId, io: Speaker, refuse: (outcome: Exclude<SipRequestOutcome, 'placed'>, message: string) => Promise<void>): Promise<void> {
     const who = peer.toString()
     const log = this.init.log
     let target: string
@@ -333,7 +335,7 @@ export class SipService {
     }
     this.init.onRequest?.('placed')
     log.info({ peer: who, target, callId: call.callId }, 'sip call placed')
-    await this.bridged(call, bridge, entry, stream, lp, say, who, { answerSdp: bridge.answerSdp, state: 'calling' })
+    await this.bridged(call, bridge, entry, lp, io, who, { answerSdp: bridge.answerSdp, state: 'calling' })
   }
 
   /**
@@ -341,7 +343,7 @@ export class SipService {
    * the far end's digits to the client, the client's digits and hangup to the call, then why it
    * ended, and the stream closed.
    */
-  private async bridged (call: SipCall, bridge: SipBridge, entry: { call?: SipCall, end: (why: string) => void }, stream: Stream, lp: ReturnType<typeof lpStream<Stream>>, say: Say, who: string, first: Parameters<typeof encodeSipEvent>[0]): Promise<void> {
+  private async bridged (call: SipCall, bridge: SipBridge, entry: { call?: SipCall, end: (why: string) => void }, lp: ReturnType<typeof lpStream<Stream>>, { say, close }: Speaker, who: string, first: Parameters<typeof encodeSipEvent>[0]): Promise<void> {
     const log = this.init.log
     entry.call = call
     this.calls.add(entry)
@@ -378,6 +380,6 @@ export class SipService {
     this.init.onEnded?.(reason)
     log.info({ peer: who, [call.direction === 'inbound' ? 'from' : 'target']: call.target, callId: call.callId, reason, ...(call.endStatus !== undefined ? { status: call.endStatus.status } : {}), bridge: bridge.stats, rtp: call.rtp }, 'sip call ended')
     await say({ state: 'ended', endReason: reason, status: call.endStatus?.status ?? 0, message: stopWords ?? call.endStatus?.reason ?? '' })
-    await stream.close({ signal: AbortSignal.timeout(2_000) }).catch((err: Error) => { stream.abort(err) })
+    await close()
   }
 }
