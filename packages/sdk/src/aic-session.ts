@@ -247,7 +247,9 @@ export class AicSession {
   }
 
   private maybeStartSender (): void {
-    if (this.sender !== undefined || this.stopped || this.mode === 'off' || this.pc === undefined) return
+    // a browser without AIC's pipeline (Firefox: no MediaStreamTrackProcessor) sends plain video
+    // too, whenever the peer's capability comes (docs/aic.md): it had fallen back already
+    if (this.sender !== undefined || this.stopped || this.mode === 'off' || this.pc === undefined || this.localMissing !== undefined) return
     const cap = this.peerCap
     if (cap === undefined || !cap.available || cap.mode === 'off') return
     const rt = this.rt
