@@ -23,6 +23,8 @@ import type { Page } from 'playwright-core'
 
 const APP_DIR = resolve(import.meta.dirname, '../examples/web-call')
 const ARTIFACTS = resolve(import.meta.dirname, 'artifacts')
+/** A photo from a Debian package (opencv-doc) that scripts/test.sh installs. */
+const PHOTO = '/usr/share/doc/opencv-doc/examples/data/building.jpg'
 
 /** Builds the app into `outDir` with its vite.config.ts (what `npm run build` does, elsewhere). */
 async function buildApp (outDir: string): Promise<void> {
@@ -216,6 +218,20 @@ describe('examples/web-call: two Chromium pages call each other through the app\
       return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('')
     })
     expect(downloaded).toBe(createHash('sha256').update(data).digest('hex'))
+
+    // a photo (opencv-doc's building.jpg, a Debian package scripts/test.sh installs): WebP between
+    // two pages by default; bob's row shows it, alice's shows its bytes beside JPEG's for the same PSNR
+    await alice.setInputFiles('#photo-input', { name: 'building.jpg', mimeType: 'image/jpeg', buffer: await readFile(PHOTO) })
+    const photoIn = '#photos li[data-direction="receive"][data-status="done"]'
+    await waitFor(bob, photoIn, 20_000)
+    await waitFor(alice, '#photos li[data-direction="send"][data-status="done"]', 30_000)
+    const sentPhoto = await alice.locator('#photos li[data-direction="send"]').evaluate((li: HTMLElement) => ({ ...li.dataset }))
+    const gotPhoto = await bob.locator(photoIn).evaluate((li: HTMLElement) => ({ ...li.dataset, width: li.querySelector('canvas')!.width }))
+    expect(sentPhoto.codec).toBe('webp')
+    expect(gotPhoto).toMatchObject({ codec: 'webp', bytes: sentPhoto.bytes })
+    expect(gotPhoto.width).toBeGreaterThan(100)
+    expect(Number(sentPhoto.jpegBytes)).toBeGreaterThan(0)
+    expect(await text(alice, '#photos li[data-direction="send"] .transfer-note')).toMatch(/as webp · \d+\.\d dB · JPEG for the same: /)
 
     // the stats panel: a direct path, an RTT, media flowing both ways, the codecs
     for (const page of [alice, bob]) {

@@ -4,12 +4,15 @@
 import { AuraLink } from '@auralink/sdk'
 import { rawChannel } from './rawdc.js'
 import type { RawChannel } from './rawdc.js'
-import type { AicInit, AicMode, AicStats, Call, CallSetupTimes, CallStats, FileTransfer, RecordingChange } from '@auralink/sdk'
+import type { AicInit, AicMode, AicStats, Call, CallSetupTimes, CallStats, FileTransfer, ImagesInit, RecordingChange } from '@auralink/sdk'
 import type { Stream } from '@libp2p/interface'
 
 export interface PageError { name: string, message: string, ms: number }
 export interface StateRecord { state: string, reason?: string, message?: string, at: number }
 export interface FileRecord { name: string, size: number, sha256: string, progressEvents: number, lastProgress: number, error?: string }
+/** A still sent or received (call.sendImage(), the `image` event); `pixels`: the decoded RGBA, base64. */
+export interface ImageRecord { codec: string, mimeType: string, bytes: number, width: number, height: number, pixels: string }
+export interface ImageFailureRecord { mimeType: string, codec?: string, bytes: number, error: string, reason?: string }
 export interface SendResult { sha256: string, progressEvents: number, lastProgress: number, ms: number, error?: string }
 
 export interface SdkPage {
@@ -17,7 +20,7 @@ export interface SdkPage {
    * AuraLink.create with `relay` (and `aic` options when given, and the reconnect limit when
    * given), then register(name). Returns the PeerId. No key store: a new key each time.
    */
-  start(relay: string, name: string, aic?: AicInit, reconnectTimeoutMs?: number): Promise<string>
+  start(relay: string, name: string, aic?: AicInit, reconnectTimeoutMs?: number, images?: ImagesInit): Promise<string>
   /**
    * AuraLink.create({ relays: [relay] }) as the README has it (the default key store: IndexedDB),
    * with `keyLabel` when given, then register(name). The PeerId, or the error either call threw.
@@ -55,6 +58,17 @@ export interface SdkPage {
   /** Sends `size` random bytes as a file; resolves when the receiver confirmed the checksum. */
   sendFile(size: number): Promise<SendResult>
   files(): FileRecord[]
+  /**
+   * call.sendImage() of a test card (testCard(width, height)), given as ImageData or as a PNG Blob;
+   * the SentImage with its decode() (what the other side should see), or the error.
+   */
+  sendImage(width: number, height: number, options: { quality?: number, maxSide?: number, as?: 'imagedata' | 'png' }): Promise<ImageRecord | PageError>
+  /** Every `image` event of the current call. */
+  images(): ImageRecord[]
+  /** Every `image:failed` event of the current call. */
+  imageFailures(): ImageFailureRecord[]
+  /** The test card's pixels (base64 RGBA): what sendImage() sends before coding. */
+  testCard(width: number, height: number): string
   hangup(): Promise<void>
   stop(): Promise<void>
   /** For bench/call-setup: call(name) with audio and video; ms from the call to the first remote video frame presented. */
@@ -104,6 +118,8 @@ const stateLog: StateRecord[] = []
 const received: string[] = []
 const remoteTracks: Array<{ track: MediaStreamTrack, stream: MediaStream }> = []
 const files: FileRecord[] = []
+const images: ImageRecord[] = []
+const imageFailures: ImageFailureRecord[] = []
 const video = document.getElementById('remote') as HTMLVideoElement
 let firstFrameAt: number | undefined
 
@@ -175,6 +191,38 @@ function follow (c: Call): void {
   })
   c.addEventListener('message', (e) => { received.push(e.detail.text ?? `<${e.detail.data?.byteLength ?? 0} bytes>`) })
   c.addEventListener('file', (e) => { void receive(e.detail.transfer) })
+  images.length = 0
+  imageFailures.length = 0
+  c.addEventListener('image', (e) => {
+    const { codec, mimeType, bytes, width, height, image } = e.detail
+    images.push({ codec, mimeType, bytes, width, height, pixels: base64(image.data) })
+  })
+  c.addEventListener('image:failed', (e) => {
+    const { mimeType, codec, bytes, error } = e.detail
+    imageFailures.push({ mimeType, ...(codec !== undefined ? { codec } : {}), bytes, error: error.message, ...('reason' in error ? { reason: String(error.reason) } : {}) })
+  })
+}
+
+function base64 (b: Uint8Array | Uint8ClampedArray): string {
+  let s = ''
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000))
+  return btoa(s)
+}
+
+/** A test card: gradients, a bright square, stripes; the same in every page. */
+function testCard (width: number, height: number): ImageData {
+  const data = new Uint8ClampedArray(width * height * 4)
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4
+      const inSquare = x > width * 0.3 && x < width * 0.6 && y > height * 0.2 && y < height * 0.65
+      data[i] = inSquare ? 240 : Math.round((255 * x) / width)
+      data[i + 1] = inSquare ? 230 : Math.round((255 * y) / height)
+      data[i + 2] = (x >> 3) % 2 === 0 ? 40 : 200
+      data[i + 3] = 255
+    }
+  }
+  return new ImageData(data, width, height)
 }
 
 async function receive (t: FileTransfer): Promise<void> {
@@ -216,12 +264,13 @@ function receivePush (stream: Stream): void {
 }
 
 const sdkPage: SdkPage = {
-  async start (relay, name, aic, reconnectTimeoutMs) {
+  async start (relay, name, aic, reconnectTimeoutMs, images) {
     client = await AuraLink.create({
       relays: [relay],
       iceServers: [],
       keyStore: null,
       ...(aic !== undefined ? { aic } : {}),
+      ...(images !== undefined ? { images } : {}),
       ...(reconnectTimeoutMs !== undefined ? { reconnect: { timeoutMs: reconnectTimeoutMs } } : {})
     })
     await client.register(name)
@@ -246,6 +295,26 @@ const sdkPage: SdkPage = {
     }
   },
   aicEvents: () => aicLog.slice(),
+  async sendImage (width, height, options) {
+    const t0 = performance.now()
+    try {
+      const card = testCard(width, height)
+      let input: ImageData | Blob = card
+      if (options.as === 'png') {
+        const canvas = new OffscreenCanvas(width, height)
+        canvas.getContext('2d')!.putImageData(card, 0, 0)
+        input = await canvas.convertToBlob({ type: 'image/png' })
+      }
+      const sent = await current().sendImage(input, { ...(options.quality !== undefined ? { quality: options.quality } : {}), ...(options.maxSide !== undefined ? { maxSide: options.maxSide } : {}) })
+      const decoded = await sent.decode()
+      return { codec: sent.codec, mimeType: sent.mimeType, bytes: sent.bytes, width: sent.width, height: sent.height, pixels: base64(decoded.data) }
+    } catch (err) {
+      return errorOf(err, t0)
+    }
+  },
+  images: () => images.slice(),
+  imageFailures: () => imageFailures.slice(),
+  testCard: (width, height) => base64(testCard(width, height).data),
   answerRecording (mode, reason = '') {
     recordingAnswer = { mode, reason }
   },

@@ -4,6 +4,7 @@ import { showGroup } from './group-view.js'
 import { showRecording } from './recording-view.js'
 import { watchStats } from './stats-panel.js'
 import { clearTransfers, showTransfer } from './transfers.js'
+import { sendPhoto, showPhoto, showPhotoFailure } from './photos.js'
 import type { AicMode, Call, CallStateChange } from '@auralink/sdk'
 
 const el = {
@@ -20,6 +21,8 @@ const el = {
   chatInput: byId('chat-input', HTMLInputElement),
   chatSend: byId('chat-send', HTMLButtonElement),
   fileInput: byId('file-input', HTMLInputElement),
+  photoInput: byId('photo-input', HTMLInputElement),
+  photos: byId('photos', HTMLUListElement),
   inviteForm: byId('call-invite-form', HTMLFormElement),
   invitee: byId('call-invitee', HTMLInputElement),
   invite: byId('call-invite', HTMLButtonElement),
@@ -92,6 +95,7 @@ function setLive (live: boolean): void {
   el.chatInput.disabled = !live
   el.chatSend.disabled = !live
   el.fileInput.disabled = !live
+  el.photoInput.disabled = !live
   el.invitee.disabled = !live
   el.invite.disabled = !live
 }
@@ -110,6 +114,7 @@ export function showCall (call: Call, onEnded: () => void): void {
   current = call
   el.chatLog.replaceChildren()
   clearTransfers()
+  el.photos.replaceChildren()
   resetMedia()
   el.placeholder.textContent = `Waiting for ${who(call)}…`
   el.remoteLabel.textContent = who(call)
@@ -144,6 +149,8 @@ export function showCall (call: Call, onEnded: () => void): void {
     if (current === call) addChatLine(who(call), e.detail.text ?? `<${e.detail.data?.byteLength ?? 0} bytes>`, false)
   })
   call.addEventListener('file', (e) => { if (current === call) showTransfer(e.detail.transfer, who(call)) })
+  call.addEventListener('image', (e) => { if (current === call) showPhoto(el.photos, e.detail, who(call)) })
+  call.addEventListener('image:failed', (e) => { if (current === call) showPhotoFailure(el.photos, e.detail, who(call)) })
   if (call.state === 'connected') stopStats ??= watchStats(call)
 }
 
@@ -184,6 +191,14 @@ el.fileInput.addEventListener('change', action(() => {
   if (call === undefined || file === undefined) return
   showTransfer(call.sendFile(file), who(call))
 }, 'sending the file'))
+
+el.photoInput.addEventListener('change', action(async () => {
+  const call = activeCall()
+  const file = el.photoInput.files?.[0]
+  el.photoInput.value = ''
+  if (call === undefined || file === undefined) return
+  await sendPhoto(el.photos, call, file, who(call))
+}, 'sending the photo'))
 
 el.hangup.addEventListener('click', action(async () => { await activeCall()?.hangup() }, 'hanging up'))
 

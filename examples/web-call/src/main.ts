@@ -16,6 +16,7 @@ import type { Call, CallMediaOptions, GroupCall } from '@auralink/sdk'
 const el = {
   me: byId('me', HTMLSpanElement),
   registerForm: byId('register-form', HTMLFormElement),
+  learnedImages: byId('learned-images', HTMLInputElement),
   relay: byId('relay', HTMLInputElement),
   auraId: byId('aura-id', HTMLInputElement),
   register: byId('register', HTMLButtonElement),
@@ -81,7 +82,7 @@ async function register (): Promise<void> {
     client = undefined
     setRecordingsClient(undefined)
     setCallControls()
-    const next = await AuraLink.create({ relays, keyStore, keyLabel: name })
+    const next = await AuraLink.create({ relays, keyStore, keyLabel: name, images: { learned: el.learnedImages.checked } })
     try {
       await next.register(name)
     } catch (err) {

@@ -66,6 +66,8 @@ export interface ImageCodecInfo {
 /** Options of one image codec `encode()` or `decode()` call. */
 export interface CodecCallOptions {
   signal?: AbortSignal
+  /** encode(): the level for this picture, 0 to `info.levels - 1`. @default `info.quality` */
+  quality?: number
 }
 
 /** Tool 2: RGBA frames to bytes and back. */
@@ -216,7 +218,8 @@ export class SessionImageCodec implements ImageCodec {
     if (width > this.opts.maxWidth || height > this.opts.maxHeight) throw new RangeError(`frame is ${width}x${height}, over the codec's limit of ${this.opts.maxWidth}x${this.opts.maxHeight} (maxWidth, maxHeight)`)
     options.signal?.throwIfAborted()
     const t = this.tables
-    const q = this.opts.quality
+    const q = options.quality ?? this.opts.quality
+    if (!Number.isInteger(q) || q < 0 || q >= t.levels) throw new RangeError(`options.quality must be a whole level from 0 to ${t.levels - 1}, got ${String(q)}`)
     const x = paddedTensor(frame)
     const h16 = x.height / 16
     const w16 = x.width / 16

@@ -1,6 +1,6 @@
 import manifestJson from '../models/manifest.json' with { type: 'json' }
 import { ModelLoadError, ModelNotFoundError } from './errors.js'
-import { parseManifest } from './models.js'
+import { imageCodecModels, parseManifest } from './models.js'
 import type { ModelEntry, ModelManifest } from './models.js'
 
 /**
@@ -9,6 +9,15 @@ import type { ModelEntry, ModelManifest } from './models.js'
  * the file it checks.
  */
 export const SHIPPED_MANIFEST: ModelManifest = parseManifest(manifestJson, 'models/manifest.json')
+
+/**
+ * The model version of tool 2 (the learned image codec) this package ships: the version of the
+ * bitstreams `createImageCodec()` writes and reads with the shipped files. Needs no runtime: an
+ * app (the SDK's call.sendImage()) can say what it decodes before loading anything.
+ */
+export function shippedImageCodecVersion (): number {
+  return imageCodecModels(SHIPPED_MANIFEST, 'models/manifest.json').tables.version
+}
 
 /**
  * Where the package's copy of each browser-shipped model is: `models/<file>` beside `dist/` (and

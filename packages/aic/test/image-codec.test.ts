@@ -71,6 +71,7 @@ describe('createImageCodec({ runtime: "node" }) (tool 2, shipped model)', () => 
       try {
         const bytes = await c.encode(frame)
         expect(await c.encode(frame)).toEqual(bytes) // the encoder is deterministic
+        expect(await codec.encode(frame, { quality: q })).toEqual(bytes) // a level given per call is the same as the codec's
         const a = await c.decode(bytes)
         const b = await codec.decode(bytes) // another codec object, set to another level, decodes it the same
         expect(a.width).toBe(frame.width)
@@ -188,6 +189,9 @@ describe('createImageCodec({ runtime: "node" }) (tool 2, shipped model)', () => 
   })
 
   it('createImageCodec() refuses a quality the model lacks and bad options, naming them', async () => {
+    const frame = { width: 8, height: 8, data: new Uint8Array(256) }
+    await expect(codec.encode(frame, { quality: codec.info.levels })).rejects.toThrow(/options.quality must be a whole level from 0 to/)
+    await expect(codec.encode(frame, { quality: 0.5 })).rejects.toThrow(/options.quality/)
     await expect(createImageCodec({ runtime: 'node', quality: 99 })).rejects.toThrow(/quality must be from 0 to/)
     await expect(createImageCodec({ runtime: 'node', quality: -1 })).rejects.toThrow(/quality/)
     await expect(createImageCodec({ runtime: 'node', maxWidth: 0 })).rejects.toThrow(/maxWidth/)

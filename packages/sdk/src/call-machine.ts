@@ -68,6 +68,8 @@ export type Effect =
   | { type: 'recording', message: RecordingSignal }
   /** A group call's state from the other side (its signed ops and name hints, unchecked). */
   | { type: 'group', state: GroupStateMessage }
+  /** The still-image codecs the other side decodes (unchecked: CallImages checks them). */
+  | { type: 'images', codecs: string[] }
 
 const END_REASONS = new Map<number, CallEndReason>([
   [WireEndReason.END_REASON_HANGUP, 'remote-hangup'],
@@ -195,6 +197,9 @@ export class CallMachine {
               : (msg.aicWeightUpdate != null ? { type: 'weightUpdate', update: msg.aicWeightUpdate } : undefined)
         return message !== undefined ? { type: 'aic', message } : ignore(`an empty ${msg.body}`)
       }
+      case 'imageCodecs':
+        if (!this._accepted) return ignore('imageCodecs before the call was accepted')
+        return { type: 'images', codecs: msg.imageCodecs?.codecs ?? [] }
       case 'groupState':
         if (!this._accepted) return ignore('groupState before the call was accepted')
         return { type: 'group', state: groupStateOf(msg.groupState) }

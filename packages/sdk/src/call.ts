@@ -6,6 +6,7 @@ import { AIC_LOAD_WAIT_MS, GLARE_WAIT_MS, MAX_REASON_CHARS } from './constants.j
 import { CallEndedError, InvalidStateError, TransferAbortedError } from './errors.js'
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
+import { CallImages } from './call-images.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
@@ -22,6 +23,7 @@ import type { AicMode } from './aic-wire.js'
 import type { CallEndReason, CallRole, CallState, Effect, GroupStateMessage, MediaRequest, MediaSignal } from './call-machine.js'
 import type { FileInput } from './file-transfer.js'
 import type { FileRefusal } from './file-receiver.js'
+import type { ClientImages, ImageFailure, ImageInput, ReceivedImage, SendImageOptions, SentImage } from './images.js'
 import type { CallStats } from './stats.js'
 import type { SignalChannel } from './signal-channel.js'
 import type { SignalMessage, SignalMessageFields } from '@auralink/protocol'
@@ -51,6 +53,10 @@ export interface CallEvents {
   file: CustomEvent<{ transfer: FileTransfer }>
   /** An incoming file stream from this call's peer was refused (too many at once, too large, a bad header). */
   'file:refused': CustomEvent<FileRefusal>
+  /** A still from the other side (its `sendImage()`), decoded: the picture, its codec and its bytes (docs/images.md). */
+  image: CustomEvent<ReceivedImage>
+  /** A still from the other side arrived and could not be shown (a codec this side lacks, corrupt, too large): why, and its bytes. */
+  'image:failed': CustomEvent<ImageFailure>
   /** AIC's state changed (negotiated, a scale switch, a fallback): the same object as `stats().aic`. */
   aic: CustomEvent<AicStats>
   /**
@@ -122,6 +128,8 @@ export interface CallComponents {
   }
   /** What recording needs: the key that signs consents, the client's relays, streams to a relay. */
   recording: RecordingComponents
+  /** The client's still-image codecs (call.sendImage()). */
+  images: ClientImages
   /** Group calls made from 1:1 calls (docs/group-calls.md "From a 1:1 call"). */
   groups: {
     /** Makes a room with this call's two sides in it, this side its creator; the call becomes its first pair. */
@@ -161,6 +169,8 @@ export class Call extends SafeEventEmitter<CallEvents> {
   private endInfo: CallStateChange | undefined
   private readonly transfers = new Set<FileTransfer>()
   private fileSeq = 0
+  /** Still images both ways (sendImage(), the `image` event). */
+  private readonly images: CallImages
   private glareWait: ReturnType<typeof setTimeout> | undefined
   /** The caller's media session made before the invite (its offer went in it), until the accept hands it over. */
   private early: EarlyMedia | undefined
@@ -237,6 +247,19 @@ export class Call extends SafeEventEmitter<CallEvents> {
       send: async (fields) => { await this.channel.send({ callId: this.id, ...fields }) },
       localStream: () => this.localStream,
       changed: (change) => { this.safeDispatchEvent(event, { detail: change }) }
+    })
+    this.images = new CallImages({
+      log: components.log,
+      images: components.images,
+      callId: init.callId,
+      who: this.who,
+      conn: () => this.conn,
+      sendCodecs: async (codecs) => { if (this.state !== 'ended') await this.channel.send({ callId: this.id, imageCodecs: { codecs } }) },
+      track: (transfer) => { this.track(transfer) },
+      nextFileId: () => `${this.id.slice(0, 8)}-${++this.fileSeq}`,
+      received: (image) => { this.safeDispatchEvent('image', { detail: image }) },
+      failed: (failure) => { this.safeDispatchEvent('image:failed', { detail: failure }) },
+      ended: this.whenEnded().then(() => this.endedError())
     })
     this.recorder = new CallRecorder(components.recording, recordingCall('recording'))
     this.streamer = new CallRecorder(components.recording, recordingCall('stream'), 'stream')
@@ -368,10 +391,29 @@ export class Call extends SafeEventEmitter<CallEvents> {
     this.assertLive('sendFile()')
     const { name, size, mimeType } = describeFile(file)
     const transfer = new FileTransfer({ id: `${this.id.slice(0, 8)}-${++this.fileSeq}`, direction: 'send', name, size, mimeType, log: this.c.log })
-    this.transfers.add(transfer)
+    this.track(transfer)
     sendFileVia(this.conn, this.id, file, transfer, options)
-    void transfer.done.finally(() => this.transfers.delete(transfer)).catch(() => {})
     return transfer
+  }
+
+  /**
+   * Sends a still picture (docs/images.md): coded with tool 2, the learned image codec, when the
+   * other side has the same model, else WebP, else JPEG (whichever the other side said it decodes
+   * and this side writes), on a file stream; the other side gets an `image` event with the
+   * decoded picture. Resolves once the other side has the bytes. `quality` 0 to 1 (default 0.5);
+   * a picture with a side over `maxSide` (1920) is scaled down first. Rejects with
+   * ImageFailedError ('unsupported': no codec both sides have), TypeError or RangeError for bad
+   * input, FileTransferError or TransferAbortedError as sendFile()'s `done` does.
+   */
+  async sendImage (image: ImageInput, options: SendImageOptions = {}): Promise<SentImage> {
+    this.assertLive('sendImage()')
+    return this.images.send(image, options)
+  }
+
+  /** A transfer of this call: aborted if the call ends first, forgotten when done. */
+  private track (transfer: FileTransfer): void {
+    this.transfers.add(transfer)
+    void transfer.done.finally(() => this.transfers.delete(transfer)).catch(() => {})
   }
 
   /** Adds a local track (screen share, a camera added later) and renegotiates. Media calls only. */
@@ -547,6 +589,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
         return
       case 'group':
         this.onGroupState(effect.state)
+        return
+      case 'images':
+        this.images.onCodecs(effect.codecs)
     }
   }
 
@@ -621,6 +666,7 @@ export class Call extends SafeEventEmitter<CallEvents> {
 
   /** The call was accepted: the media session starts (or, made before the invite, is handed over); `offerTaken`: the callee took the invite's offer. */
   private afterAccepted (offerTaken = false): void {
+    this.images.announce()
     if (this.machine.media) {
       try {
         const video = this.requested.video || (this.localStream?.getVideoTracks().length ?? 0) > 0
@@ -795,9 +841,9 @@ export class Call extends SafeEventEmitter<CallEvents> {
   /** @internal the client delivers incoming file streams here */
   announceFile (transfer: FileTransfer): boolean {
     if (this.state === 'ended' || !this.machine.accepted) return false
-    this.transfers.add(transfer)
-    void transfer.done.finally(() => this.transfers.delete(transfer)).catch(() => {})
-    this.safeDispatchEvent('file', { detail: { transfer } })
+    this.track(transfer)
+    if (transfer.image) this.images.receive(transfer)
+    else this.safeDispatchEvent('file', { detail: { transfer } })
     return true
   }
 

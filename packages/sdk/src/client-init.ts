@@ -2,8 +2,10 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_CALLS } from './constants.js'
 import { checkAicMode } from './aic-wire.js'
 import { inviteLimits } from './caller-names.js'
 import { fileLimits } from './file-receiver.js'
+import { checkImagesInit } from './images.js'
 import { checkCamera } from './user-media.js'
 import type { AicInit } from './aic-runtime.js'
+import type { ImagesInit } from './images.js'
 import type { CallMediaOptions } from './call.js'
 import type { MediaRequest } from './call-machine.js'
 import type { InvitesInit } from './caller-names.js'
@@ -90,6 +92,14 @@ export interface AuraLinkInit {
    * no one holds. @default { incoming: false }
    */
   phone?: { incoming?: boolean }
+  /**
+   * Still images in calls (`call.sendImage()`, docs/images.md): whether tool 2, the learned image
+   * codec, is offered and used (`learned`; off by default while the shipped model needs more bytes
+   * than JPEG; its model loads on the first picture that needs it), where its files are served,
+   * the largest picture decoded.
+   * @default { learned: false, maxSide: 4096 }
+   */
+  images?: ImagesInit
   /** Gets local media; defaults to navigator.mediaDevices.getUserMedia where it exists. */
   getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>
 }
@@ -104,6 +114,7 @@ export function checkInit (init: AuraLinkInit): { connectTimeoutMs: number, maxC
     throw new TypeError(`AuraLink.create(init): init.relays must be a non-empty array of relay addresses (ws://host:port or multiaddrs), got ${JSON.stringify(init.relays)}`)
   }
   checkAicInit(init.aic)
+  checkImagesInit(init.images)
   fileLimits(init.maxFileBytes, init.files)
   inviteLimits(init.invites)
   const connectTimeoutMs = init.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS

@@ -5,6 +5,7 @@ import { createMeshNode, RelayUnreachableError } from '@auralink/mesh'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { closeAicRuntime, loadAicRuntime } from './aic-runtime.js'
+import { ClientImages } from './images.js'
 import { checkAicMode } from './aic-wire.js'
 import { Call } from './call.js'
 import { checkInit, checkMedia } from './client-init.js'
@@ -93,6 +94,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
   private stopping: Promise<void> | undefined
   private aicRuntime: Promise<AicRuntime> | undefined
   private aicLoaded = false
+  /** Still-image codecs (call.sendImage()): tool 2 loaded on first use. */
+  private readonly images: ClientImages
 
   /**
    * Creates the client: loads its identity key (see `keyStore`), starts its mesh node and resolves
@@ -141,6 +144,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         this.safeDispatchEvent('file:refused', { detail: refusal })
       }
     })
+    this.images = new ClientImages({ ...init.images, ...(init.aic?.wasmPaths !== undefined ? { wasmPaths: init.aic.wasmPaths } : {}), ...(init.aic?.threads !== undefined ? { threads: init.aic.threads } : {}) }, this.log)
     this.callers = new CallerNames(inviteLimits(init.invites), { log: this.log, resolve: async (name, options) => mesh.resolve(name, options) })
     const getUserMedia = init.getUserMedia ?? defaultGetUserMedia()
     this.components = {
@@ -174,6 +178,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         runtime: async () => (this.aicRuntime ??= loadAicRuntime(init.aic ?? {}).then((rt) => { this.aicLoaded = true; return rt })),
         loaded: () => this.aicLoaded
       },
+      images: this.images,
       groups: {
         upgrade: async (call) => this.upgradeToGroup(call),
         adopt: async (call, state) => this.adoptGroup(call, state)
@@ -540,6 +545,7 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
     await Promise.allSettled(this.calls().map(async (c) => c.hangup()))
     await Promise.allSettled([...this.phoneCalls].map(async (c) => c.hangup()))
     if (this.aicRuntime !== undefined) await this.aicRuntime.then(closeAicRuntime, () => {})
+    await this.images.close()
     try {
       await this.mesh.stop()
     } finally {

@@ -49,6 +49,8 @@ export const DEFAULT_MAX_INCOMING_FILES_PER_PEER = 4
 export const DEFAULT_MAX_INCOMING_FILES = 8
 /** An incoming file stream that has not sent its header within this time is reset. */
 export const FILE_HEADER_TIMEOUT_MS = 10_000
+/** How long call.sendImage() waits for the peer's ImageCodecs (sent when the call is accepted); a peer silent that long gets JPEG. */
+export const IMAGE_CODECS_WAIT_MS = 5_000
 /** A caller's AuraID that did not resolve is not looked up again for this long. */
 export const DEFAULT_UNRESOLVED_CALLER_TTL_MS = 60_000
 /** Most unresolved callers' AuraIDs remembered; the least recently seen goes first. */

@@ -6,7 +6,7 @@ export type { AuraLinkErrorCode, DirectoryRejectionReason, NameRule } from '@aur
 export {
   // the client and its calls
   CallEndedError, FileTooLargeError, FileTransferError, InvalidStateError, MediaAccessDeniedError,
-  MediaUnsupportedError, PhoneCallFailedError, RecordingFailedError, RecordingRefusedError, TransferAbortedError, UnsupportedRuntimeError,
+  ImageFailedError, MediaUnsupportedError, PhoneCallFailedError, RecordingFailedError, RecordingRefusedError, TransferAbortedError, UnsupportedRuntimeError,
   // names, records and the key store
   CorruptKeyError, InvalidAuraIdError, KeyInUseError, UnsupportedPlatformError, InvalidRecordError, InvalidSignatureError, MalformedRecordError,
   RecordExpiredError, RecordTooLargeError,

@@ -166,7 +166,8 @@ export class IncomingFiles {
       name,
       size,
       mimeType: sanitizeMimeType(offer.mimeType ?? ''),
-      log
+      log,
+      image: offer.image === true
     })
     const call = this.c.findCall(header.callId, peer)
     if (call === undefined || !call.announceFile(transfer)) { await refuse('no-such-call', 'no such call'); return }

@@ -56,6 +56,8 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
   readonly name: string
   readonly size: number
   readonly mimeType: string
+  /** @internal a still sent with call.sendImage(): the receiver shows it (the `image` event) instead of handing it over as a file */
+  readonly image: boolean
   /**
    * Resolves with the file (receive) or with nothing (send, once the receiver confirmed it).
    * Rejects with FileTransferError (refused, cut off, checksum mismatch), FileTooLargeError
@@ -72,13 +74,14 @@ export class FileTransfer extends SafeEventEmitter<FileTransferEvents> {
   private sinkOpen: boolean
 
   /** @internal made by the call (sendFile) or the client (an incoming file) */
-  constructor (init: { id: string, direction: 'send' | 'receive', name: string, size: number, mimeType: string, log: Logger }) {
+  constructor (init: { id: string, direction: 'send' | 'receive', name: string, size: number, mimeType: string, log: Logger, image?: boolean }) {
     super()
     this.id = init.id
     this.direction = init.direction
     this.name = init.name
     this.size = init.size
     this.mimeType = init.mimeType
+    this.image = init.image === true
     this.log = init.log
     this.sinkOpen = init.direction === 'receive'
     this.done = new Promise((resolve, reject) => { this.resolveDone = resolve; this.rejectDone = reject })
@@ -254,7 +257,7 @@ export async function sendFileOn (stream: Stream, callId: string, prepared: Prom
     const { digest, chunks } = await prepared
     await lp.write(encodeFileHeader({
       callId,
-      offer: { fileId: transfer.id, name: transfer.name, size: transfer.size, mimeType: transfer.mimeType, sha256: digest }
+      offer: { fileId: transfer.id, name: transfer.name, size: transfer.size, mimeType: transfer.mimeType, sha256: digest, ...(transfer.image ? { image: true } : {}) }
     }), { signal })
     const answered = lp.read({ signal }).then((b) => (answer = decodeFileResult(b.subarray())))
     answered.catch(() => {})

@@ -43,6 +43,7 @@ export type { FileInput, FileProgress, FileSink, ReceivedFile } from './file-tra
 export type { FileRefusal, FileRefusalReason, FilesInit } from './file-receiver.js'
 export type { InvitesInit } from './caller-names.js'
 export { sanitizeFileName } from './file-names.js'
+export type { ImageCodecKind, ImageFailure, ImageInput, ImagePixels, ImagesInit, RawPixels, ReceivedImage, SendImageOptions, SentImage } from './images.js'
 export type { CallStats } from './stats.js'
 export type { CallSetupTimes } from './call-timeline.js'
 export type { AicStats } from './aic-session.js'

@@ -12,7 +12,7 @@ describe('@auralink/sdk errors', () => {
     expect(expectAuraLinkErrors(sdk).sort()).toEqual([
       // the client and its calls
       'CallEndedError', 'FileTooLargeError', 'FileTransferError', 'InvalidStateError', 'MediaAccessDeniedError',
-      'MediaUnsupportedError', 'PhoneCallFailedError', 'RecordingFailedError', 'RecordingRefusedError', 'TransferAbortedError', 'UnsupportedRuntimeError',
+      'ImageFailedError', 'MediaUnsupportedError', 'PhoneCallFailedError', 'RecordingFailedError', 'RecordingRefusedError', 'TransferAbortedError', 'UnsupportedRuntimeError',
       // names, records and the key store
       'CorruptKeyError', 'InvalidAuraIdError', 'KeyInUseError', 'UnsupportedPlatformError', 'InvalidRecordError', 'InvalidSignatureError', 'MalformedRecordError',
       'RecordExpiredError', 'RecordTooLargeError',

@@ -5,9 +5,11 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream, streamPair } from '@libp2p/utils'
 import { Call } from '../src/call.js'
 import { IncomingFiles } from '../src/file-receiver.js'
+import { ClientImages } from '../src/images.js'
 import { SignalChannel } from '../src/signal-channel.js'
 import type { CallComponents } from '../src/call.js'
 import type { FileRefusal, IncomingFilesInit } from '../src/file-receiver.js'
+import type { ImagesInit } from '../src/images.js'
 import type { PeerId, Stream } from '@libp2p/interface'
 
 // What the file-limit tests share: real Calls (accepted data calls, on in-memory libp2p stream
@@ -47,7 +49,7 @@ export interface Harness {
   stop(): Promise<void>
 }
 
-export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
+export function harness (limits: Partial<IncomingFilesInit> = {}, images: ImagesInit = { learned: false }): Harness {
   const calls: Call[] = []
   const streams: Stream[] = []
   const refusals: FileRefusal[] = []
@@ -75,6 +77,7 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
     ringTimeoutMs: 60_000,
     getMedia: async () => undefined,
     forget: () => {},
+    images: new ClientImages(images, log),
     aic: { mode: 'off', capabilityTimeoutMs: 15_000, tickMs: 1000, runtime: async () => { throw new Error('no AIC in these tests') }, loaded: () => false },
     recording: {
       key: undefined as never,
@@ -132,8 +135,8 @@ export function harness (limits: Partial<IncomingFilesInit> = {}): Harness {
 }
 
 /** Writes a forged FileHeader on `stream` (the attacker's end); returns the length-prefixed writer. */
-export async function forgeHeader (stream: Stream, callId: string, offer: { name?: string, size: number, sha256?: Uint8Array, mimeType?: string }): Promise<ReturnType<typeof lpStream>> {
+export async function forgeHeader (stream: Stream, callId: string, offer: { name?: string, size: number, sha256?: Uint8Array, mimeType?: string, image?: boolean }): Promise<ReturnType<typeof lpStream>> {
   const lp = lpStream(stream)
-  await lp.write(encodeFileHeader({ callId, offer: { fileId: 'f1', name: offer.name ?? 'x.bin', size: offer.size, mimeType: offer.mimeType ?? 'application/octet-stream', sha256: offer.sha256 ?? new Uint8Array(32) } }))
+  await lp.write(encodeFileHeader({ callId, offer: { fileId: 'f1', name: offer.name ?? 'x.bin', size: offer.size, mimeType: offer.mimeType ?? 'application/octet-stream', sha256: offer.sha256 ?? new Uint8Array(32), ...(offer.image === true ? { image: true } : {}) } }))
   return lp
 }

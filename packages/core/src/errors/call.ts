@@ -190,3 +190,23 @@ export class PhoneCallFailedError extends AuraLinkError {
     this.status = options?.status ?? 0
   }
 }
+
+/**
+ * A still image in a call (call.sendImage(), the call's `image:failed` event) could not be sent
+ * or shown. `reason`: 'unsupported' (no codec both sides have, or this runtime cannot read or
+ * write the picture), 'corrupt' (the bytes do not decode), 'too-large' (over the receiver's
+ * `images.maxSide`), 'decoder-unavailable' (the learned codec this side offered failed to load).
+ */
+export class ImageFailedError extends AuraLinkError {
+  static override readonly name = 'ImageFailedError'
+  override readonly name = 'ImageFailedError'
+  /** The code of every error of this class. */
+  static readonly code = 'ERR_IMAGE_FAILED'
+  readonly code = 'ERR_IMAGE_FAILED'
+  readonly reason: 'unsupported' | 'corrupt' | 'too-large' | 'decoder-unavailable'
+
+  constructor (reason: ImageFailedError['reason'], message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.reason = reason
+  }
+}

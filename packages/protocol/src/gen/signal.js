@@ -1857,6 +1857,7 @@ $root.auralink = (function() {
              * @property {number|null} [size] FileOffer size
              * @property {string|null} [mimeType] FileOffer mimeType
              * @property {Uint8Array|null} [sha256] FileOffer sha256
+             * @property {boolean|null} [image] FileOffer image
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1929,6 +1930,14 @@ $root.auralink = (function() {
             FileOffer.prototype.sha256 = $util.newBuffer([]);
 
             /**
+             * FileOffer image.
+             * @member {boolean} image
+             * @memberof auralink.signal.FileOffer
+             * @instance
+             */
+            FileOffer.prototype.image = false;
+
+            /**
              * Encodes the specified FileOffer message. Does not implicitly {@link auralink.signal.FileOffer.verify|verify} messages.
              * @function encode
              * @memberof auralink.signal.FileOffer
@@ -1954,6 +1963,8 @@ $root.auralink = (function() {
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.mimeType);
                 if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256.length)
                     writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.sha256);
+                if (message.image != null && $Object.hasOwnProperty.call(message, "image") && message.image !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.image);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2041,6 +2052,15 @@ $root.auralink = (function() {
                                 message.sha256 = value;
                             else
                                 delete message.sha256;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.image = value;
+                            else
+                                delete message.image;
                             continue;
                         }
                     }
@@ -4541,7 +4561,8 @@ $root.auralink = (function() {
              * @property {auralink.signal.RecordingAnswer.$Properties|null} [recordingAnswer] SignalMessage recordingAnswer
              * @property {auralink.signal.RecordingStop.$Properties|null} [recordingStop] SignalMessage recordingStop
              * @property {auralink.signal.GroupState.$Properties|null} [groupState] SignalMessage groupState
-             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState"} [body] SignalMessage body
+             * @property {auralink.signal.ImageCodecs.$Properties|null} [imageCodecs] SignalMessage imageCodecs
+             * @property {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState"|"imageCodecs"} [body] SignalMessage body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4574,9 +4595,10 @@ $root.auralink = (function() {
              *   recordingAnswer?: auralink.signal.RecordingAnswer.$Shape|null;
              *   recordingStop?: auralink.signal.RecordingStop.$Shape|null;
              *   groupState?: auralink.signal.GroupState.$Shape|null;
+             *   imageCodecs?: auralink.signal.ImageCodecs.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null; groupState?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null; groupState?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape; groupState?: null }|{ body?: "groupState"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState: auralink.signal.GroupState.$Shape })
+             *   ({ body?: undefined; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "invite"; invite: auralink.signal.Invite.$Shape; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "accept"; invite?: null; accept: auralink.signal.Accept.$Shape; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "end"; invite?: null; accept?: null; end: auralink.signal.End.$Shape; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "description"; invite?: null; accept?: null; end?: null; description: auralink.signal.Description.$Shape; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "candidate"; invite?: null; accept?: null; end?: null; description?: null; candidate: auralink.signal.Candidate.$Shape; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "ping"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping: auralink.signal.Ping.$Shape; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "pong"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong: auralink.signal.Pong.$Shape; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "chat"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat: auralink.signal.ChatMessage.$Shape; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "aicCapability"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability: auralink.signal.AicCapability.$Shape; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "aicReport"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport: auralink.signal.AicReport.$Shape; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "aicSwitch"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch: auralink.signal.AicSwitch.$Shape; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "resume"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume: auralink.signal.Resume.$Shape; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "aicWeightUpdate"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate: auralink.signal.AicWeightUpdate.$Shape; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "recordingAsk"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk: auralink.signal.RecordingAsk.$Shape; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "recordingAnswer"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer: auralink.signal.RecordingAnswer.$Shape; recordingStop?: null; groupState?: null; imageCodecs?: null }|{ body?: "recordingStop"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop: auralink.signal.RecordingStop.$Shape; groupState?: null; imageCodecs?: null }|{ body?: "groupState"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState: auralink.signal.GroupState.$Shape; imageCodecs?: null }|{ body?: "imageCodecs"; invite?: null; accept?: null; end?: null; description?: null; candidate?: null; ping?: null; pong?: null; chat?: null; aicCapability?: null; aicReport?: null; aicSwitch?: null; resume?: null; aicWeightUpdate?: null; recordingAsk?: null; recordingAnswer?: null; recordingStop?: null; groupState?: null; imageCodecs: auralink.signal.ImageCodecs.$Shape })
              * )} auralink.signal.SignalMessage.$Shape
              */
 
@@ -4739,17 +4761,25 @@ $root.auralink = (function() {
              */
             SignalMessage.prototype.groupState = null;
 
+            /**
+             * SignalMessage imageCodecs.
+             * @member {auralink.signal.ImageCodecs.$Properties|null|undefined} imageCodecs
+             * @memberof auralink.signal.SignalMessage
+             * @instance
+             */
+            SignalMessage.prototype.imageCodecs = null;
+
             // OneOf field names bound to virtual getters and setters
             var $oneOfFields;
 
             /**
              * SignalMessage body.
-             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState"|undefined} body
+             * @member {"invite"|"accept"|"end"|"description"|"candidate"|"ping"|"pong"|"chat"|"aicCapability"|"aicReport"|"aicSwitch"|"resume"|"aicWeightUpdate"|"recordingAsk"|"recordingAnswer"|"recordingStop"|"groupState"|"imageCodecs"|undefined} body
              * @memberof auralink.signal.SignalMessage
              * @instance
              */
             $Object.defineProperty(SignalMessage.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate", "recordingAsk", "recordingAnswer", "recordingStop", "groupState"]),
+                get: $util.oneOfGetter($oneOfFields = ["invite", "accept", "end", "description", "candidate", "ping", "pong", "chat", "aicCapability", "aicReport", "aicSwitch", "resume", "aicWeightUpdate", "recordingAsk", "recordingAnswer", "recordingStop", "groupState", "imageCodecs"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4805,6 +4835,8 @@ $root.auralink = (function() {
                     $root.auralink.signal.RecordingStop.encode(message.recordingStop, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.groupState != null && $Object.hasOwnProperty.call(message, "groupState"))
                     $root.auralink.signal.GroupState.encode(message.groupState, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.imageCodecs != null && $Object.hasOwnProperty.call(message, "imageCodecs"))
+                    $root.auralink.signal.ImageCodecs.encode(message.imageCodecs, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4977,6 +5009,13 @@ $root.auralink = (function() {
                             message.body = "groupState";
                             continue;
                         }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            message.imageCodecs = $root.auralink.signal.ImageCodecs.decode(reader, reader.size(), $undefined, _depth + 1, message.imageCodecs);
+                            message.body = "imageCodecs";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5009,6 +5048,157 @@ $root.auralink = (function() {
             };
 
             return SignalMessage;
+        })();
+
+        signal.ImageCodecs = (function() {
+
+            /**
+             * Properties of an ImageCodecs.
+             * @typedef {Object} auralink.signal.ImageCodecs.$Properties
+             * @property {Array.<string>|null} [codecs] ImageCodecs codecs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ImageCodecs.
+             * @memberof auralink.signal
+             * @interface IImageCodecs
+             * @augments auralink.signal.ImageCodecs.$Properties
+             * @deprecated Use auralink.signal.ImageCodecs.$Properties instead.
+             */
+
+            /**
+             * Shape of an ImageCodecs.
+             * @typedef {auralink.signal.ImageCodecs.$Properties} auralink.signal.ImageCodecs.$Shape
+             */
+
+            /**
+             * Constructs a new ImageCodecs.
+             * @memberof auralink.signal
+             * @classdesc Represents an ImageCodecs.
+             * @constructor
+             * @param {auralink.signal.ImageCodecs.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            var ImageCodecs = function (properties) {
+                this.codecs = [];
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ImageCodecs codecs.
+             * @member {Array.<string>} codecs
+             * @memberof auralink.signal.ImageCodecs
+             * @instance
+             */
+            ImageCodecs.prototype.codecs = $util.emptyArray;
+
+            /**
+             * Encodes the specified ImageCodecs message. Does not implicitly {@link auralink.signal.ImageCodecs.verify|verify} messages.
+             * @function encode
+             * @memberof auralink.signal.ImageCodecs
+             * @static
+             * @param {auralink.signal.ImageCodecs.$Properties} message ImageCodecs message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ImageCodecs.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.codecs != null && message.codecs.length)
+                    for (var i = 0; i < message.codecs.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.codecs[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ImageCodecs message from the specified reader or buffer.
+             * @function decode
+             * @memberof auralink.signal.ImageCodecs
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {auralink.signal.ImageCodecs & auralink.signal.ImageCodecs.$Shape} ImageCodecs
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ImageCodecs.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.auralink.signal.ImageCodecs();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.codecs && message.codecs.length))
+                                message.codecs = [];
+                            message.codecs.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ImageCodecs
+             * @function getTypeUrl
+             * @memberof auralink.signal.ImageCodecs
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ImageCodecs.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/auralink.signal.ImageCodecs";
+            };
+
+            return ImageCodecs;
         })();
 
         signal.FileHeader = (function() {
