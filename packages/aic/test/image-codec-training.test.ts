@@ -6,7 +6,7 @@ const TRAINING = resolve(import.meta.dirname, '../training')
 
 /** Runs a Python snippet with training/ on the path (Debian's python3 with python3-torch, as the smoke run) and parses its JSON. */
 function python<T> (code: string): T {
-  const res = spawnSync('/usr/bin/python3', ['-c', `import sys, json\nsys.path.insert(0, ${JSON.stringify(TRAINING)})\n${code}`], { encoding: 'utf8', timeout: 60_000 })
+  const res = spawnSync('/usr/bin/python3', ['-c', `import sys, json\nsys.path.insert(0, ${JSON.stringify(TRAINING)})\n${code}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 })
   expect(res.status, res.stderr).toBe(0)
   return JSON.parse(res.stdout) as T
 }
@@ -74,4 +74,62 @@ print(json.dumps({"out": out.tolist(), "grad": x.grad.tolist()}))
     // below the range: a gradient of -1 (descent raises x) passes, +1 does not; above it the mirror
     expect(r.grad.map((g) => g + 0)).toEqual([-1, 0, 1, 1, 0])
   })
+})
+
+// Issue 16's bigger tool 2 (configs/image-codec-big.json: 128 hyper channels, 192 latent) through
+// the same export: its integer hyper-synthesis must stay inside int32 accumulators and decode the
+// same indices in TypeScript as in Python, bit for bit, before any GPU time is spent on it.
+describe('the bigger tool 2 (configs/image-codec-big.json): the integer hyper-synthesis at 128 channels', () => {
+  it('the worst case that the weight and activation limits allow fits int32 at 128 channels, with the rounding term', () => {
+    // every weight at WMAX, every input at its clamp (AMAX, or zmax for z_hat in the first layer):
+    // what weight_shifts() and the clamps allow, whatever training does; the biases come on top
+    // and are checked per model at export and at parse
+    const r = python<{ wmax: number, amax: number, maxShift: number, zmax: number, hyper: number, hyperLatent: number }>(`
+from image_codec import WMAX, AMAX, MAX_SHIFT
+cfg = json.load(open(${JSON.stringify(resolve(TRAINING, 'configs/image-codec-big.json'))}))
+print(json.dumps({"wmax": WMAX, "amax": AMAX, "maxShift": MAX_SHIFT, "zmax": cfg["zmax"], "hyper": cfg["hyper_channels"], "hyperLatent": cfg["hyper_latent"]}))
+`)
+    expect([r.hyper, r.hyperLatent]).toEqual([128, 128])
+    const first = r.hyperLatent * 9 * r.wmax * r.zmax
+    const hidden = r.hyper * 9 * r.wmax * r.amax
+    for (const worst of [first, hidden]) expect(worst + 2 ** (r.maxShift - 1)).toBeLessThan(2 ** 31)
+    // what is left for a bias: over two thirds of the range
+    expect(hidden).toBeLessThan(2 ** 31 / 3)
+  })
+
+  it('a freshly made big model exports its tables (every accumulator bound checked), and TypeScript\'s hyperSynthesis matches int_reference bit for bit', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { hyperSynthesis, parseCodecTables } = await import('../src/index.node.js')
+    const dir = await mkdtemp(join(tmpdir(), 'aic-big-'))
+    try {
+      const file = join(dir, 'tables.bin')
+      const r = python<{ z: number[], shape: number[], index: number[], bounds: number[], params: number }>(`
+import torch
+from image_codec import ImageCodec, int_reference, parameter_count
+from export_image_codec import write_tables
+cfg = json.load(open(${JSON.stringify(join(TRAINING, 'configs/image-codec-big.json'))}))
+torch.manual_seed(7)
+model = ImageCodec(cfg).eval()
+layers = write_tables(model, cfg, ${JSON.stringify(file)})
+g = torch.Generator().manual_seed(3)
+z = torch.randint(-cfg["zmax"], cfg["zmax"] + 1, (1, cfg["hyper_latent"], 2, 3), generator=g)
+index = int_reference(layers, z)
+print(json.dumps({"z": z.flatten().tolist(), "shape": list(z.shape), "index": index.flatten().tolist(), "bounds": [L["accBound"] for L in layers], "params": parameter_count(model)}))
+`)
+      const tables = parseCodecTables(new Uint8Array(await readFile(file)), 'tables.bin')
+      expect(tables.layers.map((l) => [l.cin, l.cout])).toEqual([[128, 128], [128, 128], [128, 192]])
+      expect(tables.latent).toBe(192)
+      for (const b of r.bounds) expect(b).toBeLessThan(2 ** 31)
+      const [, channels, height, width] = r.shape as [number, number, number, number]
+      const got = hyperSynthesis({ data: Int32Array.from(r.z), channels, height, width }, tables.layers)
+      expect(got.length).toBe(192 * height * 4 * width * 4)
+      expect(Array.from(got)).toEqual(r.index)
+      // not a constant map: the random z gives many table indices
+      expect(new Set(r.index).size).toBeGreaterThan(4)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
