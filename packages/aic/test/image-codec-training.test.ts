@@ -77,26 +77,10 @@ print(json.dumps({"out": out.tolist(), "grad": x.grad.tolist()}))
 })
 
 // Issue 16's bigger tool 2 (configs/image-codec-big.json: 128 hyper channels, 192 latent) through
-// the same export: its integer hyper-synthesis must stay inside int32 accumulators and decode the
-// same indices in TypeScript as in Python, bit for bit, before any GPU time is spent on it.
+// the whole export: its tables file parses in TypeScript and decodes the same indices there as in
+// Python, bit for bit, before any GPU time is spent on it (the worst-case int32 bound at 128
+// channels is checked in training.test.ts).
 describe('the bigger tool 2 (configs/image-codec-big.json): the integer hyper-synthesis at 128 channels', () => {
-  it('the worst case that the weight and activation limits allow fits int32 at 128 channels, with the rounding term', () => {
-    // every weight at WMAX, every input at its clamp (AMAX, or zmax for z_hat in the first layer):
-    // what weight_shifts() and the clamps allow, whatever training does; the biases come on top
-    // and are checked per model at export and at parse
-    const r = python<{ wmax: number, amax: number, maxShift: number, zmax: number, hyper: number, hyperLatent: number }>(`
-from image_codec import WMAX, AMAX, MAX_SHIFT
-cfg = json.load(open(${JSON.stringify(resolve(TRAINING, 'configs/image-codec-big.json'))}))
-print(json.dumps({"wmax": WMAX, "amax": AMAX, "maxShift": MAX_SHIFT, "zmax": cfg["zmax"], "hyper": cfg["hyper_channels"], "hyperLatent": cfg["hyper_latent"]}))
-`)
-    expect([r.hyper, r.hyperLatent]).toEqual([128, 128])
-    const first = r.hyperLatent * 9 * r.wmax * r.zmax
-    const hidden = r.hyper * 9 * r.wmax * r.amax
-    for (const worst of [first, hidden]) expect(worst + 2 ** (r.maxShift - 1)).toBeLessThan(2 ** 31)
-    // what is left for a bias: over two thirds of the range
-    expect(hidden).toBeLessThan(2 ** 31 / 3)
-  })
-
   it('a freshly made big model exports its tables (every accumulator bound checked), and TypeScript\'s hyperSynthesis matches int_reference bit for bit', async () => {
     const { mkdtemp, readFile, rm } = await import('node:fs/promises')
     const { tmpdir } = await import('node:os')
