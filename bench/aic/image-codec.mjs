@@ -15,14 +15,13 @@
 // docs/img/aic-codec-{psnr,msssim}.svg (mean curves over the photos).
 //
 //   node bench/aic/image-codec.mjs [--quick | --photos N]     (after npm run build -w packages/aic; needs mate-backgrounds)
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { bdRate, createImageCodec, lumaOf, msssim, psnr, readManifest, ssim } from '@auralink/aic'
+import { bdRate, createImageCodec, readManifest } from '@auralink/aic'
 import { progress, root, round, summary, writeResult } from '../lib.mjs'
+import { evalPhotos, loadPhoto, measure, WIDTH } from './eval-photos.mjs'
 
-const PHOTOS = '/usr/share/backgrounds/mate/nature'
-const WIDTH = 768
 const quick = process.argv.includes('--quick')
 const CODECS = {
   // JPEG and WebP from quality 1 (round 2): tool 2's levels sit below JPEG quality 5, where
@@ -32,34 +31,6 @@ const CODECS = {
   avif: { label: 'AVIF', qualities: [5, 10, 20, 30, 40, 50, 60, 75], encode: (img, q) => img.avif({ quality: q, effort: 4 }) }
 }
 const METRICS = ['psnr', 'ssim', 'msssim']
-
-if (!existsSync(PHOTOS)) {
-  console.error(`image-codec: ${PHOTOS} is missing: apt-get install mate-backgrounds`)
-  process.exit(2)
-}
-
-async function load (path) {
-  const { data, info } = await sharp(path).resize({ width: WIDTH, kernel: 'lanczos3' }).removeAlpha().ensureAlpha().raw().toBuffer({ resolveWithObject: true })
-  return { width: info.width, height: info.height, data: new Uint8Array(data) }
-}
-
-function rgbPsnr (a, b) {
-  let se = 0
-  let n = 0
-  for (let i = 0; i < a.data.length; i++) {
-    if (i % 4 === 3) continue
-    const d = a.data[i] - b.data[i]
-    se += d * d
-    n++
-  }
-  return 10 * Math.log10((255 * 255 * n) / se)
-}
-
-function measure (ref, out, bytes) {
-  const la = lumaOf({ ...ref, channels: 4 })
-  const lb = lumaOf({ ...out, channels: 4 })
-  return { bpp: round((bytes * 8) / (ref.width * ref.height), 4), psnr: round(psnr(la, lb), 3), ssim: round(ssim(la, lb), 5), msssim: round(msssim(la, lb), 5), rgbPsnr: round(rgbPsnr(ref, out), 3) }
-}
 
 async function viaSharp (frame, codec, q) {
   const img = sharp(Buffer.from(frame.data), { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha()
@@ -83,8 +54,7 @@ const tablesEntry = manifest.models.find((m) => m.tool === 'codec' && m.role ===
 // --photos N: every (12 / N)th photo, for a shorter run on a loaded machine
 const photosArg = process.argv.indexOf('--photos')
 const wanted = photosArg > 0 ? Number(process.argv[photosArg + 1]) : quick ? 3 : Infinity
-const allFiles = readdirSync(PHOTOS).filter((f) => f.endsWith('.jpg')).sort()
-const files = allFiles.filter((_, i) => wanted >= allFiles.length || i % Math.ceil(allFiles.length / wanted) === 0)
+const files = evalPhotos(wanted, 'image-codec')
 const first = await createImageCodec({ runtime: 'node' })
 const levels = first.info.levels
 await first.close()
@@ -92,7 +62,7 @@ const aics = []
 for (let q = 0; q < levels; q++) aics.push(await createImageCodec({ runtime: 'node', quality: q }))
 const photos = []
 for (const [i, f] of files.entries()) {
-  const frame = await load(join(PHOTOS, f))
+  const frame = await loadPhoto(f)
   const curves = { aic: [] }
   for (const [q, codec] of aics.entries()) {
     const bytes = await codec.encode(frame)
@@ -134,7 +104,7 @@ const bdOfMeanCurves = Object.fromEntries(Object.keys(CODECS).map((a) => [a, Obj
 
 // speed at the middle level, one 768x480 picture
 // (every photo is at least 480 pixels tall at 768 wide: 16:10 and 5:4 originals)
-const speedFrame = await load(join(PHOTOS, files[0]))
+const speedFrame = await loadPhoto(files[0])
 speedFrame.height = 480
 speedFrame.data = speedFrame.data.subarray(0, WIDTH * 480 * 4)
 const speed = {}

@@ -179,11 +179,17 @@ def subpixel_synthesis(g_s):
     return out, diff
 
 
-def export_onnx(module, dummy, path, opset, names, max_bytes=MAX_ONNX_BYTES):
+def export_onnx(module, dummy, path, opset, names, max_bytes=MAX_ONNX_BYTES, weights="fp32"):
+    """Exports `module` to `path`; with weights "fp16" or "int8", rewrites its weights so
+    (compress_weights.py: float16 with a Cast, or int8 per output channel with a DequantizeLinear);
+    the size limit applies to the file as written."""
     legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     inp, out = names
     torch.onnx.export(module, dummy, path, opset_version=opset, input_names=[inp], output_names=[out],
                       dynamic_axes={inp: {2: "h", 3: "w"}, out: {2: "H", 3: "W"}}, **legacy)
+    if weights != "fp32":
+        from compress_weights import compress_file
+        compress_file(path, weights)
     size = os.path.getsize(path)
     if size > max_bytes:
         sys.exit(f"export_image_codec: {path} is {size} bytes, over the {max_bytes}-byte limit for shipped models (the config's max_model_bytes)")
@@ -198,11 +204,16 @@ def export(model, cfg, out_dir, sample_path):
     # a config may allow bigger files (image-codec-big.json, fp32: about 6 MB for its analysis) for
     # evaluation; what ships is held to issue 16's 4 MB decoder, which needs fp16 or int8 weights
     cap = int(cfg.get("max_model_bytes", MAX_ONNX_BYTES))
+    # the config's "weights": "fp32" (default), "fp16" or "int8" for the three ONNX files
+    # (bench/aic/codec-weights.mjs measured what each costs: docs/aic.md "Smaller weights")
+    weights = cfg.get("weights", "fp32")
+    if weights not in ("fp32", "fp16", "int8"):
+        sys.exit(f"export_image_codec: the config's weights must be fp32, fp16 or int8, got {weights!r}")
     with torch.no_grad():
-        sizes["analysis"] = export_onnx(model.g_a, torch.rand(1, 3, 128, 192), os.path.join(out_dir, FILES["analysis"]), cfg["opset"], IO["analysis"], cap)
-        sizes["hyper-analysis"] = export_onnx(model.h_a, torch.randn(1, m, 8, 12), os.path.join(out_dir, FILES["hyper-analysis"]), cfg["opset"], IO["hyper-analysis"], cap)
+        sizes["analysis"] = export_onnx(model.g_a, torch.rand(1, 3, 128, 192), os.path.join(out_dir, FILES["analysis"]), cfg["opset"], IO["analysis"], cap, weights)
+        sizes["hyper-analysis"] = export_onnx(model.h_a, torch.randn(1, m, 8, 12), os.path.join(out_dir, FILES["hyper-analysis"]), cfg["opset"], IO["hyper-analysis"], cap, weights)
         synthesis, subpixel_diff = subpixel_synthesis(model.g_s)
-        sizes["synthesis"] = export_onnx(synthesis, torch.randn(1, m, 8, 12), os.path.join(out_dir, FILES["synthesis"]), cfg["opset"], IO["synthesis"], cap)
+        sizes["synthesis"] = export_onnx(synthesis, torch.randn(1, m, 8, 12), os.path.join(out_dir, FILES["synthesis"]), cfg["opset"], IO["synthesis"], cap, weights)
         layers = write_tables(model, cfg, os.path.join(out_dir, FILES["tables"]))
         sizes["tables"] = os.path.getsize(os.path.join(out_dir, FILES["tables"]))
         # fixture: z_hat of a held-out image at the middle level, and random z_hat over the whole range
@@ -226,7 +237,7 @@ def export(model, cfg, out_dir, sample_path):
         json.dump({"tablesSha256": tables_sha, "cases": cases}, f, separators=(",", ":"))
         f.write("\n")
     model.train()
-    return {"files": FILES, "bytes": sizes, "tablesSha256": tables_sha,
+    return {"files": FILES, "bytes": sizes, "weights": weights, "tablesSha256": tables_sha,
             "intAgreement": round(agree / total, 6), "accBounds": [L["accBound"] for L in layers], "subpixelMaxDiff": subpixel_diff}
 
 
