@@ -216,6 +216,28 @@ describe('packages/aic/training (smoke)', () => {
     expect(res.stdout.trim().split('\n')).toEqual(['2 (36, 60) True', '1.5 (36, 60) True', 'scale 1.5 needs an even input height and width, got 41x24'])
   }, 120_000) // a few seconds; importing torch is most of it
 
+  it('prepare_data.py reads SciPy\'s raccoon face (face.dat, bz2-compressed RGB) as a 1024x768 photo; the full set lists it and scikit-learn\'s two photos with their licences', () => {
+    const code = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(resolve(import.meta.dirname, '../training'))})`,
+      'import prepare_data, sources',
+      'img = prepare_data.open_still(sources.SCIPY_FACE)',
+      'px = img.resize((64, 48)).getdata()',
+      'means = [sum(p[c] for p in px) / len(px) for c in range(3)]',
+      'print(json.dumps({"size": img.size, "means": means, "sklearn": sources.SKLEARN_IMAGES, "scipy": sources.SCIPY_FACE_LICENCE}))'
+    ].join('\n')
+    const res = spawnSync('/usr/bin/python3', ['-c', code], { encoding: 'utf8', timeout: 60_000 })
+    expect(res.status, res.stderr).toBe(0)
+    const r = JSON.parse(res.stdout) as { size: number[], means: number[], sklearn: Record<string, string>, scipy: string }
+    expect(r.size).toEqual([1024, 768])
+    // a photo, not noise or a wrong stride: grey-green fur and leaves, green above red and blue
+    for (const m of r.means) expect(m).toBeGreaterThan(40)
+    expect(r.means[1]).toBeGreaterThan(r.means[2]!)
+    expect(Object.keys(r.sklearn).sort()).toEqual(['china.jpg', 'flower.jpg'])
+    for (const licence of Object.values(r.sklearn)) expect(licence).toMatch(/^CC-BY-2\.0 \(.+ on Flickr/)
+    expect(r.scipy).toMatch(/public domain/)
+  })
+
   it('refuses a bad --val-share, naming it', () => {
     const res = spawnSync('/usr/bin/python3', [SCRIPT, '--val-share', '2', '--out', out], { encoding: 'utf8' })
     expect(res.status).not.toBe(0)

@@ -13,9 +13,11 @@ Incremental: a still or pair whose manifest entry already matches what this vers
 redo the rest; --force remakes everything.
 
 Run it with Debian's python3 (it needs python3-pil, python3-numpy, ffmpeg, opencv-doc,
-python3-skimage):  /usr/bin/python3 packages/aic/training/prepare_data.py [--smoke]
+python3-skimage, and for the full set python3-sklearn and python3-scipy):
+  /usr/bin/python3 packages/aic/training/prepare_data.py [--smoke | --stills-only]
 """
 import argparse
+import bz2
 import hashlib
 import json
 import os
@@ -83,7 +85,26 @@ def still_sources(smoke):
             items.append((os.path.join(sources.OPENCV_DATA, f), "opencv-doc", sources.OPENCV_LICENCE))
     for f, licence in sorted(sources.SKIMAGE_IMAGES.items()):
         items.append((os.path.join(sources.SKIMAGE_DATA, f), "python3-skimage", licence))
-    return items[:6] if smoke else items
+    if smoke:
+        return items[:6]
+    # added 2026-12-06 (issue 16: more permissive photos): after the others, so that the stills
+    # tool 1's pans are made from (the first training stills) stay the same
+    need(sources.SKLEARN_DATA, "python3-sklearn")
+    need(sources.SCIPY_FACE, "python3-scipy")
+    for f, licence in sorted(sources.SKLEARN_IMAGES.items()):
+        items.append((os.path.join(sources.SKLEARN_DATA, f), "python3-sklearn", licence))
+    items.append((sources.SCIPY_FACE, "python3-scipy", sources.SCIPY_FACE_LICENCE))
+    return items
+
+
+def open_still(path):
+    """A still as an RGB image: a JPEG or PNG, or SciPy's face.dat (bz2-compressed 768x1024x3 bytes)."""
+    if path.endswith(".dat"):
+        raw = bz2.decompress(open(path, "rb").read())
+        if len(raw) != 768 * 1024 * 3:
+            sys.exit(f"prepare_data: {path} holds {len(raw)} bytes, not the 768x1024 RGB picture SciPy ships")
+        return Image.frombytes("RGB", (1024, 768), raw)
+    return Image.open(path).convert("RGB")
 
 
 def reusable(old, entry, out):
@@ -116,8 +137,7 @@ def prepare_stills(out, items, val_share, manifest, old):
             manifest.append(prev)
             bar.step(f"kept {name}")
             continue
-        img = Image.open(path)
-        img = img.convert("RGB")
+        img = open_still(path)
         w, h = img.size
         small = img.resize((max(1, w // 2), max(1, h // 2)), Image.LANCZOS)
         if min(small.size) < 64:
@@ -235,6 +255,7 @@ def main():
     ap.add_argument("--val-share", type=float, default=0.15, help="share of sources held out for validation")
     ap.add_argument("--smoke", action="store_true", help="a few items only, for CI")
     ap.add_argument("--force", action="store_true", help="remake every still and pair, even those that match")
+    ap.add_argument("--stills-only", action="store_true", help="the stills alone, no video pairs (what tool 2 and pack_stills.py need; pairs already listed are kept)")
     args = ap.parse_args()
     if not 0 < args.val_share < 1:
         sys.exit(f"prepare_data: --val-share must be between 0 and 1, got {args.val_share}")
@@ -250,7 +271,11 @@ def main():
             old = {m["file"]: m for m in prev["items"]}
     manifest = []
     prepare_stills(out, still_sources(args.smoke), args.val_share, manifest, old)
-    prepare_pairs(out, manifest[:], args.smoke, manifest, old)
+    if args.stills_only:
+        # pairs a previous run made stay listed (their files are untouched)
+        manifest += [m for m in old.values() if m["kind"] == "pair"]
+    else:
+        prepare_pairs(out, manifest[:], args.smoke, manifest, old)
     with open(manifest_path, "w") as f:
         json.dump({"seed": SEED, "smoke": args.smoke, "items": manifest}, f, indent=1)
     print(data_card(manifest))

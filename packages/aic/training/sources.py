@@ -1,7 +1,8 @@
 """Where AIC's training and evaluation data come from, with each source's licence.
 
 Only permissively licensed sources train models (opencv-doc's sample images and videos, the
-CC0 and public-domain images that python3-skimage ships). Wallpapers under the GPL/LGPL
+CC0 and public-domain images that python3-skimage ships, scikit-learn's two CC-BY-2.0 sample
+photos and SciPy's raccoon face). Wallpapers under the GPL/LGPL
 (mate-backgrounds, plasma-workspace-wallpapers) are for evaluation only. lena.jpg is never
 used: its provenance is disputed (Debian's opencv-doc already leaves it out).
 """
@@ -43,6 +44,20 @@ SKIMAGE_IMAGES = {
     "cell.png": "CC0",
     "text.png": "public domain",
 }
+
+# python3-sklearn's sample photos, with the attribution its images/README.txt gives (CC BY 2.0
+# asks for it: the data card carries it).
+SKLEARN_DATA = "/usr/lib/python3/dist-packages/sklearn/datasets/images"
+SKLEARN_IMAGES = {
+    "china.jpg": "CC-BY-2.0 (danielbuechele on Flickr, per scikit-learn's images/README.txt)",
+    "flower.jpg": "CC-BY-2.0 (vultilion on Flickr, per scikit-learn's images/README.txt)",
+}
+
+# python3-scipy's raccoon face (scipy/misc/face.dat: bz2-compressed 768x1024 RGB bytes). SciPy's
+# docstring derives it from a photo at public-domain-image.com; Debian ships it under SciPy's
+# BSD-3-Clause (no entry of its own in the copyright file). Permissive either way.
+SCIPY_FACE = "/usr/lib/python3/dist-packages/scipy/misc/face.dat"
+SCIPY_FACE_LICENCE = "public domain (public-domain-image.com, per SciPy's docstring); BSD-3-Clause as part of SciPy in Debian"
 
 # Evaluation only (GPL/LGPL): never written to a training split.
 EVAL_ONLY = {
