@@ -35,6 +35,16 @@ export interface CallImagesComponents {
 
 const EXTENSIONS: Record<string, string> = { [WEBP]: 'webp', [JPEG]: 'jpg' }
 
+/**
+ * @internal one picture sent to several peers (GroupCall.sendImage()): its pixels read once, and
+ * each codec's bytes coded once, whichever peers take them
+ */
+export interface SharedImage {
+  pixels?: Promise<ImagePixels>
+  /** The coded bytes by wire name; undefined where this side could not write that codec. */
+  coded: Map<string, Promise<Uint8Array | undefined>>
+}
+
 /** @internal */
 export class CallImages {
   private theirs: string[] | undefined
@@ -87,19 +97,33 @@ export class CallImages {
     return this.theirs ?? [JPEG]
   }
 
-  async send (image: ImageInput, options: SendImageOptions): Promise<SentImage> {
+  async send (image: ImageInput, options: SendImageOptions, shared: SharedImage = { coded: new Map() }): Promise<SentImage> {
     const { quality, maxSide } = checkSendOptions(options)
     const { signal } = options
-    const pixels = await toPixels(image, maxSide)
+    shared.pixels ??= toPixels(image, maxSide)
+    const pixels = await shared.pixels
     const theirs = await this.peerCodecs(signal)
     const images = this.c.images
     const canvas = hasCanvas()
+    // each codec coded once per picture, whichever peers take it
+    const coded = async (id: string, code: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined> => {
+      let p = shared.coded.get(id)
+      if (p === undefined) {
+        p = code()
+        shared.coded.set(id, p)
+        // a failure is this call's to report; the next peer tries again
+        p.catch(() => { if (shared.coded.get(id) === p) shared.coded.delete(id) })
+      }
+      return p
+    }
     let id = chooseImageCodec(theirs, { learnedVersion: await images.learnedVersion(), canvas })
     let data: Uint8Array | undefined
     if (id !== undefined && kindOf(id) === 'aic') {
       try {
-        const codec = await images.learned()
-        data = await codec.encode(pixels, { quality: levelFor(quality, codec.info.levels), ...(signal !== undefined ? { signal } : {}) })
+        data = await coded(id, async () => {
+          const codec = await images.learned()
+          return codec.encode(pixels, { quality: levelFor(quality, codec.info.levels), ...(signal !== undefined ? { signal } : {}) })
+        })
       } catch (err) {
         signal?.throwIfAborted()
         // the learned codec failed to load or run here: the next codec the peer has
@@ -108,9 +132,10 @@ export class CallImages {
       }
     }
     if (data === undefined && id !== undefined) {
-      data = await canvasEncode(pixels, id, quality)
+      const type = id
+      data = await coded(type, async () => canvasEncode(pixels, type, quality))
       // a browser that writes no WebP (Safari) falls to JPEG
-      if (data === undefined && id === WEBP && theirs.includes(JPEG)) data = await canvasEncode(pixels, (id = JPEG), quality)
+      if (data === undefined && id === WEBP && theirs.includes(JPEG)) data = await coded((id = JPEG), async () => canvasEncode(pixels, JPEG, quality))
     }
     if (data === undefined || id === undefined) {
       throw new ImageFailedError('unsupported', `sendImage(): ${this.c.who} decodes ${theirs.length > 0 ? theirs.join(', ') : 'no still-image codec'}, and this side writes none of them${canvas ? '' : ' (this runtime has no canvas for WebP and JPEG)'}`)

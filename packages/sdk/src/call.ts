@@ -7,6 +7,7 @@ import { CallEndedError, InvalidStateError, TransferAbortedError } from './error
 import { describeFile, FileTransfer, sendFileVia } from './file-transfer.js'
 import { AicSession } from './aic-session.js'
 import { CallImages } from './call-images.js'
+import type { SharedImage } from './call-images.js'
 import { checkAicMode } from './aic-wire.js'
 import { MediaSession } from './media-session.js'
 import { collectStats } from './stats.js'
@@ -408,6 +409,12 @@ export class Call extends SafeEventEmitter<CallEvents> {
   async sendImage (image: ImageInput, options: SendImageOptions = {}): Promise<SentImage> {
     this.assertLive('sendImage()')
     return this.images.send(image, options)
+  }
+
+  /** @internal sendImage() of one picture to several calls (GroupCall.sendImage()): pixels and each codec's bytes made once */
+  async sendSharedImage (image: ImageInput, options: SendImageOptions, shared: SharedImage): Promise<SentImage> {
+    this.assertLive('sendImage()')
+    return this.images.send(image, options, shared)
   }
 
   /** A transfer of this call: aborted if the call ends first, forgotten when done. */

@@ -18,6 +18,8 @@ import { MIN_VIDEO_BUDGET_BPS } from './sender-params.js'
 import type { Call, CallMediaOptions } from './call.js'
 import type { CallStats } from './stats.js'
 import type { FileInput, FileTransfer } from './file-transfer.js'
+import type { ImageFailure, ImageInput, ReceivedImage, SendImageOptions, SentImage } from './images.js'
+import type { SharedImage } from './call-images.js'
 import type { GroupStateMessage } from './call-machine.js'
 import type { GroupMember } from '@auralink/identity'
 import type { AbortOptions, Logger, PeerId, PrivateKey } from '@libp2p/interface'
@@ -68,6 +70,10 @@ export interface GroupCallEvents {
   message: CustomEvent<{ participant: GroupParticipant, text?: string, data?: Uint8Array }>
   /** A file is arriving from a participant (as a Call's `file` event: its progress, its `done`). */
   file: CustomEvent<{ participant: GroupParticipant, transfer: FileTransfer }>
+  /** A still from a participant (its `sendImage()`), decoded: as a Call's `image` event. */
+  image: CustomEvent<ReceivedImage & { participant: GroupParticipant }>
+  /** A still from a participant that could not be shown: as a Call's `image:failed` event. */
+  'image:failed': CustomEvent<ImageFailure & { participant: GroupParticipant }>
   /** The room's members changed (an invite or a leave took effect). */
   members: CustomEvent<{ members: PeerId[] }>
 }
@@ -287,6 +293,28 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     return { transfers: calls.map((c) => ({ peer: c.remotePeer, transfer: c.sendFile(file, signal !== undefined ? { signal } : {}) })), unreached }
   }
 
+  /**
+   * Sends a still picture to every connected participant, or to one (`to`): each in the best
+   * codec it and this side share (as `call.sendImage()`; docs/images.md), the picture read once
+   * and each codec's bytes made once. Resolves when every participant has it or failed:
+   * `sent` per participant, `failed` with each error (the others still get theirs), and
+   * members whose call is not connected now in `unreached`.
+   */
+  async sendImage (image: ImageInput, options: SendImageOptions & { to?: PeerId } = {}): Promise<{ sent: Array<{ peer: PeerId, image: SentImage }>, failed: Array<{ peer: PeerId, error: Error }>, unreached: PeerId[] }> {
+    const { calls, unreached } = this.targets('sendImage()', options.to, (c) => c.state === 'connected')
+    const { to: _to, ...single } = options
+    const shared: SharedImage = { coded: new Map() }
+    const results = await Promise.allSettled(calls.map(async (c) => c.sendSharedImage(image, single, shared)))
+    const sent: Array<{ peer: PeerId, image: SentImage }> = []
+    const failed: Array<{ peer: PeerId, error: Error }> = []
+    results.forEach((r, i) => {
+      const peer = calls[i]!.remotePeer
+      if (r.status === 'fulfilled') sent.push({ peer, image: r.value })
+      else failed.push({ peer, error: r.reason as Error })
+    })
+    return { sent, failed, unreached }
+  }
+
   /** Every participant's state and, where it has a call, that call's stats. */
   async stats (): Promise<GroupParticipantStats[]> {
     return Promise.all(this.participants.map(async (p) => ({
@@ -401,6 +429,8 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     call.addEventListener('track', (e) => { this.safeDispatchEvent('track', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
     call.addEventListener('message', (e) => { this.safeDispatchEvent('message', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
     call.addEventListener('file', (e) => { this.safeDispatchEvent('file', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
+    call.addEventListener('image', (e) => { this.safeDispatchEvent('image', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
+    call.addEventListener('image:failed', (e) => { this.safeDispatchEvent('image:failed', { detail: { participant: this.participant(call.remotePeer), ...e.detail } }) })
     call.addEventListener('groupstate', (e) => {
       merging = merging.then(async () => { await this.mergeState(e.detail, call.remotePeer) }).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) })
     })

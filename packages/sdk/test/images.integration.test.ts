@@ -2,7 +2,7 @@ import { createImageCodec, shippedImageCodecVersion } from '@auralink/aic'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuraLink, ImageFailedError } from '../src/index.js'
 import { removeDir, startRelayProcess } from '../../../test-utils/relay-process.js'
-import type { AuraLinkInit, Call, ReceivedImage } from '../src/index.js'
+import type { AuraLinkInit, Call, GroupCall, ReceivedImage } from '../src/index.js'
 import type { RelayProcess } from '../../../test-utils/relay-process.js'
 
 // call.sendImage() between two Node clients (tool 2 on onnxruntime-node; Node has no canvas, so no
@@ -89,6 +89,36 @@ describe('call.sendImage() between two Node clients through a real relay node', 
       expect(await codec.encode(picture, { quality: codec.info.levels - 1 })).toEqual(high.data)
     } finally {
       await codec.close()
+    }
+  })
+
+  it('a group call: one picture to every participant, coded once (the same bytes to each), each sees it with who sent it; a participant without the codec is named in failed, the others still get it', async () => {
+    const alice = await client('alice')
+    const bob = await client('bob')
+    const carol = await client('carol')
+    const dave = await client('dave', { images: {} }) // no tool 2: Node then decodes nothing
+    const joins = async (c: AuraLink): Promise<GroupCall> => {
+      const group = await new Promise<GroupCall>((resolve) => {
+        c.addEventListener('incoming', (e) => { if (e.detail.group !== undefined) resolve(e.detail.group) })
+      })
+      await group.accept({ data: true })
+      return group
+    }
+    const joining = [joins(bob.client), joins(carol.client), joins(dave.client)]
+    const a = await alice.client.call([bob.name, carol.name, dave.name], { data: true })
+    const [b, c] = await Promise.all(joining)
+    await expect.poll(() => a.participants.filter((p) => p.state === 'connected').length, { timeout: 30_000 }).toBe(3)
+    const got = [b!, c!].map(async (g) => new Promise<ReceivedImage & { from?: string }>((resolve) => {
+      g.addEventListener('image', (e) => { resolve({ ...e.detail, ...(e.detail.participant.auraId !== undefined ? { from: e.detail.participant.auraId } : {}) }) }, { once: true })
+    }))
+    const result = await a.sendImage(card(96, 64))
+    expect(result.unreached).toEqual([])
+    expect(result.sent.map((s) => s.peer.toString()).sort()).toEqual([bob.client.peerId.toString(), carol.client.peerId.toString()].sort())
+    expect(result.failed.map((f) => [f.peer.toString(), (f.error as ImageFailedError).reason])).toEqual([[dave.client.peerId.toString(), 'unsupported']])
+    // coded once: both got the very same bytes
+    expect(result.sent[0]!.image.data).toBe(result.sent[1]!.image.data)
+    for (const r of await Promise.all(got)) {
+      expect(r).toMatchObject({ codec: 'aic', from: alice.name, width: 96, height: 64, bytes: result.sent[0]!.image.bytes })
     }
   })
 
