@@ -37,6 +37,8 @@ export async function browserBench ({ relayArgs = [] } = {}) {
   return {
     relayAddr: relay.addr,
     peerPort,
+    /** A page of kind 'sdk' or 'peerjs', loaded, its API not started. */
+    page,
     /** A page running an AuraLink client registered as `name`. */
     async auralink (name) {
       const p = await page('sdk', name)

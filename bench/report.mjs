@@ -153,3 +153,11 @@ if (sp) {
   console.log('| calls | relay CPU (% of a core) | per call | packets back per call (min, of 50/s) | jitter p95 ms | round trip p50 / p95 ms | bursts back | audio |\n|---|---|---|---|---|---|---|---|')
   for (const r of sp.runs) console.log(`| ${r.calls} | ${r.relayCpuPercent} | ${r.relayCpuPercentPerCall} | ${r.packetsBackPerSecond.min} | ${r.jitterP95Ms} | ${r.roundTripMs.p50} / ${r.roundTripMs.p95} | ${r.burstsBack} | ${r.audioBreaks ? 'breaks' : 'ok'} |`)
 }
+const im = load('images')
+if (im) {
+  console.log(`\n### bench/images (${im.date}, ${im.photos} evaluation photos 768 px wide, two Chromium pages; docs/images.md)\n`)
+  console.log('| pages | quality | codec | bytes (mean) | bpp | luma PSNR dB | bytes / JPEG at equal PSNR | / mozjpeg | sendImage() p50 ms | on the other page p50 / p95 ms |\n|---|---|---|---|---|---|---|---|---|---|')
+  for (const [mode, m] of Object.entries(im.modes)) {
+    for (const [q, r] of Object.entries(m.byQuality)) console.log(`| ${mode === 'learned' ? 'learned codec offered' : 'default'} | ${q} | ${r.codec} | ${Math.round(r.bytes)} | ${r.bpp} | ${r.psnr} | ${r.bytesOverJpeg} | ${r.bytesOverMozjpeg} | ${r.sendMs.p50} | ${r.shownMs.p50} / ${r.shownMs.p95} |`)
+  }
+}

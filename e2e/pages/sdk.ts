@@ -11,7 +11,16 @@ export interface PageError { name: string, message: string, ms: number }
 export interface StateRecord { state: string, reason?: string, message?: string, at: number }
 export interface FileRecord { name: string, size: number, sha256: string, progressEvents: number, lastProgress: number, error?: string }
 /** A still sent or received (call.sendImage(), the `image` event); `pixels`: the decoded RGBA, base64. */
-export interface ImageRecord { codec: string, mimeType: string, bytes: number, width: number, height: number, pixels: string }
+export interface ImageRecord {
+  codec: string
+  mimeType: string
+  bytes: number
+  width: number
+  height: number
+  pixels: string
+  /** When the `image` event came (received) or sendImage() was called (sent): ms since the epoch, comparable across pages of one machine. */
+  at: number
+}
 export interface ImageFailureRecord { mimeType: string, codec?: string, bytes: number, error: string, reason?: string }
 export interface SendResult { sha256: string, progressEvents: number, lastProgress: number, ms: number, error?: string }
 
@@ -59,10 +68,12 @@ export interface SdkPage {
   sendFile(size: number): Promise<SendResult>
   files(): FileRecord[]
   /**
-   * call.sendImage() of a test card (testCard(width, height)), given as ImageData or as a PNG Blob;
-   * the SentImage with its decode() (what the other side should see), or the error.
+   * call.sendImage() of a test card (testCard(width, height)), or of `pixels` (base64 RGBA, for
+   * bench/images.mjs), given as ImageData or as a PNG Blob; the SentImage with its decode() (what
+   * the other side should see; `decode: false` leaves it out, pixels '') and the ms until
+   * sendImage() resolved, or the error.
    */
-  sendImage(width: number, height: number, options: { quality?: number, maxSide?: number, as?: 'imagedata' | 'png' }): Promise<ImageRecord | PageError>
+  sendImage(width: number, height: number, options: { quality?: number, maxSide?: number, as?: 'imagedata' | 'png', pixels?: string, decode?: boolean }): Promise<(ImageRecord & { ms: number }) | PageError>
   /** Every `image` event of the current call. */
   images(): ImageRecord[]
   /** Every `image:failed` event of the current call. */
@@ -194,8 +205,9 @@ function follow (c: Call): void {
   images.length = 0
   imageFailures.length = 0
   c.addEventListener('image', (e) => {
+    const at = performance.timeOrigin + performance.now()
     const { codec, mimeType, bytes, width, height, image } = e.detail
-    images.push({ codec, mimeType, bytes, width, height, pixels: base64(image.data) })
+    images.push({ codec, mimeType, bytes, width, height, pixels: base64(image.data), at })
   })
   c.addEventListener('image:failed', (e) => {
     const { mimeType, codec, bytes, error } = e.detail
@@ -298,16 +310,19 @@ const sdkPage: SdkPage = {
   async sendImage (width, height, options) {
     const t0 = performance.now()
     try {
-      const card = testCard(width, height)
+      const card = options.pixels !== undefined ? new ImageData(Uint8ClampedArray.from(atob(options.pixels), (c) => c.charCodeAt(0)), width, height) : testCard(width, height)
       let input: ImageData | Blob = card
       if (options.as === 'png') {
         const canvas = new OffscreenCanvas(width, height)
         canvas.getContext('2d')!.putImageData(card, 0, 0)
         input = await canvas.convertToBlob({ type: 'image/png' })
       }
+      const t1 = performance.now()
+      const at = performance.timeOrigin + t1
       const sent = await current().sendImage(input, { ...(options.quality !== undefined ? { quality: options.quality } : {}), ...(options.maxSide !== undefined ? { maxSide: options.maxSide } : {}) })
-      const decoded = await sent.decode()
-      return { codec: sent.codec, mimeType: sent.mimeType, bytes: sent.bytes, width: sent.width, height: sent.height, pixels: base64(decoded.data) }
+      const ms = performance.now() - t1
+      const pixels = options.decode === false ? '' : base64((await sent.decode()).data)
+      return { codec: sent.codec, mimeType: sent.mimeType, bytes: sent.bytes, width: sent.width, height: sent.height, pixels, ms, at }
     } catch (err) {
       return errorOf(err, t0)
     }
