@@ -112,4 +112,42 @@ describe('the relay\'s SIP protocol against stock libp2p peers', () => {
     const again = await call(clients[1]!)
     expect(again.first.state).toBe('calling')
   })
+
+  it('a trunk that sends INVITEs faster than --sip-call-rate-limit (3 a minute here): the first three are answered (404: no one holds the name), the rest 503 at once, each counted; nothing rings', async () => {
+    // the "trunk" is a raw UDP socket writing INVITEs by hand: no SIP code of ours helps it
+    const trunk = await silentTrunk()
+    const sipPort = await freeUdpPort()
+    const { relay } = await startRelay({ namedMinAgeMs: 0, sipCallRateLimit: 3, sipListen: `127.0.0.1:${sipPort}`, sipTrunks: [{ name: 'pbx', host: '127.0.0.1', port: trunk.port, transport: 'udp' }] })
+    const finals = new Map<string, string>()
+    trunk.socket.on('message', (b) => {
+      const text = b.toString('latin1')
+      const status = /^SIP\/2\.0 (\d{3})/.exec(text)?.[1]
+      const callId = /\r\nCall-ID:\s*([^\r]+)/i.exec(text)?.[1]
+      if (status !== undefined && callId !== undefined && Number(status) >= 200) finals.set(callId, status)
+    })
+    // a G.711 offer, as a phone's (without one the gateway answers 488 before anything else)
+    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${trunk.port + 2} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', 'a=sendrecv', ''].join('\r\n')
+    const invite = (n: number): Buffer => {
+      const callId = `flood-${n}@127.0.0.1`
+      return Buffer.from([
+        `INVITE sip:nobody@127.0.0.1:${sipPort} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${trunk.port};branch=z9hG4bK-flood-${n}`,
+        'Max-Forwards: 70',
+        `From: <sip:caller@127.0.0.1:${trunk.port}>;tag=t${n}`,
+        `To: <sip:nobody@127.0.0.1:${sipPort}>`,
+        `Call-ID: ${callId}`,
+        'CSeq: 1 INVITE',
+        `Contact: <sip:caller@127.0.0.1:${trunk.port}>`,
+        'Content-Type: application/sdp',
+        `Content-Length: ${sdp.length}`,
+        '', sdp
+      ].join('\r\n'), 'latin1')
+    }
+    for (let n = 0; n < 5; n++) trunk.socket.send(invite(n), sipPort, '127.0.0.1')
+    await until(() => finals.size, 5, 10_000)
+    expect([...finals.values()].sort()).toEqual(['404', '404', '404', '503', '503'])
+    expect(await metric(relay, 'auralink_sip_inbound_total', { result: 'not_found' })).toBe(3)
+    expect(await metric(relay, 'auralink_sip_inbound_total', { result: 'rate' })).toBe(2)
+    expect(await metric(relay, 'auralink_sip_calls_active')).toBe(0)
+  })
 })
