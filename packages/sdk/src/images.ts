@@ -6,7 +6,7 @@
  * browser's own canvas. An incoming picture's size is read from its header and checked before
  * anything decodes it.
  */
-import { ImageFailedError, MediaUnsupportedError } from './errors.js'
+import { ImageFailedError } from './errors.js'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 
 /** The codecs a still goes in: tool 2 (the learned image codec), WebP, JPEG. */
@@ -380,7 +380,6 @@ export function asPixels (frame: { width: number, height: number, data: Uint8Cla
 /** The error of a picture that failed: ImageFailedError as it is, anything else (tool 2's typed stream errors) as 'corrupt' with it as the cause. */
 export function imageError (err: unknown, what: string): ImageFailedError {
   if (err instanceof ImageFailedError) return err
-  if (err instanceof MediaUnsupportedError) return new ImageFailedError('unsupported', `${what}: ${err.message}`, { cause: err })
   const name = (err as Error)?.name ?? ''
   const reason = name === 'StreamTooLargeError' ? 'too-large' : 'corrupt'
   return new ImageFailedError(reason, `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
