@@ -90,18 +90,26 @@ describe.skipIf(!built)('dials between two Node peers through a relay: DTLS retr
     expect(seen).toBeGreaterThan(0)
   })
 
-  it('createMeshNode() (the offerer is the DTLS client): 12 dials, 24 handshakes, no DTLS retransmission', async () => {
+  // With our roles the trap needs the answerer's ICE to complete after the offerer's, which it
+  // rarely does: 0 of 60 dials in a row under stress-ng's CPU load (scripts/stress.sh, 6 workers).
+  // But in a CI run one of 12 dials retransmitted once, and in the log of one we caught (Chromium
+  // tests running beside, load average 7) the answerer's ICE reported "connected" about 40 ms
+  // after the offerer's, so the offerer's ClientHello was held and replayed as above. So the bound
+  // is on how many dials took the extra second: with the old roles about half of 16 do (2 or
+  // fewer: 0.2% at one in two); with ours a rare few (3 or more: 0.2% at one in 60, three times
+  // the rate we measured with Chromium tests beside, 1 of 180 dials).
+  it('createMeshNode() (the offerer is the DTLS client): 16 dials, 32 handshakes, at most 2 of them with a DTLS retransmission', async () => {
     const [alice, bob] = await pair('offerer')
-    let retransmits = 0
+    const retransmits: number[] = []
     let handshakes = 0
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 16; i++) {
       // alternate who dials: each node is the offerer and the answerer in turn
       const d = i % 2 === 0 ? await dialOnce(alice, bob) : await dialOnce(bob, alice)
-      retransmits += d.retransmits
+      retransmits.push(d.retransmits)
       handshakes += d.handshakes
     }
-    expect(handshakes).toBeGreaterThanOrEqual(24)
-    expect(retransmits).toBe(0)
+    expect(handshakes).toBeGreaterThanOrEqual(32)
+    expect(retransmits.filter((n) => n > 0).length, `retransmissions per dial: ${retransmits.join(' ')}`).toBeLessThanOrEqual(2)
   })
 })
 

@@ -8,11 +8,15 @@
 //   in       {"id":2,"cmd":"probe","host":"10.214.2.2","port":N}  ->  {"id":2,"ok":true,"reachable":false}
 //   in       {"cmd":"stop"} (or stdin closing): stops the node and exits
 // Each dial is followed by one round trip on /test/echo/1.0.0 and the connection's close.
-// Debug logs (DEBUG=auralink:*,libp2p:webrtc*) go to stderr.
+// Debug logs (DEBUG=auralink:*,libp2p:webrtc*) go to stderr, and libdatachannel's own log at the
+// level AURALINK_RTC_LOG names (Verbose, Debug, Info, Warning, Error) when it is set.
 import { createServer, connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { initLogger } from 'node-datachannel'
 import { createMeshNode } from '../dist/index.js'
+
+if (process.env.AURALINK_RTC_LOG) initLogger(process.env.AURALINK_RTC_LOG, (level, message) => { process.stderr.write(`${new Date().toISOString()} rtc ${level} ${message}\n`) })
 
 const ECHO = '/test/echo/1.0.0'
 const init = JSON.parse(process.argv[2] ?? '{}')
