@@ -510,6 +510,8 @@ export class AuraLink extends SafeEventEmitter<AuraLinkEvents> {
         await known.mergeState(state, call.remotePeer)
         if (known.state === 'left' || !known.participants.some((p) => p.peer.equals(call.remotePeer) && p.state !== 'left')) return await refuse('not a member of this room here')
         known.attach(call)
+        // a call that ended while its room was read (its caller hung up) is left as it is
+        if (call.state === 'ended') return undefined
         // a member calling before this side accepted the invite is answered with the invite
         if (known.state === 'joined') await call.accept(known.pairMedia())
         return undefined

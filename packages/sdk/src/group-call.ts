@@ -112,6 +112,11 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   private readonly names = new Map<string, string>()
   private readonly gone = new Map<string, string>()
   private readonly dialling = new Set<string>()
+  /**
+   * A member's new call while its pair call is connected: it takes the pair's place once it is
+   * connected itself, and the old one is hung up then (see attach).
+   */
+  private readonly waiting = new Map<string, Call>()
   /** Calls this side made again to a member whose pair call failed or ended without a leave. */
   private readonly redials = new Map<string, number>()
   private media: CallMediaOptions = {}
@@ -350,7 +355,8 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       await this.room.merge([op.bytes])
       await this.broadcast()
     }
-    await Promise.allSettled([...this.pairs.values()].map(async (c) => c.hangup()))
+    await Promise.allSettled([...this.pairs.values(), ...this.waiting.values()].map(async (c) => c.hangup()))
+    this.waiting.clear()
     if (this.stream !== undefined) for (const t of this.stream.getTracks()) t.stop()
     this.host.forget(this)
   }
@@ -367,6 +373,9 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       for (const [id, call] of this.pairs) {
         if (this.room.isMember(call.remotePeer)) continue
         void call.hangup().catch(() => {})
+        const waiting = this.waiting.get(id)
+        this.waiting.delete(id)
+        void waiting?.hangup().catch(() => {})
         this.markGone(id, 'left the room')
       }
       await this.broadcast(from)
@@ -396,17 +405,30 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
   attach (call: Call): void {
     const id = call.remotePeer.toString()
     const old = this.pairs.get(id)
-    if (old === call) return
-    if (old !== undefined && old.state !== 'ended') void old.hangup().catch(() => {})
+    if (old === call || this.waiting.get(id) === call) return
+    // make before break: a live pair call is replaced only by a call that works. A member's invite
+    // can come after the pair is up and end before it connects, or before it is read: the loser of
+    // a glare that its sender already gave up (it took our call instead; under load our answer can
+    // reach it before we read its invite), or a call its sender hangs up. Replacing at once hung up
+    // the pair both sides agreed on, and left the two without one.
+    if (call.state === 'ended' && old !== undefined && old.state !== 'ended') return
     call.joinGroup(this, false)
-    this.pairs.set(id, call)
-    this.gone.delete(id)
-    this.rebalance()
     if (call.remoteAuraId !== undefined) this.names.set(id, call.remoteAuraId)
+    const replaceLater = old !== undefined && old.state === 'connected' && call.state !== 'connected' && call.state !== 'ended'
+    const previous = this.waiting.get(id)
+    if (previous !== undefined) { this.waiting.delete(id); void previous.hangup().catch(() => {}) }
+    if (replaceLater) this.waiting.set(id, call)
+    else this.install(id, call)
     // this pair's states merge in order, and its end waits for them: a leave sent just before a
     // hangup is read as the leave it is
     let merging = Promise.resolve()
     call.addEventListener('state', (e) => {
+      if (this.waiting.get(id) === call) {
+        if (e.detail.state === 'ended') this.waiting.delete(id)
+        if (e.detail.state !== 'connected') return
+        this.waiting.delete(id)
+        this.install(id, call)
+      }
       if (this.pairs.get(id) !== call) return
       if (e.detail.state === 'connected') {
         // a pair that is up again gets its tries back for a later break
@@ -417,6 +439,14 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
       }
       if (e.detail.state === 'ended') {
         this.dialling.delete(id)
+        // a call waiting to replace this one takes its place now (the other side, connected
+        // first, hung this one up): the member has not left
+        const next = this.waiting.get(id)
+        if (next !== undefined) {
+          this.waiting.delete(id)
+          this.install(id, next)
+          return
+        }
         const reason = e.detail.reason ?? 'ended'
         void merging.then(() => {
           if (this.pairs.get(id) !== call) return
@@ -434,6 +464,15 @@ export class GroupCall extends SafeEventEmitter<GroupCallEvents> {
     call.addEventListener('groupstate', (e) => {
       merging = merging.then(async () => { await this.mergeState(e.detail, call.remotePeer) }).catch((err: Error) => { this.host.log('group %s: a state from %p: %s', this.roomId, call.remotePeer, err.message) })
     })
+  }
+
+  /** Makes `call` the pair call with its member, hanging up the one it replaces. */
+  private install (id: string, call: Call): void {
+    const old = this.pairs.get(id)
+    if (old !== undefined && old !== call && old.state !== 'ended') void old.hangup().catch(() => {})
+    this.pairs.set(id, call)
+    this.gone.delete(id)
+    this.rebalance()
   }
 
   /** Calls a member again after the next of REDIAL_WAITS_MS, while there is one (connectMembers decides whether it is this side's to dial). */

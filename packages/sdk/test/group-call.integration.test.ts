@@ -53,12 +53,22 @@ describe('AuraLink group calls in Node through a real relay node', () => {
     }
   }
 
-  async function until (ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  async function until (ok: () => boolean, timeoutMs = 10_000, what: () => string = () => ''): Promise<void> {
     const t0 = Date.now()
     while (!ok()) {
-      if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms`)
+      if (Date.now() - t0 > timeoutMs) throw new Error(`not within ${timeoutMs} ms${what() !== '' ? `: ${what()}` : ''}`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
+  }
+
+  /** Alice's group call with bob and carol, every pair connected (alice's, bob's and carol's GroupCalls). */
+  async function roomOfThree (): Promise<{ bob: { client: AuraLink, name: string }, carol: { client: AuraLink, name: string }, b: GroupCall, c: GroupCall }> {
+    const [alice, bob, carol] = [await client('alice'), await client('bob'), await client('carol')]
+    const groups = [joins(bob.client), joins(carol.client)]
+    const a = await alice.client.call([bob.name, carol.name], { data: true })
+    const [b, c] = await Promise.all(groups) as [GroupCall, GroupCall]
+    await Promise.all([connected(a, 2), connected(b, 2), connected(c, 2)])
+    return { bob, carol, b, c }
   }
 
   /** Waits until `group` has `count` participants connected. */
@@ -245,27 +255,67 @@ describe('AuraLink group calls in Node through a real relay node', () => {
   })
 
   it('pair glare: two members dial each other at the same moment (as when their views of the room differ): both rooms keep the same call (one of the two, or the one the 1:1 glare rule kept), connected', async () => {
-    const [alice, bob, carol] = [await client('alice'), await client('bob'), await client('carol')]
-    const groups = [joins(bob.client), joins(carol.client)]
-    const a = await alice.client.call([bob.name, carol.name], { data: true })
-    const [b, c] = await Promise.all(groups)
-    await Promise.all([connected(a, 2), connected(b!, 2), connected(c!, 2)])
+    const { bob, carol, b, c } = await roomOfThree()
     // bob and carol each dial the other with the room's state and take their own call into the
     // room, as connectMembers() does; each also gets the other's call, as a member's call
     type Placed = Call
     const place = async (from: AuraLink, to: string, g: GroupCall): Promise<Placed> => (from as unknown as { placeCall: (name: string, media: object, options: object, group: GroupStateMessage) => Promise<Placed> }).placeCall(to, { data: true }, {}, g.groupState())
     const pairCall = (g: GroupCall, peer: AuraLink): Call | undefined => g.participants.find((p) => p.peer.equals(peer.peerId))?.call
-    const [bc, cb] = await Promise.all([place(bob.client, carol.name, b!), place(carol.client, bob.name, c!)])
-    b!.attach(bc)
-    c!.attach(cb)
+    const [bc, cb] = await Promise.all([place(bob.client, carol.name, b), place(carol.client, bob.name, c)])
+    b.attach(bc)
+    c.attach(cb)
     console.log(`pair glare: ${bc.id === cb.id ? 'one call (the invites crossed: the 1:1 glare rule kept one)' : 'two calls'}`)
-    await until(() => pairCall(b!, carol.client)?.state === 'connected' && pairCall(c!, bob.client)?.state === 'connected', 15_000)
+    const seen = (): string => JSON.stringify({ bob: { placed: [bc.id, bc.state], carol: [pairCall(b, carol.client)?.id, pairCall(b, carol.client)?.state] }, carol: { placed: [cb.id, cb.state], bob: [pairCall(c, bob.client)?.id, pairCall(c, bob.client)?.state] } })
+    await until(() => pairCall(b, carol.client)?.state === 'connected' && pairCall(c, bob.client)?.state === 'connected', 15_000, seen)
     // the same call on both sides
-    expect(pairCall(b!, carol.client)?.id).toBe(pairCall(c!, bob.client)?.id)
+    expect(pairCall(b, carol.client)?.id).toBe(pairCall(c, bob.client)?.id)
     // and it stays: no hangup follows
     await new Promise((resolve) => setTimeout(resolve, 2_000))
-    expect(b!.participants.find((p) => p.peer.equals(carol.client.peerId))?.state).toBe('connected')
-    expect(c!.participants.find((p) => p.peer.equals(bob.client.peerId))?.state).toBe('connected')
+    expect(b.participants.find((p) => p.peer.equals(carol.client.peerId))?.state).toBe('connected')
+    expect(c.participants.find((p) => p.peer.equals(bob.client.peerId))?.state).toBe('connected')
+  })
+
+  it('a member\'s call that ends before this side reads it (the losing invite of a glare, read late) leaves the connected pair as it is', async () => {
+    const { bob, carol, b, c } = await roomOfThree()
+    const pairCall = (g: GroupCall, peer: AuraLink): Call | undefined => g.participants.find((p) => p.peer.equals(peer.peerId))?.call
+    const pair = pairCall(c, bob.client)!
+    expect(pairCall(b, carol.client)?.id).toBe(pair.id)
+    // carol reads bob's next room state (his new call's invite) only once that call has ended: as
+    // when his invite lost a glare he resolved by taking carol's call, and she read it late
+    let ringing: Call | undefined
+    let release = (): void => {}
+    const released = new Promise<void>((resolve) => { release = resolve })
+    let merged = 0
+    const merge = GroupCall.prototype.mergeState
+    const spy = vi.spyOn(GroupCall.prototype, 'mergeState').mockImplementation(async function (this: GroupCall, st: GroupStateMessage, from) {
+      if (this === c && from.equals(bob.client.peerId)) {
+        ringing ??= carol.client.calls().find((x) => x.remotePeer.equals(bob.client.peerId) && x.state === 'ringing')
+        await released
+      }
+      try {
+        return await merge.call(this, st, from)
+      } finally {
+        merged++
+      }
+    })
+    try {
+      const placed = await (bob.client as unknown as { placeCall: (name: string, media: object, options: object, group: GroupStateMessage) => Promise<Call> }).placeCall(carol.name, { data: true }, {}, b.groupState())
+      await until(() => ringing !== undefined, 15_000, () => 'carol did not read bob\'s invite')
+      await placed.hangup()
+      await until(() => ringing!.state === 'ended', 15_000, () => `carol's call from bob is ${ringing!.state}`)
+      const n = merged
+      release()
+      await until(() => merged > n, 15_000, () => 'carol did not go on reading bob\'s invite')
+      // and the pair stays: no hangup follows
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+      expect(pair.state, `carol's pair call ${pair.id} (now ${pairCall(c, bob.client)?.id ?? 'none'})`).toBe('connected')
+      expect(pairCall(c, bob.client) === pair).toBe(true)
+      expect(pairCall(b, carol.client)?.id).toBe(pair.id)
+      expect(pairCall(b, carol.client)?.state).toBe('connected')
+    } finally {
+      release()
+      spy.mockRestore()
+    }
   })
 
   it('a forged group invite (mallory names alice\'s room with an invite she signed herself) is refused: bob\'s app never hears of it', async () => {
